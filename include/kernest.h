@@ -1,0 +1,199 @@
+/* kernest.h — public C API: estimate a 2-D convolution kernel K from pairs (A, B = A ⊛ K + noise). */
+#ifndef KERNEST_H
+#define KERNEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KERNEST_VERSION_MAJOR 0
+#define KERNEST_VERSION_MINOR 1
+#define KERNEST_VERSION_PATCH 0
+#define KERNEST_VERSION_STRING "0.1.0"
+
+/* ---- status codes ------------------------------------------------------------------------ */
+
+/* Every function that can fail returns one of these; kernest_last_error() adds the detail. */
+typedef enum kernest_status {
+    KERNEST_OK = 0,
+    KERNEST_E_NOMEM,       /* a host allocation failed */
+    KERNEST_E_INVALID,     /* an argument or option is invalid (usage error) */
+    KERNEST_E_NOFILE,      /* an input file cannot be opened */
+    KERNEST_E_IO,          /* reading or writing a file failed part-way */
+    KERNEST_E_FORMAT,      /* a file is not in a supported format, or is malformed */
+    KERNEST_E_SHAPE,       /* array shapes do not fit together */
+    KERNEST_E_VALUE,       /* values that are not allowed (NaN or Inf in A, ...) */
+    KERNEST_E_TOOBIG,      /* a size overflows or the memory needed exceeds what is available */
+    KERNEST_E_FFT,         /* FFTW or cuFFT failed */
+    KERNEST_E_DEVICE,      /* CUDA or cuBLAS failed, or the requested device is unusable */
+    KERNEST_E_UNSUPPORTED, /* the feature is not compiled in */
+    KERNEST_STATUS_COUNT
+} kernest_status;
+
+/* Short stable name of a status ("E_FORMAT"), never NULL. */
+const char *kernest_status_name(int status);
+/* Generic one-line message of a status, never NULL. */
+const char *kernest_strerror(int status);
+/* Detail message of the last failure in the calling thread (names the file, option or library
+ * call); the empty string when none. The pointer stays valid until the next kernest call. */
+const char *kernest_last_error(void);
+/* 1 when a status means bad usage or bad input (CLI exit code 2), 0 otherwise. */
+int kernest_status_is_input_error(int status);
+
+/* ---- arrays ------------------------------------------------------------------------------ */
+
+#define KERNEST_MAX_NDIM 4
+
+/* A dense C-order array of doubles on the host. */
+typedef struct kernest_array {
+    int ndim;                       /* number of dimensions, 1..KERNEST_MAX_NDIM */
+    size_t shape[KERNEST_MAX_NDIM]; /* extent of each dimension; unused entries are 1 */
+    size_t size;                    /* product of the shape */
+    double *data;                   /* size elements, owned by the array */
+} kernest_array;
+
+/* Allocates a zero-filled array; *out receives it (caller owns, free with kernest_array_destroy).
+ * Fails with KERNEST_E_TOOBIG when the element count overflows. */
+int kernest_array_create(int ndim, const size_t *shape, kernest_array **out);
+/* Convenience for 2-D arrays. */
+int kernest_array_create2(size_t rows, size_t cols, kernest_array **out);
+/* Frees *a (NULL allowed) and sets *a to NULL. */
+void kernest_array_destroy(kernest_array **a);
+
+/* ---- .npy files -------------------------------------------------------------------------- */
+
+typedef enum kernest_precision {
+    KERNEST_DOUBLE = 0,
+    KERNEST_SINGLE = 1,
+    KERNEST_PRECISION_DEFAULT = 2 /* options only: double on the CPU, single on a GPU */
+} kernest_precision;
+
+/* Reads a .npy file (format 1.0, 2.0 or 3.0; little-endian C order; f8 f4 i1-i8 u1-u8 b1) into
+ * a new array of doubles. *out receives it (caller owns). Errors name the file. */
+int kernest_npy_read(const char *path, kernest_array **out);
+/* Writes a as f8 (KERNEST_DOUBLE) or f4 (KERNEST_SINGLE) through a temporary file in the same
+ * folder, renamed into place: a failure never leaves a partial file. Does not take ownership. */
+int kernest_npy_write(const char *path, const kernest_array *a, kernest_precision precision);
+
+/* ---- the convolution model --------------------------------------------------------------- */
+
+/* Which window of the full linear convolution is observed, as scipy.signal.convolve2d. */
+typedef enum kernest_mode {
+    KERNEST_MODE_FULL = 0,
+    KERNEST_MODE_SAME = 1,
+    KERNEST_MODE_VALID = 2
+} kernest_mode;
+
+/* Parses "full", "same" or "valid"; returns -1 for anything else. */
+int kernest_mode_parse(const char *s);
+const char *kernest_mode_name(kernest_mode mode);
+
+/* Shape of crop_mode(full_conv(A, K)) for A of ha×wa and K of kh×kw, and where that window
+ * starts in the full result. Fails with KERNEST_E_SHAPE when the mode cannot apply. Any output
+ * pointer may be NULL. */
+int kernest_output_shape(kernest_mode mode, size_t ha, size_t wa, size_t kh, size_t kw,
+                         size_t *hb, size_t *wb, size_t *row0, size_t *col0);
+
+/* B = crop_mode(full_conv(A, K)) computed exactly (FFT, no wrap) on the CPU in double precision.
+ * *out receives a new array (caller owns). A and K must be 2-D and finite. */
+int kernest_convolve(const kernest_array *A, const kernest_array *K, kernest_mode mode,
+                     kernest_array **out);
+
+/* ---- estimation -------------------------------------------------------------------------- */
+
+typedef enum kernest_reg {
+    KERNEST_REG_NONE = 0,  /* plain least squares */
+    KERNEST_REG_RIDGE = 1, /* λ/2 ‖K‖² */
+    KERNEST_REG_GRAD = 2   /* λ/2 ‖∇K‖², first differences inside the kernel */
+} kernest_reg;
+
+int kernest_reg_parse(const char *s); /* "none" | "ridge" | "grad"; -1 otherwise */
+const char *kernest_reg_name(kernest_reg reg);
+
+typedef enum kernest_device_kind {
+    KERNEST_DEVICE_AUTO = 0, /* a usable CUDA device, else the CPU */
+    KERNEST_DEVICE_CPU = 1,
+    KERNEST_DEVICE_CUDA = 2
+} kernest_device_kind;
+
+/* Options of one solve; fill with kernest_options_default first. */
+typedef struct kernest_options {
+    kernest_mode mode;           /* observed window; default same */
+    size_t kh, kw;               /* kernel shape; 0,0 = default for the mode (same: 2Ha-1 × 2Wa-1) */
+    kernest_reg reg;             /* regulariser; default none */
+    double lambda;               /* regularisation weight (>= 0); default 0 */
+    double tol;                  /* relative tolerance on ‖normal-equation residual‖; default 1e-6 */
+    int maxiter;                 /* iteration cap; default 500 */
+    int threads;                 /* CPU threads; 0 = all cores */
+    kernest_precision precision; /* working precision; default: double on CPU, single on GPU */
+    kernest_device_kind device;  /* default auto */
+    int device_index;            /* CUDA device ordinal when device is CUDA; -1 = any */
+    const char *const *input_names; /* 2*npairs names (A1, B1, A2, ...) used in error messages;
+                                       NULL = "A", "B". Borrowed. */
+} kernest_options;
+
+void kernest_options_default(kernest_options *opt);
+
+/* Why the solver stopped. Not converging is a result, not an error. */
+typedef enum kernest_stop_reason {
+    KERNEST_STOP_CONVERGED = 0,
+    KERNEST_STOP_MAXITER = 1,
+    KERNEST_STOP_BREAKDOWN = 2,
+    KERNEST_STOP_NONFINITE = 3
+} kernest_stop_reason;
+
+const char *kernest_stop_reason_name(kernest_stop_reason r);
+
+/* Per-pair data misfit at the estimate (pixels with NaN in B excluded). */
+typedef struct kernest_pair_misfit {
+    size_t count; /* number of observed pixels */
+    double sse;   /* Σ (crop(A ⊛ K̂) − B)² */
+    double rms;   /* sqrt(sse / count) */
+} kernest_pair_misfit;
+
+/* What a solve did. Owned by the caller; free with kernest_report_destroy. */
+typedef struct kernest_report {
+    kernest_stop_reason reason;
+    int iterations;
+    double *residual_history;     /* iterations+1 relative residuals ‖s_k‖/‖s_0‖ */
+    size_t npairs;
+    kernest_pair_misfit *misfit;  /* npairs entries */
+    size_t kh, kw;                /* kernel shape solved for */
+    size_t grid_h, grid_w;        /* FFT grid */
+    size_t bytes_needed;          /* working memory of the solve, computed before allocation */
+    char device[128];             /* which device ran, e.g. "cpu (FFTW 3.3.10, 2 threads)" */
+    char backend[16];             /* "cpu" or "cuda" */
+    kernest_precision precision;
+    double setup_seconds;         /* planning and spectra of A */
+    double solve_seconds;         /* the iterations */
+    double wall_seconds;          /* whole call */
+} kernest_report;
+
+void kernest_report_destroy(kernest_report **r);
+
+/* Estimates K from npairs pairs (A[i], B[i]) sharing one kernel. A[i] must be finite; NaN in B[i]
+ * marks a missing pixel. *K receives the kernel (caller owns); *report (may be NULL) receives
+ * what the solve did (caller owns). Neither is set on failure. */
+int kernest_estimate(const kernest_array *const *A, const kernest_array *const *B, size_t npairs,
+                     const kernest_options *opt, kernest_array **K, kernest_report **report);
+
+/* Writes a JSON report (the options, the solve, per-pair misfit) atomically to path. inputs
+ * names the input files (2*npairs entries, may be NULL). */
+int kernest_report_write_json(const char *path, const kernest_report *r,
+                              const kernest_options *opt, const char *const *inputs);
+
+/* ---- build information ------------------------------------------------------------------- */
+
+/* 1 when the CUDA backend is compiled in. */
+int kernest_have_cuda(void);
+/* FFTW version string, e.g. "fftw-3.3.10". */
+const char *kernest_fftw_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KERNEST_H */

@@ -1,0 +1,20 @@
+/* atomic_file.h — internal: write a file through a temporary in the same folder, then rename. */
+#ifndef KN_ATOMIC_FILE_H
+#define KN_ATOMIC_FILE_H
+
+#include <stdio.h>
+
+typedef struct kn_atomic_file {
+    FILE *fp;          /* where to write */
+    char *path;        /* final path (owned) */
+    char *tmp_path;    /* temporary path in the same folder (owned) */
+} kn_atomic_file;
+
+/* Opens a temporary file beside path. On failure returns a status with the detail set. */
+int kn_atomic_open(kn_atomic_file *f, const char *path);
+/* Flushes, syncs, closes and renames into place; on any failure removes the temporary file. */
+int kn_atomic_commit(kn_atomic_file *f);
+/* Closes and removes the temporary file (safe after a failed open or commit). */
+void kn_atomic_abort(kn_atomic_file *f);
+
+#endif

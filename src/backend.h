@@ -1,0 +1,81 @@
+/* backend.h — internal: the backend table (vectors and the operator) the solvers are written against. */
+#ifndef KN_BACKEND_H
+#define KN_BACKEND_H
+
+#include "kernest.h"
+#include "problem.h"
+
+/* A vector living where the backend computes (host memory for cpu, device memory for cuda), in
+ * the backend's working precision (float or double). Solvers never touch data directly. */
+typedef struct kn_vec {
+    size_t n;   /* number of elements */
+    void *data; /* backend-owned storage */
+} kn_vec;
+
+typedef struct kn_backend kn_backend;
+
+/*
+ * Layouts shared by every backend:
+ *  - kernel-space vectors: kh×kw, row-major (n = kh*kw);
+ *  - data-space vectors: the pairs' observed windows concatenated, pair i occupying
+ *    [pairs[i].offset, pairs[i].offset + hb*wb), each hb×wb row-major (m elements in all).
+ * Scalars cross the table in double; reductions (dot) accumulate in double in every precision.
+ * Every operation returns a kernest_status (detail via kn_error) and may assume valid inputs:
+ * argument checks live at the public interface.
+ */
+typedef struct kn_backend_ops {
+    const char *name; /* "cpu" or "cuda" */
+
+    void (*destroy)(kn_backend *be); /* frees impl (the operator too); be itself is freed by caller */
+    /* Bytes the backend could still allocate for a solve (free device memory, available RAM). */
+    int (*mem_available)(kn_backend *be, size_t *bytes);
+    /* Bytes op_setup will allocate for pb (plans' work areas included, approximately). */
+    size_t (*op_bytes)(const kn_backend *be, const kn_problem *pb);
+
+    int (*vec_create)(kn_backend *be, size_t n, kn_vec **out); /* zero-filled */
+    void (*vec_destroy)(kn_backend *be, kn_vec **v);           /* NULL allowed; sets *v = NULL */
+    int (*vec_upload)(kn_backend *be, kn_vec *dst, const double *src);   /* host doubles -> vec */
+    int (*vec_download)(kn_backend *be, const kn_vec *src, double *dst); /* vec -> host doubles */
+    int (*vec_copy)(kn_backend *be, kn_vec *dst, const kn_vec *src);
+    int (*vec_fill)(kn_backend *be, kn_vec *v, double a);
+    int (*vec_scale)(kn_backend *be, kn_vec *v, double a);               /* v *= a */
+    int (*vec_axpy)(kn_backend *be, kn_vec *y, double a, const kn_vec *x); /* y += a x */
+    int (*vec_aypx)(kn_backend *be, kn_vec *y, double a, const kn_vec *x); /* y = x + a y */
+    int (*vec_dot)(kn_backend *be, const kn_vec *x, const kn_vec *y, double *out);
+    int (*vec_nrm2)(kn_backend *be, const kn_vec *x, double *out);
+
+    /* Plans the transforms, computes FFT(A_i) once, builds the NaN masks. pb stays valid until
+     * destroy. Called once per backend. */
+    int (*op_setup)(kn_backend *be, const kn_problem *pb);
+    /* r = H k: per pair, mask_i ⊙ crop_{row0,col0,hb,wb}(full_conv(A_i, k)), where mask_i is 0 at
+     * NaN pixels of B_i (1 everywhere when B is NULL). */
+    int (*op_apply)(kn_backend *be, const kn_vec *k, kn_vec *r);
+    /* k = Hᵀ r: the exact adjoint of op_apply (mask applied, spectra of the pairs summed before
+     * the single inverse transform). */
+    int (*op_adjoint)(kn_backend *be, const kn_vec *r, kn_vec *k);
+    /* out = LᵀL k on the kernel grid: RIDGE: out = k; GRAD: L = forward differences along rows
+     * and columns inside the kernel (no wrap), so out[i,j] = Σ over the 4-neighbours (i',j')
+     * inside the kernel of (k[i,j] − k[i',j']); NONE: out = 0. */
+    int (*reg_gram)(kn_backend *be, kernest_reg reg, const kn_vec *k, kn_vec *out);
+} kn_backend_ops;
+
+struct kn_backend {
+    const kn_backend_ops *ops;
+    kernest_precision precision;
+    size_t elem_size;  /* bytes of one vector element: 4 or 8 */
+    int threads;       /* host threads used (cpu) */
+    char device[128];  /* human-readable description of what computes */
+    void *impl;        /* backend-private state */
+};
+
+/* Creates the CPU (FFTW) backend. threads <= 0 means all cores. *out caller-owned. */
+int kn_backend_cpu_create(kernest_precision precision, int threads, kn_backend **out);
+/* Creates the CUDA backend on device `index` (-1: the current/first usable). Returns
+ * KERNEST_E_UNSUPPORTED when not compiled in, KERNEST_E_DEVICE when no usable device. */
+int kn_backend_cuda_create(kernest_precision precision, int index, kn_backend **out);
+/* Picks the backend the options ask for (auto: CUDA when usable, else CPU). */
+int kn_backend_open(const kernest_options *opt, kn_backend **out);
+/* Destroys (NULL allowed) and sets *be = NULL. */
+void kn_backend_destroy(kn_backend **be);
+
+#endif

@@ -1,0 +1,122 @@
+/* cgls.c — CGLS with a quadratic regulariser, written against the backend table (any device). */
+#include <math.h>
+#include <stdlib.h>
+
+#include "error.h"
+#include "solver.h"
+
+void kn_cgls_vectors(kernest_reg reg, size_t *kernel_vecs, size_t *data_vecs)
+{
+    *kernel_vecs = reg == KERNEST_REG_NONE ? 2 : 4; /* s, p (+ z = LᵀL x, t = LᵀL p) */
+    *data_vecs = 2;                                 /* r, q */
+}
+
+#define TRY(call)                  \
+    do {                           \
+        if ((st = (call)) != 0)    \
+            goto done;             \
+    } while (0)
+
+/*
+ * CGLS on the stacked system [H; √λ L] x ≈ [b; 0] without forming it (Björck; PETSc KSPCGLS):
+ *   r = b − Hx, z = LᵀLx, s = Hᵀr − λz, p = s, γ = ‖s‖²
+ *   repeat: q = Hp, t = LᵀLp, δ = ‖q‖² + λ⟨p,t⟩, α = γ/δ,
+ *           x += αp, r −= αq, z += αt, s = Hᵀr − λz, β = ‖s‖²/γ, p = s + βp.
+ * One H and one Hᵀ per iteration; the scalars γ, δ are the only values that leave the device.
+ */
+int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec *x,
+            kn_solve_result *res)
+{
+    const kn_backend_ops *o = be->ops;
+    const int reg = prm->reg != KERNEST_REG_NONE && prm->lambda > 0;
+    const double lam = reg ? prm->lambda : 0.0;
+    kn_vec *r = NULL, *q = NULL, *s = NULL, *p = NULL, *z = NULL, *t = NULL;
+    int st = 0;
+    res->reason = KERNEST_STOP_MAXITER;
+    res->iterations = 0;
+    res->history = malloc(((size_t)prm->maxiter + 1) * sizeof(double));
+    if (!res->history)
+        return kn_error(KERNEST_E_NOMEM, "solver: out of memory");
+    TRY(o->vec_create(be, b->n, &r));
+    TRY(o->vec_create(be, b->n, &q));
+    TRY(o->vec_create(be, x->n, &s));
+    TRY(o->vec_create(be, x->n, &p));
+    if (reg) {
+        TRY(o->vec_create(be, x->n, &z));
+        TRY(o->vec_create(be, x->n, &t));
+    }
+    TRY(o->op_apply(be, x, q));            /* r = b − Hx */
+    TRY(o->vec_copy(be, r, b));
+    TRY(o->vec_axpy(be, r, -1.0, q));
+    TRY(o->op_adjoint(be, r, s));          /* s = Hᵀr − λ LᵀL x */
+    if (reg) {
+        TRY(o->reg_gram(be, prm->reg, x, z));
+        TRY(o->vec_axpy(be, s, -lam, z));
+    }
+    TRY(o->vec_copy(be, p, s));
+    double gamma;
+    TRY(o->vec_dot(be, s, s, &gamma));
+    const double gamma0 = gamma;
+    res->history[0] = 1.0;
+    if (!isfinite(gamma0)) {
+        res->reason = KERNEST_STOP_NONFINITE;
+        goto done;
+    }
+    if (gamma0 == 0.0) {
+        res->reason = KERNEST_STOP_CONVERGED;
+        goto done;
+    }
+    for (int k = 1; k <= prm->maxiter; k++) {
+        double qq, pt = 0.0;
+        TRY(o->op_apply(be, p, q));        /* q = Hp */
+        TRY(o->vec_dot(be, q, q, &qq));
+        if (reg) {
+            TRY(o->reg_gram(be, prm->reg, p, t));
+            TRY(o->vec_dot(be, p, t, &pt));
+        }
+        const double delta = qq + lam * pt;
+        if (!isfinite(delta)) {
+            res->reason = KERNEST_STOP_NONFINITE;
+            break;
+        }
+        if (delta <= 0.0) {
+            res->reason = KERNEST_STOP_BREAKDOWN;
+            break;
+        }
+        const double alpha = gamma / delta;
+        TRY(o->vec_axpy(be, x, alpha, p)); /* x += αp */
+        TRY(o->vec_axpy(be, r, -alpha, q)); /* r −= αq */
+        TRY(o->op_adjoint(be, r, s));      /* s = Hᵀr − λz */
+        if (reg) {
+            TRY(o->vec_axpy(be, z, alpha, t));
+            TRY(o->vec_axpy(be, s, -lam, z));
+        }
+        double gnew;
+        TRY(o->vec_dot(be, s, s, &gnew));
+        if (!isfinite(gnew)) {
+            TRY(o->vec_axpy(be, x, -alpha, p)); /* keep the last finite iterate */
+            res->reason = KERNEST_STOP_NONFINITE;
+            break;
+        }
+        res->iterations = k;
+        res->history[k] = sqrt(gnew / gamma0);
+        if (res->history[k] <= prm->tol) {
+            res->reason = KERNEST_STOP_CONVERGED;
+            break;
+        }
+        TRY(o->vec_aypx(be, p, gnew / gamma, s)); /* p = s + βp */
+        gamma = gnew;
+    }
+done:
+    o->vec_destroy(be, &r);
+    o->vec_destroy(be, &q);
+    o->vec_destroy(be, &s);
+    o->vec_destroy(be, &p);
+    o->vec_destroy(be, &z);
+    o->vec_destroy(be, &t);
+    if (st) {
+        free(res->history);
+        res->history = NULL;
+    }
+    return st;
+}

@@ -1,0 +1,37 @@
+/* cmd_info.c — `kernest info`: the backends compiled in, the devices and the library versions. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "fftw_wisdom.h"
+#ifdef KERNEST_WITH_CUDA
+#include "kn_cuda.h"
+#endif
+
+int cmd_info(int argc, char **argv)
+{
+    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        puts("usage: kernest info\n\nPrint the backends compiled in, the devices with their memory "
+             "and compute capability,\nand the FFTW, cuFFT and cuBLAS versions.");
+        return CLI_OK;
+    }
+    if (argc > 1)
+        return cli_usage_error("info: unexpected argument '%s'", argv[1]);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    printf("kernest %s\n", KERNEST_VERSION_STRING);
+    printf("backends: cpu%s\n", kernest_have_cuda() ? ", cuda" : "");
+    printf("cpu: %ld core%s, %s (threads), wisdom cache %s\n", cores, cores == 1 ? "" : "s",
+           kernest_fftw_version(), *kn_fftw_wisdom_dir() ? kn_fftw_wisdom_dir() : "(none)");
+#ifdef KERNEST_WITH_CUDA
+    char buf[8192];
+    int st = kn_cuda_info_string(buf, sizeof buf);
+    if (st)
+        printf("cuda: compiled in, no usable device (%s)\n", kernest_last_error());
+    else
+        fputs(buf, stdout);
+#else
+    puts("cuda: not compiled in");
+#endif
+    return CLI_OK;
+}

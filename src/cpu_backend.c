@@ -1,0 +1,74 @@
+/* cpu_backend.c — the CPU backend on FFTW (threads), one implementation per precision. */
+#define _GNU_SOURCE
+#include <fftw3.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "error.h"
+#include "fftw_wisdom.h"
+#include "sysmem.h"
+
+static int cpu_mem_available(kn_backend *be, size_t *bytes)
+{
+    return kn_host_mem_available(bytes);
+}
+
+/* double precision */
+#define R double
+#define FFTW_(name) fftw_##name
+#define SFX(name) name##_d
+typedef struct cpu_impl_d {
+    struct cpu_op_d *op;
+} cpu_impl_d;
+#include "cpu_backend_impl.h"
+#undef R
+#undef FFTW_
+#undef SFX
+
+/* single precision */
+#define R float
+#define FFTW_(name) fftwf_##name
+#define SFX(name) name##_f
+typedef struct cpu_impl_f {
+    struct cpu_op_f *op;
+} cpu_impl_f;
+#include "cpu_backend_impl.h"
+#undef R
+#undef FFTW_
+#undef SFX
+
+int kn_backend_cpu_create(kernest_precision precision, int threads, kn_backend **out)
+{
+    if (precision != KERNEST_DOUBLE && precision != KERNEST_SINGLE)
+        return kn_error(KERNEST_E_INVALID, "--precision: unknown precision %d", (int)precision);
+    kn_backend *be = calloc(1, sizeof *be);
+    void *impl = precision == KERNEST_SINGLE ? calloc(1, sizeof(cpu_impl_f)) : calloc(1, sizeof(cpu_impl_d));
+    if (!be || !impl) {
+        free(be);
+        free(impl);
+        return kn_error(KERNEST_E_NOMEM, "cpu: out of memory");
+    }
+    if (threads <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (int)n : 1;
+    }
+    kn_fftw_init(precision);
+    be->ops = precision == KERNEST_SINGLE ? &cpu_ops_f : &cpu_ops_d;
+    be->precision = precision;
+    be->elem_size = precision == KERNEST_SINGLE ? sizeof(float) : sizeof(double);
+    be->threads = threads;
+    be->impl = impl;
+    snprintf(be->device, sizeof be->device, "cpu (%s, %d thread%s, %s)", fftw_version, threads,
+             threads == 1 ? "" : "s", precision == KERNEST_SINGLE ? "single" : "double");
+    *out = be;
+    return KERNEST_OK;
+}
+
+const char *kernest_fftw_version(void)
+{
+    return fftw_version;
+}

@@ -1,0 +1,390 @@
+/* cpu_backend_impl.h — the FFTW backend's operations, written once and included by cpu_backend.c
+ * for each precision with R (real type), FFTW_(name) (fftw_/fftwf_ prefix) and SFX(name). */
+
+typedef struct SFX(cpu_op) {
+    const kn_problem *pb;
+    size_t gh, gw, gc, ncplx;  /* grid, half-spectrum columns, complex cells */
+    R *real;                   /* gh*gw real grid */
+    FFTW_(complex) *spec;      /* gh*gc work spectrum */
+    FFTW_(complex) *acc;       /* gh*gc: FFT(k) in apply, Σ conj(Â_i)·R̂_i in adjoint */
+    FFTW_(complex) **ahat;     /* per pair, FFT(A_i) on the grid */
+    R *mask;                   /* m entries, 1 observed / 0 missing; NULL when nothing is missing */
+    FFTW_(plan) r2c, c2r;
+} SFX(cpu_op);
+
+static R *SFX(vdata)(const kn_vec *v)
+{
+    return (R *)v->data;
+}
+
+static int SFX(vec_create)(kn_backend *be, size_t n, kn_vec **out)
+{
+    kn_vec *v = calloc(1, sizeof *v);
+    R *d = FFTW_(malloc)((n ? n : 1) * sizeof(R));
+    if (!v || !d) {
+        free(v);
+        FFTW_(free)(d);
+        return kn_error(KERNEST_E_NOMEM, "cpu: cannot allocate a vector of %zu elements", n);
+    }
+    memset(d, 0, (n ? n : 1) * sizeof(R));
+    v->n = n;
+    v->data = d;
+    *out = v;
+    return KERNEST_OK;
+}
+
+static void SFX(vec_destroy)(kn_backend *be, kn_vec **v)
+{
+    if (!v || !*v)
+        return;
+    FFTW_(free)((*v)->data);
+    free(*v);
+    *v = NULL;
+}
+
+static int SFX(vec_upload)(kn_backend *be, kn_vec *dst, const double *src)
+{
+    R *d = SFX(vdata)(dst);
+    for (size_t i = 0; i < dst->n; i++)
+        d[i] = (R)src[i];
+    return KERNEST_OK;
+}
+
+static int SFX(vec_download)(kn_backend *be, const kn_vec *src, double *dst)
+{
+    const R *s = SFX(vdata)(src);
+    for (size_t i = 0; i < src->n; i++)
+        dst[i] = (double)s[i];
+    return KERNEST_OK;
+}
+
+static int SFX(vec_copy)(kn_backend *be, kn_vec *dst, const kn_vec *src)
+{
+    memcpy(dst->data, src->data, src->n * sizeof(R));
+    return KERNEST_OK;
+}
+
+static int SFX(vec_fill)(kn_backend *be, kn_vec *v, double a)
+{
+    R *d = SFX(vdata)(v);
+    const R ra = (R)a;
+    long n = (long)v->n;
+#pragma omp parallel for num_threads(be->threads) schedule(static)
+    for (long i = 0; i < n; i++)
+        d[i] = ra;
+    return KERNEST_OK;
+}
+
+static int SFX(vec_scale)(kn_backend *be, kn_vec *v, double a)
+{
+    R *d = SFX(vdata)(v);
+    const R ra = (R)a;
+    long n = (long)v->n;
+#pragma omp parallel for num_threads(be->threads) schedule(static)
+    for (long i = 0; i < n; i++)
+        d[i] *= ra;
+    return KERNEST_OK;
+}
+
+static int SFX(vec_axpy)(kn_backend *be, kn_vec *y, double a, const kn_vec *x)
+{
+    R *yd = SFX(vdata)(y);
+    const R *xd = SFX(vdata)(x);
+    const R ra = (R)a;
+    long n = (long)y->n;
+#pragma omp parallel for num_threads(be->threads) schedule(static)
+    for (long i = 0; i < n; i++)
+        yd[i] += ra * xd[i];
+    return KERNEST_OK;
+}
+
+static int SFX(vec_aypx)(kn_backend *be, kn_vec *y, double a, const kn_vec *x)
+{
+    R *yd = SFX(vdata)(y);
+    const R *xd = SFX(vdata)(x);
+    const R ra = (R)a;
+    long n = (long)y->n;
+#pragma omp parallel for num_threads(be->threads) schedule(static)
+    for (long i = 0; i < n; i++)
+        yd[i] = xd[i] + ra * yd[i];
+    return KERNEST_OK;
+}
+
+static int SFX(vec_dot)(kn_backend *be, const kn_vec *x, const kn_vec *y, double *out)
+{
+    const R *xd = SFX(vdata)(x), *yd = SFX(vdata)(y);
+    double s = 0.0;
+    long n = (long)x->n;
+#pragma omp parallel for num_threads(be->threads) schedule(static) reduction(+ : s)
+    for (long i = 0; i < n; i++)
+        s += (double)xd[i] * (double)yd[i];
+    *out = s;
+    return KERNEST_OK;
+}
+
+static int SFX(vec_nrm2)(kn_backend *be, const kn_vec *x, double *out)
+{
+    double s;
+    SFX(vec_dot)(be, x, x, &s);
+    *out = sqrt(s);
+    return KERNEST_OK;
+}
+
+static size_t SFX(op_bytes)(const kn_backend *be, const kn_problem *pb)
+{
+    size_t gc = pb->grid_w / 2 + 1, ncplx = pb->grid_h * gc;
+    size_t cb = ncplx * sizeof(FFTW_(complex));
+    /* real grid + work + accumulator + one spectrum per pair + mask; FFTW's own scratch is about
+     * one more spectrum (counted once as a margin) */
+    double total = (double)pb->grid_h * pb->grid_w * sizeof(R) + (3.0 + pb->npairs) * cb +
+                   (pb->has_mask ? (double)pb->m * sizeof(R) : 0.0);
+    return total >= (double)SIZE_MAX ? SIZE_MAX : (size_t)total;
+}
+
+static void SFX(op_free)(SFX(cpu_op) *op)
+{
+    if (!op)
+        return;
+    if (op->r2c)
+        FFTW_(destroy_plan)(op->r2c);
+    if (op->c2r)
+        FFTW_(destroy_plan)(op->c2r);
+    if (op->ahat)
+        for (size_t i = 0; i < op->pb->npairs; i++)
+            FFTW_(free)(op->ahat[i]);
+    free(op->ahat);
+    FFTW_(free)(op->real);
+    FFTW_(free)(op->spec);
+    FFTW_(free)(op->acc);
+    free(op->mask);
+    free(op);
+}
+
+/* Places rows×cols values of src (row stride src_stride, scaled by w[] when given) at (r0, c0) of
+ * the real grid and zeroes every other cell, in one pass over the grid. */
+static void SFX(place)(kn_backend *be, SFX(cpu_op) *op, const R *src, const R *w, size_t rows,
+                       size_t cols, size_t r0, size_t c0)
+{
+    const size_t gw = op->gw;
+    long gh = (long)op->gh;
+#pragma omp parallel for num_threads(be->threads) schedule(static)
+    for (long y = 0; y < gh; y++) {
+        R *row = op->real + (size_t)y * gw;
+        if ((size_t)y < r0 || (size_t)y >= r0 + rows) {
+            memset(row, 0, gw * sizeof(R));
+            continue;
+        }
+        const size_t sy = (size_t)y - r0;
+        const R *s = src + sy * cols;
+        memset(row, 0, c0 * sizeof(R));
+        if (w) {
+            const R *ws = w + sy * cols;
+            for (size_t x = 0; x < cols; x++)
+                row[c0 + x] = s[x] * ws[x];
+        } else
+            memcpy(row + c0, s, cols * sizeof(R));
+        memset(row + c0 + cols, 0, (gw - c0 - cols) * sizeof(R));
+    }
+}
+
+static int SFX(op_setup)(kn_backend *be, const kn_problem *pb)
+{
+    SFX(cpu_impl) *impl = be->impl;
+    SFX(cpu_op) *op = calloc(1, sizeof *op);
+    if (!op)
+        return kn_error(KERNEST_E_NOMEM, "cpu: out of memory");
+    op->pb = pb;
+    op->gh = pb->grid_h;
+    op->gw = pb->grid_w;
+    op->gc = op->gw / 2 + 1;
+    op->ncplx = op->gh * op->gc;
+    op->real = FFTW_(malloc)(op->gh * op->gw * sizeof(R));
+    op->spec = FFTW_(malloc)(op->ncplx * sizeof(FFTW_(complex)));
+    op->acc = FFTW_(malloc)(op->ncplx * sizeof(FFTW_(complex)));
+    op->ahat = calloc(pb->npairs, sizeof *op->ahat);
+    int st = KERNEST_OK;
+    if (!op->real || !op->spec || !op->acc || !op->ahat) {
+        st = kn_error(KERNEST_E_NOMEM, "cpu: cannot allocate the %zux%zu FFT grid", op->gh, op->gw);
+        goto fail;
+    }
+    for (size_t i = 0; i < pb->npairs; i++)
+        if (!(op->ahat[i] = FFTW_(malloc)(op->ncplx * sizeof(FFTW_(complex))))) {
+            st = kn_error(KERNEST_E_NOMEM, "cpu: cannot allocate the spectrum of pair %zu", i + 1);
+            goto fail;
+        }
+    /* planning may scribble on the arrays, so it comes before any data is placed */
+    FFTW_(plan_with_nthreads)(be->threads);
+    op->r2c = FFTW_(plan_dft_r2c_2d)((int)op->gh, (int)op->gw, op->real, op->spec, kn_fftw_flags());
+    op->c2r = FFTW_(plan_dft_c2r_2d)((int)op->gh, (int)op->gw, op->spec, op->real, kn_fftw_flags());
+    if (!op->r2c || !op->c2r) {
+        st = kn_error(KERNEST_E_FFT, "cpu: FFTW could not plan a %zux%zu transform", op->gh, op->gw);
+        goto fail;
+    }
+    kn_fftw_save_wisdom(be->precision);
+    if (pb->has_mask) {
+        if (!(op->mask = malloc(pb->m * sizeof(R)))) {
+            st = kn_error(KERNEST_E_NOMEM, "cpu: cannot allocate the mask");
+            goto fail;
+        }
+        for (size_t i = 0; i < pb->npairs; i++) {
+            const kn_pair *p = &pb->pairs[i];
+            for (size_t j = 0; j < p->hb * p->wb; j++)
+                op->mask[p->offset + j] = (p->B && isnan(p->B[j])) ? (R)0 : (R)1;
+        }
+    }
+    for (size_t i = 0; i < pb->npairs; i++) {
+        const kn_pair *p = &pb->pairs[i];
+        const size_t gw = op->gw;
+        memset(op->real, 0, op->gh * gw * sizeof(R));
+        for (size_t y = 0; y < p->ha; y++)
+            for (size_t x = 0; x < p->wa; x++)
+                op->real[y * gw + x] = (R)p->A[y * p->wa + x];
+        FFTW_(execute_dft_r2c)(op->r2c, op->real, op->ahat[i]);
+    }
+    SFX(op_free)(impl->op);
+    impl->op = op;
+    return KERNEST_OK;
+fail:
+    SFX(op_free)(op);
+    return st;
+}
+
+static int SFX(op_apply)(kn_backend *be, const kn_vec *k, kn_vec *r)
+{
+    SFX(cpu_op) *op = ((SFX(cpu_impl) *)be->impl)->op;
+    const kn_problem *pb = op->pb;
+    const R scale = (R)(1.0 / ((double)op->gh * (double)op->gw));
+    const long nc = (long)op->ncplx;
+    SFX(place)(be, op, SFX(vdata)(k), NULL, pb->kh, pb->kw, 0, 0);
+    FFTW_(execute_dft_r2c)(op->r2c, op->real, op->acc); /* acc = FFT(k) */
+    R *rd = SFX(vdata)(r);
+    for (size_t i = 0; i < pb->npairs; i++) {
+        const kn_pair *p = &pb->pairs[i];
+        const FFTW_(complex) *a = op->ahat[i];
+        FFTW_(complex) *s = op->spec, *kf = op->acc;
+        /* spec = Â_i · FFT(k) / (gh gw): the inverse transform's normalisation folded in */
+#pragma omp parallel for num_threads(be->threads) schedule(static)
+        for (long j = 0; j < nc; j++) {
+            R re = a[j][0] * kf[j][0] - a[j][1] * kf[j][1];
+            R im = a[j][0] * kf[j][1] + a[j][1] * kf[j][0];
+            s[j][0] = re * scale;
+            s[j][1] = im * scale;
+        }
+        FFTW_(execute_dft_c2r)(op->c2r, op->spec, op->real);
+        R *seg = rd + p->offset;
+        const R *m = op->mask ? op->mask + p->offset : NULL;
+        long hb = (long)p->hb;
+#pragma omp parallel for num_threads(be->threads) schedule(static)
+        for (long y = 0; y < hb; y++) {
+            const R *src = op->real + (p->row0 + (size_t)y) * op->gw + p->col0;
+            R *dst = seg + (size_t)y * p->wb;
+            if (m)
+                for (size_t x = 0; x < p->wb; x++)
+                    dst[x] = src[x] * m[(size_t)y * p->wb + x];
+            else
+                memcpy(dst, src, p->wb * sizeof(R));
+        }
+    }
+    return KERNEST_OK;
+}
+
+static int SFX(op_adjoint)(kn_backend *be, const kn_vec *r, kn_vec *k)
+{
+    SFX(cpu_op) *op = ((SFX(cpu_impl) *)be->impl)->op;
+    const kn_problem *pb = op->pb;
+    const R scale = (R)(1.0 / ((double)op->gh * (double)op->gw));
+    const long nc = (long)op->ncplx;
+    const R *rd = SFX(vdata)(r);
+    for (size_t i = 0; i < pb->npairs; i++) {
+        const kn_pair *p = &pb->pairs[i];
+        SFX(place)(be, op, rd + p->offset, op->mask ? op->mask + p->offset : NULL, p->hb, p->wb,
+                   p->row0, p->col0);
+        FFTW_(execute_dft_r2c)(op->r2c, op->real, op->spec);
+        const FFTW_(complex) *a = op->ahat[i], *s = op->spec;
+        FFTW_(complex) *acc = op->acc;
+        const int first = i == 0;
+        /* acc (+)= conj(Â_i) · FFT(r_i) / (gh gw): correlation with A_i, pairs summed in the
+         * frequency domain so one inverse transform serves them all */
+#pragma omp parallel for num_threads(be->threads) schedule(static)
+        for (long j = 0; j < nc; j++) {
+            R re = (a[j][0] * s[j][0] + a[j][1] * s[j][1]) * scale;
+            R im = (a[j][0] * s[j][1] - a[j][1] * s[j][0]) * scale;
+            if (first) {
+                acc[j][0] = re;
+                acc[j][1] = im;
+            } else {
+                acc[j][0] += re;
+                acc[j][1] += im;
+            }
+        }
+    }
+    FFTW_(execute_dft_c2r)(op->c2r, op->acc, op->real);
+    R *kd = SFX(vdata)(k);
+    long kh = (long)pb->kh;
+#pragma omp parallel for num_threads(be->threads) schedule(static)
+    for (long y = 0; y < kh; y++)
+        memcpy(kd + (size_t)y * pb->kw, op->real + (size_t)y * op->gw, pb->kw * sizeof(R));
+    return KERNEST_OK;
+}
+
+static int SFX(reg_gram)(kn_backend *be, kernest_reg reg, const kn_vec *k, kn_vec *out)
+{
+    SFX(cpu_op) *op = ((SFX(cpu_impl) *)be->impl)->op;
+    const size_t kh = op->pb->kh, kw = op->pb->kw;
+    const R *kd = SFX(vdata)(k);
+    R *o = SFX(vdata)(out);
+    if (reg == KERNEST_REG_NONE) {
+        memset(o, 0, k->n * sizeof(R));
+        return KERNEST_OK;
+    }
+    if (reg == KERNEST_REG_RIDGE) {
+        memcpy(o, kd, k->n * sizeof(R));
+        return KERNEST_OK;
+    }
+    /* LᵀL of forward differences with no wrap: the graph Laplacian of the kernel grid */
+#pragma omp parallel for num_threads(be->threads) schedule(static)
+    for (long yl = 0; yl < (long)kh; yl++) {
+        size_t y = (size_t)yl;
+        for (size_t x = 0; x < kw; x++) {
+            R c = kd[y * kw + x], s = 0;
+            if (y > 0) s += c - kd[(y - 1) * kw + x];
+            if (y + 1 < kh) s += c - kd[(y + 1) * kw + x];
+            if (x > 0) s += c - kd[y * kw + x - 1];
+            if (x + 1 < kw) s += c - kd[y * kw + x + 1];
+            o[y * kw + x] = s;
+        }
+    }
+    return KERNEST_OK;
+}
+
+static void SFX(destroy)(kn_backend *be)
+{
+    SFX(cpu_impl) *impl = be->impl;
+    if (!impl)
+        return;
+    SFX(op_free)(impl->op);
+    free(impl);
+    be->impl = NULL;
+}
+
+static const kn_backend_ops SFX(cpu_ops) = {
+    .name = "cpu",
+    .destroy = SFX(destroy),
+    .mem_available = cpu_mem_available,
+    .op_bytes = SFX(op_bytes),
+    .vec_create = SFX(vec_create),
+    .vec_destroy = SFX(vec_destroy),
+    .vec_upload = SFX(vec_upload),
+    .vec_download = SFX(vec_download),
+    .vec_copy = SFX(vec_copy),
+    .vec_fill = SFX(vec_fill),
+    .vec_scale = SFX(vec_scale),
+    .vec_axpy = SFX(vec_axpy),
+    .vec_aypx = SFX(vec_aypx),
+    .vec_dot = SFX(vec_dot),
+    .vec_nrm2 = SFX(vec_nrm2),
+    .op_setup = SFX(op_setup),
+    .op_apply = SFX(op_apply),
+    .op_adjoint = SFX(op_adjoint),
+    .reg_gram = SFX(reg_gram),
+};

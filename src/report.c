@@ -1,0 +1,98 @@
+/* report.c — the JSON report of a solve (options, inputs, stop reason, misfit, device, times). */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+
+#include "atomic_file.h"
+#include "error.h"
+
+static const char *precision_name(kernest_precision p)
+{
+    return p == KERNEST_SINGLE ? "single" : p == KERNEST_DOUBLE ? "double" : "default";
+}
+
+static cJSON *options_json(const kernest_options *opt)
+{
+    cJSON *o = cJSON_CreateObject();
+    static const char *const devices[] = {"auto", "cpu", "cuda"};
+    cJSON_AddStringToObject(o, "mode", kernest_mode_name(opt->mode));
+    cJSON *ks = cJSON_AddArrayToObject(o, "ksize");
+    cJSON_AddItemToArray(ks, cJSON_CreateNumber((double)opt->kh));
+    cJSON_AddItemToArray(ks, cJSON_CreateNumber((double)opt->kw));
+    cJSON_AddStringToObject(o, "reg", kernest_reg_name(opt->reg));
+    cJSON_AddNumberToObject(o, "lambda", opt->lambda);
+    cJSON_AddNumberToObject(o, "tol", opt->tol);
+    cJSON_AddNumberToObject(o, "maxiter", opt->maxiter);
+    cJSON_AddNumberToObject(o, "threads", opt->threads);
+    cJSON_AddStringToObject(o, "precision", precision_name(opt->precision));
+    cJSON_AddStringToObject(o, "device", (unsigned)opt->device < 3 ? devices[opt->device] : "?");
+    return o;
+}
+
+static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
+                          const char *const *inputs)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "kernest_version", KERNEST_VERSION_STRING);
+    cJSON_AddItemToObject(root, "options", options_json(opt));
+    cJSON *pairs = cJSON_AddArrayToObject(root, "pairs");
+    for (size_t i = 0; i < r->npairs; i++) {
+        cJSON *p = cJSON_CreateObject();
+        if (inputs) {
+            cJSON_AddStringToObject(p, "A", inputs[2 * i] ? inputs[2 * i] : "");
+            cJSON_AddStringToObject(p, "B", inputs[2 * i + 1] ? inputs[2 * i + 1] : "");
+        }
+        cJSON_AddNumberToObject(p, "observed_pixels", (double)r->misfit[i].count);
+        cJSON_AddNumberToObject(p, "sse", r->misfit[i].sse);
+        cJSON_AddNumberToObject(p, "rms", r->misfit[i].rms);
+        cJSON_AddItemToArray(pairs, p);
+    }
+    cJSON *s = cJSON_AddObjectToObject(root, "solve");
+    cJSON_AddStringToObject(s, "solver", "cgls");
+    cJSON_AddStringToObject(s, "stop_reason", kernest_stop_reason_name(r->reason));
+    cJSON_AddNumberToObject(s, "iterations", r->iterations);
+    cJSON_AddNumberToObject(s, "relative_residual",
+                            r->residual_history ? r->residual_history[r->iterations] : 0.0);
+    cJSON *h = cJSON_AddArrayToObject(s, "residual_history");
+    for (int i = 0; r->residual_history && i <= r->iterations; i++)
+        cJSON_AddItemToArray(h, cJSON_CreateNumber(r->residual_history[i]));
+    cJSON *ks = cJSON_AddArrayToObject(s, "kernel_shape");
+    cJSON_AddItemToArray(ks, cJSON_CreateNumber((double)r->kh));
+    cJSON_AddItemToArray(ks, cJSON_CreateNumber((double)r->kw));
+    cJSON *g = cJSON_AddArrayToObject(s, "fft_grid");
+    cJSON_AddItemToArray(g, cJSON_CreateNumber((double)r->grid_h));
+    cJSON_AddItemToArray(g, cJSON_CreateNumber((double)r->grid_w));
+    cJSON_AddNumberToObject(s, "bytes_needed", (double)r->bytes_needed);
+    cJSON *d = cJSON_AddObjectToObject(root, "device");
+    cJSON_AddStringToObject(d, "backend", r->backend);
+    cJSON_AddStringToObject(d, "description", r->device);
+    cJSON_AddStringToObject(d, "precision", precision_name(r->precision));
+    cJSON *t = cJSON_AddObjectToObject(root, "time_seconds");
+    cJSON_AddNumberToObject(t, "setup", r->setup_seconds);
+    cJSON_AddNumberToObject(t, "solve", r->solve_seconds);
+    cJSON_AddNumberToObject(t, "per_iteration", r->iterations ? r->solve_seconds / r->iterations : 0.0);
+    cJSON_AddNumberToObject(t, "wall", r->wall_seconds);
+    return root;
+}
+
+int kernest_report_write_json(const char *path, const kernest_report *r,
+                              const kernest_options *opt, const char *const *inputs)
+{
+    if (!path || !r || !opt)
+        return kn_error(KERNEST_E_INVALID, "kernest_report_write_json: NULL argument");
+    cJSON *root = report_json(r, opt, inputs);
+    char *text = root ? cJSON_Print(root) : NULL;
+    cJSON_Delete(root);
+    if (!text)
+        return kn_error(KERNEST_E_NOMEM, "%s: out of memory while building the report", path);
+    kn_atomic_file f;
+    int st = kn_atomic_open(&f, path);
+    if (!st) {
+        if (fputs(text, f.fp) < 0 || fputc('\n', f.fp) < 0) {
+            kn_atomic_abort(&f);
+            st = kn_error(KERNEST_E_IO, "%s: write failed", path);
+        } else
+            st = kn_atomic_commit(&f);
+    }
+    cJSON_free(text);
+    return st;
+}

@@ -1,0 +1,28 @@
+/* solver.h — internal: solvers written once against the backend table. */
+#ifndef KN_SOLVER_H
+#define KN_SOLVER_H
+
+#include "backend.h"
+
+typedef struct kn_solve_params {
+    kernest_reg reg; /* quadratic regulariser ½λ‖Lk‖² */
+    double lambda;   /* >= 0 */
+    double tol;      /* stop when ‖s_k‖ / ‖s_0‖ <= tol (s = normal-equation residual) */
+    int maxiter;     /* >= 0 */
+} kn_solve_params;
+
+typedef struct kn_solve_result {
+    kernest_stop_reason reason;
+    int iterations;
+    double *history; /* iterations+1 values of ‖s_k‖/‖s_0‖ (malloc'd, caller frees) */
+} kn_solve_result;
+
+/* Number of backend vectors of each space kn_cgls allocates (for the memory estimate). */
+void kn_cgls_vectors(kernest_reg reg, size_t *kernel_vecs, size_t *data_vecs);
+
+/* CGLS for min ½‖H x − b‖² + ½λ‖L x‖², starting from x (updated in place). The operator must be
+ * set up. Not converging is a result (res->reason), not an error. */
+int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec *x,
+            kn_solve_result *res);
+
+#endif

@@ -1,0 +1,30 @@
+/* synth.h — internal: synthetic kernels, binary inputs and noise for `kernest synth` and tests. */
+#ifndef KN_SYNTH_H
+#define KN_SYNTH_H
+
+#include <stdint.h>
+
+#include "kernest.h"
+
+/* splitmix64 state: reproducible streams from one seed on every platform */
+typedef struct kn_rng {
+    uint64_t s;
+} kn_rng;
+
+void kn_rng_seed(kn_rng *r, uint64_t seed);
+double kn_rng_uniform(kn_rng *r);  /* [0, 1) */
+double kn_rng_normal(kn_rng *r);   /* standard normal (Box-Muller) */
+
+/* Fills the kh×kw kernel k (centre ((kh-1)/2, (kw-1)/2)) from a spec:
+ *   "inv-r"          1/r with r the distance from the centre, 0 at the centre;
+ *   "gaussian:S"     exp(-r²/(2S²)), peak 1.
+ * Returns KERNEST_E_INVALID (naming --kernel) for anything else. */
+int kn_synth_kernel(const char *spec, kernest_array *k);
+
+/* Fills a with 0/1, each pixel 1 with probability density. */
+void kn_synth_binary(kn_rng *r, double density, kernest_array *a);
+
+/* Adds independent N(0, sigma²) noise to every element of a. */
+void kn_synth_noise(kn_rng *r, double sigma, kernest_array *a);
+
+#endif

@@ -1,0 +1,170 @@
+/* testutil.c — helpers shared by the Criterion tests (see testutil.h). */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+char *tu_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char *tmpl = NULL;
+    if (asprintf(&tmpl, "%s/kernest-test-XXXXXX", base && *base ? base : "/tmp") < 0)
+        return NULL;
+    if (!mkdtemp(tmpl)) {
+        free(tmpl);
+        return NULL;
+    }
+    return tmpl;
+}
+
+void tu_rmtree(const char *dir)
+{
+    if (!dir)
+        return;
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            char *p = tu_path(dir, e->d_name);
+            struct stat st;
+            if (p && lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+                tu_rmtree(p);
+            else if (p)
+                unlink(p);
+            free(p);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+char *tu_path(const char *dir, const char *name)
+{
+    char *p = NULL;
+    if (asprintf(&p, "%s/%s", dir, name) < 0)
+        return NULL;
+    return p;
+}
+
+int tu_write_bytes(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t w = fwrite(data, 1, len, f);
+    int rc = fclose(f);
+    return (w == len && rc == 0) ? 0 : -1;
+}
+
+int tu_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+int tu_count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
+}
+
+int tu_run_cli(const char *args, char *err, size_t cap)
+{
+    char errfile[] = "/tmp/kernest-cli-err-XXXXXX";
+    int fd = mkstemp(errfile);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    char *cmd = NULL;
+    if (asprintf(&cmd, "'%s' %s >/dev/null 2>'%s' </dev/null", KERNEST_CLI, args, errfile) < 0)
+        return -1;
+    int st = system(cmd);
+    free(cmd);
+    if (err && cap) {
+        err[0] = '\0';
+        FILE *f = fopen(errfile, "rb");
+        if (f) {
+            size_t n = fread(err, 1, cap - 1, f);
+            err[n] = '\0';
+            fclose(f);
+        }
+    }
+    unlink(errfile);
+    if (st == -1 || !WIFEXITED(st))
+        return -1;
+    return WEXITSTATUS(st);
+}
+
+double tu_rand(unsigned long long *s)
+{
+    unsigned long long x = *s ? *s : 0x9E3779B97F4A7C15ull;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *s = x;
+    return (double)(x >> 11) / 9007199254740992.0;
+}
+
+kernest_array *tu_random_array(size_t h, size_t w, double lo, double hi, unsigned long long *state)
+{
+    kernest_array *a = NULL;
+    if (kernest_array_create2(h, w, &a) != KERNEST_OK)
+        return NULL;
+    for (size_t i = 0; i < a->size; i++)
+        a->data[i] = lo + (hi - lo) * tu_rand(state);
+    return a;
+}
+
+kernest_array *tu_direct_convolve(const kernest_array *A, const kernest_array *K, kernest_mode mode)
+{
+    size_t ha = A->shape[0], wa = A->shape[1], kh = K->shape[0], kw = K->shape[1];
+    size_t fh = ha + kh - 1, fw = wa + kw - 1;
+    double *full = calloc(fh * fw, sizeof *full);
+    if (!full)
+        return NULL;
+    for (size_t i = 0; i < ha; i++)
+        for (size_t j = 0; j < wa; j++)
+            for (size_t u = 0; u < kh; u++)
+                for (size_t v = 0; v < kw; v++)
+                    full[(i + u) * fw + (j + v)] += A->data[i * wa + j] * K->data[u * kw + v];
+    size_t hb, wb, r0, c0;
+    if (kernest_output_shape(mode, ha, wa, kh, kw, &hb, &wb, &r0, &c0) != KERNEST_OK) {
+        free(full);
+        return NULL;
+    }
+    kernest_array *out = NULL;
+    if (kernest_array_create2(hb, wb, &out) == KERNEST_OK)
+        for (size_t i = 0; i < hb; i++)
+            for (size_t j = 0; j < wb; j++)
+                out->data[i * wb + j] = full[(i + r0) * fw + (j + c0)];
+    free(full);
+    return out;
+}
+
+double tu_rel_diff(const kernest_array *a, const kernest_array *b)
+{
+    double num = 0, den = 0;
+    for (size_t i = 0; i < b->size; i++) {
+        double d = a->data[i] - b->data[i];
+        num += d * d;
+        den += b->data[i] * b->data[i];
+    }
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
