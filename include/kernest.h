@@ -185,8 +185,17 @@ int kernest_estimate(const kernest_array *const *A, const kernest_array *const *
 int kernest_report_write_json(const char *path, const kernest_report *r,
                               const kernest_options *opt, const char *const *inputs);
 
+/* The same report as JSON text: *json receives a NUL-terminated string the caller frees with
+ * kernest_free. */
+int kernest_report_to_json(const kernest_report *r, const kernest_options *opt,
+                           const char *const *inputs, char **json);
+/* Frees memory the library handed out as a plain pointer (NULL allowed). */
+void kernest_free(void *p);
+
 /* ---- build information ------------------------------------------------------------------- */
 
+/* The library's version, KERNEST_VERSION_STRING of the build. */
+const char *kernest_version(void);
 /* 1 when the CUDA backend is compiled in. */
 int kernest_have_cuda(void);
 /* FFTW version string, e.g. "fftw-3.3.10". */

@@ -14,6 +14,11 @@ int kn_backend_cuda_create(kernest_precision precision, int index, kn_backend **
 }
 #endif
 
+const char *kernest_version(void)
+{
+    return KERNEST_VERSION_STRING;
+}
+
 int kernest_have_cuda(void)
 {
 #ifdef KERNEST_WITH_CUDA

@@ -9,6 +9,7 @@
 
 #include "atomic_file.h"
 #include "error.h"
+#include "sysmem.h"
 
 #define NPY_MAGIC "\x93NUMPY"
 #define NPY_MAGIC_LEN 6
@@ -325,29 +326,6 @@ static int parse_header(const char *path, const char *text, size_t len, npy_head
 
 /* ---- reading -------------------------------------------------------------------------------- */
 
-/* MemAvailable in bytes, or 0 when /proc/meminfo cannot tell (the check is then skipped). */
-static size_t mem_available(void)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f)
-        return 0;
-    char line[256];
-    unsigned long long kb = 0;
-    int found = 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
-            found = 1;
-            break;
-        }
-    fclose(f);
-    if (!found)
-        return 0;
-    size_t bytes;
-    if (kb > SIZE_MAX || kn_mul_size((size_t)kb, 1024, &bytes))
-        return SIZE_MAX;
-    return bytes;
-}
-
 static void format_shape(char *buf, size_t cap, int ndim, const size_t *shape)
 {
     size_t k = (size_t)snprintf(buf, cap, "(");
@@ -563,8 +541,9 @@ int kernest_npy_read(const char *path, kernest_array **out)
         return kn_error(KERNEST_E_TOOBIG, "%s: shape %s needs more bytes than size_t can count",
                         path, shape_txt);
     }
-    size_t avail = mem_available();
-    if (avail && out_bytes > avail) {
+    size_t avail;
+    kn_host_mem_available(&avail);
+    if (out_bytes > avail) {
         fclose(fp);
         return kn_error(KERNEST_E_TOOBIG, "%s: shape %s needs %zu bytes but only %zu bytes of "
                         "memory are available", path, shape_txt, out_bytes, avail);

@@ -1,6 +1,8 @@
 /* report.c — the JSON report of a solve (options, inputs, stop reason, misfit, device, times). */
+#define _GNU_SOURCE
 #include <cjson/cJSON.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "atomic_file.h"
 #include "error.h"
@@ -74,18 +76,38 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
     return root;
 }
 
-int kernest_report_write_json(const char *path, const kernest_report *r,
-                              const kernest_options *opt, const char *const *inputs)
+int kernest_report_to_json(const kernest_report *r, const kernest_options *opt,
+                           const char *const *inputs, char **json)
 {
-    if (!path || !r || !opt)
-        return kn_error(KERNEST_E_INVALID, "kernest_report_write_json: NULL argument");
+    if (!r || !opt || !json)
+        return kn_error(KERNEST_E_INVALID, "kernest_report_to_json: NULL argument");
     cJSON *root = report_json(r, opt, inputs);
     char *text = root ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
     if (!text)
-        return kn_error(KERNEST_E_NOMEM, "%s: out of memory while building the report", path);
+        return kn_error(KERNEST_E_NOMEM, "out of memory while building the report");
+    /* hand out memory from malloc so that kernest_free (free) matches whatever cJSON uses */
+    *json = strdup(text);
+    cJSON_free(text);
+    return *json ? KERNEST_OK : kn_error(KERNEST_E_NOMEM, "out of memory while building the report");
+}
+
+void kernest_free(void *p)
+{
+    free(p);
+}
+
+int kernest_report_write_json(const char *path, const kernest_report *r,
+                              const kernest_options *opt, const char *const *inputs)
+{
+    if (!path)
+        return kn_error(KERNEST_E_INVALID, "kernest_report_write_json: NULL path");
+    char *text = NULL;
+    int st = kernest_report_to_json(r, opt, inputs, &text);
+    if (st)
+        return st;
     kn_atomic_file f;
-    int st = kn_atomic_open(&f, path);
+    st = kn_atomic_open(&f, path);
     if (!st) {
         if (fputs(text, f.fp) < 0 || fputc('\n', f.fp) < 0) {
             kn_atomic_abort(&f);
@@ -93,6 +115,6 @@ int kernest_report_write_json(const char *path, const kernest_report *r,
         } else
             st = kn_atomic_commit(&f);
     }
-    cJSON_free(text);
+    free(text);
     return st;
 }

@@ -1,0 +1,222 @@
+"""kernest — estimate a 2-D convolution kernel K from pairs (A, B = crop_mode(A ⊛ K) + noise).
+
+A thin ctypes binding of libkernest; arrays are NumPy arrays, the report is a dict.
+
+    K, report = kernest.estimate(A, B)                   # one pair, default (2Ha-1)x(2Wa-1) kernel
+    K, report = kernest.estimate([A1, A2], [B1, B2], reg="grad", lam=100.0)
+    B_hat = kernest.convolve(A, K, mode="same")          # scipy.signal.convolve2d semantics
+
+NaN in B marks a missing pixel. Library errors raise KernestError (ValueError for bad input)
+carrying the library's message. Solves release the GIL (ctypes does so for every call).
+"""
+import ctypes
+import ctypes.util
+import json
+import os
+
+import numpy as np
+
+__all__ = ["estimate", "convolve", "KernestError", "KernestInputError", "version"]
+
+_MAX_NDIM = 4
+
+
+class KernestError(RuntimeError):
+    """A failure inside libkernest; .status holds the library's status name."""
+
+    def __init__(self, message, status=""):
+        super().__init__(message)
+        self.status = status
+
+
+class KernestInputError(KernestError, ValueError):
+    """Bad usage or bad input (the CLI's exit code 2)."""
+
+
+class _Array(ctypes.Structure):
+    _fields_ = [("ndim", ctypes.c_int),
+                ("shape", ctypes.c_size_t * _MAX_NDIM),
+                ("size", ctypes.c_size_t),
+                ("data", ctypes.POINTER(ctypes.c_double))]
+
+
+class _Options(ctypes.Structure):
+    _fields_ = [("mode", ctypes.c_int),
+                ("kh", ctypes.c_size_t), ("kw", ctypes.c_size_t),
+                ("reg", ctypes.c_int),
+                ("lambda_", ctypes.c_double),
+                ("tol", ctypes.c_double),
+                ("maxiter", ctypes.c_int),
+                ("threads", ctypes.c_int),
+                ("precision", ctypes.c_int),
+                ("device", ctypes.c_int),
+                ("device_index", ctypes.c_int),
+                ("input_names", ctypes.POINTER(ctypes.c_char_p))]
+
+
+def _candidates():
+    env = os.environ.get("KERNEST_LIB")
+    if env:
+        yield env
+    here = os.path.dirname(os.path.abspath(__file__))
+    yield os.path.join(here, "libkernest.so")
+    yield os.path.join(here, "..", "..", "build", "libkernest.so")
+    found = ctypes.util.find_library("kernest")
+    if found:
+        yield found
+
+
+def _load():
+    errors = []
+    for path in _candidates():
+        if os.path.sep in path and not os.path.exists(path):
+            errors.append(path + ": not found")
+            continue
+        try:
+            return ctypes.CDLL(path)
+        except OSError as e:
+            errors.append(str(e))
+    raise ImportError("kernest: cannot load libkernest.so; set KERNEST_LIB to its path (tried: "
+                      + "; ".join(errors) + ")")
+
+
+_lib = _load()
+_P_Array = ctypes.POINTER(_Array)
+_lib.kernest_last_error.restype = ctypes.c_char_p
+_lib.kernest_status_name.restype = ctypes.c_char_p
+_lib.kernest_version.restype = ctypes.c_char_p
+_lib.kernest_status_is_input_error.argtypes = [ctypes.c_int]
+_lib.kernest_options_default.argtypes = [ctypes.POINTER(_Options)]
+_lib.kernest_array_destroy.argtypes = [ctypes.POINTER(_P_Array)]
+_lib.kernest_estimate.argtypes = [ctypes.POINTER(_P_Array), ctypes.POINTER(_P_Array), ctypes.c_size_t,
+                                  ctypes.POINTER(_Options), ctypes.POINTER(_P_Array),
+                                  ctypes.POINTER(ctypes.c_void_p)]
+_lib.kernest_convolve.argtypes = [_P_Array, _P_Array, ctypes.c_int, ctypes.POINTER(_P_Array)]
+_lib.kernest_report_to_json.argtypes = [ctypes.c_void_p, ctypes.POINTER(_Options),
+                                        ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_void_p)]
+_lib.kernest_report_destroy.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
+_lib.kernest_free.argtypes = [ctypes.c_void_p]
+
+_MODES = {"full": 0, "same": 1, "valid": 2}
+_REGS = {"none": 0, "ridge": 1, "grad": 2}
+_PRECISIONS = {"double": 0, "single": 1, None: 2}
+
+
+def version():
+    """The library's version string."""
+    return _lib.kernest_version().decode()
+
+
+def _check(status):
+    if status != 0:
+        msg = _lib.kernest_last_error().decode("utf-8", "replace")
+        name = _lib.kernest_status_name(status).decode()
+        cls = KernestInputError if _lib.kernest_status_is_input_error(status) else KernestError
+        raise cls(msg or name, name)
+
+
+def _as_array(x, what):
+    """A float64 C-contiguous 2-D copy (kept alive by the caller) and a view struct over it."""
+    a = np.ascontiguousarray(np.asarray(x, dtype=np.float64))
+    if a.ndim != 2:
+        raise KernestInputError("%s: expected a 2-D array, got %d dimensions" % (what, a.ndim), "E_SHAPE")
+    s = _Array()
+    s.ndim = 2
+    s.shape[0], s.shape[1], s.shape[2], s.shape[3] = a.shape[0], a.shape[1], 1, 1
+    s.size = a.size
+    s.data = a.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+    return a, s
+
+
+def _take(ptr):
+    """Copy a library-owned array into NumPy and free it."""
+    a = ptr.contents
+    shape = tuple(a.shape[d] for d in range(a.ndim))
+    out = np.ctypeslib.as_array(a.data, shape=(a.size,)).copy().reshape(shape)
+    _lib.kernest_array_destroy(ctypes.byref(ptr))
+    return out
+
+
+def _pick(table, value, option):
+    if value not in table:
+        raise KernestInputError("%s: %r is not one of %s" % (option, value, ", ".join(
+            str(k) for k in table if k is not None)), "E_INVALID")
+    return table[value]
+
+
+def _device(dev):
+    if dev in (None, "auto"):
+        return 0, -1
+    if dev == "cpu":
+        return 1, -1
+    if dev == "cuda":
+        return 2, -1
+    if isinstance(dev, str) and dev.startswith("cuda:") and dev[5:].isdigit():
+        return 2, int(dev[5:])
+    raise KernestInputError("device: %r is not auto, cpu, cuda or cuda:N" % (dev,), "E_INVALID")
+
+
+def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxiter=500,
+             threads=0, precision=None, device="auto"):
+    """Estimate the kernel K shared by the pairs (A_i, B_i).
+
+    A, B: 2-D arrays, or lists of 2-D arrays (one pair per entry; shapes may differ between pairs).
+    mode: "same" | "full" | "valid" (scipy.signal.convolve2d windows).
+    ksize: (Kh, Kw); default for "same" is (2Ha-1, 2Wa-1); for full/valid, what makes A and B fit.
+    reg, lam: regulariser "none" | "ridge" (lam/2 ||K||^2) | "grad" (lam/2 ||grad K||^2).
+    tol, maxiter: CGLS stops when ||normal-equation residual|| / initial <= tol, or after maxiter.
+    threads: CPU threads (0 = all cores). precision: None (double on CPU, single on GPU),
+    "double" or "single". device: "auto" | "cpu" | "cuda" | "cuda:N".
+
+    Returns (K, report): K as a float64 array, report as a dict (stop reason, iterations,
+    residual history, misfit per pair, device, times). Not converging is reported, not raised.
+    """
+    As = list(A) if isinstance(A, (list, tuple)) else [A]
+    Bs = list(B) if isinstance(B, (list, tuple)) else [B]
+    if len(As) != len(Bs) or not As:
+        raise KernestInputError("estimate: got %d A arrays and %d B arrays" % (len(As), len(Bs)), "E_INVALID")
+    keep, a_structs, b_structs = [], [], []
+    for i, (a, b) in enumerate(zip(As, Bs)):
+        an, asx = _as_array(a, "A[%d]" % i)
+        bn, bsx = _as_array(b, "B[%d]" % i)
+        keep += [an, bn]
+        a_structs.append(asx)
+        b_structs.append(bsx)
+    n = len(As)
+    pa = (_P_Array * n)(*[ctypes.pointer(s) for s in a_structs])
+    pb = (_P_Array * n)(*[ctypes.pointer(s) for s in b_structs])
+    opt = _Options()
+    _lib.kernest_options_default(ctypes.byref(opt))
+    opt.mode = _pick(_MODES, mode, "mode")
+    if ksize is not None:
+        opt.kh, opt.kw = int(ksize[0]), int(ksize[1])
+        if opt.kh <= 0 or opt.kw <= 0:
+            raise KernestInputError("ksize: must be two positive integers, got %r" % (ksize,), "E_INVALID")
+    opt.reg = _pick(_REGS, reg, "reg")
+    opt.lambda_ = float(lam)
+    opt.tol = float(tol)
+    opt.maxiter = int(maxiter)
+    opt.threads = int(threads)
+    opt.precision = _pick(_PRECISIONS, precision, "precision")
+    opt.device, opt.device_index = _device(device)
+    K = _P_Array()
+    rep = ctypes.c_void_p()
+    _check(_lib.kernest_estimate(pa, pb, n, ctypes.byref(opt), ctypes.byref(K), ctypes.byref(rep)))
+    try:
+        text = ctypes.c_void_p()
+        _check(_lib.kernest_report_to_json(rep, ctypes.byref(opt), None, ctypes.byref(text)))
+        report = json.loads(ctypes.string_at(text.value).decode())
+        _lib.kernest_free(text)
+    finally:
+        _lib.kernest_report_destroy(ctypes.byref(rep))
+    return _take(K), report
+
+
+def convolve(A, K, mode="same"):
+    """B = crop_mode(A ⊛ K): exact linear convolution (kernel flipped) as scipy.signal.convolve2d."""
+    an, asx = _as_array(A, "A")
+    kn, ksx = _as_array(K, "K")
+    out = _P_Array()
+    _check(_lib.kernest_convolve(ctypes.byref(asx), ctypes.byref(ksx), _pick(_MODES, mode, "mode"),
+                                 ctypes.byref(out)))
+    return _take(out)

@@ -1,0 +1,107 @@
+"""pytest suite of the Python binding: results against NumPy/SciPy references, errors, threads."""
+import threading
+
+import numpy as np
+import pytest
+
+import kernest
+
+
+def direct_full(A, K):
+    """Full linear convolution by the direct sum (reference, no FFT)."""
+    ha, wa = A.shape
+    kh, kw = K.shape
+    out = np.zeros((ha + kh - 1, wa + kw - 1))
+    for u in range(kh):
+        for v in range(kw):
+            out[u:u + ha, v:v + wa] += K[u, v] * A
+    return out
+
+
+def crop(full, A, K, mode):
+    ha, wa = A.shape
+    kh, kw = K.shape
+    if mode == "full":
+        return full
+    if mode == "same":
+        r, c = (kh - 1) // 2, (kw - 1) // 2
+        return full[r:r + ha, c:c + wa]
+    r, c = min(ha, kh) - 1, min(wa, kw) - 1
+    return full[r:r + abs(ha - kh) + 1, c:c + abs(wa - kw) + 1]
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("kshape", [(3, 4), (4, 4), (5, 3)])
+def test_convolve_matches_direct_sum(mode, kshape):
+    rng = np.random.default_rng(1)
+    A, K = rng.random((9, 7)), rng.random(kshape)
+    got = kernest.convolve(A, K, mode=mode)
+    assert np.allclose(got, crop(direct_full(A, K), A, K, mode), rtol=1e-12, atol=1e-12)
+
+
+def test_convolve_matches_scipy_same_even_kernel():
+    signal = pytest.importorskip("scipy.signal")
+    rng = np.random.default_rng(2)
+    A, K = rng.random((10, 12)), rng.random((6, 4))
+    assert np.allclose(kernest.convolve(A, K), signal.convolve2d(A, K, mode="same"), atol=1e-12)
+
+
+def test_estimate_recovers_kernel_from_noiseless_pairs():
+    rng = np.random.default_rng(3)
+    K = rng.standard_normal((5, 4))
+    As = [rng.random((12, 11)) for _ in range(3)]
+    Bs = [kernest.convolve(A, K, mode="same") for A in As]
+    Khat, report = kernest.estimate(As, Bs, ksize=(5, 4), tol=1e-14, maxiter=2000, device="cpu",
+                                    precision="double")
+    assert np.linalg.norm(Khat - K) / np.linalg.norm(K) < 1e-8
+    assert report["solve"]["stop_reason"] in ("converged", "max-iterations")
+    assert len(report["pairs"]) == 3
+    assert report["device"]["backend"] == "cpu"
+
+
+def test_nan_pixels_are_left_out():
+    rng = np.random.default_rng(4)
+    K = rng.standard_normal((3, 3))
+    A = rng.random((14, 14))
+    B = kernest.convolve(A, K)
+    B[2, 3] = B[7, 7] = np.nan
+    Khat, report = kernest.estimate(A, B, ksize=(3, 3), tol=1e-14, device="cpu")
+    assert np.linalg.norm(Khat - K) / np.linalg.norm(K) < 1e-8
+    assert report["pairs"][0]["observed_pixels"] == 14 * 14 - 2
+
+
+def test_bad_input_raises_with_library_message():
+    A = np.ones((5, 5))
+    A[0, 0] = np.inf
+    with pytest.raises(kernest.KernestInputError, match="finite"):
+        kernest.estimate(A, np.zeros((5, 5)), device="cpu")
+    with pytest.raises(kernest.KernestInputError, match="5x5"):
+        kernest.estimate(np.ones((5, 5)), np.zeros((4, 4)), device="cpu")
+    with pytest.raises(ValueError):
+        kernest.estimate(np.ones((5, 5)), np.zeros((5, 5)), mode="circular")
+    with pytest.raises(kernest.KernestInputError, match="lambda"):
+        kernest.estimate(np.ones((5, 5)), np.zeros((5, 5)), reg="ridge", lam=-1.0)
+
+
+def test_solve_releases_the_gil():
+    rng = np.random.default_rng(5)
+    A = (rng.random((64, 64)) < 0.2).astype(float)
+    B = rng.standard_normal((64, 64))
+    ticks = []
+    done = threading.Event()
+
+    def solve():
+        kernest.estimate(A, B, tol=0, maxiter=60, device="cpu", threads=1)
+        done.set()
+
+    t = threading.Thread(target=solve)
+    t.start()
+    while not done.is_set():
+        ticks.append(1)  # only runs while the solver thread does not hold the GIL
+        done.wait(0.001)
+    t.join()
+    assert len(ticks) > 5
+
+
+def test_version():
+    assert kernest.version().count(".") == 2
