@@ -21,15 +21,14 @@ int cmd_info(int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     printf("kernest %s\n", KERNEST_VERSION_STRING);
     printf("backends: cpu%s\n", kernest_have_cuda() ? ", cuda" : "");
-    printf("cpu: %ld core%s, %s (threads), wisdom cache %s\n", cores, cores == 1 ? "" : "s",
+    printf("cpu: %ld core%s, %s (OpenMP threads), wisdom cache %s\n", cores, cores == 1 ? "" : "s",
            kernest_fftw_version(), *kn_fftw_wisdom_dir() ? kn_fftw_wisdom_dir() : "(none)");
 #ifdef KERNEST_WITH_CUDA
-    char buf[8192];
+    char buf[8192] = "";
     int st = kn_cuda_info_string(buf, sizeof buf);
+    fputs(buf, stdout); /* the library versions, even when no device is usable */
     if (st)
         printf("cuda: compiled in, no usable device (%s)\n", kernest_last_error());
-    else
-        fputs(buf, stdout);
 #else
     puts("cuda: not compiled in");
 #endif

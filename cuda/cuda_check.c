@@ -1,0 +1,63 @@
+/* cuda_check.c — translation of CUDA, cuFFT and cuBLAS statuses into kernest statuses and messages. */
+#include <string.h>
+
+#include "cuda_check.h"
+#include "error.h"
+
+/* Length of the function name at the start of a stringified call ("cufftExecR2C(p, a, b)"). */
+static int call_name_len(const char *call)
+{
+    return (int)strcspn(call, "( ");
+}
+
+int kn_cuda_check(cudaError_t err, const char *call)
+{
+    if (err == cudaSuccess)
+        return KERNEST_OK;
+    /* clear the non-sticky last-error state so later checks report their own failure */
+    (void)cudaGetLastError();
+    return kn_error(KERNEST_E_DEVICE, "%.*s failed: %s (%s)", call_name_len(call), call,
+                    cudaGetErrorName(err), cudaGetErrorString(err));
+}
+
+const char *kn_cufft_result_name(cufftResult res)
+{
+    /* numeric cases: the enum's member list changes between toolkits */
+    switch ((int)res) {
+    case 0x0: return "CUFFT_SUCCESS";
+    case 0x1: return "CUFFT_INVALID_PLAN";
+    case 0x2: return "CUFFT_ALLOC_FAILED";
+    case 0x3: return "CUFFT_INVALID_TYPE";
+    case 0x4: return "CUFFT_INVALID_VALUE";
+    case 0x5: return "CUFFT_INTERNAL_ERROR";
+    case 0x6: return "CUFFT_EXEC_FAILED";
+    case 0x7: return "CUFFT_SETUP_FAILED";
+    case 0x8: return "CUFFT_INVALID_SIZE";
+    case 0x9: return "CUFFT_UNALIGNED_DATA";
+    case 0xB: return "CUFFT_INVALID_DEVICE";
+    case 0xD: return "CUFFT_NO_WORKSPACE";
+    case 0xE: return "CUFFT_NOT_IMPLEMENTED";
+    case 0x10: return "CUFFT_NOT_SUPPORTED";
+    case 0x11: return "CUFFT_MISSING_DEPENDENCY";
+    case 0x12: return "CUFFT_NVRTC_FAILURE";
+    case 0x13: return "CUFFT_NVJITLINK_FAILURE";
+    case 0x14: return "CUFFT_NVSHMEM_FAILURE";
+    default: return "CUFFT_UNKNOWN_ERROR";
+    }
+}
+
+int kn_cufft_check(cufftResult res, const char *call)
+{
+    if (res == CUFFT_SUCCESS)
+        return KERNEST_OK;
+    return kn_error(KERNEST_E_FFT, "%.*s failed: %s (%d)", call_name_len(call), call,
+                    kn_cufft_result_name(res), (int)res);
+}
+
+int kn_cublas_check(cublasStatus_t st, const char *call)
+{
+    if (st == CUBLAS_STATUS_SUCCESS)
+        return KERNEST_OK;
+    return kn_error(KERNEST_E_DEVICE, "%.*s failed: %s (%s)", call_name_len(call), call,
+                    cublasGetStatusName(st), cublasGetStatusString(st));
+}

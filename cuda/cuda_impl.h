@@ -1,0 +1,48 @@
+/* cuda_impl.h — internal: the private state of the cuda backend, shared by its host C files. */
+#ifndef KN_CUDA_IMPL_H
+#define KN_CUDA_IMPL_H
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+#include <cufft.h>
+
+#include "backend.h"
+
+/* kn_backend.impl of the cuda backend. Every device call is ordered on `stream`. */
+typedef struct kn_cuda {
+    int device;             /* CUDA ordinal; made current at the start of every operation */
+    int dbl;                /* 1: double / cufftDoubleComplex, 0: float / cufftComplex */
+    size_t es;              /* bytes of one real element (8 or 4) */
+    cudaStream_t stream;    /* the single stream of this backend (non-blocking) */
+    cublasHandle_t blas;    /* bound to stream; pointer mode host (see vec_dot) */
+    int have_blas;          /* blas was created */
+    double *dot_scratch;    /* KN_CU_DOT_SLOTS device doubles for single-precision reductions */
+
+    /* the operator, set by op_setup (kn_cuda_op_free releases it) */
+    const kn_problem *pb;   /* borrowed; NULL before op_setup */
+    cufftHandle r2c, c2r;   /* plans on the grid_h×grid_w grid, sharing fft_work */
+    int have_r2c, have_c2r; /* cufftHandle has no null value */
+    void *fft_work;         /* work area of both plans (auto-allocation is off) */
+    void *spec_a;           /* npairs half spectra FFT(A_i), each grid_h×(grid_w/2+1) */
+    void *spec_main;        /* apply: FFT(pad k); adjoint: Σ_i conj(Â_i)·FFT(pad r_i) */
+    void *spec_tmp;         /* per-pair product / transform */
+    void *grid;             /* grid_h×grid_w real work grid */
+    void *mask;             /* m reals, 0 at NaN pixels of B, 1 elsewhere; NULL without NaN */
+} kn_cuda;
+
+/* Makes c's device current. */
+int kn_cuda_use(kn_cuda *c);
+/* cudaMalloc of bytes into *p (NULL for 0 bytes); out of memory -> KERNEST_E_TOOBIG with the
+ * numbers, `what` names the buffer. */
+int kn_cuda_alloc(kn_cuda *c, void **p, size_t bytes, const char *what);
+
+/* The operator part of the table (cuda_operator.c). */
+size_t kn_cuda_op_bytes(const kn_backend *be, const kn_problem *pb);
+int kn_cuda_op_setup(kn_backend *be, const kn_problem *pb);
+int kn_cuda_op_apply(kn_backend *be, const kn_vec *k, kn_vec *r);
+int kn_cuda_op_adjoint(kn_backend *be, const kn_vec *r, kn_vec *k);
+int kn_cuda_reg_gram(kn_backend *be, kernest_reg reg, const kn_vec *k, kn_vec *out);
+/* Releases what op_setup made (plans, spectra, grids, mask); safe on a partial setup. */
+void kn_cuda_op_free(kn_cuda *c);
+
+#endif

@@ -1,0 +1,339 @@
+/* cuda_kernels.cu — the CUDA kernels of the cuda backend (templated on float/double) and their C launchers. */
+#include "cuda_kernels.h"
+#include "kernest.h"
+
+namespace {
+
+constexpr unsigned kThreads = 256;     /* threads per block of the element-wise kernels */
+constexpr unsigned kMaxBlocks = 8192;  /* grid-stride loops cover the rest */
+constexpr unsigned kFinalThreads = 1024; /* one block sums the first pass of a reduction */
+static_assert(KN_CU_DOT_BLOCKS <= kFinalThreads, "the second pass sums one partial per thread");
+
+template <typename T> struct cplx;
+template <> struct cplx<float> { using type = float2; };
+template <> struct cplx<double> { using type = double2; };
+
+unsigned blocks_for(size_t n)
+{
+    size_t b = (n + kThreads - 1) / kThreads;
+    return b < kMaxBlocks ? (unsigned)b : kMaxBlocks;
+}
+
+/* Block and grid of the 2-D kernels over rows×cols. */
+const dim3 kTile(32, 8);
+dim3 tiles_for(size_t rows, size_t cols)
+{
+    size_t bx = (cols + kTile.x - 1) / kTile.x, by = (rows + kTile.y - 1) / kTile.y;
+    return dim3(bx < 1024 ? (unsigned)bx : 1024u, by < 65535 ? (unsigned)by : 65535u);
+}
+
+__device__ inline size_t first_index() { return (size_t)blockIdx.x * blockDim.x + threadIdx.x; }
+__device__ inline size_t stride() { return (size_t)gridDim.x * blockDim.x; }
+
+/* ---- vectors ------------------------------------------------------------------------------ */
+
+template <typename T> __global__ void fill_kernel(T *v, size_t n, T a)
+{
+    for (size_t i = first_index(); i < n; i += stride())
+        v[i] = a;
+}
+
+template <typename T> __global__ void aypx_kernel(T *y, T a, const T *x, size_t n)
+{
+    for (size_t i = first_index(); i < n; i += stride())
+        y[i] = x[i] + a * y[i];
+}
+
+/* Sum of v over the block, valid in thread 0; blockDim.x is a multiple of 32. */
+__device__ double block_sum(double v)
+{
+    __shared__ double warp_sums[32];
+    for (int off = 16; off > 0; off >>= 1)
+        v += __shfl_down_sync(0xffffffffu, v, off);
+    unsigned lane = threadIdx.x & 31u, warp = threadIdx.x >> 5;
+    if (lane == 0)
+        warp_sums[warp] = v;
+    __syncthreads();
+    if (warp == 0) {
+        v = lane < blockDim.x / 32 ? warp_sums[lane] : 0.0;
+        for (int off = 16; off > 0; off >>= 1)
+            v += __shfl_down_sync(0xffffffffu, v, off);
+    }
+    return v;
+}
+
+/* First pass: one double partial per block, in a fixed order (results are reproducible). */
+template <typename T> __global__ void dot_partial_kernel(const T *x, const T *y, size_t n, double *partial)
+{
+    double s = 0.0;
+    for (size_t i = first_index(); i < n; i += stride())
+        s += (double)x[i] * (double)y[i];
+    s = block_sum(s);
+    if (threadIdx.x == 0)
+        partial[blockIdx.x] = s;
+}
+
+__global__ void dot_final_kernel(double *scratch, unsigned nparts)
+{
+    double s = threadIdx.x < nparts ? scratch[threadIdx.x] : 0.0;
+    s = block_sum(s);
+    if (threadIdx.x == 0)
+        scratch[KN_CU_DOT_BLOCKS] = s;
+}
+
+/* ---- grids and windows -------------------------------------------------------------------- */
+
+/* 2-D kernels: a (32, 8) block per tile, grid-stride loops over rows and columns, so that no
+ * element pays for a 64-bit division. */
+#define KN_FOR_ROWS(y, rows)                                                                \
+    for (size_t y = (size_t)blockIdx.y * blockDim.y + threadIdx.y; y < (rows);               \
+         y += (size_t)gridDim.y * blockDim.y)
+#define KN_FOR_COLS(x, cols)                                                                \
+    for (size_t x = (size_t)blockIdx.x * blockDim.x + threadIdx.x; x < (cols);               \
+         x += (size_t)gridDim.x * blockDim.x)
+
+template <typename T>
+__global__ void pad_kernel(T *grid, size_t gh, size_t gw, const T *k, size_t kh, size_t kw)
+{
+    KN_FOR_ROWS(y, gh)
+        KN_FOR_COLS(x, gw)
+            grid[y * gw + x] = (y < kh && x < kw) ? k[y * kw + x] : T(0);
+}
+
+template <typename T> __global__ void crop_kernel(T *k, size_t kh, size_t kw, const T *grid, size_t gw)
+{
+    KN_FOR_ROWS(y, kh)
+        KN_FOR_COLS(x, kw)
+            k[y * kw + x] = grid[y * gw + x];
+}
+
+template <typename T>
+__global__ void gather_kernel(T *r, const T *mask, const T *grid, size_t gw, size_t row0,
+                              size_t col0, size_t hb, size_t wb)
+{
+    KN_FOR_ROWS(y, hb)
+        KN_FOR_COLS(x, wb) {
+            size_t j = y * wb + x;
+            T v = grid[(row0 + y) * gw + col0 + x];
+            r[j] = mask ? v * mask[j] : v;
+        }
+}
+
+template <typename T>
+__global__ void scatter_kernel(T *grid, size_t gh, size_t gw, const T *r, const T *mask,
+                               size_t row0, size_t col0, size_t hb, size_t wb)
+{
+    KN_FOR_ROWS(y, gh)
+        KN_FOR_COLS(x, gw) {
+            T v = T(0);
+            /* unsigned wrap makes y - row0 huge above the window */
+            if (y - row0 < hb && x - col0 < wb) {
+                size_t j = (y - row0) * wb + (x - col0);
+                v = mask ? r[j] * mask[j] : r[j];
+            }
+            grid[y * gw + x] = v;
+        }
+}
+
+/* ---- spectra ------------------------------------------------------------------------------ */
+
+template <typename T, typename C = typename cplx<T>::type>
+__global__ void spec_mul_kernel(C *out, const C *x, const C *a, size_t n, T scale)
+{
+    for (size_t i = first_index(); i < n; i += stride()) {
+        C u = x[i], w = a[i];
+        out[i] = C{(u.x * w.x - u.y * w.y) * scale, (u.x * w.y + u.y * w.x) * scale};
+    }
+}
+
+template <typename T, typename C = typename cplx<T>::type>
+__global__ void spec_mul_conj_kernel(C *acc, const C *x, const C *a, size_t n, T scale, int accumulate)
+{
+    for (size_t i = first_index(); i < n; i += stride()) {
+        C u = x[i], w = a[i];
+        /* conj(w) · u */
+        T re = (w.x * u.x + w.y * u.y) * scale, im = (w.x * u.y - w.y * u.x) * scale;
+        if (accumulate) {
+            C s = acc[i];
+            re += s.x;
+            im += s.y;
+        }
+        acc[i] = C{re, im};
+    }
+}
+
+/* ---- regularisation ----------------------------------------------------------------------- */
+
+/* reg is a kernest_reg; anything but ridge and grad gives 0 (none). */
+template <typename T> __global__ void reg_gram_kernel(int reg, T *out, const T *k, size_t kh, size_t kw)
+{
+    KN_FOR_ROWS(y, kh)
+        KN_FOR_COLS(x, kw) {
+            size_t i = y * kw + x;
+            T c = k[i], v = T(0);
+            if (reg == KERNEST_REG_RIDGE) {
+                v = c;
+            } else if (reg == KERNEST_REG_GRAD) {
+                if (y > 0) v += c - k[i - kw];
+                if (y + 1 < kh) v += c - k[i + kw];
+                if (x > 0) v += c - k[i - 1];
+                if (x + 1 < kw) v += c - k[i + 1];
+            }
+            out[i] = v;
+        }
+}
+
+/* ---- typed launchers ---------------------------------------------------------------------- */
+
+template <typename T> cudaError_t fill(void *v, size_t n, double a, cudaStream_t s)
+{
+    fill_kernel<T><<<blocks_for(n), kThreads, 0, s>>>((T *)v, n, (T)a);
+    return cudaGetLastError();
+}
+
+template <typename T> cudaError_t aypx(void *y, double a, const void *x, size_t n, cudaStream_t s)
+{
+    aypx_kernel<T><<<blocks_for(n), kThreads, 0, s>>>((T *)y, (T)a, (const T *)x, n);
+    return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t dot(const void *x, const void *y, size_t n, double *scratch, cudaStream_t s)
+{
+    unsigned nb = blocks_for(n);
+    if (nb > KN_CU_DOT_BLOCKS)
+        nb = KN_CU_DOT_BLOCKS;
+    dot_partial_kernel<T><<<nb, kThreads, 0, s>>>((const T *)x, (const T *)y, n, scratch);
+    cudaError_t e = cudaGetLastError();
+    if (e != cudaSuccess)
+        return e;
+    dot_final_kernel<<<1, kFinalThreads, 0, s>>>(scratch, nb);
+    return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t pad(void *grid, size_t gh, size_t gw, const void *k, size_t kh, size_t kw, cudaStream_t s)
+{
+    pad_kernel<T><<<tiles_for(gh, gw), kTile, 0, s>>>((T *)grid, gh, gw, (const T *)k, kh, kw);
+    return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t crop(void *k, size_t kh, size_t kw, const void *grid, size_t gw, cudaStream_t s)
+{
+    crop_kernel<T><<<tiles_for(kh, kw), kTile, 0, s>>>((T *)k, kh, kw, (const T *)grid, gw);
+    return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t gather(void *r, const void *mask, const void *grid, size_t gw, size_t row0, size_t col0,
+                   size_t hb, size_t wb, cudaStream_t s)
+{
+    gather_kernel<T><<<tiles_for(hb, wb), kTile, 0, s>>>((T *)r, (const T *)mask,
+                                                              (const T *)grid, gw, row0, col0, hb, wb);
+    return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t scatter(void *grid, size_t gh, size_t gw, const void *r, const void *mask, size_t row0,
+                    size_t col0, size_t hb, size_t wb, cudaStream_t s)
+{
+    scatter_kernel<T><<<tiles_for(gh, gw), kTile, 0, s>>>(
+        (T *)grid, gh, gw, (const T *)r, (const T *)mask, row0, col0, hb, wb);
+    return cudaGetLastError();
+}
+
+template <typename T, typename C = typename cplx<T>::type>
+cudaError_t spec_mul(void *out, const void *x, const void *a, size_t n, double scale, cudaStream_t s)
+{
+    spec_mul_kernel<T><<<blocks_for(n), kThreads, 0, s>>>((C *)out, (const C *)x, (const C *)a, n,
+                                                          (T)scale);
+    return cudaGetLastError();
+}
+
+template <typename T, typename C = typename cplx<T>::type>
+cudaError_t spec_mul_conj(void *acc, const void *x, const void *a, size_t n, double scale,
+                          int accumulate, cudaStream_t s)
+{
+    spec_mul_conj_kernel<T><<<blocks_for(n), kThreads, 0, s>>>((C *)acc, (const C *)x,
+                                                               (const C *)a, n, (T)scale, accumulate);
+    return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t reg_gram(int reg, void *out, const void *k, size_t kh, size_t kw, cudaStream_t s)
+{
+    reg_gram_kernel<T><<<tiles_for(kh, kw), kTile, 0, s>>>(reg, (T *)out, (const T *)k, kh, kw);
+    return cudaGetLastError();
+}
+
+} // namespace
+
+/* ---- C launchers: empty launches are skipped (a zero-block grid is a launch error) ------- */
+
+#define KN_DISPATCH(n, fn, ...)                                                              \
+    ((n) == 0 ? cudaSuccess : (dbl ? fn<double>(__VA_ARGS__) : fn<float>(__VA_ARGS__)))
+
+extern "C" cudaError_t kn_cu_fill(int dbl, void *v, size_t n, double a, cudaStream_t stream)
+{
+    return KN_DISPATCH(n, fill, v, n, a, stream);
+}
+
+extern "C" cudaError_t kn_cu_aypx(int dbl, void *y, double a, const void *x, size_t n,
+                                  cudaStream_t stream)
+{
+    return KN_DISPATCH(n, aypx, y, a, x, n, stream);
+}
+
+extern "C" cudaError_t kn_cu_dot(int dbl, const void *x, const void *y, size_t n, double *scratch,
+                                 cudaStream_t stream)
+{
+    if (n == 0)
+        return cudaMemsetAsync(scratch + KN_CU_DOT_BLOCKS, 0, sizeof(double), stream);
+    return KN_DISPATCH(n, dot, x, y, n, scratch, stream);
+}
+
+extern "C" cudaError_t kn_cu_pad(int dbl, void *grid, size_t gh, size_t gw, const void *k,
+                                 size_t kh, size_t kw, cudaStream_t stream)
+{
+    return KN_DISPATCH(gh * gw, pad, grid, gh, gw, k, kh, kw, stream);
+}
+
+extern "C" cudaError_t kn_cu_crop(int dbl, void *k, size_t kh, size_t kw, const void *grid,
+                                  size_t gw, cudaStream_t stream)
+{
+    return KN_DISPATCH(kh * kw, crop, k, kh, kw, grid, gw, stream);
+}
+
+extern "C" cudaError_t kn_cu_gather(int dbl, void *r, const void *mask, const void *grid, size_t gw,
+                                    size_t row0, size_t col0, size_t hb, size_t wb,
+                                    cudaStream_t stream)
+{
+    return KN_DISPATCH(hb * wb, gather, r, mask, grid, gw, row0, col0, hb, wb, stream);
+}
+
+extern "C" cudaError_t kn_cu_scatter(int dbl, void *grid, size_t gh, size_t gw, const void *r,
+                                     const void *mask, size_t row0, size_t col0, size_t hb,
+                                     size_t wb, cudaStream_t stream)
+{
+    return KN_DISPATCH(gh * gw, scatter, grid, gh, gw, r, mask, row0, col0, hb, wb, stream);
+}
+
+extern "C" cudaError_t kn_cu_spec_mul(int dbl, void *out, const void *x, const void *a, size_t n,
+                                      double scale, cudaStream_t stream)
+{
+    return KN_DISPATCH(n, spec_mul, out, x, a, n, scale, stream);
+}
+
+extern "C" cudaError_t kn_cu_spec_mul_conj(int dbl, void *acc, const void *x, const void *a,
+                                           size_t n, double scale, int accumulate,
+                                           cudaStream_t stream)
+{
+    return KN_DISPATCH(n, spec_mul_conj, acc, x, a, n, scale, accumulate, stream);
+}
+
+extern "C" cudaError_t kn_cu_reg_gram(int dbl, int reg, void *out, const void *k, size_t kh,
+                                      size_t kw, cudaStream_t stream)
+{
+    return KN_DISPATCH(kh * kw, reg_gram, reg, out, k, kh, kw, stream);
+}

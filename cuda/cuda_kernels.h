@@ -1,0 +1,58 @@
+/* cuda_kernels.h — internal: C-linkage launchers of the CUDA kernels of the cuda backend. */
+#ifndef KN_CUDA_KERNELS_H
+#define KN_CUDA_KERNELS_H
+
+#include <stddef.h>
+
+#include <cuda_runtime_api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Every launcher takes `dbl` (1: double / cufftDoubleComplex data, 0: float / cufftComplex),
+ * enqueues on `stream`, and returns the launch status (cudaGetLastError). Pointers are device
+ * pointers. Real grids are gh×gw row-major; spectra are the r2c half spectra, gh×(gw/2+1).
+ */
+
+/* Blocks of the first reduction pass; kn_cu_dot needs KN_CU_DOT_SLOTS doubles of scratch. */
+#define KN_CU_DOT_BLOCKS 1024
+#define KN_CU_DOT_SLOTS (KN_CU_DOT_BLOCKS + 1)
+
+/* v[i] = a. */
+cudaError_t kn_cu_fill(int dbl, void *v, size_t n, double a, cudaStream_t stream);
+/* y = x + a*y. */
+cudaError_t kn_cu_aypx(int dbl, void *y, double a, const void *x, size_t n, cudaStream_t stream);
+/* scratch[KN_CU_DOT_BLOCKS] = Σ x[i] y[i], accumulated in double (deterministic order). */
+cudaError_t kn_cu_dot(int dbl, const void *x, const void *y, size_t n, double *scratch,
+                      cudaStream_t stream);
+
+/* grid = k (kh×kw) in the top-left corner, zero elsewhere. */
+cudaError_t kn_cu_pad(int dbl, void *grid, size_t gh, size_t gw, const void *k, size_t kh,
+                      size_t kw, cudaStream_t stream);
+/* k = grid[0:kh, 0:kw]. */
+cudaError_t kn_cu_crop(int dbl, void *k, size_t kh, size_t kw, const void *grid, size_t gw,
+                       cudaStream_t stream);
+/* r[y,x] = grid[row0+y, col0+x] * mask[y,x] for the hb×wb window (mask NULL: all ones). */
+cudaError_t kn_cu_gather(int dbl, void *r, const void *mask, const void *grid, size_t gw,
+                         size_t row0, size_t col0, size_t hb, size_t wb, cudaStream_t stream);
+/* grid = r * mask placed at (row0, col0), zero elsewhere: the adjoint of kn_cu_gather. */
+cudaError_t kn_cu_scatter(int dbl, void *grid, size_t gh, size_t gw, const void *r,
+                          const void *mask, size_t row0, size_t col0, size_t hb, size_t wb,
+                          cudaStream_t stream);
+/* out = x · a · scale (complex, n entries). */
+cudaError_t kn_cu_spec_mul(int dbl, void *out, const void *x, const void *a, size_t n,
+                           double scale, cudaStream_t stream);
+/* acc = conj(a) · x · scale (accumulate 0), or acc += conj(a) · x · scale (accumulate 1). */
+cudaError_t kn_cu_spec_mul_conj(int dbl, void *acc, const void *x, const void *a, size_t n,
+                                double scale, int accumulate, cudaStream_t stream);
+/* out = LᵀL k on the kh×kw kernel grid; reg is a kernest_reg (see backend.h reg_gram). */
+cudaError_t kn_cu_reg_gram(int dbl, int reg, void *out, const void *k, size_t kh, size_t kw,
+                           cudaStream_t stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,336 @@
+/* cuda_operator.c — the cuda backend's operator H and its adjoint with cuFFT (spectra of A kept on the device). */
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "cuda_check.h"
+#include "cuda_impl.h"
+#include "cuda_kernels.h"
+#include "error.h"
+
+#define GIB (1024.0 * 1024.0 * 1024.0)
+
+static kn_cuda *impl(const kn_backend *be)
+{
+    return (kn_cuda *)be->impl;
+}
+
+/* Entries of one r2c half spectrum. */
+static size_t spec_len(const kn_problem *pb)
+{
+    return pb->grid_h * (pb->grid_w / 2 + 1);
+}
+
+/* ---- cuFFT entry points by precision: the only place that branches on float/double ------ */
+
+static cufftType r2c_type(const kn_cuda *c)
+{
+    return c->dbl ? CUFFT_D2Z : CUFFT_R2C;
+}
+
+static cufftType c2r_type(const kn_cuda *c)
+{
+    return c->dbl ? CUFFT_Z2D : CUFFT_C2R;
+}
+
+static int fft_r2c(kn_cuda *c, void *in, void *out)
+{
+    if (c->dbl)
+        KN_CUFFT_TRY(cufftExecD2Z(c->r2c, in, out));
+    else
+        KN_CUFFT_TRY(cufftExecR2C(c->r2c, in, out));
+    return KERNEST_OK;
+}
+
+/* Overwrites `in` (cuFFT's multi-dimensional c2r always does). */
+static int fft_c2r(kn_cuda *c, void *in, void *out)
+{
+    if (c->dbl)
+        KN_CUFFT_TRY(cufftExecZ2D(c->c2r, in, out));
+    else
+        KN_CUFFT_TRY(cufftExecC2R(c->c2r, in, out));
+    return KERNEST_OK;
+}
+
+/* ---- sizes -------------------------------------------------------------------------------- */
+
+/* Work area of one plan type on pb's grid, asked of cuFFT (cufftGetSizeMany64 on a fresh handle,
+ * no plan made); a full complex grid when cuFFT cannot say. */
+static size_t fft_work_bytes(const kn_cuda *c, const kn_problem *pb, cufftType type)
+{
+    long long n[2] = {(long long)pb->grid_h, (long long)pb->grid_w};
+    size_t ws = 0, fallback = spec_len(pb) * 2 * c->es;
+    cufftHandle h;
+    if (cufftCreate(&h) != CUFFT_SUCCESS)
+        return fallback;
+    cufftResult r = cufftGetSizeMany64(h, 2, n, NULL, 1, 0, NULL, 1, 0, type, 1, &ws);
+    (void)cufftDestroy(h);
+    return r == CUFFT_SUCCESS ? ws : fallback;
+}
+
+/*
+ * Device bytes op_setup allocates: npairs spectra of A, two work spectra, the real grid, the
+ * mask, and the work area the two plans share (asked of cuFFT; plans' own small tables are not
+ * counted). A itself is not kept on the device. SIZE_MAX when the count overflows.
+ */
+size_t kn_cuda_op_bytes(const kn_backend *be, const kn_problem *pb)
+{
+    const kn_cuda *c = impl(be);
+    size_t spec, spectra, grid, mask = 0, total;
+    if (pb->grid_h > INT_MAX || pb->grid_w > INT_MAX)
+        return SIZE_MAX;
+    if (kn_mul_size(pb->grid_w / 2 + 1, pb->grid_h, &spec) || kn_mul_size(spec, 2 * c->es, &spec) ||
+        kn_mul_size(spec, pb->npairs + 2, &spectra) ||
+        kn_mul_size(pb->grid_h, pb->grid_w, &grid) || kn_mul_size(grid, c->es, &grid) ||
+        (pb->has_mask && kn_mul_size(pb->m, c->es, &mask)))
+        return SIZE_MAX;
+    (void)cudaSetDevice(c->device);
+    size_t w1 = fft_work_bytes(c, pb, r2c_type(c)), w2 = fft_work_bytes(c, pb, c2r_type(c));
+    if (kn_add_size(spectra, grid, &total) || kn_add_size(total, mask, &total) ||
+        kn_add_size(total, w1 > w2 ? w1 : w2, &total))
+        return SIZE_MAX;
+    return total;
+}
+
+/* ---- set-up ------------------------------------------------------------------------------- */
+
+void kn_cuda_op_free(kn_cuda *c)
+{
+    void **bufs[] = {&c->fft_work, &c->spec_a, &c->spec_main, &c->spec_tmp, &c->grid, &c->mask};
+    if (c->have_r2c)
+        (void)cufftDestroy(c->r2c);
+    if (c->have_c2r)
+        (void)cufftDestroy(c->c2r);
+    c->have_r2c = c->have_c2r = 0;
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+        if (*bufs[i])
+            (void)cudaFree(*bufs[i]);
+        *bufs[i] = NULL;
+    }
+    c->pb = NULL;
+}
+
+/* One plan with auto-allocation off; *ws receives its work-area size. */
+static int make_plan(kn_cuda *c, const kn_problem *pb, cufftType type, cufftHandle *plan,
+                     int *have, size_t *ws)
+{
+    long long n[2] = {(long long)pb->grid_h, (long long)pb->grid_w};
+    KN_CUFFT_TRY(cufftCreate(plan));
+    *have = 1;
+    KN_CUFFT_TRY(cufftSetAutoAllocation(*plan, 0));
+    KN_CUFFT_TRY(cufftMakePlanMany64(*plan, 2, n, NULL, 1, 0, NULL, 1, 0, type, 1, ws));
+    KN_CUFFT_TRY(cufftSetStream(*plan, c->stream));
+    return KERNEST_OK;
+}
+
+static int make_plans(kn_cuda *c, const kn_problem *pb)
+{
+    size_t ws1 = 0, ws2 = 0;
+    int st = make_plan(c, pb, r2c_type(c), &c->r2c, &c->have_r2c, &ws1);
+    if (!st)
+        st = make_plan(c, pb, c2r_type(c), &c->c2r, &c->have_c2r, &ws2);
+    /* both plans run on the one stream, never at once: one work area serves both */
+    if (!st)
+        st = kn_cuda_alloc(c, &c->fft_work, ws1 > ws2 ? ws1 : ws2, "the cuFFT work area");
+    if (!st && c->fft_work) {
+        KN_CUFFT_TRY(cufftSetWorkArea(c->r2c, c->fft_work));
+        KN_CUFFT_TRY(cufftSetWorkArea(c->c2r, c->fft_work));
+    }
+    return st;
+}
+
+/* Â_i = FFT(A_i zero-padded to the grid), for every pair. A goes up row by row into the zeroed
+ * grid (converted to float on the host first in single precision). */
+static int spectra_of_a(kn_cuda *c, const kn_problem *pb)
+{
+    size_t most = 0;
+    for (size_t i = 0; i < pb->npairs; i++)
+        if (pb->pairs[i].ha * pb->pairs[i].wa > most)
+            most = pb->pairs[i].ha * pb->pairs[i].wa;
+    float *buf = NULL;
+    if (!c->dbl && !(buf = malloc(most * sizeof *buf)))
+        return kn_error(KERNEST_E_NOMEM, "out of host memory converting A to float");
+    int st = KERNEST_OK;
+    for (size_t i = 0; i < pb->npairs && !st; i++) {
+        const kn_pair *p = &pb->pairs[i];
+        const void *src = p->A;
+        if (buf) {
+            for (size_t j = 0; j < p->ha * p->wa; j++)
+                buf[j] = (float)p->A[j];
+            src = buf;
+        }
+        st = kn_cuda_check(cudaMemsetAsync(c->grid, 0, pb->grid_h * pb->grid_w * c->es, c->stream),
+                           "cudaMemsetAsync");
+        if (!st)
+            st = kn_cuda_check(cudaMemcpy2DAsync(c->grid, pb->grid_w * c->es, src, p->wa * c->es,
+                                                 p->wa * c->es, p->ha, cudaMemcpyHostToDevice,
+                                                 c->stream),
+                               "cudaMemcpy2DAsync");
+        if (!st)
+            st = fft_r2c(c, c->grid, (char *)c->spec_a + i * spec_len(pb) * 2 * c->es);
+        if (!st) /* buf is refilled for the next pair */
+            st = kn_cuda_check(cudaStreamSynchronize(c->stream), "cudaStreamSynchronize");
+    }
+    free(buf);
+    return st;
+}
+
+/* mask = 0 where B is NaN, 1 elsewhere, over the concatenated windows. */
+static int upload_mask(kn_cuda *c, const kn_problem *pb)
+{
+    unsigned char *buf = malloc(pb->m * c->es);
+    if (!buf)
+        return kn_error(KERNEST_E_NOMEM, "out of host memory building the NaN mask");
+    for (size_t i = 0; i < pb->npairs; i++) {
+        const kn_pair *p = &pb->pairs[i];
+        for (size_t j = 0; j < p->hb * p->wb; j++) {
+            double w = (p->B && isnan(p->B[j])) ? 0.0 : 1.0;
+            if (c->dbl)
+                ((double *)buf)[p->offset + j] = w;
+            else
+                ((float *)buf)[p->offset + j] = (float)w;
+        }
+    }
+    int st = kn_cuda_check(cudaMemcpyAsync(c->mask, buf, pb->m * c->es, cudaMemcpyHostToDevice,
+                                           c->stream),
+                           "cudaMemcpyAsync");
+    if (!st)
+        st = kn_cuda_check(cudaStreamSynchronize(c->stream), "cudaStreamSynchronize");
+    free(buf);
+    return st;
+}
+
+int kn_cuda_op_setup(kn_backend *be, const kn_problem *pb)
+{
+    kn_cuda *c = impl(be);
+    size_t need = kn_cuda_op_bytes(be, pb), avail = 0;
+    int st = kn_cuda_use(c);
+    if (st)
+        return st;
+    kn_cuda_op_free(c);
+    if (need == SIZE_MAX)
+        return kn_error(KERNEST_E_TOOBIG, "the FFT grid %zux%zu with %zu pairs is too large for cuFFT "
+                        "or overflows size_t", pb->grid_h, pb->grid_w, pb->npairs);
+    /* refuse before allocating anything */
+    st = be->ops->mem_available(be, &avail);
+    if (st)
+        return st;
+    if (need > avail)
+        return kn_error(KERNEST_E_TOOBIG,
+                        "the operator needs %zu bytes (%.2f GiB) on %s but only %zu bytes "
+                        "(%.2f GiB) are free",
+                        need, need / GIB, be->device, avail, avail / GIB);
+    size_t spec_bytes = spec_len(pb) * 2 * c->es, grid_bytes = pb->grid_h * pb->grid_w * c->es;
+    st = make_plans(c, pb);
+    if (!st)
+        st = kn_cuda_alloc(c, &c->spec_a, spec_bytes * pb->npairs, "the spectra of A");
+    if (!st)
+        st = kn_cuda_alloc(c, &c->spec_main, spec_bytes, "a work spectrum");
+    if (!st)
+        st = kn_cuda_alloc(c, &c->spec_tmp, spec_bytes, "a work spectrum");
+    if (!st)
+        st = kn_cuda_alloc(c, &c->grid, grid_bytes, "the real work grid");
+    if (!st && pb->has_mask)
+        st = kn_cuda_alloc(c, &c->mask, pb->m * c->es, "the NaN mask");
+    if (!st)
+        st = spectra_of_a(c, pb);
+    if (!st && pb->has_mask)
+        st = upload_mask(c, pb);
+    if (st) {
+        kn_cuda_op_free(c);
+        return st;
+    }
+    c->pb = pb;
+    return KERNEST_OK;
+}
+
+/* ---- apply, adjoint, regulariser ---------------------------------------------------------- */
+
+/* Byte address of element `at` of a vector. */
+static void *elem(const kn_cuda *c, const void *base, size_t at)
+{
+    return base ? (char *)base + at * c->es : NULL;
+}
+
+/* The operator calls need op_setup first (a status rather than a NULL dereference). */
+static int need_operator(kn_cuda *c, const char *what)
+{
+    if (!c->pb)
+        return kn_error(KERNEST_E_INVALID, "cuda backend: %s before op_setup", what);
+    return kn_cuda_use(c);
+}
+
+static void *spectrum_of_a(const kn_cuda *c, size_t pair)
+{
+    return (char *)c->spec_a + pair * spec_len(c->pb) * 2 * c->es;
+}
+
+int kn_cuda_op_apply(kn_backend *be, const kn_vec *k, kn_vec *r)
+{
+    kn_cuda *c = impl(be);
+    int st = need_operator(c, "op_apply");
+    if (st)
+        return st;
+    const kn_problem *pb = c->pb;
+    size_t gh = pb->grid_h, gw = pb->grid_w, ns = spec_len(pb);
+    double scale = 1.0 / ((double)gh * (double)gw); /* of the inverse transform */
+    KN_CUDA_TRY(kn_cu_pad(c->dbl, c->grid, gh, gw, k->data, pb->kh, pb->kw, c->stream));
+    st = fft_r2c(c, c->grid, c->spec_main);
+    for (size_t i = 0; i < pb->npairs && !st; i++) {
+        const kn_pair *p = &pb->pairs[i];
+        st = kn_cuda_check(kn_cu_spec_mul(c->dbl, c->spec_tmp, c->spec_main, spectrum_of_a(c, i),
+                                          ns, scale, c->stream),
+                           "kn_cu_spec_mul");
+        if (!st)
+            st = fft_c2r(c, c->spec_tmp, c->grid);
+        if (!st)
+            st = kn_cuda_check(kn_cu_gather(c->dbl, elem(c, r->data, p->offset),
+                                            elem(c, c->mask, p->offset), c->grid, gw, p->row0,
+                                            p->col0, p->hb, p->wb, c->stream),
+                               "kn_cu_gather");
+    }
+    return st;
+}
+
+int kn_cuda_op_adjoint(kn_backend *be, const kn_vec *r, kn_vec *k)
+{
+    kn_cuda *c = impl(be);
+    int st = need_operator(c, "op_adjoint");
+    if (st)
+        return st;
+    const kn_problem *pb = c->pb;
+    size_t gh = pb->grid_h, gw = pb->grid_w, ns = spec_len(pb);
+    double scale = 1.0 / ((double)gh * (double)gw); /* of the inverse transform */
+    for (size_t i = 0; i < pb->npairs && !st; i++) {
+        const kn_pair *p = &pb->pairs[i];
+        st = kn_cuda_check(kn_cu_scatter(c->dbl, c->grid, gh, gw, elem(c, r->data, p->offset),
+                                         elem(c, c->mask, p->offset), p->row0, p->col0, p->hb,
+                                         p->wb, c->stream),
+                           "kn_cu_scatter");
+        if (!st)
+            st = fft_r2c(c, c->grid, c->spec_tmp);
+        /* the first pair writes the accumulator, the others add: one inverse transform in all */
+        if (!st)
+            st = kn_cuda_check(kn_cu_spec_mul_conj(c->dbl, c->spec_main, c->spec_tmp,
+                                                   spectrum_of_a(c, i), ns, scale, i > 0, c->stream),
+                               "kn_cu_spec_mul_conj");
+    }
+    if (!st)
+        st = fft_c2r(c, c->spec_main, c->grid);
+    if (!st)
+        st = kn_cuda_check(kn_cu_crop(c->dbl, k->data, pb->kh, pb->kw, c->grid, gw, c->stream),
+                           "kn_cu_crop");
+    return st;
+}
+
+int kn_cuda_reg_gram(kn_backend *be, kernest_reg reg, const kn_vec *k, kn_vec *out)
+{
+    kn_cuda *c = impl(be);
+    int st = need_operator(c, "reg_gram");
+    if (st)
+        return st;
+    KN_CUDA_TRY(kn_cu_reg_gram(c->dbl, (int)reg, out->data, k->data, c->pb->kh, c->pb->kw,
+                               c->stream));
+    return KERNEST_OK;
+}
