@@ -3,21 +3,24 @@
 
 #include "backend.h"
 #include "error.h"
+#include "problem.h"
 
-int kernest_convolve(const kernest_array *A, const kernest_array *K, kernest_mode mode,
-                     kernest_array **out)
+int kn_convolve_named(const kernest_array *A, const kernest_array *K, kernest_mode mode,
+                      const char *a_name, const char *k_name, kernest_array **out)
 {
     kn_error_clear();
     if (!A || !K || !out)
         return kn_error(KERNEST_E_INVALID, "kernest_convolve: NULL argument");
     if (K->ndim != 2)
-        return kn_error(KERNEST_E_SHAPE, "K: expected a 2-D array, got %d dimensions", K->ndim);
+        return kn_error(KERNEST_E_SHAPE, "%s: expected a 2-D kernel, got %d dimensions", k_name, K->ndim);
     for (size_t i = 0; i < K->size; i++)
         if (!isfinite(K->data[i]))
-            return kn_error(KERNEST_E_VALUE, "K: holds NaN or Inf at element %zu", i);
+            return kn_error(KERNEST_E_VALUE, "%s: holds NaN or Inf at element %zu; K must be finite",
+                            k_name, i);
     kn_problem pb;
     const kernest_array *As[1] = {A};
-    int st = kn_problem_init(&pb, As, NULL, 1, mode, K->shape[0], K->shape[1], NULL);
+    const char *names[2] = {a_name, NULL};
+    int st = kn_problem_init(&pb, As, NULL, 1, mode, K->shape[0], K->shape[1], names);
     if (st)
         return st;
     kn_backend *be = NULL;
@@ -40,4 +43,10 @@ int kernest_convolve(const kernest_array *A, const kernest_array *K, kernest_mod
     else
         *out = b;
     return st;
+}
+
+int kernest_convolve(const kernest_array *A, const kernest_array *K, kernest_mode mode,
+                     kernest_array **out)
+{
+    return kn_convolve_named(A, K, mode, "A", "K", out);
 }

@@ -1,6 +1,7 @@
 /* error.c — the status table (names and messages) and the per-thread detail message. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "error.h"
 
@@ -53,10 +54,13 @@ const char *kernest_last_error(void)
 
 int kn_error(int status, const char *fmt, ...)
 {
+    /* format apart first: callers may pass kernest_last_error() itself to add context */
+    char buf[sizeof last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    memcpy(last_error, buf, sizeof buf);
     return status;
 }
 

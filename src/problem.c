@@ -113,7 +113,7 @@ int kn_problem_init(kn_problem *pb, const kernest_array *const *A, const kernest
         p->wa = A[i]->shape[1];
         for (size_t j = 0; j < A[i]->size; j++)
             if (!isfinite(p->A[j])) {
-                st = kn_error(KERNEST_E_VALUE, "%s: A holds NaN or Inf at element %zu (row %zu, "
+                st = kn_error(KERNEST_E_VALUE, "%s: holds NaN or Inf at element %zu (row %zu, "
                               "column %zu); A must be finite", an, j, j / p->wa, j % p->wa);
                 goto fail;
             }
@@ -138,8 +138,8 @@ int kn_problem_init(kn_problem *pb, const kernest_array *const *A, const kernest
                 if (isnan(v))
                     pb->has_mask = 1;
                 else if (!isfinite(v)) {
-                    st = kn_error(KERNEST_E_VALUE, "%s: B holds Inf at element %zu; use NaN to mark "
-                                  "a missing pixel", bn, j);
+                    st = kn_error(KERNEST_E_VALUE, "%s: holds Inf at element %zu; use NaN to mark "
+                                  "a missing pixel of B", bn, j);
                     goto fail;
                 } else
                     p->nobs++;

@@ -37,6 +37,10 @@ int kn_problem_init(kn_problem *pb, const kernest_array *const *A, const kernest
                     const char *const *names);
 void kn_problem_free(kn_problem *pb);
 
+/* kernest_convolve with file names for the messages. */
+int kn_convolve_named(const kernest_array *A, const kernest_array *K, kernest_mode mode,
+                      const char *a_name, const char *k_name, kernest_array **out);
+
 /* Smallest n' >= n whose prime factors are 2, 3, 5 and 7 (even when want_even). 0 on overflow. */
 size_t kn_good_fft_size(size_t n, int want_even);
 

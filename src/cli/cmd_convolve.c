@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "problem.h"
 
 static const char usage[] =
     "usage: kernest convolve A.npy K.npy -o B.npy [--mode same|full|valid] [--precision P]\n"
@@ -47,7 +48,7 @@ int cmd_convolve(int argc, char **argv)
     kernest_array *A = NULL, *K = NULL, *B = NULL;
     const char *an = argv[optind], *kn = argv[optind + 1];
     if (!(rc = cli_read_2d(an, &A)) && !(rc = cli_read_2d(kn, &K))) {
-        int st = kernest_convolve(A, K, mode, &B);
+        int st = kn_convolve_named(A, K, mode, an, kn, &B);
         if (!st)
             st = kernest_npy_write(output, B, prec);
         if (st)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "problem.h"
 
 static const char usage[] =
     "usage: kernest score A_test.npy B_test.npy K.npy [--mode M] [--sigma S] [--truth K_true.npy]\n"
@@ -66,7 +67,7 @@ int cmd_score(int argc, char **argv)
     if ((rc = cli_read_2d(an, &A)) || (rc = cli_read_2d(bn, &B)) || (rc = cli_read_2d(kn, &K)) ||
         (truth && (rc = cli_read_2d(truth, &T))))
         goto done;
-    int st = kernest_convolve(A, K, mode, &P);
+    int st = kn_convolve_named(A, K, mode, an, kn, &P);
     if (st) {
         rc = cli_fail(st);
         goto done;
