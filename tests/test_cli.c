@@ -12,28 +12,10 @@
 #include "kernest.h"
 #include "testutil.h"
 
-static char *dir;
+#define dir tu_dir /* the per-test folder of testutil */
 
-/* the CLI inherits this: FFTW's measuring planner would cost seconds per run */
-__attribute__((constructor)) static void fast_planner(void)
-{
-    setenv("KERNEST_FFTW_PLANNER", "estimate", 0);
-}
 
-static void setup(void)
-{
-    dir = tu_tmpdir();
-    cr_assert_not_null(dir, "cannot create a temporary folder");
-}
-
-static void teardown(void)
-{
-    tu_rmtree(dir);
-    free(dir);
-    dir = NULL;
-}
-
-TestSuite(cli, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(cli, .init = tu_dir_setup, .fini = tu_dir_teardown, .timeout = 60);
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 

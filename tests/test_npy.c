@@ -11,22 +11,10 @@
 #include "kernest.h"
 #include "testutil.h"
 
-static char *dir;
+#define dir tu_dir /* the per-test folder of testutil */
 
-static void setup(void)
-{
-    dir = tu_tmpdir();
-    cr_assert_not_null(dir, "cannot create a temporary folder");
-}
 
-static void teardown(void)
-{
-    tu_rmtree(dir);
-    free(dir);
-    dir = NULL;
-}
-
-TestSuite(npy, .init = setup, .fini = teardown);
+TestSuite(npy, .init = tu_dir_setup, .fini = tu_dir_teardown);
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 

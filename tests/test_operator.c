@@ -11,12 +11,6 @@
 #include "problem.h"
 #include "testutil.h"
 
-/* FFTW's measuring planner costs seconds per shape; the tests only need correct plans */
-__attribute__((constructor)) static void fast_planner(void)
-{
-    setenv("KERNEST_FFTW_PLANNER", "estimate", 0);
-}
-
 /* ---- the cases -------------------------------------------------------------------------------- */
 
 typedef struct opcase {

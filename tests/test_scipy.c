@@ -21,7 +21,7 @@ typedef struct fixture_case {
 
 static fixture_case cases[MAX_CASES];
 static int ncases;
-static char *dir;
+#define dir tu_dir /* the per-test folder of testutil */
 
 /* Reads cases.txt: one "case mode" per line; '#' starts a comment line. */
 static void load_manifest(void)
@@ -53,18 +53,10 @@ static void load_manifest(void)
 static void setup(void)
 {
     load_manifest();
-    dir = tu_tmpdir();
-    cr_assert_not_null(dir, "cannot create a temporary folder");
+    tu_dir_setup();
 }
 
-static void teardown(void)
-{
-    tu_rmtree(dir);
-    free(dir);
-    dir = NULL;
-}
-
-TestSuite(scipy, .init = setup, .fini = teardown);
+TestSuite(scipy, .init = setup, .fini = tu_dir_teardown);
 
 static char *fixture_path(const char *name, const char *suffix)
 {

@@ -12,11 +12,6 @@
 #include "problem.h"
 #include "testutil.h"
 
-__attribute__((constructor)) static void fast_planner(void)
-{
-    setenv("KERNEST_FFTW_PLANNER", "estimate", 0);
-}
-
 /* CPU options for the tests: one thread (OpenMP spins badly on a loaded two-core machine) */
 static kernest_options cpu_options(kernest_mode mode, kernest_precision prec)
 {

@@ -9,7 +9,31 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <criterion/criterion.h>
+
 #include "testutil.h"
+
+/* Every test program (and the CLI it runs) plans with FFTW_ESTIMATE unless told otherwise:
+ * FFTW's measuring planner would cost seconds per run and tests do not time anything. */
+__attribute__((constructor)) static void fast_planner(void)
+{
+    setenv("KERNEST_FFTW_PLANNER", "estimate", 0);
+}
+
+char *tu_dir;
+
+void tu_dir_setup(void)
+{
+    tu_dir = tu_tmpdir();
+    cr_assert_not_null(tu_dir, "cannot create a temporary folder");
+}
+
+void tu_dir_teardown(void)
+{
+    tu_rmtree(tu_dir);
+    free(tu_dir);
+    tu_dir = NULL;
+}
 
 char *tu_tmpdir(void)
 {

@@ -6,6 +6,12 @@
 
 #include "kernest.h"
 
+/* A fresh temporary folder per test: tu_dir_setup creates it in tu_dir, tu_dir_teardown removes
+ * it. Use as TestSuite(name, .init = tu_dir_setup, .fini = tu_dir_teardown). */
+extern char *tu_dir;
+void tu_dir_setup(void);
+void tu_dir_teardown(void);
+
 /* Creates a fresh temporary folder; returns a malloc'd path (caller frees). */
 char *tu_tmpdir(void);
 /* Removes a folder created by tu_tmpdir and everything in it. */
