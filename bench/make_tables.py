@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""make_tables.py — regenerates the tables of BENCHMARKS.md from bench/results/*.json, so that no number is typed by hand.
+
+  python3 bench/make_tables.py            rewrite the generated blocks of BENCHMARKS.md
+  python3 bench/make_tables.py --check    exit 1 when BENCHMARKS.md is not what the JSON gives
+  python3 bench/make_tables.py --print F  print the tables of one result file (run_cpu.sh does)
+
+Generated blocks sit between '<!-- BEGIN GENERATED: name -->' and '<!-- END GENERATED: name -->'
+(names: quality, cpu); everything else in BENCHMARKS.md is left as written.
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+RESULTS = os.path.join(HERE, "results")
+DOC = os.path.join(ROOT, "BENCHMARKS.md")
+
+TARGET_N, TARGET_THREADS, TARGET_SPEEDUP, TARGET_FLOOR_RATIO = 512, 2, 4.0, 1.5
+
+
+def ms(s):
+    return "—" if s is None else f"{1e3 * s:.3g}"
+
+
+def sec(s):
+    return "—" if s is None else f"{s:.3g}"
+
+
+def table(head, rows):
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def machine_line(d, rel):
+    m = d["machine"]
+    s = (f"Source: `{rel}` — {m.get('cpu_model') or '?'}, {m.get('cores')} cores, "
+         f"host `{m.get('hostname')}`, {d.get('date_utc', '?')}")
+    if "load_average_before" in m:
+        s += f"; load average before/after: {m['load_average_before']} / {m['load_average_after']}"
+    s += f".  \nCommand: `{d['command']}`"
+    return s
+
+
+def quality_block(d, rel):
+    p = d["problem"]
+    commit = d.get("git_commit", "")[:12] + (" (dirty)" if d.get("git_dirty") else "")
+    lines = [machine_line(d, rel) + f"  \nkernest {d['kernest_version']}, commit {commit}; problem: "
+             f"N = {p['n']}, kernel {p['kernel'][0]}×{p['kernel'][1]} ({p['kernel_spec']}), "
+             f"σ = {p['sigma']}, seed {p['seed']}; {d['selection']}. The true kernel scores "
+             f"{d['true_kernel']['rmse_over_sigma_test']:.3f} on the test pair (the limit).", ""]
+    best = d["best"]
+    lines.append(table(
+        ["reg", "best λ", "held-out RMSE/σ (test)", "RMSE/σ (validation)", "‖K̂−K‖/‖K‖",
+         "central half", "iterations", "stop"],
+        [[r["reg"], f"{r['lambda']:g}", f"{r['rmse_over_sigma_test']:.4f}",
+          f"{r['rmse_over_sigma_validation']:.4f}", f"{r['kernel_rel_error']:.4f}",
+          f"{r['kernel_rel_error_central']:.4f}", r["iterations"], r["stop_reason"]]
+         for r in best.values()]))
+    lines += ["", "<details><summary>Every (reg, λ) of the scan</summary>", ""]
+    lines.append(table(
+        ["reg", "λ", "held-out RMSE/σ (test)", "RMSE/σ (validation)", "‖K̂−K‖/‖K‖", "central half",
+         "fit RMS", "iterations", "stop"],
+        [[r["reg"], f"{r['lambda']:g}", f"{r['rmse_over_sigma_test']:.4f}",
+          f"{r['rmse_over_sigma_validation']:.4f}", f"{r['kernel_rel_error']:.4f}",
+          f"{r['kernel_rel_error_central']:.4f}", f"{r['fit_rms']:.3g}", r["iterations"],
+          r["stop_reason"]] for r in d["rows"]]))
+    lines += ["", "</details>"]
+    return "\n".join(lines)
+
+
+def cpu_block(d, rel):
+    v = d["versions"]
+    lines = [machine_line(d, rel) + f"  \nkernest {v.get('kernest')}, {v.get('fftw')}, "
+             f"numpy {v.get('numpy')}, scipy {v.get('scipy')}, {v.get('compiler')}, "
+             f"commit {v.get('git_commit', '')[:12]}{' (dirty)' if v.get('git_dirty') else ''}.", ""]
+    scipy = {r["N"]: r for r in d["scipy"]}
+    rows, targets = [], []
+    for k in d["kernest"]:
+        s = scipy.get(k["N"])
+        speed = s["iter_s"] / k["iter_s"] if s and k["iter_s"] > 0 else None
+        tol_speed = (s["time_to_tol_s"] / k["time_to_tol_wall_s"]
+                     if s and "time_to_tol_s" in s and k["time_to_tol_wall_s"] > 0 else None)
+        rows.append([k["N"], f"{k['grid'][0]}×{k['grid'][1]}", k["threads"], k["precision"],
+                     ms(k["iter_s"]), ms(k["floor_iter_s"]), f"{k['ratio_iter_over_floor']:.2f}",
+                     ms(s["iter_s"]) if s else "—", f"{speed:.1f}×" if speed else "—",
+                     f"{k['iterations_to_tol']} ({k['stop_reason']})", sec(k["time_to_tol_wall_s"]),
+                     sec(s.get("time_to_tol_s")) if s else "—",
+                     f"{s['relative_normal_residual']:.2g}" if s and "relative_normal_residual" in s else "—",
+                     f"{tol_speed:.1f}×" if tol_speed else "—"])
+        if k["N"] == TARGET_N and k["precision"] == "double":
+            where = f"N = {k['N']}, {k['threads']} threads, double"
+            if k["threads"] != TARGET_THREADS:
+                where += f" (the target is stated for {TARGET_THREADS} cores)"
+            if speed:
+                targets.append(f"- per iteration vs SciPy, {where}: {speed:.1f}× "
+                               f"(target ≥ {TARGET_SPEEDUP:g}×: "
+                               f"{'met' if speed >= TARGET_SPEEDUP else 'not met'})")
+            r = k["ratio_iter_over_floor"]
+            targets.append(f"- per iteration vs the FFTW floor, {where}: {r:.2f}× "
+                           f"(target ≤ {TARGET_FLOOR_RATIO:g}×: "
+                           f"{'met' if r <= TARGET_FLOOR_RATIO else 'not met'})")
+    lines.append(table(
+        ["N", "FFT grid", "threads", "precision", "kernest ms/iter", "FFTW floor ms/iter",
+         "kernest / floor", "SciPy ms/iter", "speed-up", "iterations to 1e-6", "kernest to tol, whole call (s)",
+         "SciPy same iterations (s)", "SciPy ‖Aᵀr‖/‖Aᵀb‖ reached", "speed-up to tol"], rows))
+    if targets:
+        lines += ["", "Targets:", ""] + targets
+    return "\n".join(lines)
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def rel(path):
+    return os.path.relpath(path, ROOT)
+
+
+def blocks():
+    out = {}
+    q = os.path.join(RESULTS, "quality.json")
+    out["quality"] = (quality_block(load(q), rel(q)) if os.path.exists(q)
+                      else "_No result yet: run `python3 bench/quality.py`._")
+    cpus = sorted(glob.glob(os.path.join(RESULTS, "cpu-*.json")))
+    out["cpu"] = ("\n\n".join(cpu_block(load(p), rel(p)) for p in cpus) if cpus
+                  else "_No result yet: run `bench/run_cpu.sh`._")
+    return out
+
+
+def render(text, gen):
+    for name, body in gen.items():
+        pat = re.compile(r"(<!-- BEGIN GENERATED: %s -->\n).*?(<!-- END GENERATED: %s -->)"
+                         % (name, name), re.S)
+        if not pat.search(text):
+            sys.exit(f"make_tables.py: BENCHMARKS.md has no generated block '{name}'")
+        text = pat.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
+    return text
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="fail when BENCHMARKS.md is stale")
+    ap.add_argument("--print", dest="show", metavar="FILE", help="print the tables of one result file")
+    args = ap.parse_args()
+    if args.show:
+        d = load(args.show)
+        print(cpu_block(d, rel(os.path.abspath(args.show))) if d.get("bench") == "cpu"
+              else quality_block(d, rel(os.path.abspath(args.show))))
+        return
+    with open(DOC) as f:
+        old = f.read()
+    new = render(old, blocks())
+    if args.check:
+        if new != old:
+            sys.exit("make_tables.py: BENCHMARKS.md is stale; run python3 bench/make_tables.py")
+        return
+    if new != old:
+        with open(DOC + ".tmp", "w") as f:
+            f.write(new)
+        os.replace(DOC + ".tmp", DOC)
+        print(f"updated {rel(DOC)}")
+
+
+if __name__ == "__main__":
+    main()
