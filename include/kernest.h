@@ -119,13 +119,48 @@ typedef enum kernest_device_kind {
     KERNEST_DEVICE_CUDA = 2
 } kernest_device_kind;
 
+/* The parametrisation of the kernel the solver works on. */
+typedef enum kernest_model {
+    KERNEST_MODEL_PIXEL = 0, /* every kernel pixel is an unknown */
+    KERNEST_MODEL_RADIAL = 1 /* K = Φ(c): a profile f(r) on knots r = 0, 1, 2, ... px from the
+                                centre, linearly interpolated; reg grad = ½λ‖D f‖² along r */
+} kernest_model;
+
+int kernest_model_parse(const char *s); /* "pixel" | "radial"; -1 otherwise */
+const char *kernest_model_name(kernest_model model);
+
+typedef enum kernest_solver {
+    KERNEST_SOLVER_AUTO = 0,  /* FISTA when a constraint or l1 is set, else CGLS */
+    KERNEST_SOLVER_CGLS = 1,  /* quadratic regularisers only */
+    KERNEST_SOLVER_FISTA = 2  /* accelerated proximal gradient with adaptive restart */
+} kernest_solver;
+
+int kernest_solver_parse(const char *s); /* "auto" | "cgls" | "fista"; -1 otherwise */
+const char *kernest_solver_name(kernest_solver solver);
+
+/* Where the kernel may be non-zero; pixels outside are forced to 0. Disk and box are centred on
+ * the kernel centre ((kh-1)/2, (kw-1)/2). */
+typedef enum kernest_support_kind {
+    KERNEST_SUPPORT_NONE = 0,
+    KERNEST_SUPPORT_DISK = 1, /* distance from the centre <= support_radius */
+    KERNEST_SUPPORT_BOX = 2,  /* support_h × support_w window, first row (kh-1)/2 - (support_h-1)/2 */
+    KERNEST_SUPPORT_MASK = 3  /* support_mask: kh×kw, non-zero = free */
+} kernest_support_kind;
+
+/* A kernel pixel held at a value; row, col are offsets from the centre ((kh-1)/2, (kw-1)/2). */
+typedef struct kernest_fixed_pixel {
+    long row, col;
+    double value;
+} kernest_fixed_pixel;
+
 /* Options of one solve; fill with kernest_options_default first. */
 typedef struct kernest_options {
     kernest_mode mode;           /* observed window; default same */
     size_t kh, kw;               /* kernel shape; 0,0 = default for the mode (same: 2Ha-1 × 2Wa-1) */
     kernest_reg reg;             /* regulariser; default none */
     double lambda;               /* regularisation weight (>= 0); default 0 */
-    double tol;                  /* relative tolerance on ‖normal-equation residual‖; default 1e-6 */
+    double tol;                  /* cgls: relative ‖normal-equation residual‖; fista: relative
+                                    change ‖k_t − k_{t−1}‖/‖k_{t−1}‖; default 1e-6 */
     int maxiter;                 /* iteration cap; default 500 */
     int threads;                 /* CPU threads; 0 = all cores */
     kernest_precision precision; /* working precision; default: double on CPU, single on GPU */
@@ -133,6 +168,21 @@ typedef struct kernest_options {
     int device_index;            /* CUDA device ordinal when device is CUDA; -1 = any */
     const char *const *input_names; /* 2*npairs names (A1, B1, A2, ...) used in error messages;
                                        NULL = "A", "B". Borrowed. */
+    /* ---- priors (python/kernest/_Options mirrors every field, in this order) ---- */
+    kernest_model model;         /* default pixel */
+    kernest_solver solver;       /* default auto */
+    double l1;                   /* ℓ1 weight λ₁ >= 0 (λ₁‖K‖₁, by soft-thresholding in FISTA) */
+    int nonneg;                  /* 1: K >= 0 */
+    int has_bounds;              /* 1: lower <= K <= upper (±INFINITY allowed) */
+    double lower, upper;
+    int has_sum;                 /* 1: Σ K = sum */
+    double sum;
+    kernest_support_kind support; /* default none */
+    double support_radius;       /* disk */
+    size_t support_h, support_w; /* box */
+    const kernest_array *support_mask; /* mask: kh×kw, non-zero = free. Borrowed. */
+    size_t nfixed;               /* entries of fixed */
+    const kernest_fixed_pixel *fixed; /* pixels held at a value. Borrowed. */
 } kernest_options;
 
 void kernest_options_default(kernest_options *opt);
@@ -158,7 +208,8 @@ typedef struct kernest_pair_misfit {
 typedef struct kernest_report {
     kernest_stop_reason reason;
     int iterations;
-    double *residual_history;     /* iterations+1 relative residuals ‖s_k‖/‖s_0‖ */
+    double *residual_history;     /* iterations+1 values: cgls ‖s_k‖/‖s_0‖ (normal-equation
+                                     residual); fista ‖k_t − k_{t−1}‖/‖k_{t−1}‖ */
     size_t npairs;
     kernest_pair_misfit *misfit;  /* npairs entries */
     size_t kh, kw;                /* kernel shape solved for */
@@ -170,6 +221,12 @@ typedef struct kernest_report {
     double setup_seconds;         /* planning and spectra of A */
     double solve_seconds;         /* the iterations */
     double wall_seconds;          /* whole call */
+    char solver[16];              /* "cgls" or "fista" */
+    kernest_model model;
+    size_t nprofile;              /* radial: knots of the profile (0 for pixel) */
+    double *profile;              /* radial: f(r) at r = 0, 1, 2, ... px; NULL for pixel */
+    double lipschitz;             /* fista: the Lipschitz constant of the step 1/L (0 for cgls) */
+    int restarts;                 /* fista: momentum restarts */
 } kernest_report;
 
 void kernest_report_destroy(kernest_report **r);

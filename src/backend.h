@@ -14,6 +14,13 @@ typedef struct kn_vec {
 
 typedef struct kn_backend kn_backend;
 
+/* A sparse matrix in CSR form living where the backend computes (values in the working
+ * precision), uploaded once: the parametrisations K = Φ(c) and their regularisers use it. */
+typedef struct kn_sparse {
+    size_t rows, cols, nnz;
+    void *data; /* backend-owned storage */
+} kn_sparse;
+
 /*
  * Layouts shared by every backend:
  *  - kernel-space vectors: kh×kw, row-major (n = kh*kw);
@@ -57,7 +64,26 @@ typedef struct kn_backend_ops {
      * and columns inside the kernel (no wrap), so out[i,j] = Σ over the 4-neighbours (i',j')
      * inside the kernel of (k[i,j] − k[i',j']); NONE: out = 0. */
     int (*reg_gram)(kn_backend *be, kernest_reg reg, const kn_vec *k, kn_vec *out);
+
+    /* ---- priors: projections, shrinkage and sparse maps (FISTA, models K = Φ(c)). A backend
+     * may leave these NULL; callers check (kn_backend_has_priors) and refuse the option. ---- */
+    int (*vec_clip)(kn_backend *be, kn_vec *v, double lo, double hi); /* v = min(max(v, lo), hi); ±INFINITY allowed */
+    int (*vec_mul)(kn_backend *be, kn_vec *v, const kn_vec *w);      /* v ⊙= w */
+    int (*vec_soft)(kn_backend *be, kn_vec *v, double t);            /* v = sign(v) max(|v| − t, 0) */
+    /* Uploads a rows×cols CSR matrix (row_ptr: rows+1 entries, col/val: nnz entries, columns
+     * < cols). The arrays are copied; *out is destroyed with sparse_destroy. */
+    int (*sparse_create)(kn_backend *be, size_t rows, size_t cols, const size_t *row_ptr,
+                         const size_t *col, const double *val, kn_sparse **out);
+    void (*sparse_destroy)(kn_backend *be, kn_sparse **s);         /* NULL allowed; sets *s = NULL */
+    int (*sparse_apply)(kn_backend *be, const kn_sparse *s, const kn_vec *x, kn_vec *y); /* y = S x */
 } kn_backend_ops;
+
+/* 1 when the backend implements every prior operation above (vec_clip ... sparse_apply). */
+static inline int kn_backend_has_priors(const kn_backend_ops *o)
+{
+    return o->vec_clip && o->vec_mul && o->vec_soft && o->sparse_create && o->sparse_destroy &&
+           o->sparse_apply;
+}
 
 struct kn_backend {
     const kn_backend_ops *ops;

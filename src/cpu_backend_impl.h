@@ -357,6 +357,107 @@ static int SFX(reg_gram)(kn_backend *be, kernest_reg reg, const kn_vec *k, kn_ve
     return KERNEST_OK;
 }
 
+/* ---- priors: projections, shrinkage, sparse maps ---------------------------------------- */
+
+static int SFX(vec_clip)(kn_backend *be, kn_vec *v, double lo, double hi)
+{
+    R *d = SFX(vdata)(v);
+    const R rl = (R)lo, rh = (R)hi;
+    long n = (long)v->n;
+#pragma omp parallel for num_threads(be->threads) schedule(static)
+    for (long i = 0; i < n; i++)
+        d[i] = d[i] < rl ? rl : d[i] > rh ? rh : d[i];
+    return KERNEST_OK;
+}
+
+static int SFX(vec_mul)(kn_backend *be, kn_vec *v, const kn_vec *w)
+{
+    R *d = SFX(vdata)(v);
+    const R *wd = SFX(vdata)(w);
+    long n = (long)v->n;
+#pragma omp parallel for num_threads(be->threads) schedule(static)
+    for (long i = 0; i < n; i++)
+        d[i] *= wd[i];
+    return KERNEST_OK;
+}
+
+static int SFX(vec_soft)(kn_backend *be, kn_vec *v, double t)
+{
+    R *d = SFX(vdata)(v);
+    const R rt = (R)t;
+    long n = (long)v->n;
+#pragma omp parallel for num_threads(be->threads) schedule(static)
+    for (long i = 0; i < n; i++)
+        d[i] = d[i] > rt ? d[i] - rt : d[i] < -rt ? d[i] + rt : (R)0;
+    return KERNEST_OK;
+}
+
+typedef struct SFX(cpu_sparse) {
+    size_t *row_ptr, *col;
+    R *val;
+} SFX(cpu_sparse);
+
+static void SFX(sparse_destroy)(kn_backend *be, kn_sparse **s)
+{
+    if (!s || !*s)
+        return;
+    SFX(cpu_sparse) *d = (*s)->data;
+    if (d) {
+        free(d->row_ptr);
+        free(d->col);
+        free(d->val);
+        free(d);
+    }
+    free(*s);
+    *s = NULL;
+}
+
+static int SFX(sparse_create)(kn_backend *be, size_t rows, size_t cols, const size_t *row_ptr,
+                              const size_t *col, const double *val, kn_sparse **out)
+{
+    const size_t nnz = row_ptr[rows];
+    kn_sparse *s = calloc(1, sizeof *s);
+    SFX(cpu_sparse) *d = calloc(1, sizeof *d);
+    if (s)
+        s->data = d;
+    if (!s || !d || !(d->row_ptr = malloc((rows + 1) * sizeof *d->row_ptr)) ||
+        !(d->col = malloc((nnz ? nnz : 1) * sizeof *d->col)) ||
+        !(d->val = malloc((nnz ? nnz : 1) * sizeof *d->val))) {
+        if (s)
+            SFX(sparse_destroy)(be, &s);
+        else
+            free(d);
+        return kn_error(KERNEST_E_NOMEM, "cpu: cannot allocate a %zux%zu sparse matrix (%zu entries)",
+                        rows, cols, nnz);
+    }
+    memcpy(d->row_ptr, row_ptr, (rows + 1) * sizeof *d->row_ptr);
+    memcpy(d->col, col, nnz * sizeof *d->col);
+    for (size_t i = 0; i < nnz; i++)
+        d->val[i] = (R)val[i];
+    s->rows = rows;
+    s->cols = cols;
+    s->nnz = nnz;
+    *out = s;
+    return KERNEST_OK;
+}
+
+static int SFX(sparse_apply)(kn_backend *be, const kn_sparse *s, const kn_vec *x, kn_vec *y)
+{
+    const SFX(cpu_sparse) *d = s->data;
+    const R *xd = SFX(vdata)(x);
+    R *yd = SFX(vdata)(y);
+    long rows = (long)s->rows;
+    /* one output row per thread iteration: a gather, no write conflicts */
+#pragma omp parallel for num_threads(be->threads) schedule(static)
+    for (long i = 0; i < rows; i++) {
+        R acc = 0;
+        for (size_t j = d->row_ptr[i]; j < d->row_ptr[i + 1]; j++)
+            acc += d->val[j] * xd[d->col[j]];
+        yd[i] = acc;
+    }
+    return KERNEST_OK;
+}
+
 static void SFX(destroy)(kn_backend *be)
 {
     SFX(cpu_impl) *impl = be->impl;
@@ -387,4 +488,10 @@ static const kn_backend_ops SFX(cpu_ops) = {
     .op_apply = SFX(op_apply),
     .op_adjoint = SFX(op_adjoint),
     .reg_gram = SFX(reg_gram),
+    .vec_clip = SFX(vec_clip),
+    .vec_mul = SFX(vec_mul),
+    .vec_soft = SFX(vec_soft),
+    .sparse_create = SFX(sparse_create),
+    .sparse_destroy = SFX(sparse_destroy),
+    .sparse_apply = SFX(sparse_apply),
 };

@@ -1,6 +1,7 @@
 /* report.c — the JSON report of a solve (options, inputs, stop reason, misfit, device, times). */
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,47 @@
 static const char *precision_name(kernest_precision p)
 {
     return p == KERNEST_SINGLE ? "single" : p == KERNEST_DOUBLE ? "double" : "default";
+}
+
+/* a bound as a number, or null when infinite (JSON has no infinity) */
+static void add_bound(cJSON *o, const char *name, double v)
+{
+    if (isfinite(v))
+        cJSON_AddNumberToObject(o, name, v);
+    else
+        cJSON_AddNullToObject(o, name);
+}
+
+static void priors_json(cJSON *o, const kernest_options *opt)
+{
+    static const char *const supports[] = {"none", "disk", "box", "mask"};
+    cJSON_AddStringToObject(o, "model", kernest_model_name(opt->model));
+    cJSON_AddStringToObject(o, "solver", kernest_solver_name(opt->solver));
+    cJSON_AddNumberToObject(o, "l1", opt->l1);
+    cJSON_AddBoolToObject(o, "nonneg", opt->nonneg);
+    if (opt->has_bounds) {
+        cJSON *b = cJSON_AddObjectToObject(o, "bounds");
+        add_bound(b, "lower", opt->lower);
+        add_bound(b, "upper", opt->upper);
+    }
+    if (opt->has_sum)
+        cJSON_AddNumberToObject(o, "sum", opt->sum);
+    cJSON *sp = cJSON_AddObjectToObject(o, "support");
+    cJSON_AddStringToObject(sp, "kind", (unsigned)opt->support < 4 ? supports[opt->support] : "?");
+    if (opt->support == KERNEST_SUPPORT_DISK)
+        cJSON_AddNumberToObject(sp, "radius", opt->support_radius);
+    if (opt->support == KERNEST_SUPPORT_BOX) {
+        cJSON_AddNumberToObject(sp, "h", (double)opt->support_h);
+        cJSON_AddNumberToObject(sp, "w", (double)opt->support_w);
+    }
+    cJSON *fx = cJSON_AddArrayToObject(o, "fixed");
+    for (size_t i = 0; opt->fixed && i < opt->nfixed; i++) {
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddNumberToObject(f, "row", (double)opt->fixed[i].row);
+        cJSON_AddNumberToObject(f, "col", (double)opt->fixed[i].col);
+        cJSON_AddNumberToObject(f, "value", opt->fixed[i].value);
+        cJSON_AddItemToArray(fx, f);
+    }
 }
 
 static cJSON *options_json(const kernest_options *opt)
@@ -27,6 +69,7 @@ static cJSON *options_json(const kernest_options *opt)
     cJSON_AddNumberToObject(o, "threads", opt->threads);
     cJSON_AddStringToObject(o, "precision", precision_name(opt->precision));
     cJSON_AddStringToObject(o, "device", (unsigned)opt->device < 3 ? devices[opt->device] : "?");
+    priors_json(o, opt);
     return o;
 }
 
@@ -49,7 +92,9 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
         cJSON_AddItemToArray(pairs, p);
     }
     cJSON *s = cJSON_AddObjectToObject(root, "solve");
-    cJSON_AddStringToObject(s, "solver", "cgls");
+    const int fista = !strcmp(r->solver, "fista");
+    cJSON_AddStringToObject(s, "solver", r->solver[0] ? r->solver : "cgls");
+    cJSON_AddStringToObject(s, "history", fista ? "relative_change" : "relative_residual");
     cJSON_AddStringToObject(s, "stop_reason", kernest_stop_reason_name(r->reason));
     cJSON_AddNumberToObject(s, "iterations", r->iterations);
     cJSON_AddNumberToObject(s, "relative_residual",
@@ -64,6 +109,17 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
     cJSON_AddItemToArray(g, cJSON_CreateNumber((double)r->grid_h));
     cJSON_AddItemToArray(g, cJSON_CreateNumber((double)r->grid_w));
     cJSON_AddNumberToObject(s, "bytes_needed", (double)r->bytes_needed);
+    if (fista) {
+        cJSON_AddNumberToObject(s, "lipschitz", r->lipschitz);
+        cJSON_AddNumberToObject(s, "restarts", r->restarts);
+    }
+    cJSON *m = cJSON_AddObjectToObject(root, "model");
+    cJSON_AddStringToObject(m, "kind", kernest_model_name(r->model));
+    if (r->profile) {
+        cJSON *pr = cJSON_AddArrayToObject(m, "profile");
+        for (size_t i = 0; i < r->nprofile; i++)
+            cJSON_AddItemToArray(pr, cJSON_CreateNumber(r->profile[i]));
+    }
     cJSON *d = cJSON_AddObjectToObject(root, "device");
     cJSON_AddStringToObject(d, "backend", r->backend);
     cJSON_AddStringToObject(d, "description", r->device);

@@ -51,7 +51,26 @@ class _Options(ctypes.Structure):
                 ("precision", ctypes.c_int),
                 ("device", ctypes.c_int),
                 ("device_index", ctypes.c_int),
-                ("input_names", ctypes.POINTER(ctypes.c_char_p))]
+                ("input_names", ctypes.POINTER(ctypes.c_char_p)),
+                # priors, in kernest.h's order
+                ("model", ctypes.c_int),
+                ("solver", ctypes.c_int),
+                ("l1", ctypes.c_double),
+                ("nonneg", ctypes.c_int),
+                ("has_bounds", ctypes.c_int),
+                ("lower", ctypes.c_double), ("upper", ctypes.c_double),
+                ("has_sum", ctypes.c_int),
+                ("sum", ctypes.c_double),
+                ("support", ctypes.c_int),
+                ("support_radius", ctypes.c_double),
+                ("support_h", ctypes.c_size_t), ("support_w", ctypes.c_size_t),
+                ("support_mask", ctypes.c_void_p),
+                ("nfixed", ctypes.c_size_t),
+                ("fixed", ctypes.c_void_p)]
+
+
+class _Fixed(ctypes.Structure):
+    _fields_ = [("row", ctypes.c_long), ("col", ctypes.c_long), ("value", ctypes.c_double)]
 
 
 def _candidates():
@@ -100,6 +119,8 @@ _lib.kernest_free.argtypes = [ctypes.c_void_p]
 _MODES = {"full": 0, "same": 1, "valid": 2}
 _REGS = {"none": 0, "ridge": 1, "grad": 2}
 _PRECISIONS = {"double": 0, "single": 1, None: 2}
+_MODELS = {"pixel": 0, "radial": 1}
+_SOLVERS = {"auto": 0, "cgls": 1, "fista": 2}
 
 
 def version():
@@ -156,8 +177,39 @@ def _device(dev):
     raise KernestInputError("device: %r is not auto, cpu, cuda or cuda:N" % (dev,), "E_INVALID")
 
 
+def _set_priors(opt, keep, model, solver, l1, nonneg, bounds, sum, support, fixed):
+    """Fill the prior fields of opt; arrays that the library borrows are appended to keep."""
+    opt.model = _pick(_MODELS, model, "model")
+    opt.solver = _pick(_SOLVERS, solver, "solver")
+    opt.l1 = float(l1)
+    opt.nonneg = 1 if nonneg else 0
+    if bounds is not None:
+        opt.has_bounds = 1
+        opt.lower, opt.upper = float(bounds[0]), float(bounds[1])
+    if sum is not None:
+        opt.has_sum = 1
+        opt.sum = float(sum)
+    if support is not None:
+        if isinstance(support, tuple) and support and support[0] == "disk":
+            opt.support, opt.support_radius = 1, float(support[1])
+        elif isinstance(support, tuple) and support and support[0] == "box":
+            opt.support, opt.support_h, opt.support_w = 2, int(support[1]), int(support[2])
+        else:
+            mn, msx = _as_array(support, "support")
+            keep += [mn, msx]
+            opt.support = 3
+            opt.support_mask = ctypes.cast(ctypes.pointer(msx), ctypes.c_void_p)
+    if fixed:
+        items = list(fixed.items()) if isinstance(fixed, dict) else [((r, c), v) for r, c, v in fixed]
+        arr = (_Fixed * len(items))(*[_Fixed(int(r), int(c), float(v)) for (r, c), v in items])
+        keep.append(arr)
+        opt.nfixed = len(items)
+        opt.fixed = ctypes.cast(arr, ctypes.c_void_p)
+
+
 def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxiter=500,
-             threads=0, precision=None, device="auto"):
+             threads=0, precision=None, device="auto", model="pixel", solver="auto", l1=0.0,
+             nonneg=False, bounds=None, sum=None, support=None, fixed=None):
     """Estimate the kernel K shared by the pairs (A_i, B_i).
 
     A, B: 2-D arrays, or lists of 2-D arrays (one pair per entry; shapes may differ between pairs).
@@ -167,6 +219,11 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     tol, maxiter: CGLS stops when ||normal-equation residual|| / initial <= tol, or after maxiter.
     threads: CPU threads (0 = all cores). precision: None (double on CPU, single on GPU),
     "double" or "single". device: "auto" | "cpu" | "cuda" | "cuda:N".
+    Priors (any constraint or l1 selects FISTA under solver="auto"):
+    model: "pixel" | "radial" (K = Phi(f), a profile on knots 1 px apart; report["model"]["profile"]).
+    solver: "auto" | "cgls" | "fista". l1: weight of l1 ||K||_1. nonneg: K >= 0.
+    bounds: (lo, hi). sum: fixed sum of K. support: ("disk", R) | ("box", H, W) | a 0/1 array
+    shaped like K. fixed: {(row, col): value} or [(row, col, value)], offsets from the centre.
 
     Returns (K, report): K as a float64 array, report as a dict (stop reason, iterations,
     residual history, misfit per pair, device, times). Not converging is reported, not raised.
@@ -199,6 +256,7 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     opt.threads = int(threads)
     opt.precision = _pick(_PRECISIONS, precision, "precision")
     opt.device, opt.device_index = _device(device)
+    _set_priors(opt, keep, model, solver, l1, nonneg, bounds, sum, support, fixed)
     K = _P_Array()
     rep = ctypes.c_void_p()
     _check(_lib.kernest_estimate(pa, pb, n, ctypes.byref(opt), ctypes.byref(K), ctypes.byref(rep)))

@@ -23,8 +23,16 @@ static const char usage[] =
     "  -o, --output DIR     output folder (created if missing)\n"
     "      --n N            A is NxN (default 100)\n"
     "      --density F      fraction of ones in A (default 0.2)\n"
-    "      --kernel SPEC    inv-r | gaussian:SIGMA (peak 1) (default inv-r)\n"
+    "      --kernel SPEC    (default inv-r); ANGLE in degrees from the +column axis towards +row:\n"
+    "                         inv-r                 1/r, centre 0\n"
+    "                         power:P               r^-P, centre 0\n"
+    "                         gaussian:S            exp(-r^2/(2 S^2)), peak 1\n"
+    "                         gaussian:SX,SY,ANGLE  anisotropic Gaussian, SX along ANGLE, peak 1\n"
+    "                         exp:LX,LY,ANGLE       exp(-sqrt((u/LX)^2 + (v/LY)^2)), peak 1\n"
+    "                         line:LENGTH,ANGLE     motion line, anti-aliased, unit sum\n"
     "      --noise S        noise standard deviation (default 1.0)\n"
+    "      --noise-rel F    noise standard deviation F x std(clean B of the first pair); the sigma\n"
+    "                       used is printed (pass it to kernest score --sigma)\n"
     "      --pairs P        number of pairs sharing the kernel (default 1)\n"
     "      --seed S         random seed (default 1)\n";
 
@@ -36,8 +44,9 @@ static int write_array(const char *dir, const char *name, const kernest_array *a
     return st ? cli_fail(st) : 0;
 }
 
-/* One pair: binary A, B = same(A ⊛ K) + noise; names like "A.npy"/"B.npy" or "A_2.npy". */
-static int make_pair(const char *dir, const char *suffix, size_t n, double density, double noise,
+/* One pair: binary A, B = same(A ⊛ K) + noise; names like "A.npy"/"B.npy" or "A_2.npy". A
+ * negative *noise is a relative level -F, turned into F × std(clean B) on the first call. */
+static int make_pair(const char *dir, const char *suffix, size_t n, double density, double *noise,
                      const kernest_array *K, kn_rng *rng)
 {
     kernest_array *A = NULL, *B = NULL;
@@ -49,7 +58,9 @@ static int make_pair(const char *dir, const char *suffix, size_t n, double densi
     if (st)
         rc = cli_fail(st);
     else {
-        kn_synth_noise(rng, noise, B);
+        if (*noise < 0)
+            *noise = -*noise * kn_synth_std(B);
+        kn_synth_noise(rng, *noise, B);
         char an[64], bn[64];
         snprintf(an, sizeof an, "A%s.npy", suffix);
         snprintf(bn, sizeof bn, "B%s.npy", suffix);
@@ -65,12 +76,14 @@ int cmd_synth(int argc, char **argv)
 {
     const char *dir = NULL, *kspec = "inv-r";
     long n = 100, pairs = 1, seed = 1;
-    double density = 0.2, noise = 1.0;
+    double density = 0.2, noise = 1.0, noise_rel = 0.0;
+    int noise_given = 0;
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'}, {"n", required_argument, 0, 'n'},
         {"density", required_argument, 0, 'd'}, {"kernel", required_argument, 0, 'k'},
         {"noise", required_argument, 0, 's'},  {"pairs", required_argument, 0, 'p'},
-        {"seed", required_argument, 0, 'S'},   {"help", no_argument, 0, 'h'},
+        {"seed", required_argument, 0, 'S'},   {"noise-rel", required_argument, 0, 'r'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int c;
     optind = 1;
@@ -87,6 +100,11 @@ int cmd_synth(int argc, char **argv)
         case 's':
             if (cli_parse_double("--noise", optarg, &noise)) return CLI_USAGE;
             if (noise < 0) return cli_usage_error("--noise: must be >= 0, got %s", optarg);
+            noise_given = 1;
+            break;
+        case 'r':
+            if (cli_parse_double("--noise-rel", optarg, &noise_rel)) return CLI_USAGE;
+            if (!(noise_rel > 0)) return cli_usage_error("--noise-rel: must be > 0, got %s", optarg);
             break;
         case 'p': if (cli_parse_int("--pairs", optarg, 1, 10000, &pairs)) return CLI_USAGE; break;
         case 'S': if (cli_parse_int("--seed", optarg, 0, 0x7fffffffL, &seed)) return CLI_USAGE; break;
@@ -99,6 +117,10 @@ int cmd_synth(int argc, char **argv)
         return cli_usage_error("synth: unexpected argument '%s'", argv[optind]);
     if (!dir)
         return cli_usage_error("synth: -o DIR is required");
+    if (noise_given && noise_rel > 0)
+        return cli_usage_error("--noise-rel: give either --noise or --noise-rel");
+    if (noise_rel > 0)
+        noise = -noise_rel;
     struct stat sb;
     if (stat(dir, &sb) != 0 && mkdir(dir, 0755) != 0)
         return cli_usage_error("-o: cannot create folder '%s': %s", dir, strerror(errno));
@@ -119,16 +141,16 @@ int cmd_synth(int argc, char **argv)
         char suffix[32] = "";
         if (p > 1)
             snprintf(suffix, sizeof suffix, "_%ld", p);
-        rc = make_pair(dir, suffix, (size_t)n, density, noise, K, &rng);
+        rc = make_pair(dir, suffix, (size_t)n, density, &noise, K, &rng);
     }
     if (!rc)
-        rc = make_pair(dir, "_test", (size_t)n, density, noise, K, &rng);
+        rc = make_pair(dir, "_test", (size_t)n, density, &noise, K, &rng);
     if (!rc)
         rc = write_array(dir, "K_true.npy", K);
     if (!rc)
         printf("kernest: wrote %ld pair%s of %ldx%ld, K_true.npy (%ldx%ld, %s), held-out pair "
-               "A_test.npy/B_test.npy, noise %g, in %s\n", pairs, pairs == 1 ? "" : "s", n, n,
-               2 * n - 1, 2 * n - 1, kspec, noise, dir);
+               "A_test.npy/B_test.npy, noise sigma %.6g%s, in %s\n", pairs, pairs == 1 ? "" : "s", n, n,
+               2 * n - 1, 2 * n - 1, kspec, noise, noise_rel > 0 ? " (from --noise-rel)" : "", dir);
 done:
     kernest_array_destroy(&K);
     return rc;

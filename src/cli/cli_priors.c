@@ -1,0 +1,149 @@
+/* cli_priors.c — parsing of the prior options of `kernest estimate`, and the profile output. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_priors.h"
+
+/* strtod over the whole of s that also accepts inf/-inf; 0 on success */
+static int number(const char *s, const char *end_at, double *out, int allow_inf)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || (end_at ? end != end_at : *end != '\0') || errno || isnan(v) || (!allow_inf && !isfinite(v)))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_reg_list(const char *s, kernest_options *opt, int *lambda_given)
+{
+    char *copy = strdup(s), *save = NULL;
+    if (!copy) {
+        cli_usage_error("--reg: out of memory");
+        return -1;
+    }
+    int quad = 0, rc = 0;
+    opt->reg = KERNEST_REG_NONE;
+    opt->l1 = 0.0;
+    *lambda_given = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(tok, ':');
+        double w = 0.0;
+        if (colon) {
+            *colon = '\0';
+            if (number(colon + 1, NULL, &w, 0) || w < 0) {
+                rc = cli_usage_error("--reg %s: '%s' is not a weight >= 0", tok, colon + 1);
+                break;
+            }
+        }
+        int r = kernest_reg_parse(tok);
+        if (r >= 0) {
+            if (quad++)
+                rc = cli_usage_error("--reg: '%s' lists more than one of none, ridge, grad", s);
+            opt->reg = (kernest_reg)r;
+            if (colon) {
+                opt->lambda = w;
+                *lambda_given = 1;
+            }
+        } else if (!strcmp(tok, "l1")) {
+            if (!colon)
+                rc = cli_usage_error("--reg l1: needs a weight, e.g. l1:1e-3");
+            opt->l1 = w;
+        } else if (!strcmp(tok, "tv"))
+            rc = cli_usage_error("--reg tv: not implemented yet");
+        else
+            rc = cli_usage_error("--reg: '%s' is not one of none, ridge, grad, l1 (NAME[:LAMBDA],...)", tok);
+    }
+    free(copy);
+    return rc ? -1 : 0;
+}
+
+int cli_parse_bounds(const char *s, kernest_options *opt)
+{
+    const char *comma = strchr(s, ',');
+    double lo, hi;
+    if (!comma || number(s, comma, &lo, 1) || number(comma + 1, NULL, &hi, 1) || lo > hi ||
+        lo == INFINITY || hi == -INFINITY) {
+        cli_usage_error("--bounds: '%s' is not LO,HI with LO <= HI (inf and -inf allowed)", s);
+        return -1;
+    }
+    opt->has_bounds = 1;
+    opt->lower = lo;
+    opt->upper = hi;
+    return 0;
+}
+
+int cli_parse_support(const char *s, kernest_options *opt, kernest_array **mask)
+{
+    if (!strncmp(s, "disk:", 5)) {
+        double r;
+        if (number(s + 5, NULL, &r, 0) || r < 0) {
+            cli_usage_error("--support: '%s' is not disk:R with R >= 0", s);
+            return -1;
+        }
+        opt->support = KERNEST_SUPPORT_DISK;
+        opt->support_radius = r;
+        return 0;
+    }
+    if (!strncmp(s, "box:", 4)) {
+        size_t h, w;
+        if (cli_parse_ksize(s + 4, &h, &w))
+            return -1;
+        opt->support = KERNEST_SUPPORT_BOX;
+        opt->support_h = h;
+        opt->support_w = w;
+        return 0;
+    }
+    kernest_array_destroy(mask);
+    if (cli_read_2d(s, mask))
+        return -1;
+    opt->support = KERNEST_SUPPORT_MASK;
+    opt->support_mask = *mask;
+    return 0;
+}
+
+int cli_parse_fix(const char *s, kernest_fixed_pixel **list, size_t *n)
+{
+    char *end;
+    errno = 0;
+    long row = strtol(s, &end, 10), col = 0;
+    int ok = end != s && *end == ',' && !errno;
+    if (ok) {
+        const char *c = end + 1;
+        col = strtol(c, &end, 10);
+        ok = end != c && *end == '=' && !errno;
+    }
+    double v = 0.0;
+    if (!ok || number(end + 1, NULL, &v, 0)) {
+        cli_usage_error("--fix: '%s' is not ROW,COL=VALUE (offsets from the kernel centre, e.g. 0,0=0)", s);
+        return -1;
+    }
+    kernest_fixed_pixel *l = realloc(*list, (*n + 1) * sizeof *l);
+    if (!l) {
+        cli_usage_error("--fix: out of memory");
+        return -1;
+    }
+    l[*n] = (kernest_fixed_pixel){row, col, v};
+    *list = l;
+    (*n)++;
+    return 0;
+}
+
+int cli_write_profile(const char *path, const kernest_report *rep)
+{
+    kernest_array *p = NULL;
+    size_t shape[1] = {rep->nprofile};
+    int st = kernest_array_create(1, shape, &p);
+    if (!st) {
+        memcpy(p->data, rep->profile, rep->nprofile * sizeof *p->data);
+        st = kernest_npy_write(path, p, rep->precision);
+    }
+    kernest_array_destroy(&p);
+    return st ? cli_fail(st) : 0;
+}

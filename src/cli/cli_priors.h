@@ -1,0 +1,21 @@
+/* cli_priors.h — parsing of the prior options of `kernest estimate` (--reg lists, --bounds,
+ * --support, --fix) and writing of the radial profile. */
+#ifndef KN_CLI_PRIORS_H
+#define KN_CLI_PRIORS_H
+
+#include "kernest.h"
+
+/* "--reg NAME[:LAMBDA],...": one of none/ridge/grad (its λ into opt->lambda) and l1:λ₁.
+ * Resets opt->reg and opt->l1 first; *lambda_given is set when a quadratic λ was in the list.
+ * Returns 0 or prints an error and returns -1. */
+int cli_parse_reg_list(const char *s, kernest_options *opt, int *lambda_given);
+/* "--bounds LO,HI" (either may be -inf / inf). */
+int cli_parse_bounds(const char *s, kernest_options *opt);
+/* "--support disk:R | box:HxW | MASK.npy"; a mask is read into *mask (caller frees). */
+int cli_parse_support(const char *s, kernest_options *opt, kernest_array **mask);
+/* "--fix ROW,COL=VALUE" appended to *list (realloc'd; caller frees). */
+int cli_parse_fix(const char *s, kernest_fixed_pixel **list, size_t *n);
+/* Writes the report's radial profile as a 1-D .npy; returns 0 or the exit code. */
+int cli_write_profile(const char *path, const kernest_report *rep);
+
+#endif

@@ -1,0 +1,164 @@
+/* constraints.c — the options' priors as a prox spec on the model's unknowns (pixels or knots). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "constraints.h"
+#include "error.h"
+
+const char *kn_priors_option(const kernest_options *opt)
+{
+    if (opt->model == KERNEST_MODEL_RADIAL) return "--model radial";
+    if (opt->nonneg) return "--nonneg";
+    if (opt->has_bounds) return "--bounds";
+    if (opt->has_sum) return "--sum";
+    if (opt->support != KERNEST_SUPPORT_NONE) return "--support";
+    if (opt->nfixed) return "--fix";
+    if (opt->l1 > 0) return "--reg l1";
+    return NULL;
+}
+
+void kn_constraints_free(kn_constraints *c)
+{
+    free(c->keep);
+    free(c->fixv);
+    memset(c, 0, sizeof *c);
+}
+
+/* keep[i] = 0 outside the support (pixel model only) */
+static int apply_support(const kernest_options *opt, size_t kh, size_t kw, double *keep)
+{
+    const double cy = (double)((kh - 1) / 2), cx = (double)((kw - 1) / 2);
+    switch (opt->support) {
+    case KERNEST_SUPPORT_DISK: {
+        const double R = opt->support_radius;
+        if (!(R >= 0) || !isfinite(R))
+            return kn_error(KERNEST_E_INVALID, "--support disk:R: R must be a finite number >= 0, got %g", R);
+        for (size_t y = 0; y < kh; y++)
+            for (size_t x = 0; x < kw; x++) {
+                double dy = (double)y - cy, dx = (double)x - cx;
+                keep[y * kw + x] = dy * dy + dx * dx <= R * R;
+            }
+        return KERNEST_OK;
+    }
+    case KERNEST_SUPPORT_BOX: {
+        const size_t h = opt->support_h, w = opt->support_w;
+        if (!h || !w || h > kh || w > kw)
+            return kn_error(KERNEST_E_INVALID, "--support box:%zux%zu: must be non-empty and fit in the "
+                            "%zux%zu kernel", h, w, kh, kw);
+        const size_t r0 = (kh - 1) / 2 - (h - 1) / 2, c0 = (kw - 1) / 2 - (w - 1) / 2;
+        for (size_t y = 0; y < kh; y++)
+            for (size_t x = 0; x < kw; x++)
+                keep[y * kw + x] = y >= r0 && y < r0 + h && x >= c0 && x < c0 + w;
+        return KERNEST_OK;
+    }
+    case KERNEST_SUPPORT_MASK: {
+        const kernest_array *m = opt->support_mask;
+        if (!m || m->ndim != 2 || m->shape[0] != kh || m->shape[1] != kw)
+            return kn_error(KERNEST_E_SHAPE, "--support: the mask is %zux%zu but the kernel is %zux%zu",
+                            m && m->ndim == 2 ? m->shape[0] : 0, m && m->ndim == 2 ? m->shape[1] : 0, kh, kw);
+        for (size_t i = 0; i < kh * kw; i++) {
+            if (isnan(m->data[i]))
+                return kn_error(KERNEST_E_VALUE, "--support: the mask holds NaN");
+            keep[i] = m->data[i] != 0.0;
+        }
+        return KERNEST_OK;
+    }
+    default:
+        return kn_error(KERNEST_E_INVALID, "--support: unknown kind %d", (int)opt->support);
+    }
+}
+
+/* Holds the unknowns the fixed pixels pin (pixel: the pixel; radial: its knot). */
+static int apply_fixed(const kernest_options *opt, const kn_model *m, double lo, double hi,
+                       double *keep, double *fixv, char *pinned)
+{
+    const size_t kh = m->kh, kw = m->kw;
+    const long cy = (long)((kh - 1) / 2), cx = (long)((kw - 1) / 2);
+    for (size_t f = 0; f < opt->nfixed; f++) {
+        const kernest_fixed_pixel *p = &opt->fixed[f];
+        const long y = cy + p->row, x = cx + p->col;
+        if (y < 0 || x < 0 || y >= (long)kh || x >= (long)kw)
+            return kn_error(KERNEST_E_INVALID, "--fix %ld,%ld: outside the %zux%zu kernel (rows %ld..%ld, "
+                            "columns %ld..%ld from the centre)", p->row, p->col, kh, kw, -cy,
+                            (long)kh - 1 - cy, -cx, (long)kw - 1 - cx);
+        if (!isfinite(p->value) || p->value < lo || p->value > hi)
+            return kn_error(KERNEST_E_INVALID, "--fix %ld,%ld=%g: the value must be finite and within the "
+                            "bounds [%g, %g]", p->row, p->col, p->value, lo, hi);
+        size_t i = (size_t)y * kw + (size_t)x;
+        if (m->kind == KERNEST_MODEL_RADIAL && !kn_radial_knot(kh, kw, (size_t)y, (size_t)x, &i))
+            return kn_error(KERNEST_E_INVALID, "--fix %ld,%ld: with --model radial a fixed pixel must lie at "
+                            "a whole-number distance from the centre (this one ties two profile knots)",
+                            p->row, p->col);
+        if (keep[i] == 0.0 && !pinned[i] && p->value != 0.0)
+            return kn_error(KERNEST_E_INVALID, "--fix %ld,%ld=%g: the pixel is outside --support (held at 0)",
+                            p->row, p->col, p->value);
+        if (pinned[i] && fixv[i] != p->value)
+            return kn_error(KERNEST_E_INVALID, "--fix %ld,%ld=%g: that %s is already fixed to %g",
+                            p->row, p->col, p->value,
+                            m->kind == KERNEST_MODEL_RADIAL ? "distance from the centre" : "pixel", fixv[i]);
+        keep[i] = 0.0;
+        fixv[i] = p->value;
+        pinned[i] = 1;
+    }
+    return KERNEST_OK;
+}
+
+int kn_constraints_build(const kernest_options *opt, const kn_model *m, kn_constraints *c)
+{
+    memset(c, 0, sizeof *c);
+    kn_prox_spec *s = &c->spec;
+    s->n = m->nx;
+    s->l1 = opt->l1;
+    s->lo = opt->has_bounds ? opt->lower : -INFINITY;
+    s->hi = opt->has_bounds ? opt->upper : INFINITY;
+    if (opt->nonneg)
+        s->lo = fmax(s->lo, 0.0);
+    if (!(s->lo <= s->hi))
+        return kn_error(KERNEST_E_INVALID, "%s: the bounds [%g, %g] are empty",
+                        opt->nonneg ? "--nonneg/--bounds" : "--bounds", s->lo, s->hi);
+    s->has_sum = opt->has_sum;
+    s->sum = opt->sum;
+    const int radial = m->kind == KERNEST_MODEL_RADIAL;
+    if (radial && opt->support != KERNEST_SUPPORT_NONE)
+        return kn_error(KERNEST_E_INVALID, "--support: not available with --model radial (the profile spans "
+                        "the kernel; choose --ksize instead)");
+    if (radial && opt->has_sum)
+        return kn_error(KERNEST_E_INVALID, "--sum: not available with --model radial yet");
+    if (opt->support == KERNEST_SUPPORT_NONE && !opt->nfixed)
+        return KERNEST_OK;
+    char *pinned = calloc(s->n ? s->n : 1, 1);
+    c->keep = malloc((s->n ? s->n : 1) * sizeof *c->keep);
+    c->fixv = calloc(s->n ? s->n : 1, sizeof *c->fixv);
+    int st = KERNEST_OK;
+    if (!pinned || !c->keep || !c->fixv) {
+        st = kn_error(KERNEST_E_NOMEM, "out of memory for the constraints");
+        goto done;
+    }
+    for (size_t i = 0; i < s->n; i++)
+        c->keep[i] = 1.0;
+    if (opt->support != KERNEST_SUPPORT_NONE) {
+        if ((st = apply_support(opt, m->kh, m->kw, c->keep)))
+            goto done;
+        if (!(s->lo <= 0 && 0 <= s->hi))
+            for (size_t i = 0; i < s->n; i++)
+                if (c->keep[i] == 0.0) {
+                    st = kn_error(KERNEST_E_INVALID, "--support: pixels outside the support are 0, which "
+                                  "the bounds [%g, %g] exclude", s->lo, s->hi);
+                    goto done;
+                }
+    }
+    if ((st = apply_fixed(opt, m, s->lo, s->hi, c->keep, c->fixv, pinned)))
+        goto done;
+    s->keep = c->keep;
+    int anyfix = 0;
+    for (size_t i = 0; i < s->n && !anyfix; i++)
+        anyfix = c->fixv[i] != 0.0;
+    if (anyfix)
+        s->fixv = c->fixv;
+done:
+    free(pinned);
+    if (st)
+        kn_constraints_free(c);
+    return st;
+}

@@ -1,0 +1,26 @@
+/* fista.h — internal: FISTA with adaptive restart for quadratic misfit + regulariser + prox term,
+ * written once against the backend table like kn_cgls. */
+#ifndef KN_FISTA_H
+#define KN_FISTA_H
+
+#include "prox.h"
+#include "solver.h"
+
+typedef struct kn_fista_info {
+    double lipschitz;     /* L of the step 1/L: 1.05 × the power-iteration estimate, raised by any
+                             backtracking */
+    int power_iterations; /* spent on the estimate (each one H and one Hᵀ) */
+    int restarts;         /* momentum restarts (gradient test) */
+    int backtracks;       /* steps redone because L was too small */
+} kn_fista_info;
+
+/* Number of backend vectors of each space kn_fista allocates (for the memory estimate). */
+void kn_fista_vectors(kernest_reg reg, size_t *kernel_vecs, size_t *data_vecs);
+
+/* min ½‖H x − b‖² + ½λ‖L x‖² + g(x), g given by prox (NULL: g = 0), starting from x (updated in
+ * place). Stops when ‖x_t − x_{t−1}‖ / ‖x_{t−1}‖ <= tol (res->history holds these values) or
+ * after maxiter iterations. The operator must be set up. Not converging is a result. */
+int kn_fista(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_prox *prox,
+             kn_vec *x, kn_solve_result *res, kn_fista_info *info);
+
+#endif

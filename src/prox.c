@@ -1,0 +1,219 @@
+/* prox.c — FISTA's proximal map on backend vectors: ℓ1 shrinkage and the projection onto bounds,
+ * forced entries (support, fixed pixels) and a fixed sum. Masks are uploaded once. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "error.h"
+#include "prox.h"
+
+struct kn_prox {
+    size_t n, nfree;
+    double l1, lo, hi;
+    int bounded;      /* lo or hi finite */
+    int masked;       /* some entries are forced: v = keep ⊙ v + fixv at the end */
+    int has_sum;
+    double free_sum;  /* the sum the free entries must reach: sum − Σ fixv */
+    kn_vec *keep;     /* 1 free / 0 forced; all ones when only the sum needs it */
+    kn_vec *fixv;     /* values of forced entries; NULL when they are all 0 */
+    kn_vec *tmp;      /* sum: the candidate x(τ) */
+    double tau;       /* sum: the last shift found; FISTA's successive calls move it little */
+    int have_tau;
+};
+
+int kn_prox_spec_active(const kn_prox_spec *s)
+{
+    return s->l1 > 0 || s->lo > -INFINITY || s->hi < INFINITY || s->keep || s->has_sum;
+}
+
+size_t kn_prox_vectors(const kn_prox_spec *s)
+{
+    return (s->keep || s->has_sum) + (s->fixv != NULL) + (s->has_sum != 0);
+}
+
+void kn_prox_destroy(kn_backend *be, kn_prox **p)
+{
+    if (!p || !*p)
+        return;
+    be->ops->vec_destroy(be, &(*p)->keep);
+    be->ops->vec_destroy(be, &(*p)->fixv);
+    be->ops->vec_destroy(be, &(*p)->tmp);
+    free(*p);
+    *p = NULL;
+}
+
+int kn_prox_create(kn_backend *be, const kn_prox_spec *s, kn_prox **out)
+{
+    const kn_backend_ops *o = be->ops;
+    if (!(s->lo <= s->hi))
+        return kn_error(KERNEST_E_INVALID, "--bounds: lower bound %g is above upper bound %g", s->lo, s->hi);
+    size_t nfree = s->n;
+    double fixsum = 0.0;
+    for (size_t i = 0; s->keep && i < s->n; i++)
+        if (s->keep[i] == 0.0) {
+            nfree--;
+            fixsum += s->fixv ? s->fixv[i] : 0.0;
+        }
+    const double target = s->sum - fixsum;
+    if (s->has_sum) {
+        double lo_sum = (double)nfree * s->lo, hi_sum = (double)nfree * s->hi;
+        if (nfree == 0 && fabs(target) > 1e-12 * (fabs(s->sum) + fabs(fixsum)))
+            return kn_error(KERNEST_E_INVALID, "--sum: no pixel is free (support, --fix) and the forced "
+                            "ones sum to %g, not %g", fixsum, s->sum);
+        if (nfree > 0 && !(lo_sum <= target && target <= hi_sum))
+            return kn_error(KERNEST_E_INVALID, "--sum: %g cannot be reached: the %zu free pixels sum to "
+                            "between %g and %g under the bounds (plus %g fixed)", s->sum, nfree,
+                            lo_sum, hi_sum, fixsum);
+    }
+    kn_prox *p = calloc(1, sizeof *p);
+    if (!p)
+        return kn_error(KERNEST_E_NOMEM, "out of memory for the constraints");
+    p->n = s->n;
+    p->nfree = nfree;
+    p->l1 = s->l1;
+    p->lo = s->lo;
+    p->hi = s->hi;
+    p->bounded = s->lo > -INFINITY || s->hi < INFINITY;
+    p->masked = s->keep != NULL;
+    p->has_sum = s->has_sum;
+    p->free_sum = target;
+    int st = KERNEST_OK;
+    if (s->keep || s->has_sum) {
+        if ((st = o->vec_create(be, s->n, &p->keep)) ||
+            (st = s->keep ? o->vec_upload(be, p->keep, s->keep) : o->vec_fill(be, p->keep, 1.0)))
+            goto fail;
+    }
+    if (s->fixv && ((st = o->vec_create(be, s->n, &p->fixv)) || (st = o->vec_upload(be, p->fixv, s->fixv))))
+        goto fail;
+    if (s->has_sum && (st = o->vec_create(be, s->n, &p->tmp)))
+        goto fail;
+    *out = p;
+    return KERNEST_OK;
+fail:
+    kn_prox_destroy(be, &p);
+    return st;
+}
+
+/* tmp = clip(soft(v − τ·keep, t)); *free_sum = Σ over the free entries of tmp */
+static int candidate(kn_backend *be, const kn_prox *p, const kn_vec *v, double tau, double t,
+                     double *free_sum)
+{
+    const kn_backend_ops *o = be->ops;
+    int st;
+    if ((st = o->vec_copy(be, p->tmp, v)) || (st = o->vec_axpy(be, p->tmp, -tau, p->keep)) ||
+        (t > 0 && (st = o->vec_soft(be, p->tmp, t))) ||
+        (p->bounded && (st = o->vec_clip(be, p->tmp, p->lo, p->hi))))
+        return st;
+    return o->vec_dot(be, p->tmp, p->keep, free_sum);
+}
+
+/* Brackets the root around the previous shift, widening 8-fold until f changes sign (never
+ * beyond [−B, B], where it always does). */
+static int bracket_near(kn_backend *be, kn_prox *p, const kn_vec *v, double t, double B,
+                        double *ta, double *fa, double *tb, double *fb)
+{
+    double d = 1e-3 * fmax(fabs(p->tau), 1e-9 * B);
+    int st;
+    *ta = fmax(p->tau - d, -B);
+    *tb = fmin(p->tau + d, B);
+    if ((st = candidate(be, p, v, *ta, t, fa)) || (st = candidate(be, p, v, *tb, t, fb)))
+        return st;
+    *fa -= p->free_sum;
+    *fb -= p->free_sum;
+    while (*fa < 0 && *ta > -B && !st) { /* the root lies left of ta */
+        *tb = *ta, *fb = *fa, d *= 8;
+        *ta = fmax(p->tau - d, -B);
+        if (!(st = candidate(be, p, v, *ta, t, fa)))
+            *fa -= p->free_sum;
+    }
+    while (*fb > 0 && *tb < B && !st) { /* right of tb */
+        *ta = *tb, *fa = *fb, d *= 8;
+        *tb = fmin(p->tau + d, B);
+        if (!(st = candidate(be, p, v, *tb, t, fb)))
+            *fb -= p->free_sum;
+    }
+    return st;
+}
+
+/*
+ * Σ_free clip(soft(v_i − τ, t)) is continuous, piecewise linear and non-increasing in τ; at
+ * τ = ∓B (B = ‖v‖ + |target|/nfree + t + |finite bounds|) every free entry sits at its upper /
+ * lower limit, so [−B, B] brackets the root (the first call starts there, later ones near the
+ * previous shift). False position with the Illinois modification keeps the bracket and
+ * converges superlinearly on such functions.
+ */
+static int shift_to_sum(kn_backend *be, kn_prox *p, kn_vec *v, double t)
+{
+    const kn_backend_ops *o = be->ops;
+    const double eps = be->precision == KERNEST_SINGLE ? 1e-6 : 1e-14;
+    double vn, fa, fb, f = 0.0;
+    int st = o->vec_nrm2(be, v, &vn);
+    if (st)
+        return st;
+    const double B = vn + fabs(p->free_sum) / (double)p->nfree + t +
+                     (isfinite(p->lo) ? fabs(p->lo) : 0.0) + (isfinite(p->hi) ? fabs(p->hi) : 0.0);
+    const double tolf = eps * (fabs(p->free_sum) + vn * sqrt((double)p->nfree));
+    double ta = -B, tb = B, tau = 0.0;
+    if (p->have_tau && isfinite(B))
+        st = bracket_near(be, p, v, t, B, &ta, &fa, &tb, &fb);
+    else if (!(st = candidate(be, p, v, ta, t, &fa)) && !(st = candidate(be, p, v, tb, t, &fb))) {
+        fa -= p->free_sum;
+        fb -= p->free_sum;
+    }
+    if (st)
+        return st;
+    if (!isfinite(fa) || !isfinite(fb))
+        return o->vec_fill(be, v, NAN); /* the solver sees the non-finite iterate and stops */
+    int side = 0;
+    for (int it = 0; it < 200; it++) {
+        tau = fa - fb > 0 ? ta + fa * (tb - ta) / (fa - fb) : 0.5 * (ta + tb);
+        if (!(tau > ta && tau < tb))
+            tau = 0.5 * (ta + tb);
+        if ((st = candidate(be, p, v, tau, t, &f)))
+            return st;
+        f -= p->free_sum;
+        if (fabs(f) <= tolf)
+            break;
+        if (f > 0) {
+            ta = tau, fa = f;
+            if (side > 0)
+                fb *= 0.5;
+            side = 1;
+        } else {
+            tb = tau, fb = f;
+            if (side < 0)
+                fa *= 0.5;
+            side = -1;
+        }
+        if (tb - ta <= eps * (fabs(ta) + fabs(tb)))
+            break;
+    }
+    p->tau = tau;
+    p->have_tau = 1;
+    return o->vec_copy(be, v, p->tmp);
+}
+
+int kn_prox_apply(kn_backend *be, kn_prox *p, double step, kn_vec *v)
+{
+    const kn_backend_ops *o = be->ops;
+    const double t = step * p->l1;
+    int st = KERNEST_OK;
+    if (p->has_sum && p->nfree > 0) {
+        if (!p->bounded && t == 0) {
+            /* a hyperplane: one shift of the free entries */
+            double s;
+            if ((st = o->vec_dot(be, v, p->keep, &s)) ||
+                (st = o->vec_axpy(be, v, -(s - p->free_sum) / (double)p->nfree, p->keep)))
+                return st;
+        } else if ((st = shift_to_sum(be, p, v, t)))
+            return st;
+    } else if (!p->has_sum) {
+        if ((t > 0 && (st = o->vec_soft(be, v, t))) ||
+            (p->bounded && (st = o->vec_clip(be, v, p->lo, p->hi))))
+            return st;
+    }
+    if (p->masked) {
+        if ((st = o->vec_mul(be, v, p->keep)) || (p->fixv && (st = o->vec_axpy(be, v, 1.0, p->fixv))))
+            return st;
+    }
+    return KERNEST_OK;
+}

@@ -1,0 +1,36 @@
+/* prox.h — internal: the proximal map FISTA applies (ℓ1 shrinkage, then projection onto the
+ * constraint set: bounds, forced entries, fixed sum), on backend vectors. */
+#ifndef KN_PROX_H
+#define KN_PROX_H
+
+#include "backend.h"
+
+/* Host description of g(x) = l1 ‖x‖₁ + indicator of
+ *   { x : x_i = fixv_i where keep_i = 0;  lo <= x_i <= hi and (has_sum) Σ x = sum }. */
+typedef struct kn_prox_spec {
+    size_t n;
+    double l1;            /* >= 0 */
+    double lo, hi;        /* bounds on the free entries; -INFINITY / INFINITY when none */
+    const double *keep;   /* n entries: 1 free, 0 forced (support or fixed); NULL: all free */
+    const double *fixv;   /* n entries: value of each forced entry (0 for free ones); NULL: 0 */
+    int has_sum;
+    double sum;
+} kn_prox_spec;
+
+/* 1 when g is not identically 0 (FISTA is needed). */
+int kn_prox_spec_active(const kn_prox_spec *s);
+/* Backend vectors kn_prox_create allocates (each of n elements), for the memory estimate. */
+size_t kn_prox_vectors(const kn_prox_spec *s);
+
+typedef struct kn_prox kn_prox;
+
+/* Uploads the masks once. Refuses (KERNEST_E_INVALID, naming the option) a spec whose set is
+ * empty: lo > hi, a sum the free entries cannot reach. The spec's arrays are copied. */
+int kn_prox_create(kn_backend *be, const kn_prox_spec *s, kn_prox **out);
+void kn_prox_destroy(kn_backend *be, kn_prox **p); /* NULL allowed; sets *p = NULL */
+/* v = prox_{step·g}(v) = argmin_x ½‖x − v‖² + step·g(x). With a sum, x_i = clip(soft(v_i − τ,
+ * step·l1)) on the free entries, τ found by safeguarded false position so that Σ x = sum
+ * (remembered in p: the next call searches near it). */
+int kn_prox_apply(kn_backend *be, kn_prox *p, double step, kn_vec *v);
+
+#endif
