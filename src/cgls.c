@@ -11,12 +11,6 @@ void kn_cgls_vectors(kernest_reg reg, size_t *kernel_vecs, size_t *data_vecs)
     *data_vecs = 2;                                 /* r, q */
 }
 
-#define TRY(call)                  \
-    do {                           \
-        if ((st = (call)) != 0)    \
-            goto done;             \
-    } while (0)
-
 /*
  * CGLS on the stacked system [H; √λ L] x ≈ [b; 0] without forming it (Björck; PETSc KSPCGLS):
  *   r = b − Hx, z = LᵀLx, s = Hᵀr − λz, p = s, γ = ‖s‖²

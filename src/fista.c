@@ -12,12 +12,6 @@ void kn_fista_vectors(kernest_reg reg, size_t *kernel_vecs, size_t *data_vecs)
     *data_vecs = 4;                                 /* Hx, Hxn, Hy, r */
 }
 
-#define TRY(call)                  \
-    do {                           \
-        if ((st = (call)) != 0)    \
-            goto done;             \
-    } while (0)
-
 enum { POWER_MIN = 3, POWER_MAX = 20, BACKTRACK_MAX = 60 };
 
 typedef struct work {

@@ -4,6 +4,14 @@
 
 #include "backend.h"
 
+/* Solvers run their steps as TRY(o->op_apply(...)): on a failure the status is kept in the
+ * caller's `st` and control goes to its `done:` clean-up. */
+#define TRY(call)               \
+    do {                        \
+        if ((st = (call)) != 0) \
+            goto done;          \
+    } while (0)
+
 typedef struct kn_solve_params {
     kernest_reg reg; /* quadratic regulariser ½λ‖Lk‖² */
     double lambda;   /* >= 0 */
