@@ -1,0 +1,52 @@
+/* session.h — internal: one estimation problem set up once on a backend (plans, spectra of the
+ * A_i, the data b), then solved any number of times with different priors, models, λ and
+ * starting points. kernest_estimate is one open, one solve and a report; the automatic choices
+ * (λ paths, model comparison, probing) reuse the session instead of setting up again. */
+#ifndef KN_SESSION_H
+#define KN_SESSION_H
+
+#include "backend.h"
+#include "fista.h"
+#include "model_op.h"
+#include "solver.h"
+
+typedef struct kn_session {
+    kn_problem pb;
+    kn_backend *be;       /* set up for pb (op_setup done) */
+    kn_vec *b;            /* the data on the backend: B with NaN -> 0, pairs concatenated */
+    double *host_b;       /* the same on the host (m values) */
+    double setup_seconds; /* validation, planning, spectra of the A_i, upload of b */
+} kn_session;
+
+/* One solve's outcome, on the host. */
+typedef struct kn_fit {
+    kn_model model;        /* the parametrisation solved for (owned) */
+    double *x;             /* model.nx unknowns */
+    double *K;             /* the kernel, kh*kw values */
+    double *hx;            /* H K on the data space (m values; 0 at NaN pixels of B) */
+    kn_solve_result res;   /* res.history owned */
+    kn_fista_info info;
+    int fista;             /* 1 when FISTA ran, 0 for CGLS */
+    size_t bytes_needed;   /* working memory of the whole solve (operator + solver + model) */
+    double solve_seconds;  /* the iterations */
+} kn_fit;
+
+/* Checks the options that do not depend on the data (ranges, enums, NULL lists). */
+int kn_options_check(const kernest_options *opt);
+
+/* Validates the pairs, opens the backend opt asks for (one that can run opt's priors: under
+ * device auto a CUDA backend without the prior operations is passed over for the CPU), checks
+ * the memory a solve with opt needs before allocating it, sets the operator up and uploads b.
+ * Close with kn_session_close (also after a failure). */
+int kn_session_open(kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
+                    size_t npairs, const kernest_options *opt);
+void kn_session_close(kn_session *s);
+
+/* Solves with opt's model, priors, λ, tolerance and iteration cap (opt's mode, kernel shape,
+ * device and precision are the session's, not re-read). x0 (model unknowns, may be NULL: zero)
+ * is the starting point; its length must be the model's nx. Fills *fit (free with kn_fit_free,
+ * also after a failure). Not converging is a result (fit->res.reason), not an error. */
+int kn_session_solve(kn_session *s, const kernest_options *opt, const double *x0, kn_fit *fit);
+void kn_fit_free(kn_fit *fit);
+
+#endif
