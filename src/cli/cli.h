@@ -21,7 +21,7 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints the library's detail message for status and returns the exit code it maps to. */
 int cli_fail(int status);
 /* With on = 1 the two above keep their message (cli_last_message) instead of printing it: a batch
- * shows each job's error in its summary. Clears the last message. */
+ * shows each job's error in its summary. Turning it on clears the last message. */
 void cli_capture_errors(int on);
 const char *cli_last_message(void);
 

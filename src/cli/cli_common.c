@@ -25,7 +25,8 @@ static void report_error(void)
 void cli_capture_errors(int on)
 {
     capturing = on;
-    last_message[0] = '\0';
+    if (on)
+        last_message[0] = '\0';
 }
 
 const char *cli_last_message(void)

@@ -141,7 +141,13 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
         case 'q': quiet = 1; break;
         case 'h': fputs(usage, stdout); rc = CLI_ESTIMATE_HELP; goto done;
         case ':': cli_usage_error("estimate: option %s needs a value", argv[optind - 1]); goto done;
-        default: cli_usage_error("estimate: unknown option '%s' (see kernest estimate --help)", argv[optind - 1]); goto done;
+        default:
+            if (optopt && !strncmp(argv[optind - 1], "--", 2) && strchr(argv[optind - 1], '='))
+                /* glibc: a known long option given a value it does not take */
+                cli_usage_error("estimate: option '%s' takes no value", argv[optind - 1]);
+            else
+                cli_usage_error("estimate: unknown option '%s' (see kernest estimate --help)", argv[optind - 1]);
+            goto done;
         }
     }
     rc = CLI_USAGE;

@@ -1,4 +1,4 @@
-/* main.c — the kernest command: dispatch to estimate, convolve, synth, score and info. */
+/* main.c — the kernest command: dispatch to estimate, batch, convolve, synth, score and info. */
 #include <stdio.h>
 #include <string.h>
 
@@ -26,7 +26,7 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int, char **);
     } commands[] = {{"estimate", cmd_estimate}, {"convolve", cmd_convolve}, {"synth", cmd_synth},
-                    {"score", cmd_score},       {"info", cmd_info}};
+                    {"score", cmd_score},       {"info", cmd_info},         {"batch", cmd_batch}};
     if (argc < 2)
         return fputs(usage, stderr), CLI_USAGE;
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
