@@ -293,6 +293,8 @@ static void make_norm(norm *n, const kernest_array *a, kn_plot_scale scale, kn_c
     }
     if (mn > mx) /* nothing finite */
         mn = 0, mx = 1, maxabs = 1;
+    if (!(minpos < INFINITY))
+        minpos = mx;
     if (scale == KN_PLOT_AUTO) {
         if (mn < 0 && mx > 0)
             scale = KN_PLOT_SYMLOG;
@@ -335,7 +337,7 @@ static void make_norm(norm *n, const kernest_array *a, kn_plot_scale scale, kn_c
         if (!(maxabs > 0))
             maxabs = 1;
         n->t = pow(10.0, floor(log10(maxabs)) - 3);
-        if (cm == KN_CMAP_DIVERGING || (mn < 0 && mx > 0 && cm == KN_CMAP_DIVERGING))
+        if (cm == KN_CMAP_DIVERGING) /* 0 at the white middle */
             n->vmin = -maxabs, n->vmax = maxabs;
         if (n->vmin == n->vmax)
             n->vmin = fmin(n->vmin, 0), n->vmax = fmax(n->vmax, 0) + (n->vmax == 0);
