@@ -305,3 +305,15 @@ Test(plot, estimate_plot_option_errors)
         free(k);
     }
 }
+
+Test(plot, estimate_help_lists_the_picture_options)
+{
+    char cmd[1024], help[16384];
+    snprintf(cmd, sizeof cmd, "'%s' estimate --help", KERNEST_CLI);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(help, 1, sizeof help - 1, p);
+    help[n] = '\0';
+    cr_assert_eq(pclose(p), 0);
+    cr_assert(strstr(help, "--plot DIR") && strstr(help, "--plot-scale") && strstr(help, "--truth"), "%s", help);
+}

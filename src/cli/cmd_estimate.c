@@ -53,6 +53,15 @@ static const char usage[] =
     "      --device D           auto | cpu | cuda | cuda:N (default auto: a CUDA GPU if usable)\n"
     "      --report FILE.json   write a report: options, solver, iterations, stop reason, misfit\n"
     "                           per pair, device, times (and the radial profile)\n"
+    "pictures (PNG; needs a build with cairo):\n"
+    "      --plot DIR           write into DIR (created if missing) kernel.png (heat map, axes in\n"
+    "                           pixel offsets from the centre), residual.png (B - crop(A (*) K) of\n"
+    "                           the first pair), profile.png (mean of K over rings 1 px wide against\n"
+    "                           r) and convergence.png (residual history)\n"
+    "      --plot-scale S       colour scale of kernel.png: auto | linear | log | symlog (default\n"
+    "                           auto: symlog when K has both signs, log when its positive values span\n"
+    "                           more than two decades, else linear)\n"
+    "      --truth K_true.npy   also draw the true kernel's radial profile in profile.png\n"
     "  -q, --quiet              print nothing on success\n"
     "  -h, --help               this help\n";
 

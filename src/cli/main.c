@@ -12,6 +12,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  estimate   estimate K from pairs A.npy B.npy ...\n"
+    "  batch      run many estimates from a JSON-lines manifest, one job per line\n"
     "  convolve   apply the forward model B = crop_mode(A (*) K)\n"
     "  synth      write a synthetic problem with a known kernel\n"
     "  score      held-out error and kernel error of an estimate\n"
