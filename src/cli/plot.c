@@ -333,10 +333,24 @@ static void make_norm(norm *n, const kernest_array *a, kn_plot_scale scale, kn_c
         n->lo = log10(n->vmin), n->hi = log10(n->vmax);
         if (n->hi - n->lo < 1e-12)
             n->lo -= 1, n->hi += 1;
-    } else { /* symlog: linear within +-t, t a power of ten three decades below max |v| */
+    } else {
+        /* symlog: linear within +-t, t the power of ten at or below the median |v| (non-zero
+         * values), between 6 and 1 decades under max |v|: the many small values of a noisy
+         * estimate stay in the linear middle, the structure above them is spread by the log */
         if (!(maxabs > 0))
             maxabs = 1;
-        n->t = pow(10.0, floor(log10(maxabs)) - 3);
+        size_t nz = 0;
+        double *mag = malloc(a->size * sizeof *mag), med = maxabs * 1e-3;
+        for (size_t i = 0; mag && i < a->size; i++)
+            if (isfinite(a->data[i]) && a->data[i] != 0)
+                mag[nz++] = fabs(a->data[i]);
+        if (mag && nz) {
+            qsort(mag, nz, sizeof *mag, cmp_double);
+            med = mag[nz / 2];
+        }
+        free(mag);
+        double top = floor(log10(maxabs));
+        n->t = pow(10.0, fmin(fmax(floor(log10(med)), top - 6), top - 1));
         if (cm == KN_CMAP_DIVERGING) /* 0 at the white middle */
             n->vmin = -maxabs, n->vmax = maxabs;
         if (n->vmin == n->vmax)

@@ -12,7 +12,7 @@ typedef enum kn_plot_scale {
     KN_PLOT_AUTO = 0,   /* symlog when both signs, log when positive values span > 2 decades, else linear */
     KN_PLOT_LINEAR = 1,
     KN_PLOT_LOG = 2,    /* values <= 0 drawn grey */
-    KN_PLOT_SYMLOG = 3  /* sign(v) log10(1 + |v|/t), t = 10^(floor(log10 max|v|) - 3) */
+    KN_PLOT_SYMLOG = 3  /* sign(v) log10(1 + |v|/t), t a power of ten near the median |v| */
 } kn_plot_scale;
 
 /* "auto" | "linear" | "log" | "symlog"; -1 otherwise. */
