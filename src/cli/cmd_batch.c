@@ -302,7 +302,7 @@ static void run_job(job *j, const char *device)
 
 /* ---- the summary --------------------------------------------------------------------------- */
 
-static void print_table(const job *jobs, size_t njobs, size_t first, size_t last)
+static void print_table(const job *jobs, size_t first, size_t last)
 {
     int ow = 6;
     for (size_t i = first; i < last; i++)
@@ -321,7 +321,6 @@ static void print_table(const job *jobs, size_t njobs, size_t first, size_t last
         printf("%4zu %5d  %-7s %6s %9s  %-*s  %s\n", i, j->line, status_name[j->status], it, sec, ow, j->output,
                j->message);
     }
-    (void)njobs;
 }
 
 static int write_summary(const char *path, const char *manifest, const job *jobs, size_t first, size_t last,
@@ -480,7 +479,7 @@ int cmd_batch(int argc, char **argv)
         goto done;
     }
     if (!quiet) {
-        print_table(jobs, njobs, first, last);
+        print_table(jobs, first, last);
         printf("%zu job%s: %d ok, %d skipped, %d failed\n", last - first, last - first == 1 ? "" : "s",
                count[JOB_OK], count[JOB_SKIPPED], count[JOB_FAILED]);
         fflush(stdout);
