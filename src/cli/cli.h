@@ -14,11 +14,16 @@ int cmd_convolve(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_batch(int argc, char **argv);
 
 /* Prints "kernest: MESSAGE" (one line) to stderr and returns CLI_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints the library's detail message for status and returns the exit code it maps to. */
 int cli_fail(int status);
+/* With on = 1 the two above keep their message (cli_last_message) instead of printing it: a batch
+ * shows each job's error in its summary. Turning it on clears the last message. */
+void cli_capture_errors(int on);
+const char *cli_last_message(void);
 
 /* Option value parsers: return 0 on success, else print an error naming the option, return -1. */
 int cli_parse_double(const char *opt, const char *s, double *out);

@@ -12,21 +12,43 @@
 
 #include "cli.h"
 
+/* the last error message, and whether errors are kept (for a batch summary) instead of printed */
+static char last_message[1024];
+static int capturing;
+
+static void report_error(void)
+{
+    if (!capturing)
+        fprintf(stderr, "kernest: %s\n", last_message);
+}
+
+void cli_capture_errors(int on)
+{
+    capturing = on;
+    if (on)
+        last_message[0] = '\0';
+}
+
+const char *cli_last_message(void)
+{
+    return last_message;
+}
+
 int cli_usage_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("kernest: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(last_message, sizeof last_message, fmt, ap);
     va_end(ap);
+    report_error();
     return CLI_USAGE;
 }
 
 int cli_fail(int status)
 {
     const char *detail = kernest_last_error();
-    fprintf(stderr, "kernest: %s\n", *detail ? detail : kernest_strerror(status));
+    snprintf(last_message, sizeof last_message, "%s", *detail ? detail : kernest_strerror(status));
+    report_error();
     return kernest_status_is_input_error(status) ? CLI_USAGE : CLI_RUNTIME;
 }
 

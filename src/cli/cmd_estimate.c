@@ -9,6 +9,8 @@
 
 #include "cli.h"
 #include "cli_priors.h"
+#include "cmd_estimate.h"
+#include "plot.h"
 
 static const char usage[] =
     "usage: kernest estimate A.npy B.npy [A2.npy B2.npy ...] -o K.npy [options]\n"
@@ -51,20 +53,30 @@ static const char usage[] =
     "      --device D           auto | cpu | cuda | cuda:N (default auto: a CUDA GPU if usable)\n"
     "      --report FILE.json   write a report: options, solver, iterations, stop reason, misfit\n"
     "                           per pair, device, times (and the radial profile)\n"
+    "pictures (PNG; needs a build with cairo):\n"
+    "      --plot DIR           write into DIR (created if missing) kernel.png (heat map, axes in\n"
+    "                           pixel offsets from the centre), residual.png (B - crop(A (*) K) of\n"
+    "                           the first pair), profile.png (mean of K over rings 1 px wide against\n"
+    "                           r) and convergence.png (residual history)\n"
+    "      --plot-scale S       colour scale of kernel.png: auto | linear | log | symlog (default\n"
+    "                           auto: symlog when K has both signs, log when its positive values span\n"
+    "                           more than two decades, else linear)\n"
+    "      --truth K_true.npy   also draw the true kernel's radial profile in profile.png\n"
     "  -q, --quiet              print nothing on success\n"
     "  -h, --help               this help\n";
 
-int cmd_estimate(int argc, char **argv)
+int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
 {
     kernest_options opt;
     kernest_options_default(&opt);
     const char *output = NULL, *report_path = NULL, *profile_path = NULL;
+    const char *plot_dir = NULL, *truth_path = NULL, *plot_scale_arg = NULL;
     int quiet = 0, reg_given = 0, lambda_given = 0, lambda_in_reg = 0, rc;
-    kernest_array *mask = NULL, **A = NULL, **B = NULL, *K = NULL;
-    kernest_report *rep = NULL;
-    size_t np = 0;
+    int plot_scale = KN_PLOT_AUTO;
+    kernest_array *mask = NULL;
     kernest_fixed_pixel *fixed = NULL;
     size_t nfixed = 0;
+    int npos = 0;
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'}, {"ksize", required_argument, 0, 'k'},
         {"mode", required_argument, 0, 'm'},   {"reg", required_argument, 0, 'r'},
@@ -76,10 +88,12 @@ int cmd_estimate(int argc, char **argv)
         {"nonneg", no_argument, 0, 'N'},       {"bounds", required_argument, 0, 'b'},
         {"sum", required_argument, 0, 's'},    {"support", required_argument, 0, 'S'},
         {"fix", required_argument, 0, 'f'},    {"solver", required_argument, 0, 'v'},
+        {"plot", required_argument, 0, 'G'},   {"plot-scale", required_argument, 0, 'g'},
+        {"truth", required_argument, 0, 'T'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     int c;
     long v;
-    optind = 1;
+    optind = 0; /* 0, not 1: glibc then starts afresh on a new argv (batch parses many) */
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:qh", longopts, NULL)) != -1) {
         rc = CLI_USAGE;
@@ -126,14 +140,27 @@ int cmd_estimate(int argc, char **argv)
             break;
         case 'S': if (cli_parse_support(optarg, &opt, &mask)) goto done; break;
         case 'f': if (cli_parse_fix(optarg, &fixed, &nfixed)) goto done; break;
+        case 'G': plot_dir = optarg; break;
+        case 'g':
+            plot_scale = kn_plot_scale_parse(optarg);
+            plot_scale_arg = optarg;
+            if (plot_scale < 0) { cli_usage_error("--plot-scale: '%s' is not auto, linear, log or symlog", optarg); goto done; }
+            break;
+        case 'T': truth_path = optarg; break;
         case 'q': quiet = 1; break;
-        case 'h': fputs(usage, stdout); rc = CLI_OK; goto done;
+        case 'h': fputs(usage, stdout); rc = CLI_ESTIMATE_HELP; goto done;
         case ':': cli_usage_error("estimate: option %s needs a value", argv[optind - 1]); goto done;
-        default: cli_usage_error("estimate: unknown option '%s' (see kernest estimate --help)", argv[optind - 1]); goto done;
+        default:
+            if (optopt && !strncmp(argv[optind - 1], "--", 2) && strchr(argv[optind - 1], '='))
+                /* glibc: a known long option given a value it does not take */
+                cli_usage_error("estimate: option '%s' takes no value", argv[optind - 1]);
+            else
+                cli_usage_error("estimate: unknown option '%s' (see kernest estimate --help)", argv[optind - 1]);
+            goto done;
         }
     }
     rc = CLI_USAGE;
-    int npos = argc - optind;
+    npos = argc - optind;
     if (npos < 2 || npos % 2) {
         cli_usage_error("estimate: expected pairs of input files A.npy B.npy, got %d file%s", npos,
                         npos == 1 ? "" : "s");
@@ -155,17 +182,47 @@ int cmd_estimate(int argc, char **argv)
         cli_usage_error("--profile: needs --model radial");
         goto done;
     }
+    if (!plot_dir && (truth_path || plot_scale_arg)) {
+        cli_usage_error("%s: needs --plot DIR", truth_path ? "--truth" : "--plot-scale");
+        goto done;
+    }
     opt.fixed = fixed;
     opt.nfixed = nfixed;
     if ((rc = cli_check_output("-o", output)) || (report_path && (rc = cli_check_output("--report", report_path))) ||
-        (profile_path && (rc = cli_check_output("--profile", profile_path))))
+        (profile_path && (rc = cli_check_output("--profile", profile_path))) ||
+        (plot_dir && (rc = cli_plot_prepare_dir(plot_dir))))
         goto done;
+    rc = CLI_OK;
+done:
+    *job = (cli_estimate){.opt = opt, .inputs = (const char *const *)(argv + optind),
+                          .npairs = rc ? 0 : (size_t)npos / 2, .output = output,
+                          .report_path = report_path, .profile_path = profile_path,
+                          .plot_dir = plot_dir, .truth_path = truth_path, .plot_scale = plot_scale,
+                          .quiet = quiet, .mask = mask, .fixed = fixed, .nfixed = nfixed};
+    return rc;
+}
 
-    np = (size_t)npos / 2;
+void cli_estimate_free(cli_estimate *job)
+{
+    if (!job)
+        return;
+    kernest_array_destroy(&job->mask);
+    free(job->fixed);
+    memset(job, 0, sizeof *job);
+}
+
+int cli_estimate_run(const cli_estimate *job, cli_estimate_result *res)
+{
+    kernest_options opt = job->opt;
+    const char *output = job->output, *report_path = job->report_path, *profile_path = job->profile_path;
+    const int quiet = job->quiet;
+    kernest_array **A = NULL, **B = NULL, *K = NULL, *truth = NULL;
+    kernest_report *rep = NULL;
+    size_t np = job->npairs;
+    const char **names = (const char **)job->inputs;
+    int rc = CLI_OK;
     A = calloc(np, sizeof *A);
     B = calloc(np, sizeof *B);
-    const char **names = (const char **)(argv + optind);
-    rc = CLI_OK;
     if (!A || !B) {
         rc = cli_usage_error("out of memory");
         goto done;
@@ -175,6 +232,8 @@ int cmd_estimate(int argc, char **argv)
         if (!rc)
             rc = cli_read_2d(names[2 * i + 1], &B[i]);
     }
+    if (!rc && job->truth_path)
+        rc = cli_read_2d(job->truth_path, &truth);
     if (rc)
         goto done;
     opt.input_names = names;
@@ -199,6 +258,17 @@ int cmd_estimate(int argc, char **argv)
             unlink(report_path);
         goto done;
     }
+    if (job->plot_dir && (rc = cli_plot_estimate(job->plot_dir, job->plot_scale, K, rep, A[0], B[0],
+                                                  opt.mode, truth))) {
+        unlink(output);
+        if (report_path)
+            unlink(report_path);
+        if (profile_path)
+            unlink(profile_path);
+        goto done;
+    }
+    if (res)
+        *res = (cli_estimate_result){rep->iterations, rep->reason, rep->wall_seconds};
     if (!quiet) {
         double sse = 0;
         size_t cnt = 0;
@@ -222,8 +292,19 @@ done:
     free(A);
     free(B);
     kernest_array_destroy(&K);
-    kernest_array_destroy(&mask);
-    free(fixed);
+    kernest_array_destroy(&truth);
     kernest_report_destroy(&rep);
+    return rc;
+}
+
+int cmd_estimate(int argc, char **argv)
+{
+    cli_estimate job;
+    int rc = cli_estimate_parse(argc, argv, &job);
+    if (rc == CLI_OK)
+        rc = cli_estimate_run(&job, NULL);
+    else if (rc == CLI_ESTIMATE_HELP)
+        rc = CLI_OK;
+    cli_estimate_free(&job);
     return rc;
 }

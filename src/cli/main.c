@@ -1,4 +1,4 @@
-/* main.c — the kernest command: dispatch to estimate, convolve, synth, score and info. */
+/* main.c — the kernest command: dispatch to estimate, batch, convolve, synth, score and info. */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +12,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  estimate   estimate K from pairs A.npy B.npy ...\n"
+    "  batch      run many estimates from a JSON-lines manifest, one job per line\n"
     "  convolve   apply the forward model B = crop_mode(A (*) K)\n"
     "  synth      write a synthetic problem with a known kernel\n"
     "  score      held-out error and kernel error of an estimate\n"
@@ -26,7 +27,7 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int, char **);
     } commands[] = {{"estimate", cmd_estimate}, {"convolve", cmd_convolve}, {"synth", cmd_synth},
-                    {"score", cmd_score},       {"info", cmd_info}};
+                    {"score", cmd_score},       {"info", cmd_info},         {"batch", cmd_batch}};
     if (argc < 2)
         return fputs(usage, stderr), CLI_USAGE;
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))

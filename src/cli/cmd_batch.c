@@ -1,0 +1,499 @@
+/* cmd_batch.c — `kernest batch`: many estimates from a JSON-lines manifest, one after another in
+ * one process, each job's options parsed and run by the estimate command's own code. */
+#define _GNU_SOURCE
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "atomic_file.h"
+#include "cli.h"
+#include "clock.h"
+#include "cmd_estimate.h"
+
+static const char usage[] =
+    "usage: kernest batch JOBS.jsonl [options]\n"
+    "\n"
+    "Run many estimates one after another in this process. Each line of JOBS.jsonl is one job:\n"
+    "  {\"inputs\": [\"A.npy\", \"B.npy\"], \"output\": \"K.npy\", \"options\": {\"reg\": \"grad\", \"lambda\": 1e3}}\n"
+    "inputs are pairs A B [A2 B2 ...] as for kernest estimate; options (optional) has the long\n"
+    "options of kernest estimate as keys, without the dashes: a number or string is the value, true\n"
+    "sets a flag (false leaves it out), an array repeats the option (\"fix\": [\"0,0=0\", \"1,0=0\"]).\n"
+    "Relative paths in the manifest (inputs, output and file options such as report, profile,\n"
+    "support, plot, truth) are relative to the manifest's folder. Blank lines and lines starting\n"
+    "with # are ignored.\n"
+    "\n"
+    "A job whose output already exists is skipped, so rerunning the batch resumes it. A failing job\n"
+    "(bad input, bad option) does not stop the others. At the end a table on stdout: each job's\n"
+    "status (ok, skipped, failed), iterations, seconds and message.\n"
+    "\n"
+    "options:\n"
+    "      --device D          auto | cpu | cuda | cuda:N for every job (default auto; a job's own\n"
+    "                          \"device\" option wins)\n"
+    "      --task-index I      run only job I: 0-based, counting job lines only (not blank or #\n"
+    "                          lines); default $SLURM_ARRAY_TASK_ID when it is set, so that a Slurm\n"
+    "                          job array (sbatch --array=0-N) runs one job per task\n"
+    "      --summary FILE.json also write the summary as JSON\n"
+    "  -q, --quiet             no progress lines on stderr and no table\n"
+    "  -h, --help              this help\n"
+    "\n"
+    "Exit codes: 0 every job ok or skipped, 1 a job failed, 2 bad usage or a malformed manifest\n"
+    "(nothing is run then; the message names the line).\n";
+
+typedef enum { JOB_PENDING, JOB_OK, JOB_SKIPPED, JOB_FAILED } job_status;
+static const char *const status_name[] = {"pending", "ok", "skipped", "failed"};
+
+typedef struct job {
+    int line;           /* 1-based line in the manifest */
+    cJSON *json;        /* the parsed line (owned) */
+    const char *output; /* inside json */
+    job_status status;
+    int iterations;     /* -1 when none */
+    double seconds;
+    char message[512];
+} job;
+
+/* ---- the manifest -------------------------------------------------------------------------- */
+
+/* Checks one option value: a string, a number, a boolean, or an array of strings and numbers. */
+static const char *bad_option_value(const cJSON *v)
+{
+    if (cJSON_IsString(v) || cJSON_IsNumber(v) || cJSON_IsBool(v))
+        return NULL;
+    if (cJSON_IsArray(v)) {
+        const cJSON *e;
+        cJSON_ArrayForEach(e, v)
+        if (!cJSON_IsString(e) && !cJSON_IsNumber(e))
+            return "an array may hold only strings and numbers";
+        return NULL;
+    }
+    return "must be a string, a number, true/false or an array";
+}
+
+/* Parses and checks one job line; returns 0, or prints "FILE:LINE: what" and returns CLI_USAGE. */
+static int parse_job(const char *manifest, int line, const char *text, job *j)
+{
+    const char *end = NULL;
+    cJSON *o = cJSON_ParseWithOpts(text, &end, 1);
+    if (!o) {
+        const char *at = cJSON_GetErrorPtr();
+        return cli_usage_error("%s:%d: not valid JSON (at column %ld)", manifest, line,
+                               at && at >= text ? (long)(at - text) + 1 : 1L);
+    }
+    *j = (job){.line = line, .json = o, .iterations = -1};
+    if (!cJSON_IsObject(o))
+        return cli_usage_error("%s:%d: a job must be a JSON object {\"inputs\": [...], \"output\": ...}", manifest, line);
+    const cJSON *item;
+    cJSON_ArrayForEach(item, o)
+    if (strcmp(item->string, "inputs") && strcmp(item->string, "output") && strcmp(item->string, "options"))
+        return cli_usage_error("%s:%d: unknown key \"%s\" (a job has inputs, output, options)", manifest, line,
+                               item->string);
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(o, "inputs");
+    if (!cJSON_IsArray(in) || cJSON_GetArraySize(in) == 0)
+        return cli_usage_error("%s:%d: \"inputs\" must be a non-empty array of file names", manifest, line);
+    cJSON_ArrayForEach(item, in)
+    if (!cJSON_IsString(item) || !*item->valuestring)
+        return cli_usage_error("%s:%d: \"inputs\" must hold file names (strings)", manifest, line);
+    const cJSON *out = cJSON_GetObjectItemCaseSensitive(o, "output");
+    if (!cJSON_IsString(out) || !*out->valuestring)
+        return cli_usage_error("%s:%d: \"output\" must be a file name (a string)", manifest, line);
+    j->output = out->valuestring;
+    const cJSON *opts = cJSON_GetObjectItemCaseSensitive(o, "options");
+    if (opts && !cJSON_IsObject(opts))
+        return cli_usage_error("%s:%d: \"options\" must be an object", manifest, line);
+    cJSON_ArrayForEach(item, opts)
+    {
+        const char *why = bad_option_value(item);
+        if (!strcmp(item->string, "output") || !strcmp(item->string, "o"))
+            why = "give the kernel's file as the job's \"output\"";
+        if (!*item->string || item->string[0] == '-')
+            why = "option names are the long names without dashes, e.g. \"lambda\"";
+        if (why)
+            return cli_usage_error("%s:%d: option \"%s\": %s", manifest, line, item->string, why);
+    }
+    return 0;
+}
+
+/* Reads every job of the manifest; returns 0 or an exit code (message printed). */
+static int read_manifest(const char *path, job **jobs_out, size_t *njobs)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return cli_usage_error("%s: cannot open the manifest: %s", path, strerror(errno));
+    job *jobs = NULL;
+    size_t n = 0, cap = 0, len = 0;
+    char *buf = NULL;
+    ssize_t got;
+    int line = 0, rc = 0;
+    while (!rc && (got = getline(&buf, &len, f)) >= 0) {
+        line++;
+        if (strlen(buf) != (size_t)got) {
+            rc = cli_usage_error("%s:%d: a NUL byte in the line", path, line);
+            break;
+        }
+        const char *s = buf + strspn(buf, " \t\r\n");
+        if (!*s || *s == '#')
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            job *grown = realloc(jobs, cap * sizeof *grown);
+            if (!grown) {
+                rc = cli_usage_error("out of memory");
+                break;
+            }
+            jobs = grown;
+        }
+        jobs[n] = (job){0};
+        rc = parse_job(path, line, s, &jobs[n]);
+        n++; /* its json is freed with the others, also on failure */
+        if (!rc)
+            for (size_t k = 0; k + 1 < n && !rc; k++)
+                if (!strcmp(jobs[k].output, jobs[n - 1].output))
+                    rc = cli_usage_error("%s:%d: output \"%s\" is also the output of line %d", path, line,
+                                         jobs[n - 1].output, jobs[k].line);
+    }
+    if (!rc && ferror(f))
+        rc = cli_usage_error("%s: read error: %s", path, strerror(errno));
+    if (!rc && n == 0)
+        rc = cli_usage_error("%s: no jobs (one JSON object per line)", path);
+    free(buf);
+    fclose(f);
+    *jobs_out = jobs;
+    *njobs = n;
+    return rc;
+}
+
+/* ---- one job ------------------------------------------------------------------------------- */
+
+/* A number as the shortest text that reads back as the same double. */
+static void format_number(double v, char *out, size_t cap)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(out, cap, "%.*g", prec, v);
+        if (strtod(out, NULL) == v)
+            return;
+    }
+}
+
+/* Appends "--name=value" (or "--name" for true) to argv; 0 or -1 when out of memory. */
+static int push(char ***argv, int *argc, const char *name, const cJSON *v)
+{
+    char num[40], *arg = NULL;
+    int n;
+    if (cJSON_IsBool(v)) {
+        if (cJSON_IsFalse(v))
+            return 0;
+        n = asprintf(&arg, "--%s", name);
+    } else if (cJSON_IsNumber(v)) {
+        format_number(v->valuedouble, num, sizeof num);
+        n = asprintf(&arg, "--%s=%s", name, num);
+    } else
+        n = asprintf(&arg, "--%s=%s", name, v->valuestring);
+    char **grown = n < 0 ? NULL : realloc(*argv, (size_t)(*argc + 2) * sizeof *grown);
+    if (!grown) {
+        free(n < 0 ? NULL : arg);
+        return -1;
+    }
+    grown[(*argc)++] = arg;
+    grown[*argc] = NULL;
+    *argv = grown;
+    return 0;
+}
+
+static int push_str(char ***argv, int *argc, const char *s)
+{
+    char *copy = strdup(s);
+    char **grown = copy ? realloc(*argv, (size_t)(*argc + 2) * sizeof *grown) : NULL;
+    if (!grown) {
+        free(copy);
+        return -1;
+    }
+    grown[(*argc)++] = copy;
+    grown[*argc] = NULL;
+    *argv = grown;
+    return 0;
+}
+
+/* The estimate command line of a job: estimate [--device D] OPTIONS -q -o OUT -- INPUTS. */
+static char **job_argv(const cJSON *o, const char *device, int *argc)
+{
+    char **argv = NULL;
+    int n = 0, bad = push_str(&argv, &n, "estimate");
+    if (!bad && device) {
+        cJSON d = {.type = cJSON_String, .valuestring = (char *)device};
+        bad = push(&argv, &n, "device", &d);
+    }
+    const cJSON *opt, *e;
+    cJSON_ArrayForEach(opt, cJSON_GetObjectItemCaseSensitive(o, "options"))
+    {
+        if (cJSON_IsArray(opt)) {
+            cJSON_ArrayForEach(e, opt)
+            if (!bad)
+                bad = push(&argv, &n, opt->string, e);
+        } else if (!bad)
+            bad = push(&argv, &n, opt->string, opt);
+    }
+    const cJSON *out = cJSON_GetObjectItemCaseSensitive(o, "output");
+    if (!bad)
+        bad = push_str(&argv, &n, "-q") || push_str(&argv, &n, "-o") ||
+              push_str(&argv, &n, out->valuestring) || push_str(&argv, &n, "--");
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "inputs"))
+    if (!bad)
+        bad = push_str(&argv, &n, e->valuestring);
+    if (bad) {
+        for (int i = 0; i < n; i++)
+            free(argv[i]);
+        free(argv);
+        return NULL;
+    }
+    *argc = n;
+    return argv;
+}
+
+static void run_job(job *j, const char *device)
+{
+    double t0 = kn_now();
+    struct stat st;
+    if (stat(j->output, &st) == 0) {
+        j->status = JOB_SKIPPED;
+        snprintf(j->message, sizeof j->message, "output exists");
+        return;
+    }
+    int argc = 0;
+    char **argv = job_argv(j->json, device, &argc);
+    char **keep = argv ? malloc((size_t)(argc + 1) * sizeof *keep) : NULL; /* getopt permutes argv */
+    int rc;
+    cli_estimate_result res = {.iterations = -1};
+    cli_capture_errors(1);
+    if (!keep)
+        rc = cli_usage_error("out of memory");
+    else {
+        memcpy(keep, argv, (size_t)(argc + 1) * sizeof *keep);
+        cli_estimate est;
+        rc = cli_estimate_parse(argc, argv, &est);
+        if (rc == CLI_ESTIMATE_HELP)
+            rc = cli_usage_error("\"help\" is not a job option");
+        else if (rc == CLI_OK)
+            rc = cli_estimate_run(&est, &res);
+        cli_estimate_free(&est);
+    }
+    cli_capture_errors(0);
+    j->seconds = kn_now() - t0;
+    if (rc == CLI_OK) {
+        j->status = JOB_OK;
+        j->iterations = res.iterations;
+        snprintf(j->message, sizeof j->message, "%s", kernest_stop_reason_name(res.reason));
+    } else {
+        j->status = JOB_FAILED;
+        snprintf(j->message, sizeof j->message, "%s", cli_last_message());
+    }
+    for (int i = 0; keep && i < argc; i++)
+        free(keep[i]);
+    free(keep);
+    free(argv);
+}
+
+/* ---- the summary --------------------------------------------------------------------------- */
+
+static void print_table(const job *jobs, size_t first, size_t last)
+{
+    int ow = 6;
+    for (size_t i = first; i < last; i++)
+        if ((int)strlen(jobs[i].output) > ow)
+            ow = (int)strlen(jobs[i].output);
+    if (ow > 40)
+        ow = 40;
+    printf("%4s %5s  %-7s %6s %9s  %-*s  %s\n", "job", "line", "status", "iters", "seconds", ow, "output", "message");
+    for (size_t i = first; i < last; i++) {
+        const job *j = &jobs[i];
+        char it[16] = "-", sec[24] = "-";
+        if (j->iterations >= 0)
+            snprintf(it, sizeof it, "%d", j->iterations);
+        if (j->status != JOB_SKIPPED)
+            snprintf(sec, sizeof sec, "%.2f", j->seconds);
+        printf("%4zu %5d  %-7s %6s %9s  %-*s  %s\n", i, j->line, status_name[j->status], it, sec, ow, j->output,
+               j->message);
+    }
+}
+
+static int write_summary(const char *path, const char *manifest, const job *jobs, size_t first, size_t last,
+                         const int count[4])
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "manifest", manifest);
+    cJSON *arr = cJSON_AddArrayToObject(root, "jobs");
+    for (size_t i = first; i < last; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "job", (double)i);
+        cJSON_AddNumberToObject(o, "line", jobs[i].line);
+        cJSON_AddStringToObject(o, "output", jobs[i].output);
+        cJSON_AddStringToObject(o, "status", status_name[jobs[i].status]);
+        if (jobs[i].iterations >= 0)
+            cJSON_AddNumberToObject(o, "iterations", jobs[i].iterations);
+        else
+            cJSON_AddNullToObject(o, "iterations");
+        cJSON_AddNumberToObject(o, "seconds", jobs[i].status == JOB_SKIPPED ? 0.0 : round(jobs[i].seconds * 1e3) / 1e3);
+        cJSON_AddStringToObject(o, "message", jobs[i].message);
+        cJSON_AddItemToArray(arr, o);
+    }
+    cJSON_AddNumberToObject(root, "ok", count[JOB_OK]);
+    cJSON_AddNumberToObject(root, "skipped", count[JOB_SKIPPED]);
+    cJSON_AddNumberToObject(root, "failed", count[JOB_FAILED]);
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    kn_atomic_file f;
+    int st = text ? kn_atomic_open(&f, path) : KERNEST_E_NOMEM;
+    if (!st) {
+        fputs(text, f.fp);
+        fputc('\n', f.fp);
+        st = kn_atomic_commit(&f);
+    }
+    free(text);
+    return st ? cli_fail(st) : 0;
+}
+
+/* ---- the command --------------------------------------------------------------------------- */
+
+static int parse_index(const char *what, const char *s, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < 0 || v > 100000000)
+        return cli_usage_error("%s: '%s' is not a job index (an integer >= 0)", what, s);
+    *out = v;
+    return 0;
+}
+
+int cmd_batch(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"device", required_argument, 0, 'd'},
+                                             {"task-index", required_argument, 0, 't'},
+                                             {"summary", required_argument, 0, 's'},
+                                             {"quiet", no_argument, 0, 'q'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0, 0, 0, 0}};
+    const char *device = NULL, *summary = NULL;
+    long task = -1;
+    const char *task_from = "--task-index";
+    int quiet = 0, c, rc = CLI_OK;
+    kernest_device_kind kind;
+    int index;
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            if (cli_parse_device(optarg, &kind, &index))
+                return CLI_USAGE;
+            device = optarg;
+            break;
+        case 't':
+            if (parse_index("--task-index", optarg, &task))
+                return CLI_USAGE;
+            break;
+        case 's': summary = optarg; break;
+        case 'q': quiet = 1; break;
+        case 'h': fputs(usage, stdout); return CLI_OK;
+        case ':': return cli_usage_error("batch: option %s needs a value", argv[optind - 1]);
+        default: return cli_usage_error("batch: unknown option '%s' (see kernest batch --help)", argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage_error("batch: expected one manifest JOBS.jsonl, got %d file%s", argc - optind,
+                               argc - optind == 1 ? "" : "s");
+    const char *manifest = argv[optind];
+    const char *env = getenv("SLURM_ARRAY_TASK_ID");
+    if (task < 0 && env && *env) {
+        task_from = "$SLURM_ARRAY_TASK_ID";
+        if (parse_index(task_from, env, &task))
+            return CLI_USAGE;
+    }
+
+    /* paths given here are relative to the current folder; the jobs run in the manifest's */
+    char *summary_abs = NULL, *dir_copy = NULL;
+    job *jobs = NULL;
+    size_t njobs = 0;
+    int cwd = -1;
+    if (summary) {
+        if ((rc = cli_check_output("--summary", summary)))
+            goto done;
+        summary_abs = summary[0] == '/' ? strdup(summary) : realpath(".", NULL);
+        if (summary_abs && summary[0] != '/') {
+            char *full = NULL;
+            if (asprintf(&full, "%s/%s", summary_abs, summary) < 0)
+                full = NULL;
+            free(summary_abs);
+            summary_abs = full;
+        }
+        if (!summary_abs) {
+            rc = cli_usage_error("--summary: out of memory");
+            goto done;
+        }
+    }
+    if ((rc = read_manifest(manifest, &jobs, &njobs)))
+        goto done;
+    size_t first = 0, last = njobs;
+    if (task >= 0) {
+        if ((size_t)task >= njobs) {
+            rc = cli_usage_error("%s %ld: %s has %zu job%s (0..%zu)", task_from, task, manifest, njobs,
+                                 njobs == 1 ? "" : "s", njobs - 1);
+            goto done;
+        }
+        first = (size_t)task;
+        last = first + 1;
+    }
+    dir_copy = strdup(manifest);
+    cwd = open(".", O_RDONLY | O_DIRECTORY);
+    if (!dir_copy || cwd < 0) {
+        rc = cli_usage_error("batch: cannot note the current folder: %s", strerror(errno));
+        goto done;
+    }
+    if (chdir(dirname(dir_copy)) != 0) {
+        rc = cli_usage_error("%s: cannot enter the manifest's folder: %s", manifest, strerror(errno));
+        goto done;
+    }
+    int count[4] = {0, 0, 0, 0};
+    for (size_t i = first; i < last; i++) {
+        run_job(&jobs[i], device);
+        count[jobs[i].status]++;
+        if (!quiet) {
+            fprintf(stderr, "kernest batch: job %zu (line %d) %s", i, jobs[i].line, status_name[jobs[i].status]);
+            if (jobs[i].status == JOB_SKIPPED)
+                fprintf(stderr, ": %s exists\n", jobs[i].output);
+            else if (jobs[i].status == JOB_FAILED)
+                fprintf(stderr, ": %s\n", jobs[i].message);
+            else
+                fprintf(stderr, " in %.2f s: %s\n", jobs[i].seconds, jobs[i].output);
+        }
+    }
+    if (fchdir(cwd) != 0) {
+        rc = cli_usage_error("batch: cannot return to the starting folder: %s", strerror(errno));
+        goto done;
+    }
+    if (!quiet) {
+        print_table(jobs, first, last);
+        printf("%zu job%s: %d ok, %d skipped, %d failed\n", last - first, last - first == 1 ? "" : "s",
+               count[JOB_OK], count[JOB_SKIPPED], count[JOB_FAILED]);
+        fflush(stdout);
+    }
+    if (summary_abs && (rc = write_summary(summary_abs, manifest, jobs, first, last, count)))
+        goto done;
+    rc = count[JOB_FAILED] ? CLI_RUNTIME : CLI_OK;
+done:
+    if (cwd >= 0)
+        close(cwd);
+    for (size_t i = 0; i < njobs; i++)
+        cJSON_Delete(jobs[i].json);
+    free(jobs);
+    free(dir_copy);
+    free(summary_abs);
+    return rc;
+}

@@ -1,0 +1,303 @@
+/* test_batch.c — `kernest batch`: several jobs, a failing job among good ones, resume, task index
+ * (option and $SLURM_ARRAY_TASK_ID), malformed manifests, paths relative to the manifest. */
+#define _GNU_SOURCE
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "kernest.h"
+#include "testutil.h"
+
+TestSuite(batch, .init = tu_dir_setup, .fini = tu_dir_teardown, .timeout = 120);
+
+/* ---- helpers -------------------------------------------------------------------------------- */
+
+static char *in_dir(const char *name)
+{
+    char *p = tu_path(tu_dir, name);
+    cr_assert_not_null(p);
+    return p;
+}
+
+/* data/A.npy and data/B.npy (12x12, same mode, a 5x5 kernel) under the test folder. */
+static void write_pair(void)
+{
+    char *data = in_dir("data");
+    cr_assert_eq(mkdir(data, 0777), 0);
+    unsigned long long seed = 11;
+    kernest_array *A = tu_random_array(12, 12, 0, 1, &seed), *K = tu_random_array(5, 5, 0, 1, &seed);
+    kernest_array *B = tu_direct_convolve(A, K, KERNEST_MODE_SAME);
+    char *pa = in_dir("data/A.npy"), *pb = in_dir("data/B.npy");
+    cr_assert_eq(kernest_npy_write(pa, A, KERNEST_DOUBLE), KERNEST_OK);
+    cr_assert_eq(kernest_npy_write(pb, B, KERNEST_DOUBLE), KERNEST_OK);
+    free(pa);
+    free(pb);
+    free(data);
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&K);
+    kernest_array_destroy(&B);
+}
+
+static void write_text(const char *name, const char *text)
+{
+    char *p = in_dir(name);
+    cr_assert_eq(tu_write_bytes(p, text, strlen(text)), 0);
+    free(p);
+}
+
+static int exists(const char *name)
+{
+    char *p = in_dir(name);
+    int e = tu_exists(p);
+    free(p);
+    return e;
+}
+
+/* Runs `kernest batch DIR/MANIFEST EXTRA` from the build folder (not the manifest's). */
+static int batch(const char *manifest, const char *extra, char *err, size_t cap)
+{
+    char args[2048];
+    snprintf(args, sizeof args, "batch '%s/%s' %s", tu_dir, manifest, extra ? extra : "");
+    return tu_run_cli(args, err, cap);
+}
+
+static cJSON *read_json(const char *name)
+{
+    char *p = in_dir(name);
+    FILE *f = fopen(p, "rb");
+    cr_assert_not_null(f, "cannot open %s", p);
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    free(p);
+    cJSON *j = cJSON_Parse(buf);
+    cr_assert_not_null(j, "not JSON: %s", buf);
+    return j;
+}
+
+static const cJSON *summary_job(const cJSON *s, int i)
+{
+    const cJSON *j = cJSON_GetArrayItem(cJSON_GetObjectItem(s, "jobs"), i);
+    cr_assert_not_null(j, "no job %d in the summary", i);
+    return j;
+}
+
+static const char *job_status(const cJSON *s, int i)
+{
+    return cJSON_GetObjectItem(summary_job(s, i), "status")->valuestring;
+}
+
+#define GOOD(out) "{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"" out "\", \"options\": {\"maxiter\": 40, \"threads\": 1}}\n"
+
+/* ---- tests ---------------------------------------------------------------------------------- */
+
+Test(batch, runs_every_job_and_a_failing_one_does_not_stop_the_others)
+{
+    write_pair();
+    write_text("jobs.jsonl",
+               "# three good jobs, two bad ones\n"
+               "\n" GOOD("K0.npy")
+               "{\"inputs\": [\"data/missing.npy\", \"data/B.npy\"], \"output\": \"K1.npy\"}\n"
+               "   # an indented comment\n"
+               "{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"out/K2.npy\", \"options\": "
+               "{\"reg\": \"grad\", \"lambda\": 1e-3, \"nonneg\": true, \"maxiter\": 30, \"report\": \"out/r2.json\"}}\n"
+               "{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"K3.npy\", \"options\": {\"lambada\": 3}}\n"
+               "{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"K4.npy\", \"options\": "
+               "{\"fix\": [\"0,0=0.5\", \"1,1=0\"], \"nonneg\": false, \"maxiter\": 20}}\n");
+    char *out = in_dir("out");
+    cr_assert_eq(mkdir(out, 0777), 0);
+    free(out);
+    char err[8192];
+    int rc = batch("jobs.jsonl", "--summary summary-batch.json --device cpu", err, sizeof err);
+    cr_assert_eq(rc, 1, "one job failed: exit 1, got %d (%s)", rc, err);
+    /* outputs and the report lie beside the manifest, not in the current folder */
+    cr_assert(exists("K0.npy") && exists("out/K2.npy") && exists("out/r2.json") && exists("K4.npy"), "%s", err);
+    cr_assert_not(exists("K1.npy") || exists("K3.npy"));
+    cr_assert(strstr(err, "missing.npy"), "%s", err);
+    cr_assert(strstr(err, "lambada"), "%s", err);
+    /* the summary was written relative to the current folder */
+    cr_assert(tu_exists("summary-batch.json"));
+    cJSON *s = NULL;
+    {
+        FILE *f = fopen("summary-batch.json", "rb");
+        static char buf[1 << 16];
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        remove("summary-batch.json");
+        s = cJSON_Parse(buf);
+        cr_assert_not_null(s);
+    }
+    const char *want[] = {"ok", "failed", "ok", "failed", "ok"};
+    const int lines[] = {3, 4, 6, 7, 8};
+    for (int i = 0; i < 5; i++) {
+        cr_assert_str_eq(job_status(s, i), want[i], "job %d", i);
+        cr_assert_eq(cJSON_GetObjectItem(summary_job(s, i), "line")->valueint, lines[i], "job %d line", i);
+    }
+    cr_assert_gt(cJSON_GetObjectItem(summary_job(s, 0), "iterations")->valueint, 0);
+    cr_assert(strstr(cJSON_GetObjectItem(summary_job(s, 1), "message")->valuestring, "missing.npy"));
+    cr_assert_eq(cJSON_GetObjectItem(s, "ok")->valueint, 3);
+    cr_assert_eq(cJSON_GetObjectItem(s, "failed")->valueint, 2);
+    cJSON_Delete(s);
+    /* the options reached the solver: the fixed pixel holds its value, the report has the options */
+    kernest_array *K4 = NULL;
+    char *p = in_dir("K4.npy");
+    cr_assert_eq(kernest_npy_read(p, &K4), KERNEST_OK);
+    free(p);
+    size_t c = (K4->shape[0] - 1) / 2 * K4->shape[1] + (K4->shape[1] - 1) / 2;
+    cr_assert_float_eq(K4->data[c], 0.5, 1e-12);
+    kernest_array_destroy(&K4);
+    cJSON *r = read_json("out/r2.json");
+    char *txt = cJSON_PrintUnformatted(r);
+    cr_assert(strstr(txt, "grad"), "%s", txt);
+    free(txt);
+    cJSON_Delete(r);
+}
+
+Test(batch, same_result_as_estimate)
+{
+    write_pair();
+    write_text("jobs.jsonl", "{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"Kb.npy\", "
+                             "\"options\": {\"reg\": \"ridge\", \"lambda\": 0.001, \"maxiter\": 25, \"threads\": 1}}\n");
+    char err[4096], args[2048];
+    cr_assert_eq(batch("jobs.jsonl", "--device cpu", err, sizeof err), 0, "%s", err);
+    snprintf(args, sizeof args,
+             "estimate '%1$s/data/A.npy' '%1$s/data/B.npy' -o '%1$s/Ke.npy' --reg ridge --lambda 0.001 "
+             "--maxiter 25 --threads 1 --device cpu",
+             tu_dir);
+    cr_assert_eq(tu_run_cli(args, err, sizeof err), 0, "%s", err);
+    kernest_array *a = NULL, *b = NULL;
+    char *pa = in_dir("Kb.npy"), *pe = in_dir("Ke.npy");
+    cr_assert_eq(kernest_npy_read(pa, &a), KERNEST_OK);
+    cr_assert_eq(kernest_npy_read(pe, &b), KERNEST_OK);
+    cr_assert_eq(a->size, b->size);
+    cr_assert_lt(tu_rel_diff(a, b), 1e-12);
+    free(pa);
+    free(pe);
+    kernest_array_destroy(&a);
+    kernest_array_destroy(&b);
+}
+
+Test(batch, rerun_skips_finished_jobs)
+{
+    write_pair();
+    write_text("jobs.jsonl", GOOD("K0.npy") GOOD("K1.npy") GOOD("K2.npy"));
+    write_text("K1.npy", "sentinel"); /* already there: never touched */
+    char err[4096];
+    cr_assert_eq(batch("jobs.jsonl", NULL, err, sizeof err), 0, "%s", err);
+    cr_assert(exists("K0.npy") && exists("K2.npy"));
+    char *p = in_dir("K1.npy");
+    FILE *f = fopen(p, "rb");
+    char buf[16] = {0};
+    cr_assert_eq(fread(buf, 1, sizeof buf - 1, f), 8);
+    fclose(f);
+    cr_assert_str_eq(buf, "sentinel");
+    free(p);
+    /* resume after an interruption: K2 lost, the rest skipped */
+    p = in_dir("K2.npy");
+    remove(p);
+    free(p);
+    char summary[1024];
+    snprintf(summary, sizeof summary, "--summary '%s/s2.json'", tu_dir);
+    cr_assert_eq(batch("jobs.jsonl", summary, err, sizeof err), 0, "%s", err);
+    cJSON *s = read_json("s2.json");
+    cr_assert_str_eq(job_status(s, 0), "skipped");
+    cr_assert_str_eq(job_status(s, 1), "skipped");
+    cr_assert_str_eq(job_status(s, 2), "ok");
+    cr_assert_eq(cJSON_GetObjectItem(s, "skipped")->valueint, 2);
+    cJSON_Delete(s);
+}
+
+Test(batch, task_index_runs_one_job)
+{
+    write_pair();
+    write_text("jobs.jsonl", "# header\n" GOOD("K0.npy") "\n" GOOD("K1.npy") "# between\n" GOOD("K2.npy"));
+    char err[4096];
+    cr_assert_eq(batch("jobs.jsonl", "--task-index 1", err, sizeof err), 0, "%s", err);
+    cr_assert(exists("K1.npy") && !exists("K0.npy") && !exists("K2.npy"), "only job 1 (the second job line)");
+
+    setenv("SLURM_ARRAY_TASK_ID", "2", 1);
+    int rc = batch("jobs.jsonl", NULL, err, sizeof err);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(exists("K2.npy") && !exists("K0.npy"), "$SLURM_ARRAY_TASK_ID=2 runs job 2");
+    rc = batch("jobs.jsonl", "--task-index 0", err, sizeof err); /* the option wins */
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(exists("K0.npy"));
+    setenv("SLURM_ARRAY_TASK_ID", "x1", 1);
+    rc = batch("jobs.jsonl", NULL, err, sizeof err);
+    cr_assert_eq(rc, 2);
+    cr_assert(strstr(err, "SLURM_ARRAY_TASK_ID"), "%s", err);
+    unsetenv("SLURM_ARRAY_TASK_ID");
+
+    rc = batch("jobs.jsonl", "--task-index 3", err, sizeof err);
+    cr_assert_eq(rc, 2, "out of range: %s", err);
+    cr_assert(strstr(err, "3 jobs"), "%s", err);
+    cr_assert_eq(batch("jobs.jsonl", "--task-index -1", err, sizeof err), 2);
+}
+
+Test(batch, malformed_manifest_runs_nothing)
+{
+    write_pair();
+    static const struct {
+        const char *line, *why;
+    } bad[] = {
+        {"{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"K9.npy\"", "not valid JSON"},
+        {"[1, 2]", "JSON object"},
+        {"{\"inputs\": [\"data/A.npy\", \"data/B.npy\"]}", "\"output\""},
+        {"{\"inputs\": \"data/A.npy\", \"output\": \"K9.npy\"}", "\"inputs\""},
+        {"{\"inputs\": [], \"output\": \"K9.npy\"}", "\"inputs\""},
+        {"{\"inputs\": [\"data/A.npy\", 3], \"output\": \"K9.npy\"}", "\"inputs\""},
+        {"{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"K9.npy\", \"opts\": {}}", "unknown key"},
+        {"{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"K9.npy\", \"options\": [1]}", "\"options\""},
+        {"{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"K9.npy\", \"options\": {\"reg\": {}}}", "\"reg\""},
+        {"{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"K9.npy\", \"options\": {\"lambda\": null}}", "\"lambda\""},
+        {"{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"K9.npy\", \"options\": {\"output\": \"x\"}}", "\"output\""},
+        {"{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"K0.npy\"}", "also the output of line 2"},
+        {"{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"K9.npy\"} trailing", "not valid JSON"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[2048], err[4096];
+        snprintf(text, sizeof text, "# job 0 is good\n%s%s\n", GOOD("K0.npy"), bad[i].line);
+        write_text("jobs.jsonl", text);
+        int rc = batch("jobs.jsonl", NULL, err, sizeof err);
+        cr_assert_eq(rc, 2, "case %zu (%s): exit %d, %s", i, bad[i].line, rc, err);
+        cr_assert(strstr(err, "jobs.jsonl:3:"), "case %zu names the line: %s", i, err);
+        cr_assert(strstr(err, bad[i].why), "case %zu: expected '%s' in %s", i, bad[i].why, err);
+        cr_assert_not(exists("K0.npy"), "case %zu: nothing runs", i);
+    }
+    char err[4096];
+    write_text("empty.jsonl", "# nothing\n\n");
+    cr_assert_eq(batch("empty.jsonl", NULL, err, sizeof err), 2);
+    cr_assert(strstr(err, "no jobs"), "%s", err);
+    cr_assert_eq(batch("absent.jsonl", NULL, err, sizeof err), 2);
+    cr_assert(strstr(err, "absent.jsonl"), "%s", err);
+}
+
+Test(batch, usage_errors)
+{
+    write_pair();
+    write_text("jobs.jsonl", GOOD("K0.npy"));
+    char err[4096];
+    cr_assert_eq(batch("jobs.jsonl", "--device gpu", err, sizeof err), 2);
+    cr_assert(strstr(err, "--device"), "%s", err);
+    cr_assert_eq(batch("jobs.jsonl", "--bogus", err, sizeof err), 2);
+    cr_assert_eq(batch("jobs.jsonl", "second.jsonl", err, sizeof err), 2);
+    char args[1024];
+    snprintf(args, sizeof args, "batch '%s/jobs.jsonl' --summary /nonexistent-dir/s.json", tu_dir);
+    cr_assert_eq(tu_run_cli(args, err, sizeof err), 2);
+    cr_assert_not(exists("K0.npy"), "nothing runs when the summary cannot be written");
+    /* --help names the task index and the Slurm variable */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' batch --help", KERNEST_CLI);
+    FILE *p = popen(cmd, "r");
+    char help[8192];
+    size_t n = fread(help, 1, sizeof help - 1, p);
+    help[n] = '\0';
+    cr_assert_eq(pclose(p), 0);
+    cr_assert(strstr(help, "--task-index") && strstr(help, "SLURM_ARRAY_TASK_ID") && strstr(help, "0-based"), "%s", help);
+}
