@@ -255,6 +255,8 @@ void kernest_free(void *p);
 const char *kernest_version(void);
 /* 1 when the CUDA backend is compiled in. */
 int kernest_have_cuda(void);
+/* 1 when built with MPI (kernest_mpi.h: pairs spread over ranks). */
+int kernest_have_mpi(void);
 /* FFTW version string, e.g. "fftw-3.3.10". */
 const char *kernest_fftw_version(void);
 

@@ -170,19 +170,24 @@ int cmd_estimate(int argc, char **argv)
         rc = cli_usage_error("out of memory");
         goto done;
     }
-    for (size_t i = 0; i < np && !rc; i++) {
-        rc = cli_read_2d(names[2 * i], &A[i]);
-        if (!rc)
-            rc = cli_read_2d(names[2 * i + 1], &B[i]);
-    }
-    if (rc)
-        goto done;
-    opt.input_names = names;
-    int st = kernest_estimate((const kernest_array *const *)A, (const kernest_array *const *)B, np,
-                              &opt, &K, &rep);
-    if (st) {
-        rc = cli_fail(st);
-        goto done;
+    int st;
+    if (cli_mpi_size() > 1) { /* under mpirun: this rank's share of the pairs; rank 0 writes */
+        if ((rc = cli_estimate_dist(names, np, &opt, &K, &rep)) || cli_mpi_rank() != 0)
+            goto done;
+    } else {
+        for (size_t i = 0; i < np && !rc; i++) {
+            rc = cli_read_2d(names[2 * i], &A[i]);
+            if (!rc)
+                rc = cli_read_2d(names[2 * i + 1], &B[i]);
+        }
+        if (rc)
+            goto done;
+        opt.input_names = names;
+        if ((st = kernest_estimate((const kernest_array *const *)A, (const kernest_array *const *)B, np,
+                                   &opt, &K, &rep))) {
+            rc = cli_fail(st);
+            goto done;
+        }
     }
     if ((st = kernest_npy_write(output, K, rep->precision))) {
         rc = cli_fail(st);
