@@ -70,6 +70,7 @@ int kn_report_make(const kn_session *s, kn_fit *fit, kernest_report **out)
     rep->restarts = fit->info.restarts;
     rep->precision = s->be->precision;
     rep->setup_seconds = s->setup_seconds;
+    rep->ranks = 1;
     rep->solve_seconds = fit->solve_seconds;
     *out = rep;
     return KERNEST_OK;

@@ -12,6 +12,8 @@ typedef struct kn_dist {
     MPI_Comm comm;
     int rank, size;
     const kn_backend_ops *inner_ops; /* the device backend's own table */
+    double comm_seconds;             /* time inside MPI calls (the sums over ranks) */
+    double stage_seconds;            /* time copying kernel vectors device <-> host for them */
 } kn_dist;
 
 /* Wraps inner (taking ownership; destroyed on failure): op_setup/op_apply act on this rank's

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "clock.h"
 #include "dist.h"
 #include "error.h"
 
@@ -64,48 +65,58 @@ static int dist_op_apply(kn_backend *be, const kn_vec *k, kn_vec *r)
 static int dist_op_adjoint(kn_backend *be, const kn_vec *r, kn_vec *k)
 {
     dist_be *w = outer(be);
-    const kn_dist *d = be->dist;
+    kn_dist *d = be->dist;
     kn_backend *in = w->inner;
     int st = w->has_pairs ? in->ops->op_adjoint(in, r, k) : in->ops->vec_fill(in, k, 0.0);
-    if (st || (st = in->ops->vec_download(in, k, w->buf)))
+    if (st)
         return fatal(d, st);
+    double t0 = kn_now();
+    if ((st = in->ops->vec_download(in, k, w->buf)))
+        return fatal(d, st);
+    double t1 = kn_now();
     if ((st = mpi_check(d, MPI_Allreduce(MPI_IN_PLACE, w->buf, (int)w->nbuf, MPI_DOUBLE, MPI_SUM, d->comm),
                         "MPI_Allreduce")))
         return st;
+    double t2 = kn_now();
     if ((st = in->ops->vec_upload(in, k, w->buf)))
         return fatal(d, st);
+    d->comm_seconds += t2 - t1;
+    d->stage_seconds += (t1 - t0) + (kn_now() - t2);
     return KERNEST_OK;
 }
 
 /* kernel space: rank 0's value everywhere (the ranks may differ in thread count, so in the last
  * bits of a reduction; one broadcast keeps their iterates identical) */
+/* one scalar collective, timed */
+static int scalar(kn_dist *d, double *v, int sum)
+{
+    const double t0 = kn_now();
+    int st = sum ? mpi_check(d, MPI_Allreduce(MPI_IN_PLACE, v, 1, MPI_DOUBLE, MPI_SUM, d->comm), "MPI_Allreduce")
+                 : mpi_check(d, MPI_Bcast(v, 1, MPI_DOUBLE, 0, d->comm), "MPI_Bcast");
+    d->comm_seconds += kn_now() - t0;
+    return st;
+}
+
 static int dist_vec_dot(kn_backend *be, const kn_vec *x, const kn_vec *y, double *out)
 {
-    const kn_dist *d = be->dist;
+    kn_dist *d = be->dist;
     int st = d->inner_ops->vec_dot(be, x, y, out);
-    if (st)
-        return fatal(d, st);
-    return mpi_check(d, MPI_Bcast(out, 1, MPI_DOUBLE, 0, d->comm), "MPI_Bcast");
+    return st ? fatal(d, st) : scalar(d, out, 0);
 }
 
 static int dist_vec_nrm2(kn_backend *be, const kn_vec *x, double *out)
 {
-    const kn_dist *d = be->dist;
+    kn_dist *d = be->dist;
     int st = d->inner_ops->vec_nrm2(be, x, out);
-    if (st)
-        return fatal(d, st);
-    return mpi_check(d, MPI_Bcast(out, 1, MPI_DOUBLE, 0, d->comm), "MPI_Bcast");
+    return st ? fatal(d, st) : scalar(d, out, 0);
 }
 
 /* data space: every rank's share of the pairs */
 static int dist_data_dot(kn_backend *be, const kn_vec *x, const kn_vec *y, double *out)
 {
-    const kn_dist *d = be->dist;
+    kn_dist *d = be->dist;
     int st = d->inner_ops->vec_dot(be, x, y, out);
-    if (st)
-        return fatal(d, st);
-    return mpi_check(d, MPI_Allreduce(MPI_IN_PLACE, out, 1, MPI_DOUBLE, MPI_SUM, d->comm),
-                     "MPI_Allreduce");
+    return st ? fatal(d, st) : scalar(d, out, 1);
 }
 
 static void dist_destroy(kn_backend *be)

@@ -202,6 +202,7 @@ int kernest_estimate_mpi(MPI_Comm comm, const kernest_array *const *A, const ker
         goto done;
     s.setup_seconds = kn_now() - t_setup;
     /* from here every rank runs the same iterations; failures inside them end every rank */
+    d.comm_seconds = d.stage_seconds = 0; /* the solve's own, not the set-up's agreements */
     if ((st = agree(&d, kn_session_solve(&s, &opt, NULL, &fit))))
         goto done;
     if (d.rank == 0 && !(st = kernest_array_create2(s.pb.kh, s.pb.kw, &k)))
@@ -213,8 +214,12 @@ int kernest_estimate_mpi(MPI_Comm comm, const kernest_array *const *A, const ker
         st = gst;
     if ((st = agree(&d, st)))
         goto done;
-    if (rep)
+    if (rep) {
         rep->wall_seconds = kn_now() - t0;
+        rep->ranks = d.size;
+        rep->comm_seconds = d.comm_seconds;
+        rep->stage_seconds = d.stage_seconds;
+    }
 done:
     kn_fit_free(&fit);
     kn_session_close(&s);
