@@ -227,6 +227,11 @@ typedef struct kernest_report {
     double *profile;              /* radial: f(r) at r = 0, 1, 2, ... px; NULL for pixel */
     double lipschitz;             /* fista: the Lipschitz constant of the step 1/L (0 for cgls) */
     int restarts;                 /* fista: momentum restarts */
+    /* ---- MPI (kernest_estimate_mpi) ---- */
+    int ranks;                    /* processes the pairs were spread over (1: one process) */
+    double comm_seconds;          /* rank 0's time inside MPI calls during the solve */
+    double stage_seconds;         /* rank 0's time copying kernel vectors to and from the host
+                                     for those calls */
 } kernest_report;
 
 void kernest_report_destroy(kernest_report **r);
@@ -255,6 +260,8 @@ void kernest_free(void *p);
 const char *kernest_version(void);
 /* 1 when the CUDA backend is compiled in. */
 int kernest_have_cuda(void);
+/* 1 when built with MPI (kernest_mpi.h: pairs spread over ranks). */
+int kernest_have_mpi(void);
 /* FFTW version string, e.g. "fftw-3.3.10". */
 const char *kernest_fftw_version(void);
 

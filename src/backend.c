@@ -28,6 +28,15 @@ int kernest_have_cuda(void)
 #endif
 }
 
+int kernest_have_mpi(void)
+{
+#ifdef KERNEST_WITH_MPI
+    return 1;
+#else
+    return 0;
+#endif
+}
+
 /* double is the CPU's default: FFTW's double transforms cost little more than single ones there;
  * a GPU's single-precision rate is what makes it fast, and reductions stay in double anyway */
 static kernest_precision precision_for(const kernest_options *opt, int gpu)

@@ -76,7 +76,14 @@ typedef struct kn_backend_ops {
                          const size_t *col, const double *val, kn_sparse **out);
     void (*sparse_destroy)(kn_backend *be, kn_sparse **s);         /* NULL allowed; sets *s = NULL */
     int (*sparse_apply)(kn_backend *be, const kn_sparse *s, const kn_vec *x, kn_vec *y); /* y = S x */
+
+    /* ---- distribution (pairs spread over MPI ranks): a device backend leaves this NULL ---- */
+    /* ⟨x, y⟩ of two DATA-space vectors: the sum over every pair, wherever the pairs live. NULL:
+     * vec_dot (all pairs are here). Solvers reduce data-space vectors only through kn_data_dot;
+     * vec_dot and vec_nrm2 are for kernel-space vectors (the same on every rank). */
+    int (*data_dot)(kn_backend *be, const kn_vec *x, const kn_vec *y, double *out);
 } kn_backend_ops;
+
 
 /* 1 when the backend implements every prior operation above (vec_clip ... sparse_apply). */
 static inline int kn_backend_has_priors(const kn_backend_ops *o)
@@ -92,7 +99,14 @@ struct kn_backend {
     int threads;       /* host threads used (cpu) */
     char device[128];  /* human-readable description of what computes */
     void *impl;        /* backend-private state */
+    void *dist;        /* pairs spread over processes (src/mpi/): the communicator's state, kept
+                          by wrappers that copy this struct; NULL in a single process */
 };
+
+static inline int kn_data_dot(kn_backend *be, const kn_vec *x, const kn_vec *y, double *out)
+{
+    return be->ops->data_dot ? be->ops->data_dot(be, x, y, out) : be->ops->vec_dot(be, x, y, out);
+}
 
 /* Creates the CPU (FFTW) backend. threads <= 0 means all cores. *out caller-owned. */
 int kn_backend_cpu_create(kernest_precision precision, int threads, kn_backend **out);

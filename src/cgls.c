@@ -63,7 +63,7 @@ int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec 
     for (int k = 1; k <= prm->maxiter; k++) {
         double qq, pt = 0.0;
         TRY(o->op_apply(be, p, q));        /* q = Hp */
-        TRY(o->vec_dot(be, q, q, &qq));
+        TRY(kn_data_dot(be, q, q, &qq));
         if (reg) {
             TRY(o->reg_gram(be, prm->reg, p, t));
             TRY(o->vec_dot(be, p, t, &pt));

@@ -38,8 +38,7 @@ void kernest_report_destroy(kernest_report **r)
     *r = NULL;
 }
 
-/* The report of fit on session s; takes the fit's history and (for models) its unknowns. */
-static int make_report(const kn_session *s, kn_fit *fit, kernest_report **out)
+int kn_report_make(const kn_session *s, kn_fit *fit, kernest_report **out)
 {
     const kn_problem *pb = &s->pb;
     kernest_report *rep = calloc(1, sizeof *rep);
@@ -71,6 +70,7 @@ static int make_report(const kn_session *s, kn_fit *fit, kernest_report **out)
     rep->restarts = fit->info.restarts;
     rep->precision = s->be->precision;
     rep->setup_seconds = s->setup_seconds;
+    rep->ranks = 1;
     rep->solve_seconds = fit->solve_seconds;
     *out = rep;
     return KERNEST_OK;
@@ -92,7 +92,7 @@ int kernest_estimate(const kernest_array *const *A, const kernest_array *const *
         (st = kernest_array_create2(s.pb.kh, s.pb.kw, &k)))
         goto done;
     memcpy(k->data, fit.K, s.pb.n * sizeof *k->data);
-    if (report && (st = make_report(&s, &fit, &rep)))
+    if (report && (st = kn_report_make(&s, &fit, &rep)))
         goto done;
     if (rep)
         rep->wall_seconds = kn_now() - t0;

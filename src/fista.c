@@ -135,7 +135,7 @@ int kn_fista(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_pro
             TRY(o->vec_copy(be, r, hxn));
             TRY(o->vec_axpy(be, r, -1.0, hy));
             TRY(o->vec_dot(be, d, d, &dd));
-            TRY(o->vec_dot(be, r, r, &hd));
+            TRY(kn_data_dot(be, r, r, &hd));
             if (reg) {
                 TRY(o->reg_gram(be, prm->reg, d, w.z));
                 TRY(o->vec_dot(be, d, w.z, &dz));

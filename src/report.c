@@ -129,6 +129,12 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
     cJSON_AddNumberToObject(t, "solve", r->solve_seconds);
     cJSON_AddNumberToObject(t, "per_iteration", r->iterations ? r->solve_seconds / r->iterations : 0.0);
     cJSON_AddNumberToObject(t, "wall", r->wall_seconds);
+    if (r->ranks > 1) {
+        cJSON *mp = cJSON_AddObjectToObject(root, "mpi");
+        cJSON_AddNumberToObject(mp, "ranks", r->ranks);
+        cJSON_AddNumberToObject(mp, "comm_seconds", r->comm_seconds);
+        cJSON_AddNumberToObject(mp, "stage_seconds", r->stage_seconds);
+    }
     return root;
 }
 

@@ -187,11 +187,25 @@ int kn_session_open(kn_session *s, const kernest_array *const *A, const kernest_
     const double t0 = kn_now();
     memset(s, 0, sizeof *s);
     int st = kn_options_check(opt);
+    if (st || (st = kn_problem_init(&s->pb, A, B, npairs, opt->mode, opt->kh, opt->kw, opt->input_names)) ||
+        (st = kn_session_setup(s, opt, NULL, NULL)))
+        return st;
+    s->setup_seconds = kn_now() - t0;
+    return KERNEST_OK;
+}
+
+int kn_session_setup(kn_session *s, const kernest_options *opt, kn_backend_wrap wrap, void *ctx)
+{
+    const double t0 = kn_now();
+    int st = open_backend(opt, &s->be);
     if (st)
         return st;
-    if ((st = kn_problem_init(&s->pb, A, B, npairs, opt->mode, opt->kh, opt->kw, opt->input_names)) ||
-        (st = open_backend(opt, &s->be)))
-        return st;
+    if (wrap) {
+        kn_backend *inner = s->be;
+        s->be = NULL;
+        if ((st = wrap(ctx, inner, &s->be)))
+            return st; /* wrap destroyed inner */
+    }
     kn_model model = {0};
     kn_constraints cons = {0};
     int fista;

@@ -42,11 +42,22 @@ int kn_session_open(kn_session *s, const kernest_array *const *A, const kernest_
                     size_t npairs, const kernest_options *opt);
 void kn_session_close(kn_session *s);
 
+/* Wraps the backend a session opened (e.g. to spread the pairs over processes): *out takes
+ * ownership of inner (and destroys it on failure). */
+typedef int (*kn_backend_wrap)(void *ctx, kn_backend *inner, kn_backend **out);
+/* The second half of kn_session_open for a caller that filled s->pb itself (s otherwise zeroed):
+ * opens the backend, wraps it when wrap is not NULL, checks memory, sets up and uploads b. */
+int kn_session_setup(kn_session *s, const kernest_options *opt, kn_backend_wrap wrap, void *ctx);
+
 /* Solves with opt's model, priors, λ, tolerance and iteration cap (opt's mode, kernel shape,
  * device and precision are the session's, not re-read). x0 (model unknowns, may be NULL: zero)
  * is the starting point; its length must be the model's nx. Fills *fit (free with kn_fit_free,
  * also after a failure). Not converging is a result (fit->res.reason), not an error. */
 int kn_session_solve(kn_session *s, const kernest_options *opt, const double *x0, kn_fit *fit);
 void kn_fit_free(kn_fit *fit);
+
+/* The report of fit on session s (estimate.c): takes the fit's history and, for models, its
+ * unknowns; wall_seconds is left 0 for the caller. */
+int kn_report_make(const kn_session *s, kn_fit *fit, kernest_report **out);
 
 #endif

@@ -37,6 +37,17 @@ int cli_parse_device(const char *s, kernest_device_kind *kind, int *index);
  * that a long solve is not wasted on an unwritable output. */
 int cli_check_output(const char *opt, const char *path);
 
+/* MPI (cli_mpi.c): started only when an MPI launcher started this process; rank 0 of 1
+ * otherwise. cli_estimate_dist reads this rank's share of the np pairs (names: A1 B1 A2 ...)
+ * and runs the distributed estimate; K and rep are set on rank 0 only. Returns the exit code
+ * (errors printed). */
+void cli_mpi_start(int *argc, char ***argv);
+void cli_mpi_end(void);
+int cli_mpi_rank(void);
+int cli_mpi_size(void);
+int cli_estimate_dist(const char *const *names, size_t np, const kernest_options *opt, kernest_array **K,
+                      kernest_report **rep);
+
 /* Reads a .npy into a new 2-D array (error printed); returns 0 or the exit code. */
 int cli_read_2d(const char *path, kernest_array **out);
 

@@ -227,21 +227,31 @@ int cli_estimate_run(const cli_estimate *job, cli_estimate_result *res)
         rc = cli_usage_error("out of memory");
         goto done;
     }
-    for (size_t i = 0; i < np && !rc; i++) {
-        rc = cli_read_2d(names[2 * i], &A[i]);
-        if (!rc)
-            rc = cli_read_2d(names[2 * i + 1], &B[i]);
+    int st;
+    if (cli_mpi_size() > 1) { /* under mpirun: this rank's share of the pairs; rank 0 writes */
+        if ((rc = cli_estimate_dist(names, np, &opt, &K, &rep)) || cli_mpi_rank() != 0)
+            goto done;
+        /* rank 0 holds pair 1, which the residual picture shows */
+        if (job->plot_dir && (rc = cli_read_2d(names[0], &A[0])) == 0)
+            rc = cli_read_2d(names[1], &B[0]);
+    } else {
+        for (size_t i = 0; i < np && !rc; i++) {
+            rc = cli_read_2d(names[2 * i], &A[i]);
+            if (!rc)
+                rc = cli_read_2d(names[2 * i + 1], &B[i]);
+        }
     }
     if (!rc && job->truth_path)
         rc = cli_read_2d(job->truth_path, &truth);
     if (rc)
         goto done;
-    opt.input_names = names;
-    int st = kernest_estimate((const kernest_array *const *)A, (const kernest_array *const *)B, np,
-                              &opt, &K, &rep);
-    if (st) {
-        rc = cli_fail(st);
-        goto done;
+    if (cli_mpi_size() == 1) {
+        opt.input_names = names;
+        if ((st = kernest_estimate((const kernest_array *const *)A, (const kernest_array *const *)B, np,
+                                   &opt, &K, &rep))) {
+            rc = cli_fail(st);
+            goto done;
+        }
     }
     if ((st = kernest_npy_write(output, K, rep->precision))) {
         rc = cli_fail(st);

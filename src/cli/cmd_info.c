@@ -8,6 +8,9 @@
 #ifdef KERNEST_WITH_CUDA
 #include "kn_cuda.h"
 #endif
+#ifdef KERNEST_WITH_MPI
+#include <mpi.h>
+#endif
 
 int cmd_info(int argc, char **argv)
 {
@@ -31,6 +34,15 @@ int cmd_info(int argc, char **argv)
         printf("cuda: compiled in, no usable device (%s)\n", kernest_last_error());
 #else
     puts("cuda: not compiled in");
+#endif
+#ifdef KERNEST_WITH_MPI
+    char lib[MPI_MAX_LIBRARY_VERSION_STRING] = "";
+    int len = 0;
+    MPI_Get_library_version(lib, &len);
+    lib[strcspn(lib, "\n,")] = '\0';
+    printf("mpi: compiled in (%s); this process is rank %d of %d\n", lib, cli_mpi_rank(), cli_mpi_size());
+#else
+    puts("mpi: not compiled in");
 #endif
     return CLI_OK;
 }

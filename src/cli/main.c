@@ -21,7 +21,7 @@ static const char usage[] =
     "kernest COMMAND --help shows a command's options; kernest --version its version.\n"
     "Exit codes: 0 ok, 1 runtime failure, 2 bad usage or input.\n";
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     static const struct {
         const char *name;
@@ -38,4 +38,12 @@ int main(int argc, char **argv)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].run(argc - 1, argv + 1);
     return cli_usage_error("unknown command '%s' (see kernest --help)", argv[1]);
+}
+
+int main(int argc, char **argv)
+{
+    cli_mpi_start(&argc, &argv); /* under mpirun/srun only */
+    const int rc = run(argc, argv);
+    cli_mpi_end();
+    return rc;
 }
