@@ -1,6 +1,7 @@
 /* test_mpi.c — pairs spread over MPI ranks: `mpirun -np R kernest estimate` against one process
  * (skips when kernest is built without MPI or mpirun is missing). */
 #define _GNU_SOURCE
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,4 +203,59 @@ Test(mpi, failing_rank_ends_every_rank_without_output)
     free(k);
     free(bad);
     free(p);
+}
+
+Test(mpi, batch_jobs_shared_by_ranks)
+{
+    need_mpi();
+    char *p = make_pairs(3, "gaussian:2");
+    free(p);
+    char *man = tu_path(tu_dir, "jobs.jsonl");
+    FILE *f = fopen(man, "w");
+    cr_assert(f);
+    fputs("{\"inputs\": [\"d/A.npy\", \"d/B.npy\"], \"output\": \"k1.npy\", \"options\": {\"reg\": \"ridge\", \"lambda\": 10}}\n"
+          "{\"inputs\": [\"d/A_2.npy\", \"d/B_2.npy\"], \"output\": \"k2.npy\"}\n"
+          "{\"inputs\": [\"d/A_3.npy\", \"d/missing.npy\"], \"output\": \"k3.npy\"}\n"
+          "{\"inputs\": [\"d/A_3.npy\", \"d/B_3.npy\"], \"output\": \"k4.npy\", \"options\": {\"nonneg\": true}}\n"
+          "{\"inputs\": [\"d/A.npy\", \"d/B.npy\", \"d/A_2.npy\", \"d/B_2.npy\"], \"output\": \"k5.npy\"}\n", f);
+    fclose(f);
+    char args[2048], err[8192];
+    snprintf(args, sizeof args, "batch '%s' -q --summary '%s/sum.json'", man, tu_dir);
+    int rc = run(2, args, err, sizeof err);
+    cr_expect_eq(rc, 1, "one job fails: exit 1 (got %d)\n%s", rc, err);
+    const char *outs[] = {"k1.npy", "k2.npy", "k4.npy", "k5.npy"};
+    for (size_t i = 0; i < 4; i++) {
+        char *o = tu_path(tu_dir, outs[i]);
+        cr_expect(tu_exists(o), "%s missing", outs[i]);
+        free(o);
+    }
+    /* rank 0's summary holds every job, whichever rank ran it */
+    char *sj = tu_path(tu_dir, "sum.json"), buf[16384] = "";
+    f = fopen(sj, "rb");
+    cr_assert(f, "no summary");
+    buf[fread(buf, 1, sizeof buf - 1, f)] = '\0';
+    fclose(f);
+    cJSON *root = cJSON_Parse(buf), *jobs = cJSON_GetObjectItem(root, "jobs"), *j;
+    cr_assert(cJSON_IsArray(jobs), "summary without jobs:\n%s", buf);
+    int ok = 0, failed = 0;
+    cJSON_ArrayForEach(j, jobs) {
+        const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(j, "status"));
+        ok += st && !strcmp(st, "ok");
+        failed += st && !strcmp(st, "failed");
+    }
+    cJSON_Delete(root);
+    cr_expect_eq(ok, 4, "4 jobs ok in the summary:\n%s", buf);
+    cr_expect_eq(failed, 1, "1 job failed in the summary:\n%s", buf);
+    /* rerun: done jobs are skipped, the failing one fails again */
+    rc = run(2, args, err, sizeof err);
+    cr_expect_eq(rc, 1);
+    f = fopen(sj, "rb");
+    cr_assert(f);
+    buf[fread(buf, 1, sizeof buf - 1, f)] = '\0';
+    fclose(f);
+    root = cJSON_Parse(buf);
+    cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(root, "skipped")), 4.0, "4 skipped on rerun:\n%s", buf);
+    cJSON_Delete(root);
+    free(sj);
+    free(man);
 }

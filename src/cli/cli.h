@@ -47,6 +47,21 @@ int cli_mpi_rank(void);
 int cli_mpi_size(void);
 int cli_estimate_dist(const char *const *names, size_t np, const kernest_options *opt, kernest_array **K,
                       kernest_report **rep);
+/* 1 when estimate should spread its pairs over the ranks: more than one rank, and not inside a
+ * batch (whose jobs each run on one rank: cli_mpi_set_local(1)). */
+int cli_mpi_spread_pairs(void);
+void cli_mpi_set_local(int local);
+/* Batch jobs across ranks: a shared counter on rank 0 hands out job numbers (open and close are
+ * collective). cli_mpi_queue_next returns 1 with *index set while jobs remain, 0 when none
+ * remain, -1 when not under MPI (the caller walks the jobs itself). */
+int cli_mpi_queue_open(void);
+int cli_mpi_queue_next(long total, long *index);
+void cli_mpi_queue_close(void);
+/* Collective: rank 0's items[i] (n items of size bytes) become the copy from the rank that has
+ * mine[i] = 1. */
+void cli_mpi_collect(void *items, size_t n, size_t size, const unsigned char *mine);
+/* Collective: the largest v over the ranks (v itself in one process). */
+int cli_mpi_max(int v);
 
 /* Reads a .npy into a new 2-D array (error printed); returns 0 or the exit code. */
 int cli_read_2d(const char *path, kernest_array **out);

@@ -1,6 +1,8 @@
 /* cli_mpi.c — the command line under an MPI launcher (mpirun, srun): MPI is started only when a
  * launcher started this process, and `estimate` then spreads its pairs over the ranks. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #ifdef KERNEST_WITH_MPI
@@ -86,4 +88,106 @@ int cli_estimate_dist(const char *const *names, size_t np, const kernest_options
     (void)names, (void)np, (void)opt, (void)K, (void)rep;
     return cli_usage_error("mpirun: this kernest was built without MPI");
 #endif
+}
+
+/* ---- batch jobs across ranks ------------------------------------------------------------------ */
+
+static int g_local = 0; /* 1: estimates stay in this rank (batch jobs) */
+
+void cli_mpi_set_local(int local)
+{
+    g_local = local;
+}
+
+int cli_mpi_spread_pairs(void)
+{
+    return g_size > 1 && !g_local;
+}
+
+#ifdef KERNEST_WITH_MPI
+static MPI_Win g_win = MPI_WIN_NULL;
+static long *g_counter = NULL;
+#endif
+
+int cli_mpi_queue_open(void)
+{
+#ifdef KERNEST_WITH_MPI
+    if (g_size == 1)
+        return 0;
+    /* the next job to hand out lives on rank 0; every rank takes one with an atomic fetch-and-add,
+     * so a slow job holds nobody back */
+    MPI_Aint bytes = g_rank == 0 ? (MPI_Aint)sizeof(long) : 0;
+    if (MPI_Win_allocate(bytes, sizeof(long), MPI_INFO_NULL, MPI_COMM_WORLD, &g_counter, &g_win) != MPI_SUCCESS)
+        return cli_usage_error("batch: MPI_Win_allocate failed (the job queue across ranks)");
+    MPI_Win_lock(MPI_LOCK_EXCLUSIVE, g_rank, 0, g_win);
+    if (g_rank == 0)
+        *g_counter = 0;
+    MPI_Win_unlock(g_rank, g_win);
+    MPI_Barrier(MPI_COMM_WORLD);
+#endif
+    return 0;
+}
+
+int cli_mpi_queue_next(long total, long *index)
+{
+#ifdef KERNEST_WITH_MPI
+    if (g_size > 1) {
+        const long one = 1;
+        long got = total;
+        MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, g_win);
+        MPI_Fetch_and_op(&one, &got, MPI_LONG, 0, 0, MPI_SUM, g_win);
+        MPI_Win_unlock(0, g_win);
+        *index = got;
+        return got < total;
+    }
+#endif
+    (void)total, (void)index;
+    return -1; /* not under MPI: the caller walks the jobs itself */
+}
+
+void cli_mpi_queue_close(void)
+{
+#ifdef KERNEST_WITH_MPI
+    if (g_win != MPI_WIN_NULL)
+        MPI_Win_free(&g_win);
+    g_counter = NULL;
+#endif
+}
+
+void cli_mpi_collect(void *items, size_t n, size_t size, const unsigned char *mine)
+{
+#ifdef KERNEST_WITH_MPI
+    if (g_size == 1 || n == 0)
+        return;
+    const size_t bytes = n * size;
+    unsigned char *all = NULL, *flags = NULL;
+    if (g_rank == 0) {
+        all = malloc(bytes * (size_t)g_size);
+        flags = malloc(n * (size_t)g_size);
+        if (!all || !flags) {
+            fputs("kernest: batch: out of memory gathering the jobs' results\n", stderr);
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+    }
+    MPI_Gather(items, (int)bytes, MPI_BYTE, all, (int)bytes, MPI_BYTE, 0, MPI_COMM_WORLD);
+    MPI_Gather(mine, (int)n, MPI_BYTE, flags, (int)n, MPI_BYTE, 0, MPI_COMM_WORLD);
+    if (g_rank == 0)
+        for (int r = 1; r < g_size; r++)
+            for (size_t i = 0; i < n; i++)
+                if (flags[(size_t)r * n + i])
+                    memcpy((unsigned char *)items + i * size, all + (size_t)r * bytes + i * size, size);
+    free(all);
+    free(flags);
+#else
+    (void)items, (void)n, (void)size, (void)mine;
+#endif
+}
+
+int cli_mpi_max(int v)
+{
+#ifdef KERNEST_WITH_MPI
+    if (g_size > 1)
+        MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+#endif
+    return v;
 }

@@ -44,6 +44,9 @@ static const char usage[] =
     "  -q, --quiet             no progress lines on stderr and no table\n"
     "  -h, --help              this help\n"
     "\n"
+    "Under mpirun (a kernest built with MPI) the ranks share the jobs: each job runs on the next free\n"
+    "rank, and rank 0 prints the table and writes the summary for all of them.\n"
+    "\n"
     "Exit codes: 0 every job ok or skipped, 1 a job failed, 2 bad usage or a malformed manifest\n"
     "(nothing is run then; the message names the line).\n";
 
@@ -359,6 +362,37 @@ static int write_summary(const char *path, const char *manifest, const job *jobs
     return st ? cli_fail(st) : 0;
 }
 
+/* ---- several ranks ------------------------------------------------------------------------- */
+
+/* What a rank learnt about a job, as plain bytes that can cross to rank 0. */
+typedef struct job_result {
+    job_status status;
+    int iterations;
+    double seconds;
+    char message[sizeof ((job *)0)->message];
+} job_result;
+
+/* Collective: rank 0's jobs get the results of the ranks that ran them. */
+static int collect_results(job *jobs, size_t njobs, const unsigned char *mine)
+{
+    job_result *r = calloc(njobs ? njobs : 1, sizeof *r);
+    if (!r)
+        return cli_usage_error("batch: out of memory"); /* the other ranks then wait: unlikely */
+    for (size_t i = 0; i < njobs; i++) {
+        r[i] = (job_result){jobs[i].status, jobs[i].iterations, jobs[i].seconds, ""};
+        memcpy(r[i].message, jobs[i].message, sizeof r[i].message);
+    }
+    cli_mpi_collect(r, njobs, sizeof *r, mine);
+    for (size_t i = 0; i < njobs; i++) {
+        jobs[i].status = r[i].status;
+        jobs[i].iterations = r[i].iterations;
+        jobs[i].seconds = r[i].seconds;
+        memcpy(jobs[i].message, r[i].message, sizeof r[i].message);
+    }
+    free(r);
+    return CLI_OK;
+}
+
 /* ---- the command --------------------------------------------------------------------------- */
 
 static int parse_index(const char *what, const char *s, long *out)
@@ -420,6 +454,7 @@ int cmd_batch(int argc, char **argv)
     /* paths given here are relative to the current folder; the jobs run in the manifest's */
     char *summary_abs = NULL, *dir_copy = NULL;
     job *jobs = NULL;
+    unsigned char *mine = NULL; /* the jobs this rank ran */
     size_t njobs = 0;
     int cwd = -1;
     if (summary) {
@@ -460,12 +495,33 @@ int cmd_batch(int argc, char **argv)
         rc = cli_usage_error("%s: cannot enter the manifest's folder: %s", manifest, strerror(errno));
         goto done;
     }
-    int count[4] = {0, 0, 0, 0};
-    for (size_t i = first; i < last; i++) {
+    /* under mpirun the ranks share the jobs through a queue, each job on one rank */
+    const int spread = cli_mpi_size() > 1;
+    if (spread) {
+        cli_mpi_set_local(1);
+        if ((rc = cli_mpi_queue_open()))
+            goto done;
+    }
+    mine = calloc(njobs ? njobs : 1, 1);
+    if (!mine) {
+        rc = cli_usage_error("batch: out of memory");
+        goto done;
+    }
+    for (size_t i = first;;) {
+        long next;
+        const int q = cli_mpi_queue_next((long)(last - first), &next);
+        if (q == 0 || (q < 0 && i >= last))
+            break;
+        if (q > 0)
+            i = first + (size_t)next;
         run_job(&jobs[i], device);
-        count[jobs[i].status]++;
+        mine[i] = 1;
         if (!quiet) {
-            fprintf(stderr, "kernest batch: job %zu (line %d) %s", i, jobs[i].line, status_name[jobs[i].status]);
+            if (spread)
+                fprintf(stderr, "kernest batch: rank %d: ", cli_mpi_rank());
+            else
+                fputs("kernest batch: ", stderr);
+            fprintf(stderr, "job %zu (line %d) %s", i, jobs[i].line, status_name[jobs[i].status]);
             if (jobs[i].status == JOB_SKIPPED)
                 fprintf(stderr, ": %s exists\n", jobs[i].output);
             else if (jobs[i].status == JOB_FAILED)
@@ -473,9 +529,23 @@ int cmd_batch(int argc, char **argv)
             else
                 fprintf(stderr, " in %.2f s: %s\n", jobs[i].seconds, jobs[i].output);
         }
+        if (q < 0)
+            i++;
     }
+    if (spread) {
+        cli_mpi_queue_close();
+        if ((rc = collect_results(jobs, njobs, mine)))
+            goto done;
+    }
+    int count[4] = {0, 0, 0, 0};
+    for (size_t i = first; i < last; i++)
+        count[jobs[i].status]++;
     if (fchdir(cwd) != 0) {
         rc = cli_usage_error("batch: cannot return to the starting folder: %s", strerror(errno));
+        goto done;
+    }
+    if (cli_mpi_rank() != 0) { /* rank 0 reports for every rank */
+        rc = cli_mpi_max(count[JOB_FAILED] ? CLI_RUNTIME : CLI_OK);
         goto done;
     }
     if (!quiet) {
@@ -484,15 +554,18 @@ int cmd_batch(int argc, char **argv)
                count[JOB_OK], count[JOB_SKIPPED], count[JOB_FAILED]);
         fflush(stdout);
     }
-    if (summary_abs && (rc = write_summary(summary_abs, manifest, jobs, first, last, count)))
-        goto done;
-    rc = count[JOB_FAILED] ? CLI_RUNTIME : CLI_OK;
+    rc = summary_abs ? write_summary(summary_abs, manifest, jobs, first, last, count) : CLI_OK;
+    if (!rc)
+        rc = count[JOB_FAILED] ? CLI_RUNTIME : CLI_OK;
+    if (spread)
+        rc = cli_mpi_max(rc);
 done:
     if (cwd >= 0)
         close(cwd);
     for (size_t i = 0; i < njobs; i++)
         cJSON_Delete(jobs[i].json);
     free(jobs);
+    free(mine);
     free(dir_copy);
     free(summary_abs);
     return rc;

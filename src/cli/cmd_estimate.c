@@ -228,7 +228,7 @@ int cli_estimate_run(const cli_estimate *job, cli_estimate_result *res)
         goto done;
     }
     int st;
-    if (cli_mpi_size() > 1) { /* under mpirun: this rank's share of the pairs; rank 0 writes */
+    if (cli_mpi_spread_pairs()) { /* under mpirun: this rank's share of the pairs; rank 0 writes */
         if ((rc = cli_estimate_dist(names, np, &opt, &K, &rep)) || cli_mpi_rank() != 0)
             goto done;
         /* rank 0 holds pair 1, which the residual picture shows */
@@ -245,7 +245,7 @@ int cli_estimate_run(const cli_estimate *job, cli_estimate_result *res)
         rc = cli_read_2d(job->truth_path, &truth);
     if (rc)
         goto done;
-    if (cli_mpi_size() == 1) {
+    if (!cli_mpi_spread_pairs()) {
         opt.input_names = names;
         if ((st = kernest_estimate((const kernest_array *const *)A, (const kernest_array *const *)B, np,
                                    &opt, &K, &rep))) {
