@@ -129,6 +129,10 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
     cJSON_AddNumberToObject(t, "solve", r->solve_seconds);
     cJSON_AddNumberToObject(t, "per_iteration", r->iterations ? r->solve_seconds / r->iterations : 0.0);
     cJSON_AddNumberToObject(t, "wall", r->wall_seconds);
+    cJSON_AddNumberToObject(s, "resumed_from", r->resumed_from);
+    cJSON *w = cJSON_AddArrayToObject(root, "warnings");
+    for (size_t i = 0; r->warnings && i < r->nwarnings; i++)
+        cJSON_AddItemToArray(w, cJSON_CreateString(r->warnings[i]));
     return root;
 }
 

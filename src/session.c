@@ -9,6 +9,7 @@
 #include "constraints.h"
 #include "error.h"
 #include "session.h"
+#include "solve_hooks.h"
 #include "sysmem.h"
 
 int kn_options_check(const kernest_options *opt)
@@ -45,9 +46,9 @@ int kn_options_check(const kernest_options *opt)
 
 /* The backend the options ask for, able to run the priors they set: a CUDA backend without the
  * prior operations is refused when asked for by name, and passed over for the CPU under auto. */
-static int open_backend(const kernest_options *opt, kn_backend **out)
+static int open_backend(const kernest_options *opt, kn_warnings *warnings, kn_backend **out)
 {
-    int st = kn_backend_open(opt, out);
+    int st = kn_backend_open_warn(opt, warnings, out);
     const char *prior = kn_priors_option(opt);
     if (st || !prior || kn_backend_has_priors((*out)->ops))
         return st;
@@ -56,6 +57,8 @@ static int open_backend(const kernest_options *opt, kn_backend **out)
     if (opt->device != KERNEST_DEVICE_AUTO)
         return kn_error(KERNEST_E_UNSUPPORTED, "%s: not available on the %s backend yet (use --device cpu)",
                         prior, name);
+    kn_warn(warnings, "device auto: %s is not available on the %s backend yet; running on the CPU",
+            prior, name);
     kernest_options cpu = *opt;
     cpu.device = KERNEST_DEVICE_CPU;
     return kn_backend_open(&cpu, out);
@@ -190,7 +193,7 @@ int kn_session_open(kn_session *s, const kernest_array *const *A, const kernest_
     if (st)
         return st;
     if ((st = kn_problem_init(&s->pb, A, B, npairs, opt->mode, opt->kh, opt->kw, opt->input_names)) ||
-        (st = open_backend(opt, &s->be)))
+        (st = open_backend(opt, &s->warnings, &s->be)))
         return st;
     kn_model model = {0};
     kn_constraints cons = {0};
@@ -218,6 +221,7 @@ void kn_session_close(kn_session *s)
     kn_backend_destroy(&s->be);
     kn_problem_free(&s->pb);
     free(s->host_b);
+    kn_warnings_free(&s->warnings);
     memset(s, 0, sizeof *s);
 }
 
@@ -228,6 +232,7 @@ void kn_fit_free(kn_fit *f)
     free(f->K);
     free(f->hx);
     free(f->res.history);
+    kn_warnings_free(&f->warnings);
     memset(f, 0, sizeof *f);
 }
 
@@ -243,6 +248,8 @@ int kn_session_solve(kn_session *s, const kernest_options *opt, const double *x0
     kn_constraints cons = {0};
     kn_vec *x = NULL, *b = NULL, *hx = NULL;
     double *z0 = NULL;
+    kn_run_hooks rh = {0};
+    kn_solve_params prm = {opt->reg, opt->lambda, opt->tol, opt->maxiter, NULL};
     if ((st = plan_solve(be, pb, opt, &fit->model, &cons, &fit->fista, &fit->bytes_needed)))
         goto done;
     const kn_model *model = &fit->model;
@@ -273,8 +280,12 @@ int kn_session_solve(kn_session *s, const kernest_options *opt, const double *x0
         if ((st = o->vec_upload(be, x, held ? z0 : x0)))
             goto done;
     }
+    /* progress, checkpoints, resume (a resumed solver replaces x by the checkpoint's) */
+    if ((st = kn_run_hooks_init(&rh, pb, opt, fit->fista ? KERNEST_SOLVER_FISTA : KERNEST_SOLVER_CGLS,
+                                be->precision, &fit->warnings, &prm)))
+        goto done;
+    fit->resumed_from = rh.first_iteration;
     const double t1 = kn_now();
-    kn_solve_params prm = {opt->reg, opt->lambda, opt->tol, opt->maxiter};
     if ((st = solve(be, model, &cons.spec, fit->fista, &prm, b, x, &sbe, &fit->res, &fit->info)))
         goto done;
     fit->solve_seconds = kn_now() - t1;
@@ -292,5 +303,6 @@ done:
         kn_backend_destroy(&sbe);
     kn_constraints_free(&cons);
     free(z0);
+    kn_run_hooks_free(&rh);
     return st;
 }
