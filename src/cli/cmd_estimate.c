@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "cli.h"
 #include "cli_priors.h"
+#include "progress.h"
 
 static const char usage[] =
     "usage: kernest estimate A.npy B.npy [A2.npy B2.npy ...] -o K.npy [options]\n"
@@ -51,8 +53,19 @@ static const char usage[] =
     "      --device D           auto | cpu | cuda | cuda:N (default auto: a CUDA GPU if usable)\n"
     "      --report FILE.json   write a report: options, solver, iterations, stop reason, misfit\n"
     "                           per pair, device, times (and the radial profile)\n"
-    "  -q, --quiet              print nothing on success\n"
-    "  -h, --help               this help\n";
+    "  -q, --quiet              no progress line, nothing printed on success (errors only)\n"
+    "  -h, --help               this help\n"
+    "progress, logs and checkpoints:\n"
+    "      --log FILE.jsonl     one JSON object per iteration: iter, residual, elapsed (s), solver\n"
+    "                           (streamed to a temporary file, renamed into place at the end)\n"
+    "      --checkpoint FILE    save the solver state to FILE (atomically) every --checkpoint-every\n"
+    "                           seconds, at the last iteration and on SIGINT/SIGTERM\n"
+    "      --checkpoint-every S seconds between checkpoints (default 60; 0 = every iteration)\n"
+    "      --resume FILE        continue from a checkpoint of the same inputs and options (--tol and\n"
+    "                           --maxiter may differ) to the result of an uninterrupted run\n"
+    "  A progress line (iteration, residual, rate, time left) is drawn on stderr when it is a\n"
+    "  terminal. SIGINT (Ctrl-C) or SIGTERM stops after the current iteration, writes -o, --report,\n"
+    "  --log and the checkpoint, and exits 130 (SIGINT) or 143 (SIGTERM); a second Ctrl-C ends at once.\n";
 
 int cmd_estimate(int argc, char **argv)
 {
@@ -76,7 +89,11 @@ int cmd_estimate(int argc, char **argv)
         {"nonneg", no_argument, 0, 'N'},       {"bounds", required_argument, 0, 'b'},
         {"sum", required_argument, 0, 's'},    {"support", required_argument, 0, 'S'},
         {"fix", required_argument, 0, 'f'},    {"solver", required_argument, 0, 'v'},
+        {"log", required_argument, 0, 1001},   {"checkpoint", required_argument, 0, 1002},
+        {"checkpoint-every", required_argument, 0, 1003}, {"resume", required_argument, 0, 1004},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    const char *log_path = NULL;
+    cli_progress prog = {0};
     int c;
     long v;
     optind = 1;
@@ -127,6 +144,13 @@ int cmd_estimate(int argc, char **argv)
         case 'S': if (cli_parse_support(optarg, &opt, &mask)) goto done; break;
         case 'f': if (cli_parse_fix(optarg, &fixed, &nfixed)) goto done; break;
         case 'q': quiet = 1; break;
+        case 1001: log_path = optarg; break;
+        case 1002: opt.checkpoint = optarg; break;
+        case 1003:
+            if (cli_parse_double("--checkpoint-every", optarg, &opt.checkpoint_every)) goto done;
+            if (opt.checkpoint_every < 0) { cli_usage_error("--checkpoint-every: must be >= 0, got %s", optarg); goto done; }
+            break;
+        case 1004: opt.resume = optarg; break;
         case 'h': fputs(usage, stdout); rc = CLI_OK; goto done;
         case ':': cli_usage_error("estimate: option %s needs a value", argv[optind - 1]); goto done;
         default: cli_usage_error("estimate: unknown option '%s' (see kernest estimate --help)", argv[optind - 1]); goto done;
@@ -158,7 +182,9 @@ int cmd_estimate(int argc, char **argv)
     opt.fixed = fixed;
     opt.nfixed = nfixed;
     if ((rc = cli_check_output("-o", output)) || (report_path && (rc = cli_check_output("--report", report_path))) ||
-        (profile_path && (rc = cli_check_output("--profile", profile_path))))
+        (profile_path && (rc = cli_check_output("--profile", profile_path))) ||
+        (log_path && (rc = cli_check_output("--log", log_path))) ||
+        (opt.checkpoint && (rc = cli_check_output("--checkpoint", opt.checkpoint))))
         goto done;
 
     np = (size_t)npos / 2;
@@ -178,8 +204,14 @@ int cmd_estimate(int argc, char **argv)
     if (rc)
         goto done;
     opt.input_names = names;
+    cli_signals_install();
+    if ((rc = cli_progress_start(&prog, quiet, log_path)))
+        goto done;
+    opt.progress = cli_progress_callback;
+    opt.progress_user = &prog;
     int st = kernest_estimate((const kernest_array *const *)A, (const kernest_array *const *)B, np,
                               &opt, &K, &rep);
+    cli_progress_clear(&prog);
     if (st) {
         rc = cli_fail(st);
         goto done;
@@ -199,6 +231,25 @@ int cmd_estimate(int argc, char **argv)
             unlink(report_path);
         goto done;
     }
+    if ((rc = cli_progress_finish(&prog, 1))) {
+        unlink(output);
+        if (report_path)
+            unlink(report_path);
+        if (profile_path)
+            unlink(profile_path);
+        goto done;
+    }
+    for (size_t i = 0; !quiet && i < rep->nwarnings; i++)
+        fprintf(stderr, "kernest: warning: %s\n", rep->warnings[i]);
+    if (rep->reason == KERNEST_STOP_INTERRUPTED) {
+        const int sig = cli_signal_received();
+        if (!quiet)
+            fprintf(stderr, "kernest: stopped by %s after %d iterations; wrote %s%s%s\n",
+                    sig == SIGTERM ? "SIGTERM" : "SIGINT", rep->iterations, output,
+                    opt.checkpoint ? " and the checkpoint " : "", opt.checkpoint ? opt.checkpoint : "");
+        rc = 128 + (sig ? sig : SIGINT);
+        goto done;
+    }
     if (!quiet) {
         double sse = 0;
         size_t cnt = 0;
@@ -215,6 +266,7 @@ int cmd_estimate(int argc, char **argv)
                rep->wall_seconds, rep->device);
     }
 done:
+    cli_progress_finish(&prog, 0); /* a no-op once the log is kept */
     for (size_t i = 0; A && B && i < np; i++) {
         kernest_array_destroy(&A[i]);
         kernest_array_destroy(&B[i]);
