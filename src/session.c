@@ -184,6 +184,27 @@ static int plan_solve(const kn_backend *be, const kn_problem *pb, const kernest_
     return KERNEST_OK;
 }
 
+/* Everything after the backend is chosen: memory check, operator set-up, upload of b. */
+static int setup_backend(kn_session *s, const kernest_options *opt)
+{
+    kn_model model = {0};
+    kn_constraints cons = {0};
+    int fista;
+    size_t need;
+    int st = plan_solve(s->be, &s->pb, opt, &model, &cons, &fista, &need);
+    kn_constraints_free(&cons);
+    kn_model_free(&model);
+    if (st || (st = check_memory(s->be, need)))
+        return st;
+    if (!s->host_b && !(s->host_b = gather_data(&s->pb)))
+        return kn_error(KERNEST_E_NOMEM, "out of memory for the data (%zu values)", s->pb.m);
+    const kn_backend_ops *o = s->be->ops;
+    if ((st = o->op_setup(s->be, &s->pb)) || (st = o->vec_create(s->be, s->pb.m, &s->b)) ||
+        (st = o->vec_upload(s->be, s->b, s->host_b)))
+        return st;
+    return KERNEST_OK;
+}
+
 int kn_session_open(kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
                     size_t npairs, const kernest_options *opt)
 {
@@ -195,20 +216,20 @@ int kn_session_open(kn_session *s, const kernest_array *const *A, const kernest_
     if ((st = kn_problem_init(&s->pb, A, B, npairs, opt->mode, opt->kh, opt->kw, opt->input_names)) ||
         (st = open_backend(opt, &s->warnings, &s->be)))
         return st;
-    kn_model model = {0};
-    kn_constraints cons = {0};
-    int fista;
-    size_t need;
-    st = plan_solve(s->be, &s->pb, opt, &model, &cons, &fista, &need);
-    kn_constraints_free(&cons);
-    kn_model_free(&model);
-    if (st || (st = check_memory(s->be, need)))
-        return st;
-    if (!(s->host_b = gather_data(&s->pb)))
-        return kn_error(KERNEST_E_NOMEM, "out of memory for the data (%zu values)", s->pb.m);
-    const kn_backend_ops *o = s->be->ops;
-    if ((st = o->op_setup(s->be, &s->pb)) || (st = o->vec_create(s->be, s->pb.m, &s->b)) ||
-        (st = o->vec_upload(s->be, s->b, s->host_b)))
+    st = setup_backend(s, opt);
+    /* device auto: a GPU that fails to set up (memory, cuFFT plans) hands over to the CPU */
+    if (st && opt->device == KERNEST_DEVICE_AUTO && strcmp(s->be->ops->name, "cpu") &&
+        (st == KERNEST_E_TOOBIG || !kernest_status_is_input_error(st))) {
+        kn_warn(&s->warnings, "device auto: the %s backend failed to set up (%s); running on the CPU",
+                s->be->ops->name, kernest_last_error());
+        s->be->ops->vec_destroy(s->be, &s->b);
+        kn_backend_destroy(&s->be);
+        kernest_options cpu = *opt;
+        cpu.device = KERNEST_DEVICE_CPU;
+        if (!(st = kn_backend_open(&cpu, &s->be)))
+            st = setup_backend(s, &cpu);
+    }
+    if (st)
         return st;
     s->setup_seconds = kn_now() - t0;
     return KERNEST_OK;
