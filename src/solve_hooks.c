@@ -27,8 +27,9 @@ static int after(void *user, int k, double residual, double elapsed)
 static int save(void *user, const kn_solver_state *st)
 {
     kn_run_hooks *rh = user;
-    if (kn_checkpoint_write(rh->opt->checkpoint, &rh->fp, st))
-        kn_warn(rh->warnings, "%s (the solve went on)", kernest_last_error());
+    if (kn_checkpoint_write(rh->opt->checkpoint, &rh->fp, st) && !rh->save_failed++)
+        kn_warn(rh->warnings, "%s (the solve went on; later failures are not repeated here)",
+                kernest_last_error());
     rh->last_save = rh->elapsed;
     return KERNEST_OK;
 }

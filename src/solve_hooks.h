@@ -15,6 +15,7 @@ typedef struct kn_run_hooks {
     int first_iteration;    /* the checkpoint's iteration count, 0 when not resumed */
     double elapsed;         /* seconds into the iterations at the latest hook call */
     double last_save;       /* elapsed at the last checkpoint */
+    int save_failed;        /* checkpoint writes that failed (warned once) */
     kn_warnings *warnings;  /* where a failed checkpoint write is noted (borrowed) */
 } kn_run_hooks;
 

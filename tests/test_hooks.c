@@ -676,3 +676,24 @@ Test(hooks, cli_sigterm_checkpoint_resume_fista)
 {
     signal_and_resume(SIGTERM, "--nonneg --sum 40");
 }
+
+/* a checkpoint that cannot be written is a warning (once), not the end of the solve */
+Test(hooks, failed_checkpoint_is_a_warning)
+{
+    kernest_array *A, *B, *K = NULL;
+    kernest_report *r = NULL;
+    problem(1.0, &A, &B);
+    kernest_options o = cpu_options();
+    o.maxiter = 6;
+    o.tol = 0;
+    o.checkpoint = "/nonexistent-folder/run.ckpt";
+    o.checkpoint_every = 0;
+    cr_assert_eq(kernest_estimate(CA(&A), CA(&B), 1, &o, &K, &r), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(r->iterations, 6);
+    cr_assert_eq(r->nwarnings, 1, "%zu warnings", r->nwarnings);
+    cr_assert(strstr(r->warnings[0], "/nonexistent-folder/run.ckpt"), "%s", r->warnings[0]);
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&r);
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&B);
+}
