@@ -628,10 +628,10 @@ static void signal_and_resume(int sig, const char *solver_args)
     char *base = write_problem("A.npy", "B.npy"), *args = NULL, err[4096];
     char *Kref = tu_path(tu_dir, "Kref.npy"), *Kint = tu_path(tu_dir, "Kint.npy"), *Kres = tu_path(tu_dir, "Kres.npy");
     char *ck = tu_path(tu_dir, "run.ckpt");
-    cr_assert(asprintf(&args, "%s %s -o '%s' --tol 1e-13 --maxiter 400", base, solver_args, Kref) > 0);
+    cr_assert(asprintf(&args, "%s %s -o '%s' --tol 0 --maxiter 300", base, solver_args, Kref) > 0);
     cr_assert_eq(tu_run_cli(args, err, sizeof err), 0, "%s", err);
     free(args);
-    cr_assert(asprintf(&args, "%s %s -o '%s' --tol 1e-13 --maxiter 400 --checkpoint '%s' --checkpoint-every 0", base,
+    cr_assert(asprintf(&args, "%s %s -o '%s' --tol 0 --maxiter 300 --checkpoint '%s' --checkpoint-every 0", base,
                        solver_args, Kint, ck) > 0);
     pid_t pid = spawn_cli(args);
     const double t0 = (double)time(NULL);
@@ -645,7 +645,13 @@ static void signal_and_resume(int sig, const char *solver_args)
     cr_assert_eq(WEXITSTATUS(status), 128 + sig, "exit %d", WEXITSTATUS(status));
     cr_assert(tu_exists(Kint), "the current estimate was not written");
     free(args);
-    cr_assert(asprintf(&args, "%s %s -o '%s' --tol 1e-13 --maxiter 400 --resume '%s'", base, solver_args, Kres, ck) > 0);
+    /* another problem (here a regulariser) is refused with one line, exit 2, nothing written */
+    cr_assert(asprintf(&args, "%s %s -o '%s' --reg ridge:1 --maxiter 400 --resume '%s'", base, solver_args, Kres, ck) > 0);
+    cr_assert_eq(tu_run_cli(args, err, sizeof err), 2, "%s", err);
+    cr_assert(strstr(err, "--resume") && strchr(err, '\n') == err + strlen(err) - 1, "%s", err);
+    cr_assert(!tu_exists(Kres));
+    free(args);
+    cr_assert(asprintf(&args, "%s %s -o '%s' --tol 0 --maxiter 300 --resume '%s'", base, solver_args, Kres, ck) > 0);
     cr_assert_eq(tu_run_cli(args, err, sizeof err), 0, "%s", err);
     char *a = slurp(Kref), *b = slurp(Kres);
     FILE *f = fopen(Kref, "rb");
