@@ -40,6 +40,9 @@ out:
  *   repeat: q = Hp, t = LᵀLp, δ = ‖q‖² + λ⟨p,t⟩, α = γ/δ,
  *           x += αp, r −= αq, z += αt, s = Hᵀr − λz, β = ‖s‖²/γ, p = s + βp.
  * One H and one Hᵀ per iteration; the scalars γ, δ are the only values that leave the device.
+ * x moves last, once ‖s‖² is known to be finite, so that a non-finite stop keeps the last finite
+ * iterate exactly. After each iteration the hooks may stop the solve or save its state (x, r, s,
+ * p, z, γ, γ₀: everything the next iteration reads); a resumed solve starts from such a state.
  */
 int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec *x,
             kn_solve_result *res)
