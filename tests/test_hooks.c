@@ -704,3 +704,30 @@ Test(hooks, failed_checkpoint_is_a_warning)
     kernest_array_destroy(&A);
     kernest_array_destroy(&B);
 }
+
+/* GPU failures name the call and say what to do (the messages need no device to be made) */
+#ifdef KERNEST_WITH_CUDA
+#include "cuda_check.h"
+Test(hooks, cuda_errors_say_what_to_do)
+{
+    cr_assert_eq(kn_cuda_check(cudaErrorMemoryAllocation, "cudaMalloc(&p, n)"), KERNEST_E_DEVICE);
+    cr_assert(strstr(kernest_last_error(), "cudaMalloc failed") &&
+              strstr(kernest_last_error(), "out of GPU memory") && strstr(kernest_last_error(), "--device cpu"),
+              "%s", kernest_last_error());
+    cr_assert_eq(kn_cuda_check(cudaErrorIllegalAddress, "cudaStreamSynchronize(s)"), KERNEST_E_DEVICE);
+    cr_assert(strstr(kernest_last_error(), "cudaStreamSynchronize failed") &&
+              strstr(kernest_last_error(), "kernel failed"), "%s", kernest_last_error());
+    cr_assert_eq(kn_cufft_check(CUFFT_ALLOC_FAILED, "cufftPlanMany(&plan, ...)"), KERNEST_E_FFT);
+    cr_assert(strstr(kernest_last_error(), "cufftPlanMany failed: CUFFT_ALLOC_FAILED") &&
+              strstr(kernest_last_error(), "out of GPU memory"), "%s", kernest_last_error());
+    cr_assert_eq(kn_cublas_check(CUBLAS_STATUS_ALLOC_FAILED, "cublasCreate(&h)"), KERNEST_E_DEVICE);
+    cr_assert(strstr(kernest_last_error(), "out of GPU memory"), "%s", kernest_last_error());
+    cr_assert_eq(kn_cuda_check(cudaErrorInvalidValue, "cudaMemcpyAsync(a, b)"), KERNEST_E_DEVICE);
+    cr_assert_null(strstr(kernest_last_error(), ";"), "no hint for a plain error: %s", kernest_last_error());
+}
+#else
+Test(hooks, cuda_errors_say_what_to_do)
+{
+    cr_skip_test("CUDA backend not compiled in: the CUDA error messages are not built");
+}
+#endif
