@@ -37,7 +37,8 @@ int kn_cuda_alloc(kn_cuda *c, void **p, size_t bytes, const char *what)
         *p = NULL;
         return kn_error(KERNEST_E_TOOBIG,
                         "cudaMalloc of %zu bytes (%.2f GiB) for %s failed on cuda:%d: out of device "
-                        "memory (%zu bytes, %.2f GiB free of %.2f GiB)",
+                        "memory (%zu bytes, %.2f GiB free of %.2f GiB); try --precision single, a smaller "
+                        "--ksize or --device cpu",
                         bytes, bytes / GIB, what, c->device, free_b, free_b / GIB, total_b / GIB);
     }
     if (e != cudaSuccess)

@@ -153,6 +153,22 @@ typedef struct kernest_fixed_pixel {
     double value;
 } kernest_fixed_pixel;
 
+/* What a progress callback sees after each iteration. */
+typedef struct kernest_progress {
+    int iteration;       /* iterations done, counted from the start of the solve (a resumed solve
+                            continues the count of its checkpoint) */
+    int first_iteration; /* the count this call's solve started from (0, or the checkpoint's) */
+    int maxiter;         /* the iteration cap */
+    double residual;     /* this iteration's entry of residual_history (see kernest_report) */
+    double tol;          /* the tolerance residual is compared with */
+    double elapsed;      /* seconds since this call's iterations began */
+    const char *solver;  /* "cgls" or "fista" */
+} kernest_progress;
+
+/* Progress callback: called in the solving thread after each iteration; return 0 to go on,
+ * non-zero to stop (reason KERNEST_STOP_INTERRUPTED; the estimate is the current iterate). */
+typedef int (*kernest_progress_fn)(void *user, const kernest_progress *p);
+
 /* Options of one solve; fill with kernest_options_default first. */
 typedef struct kernest_options {
     kernest_mode mode;           /* observed window; default same */
@@ -183,6 +199,17 @@ typedef struct kernest_options {
     const kernest_array *support_mask; /* mask: kh×kw, non-zero = free. Borrowed. */
     size_t nfixed;               /* entries of fixed */
     const kernest_fixed_pixel *fixed; /* pixels held at a value. Borrowed. */
+    /* ---- progress and checkpoints (python/kernest/_Options mirrors these, in this order) ---- */
+    kernest_progress_fn progress; /* called after every iteration (NULL: none); a non-zero return
+                                     stops the solve with reason "interrupted" */
+    void *progress_user;         /* passed to progress. Borrowed. */
+    const char *checkpoint;      /* write the solver state here, atomically, every
+                                    checkpoint_every seconds and when progress stops the solve;
+                                    NULL: never. Borrowed. */
+    double checkpoint_every;     /* seconds between checkpoints (>= 0; 0 = every iteration);
+                                    default 60 */
+    const char *resume;          /* start from this checkpoint (written for the same problem and
+                                    options); NULL: from zero. Borrowed. */
 } kernest_options;
 
 void kernest_options_default(kernest_options *opt);
@@ -192,7 +219,8 @@ typedef enum kernest_stop_reason {
     KERNEST_STOP_CONVERGED = 0,
     KERNEST_STOP_MAXITER = 1,
     KERNEST_STOP_BREAKDOWN = 2,
-    KERNEST_STOP_NONFINITE = 3
+    KERNEST_STOP_NONFINITE = 3,   /* a NaN or Inf appeared: the estimate is the last finite iterate */
+    KERNEST_STOP_INTERRUPTED = 4  /* the progress callback asked to stop (e.g. on SIGINT) */
 } kernest_stop_reason;
 
 const char *kernest_stop_reason_name(kernest_stop_reason r);
@@ -232,6 +260,12 @@ typedef struct kernest_report {
     double comm_seconds;          /* rank 0's time inside MPI calls during the solve */
     double stage_seconds;         /* rank 0's time copying kernel vectors to and from the host
                                      for those calls */
+    /* ---- robustness ---- */
+    size_t nwarnings;             /* entries of warnings */
+    char **warnings;              /* one-line warnings (e.g. "device auto: the CUDA backend failed
+                                     (...); ran on the CPU"); NULL when none */
+    int resumed_from;             /* iterations done by the checkpoint the solve resumed from
+                                     (0: not resumed) */
 } kernest_report;
 
 void kernest_report_destroy(kernest_report **r);

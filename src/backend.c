@@ -1,8 +1,10 @@
 /* backend.c — picks a backend for the options (auto: CUDA when usable, else CPU) and frees it. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "backend.h"
 #include "error.h"
+#include "warnings.h"
 #ifdef KERNEST_WITH_CUDA
 #include "kn_cuda.h"
 #endif
@@ -46,26 +48,48 @@ static kernest_precision precision_for(const kernest_options *opt, int gpu)
     return gpu ? KERNEST_SINGLE : KERNEST_DOUBLE;
 }
 
-int kn_backend_open(const kernest_options *opt, kn_backend **out)
+/* KERNEST_TEST_FAIL_CUDA=1 (a test hook, documented in the README) makes every CUDA backend
+ * creation fail, so that the fallback of device auto can be tested on any machine. */
+static int cuda_create(kernest_precision precision, int index, kn_backend **out)
+{
+    const char *e = getenv("KERNEST_TEST_FAIL_CUDA");
+    if (e && *e && strcmp(e, "0"))
+        return kn_error(KERNEST_E_DEVICE, "cuda: creation refused by KERNEST_TEST_FAIL_CUDA=%s (test hook)", e);
+    return kn_backend_cuda_create(precision, index, out);
+}
+
+int kn_backend_open_warn(const kernest_options *opt, kn_warnings *warnings, kn_backend **out)
 {
     switch (opt->device) {
     case KERNEST_DEVICE_CPU:
         return kn_backend_cpu_create(precision_for(opt, 0), opt->threads, out);
     case KERNEST_DEVICE_CUDA:
-        return kn_backend_cuda_create(precision_for(opt, 1), opt->device_index, out);
-    case KERNEST_DEVICE_AUTO:
+        return cuda_create(precision_for(opt, 1), opt->device_index, out);
+    case KERNEST_DEVICE_AUTO: {
+        const char *e = getenv("KERNEST_TEST_FAIL_CUDA");
+        int n = 0, try_cuda = e && *e && strcmp(e, "0");
 #ifdef KERNEST_WITH_CUDA
-        {
-            int n = 0;
-            if (kn_cuda_device_count(&n) == KERNEST_OK && n > 0 &&
-                kn_backend_cuda_create(precision_for(opt, 1), opt->device_index, out) == KERNEST_OK)
-                return KERNEST_OK;
-            kn_error_clear();
-        }
+        try_cuda = try_cuda || (kn_cuda_device_count(&n) == KERNEST_OK && n > 0);
 #endif
+        /* a GPU that is there but fails to start is worth a warning; no GPU at all is not */
+        if (try_cuda) {
+            if (cuda_create(precision_for(opt, 1), opt->device_index, out) == KERNEST_OK)
+                return KERNEST_OK;
+            if (warnings)
+                kn_warn(warnings, "device auto: the CUDA backend failed to start (%s); running on the CPU",
+                        kernest_last_error());
+        }
+        (void)n;
+        kn_error_clear();
         return kn_backend_cpu_create(precision_for(opt, 0), opt->threads, out);
     }
+    }
     return kn_error(KERNEST_E_INVALID, "--device: unknown device kind %d", (int)opt->device);
+}
+
+int kn_backend_open(const kernest_options *opt, kn_backend **out)
+{
+    return kn_backend_open_warn(opt, NULL, out);
 }
 
 void kn_backend_destroy(kn_backend **be)

@@ -115,6 +115,10 @@ int kn_backend_cpu_create(kernest_precision precision, int threads, kn_backend *
 int kn_backend_cuda_create(kernest_precision precision, int index, kn_backend **out);
 /* Picks the backend the options ask for (auto: CUDA when usable, else CPU). */
 int kn_backend_open(const kernest_options *opt, kn_backend **out);
+/* The same; under auto, a CUDA device that is present but fails to start (or any CUDA start
+ * while KERNEST_TEST_FAIL_CUDA is set) adds a warning to *warnings (may be NULL). */
+struct kn_warnings;
+int kn_backend_open_warn(const kernest_options *opt, struct kn_warnings *warnings, kn_backend **out);
 /* Destroys (NULL allowed) and sets *be = NULL. */
 void kn_backend_destroy(kn_backend **be);
 

@@ -1,7 +1,9 @@
 /* cgls.c — CGLS with a quadratic regulariser, written against the backend table (any device). */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "clock.h"
 #include "error.h"
 #include "solver.h"
 
@@ -11,12 +13,36 @@ void kn_cgls_vectors(kernest_reg reg, size_t *kernel_vecs, size_t *data_vecs)
     *data_vecs = 2;                                 /* r, q */
 }
 
+/* Hands the state after an iteration (x, r, s, p, z and γ, γ₀: all the next one reads) to the
+ * save hook. */
+static int save_state(kn_backend *be, const kn_solve_params *prm, const kn_solve_result *res,
+                      const kn_vec *x, const kn_vec *r, const kn_vec *s, const kn_vec *p,
+                      const kn_vec *z, double gamma, double gamma0)
+{
+    kn_solver_state st = {.solver = KERNEST_SOLVER_CGLS};
+    int e;
+    if ((e = kn_state_put_vec(be, &st, "x", x)) || (e = kn_state_put_vec(be, &st, "r", r)) ||
+        (e = kn_state_put_vec(be, &st, "s", s)) || (e = kn_state_put_vec(be, &st, "p", p)) ||
+        (z && (e = kn_state_put_vec(be, &st, "z", z))) ||
+        (e = kn_state_put_history(&st, res->history, res->iterations)))
+        goto out;
+    kn_state_put_scalar(&st, "gamma", gamma);
+    kn_state_put_scalar(&st, "gamma0", gamma0);
+    e = prm->hooks->save ? prm->hooks->save(prm->hooks->user, &st) : KERNEST_OK;
+out:
+    kn_state_free(&st);
+    return e;
+}
+
 /*
  * CGLS on the stacked system [H; √λ L] x ≈ [b; 0] without forming it (Björck; PETSc KSPCGLS):
  *   r = b − Hx, z = LᵀLx, s = Hᵀr − λz, p = s, γ = ‖s‖²
  *   repeat: q = Hp, t = LᵀLp, δ = ‖q‖² + λ⟨p,t⟩, α = γ/δ,
  *           x += αp, r −= αq, z += αt, s = Hᵀr − λz, β = ‖s‖²/γ, p = s + βp.
  * One H and one Hᵀ per iteration; the scalars γ, δ are the only values that leave the device.
+ * x moves last, once ‖s‖² is known to be finite, so that a non-finite stop keeps the last finite
+ * iterate exactly. After each iteration the hooks may stop the solve or save its state (x, r, s,
+ * p, z, γ, γ₀: everything the next iteration reads); a resumed solve starts from such a state.
  */
 int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec *x,
             kn_solve_result *res)
@@ -39,28 +65,45 @@ int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec 
         TRY(o->vec_create(be, x->n, &z));
         TRY(o->vec_create(be, x->n, &t));
     }
-    TRY(o->op_apply(be, x, q));            /* r = b − Hx */
-    TRY(o->vec_copy(be, r, b));
-    TRY(o->vec_axpy(be, r, -1.0, q));
-    TRY(o->op_adjoint(be, r, s));          /* s = Hᵀr − λ LᵀL x */
-    if (reg) {
-        TRY(o->reg_gram(be, prm->reg, x, z));
-        TRY(o->vec_axpy(be, s, -lam, z));
+    double gamma, gamma0;
+    int k0 = 0;
+    const kn_solver_state *rs = prm->hooks ? prm->hooks->resume : NULL;
+    if (rs) { /* the state after iteration k0, exactly as the interrupted solve held it */
+        TRY(kn_state_check(rs, KERNEST_SOLVER_CGLS, prm->maxiter));
+        TRY(kn_state_get_vec(be, rs, "x", x));
+        TRY(kn_state_get_vec(be, rs, "r", r));
+        TRY(kn_state_get_vec(be, rs, "s", s));
+        TRY(kn_state_get_vec(be, rs, "p", p));
+        if (reg)
+            TRY(kn_state_get_vec(be, rs, "z", z));
+        TRY(kn_state_get_scalar(rs, "gamma", &gamma));
+        TRY(kn_state_get_scalar(rs, "gamma0", &gamma0));
+        k0 = res->iterations = rs->iteration;
+        memcpy(res->history, rs->history, ((size_t)k0 + 1) * sizeof *res->history);
+    } else {
+        TRY(o->op_apply(be, x, q));        /* r = b − Hx */
+        TRY(o->vec_copy(be, r, b));
+        TRY(o->vec_axpy(be, r, -1.0, q));
+        TRY(o->op_adjoint(be, r, s));      /* s = Hᵀr − λ LᵀL x */
+        if (reg) {
+            TRY(o->reg_gram(be, prm->reg, x, z));
+            TRY(o->vec_axpy(be, s, -lam, z));
+        }
+        TRY(o->vec_copy(be, p, s));
+        TRY(o->vec_dot(be, s, s, &gamma));
+        gamma0 = gamma;
+        res->history[0] = 1.0;
+        if (!isfinite(gamma0)) {
+            res->reason = KERNEST_STOP_NONFINITE;
+            goto done;
+        }
+        if (gamma0 == 0.0) {
+            res->reason = KERNEST_STOP_CONVERGED;
+            goto done;
+        }
     }
-    TRY(o->vec_copy(be, p, s));
-    double gamma;
-    TRY(o->vec_dot(be, s, s, &gamma));
-    const double gamma0 = gamma;
-    res->history[0] = 1.0;
-    if (!isfinite(gamma0)) {
-        res->reason = KERNEST_STOP_NONFINITE;
-        goto done;
-    }
-    if (gamma0 == 0.0) {
-        res->reason = KERNEST_STOP_CONVERGED;
-        goto done;
-    }
-    for (int k = 1; k <= prm->maxiter; k++) {
+    const double t0 = kn_now();
+    for (int k = k0 + 1; k <= prm->maxiter; k++) {
         double qq, pt = 0.0;
         TRY(o->op_apply(be, p, q));        /* q = Hp */
         TRY(kn_data_dot(be, q, q, &qq));
@@ -78,7 +121,6 @@ int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec 
             break;
         }
         const double alpha = gamma / delta;
-        TRY(o->vec_axpy(be, x, alpha, p)); /* x += αp */
         TRY(o->vec_axpy(be, r, -alpha, q)); /* r −= αq */
         TRY(o->op_adjoint(be, r, s));      /* s = Hᵀr − λz */
         if (reg) {
@@ -87,19 +129,27 @@ int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec 
         }
         double gnew;
         TRY(o->vec_dot(be, s, s, &gnew));
-        if (!isfinite(gnew)) {
-            TRY(o->vec_axpy(be, x, -alpha, p)); /* keep the last finite iterate */
+        if (!isfinite(gnew)) { /* x is still the last finite iterate: it moves only below */
             res->reason = KERNEST_STOP_NONFINITE;
             break;
         }
+        TRY(o->vec_axpy(be, x, alpha, p)); /* x += αp */
         res->iterations = k;
         res->history[k] = sqrt(gnew / gamma0);
         if (res->history[k] <= prm->tol) {
             res->reason = KERNEST_STOP_CONVERGED;
+            kn_hooks_after(prm, k, res->history[k], kn_now() - t0);
             break;
         }
         TRY(o->vec_aypx(be, p, gnew / gamma, s)); /* p = s + βp */
         gamma = gnew;
+        const int ask = kn_hooks_after(prm, k, res->history[k], kn_now() - t0);
+        if (ask & KN_HOOK_SAVE)
+            TRY(save_state(be, prm, res, x, r, s, p, z, gamma, gamma0));
+        if (ask & KN_HOOK_STOP) {
+            res->reason = KERNEST_STOP_INTERRUPTED;
+            break;
+        }
     }
 done:
     o->vec_destroy(be, &r);

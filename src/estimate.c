@@ -34,6 +34,9 @@ void kernest_report_destroy(kernest_report **r)
     free((*r)->residual_history);
     free((*r)->misfit);
     free((*r)->profile);
+    for (size_t i = 0; (*r)->warnings && i < (*r)->nwarnings; i++)
+        free((*r)->warnings[i]);
+    free((*r)->warnings);
     free(*r);
     *r = NULL;
 }
@@ -72,6 +75,12 @@ int kn_report_make(const kn_session *s, kn_fit *fit, kernest_report **out)
     rep->setup_seconds = s->setup_seconds;
     rep->ranks = 1;
     rep->solve_seconds = fit->solve_seconds;
+    rep->resumed_from = fit->resumed_from;
+    kn_warnings w = {0};
+    kn_warnings_extend(&w, &s->warnings);
+    kn_warnings_extend(&w, &fit->warnings);
+    rep->nwarnings = w.n;
+    rep->warnings = w.items;
     *out = rep;
     return KERNEST_OK;
 }

@@ -2,7 +2,9 @@
  * the backend table: one H and one Hᵀ per iteration, like CGLS. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "clock.h"
 #include "error.h"
 #include "fista.h"
 
@@ -70,6 +72,63 @@ static int lipschitz(const work *w, const kn_vec *b, kn_vec *v, kn_vec *gv, kn_v
     return KERNEST_OK;
 }
 
+/* Hands the state after an iteration to the save hook: x_t, Hx_t, y_t, Hy_t (Hy is kept by the
+ * recursion, not recomputed: recomputing would round differently), θ, L, the counters and the
+ * prox's memory. The gradient, xn, d and r are recomputed from these by the next iteration. */
+static int save_state(kn_backend *be, const kn_solve_params *prm, const kn_solve_result *res,
+                      const kn_prox *prox, const kn_vec *x, const kn_vec *hx, const kn_vec *y,
+                      const kn_vec *hy, double theta, double L, const kn_fista_info *info)
+{
+    kn_solver_state st = {.solver = KERNEST_SOLVER_FISTA};
+    int e;
+    if ((e = kn_state_put_vec(be, &st, "x", x)) || (e = kn_state_put_vec(be, &st, "hx", hx)) ||
+        (e = kn_state_put_vec(be, &st, "y", y)) || (e = kn_state_put_vec(be, &st, "hy", hy)) ||
+        (e = kn_state_put_history(&st, res->history, res->iterations)))
+        goto out;
+    kn_state_put_scalar(&st, "theta", theta);
+    kn_state_put_scalar(&st, "L", L);
+    kn_state_put_scalar(&st, "restarts", info->restarts);
+    kn_state_put_scalar(&st, "backtracks", info->backtracks);
+    kn_state_put_scalar(&st, "power_its", info->power_iterations);
+    if (prox) {
+        double tau;
+        int have;
+        kn_prox_get_memory(prox, &tau, &have);
+        kn_state_put_scalar(&st, "prox_tau", tau);
+        kn_state_put_scalar(&st, "prox_have_tau", have);
+    }
+    e = prm->hooks->save ? prm->hooks->save(prm->hooks->user, &st) : KERNEST_OK;
+out:
+    kn_state_free(&st);
+    return e;
+}
+
+static int resume_state(kn_backend *be, const kn_solver_state *rs, const kn_solve_params *prm,
+                        kn_prox *prox, kn_vec *x, kn_vec *hx, kn_vec *y, kn_vec *hy, double *theta,
+                        double *L, kn_fista_info *info)
+{
+    double r, b, p;
+    int e;
+    if ((e = kn_state_check(rs, KERNEST_SOLVER_FISTA, prm->maxiter)) ||
+        (e = kn_state_get_vec(be, rs, "x", x)) || (e = kn_state_get_vec(be, rs, "hx", hx)) ||
+        (e = kn_state_get_vec(be, rs, "y", y)) || (e = kn_state_get_vec(be, rs, "hy", hy)) ||
+        (e = kn_state_get_scalar(rs, "theta", theta)) || (e = kn_state_get_scalar(rs, "L", L)) ||
+        (e = kn_state_get_scalar(rs, "restarts", &r)) || (e = kn_state_get_scalar(rs, "backtracks", &b)) ||
+        (e = kn_state_get_scalar(rs, "power_its", &p)))
+        return e;
+    info->restarts = (int)r;
+    info->backtracks = (int)b;
+    info->power_iterations = (int)p;
+    if (prox) {
+        double tau, have;
+        if ((e = kn_state_get_scalar(rs, "prox_tau", &tau)) ||
+            (e = kn_state_get_scalar(rs, "prox_have_tau", &have)))
+            return e;
+        kn_prox_set_memory(prox, tau, have != 0.0);
+    }
+    return KERNEST_OK;
+}
+
 /*
  * Iteration t, from y_t with Hy_t known:
  *   g = Hᵀ(Hy − b) + λLᵀLy,  x_{t+1} = prox_{g/L}(y − g/L),  d = x_{t+1} − y;
@@ -107,14 +166,23 @@ int kn_fista(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_pro
     TRY(o->vec_create(be, b->n, &hxn));
     TRY(o->vec_create(be, b->n, &hy));
     TRY(o->vec_create(be, b->n, &r));
-    TRY(lipschitz(&w, b, y, g, hy, info, &L));
-    if (prox)
-        TRY(kn_prox_apply(be, prox, 1.0 / L, cur)); /* start from a feasible point */
-    TRY(o->op_apply(be, cur, hx));
-    TRY(o->vec_copy(be, y, cur));
-    TRY(o->vec_copy(be, hy, hx));
     double theta = 1.0;
-    for (int k = 1; k <= prm->maxiter; k++) {
+    int k0 = 0;
+    const kn_solver_state *rs = prm->hooks ? prm->hooks->resume : NULL;
+    if (rs) { /* the state after iteration k0, exactly as the interrupted solve held it */
+        TRY(resume_state(be, rs, prm, prox, cur, hx, y, hy, &theta, &L, info));
+        k0 = res->iterations = rs->iteration;
+        memcpy(res->history, rs->history, ((size_t)k0 + 1) * sizeof *res->history);
+    } else {
+        TRY(lipschitz(&w, b, y, g, hy, info, &L));
+        if (prox)
+            TRY(kn_prox_apply(be, prox, 1.0 / L, cur)); /* start from a feasible point */
+        TRY(o->op_apply(be, cur, hx));
+        TRY(o->vec_copy(be, y, cur));
+        TRY(o->vec_copy(be, hy, hx));
+    }
+    const double t0 = kn_now();
+    for (int k = k0 + 1; k <= prm->maxiter; k++) {
         TRY(o->vec_copy(be, r, hy));          /* g = Hᵀ(Hy − b) + λLᵀLy */
         TRY(o->vec_axpy(be, r, -1.0, b));
         TRY(o->op_adjoint(be, r, g));
@@ -189,6 +257,14 @@ int kn_fista(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_pro
         res->history[k] = den > 0 ? en / den : 0.0;
         if (res->history[k] <= prm->tol) {
             res->reason = KERNEST_STOP_CONVERGED;
+            kn_hooks_after(prm, k, res->history[k], kn_now() - t0);
+            break;
+        }
+        const int ask = kn_hooks_after(prm, k, res->history[k], kn_now() - t0);
+        if (ask & KN_HOOK_SAVE)
+            TRY(save_state(be, prm, res, prox, cur, hx, y, hy, theta, L, info));
+        if (ask & KN_HOOK_STOP) {
+            res->reason = KERNEST_STOP_INTERRUPTED;
             break;
         }
     }

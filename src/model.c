@@ -5,7 +5,8 @@
 
 static const char *const mode_names[] = {"full", "same", "valid"};
 static const char *const reg_names[] = {"none", "ridge", "grad"};
-static const char *const stop_names[] = {"converged", "max-iterations", "breakdown", "non-finite"};
+static const char *const stop_names[] = {"converged", "max-iterations", "breakdown", "non-finite",
+                                            "interrupted"};
 
 int kernest_mode_parse(const char *s)
 {
@@ -35,7 +36,7 @@ const char *kernest_reg_name(kernest_reg reg)
 
 const char *kernest_stop_reason_name(kernest_stop_reason r)
 {
-    return (unsigned)r < 4 ? stop_names[r] : "?";
+    return (unsigned)r < sizeof stop_names / sizeof *stop_names ? stop_names[r] : "?";
 }
 
 void kernest_options_default(kernest_options *opt)
@@ -48,6 +49,7 @@ void kernest_options_default(kernest_options *opt)
     opt->precision = KERNEST_PRECISION_DEFAULT;
     opt->device = KERNEST_DEVICE_AUTO;
     opt->device_index = -1;
+    opt->checkpoint_every = 60.0;
 }
 
 /* The window of the full (ha+kh-1)×(wa+kw-1) result each mode keeps, as scipy.signal.convolve2d:

@@ -217,3 +217,15 @@ int kn_prox_apply(kn_backend *be, kn_prox *p, double step, kn_vec *v)
     }
     return KERNEST_OK;
 }
+
+void kn_prox_get_memory(const kn_prox *p, double *tau, int *have_tau)
+{
+    *tau = p->tau;
+    *have_tau = p->have_tau;
+}
+
+void kn_prox_set_memory(kn_prox *p, double tau, int have_tau)
+{
+    p->tau = tau;
+    p->have_tau = have_tau != 0;
+}

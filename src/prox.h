@@ -32,5 +32,9 @@ void kn_prox_destroy(kn_backend *be, kn_prox **p); /* NULL allowed; sets *p = NU
  * step·l1)) on the free entries, τ found by safeguarded false position so that Σ x = sum
  * (remembered in p: the next call searches near it). */
 int kn_prox_apply(kn_backend *be, kn_prox *p, double step, kn_vec *v);
+/* The prox's memory between calls (the sum's last shift τ, where the next search starts): kept
+ * in checkpoints so that a resumed solve repeats the uninterrupted one's searches exactly. */
+void kn_prox_get_memory(const kn_prox *p, double *tau, int *have_tau);
+void kn_prox_set_memory(kn_prox *p, double tau, int have_tau);
 
 #endif

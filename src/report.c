@@ -135,6 +135,10 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
         cJSON_AddNumberToObject(mp, "comm_seconds", r->comm_seconds);
         cJSON_AddNumberToObject(mp, "stage_seconds", r->stage_seconds);
     }
+    cJSON_AddNumberToObject(s, "resumed_from", r->resumed_from);
+    cJSON *w = cJSON_AddArrayToObject(root, "warnings");
+    for (size_t i = 0; r->warnings && i < r->nwarnings; i++)
+        cJSON_AddItemToArray(w, cJSON_CreateString(r->warnings[i]));
     return root;
 }
 

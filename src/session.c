@@ -9,6 +9,7 @@
 #include "constraints.h"
 #include "error.h"
 #include "session.h"
+#include "solve_hooks.h"
 #include "sysmem.h"
 
 int kn_options_check(const kernest_options *opt)
@@ -45,9 +46,9 @@ int kn_options_check(const kernest_options *opt)
 
 /* The backend the options ask for, able to run the priors they set: a CUDA backend without the
  * prior operations is refused when asked for by name, and passed over for the CPU under auto. */
-static int open_backend(const kernest_options *opt, kn_backend **out)
+static int open_backend(const kernest_options *opt, kn_warnings *warnings, kn_backend **out)
 {
-    int st = kn_backend_open(opt, out);
+    int st = kn_backend_open_warn(opt, warnings, out);
     const char *prior = kn_priors_option(opt);
     if (st || !prior || kn_backend_has_priors((*out)->ops))
         return st;
@@ -56,6 +57,8 @@ static int open_backend(const kernest_options *opt, kn_backend **out)
     if (opt->device != KERNEST_DEVICE_AUTO)
         return kn_error(KERNEST_E_UNSUPPORTED, "%s: not available on the %s backend yet (use --device cpu)",
                         prior, name);
+    kn_warn(warnings, "device auto: %s is not available on the %s backend yet; running on the CPU",
+            prior, name);
     kernest_options cpu = *opt;
     cpu.device = KERNEST_DEVICE_CPU;
     return kn_backend_open(&cpu, out);
@@ -181,6 +184,27 @@ static int plan_solve(const kn_backend *be, const kn_problem *pb, const kernest_
     return KERNEST_OK;
 }
 
+/* Everything after the backend is chosen: memory check, operator set-up, upload of b. */
+static int setup_backend(kn_session *s, const kernest_options *opt)
+{
+    kn_model model = {0};
+    kn_constraints cons = {0};
+    int fista;
+    size_t need;
+    int st = plan_solve(s->be, &s->pb, opt, &model, &cons, &fista, &need);
+    kn_constraints_free(&cons);
+    kn_model_free(&model);
+    if (st || (st = check_memory(s->be, need)))
+        return st;
+    if (!s->host_b && !(s->host_b = gather_data(&s->pb)))
+        return kn_error(KERNEST_E_NOMEM, "out of memory for the data (%zu values)", s->pb.m);
+    const kn_backend_ops *o = s->be->ops;
+    if ((st = o->op_setup(s->be, &s->pb)) || (st = o->vec_create(s->be, s->pb.m, &s->b)) ||
+        (st = o->vec_upload(s->be, s->b, s->host_b)))
+        return st;
+    return KERNEST_OK;
+}
+
 int kn_session_open(kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
                     size_t npairs, const kernest_options *opt)
 {
@@ -194,32 +218,37 @@ int kn_session_open(kn_session *s, const kernest_array *const *A, const kernest_
     return KERNEST_OK;
 }
 
+/* opens the backend opt asks for and wraps it when asked */
+static int open_wrapped(kn_session *s, const kernest_options *opt, kn_backend_wrap wrap, void *ctx)
+{
+    int st = open_backend(opt, &s->warnings, &s->be);
+    if (st || !wrap)
+        return st;
+    kn_backend *inner = s->be;
+    s->be = NULL;
+    return wrap(ctx, inner, &s->be); /* on failure wrap destroyed inner */
+}
+
 int kn_session_setup(kn_session *s, const kernest_options *opt, kn_backend_wrap wrap, void *ctx)
 {
     const double t0 = kn_now();
-    int st = open_backend(opt, &s->be);
+    int st = open_wrapped(s, opt, wrap, ctx);
     if (st)
         return st;
-    if (wrap) {
-        kn_backend *inner = s->be;
-        s->be = NULL;
-        if ((st = wrap(ctx, inner, &s->be)))
-            return st; /* wrap destroyed inner */
+    st = setup_backend(s, opt);
+    /* device auto: a GPU that fails to set up (memory, cuFFT plans) hands over to the CPU */
+    if (st && opt->device == KERNEST_DEVICE_AUTO && strcmp(s->be->ops->name, "cpu") &&
+        (st == KERNEST_E_TOOBIG || !kernest_status_is_input_error(st))) {
+        kn_warn(&s->warnings, "device auto: the %s backend failed to set up (%s); running on the CPU",
+                s->be->ops->name, kernest_last_error());
+        s->be->ops->vec_destroy(s->be, &s->b);
+        kn_backend_destroy(&s->be);
+        kernest_options cpu = *opt;
+        cpu.device = KERNEST_DEVICE_CPU;
+        if (!(st = open_wrapped(s, &cpu, wrap, ctx)))
+            st = setup_backend(s, &cpu);
     }
-    kn_model model = {0};
-    kn_constraints cons = {0};
-    int fista;
-    size_t need;
-    st = plan_solve(s->be, &s->pb, opt, &model, &cons, &fista, &need);
-    kn_constraints_free(&cons);
-    kn_model_free(&model);
-    if (st || (st = check_memory(s->be, need)))
-        return st;
-    if (!(s->host_b = gather_data(&s->pb)))
-        return kn_error(KERNEST_E_NOMEM, "out of memory for the data (%zu values)", s->pb.m);
-    const kn_backend_ops *o = s->be->ops;
-    if ((st = o->op_setup(s->be, &s->pb)) || (st = o->vec_create(s->be, s->pb.m, &s->b)) ||
-        (st = o->vec_upload(s->be, s->b, s->host_b)))
+    if (st)
         return st;
     s->setup_seconds = kn_now() - t0;
     return KERNEST_OK;
@@ -232,6 +261,7 @@ void kn_session_close(kn_session *s)
     kn_backend_destroy(&s->be);
     kn_problem_free(&s->pb);
     free(s->host_b);
+    kn_warnings_free(&s->warnings);
     memset(s, 0, sizeof *s);
 }
 
@@ -242,6 +272,7 @@ void kn_fit_free(kn_fit *f)
     free(f->K);
     free(f->hx);
     free(f->res.history);
+    kn_warnings_free(&f->warnings);
     memset(f, 0, sizeof *f);
 }
 
@@ -257,6 +288,8 @@ int kn_session_solve(kn_session *s, const kernest_options *opt, const double *x0
     kn_constraints cons = {0};
     kn_vec *x = NULL, *b = NULL, *hx = NULL;
     double *z0 = NULL;
+    kn_run_hooks rh = {0};
+    kn_solve_params prm = {opt->reg, opt->lambda, opt->tol, opt->maxiter, NULL};
     if ((st = plan_solve(be, pb, opt, &fit->model, &cons, &fit->fista, &fit->bytes_needed)))
         goto done;
     const kn_model *model = &fit->model;
@@ -287,8 +320,12 @@ int kn_session_solve(kn_session *s, const kernest_options *opt, const double *x0
         if ((st = o->vec_upload(be, x, held ? z0 : x0)))
             goto done;
     }
+    /* progress, checkpoints, resume (a resumed solver replaces x by the checkpoint's) */
+    if ((st = kn_run_hooks_init(&rh, pb, opt, fit->fista ? KERNEST_SOLVER_FISTA : KERNEST_SOLVER_CGLS,
+                                be->precision, &fit->warnings, &prm)))
+        goto done;
+    fit->resumed_from = rh.first_iteration;
     const double t1 = kn_now();
-    kn_solve_params prm = {opt->reg, opt->lambda, opt->tol, opt->maxiter};
     if ((st = solve(be, model, &cons.spec, fit->fista, &prm, b, x, &sbe, &fit->res, &fit->info)))
         goto done;
     fit->solve_seconds = kn_now() - t1;
@@ -306,5 +343,6 @@ done:
         kn_backend_destroy(&sbe);
     kn_constraints_free(&cons);
     free(z0);
+    kn_run_hooks_free(&rh);
     return st;
 }

@@ -9,6 +9,7 @@
 #include "fista.h"
 #include "model_op.h"
 #include "solver.h"
+#include "warnings.h"
 
 typedef struct kn_session {
     kn_problem pb;
@@ -16,6 +17,7 @@ typedef struct kn_session {
     kn_vec *b;            /* the data on the backend: B with NaN -> 0, pairs concatenated */
     double *host_b;       /* the same on the host (m values) */
     double setup_seconds; /* validation, planning, spectra of the A_i, upload of b */
+    kn_warnings warnings; /* e.g. device auto fell back to the CPU */
 } kn_session;
 
 /* One solve's outcome, on the host. */
@@ -29,6 +31,8 @@ typedef struct kn_fit {
     int fista;             /* 1 when FISTA ran, 0 for CGLS */
     size_t bytes_needed;   /* working memory of the whole solve (operator + solver + model) */
     double solve_seconds;  /* the iterations */
+    kn_warnings warnings;  /* e.g. a checkpoint that could not be written */
+    int resumed_from;      /* iterations of the checkpoint opt->resume (0: none) */
 } kn_fit;
 
 /* Checks the options that do not depend on the data (ranges, enums, NULL lists). */

@@ -40,6 +40,16 @@ class _Array(ctypes.Structure):
                 ("data", ctypes.POINTER(ctypes.c_double))]
 
 
+class _Progress(ctypes.Structure):
+    _fields_ = [("iteration", ctypes.c_int), ("first_iteration", ctypes.c_int), ("maxiter", ctypes.c_int),
+                ("residual", ctypes.c_double), ("tol", ctypes.c_double), ("elapsed", ctypes.c_double),
+                ("solver", ctypes.c_char_p)]
+
+
+# int (*)(void *user, const kernest_progress *p)
+_PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(_Progress))
+
+
 class _Options(ctypes.Structure):
     _fields_ = [("mode", ctypes.c_int),
                 ("kh", ctypes.c_size_t), ("kw", ctypes.c_size_t),
@@ -66,7 +76,13 @@ class _Options(ctypes.Structure):
                 ("support_h", ctypes.c_size_t), ("support_w", ctypes.c_size_t),
                 ("support_mask", ctypes.c_void_p),
                 ("nfixed", ctypes.c_size_t),
-                ("fixed", ctypes.c_void_p)]
+                ("fixed", ctypes.c_void_p),
+                # progress and checkpoints, in kernest.h's order
+                ("progress", _PROGRESS_FN),
+                ("progress_user", ctypes.c_void_p),
+                ("checkpoint", ctypes.c_char_p),
+                ("checkpoint_every", ctypes.c_double),
+                ("resume", ctypes.c_char_p)]
 
 
 class _Fixed(ctypes.Structure):
@@ -209,7 +225,8 @@ def _set_priors(opt, keep, model, solver, l1, nonneg, bounds, sum, support, fixe
 
 def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxiter=500,
              threads=0, precision=None, device="auto", model="pixel", solver="auto", l1=0.0,
-             nonneg=False, bounds=None, sum=None, support=None, fixed=None):
+             nonneg=False, bounds=None, sum=None, support=None, fixed=None, progress=None,
+             checkpoint=None, checkpoint_every=60.0, resume=None):
     """Estimate the kernel K shared by the pairs (A_i, B_i).
 
     A, B: 2-D arrays, or lists of 2-D arrays (one pair per entry; shapes may differ between pairs).
@@ -224,6 +241,13 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     solver: "auto" | "cgls" | "fista". l1: weight of l1 ||K||_1. nonneg: K >= 0.
     bounds: (lo, hi). sum: fixed sum of K. support: ("disk", R) | ("box", H, W) | a 0/1 array
     shaped like K. fixed: {(row, col): value} or [(row, col, value)], offsets from the centre.
+    progress: a callable called after every iteration with a dict (iteration, first_iteration,
+    maxiter, residual, tol, elapsed, solver); a true return value stops the solve (stop reason
+    "interrupted", K is the current iterate). An exception raised in it, KeyboardInterrupt
+    (Ctrl-C) included, stops the solve cleanly (writing the checkpoint) and is raised again.
+    checkpoint: path of the solver state, written every checkpoint_every seconds, at the last
+    iteration and when stopped. resume: a checkpoint of the same inputs and options to go on
+    from; the result equals the uninterrupted solve's.
 
     Returns (K, report): K as a float64 array, report as a dict (stop reason, iterations,
     residual history, misfit per pair, device, times). Not converging is reported, not raised.
@@ -257,9 +281,37 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     opt.precision = _pick(_PRECISIONS, precision, "precision")
     opt.device, opt.device_index = _device(device)
     _set_priors(opt, keep, model, solver, l1, nonneg, bounds, sum, support, fixed)
+    if checkpoint is not None:
+        opt.checkpoint = os.fsencode(checkpoint)
+    opt.checkpoint_every = float(checkpoint_every)
+    if resume is not None:
+        opt.resume = os.fsencode(resume)
+    raised = []
+
+    def on_progress(_user, p):
+        # always installed: the solve runs without the GIL, and this is where Python gets the
+        # chance to deliver Ctrl-C (KeyboardInterrupt) and stop the solve cleanly
+        try:
+            if progress is None:
+                return 0
+            q = p.contents
+            return 1 if progress({"iteration": q.iteration, "first_iteration": q.first_iteration,
+                                  "maxiter": q.maxiter, "residual": q.residual, "tol": q.tol,
+                                  "elapsed": q.elapsed, "solver": q.solver.decode()}) else 0
+        except BaseException as e:  # noqa: B036 - re-raised after the solve
+            raised.append(e)
+            return 1
+
+    opt.progress = _PROGRESS_FN(on_progress)
+    keep.append(opt.progress)
     K = _P_Array()
     rep = ctypes.c_void_p()
-    _check(_lib.kernest_estimate(pa, pb, n, ctypes.byref(opt), ctypes.byref(K), ctypes.byref(rep)))
+    status = _lib.kernest_estimate(pa, pb, n, ctypes.byref(opt), ctypes.byref(K), ctypes.byref(rep))
+    if status == 0 and raised:
+        _lib.kernest_array_destroy(ctypes.byref(K))
+        _lib.kernest_report_destroy(ctypes.byref(rep))
+        raise raised[0]
+    _check(status)
     try:
         text = ctypes.c_void_p()
         _check(_lib.kernest_report_to_json(rep, ctypes.byref(opt), None, ctypes.byref(text)))

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "cli_priors.h"
 #include "cmd_estimate.h"
 #include "plot.h"
+#include "progress.h"
 
 static const char usage[] =
     "usage: kernest estimate A.npy B.npy [A2.npy B2.npy ...] -o K.npy [options]\n"
@@ -62,8 +64,19 @@ static const char usage[] =
     "                           auto: symlog when K has both signs, log when its positive values span\n"
     "                           more than two decades, else linear)\n"
     "      --truth K_true.npy   also draw the true kernel's radial profile in profile.png\n"
-    "  -q, --quiet              print nothing on success\n"
-    "  -h, --help               this help\n";
+    "  -q, --quiet              no progress line, nothing printed on success (errors only)\n"
+    "  -h, --help               this help\n"
+    "progress, logs and checkpoints:\n"
+    "      --log FILE.jsonl     one JSON object per iteration: iter, residual, elapsed (s), solver\n"
+    "                           (streamed to a temporary file, renamed into place at the end)\n"
+    "      --checkpoint FILE    save the solver state to FILE (atomically) every --checkpoint-every\n"
+    "                           seconds, at the last iteration and on SIGINT/SIGTERM\n"
+    "      --checkpoint-every S seconds between checkpoints (default 60; 0 = every iteration)\n"
+    "      --resume FILE        continue from a checkpoint of the same inputs and options (--tol and\n"
+    "                           --maxiter may differ) to the result of an uninterrupted run\n"
+    "  A progress line (iteration, residual, rate, time left) is drawn on stderr when it is a\n"
+    "  terminal. SIGINT (Ctrl-C) or SIGTERM stops after the current iteration, writes -o, --report,\n"
+    "  --log and the checkpoint, and exits 130 (SIGINT) or 143 (SIGTERM); a second Ctrl-C ends at once.\n";
 
 int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
 {
@@ -90,7 +103,10 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
         {"fix", required_argument, 0, 'f'},    {"solver", required_argument, 0, 'v'},
         {"plot", required_argument, 0, 'G'},   {"plot-scale", required_argument, 0, 'g'},
         {"truth", required_argument, 0, 'T'},
+        {"log", required_argument, 0, 1001},   {"checkpoint", required_argument, 0, 1002},
+        {"checkpoint-every", required_argument, 0, 1003}, {"resume", required_argument, 0, 1004},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    const char *log_path = NULL;
     int c;
     long v;
     optind = 0; /* 0, not 1: glibc then starts afresh on a new argv (batch parses many) */
@@ -148,6 +164,13 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
             break;
         case 'T': truth_path = optarg; break;
         case 'q': quiet = 1; break;
+        case 1001: log_path = optarg; break;
+        case 1002: opt.checkpoint = optarg; break;
+        case 1003:
+            if (cli_parse_double("--checkpoint-every", optarg, &opt.checkpoint_every)) goto done;
+            if (opt.checkpoint_every < 0) { cli_usage_error("--checkpoint-every: must be >= 0, got %s", optarg); goto done; }
+            break;
+        case 1004: opt.resume = optarg; break;
         case 'h': fputs(usage, stdout); rc = CLI_ESTIMATE_HELP; goto done;
         case ':': cli_usage_error("estimate: option %s needs a value", argv[optind - 1]); goto done;
         default:
@@ -190,7 +213,9 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
     opt.nfixed = nfixed;
     if ((rc = cli_check_output("-o", output)) || (report_path && (rc = cli_check_output("--report", report_path))) ||
         (profile_path && (rc = cli_check_output("--profile", profile_path))) ||
-        (plot_dir && (rc = cli_plot_prepare_dir(plot_dir))))
+        (plot_dir && (rc = cli_plot_prepare_dir(plot_dir))) ||
+        (log_path && (rc = cli_check_output("--log", log_path))) ||
+        (opt.checkpoint && (rc = cli_check_output("--checkpoint", opt.checkpoint))))
         goto done;
     rc = CLI_OK;
 done:
@@ -198,6 +223,7 @@ done:
                           .npairs = rc ? 0 : (size_t)npos / 2, .output = output,
                           .report_path = report_path, .profile_path = profile_path,
                           .plot_dir = plot_dir, .truth_path = truth_path, .plot_scale = plot_scale,
+                          .log_path = log_path,
                           .quiet = quiet, .mask = mask, .fixed = fixed, .nfixed = nfixed};
     return rc;
 }
@@ -221,6 +247,7 @@ int cli_estimate_run(const cli_estimate *job, cli_estimate_result *res)
     size_t np = job->npairs;
     const char **names = (const char **)job->inputs;
     int rc = CLI_OK;
+    cli_progress prog = {0};
     A = calloc(np, sizeof *A);
     B = calloc(np, sizeof *B);
     if (!A || !B) {
@@ -228,27 +255,46 @@ int cli_estimate_run(const cli_estimate *job, cli_estimate_result *res)
         goto done;
     }
     int st;
-    if (cli_mpi_spread_pairs()) { /* under mpirun: this rank's share of the pairs; rank 0 writes */
-        if ((rc = cli_estimate_dist(names, np, &opt, &K, &rep)) || cli_mpi_rank() != 0)
-            goto done;
-        /* rank 0 holds pair 1, which the residual picture shows */
-        if (job->plot_dir && (rc = cli_read_2d(names[0], &A[0])) == 0)
-            rc = cli_read_2d(names[1], &B[0]);
-    } else {
-        for (size_t i = 0; i < np && !rc; i++) {
-            rc = cli_read_2d(names[2 * i], &A[i]);
-            if (!rc)
-                rc = cli_read_2d(names[2 * i + 1], &B[i]);
-        }
+    const int spread = cli_mpi_spread_pairs(); /* under mpirun: this rank's share; rank 0 writes */
+    if (spread && (opt.checkpoint || opt.resume)) {
+        rc = cli_usage_error("%s: not with the pairs spread over MPI ranks (run it in one process)",
+                             opt.checkpoint ? "--checkpoint" : "--resume");
+        goto done;
+    }
+    for (size_t i = 0; !spread && i < np && !rc; i++) {
+        rc = cli_read_2d(names[2 * i], &A[i]);
+        if (!rc)
+            rc = cli_read_2d(names[2 * i + 1], &B[i]);
     }
     if (!rc && job->truth_path)
         rc = cli_read_2d(job->truth_path, &truth);
     if (rc)
         goto done;
-    if (!cli_mpi_spread_pairs()) {
+    /* ranks must iterate in step: a signal ends them all the default way, never one alone */
+    if (!spread)
+        cli_signals_install();
+    if (!spread || cli_mpi_rank() == 0) {
+        if ((rc = cli_progress_start(&prog, quiet, job->log_path)))
+            goto done;
+        opt.progress = cli_progress_callback;
+        opt.progress_user = &prog;
+    }
+    if (spread) {
+        rc = cli_estimate_dist(names, np, &opt, &K, &rep);
+        cli_progress_clear(&prog);
+        if (rc || cli_mpi_rank() != 0)
+            goto done;
+        /* rank 0 holds pair 1, which the residual picture shows */
+        if (job->plot_dir && (rc = cli_read_2d(names[0], &A[0])) == 0)
+            rc = cli_read_2d(names[1], &B[0]);
+        if (rc)
+            goto done;
+    } else {
         opt.input_names = names;
-        if ((st = kernest_estimate((const kernest_array *const *)A, (const kernest_array *const *)B, np,
-                                   &opt, &K, &rep))) {
+        st = kernest_estimate((const kernest_array *const *)A, (const kernest_array *const *)B, np, &opt,
+                              &K, &rep);
+        cli_progress_clear(&prog);
+        if (st) {
             rc = cli_fail(st);
             goto done;
         }
@@ -277,8 +323,27 @@ int cli_estimate_run(const cli_estimate *job, cli_estimate_result *res)
             unlink(profile_path);
         goto done;
     }
+    if ((rc = cli_progress_finish(&prog, 1))) {
+        unlink(output);
+        if (report_path)
+            unlink(report_path);
+        if (profile_path)
+            unlink(profile_path);
+        goto done;
+    }
     if (res)
         *res = (cli_estimate_result){rep->iterations, rep->reason, rep->wall_seconds};
+    for (size_t i = 0; !quiet && i < rep->nwarnings; i++)
+        fprintf(stderr, "kernest: warning: %s\n", rep->warnings[i]);
+    if (rep->reason == KERNEST_STOP_INTERRUPTED) {
+        const int sig = cli_signal_received();
+        if (!quiet)
+            fprintf(stderr, "kernest: stopped by %s after %d iterations; wrote %s%s%s\n",
+                    sig == SIGTERM ? "SIGTERM" : "SIGINT", rep->iterations, output,
+                    opt.checkpoint ? " and the checkpoint " : "", opt.checkpoint ? opt.checkpoint : "");
+        rc = 128 + (sig ? sig : SIGINT);
+        goto done;
+    }
     if (!quiet) {
         double sse = 0;
         size_t cnt = 0;
@@ -295,6 +360,7 @@ int cli_estimate_run(const cli_estimate *job, cli_estimate_result *res)
                rep->wall_seconds, rep->device);
     }
 done:
+    cli_progress_finish(&prog, 0); /* a no-op once the log is kept */
     for (size_t i = 0; A && B && i < np; i++) {
         kernest_array_destroy(&A[i]);
         kernest_array_destroy(&B[i]);

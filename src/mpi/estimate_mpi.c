@@ -191,6 +191,9 @@ int kernest_estimate_mpi(MPI_Comm comm, const kernest_array *const *A, const ker
     int st = KERNEST_OK;
     if (!opt_in || !K || (nlocal && (!A || !B)))
         st = kn_error(KERNEST_E_INVALID, "kernest_estimate_mpi: NULL argument");
+    else if (opt.checkpoint || opt.resume)
+        st = kn_error(KERNEST_E_INVALID, "%s: not with the pairs spread over MPI ranks",
+                      opt.checkpoint ? "--checkpoint" : "--resume");
     else
         st = kn_options_check(&opt);
     if ((st = agree(&d, st)))

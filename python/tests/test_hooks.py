@@ -1,0 +1,67 @@
+"""pytest: progress callback, stop, checkpoint and resume, and the device fallback warning."""
+import numpy as np
+import pytest
+
+import kernest
+
+
+def problem():
+    rng = np.random.default_rng(11)
+    A = rng.random((16, 16))
+    y, x = np.mgrid[-15:16, -15:16]
+    K = np.exp(-(x * x + y * y) / 18.0)
+    B = kernest.convolve(A, K) + 1e-3 * rng.standard_normal((16, 16))
+    return A, B
+
+
+def test_progress_sees_every_iteration():
+    A, B = problem()
+    seen = []
+    K, rep = kernest.estimate(A, B, device="cpu", threads=1, maxiter=40, tol=1e-8,
+                              progress=seen.append)
+    assert [p["iteration"] for p in seen] == list(range(1, rep["solve"]["iterations"] + 1))
+    # the report went through cJSON, which prints 15 significant digits
+    assert [p["residual"] for p in seen] == pytest.approx(rep["solve"]["residual_history"][1:], rel=1e-13)
+    assert all(p["solver"] == "cgls" and p["first_iteration"] == 0 for p in seen)
+
+
+def test_stop_resume_equals_uninterrupted(tmp_path):
+    A, B = problem()
+    opts = dict(device="cpu", threads=1, maxiter=40, tol=1e-14, nonneg=True)
+    Kref, rref = kernest.estimate(A, B, **opts)
+    ck = tmp_path / "state.ckpt"
+    Kint, rint = kernest.estimate(A, B, checkpoint=ck, checkpoint_every=1e9,
+                                  progress=lambda p: p["iteration"] >= 9, **opts)
+    assert rint["solve"]["stop_reason"] == "interrupted"
+    assert rint["solve"]["iterations"] == 9
+    Kres, rres = kernest.estimate(A, B, resume=ck, **opts)
+    assert rres["solve"]["resumed_from"] == 9
+    assert rres["solve"]["iterations"] == rref["solve"]["iterations"]
+    assert np.array_equal(Kres, Kref)  # bit for bit
+    with pytest.raises(kernest.KernestInputError, match="--resume"):
+        kernest.estimate(A, B, resume=ck, **dict(opts, nonneg=False, bounds=(0, 1)))
+
+
+def test_exception_in_progress_stops_and_is_raised(tmp_path):
+    A, B = problem()
+    ck = tmp_path / "s.ckpt"
+
+    def boom(p):
+        if p["iteration"] == 3:
+            raise KeyboardInterrupt
+        return False
+
+    with pytest.raises(KeyboardInterrupt):
+        kernest.estimate(A, B, device="cpu", threads=1, maxiter=50, tol=0, checkpoint=ck,
+                         checkpoint_every=1e9, progress=boom)
+    assert ck.exists()  # the solve stopped cleanly and saved its state
+
+
+def test_auto_fallback_warning(monkeypatch):
+    A, B = problem()
+    monkeypatch.setenv("KERNEST_TEST_FAIL_CUDA", "1")
+    K, rep = kernest.estimate(A, B, device="auto", maxiter=5)
+    assert rep["device"]["backend"] == "cpu"
+    assert len(rep["warnings"]) == 1 and "KERNEST_TEST_FAIL_CUDA" in rep["warnings"][0]
+    with pytest.raises(kernest.KernestError, match="KERNEST_TEST_FAIL_CUDA"):
+        kernest.estimate(A, B, device="cuda", maxiter=5)
