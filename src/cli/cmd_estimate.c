@@ -158,7 +158,8 @@ int cmd_estimate(int argc, char **argv)
     opt.fixed = fixed;
     opt.nfixed = nfixed;
     if ((rc = cli_check_output("-o", output)) || (report_path && (rc = cli_check_output("--report", report_path))) ||
-        (profile_path && (rc = cli_check_output("--profile", profile_path))))
+        (profile_path && (rc = cli_check_output("--profile", profile_path))) ||
+        (rc = cli_check_format("-o", output)) || (profile_path && (rc = cli_check_format("--profile", profile_path))))
         goto done;
 
     np = (size_t)npos / 2;
@@ -184,7 +185,7 @@ int cmd_estimate(int argc, char **argv)
         rc = cli_fail(st);
         goto done;
     }
-    if ((st = kernest_npy_write(output, K, rep->precision))) {
+    if ((st = kernest_array_write(output, K, rep->precision))) {
         rc = cli_fail(st);
         goto done;
     }
