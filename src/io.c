@@ -54,11 +54,12 @@ kernest_format kernest_format_of_path(const char *path)
 {
     if (!path)
         return KERNEST_FORMAT_UNKNOWN;
+    /* "file.npz:name.npy" names a member, whatever the member's own extension */
+    if (npz_member_colon(path))
+        return KERNEST_FORMAT_NPZ;
     for (size_t i = 0; i < sizeof extensions / sizeof extensions[0]; i++)
         if (has_ext(path, extensions[i].ext))
             return extensions[i].format;
-    if (npz_member_colon(path))
-        return KERNEST_FORMAT_NPZ;
     return KERNEST_FORMAT_UNKNOWN;
 }
 
@@ -95,7 +96,7 @@ static int unknown_format(const char *path)
 static int npz_split(const char *path, char **file, const char **member)
 {
     const char *colon = npz_member_colon(path);
-    size_t len = colon && !has_ext(path, ".npz") ? (size_t)(colon - path) : strlen(path);
+    size_t len = colon ? (size_t)(colon - path) : strlen(path);
     *member = len < strlen(path) ? path + len + 1 : NULL;
     *file = strndup(path, len);
     if (!*file)

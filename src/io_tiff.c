@@ -135,10 +135,30 @@ int kn_tiff_read(const char *path, kernest_array **out)
                       : fmt == SAMPLEFORMAT_UINT ? "unsigned" : "other");
         goto done;
     }
+    size_t item = bits / 8u;
+    /* the strips (or tiles) must hold the image: a header promising more than the file has is
+     * found before the image is allocated. Deflate packs at most ~1032:1, so compressed data is
+     * bounded too. */
+    uint16_t comp = COMPRESSION_NONE;
+    TIFFGetFieldDefaulted(t, TIFFTAG_COMPRESSION, &comp);
+    uint64_t stored = 0;
+    uint32_t nstrile = TIFFIsTiled(t) ? TIFFNumberOfTiles(t) : TIFFNumberOfStrips(t);
+    for (uint32_t i = 0; i < nstrile; i++) {
+        uint64_t c = TIFFGetStrileByteCount(t, i);
+        stored = stored + c < stored ? UINT64_MAX : stored + c;
+    }
+    double need = (double)h * (double)w * (double)item;
+    double room = comp == COMPRESSION_NONE ? (double)stored : 1100.0 * (double)stored;
+    if (need > room || (double)stored > (double)sb.st_size) {
+        st = kn_error(KERNEST_E_FORMAT, "%s: truncated or corrupt: a %ux%u image of %u-bit samples "
+                      "needs %.0f bytes, its %u strip%s hold %llu (file: %lld bytes)", path, w, h,
+                      bits, need, nstrile, nstrile == 1 ? "" : "s", (unsigned long long)stored,
+                      (long long)sb.st_size);
+        goto done;
+    }
     size_t shape[2] = {h, w};
     if ((st = kn_io_alloc(path, 2, shape, &a)))
         goto done;
-    size_t item = bits / 8u;
     if (TIFFIsTiled(t)) {
         uint32_t tw = 0, th = 0;
         TIFFGetField(t, TIFFTAG_TILEWIDTH, &tw);
