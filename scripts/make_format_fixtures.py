@@ -11,6 +11,7 @@ fixture holds a known array; tests/fixtures/formats/README.md lists them. Run fr
 import os
 import struct
 import sys
+import zlib
 
 import numpy as np
 
@@ -96,8 +97,9 @@ def make_fits():
 SHORT, LONG = 3, 4
 
 
-def tiff(name, data, bps, fmt, order="<", spp=1, tile=None, rows_per_strip=None):
-    """Uncompressed TIFF of a 2-D (or H×W×spp) array, strips or tiles, chosen byte order."""
+def tiff(name, data, bps, fmt, order="<", spp=1, tile=None, rows_per_strip=None, deflate=False):
+    """TIFF of a 2-D (or H×W×spp) array, strips or tiles, chosen byte order; uncompressed, or
+    Adobe Deflate (compression 8, zlib streams) with deflate=True."""
     h, w = data.shape[:2]
     item = bps // 8
     kind = {1: "u", 2: "i", 3: "f"}[fmt]
@@ -115,12 +117,14 @@ def tiff(name, data, bps, fmt, order="<", spp=1, tile=None, rows_per_strip=None)
         rps = rows_per_strip or h
         for r in range(0, h, rps):
             blocks.append(arr[r:r + rps].tobytes())
+    if deflate:
+        blocks = [zlib.compress(b) for b in blocks]
     body = b"".join(blocks)
     offsets, pos = [], 8
     for blk in blocks:
         offsets.append(pos)
         pos += len(blk)
-    entries = [(256, LONG, [w]), (257, LONG, [h]), (258, SHORT, [bps] * spp), (259, SHORT, [1]),
+    entries = [(256, LONG, [w]), (257, LONG, [h]), (258, SHORT, [bps] * spp), (259, SHORT, [8 if deflate else 1]),
                (262, SHORT, [2 if spp == 3 else 1]), (277, SHORT, [spp]),
                (284, SHORT, [1]), (339, SHORT, [fmt] * spp)]
     if tile:
@@ -155,6 +159,7 @@ def make_tiff():
     tiff("u16_tiles_be.tif", big, 16, 1, order=">", tile=(16, 16))  # 2×3 tiles, big-endian
     tiff("i8_strips.tif", np.arange(12).reshape(3, 4) - 6, 8, 2, rows_per_strip=1)
     tiff("f64_strips.tif", R, 64, 3)
+    tiff("f32_deflate.tif", big * 0.25 - 3, 32, 3, rows_per_strip=8, deflate=True)
     tiff("u32_strips.tif", np.arange(12).reshape(3, 4) * 100000, 32, 1)
     tiff("rgb8.tif", np.zeros((3, 4, 3)), 8, 1, spp=3)           # must be refused: 3 samples
 
@@ -175,6 +180,6 @@ if __name__ == "__main__":
                 "the first IMAGE extension; blank.fits: BITPIX 16 arange with BLANK at [1, 2]\n"
                 "- f32_strips.tif: R, 2 rows per strip; u16_tiles_be.tif: arange(700).reshape(20,"
                 " 35), big-endian, 16x16 tiles; i8_strips.tif: arange(12).reshape(3,4) - 6; "
-                "f64_strips.tif: R; u32_strips.tif: 100000 * arange(12).reshape(3,4); rgb8.tif: "
+                "f64_strips.tif: R; f32_deflate.tif: arange(700).reshape(20, 35) * 0.25 - 3, Deflate, 8 rows per strip; u32_strips.tif: 100000 * arange(12).reshape(3,4); rgb8.tif: "
                 "3 samples per pixel (refused)\n")
     print("wrote fixtures into", os.path.abspath(OUT))

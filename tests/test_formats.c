@@ -332,6 +332,9 @@ Test(formats, tiff_strips_tiles_and_sample_types)
     a = read_ok(FIX "u16_tiles_be.tif", NULL);
     expect_arange(a, 20, 35, 1.0, 0.0, "u16_tiles_be.tif");
     kernest_array_destroy(&a);
+    a = read_ok(FIX "f32_deflate.tif", NULL);
+    expect_arange(a, 20, 35, 0.25, -3.0, "f32_deflate.tif");
+    kernest_array_destroy(&a);
     a = read_ok(FIX "i8_strips.tif", NULL);
     expect_arange(a, 3, 4, 1.0, -6.0, "i8_strips.tif");
     kernest_array_destroy(&a);
@@ -367,7 +370,7 @@ Test(formats, truncated_binary_files)
 {
     static const char *const fixtures[] = {"stored.npz", "deflated.npz", "f64.fits",
                                            "ext_f32.fits", "f32_strips.tif",
-                                           "u16_tiles_be.tif"};
+                                           "u16_tiles_be.tif", "f32_deflate.tif"};
     for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++) {
         char src[4096];
         snprintf(src, sizeof src, FIX "%s", fixtures[i]);
