@@ -229,7 +229,7 @@ int cli_check_format(const char *opt, const char *path)
         return cli_usage_error("%s: %s: unknown file format (extensions: .npy .npz[:NAME] .fits "
                                ".fit .fts .tif .tiff .csv .txt .tsv .raw .bin)", opt, path);
     if (!kernest_format_available(f))
-        return cli_usage_error("%s: %s: %s support is not compiled in", opt, path,
-                               kernest_format_name(f));
+        return cli_usage_error("%s: %s: %s support is not compiled in (kernest info lists the "
+                               "formats of this build)", opt, path, kernest_format_name(f));
     return 0;
 }
