@@ -42,8 +42,12 @@ typedef struct tiff_msg {
 static int on_error(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
 {
     tiff_msg *m = user;
-    if (m && !m->text[0]) /* the first error is the cause; later ones are consequences */
+    if (m && !m->text[0]) { /* the first error is the cause; later ones are consequences */
         vsnprintf(m->text, sizeof m->text, fmt, ap);
+        for (char *c = m->text; *c; c++) /* our messages are one line */
+            if ((unsigned char)*c < 0x20)
+                *c = ' ';
+    }
     return 1;
 }
 
@@ -141,12 +145,16 @@ int kn_tiff_read(const char *path, kernest_array **out)
      * bounded too. */
     uint16_t comp = COMPRESSION_NONE;
     TIFFGetFieldDefaulted(t, TIFFTAG_COMPRESSION, &comp);
-    uint64_t stored = 0;
+    uint64_t stored = 0, largest = 0;
     uint32_t nstrile = TIFFIsTiled(t) ? TIFFNumberOfTiles(t) : TIFFNumberOfStrips(t);
     for (uint32_t i = 0; i < nstrile; i++) {
         uint64_t c = TIFFGetStrileByteCount(t, i);
         stored = stored + c < stored ? UINT64_MAX : stored + c;
+        largest = c > largest ? c : largest;
     }
+    /* the same bound for one decoded strip or tile, so a lying tile size cannot make us
+     * allocate either */
+    double block_room = comp == COMPRESSION_NONE ? (double)largest : 1100.0 * (double)largest;
     double need = (double)h * (double)w * (double)item;
     double room = comp == COMPRESSION_NONE ? (double)stored : 1100.0 * (double)stored;
     if (need > room || (double)stored > (double)sb.st_size) {
@@ -166,7 +174,7 @@ int kn_tiff_read(const char *path, kernest_array **out)
         tmsize_t ts = TIFFTileSize(t);
         size_t need;
         if (!tw || !th || ts <= 0 || kn_mul_size((size_t)tw * th, item, &need) ||
-            (size_t)ts < need) {
+            (size_t)ts < need || (double)ts > block_room) {
             st = tiff_fail(KERNEST_E_FORMAT, path, "bad tile size", &m);
             goto done;
         }
@@ -190,7 +198,7 @@ int kn_tiff_read(const char *path, kernest_array **out)
         if (rps == 0 || rps > h)
             rps = h;
         tmsize_t ss = TIFFStripSize(t);
-        if (ss <= 0 && h) {
+        if ((ss <= 0 || (double)ss > block_room) && h) {
             st = tiff_fail(KERNEST_E_FORMAT, path, "bad strip size", &m);
             goto done;
         }
