@@ -510,50 +510,43 @@ int kn_npy_read_stream(FILE *fp, const char *path, const struct stat *sbp, kerne
     memset(&h, 0, sizeof h);
     size_t offset = 0;
     int st = read_header(fp, path, &sb, &h, &offset);
-    if (st) {
+    if (st)
         return st;
-    }
 
     char shape_txt[128];
     format_shape(shape_txt, sizeof shape_txt, h.ndim, h.shape);
     size_t n = 1, data_bytes, out_bytes;
     for (int d = 0; d < h.ndim; d++)
-        if (kn_mul_size(n, h.shape[d], &n)) {
+        if (kn_mul_size(n, h.shape[d], &n))
             return kn_error(KERNEST_E_TOOBIG, "%s: shape %s has more elements than size_t can count",
                             path, shape_txt);
-        }
-    if (kn_mul_size(n, h.itemsize, &data_bytes) || kn_mul_size(n, sizeof(double), &out_bytes)) {
+    if (kn_mul_size(n, h.itemsize, &data_bytes) || kn_mul_size(n, sizeof(double), &out_bytes))
         return kn_error(KERNEST_E_TOOBIG, "%s: shape %s needs more bytes than size_t can count",
                         path, shape_txt);
-    }
     size_t avail;
     kn_host_mem_available(&avail);
-    if (out_bytes > avail) {
+    if (out_bytes > avail)
         return kn_error(KERNEST_E_TOOBIG, "%s: shape %s needs %zu bytes but only %zu bytes of "
                         "memory are available", path, shape_txt, out_bytes, avail);
-    }
     /* compare with the file size first, so a lying header cannot make us allocate */
     if (S_ISREG(sb.st_mode)) {
         unsigned long long fsize = (unsigned long long)sb.st_size;
         unsigned long long have = fsize > offset ? fsize - offset : 0;
-        if (have < data_bytes) {
+        if (have < data_bytes)
             return kn_error(KERNEST_E_FORMAT, "%s: truncated: expected %zu bytes of data, found %llu",
                             path, data_bytes, have);
-        }
-        if (have > data_bytes) {
+        if (have > data_bytes)
             return kn_error(KERNEST_E_FORMAT, "%s: %llu unexpected bytes after the %zu bytes of data "
                             "(shape %s)", path, have - data_bytes, data_bytes, shape_txt);
-        }
     }
 
     /* 0-d arrays become 1-D of one element: the library has no 0-d arrays */
     size_t one = 1;
     kernest_array *a = NULL;
     st = h.ndim == 0 ? kernest_array_create(1, &one, &a) : kernest_array_create(h.ndim, h.shape, &a);
-    if (st) {
+    if (st)
         return kn_error(st, "%s: cannot create an array of shape %s (%zu bytes)", path, shape_txt,
                         out_bytes);
-    }
     st = read_data(fp, path, &h, data_bytes, a);
     if (st) {
         kernest_array_destroy(&a);
