@@ -78,6 +78,56 @@ int kernest_npy_read(const char *path, kernest_array **out);
  * folder, renamed into place: a failure never leaves a partial file. Does not take ownership. */
 int kernest_npy_write(const char *path, const kernest_array *a, kernest_precision precision);
 
+/* ---- array files in any supported format ----------------------------------------------- */
+
+/* The format is chosen by the file name's extension (case-insensitive):
+ *   .npy                 NumPy array (always available)
+ *   .npz, .npz:NAME      NumPy archive: its only array, or member NAME (libzip)
+ *   .fits .fit .fts      FITS: the primary image, or the first image extension (cfitsio)
+ *   .tif .tiff           TIFF: one grayscale sample per pixel, float or integer (libtiff)
+ *   .csv .txt .tsv       text rows for small arrays; '#' starts a comment
+ *   .raw .bin            headerless little-endian values; the shape and dtype come from
+ *                        kernest_read_options (kernest --shape HxW --dtype f4)
+ * A format whose library was not compiled in fails with KERNEST_E_UNSUPPORTED. */
+typedef enum kernest_format {
+    KERNEST_FORMAT_UNKNOWN = 0,
+    KERNEST_FORMAT_NPY = 1,
+    KERNEST_FORMAT_NPZ = 2,
+    KERNEST_FORMAT_FITS = 3,
+    KERNEST_FORMAT_TIFF = 4,
+    KERNEST_FORMAT_TEXT = 5,
+    KERNEST_FORMAT_RAW = 6,
+    KERNEST_FORMAT_COUNT
+} kernest_format;
+
+/* Text files hold at most this many values (more is refused with KERNEST_E_TOOBIG: use .npy). */
+#define KERNEST_TEXT_MAX_ELEMENTS (1u << 22)
+
+/* What a reader cannot learn from the file itself; fill with kernest_read_options_default. */
+typedef struct kernest_read_options {
+    int raw_ndim;                       /* raw: dimensions in raw_shape; 0 = not given */
+    size_t raw_shape[KERNEST_MAX_NDIM]; /* raw: the shape, C order (HxW = rows, columns) */
+    const char *raw_dtype;              /* raw: "f4" "f8" "i1" "i2" "i4" "i8" "u1" "u2" "u4" "u8"
+                                           (little-endian); NULL = not given. Borrowed. */
+    size_t text_max_elements;           /* csv/txt cap; default KERNEST_TEXT_MAX_ELEMENTS */
+} kernest_read_options;
+
+void kernest_read_options_default(kernest_read_options *ro);
+/* The format a path's extension selects (KERNEST_FORMAT_UNKNOWN when none does). */
+kernest_format kernest_format_of_path(const char *path);
+/* Short name ("npz", "fits", ...), never NULL. */
+const char *kernest_format_name(kernest_format format);
+/* 1 when the format can be read and written by this build. */
+int kernest_format_available(kernest_format format);
+/* Reads path in the format its extension selects into a new array of doubles; *out receives it
+ * (caller owns). ro may be NULL (then raw files are refused: they need a shape and dtype).
+ * Errors name the file and what is wrong. */
+int kernest_array_read(const char *path, const kernest_read_options *ro, kernest_array **out);
+/* Writes a in the format path's extension selects: binary formats as f8 (KERNEST_DOUBLE) or f4
+ * (KERNEST_SINGLE), text with 17 (double) or 9 (single) significant digits. Through a temporary
+ * file in the same folder, renamed into place. Does not take ownership. */
+int kernest_array_write(const char *path, const kernest_array *a, kernest_precision precision);
+
 /* ---- the convolution model --------------------------------------------------------------- */
 
 /* Which window of the full linear convolution is observed, as scipy.signal.convolve2d. */

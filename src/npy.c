@@ -9,6 +9,7 @@
 
 #include "atomic_file.h"
 #include "error.h"
+#include "npy.h"
 #include "sysmem.h"
 
 #define NPY_MAGIC "\x93NUMPY"
@@ -500,6 +501,61 @@ static int read_data(FILE *fp, const char *path, const npy_header *h, size_t dat
     return KERNEST_OK;
 }
 
+/* The reader proper, on an open stream: sb describes it (a regular file's size is checked
+ * against the header before anything is allocated); npz members come here through fmemopen. */
+int kn_npy_read_stream(FILE *fp, const char *path, const struct stat *sbp, kernest_array **out)
+{
+    struct stat sb = *sbp;
+    npy_header h;
+    memset(&h, 0, sizeof h);
+    size_t offset = 0;
+    int st = read_header(fp, path, &sb, &h, &offset);
+    if (st)
+        return st;
+
+    char shape_txt[128];
+    format_shape(shape_txt, sizeof shape_txt, h.ndim, h.shape);
+    size_t n = 1, data_bytes, out_bytes;
+    for (int d = 0; d < h.ndim; d++)
+        if (kn_mul_size(n, h.shape[d], &n))
+            return kn_error(KERNEST_E_TOOBIG, "%s: shape %s has more elements than size_t can count",
+                            path, shape_txt);
+    if (kn_mul_size(n, h.itemsize, &data_bytes) || kn_mul_size(n, sizeof(double), &out_bytes))
+        return kn_error(KERNEST_E_TOOBIG, "%s: shape %s needs more bytes than size_t can count",
+                        path, shape_txt);
+    size_t avail;
+    kn_host_mem_available(&avail);
+    if (out_bytes > avail)
+        return kn_error(KERNEST_E_TOOBIG, "%s: shape %s needs %zu bytes but only %zu bytes of "
+                        "memory are available", path, shape_txt, out_bytes, avail);
+    /* compare with the file size first, so a lying header cannot make us allocate */
+    if (S_ISREG(sb.st_mode)) {
+        unsigned long long fsize = (unsigned long long)sb.st_size;
+        unsigned long long have = fsize > offset ? fsize - offset : 0;
+        if (have < data_bytes)
+            return kn_error(KERNEST_E_FORMAT, "%s: truncated: expected %zu bytes of data, found %llu",
+                            path, data_bytes, have);
+        if (have > data_bytes)
+            return kn_error(KERNEST_E_FORMAT, "%s: %llu unexpected bytes after the %zu bytes of data "
+                            "(shape %s)", path, have - data_bytes, data_bytes, shape_txt);
+    }
+
+    /* 0-d arrays become 1-D of one element: the library has no 0-d arrays */
+    size_t one = 1;
+    kernest_array *a = NULL;
+    st = h.ndim == 0 ? kernest_array_create(1, &one, &a) : kernest_array_create(h.ndim, h.shape, &a);
+    if (st)
+        return kn_error(st, "%s: cannot create an array of shape %s (%zu bytes)", path, shape_txt,
+                        out_bytes);
+    st = read_data(fp, path, &h, data_bytes, a);
+    if (st) {
+        kernest_array_destroy(&a);
+        return st;
+    }
+    *out = a;
+    return KERNEST_OK;
+}
+
 int kernest_npy_read(const char *path, kernest_array **out)
 {
     if (!path || !out)
@@ -517,70 +573,9 @@ int kernest_npy_read(const char *path, kernest_array **out)
         fclose(fp);
         return kn_error(KERNEST_E_NOFILE, "%s: cannot open: %s", path, strerror(EISDIR));
     }
-
-    npy_header h;
-    memset(&h, 0, sizeof h);
-    size_t offset = 0;
-    int st = read_header(fp, path, &sb, &h, &offset);
-    if (st) {
-        fclose(fp);
-        return st;
-    }
-
-    char shape_txt[128];
-    format_shape(shape_txt, sizeof shape_txt, h.ndim, h.shape);
-    size_t n = 1, data_bytes, out_bytes;
-    for (int d = 0; d < h.ndim; d++)
-        if (kn_mul_size(n, h.shape[d], &n)) {
-            fclose(fp);
-            return kn_error(KERNEST_E_TOOBIG, "%s: shape %s has more elements than size_t can count",
-                            path, shape_txt);
-        }
-    if (kn_mul_size(n, h.itemsize, &data_bytes) || kn_mul_size(n, sizeof(double), &out_bytes)) {
-        fclose(fp);
-        return kn_error(KERNEST_E_TOOBIG, "%s: shape %s needs more bytes than size_t can count",
-                        path, shape_txt);
-    }
-    size_t avail;
-    kn_host_mem_available(&avail);
-    if (out_bytes > avail) {
-        fclose(fp);
-        return kn_error(KERNEST_E_TOOBIG, "%s: shape %s needs %zu bytes but only %zu bytes of "
-                        "memory are available", path, shape_txt, out_bytes, avail);
-    }
-    /* compare with the file size first, so a lying header cannot make us allocate */
-    if (S_ISREG(sb.st_mode)) {
-        unsigned long long fsize = (unsigned long long)sb.st_size;
-        unsigned long long have = fsize > offset ? fsize - offset : 0;
-        if (have < data_bytes) {
-            fclose(fp);
-            return kn_error(KERNEST_E_FORMAT, "%s: truncated: expected %zu bytes of data, found %llu",
-                            path, data_bytes, have);
-        }
-        if (have > data_bytes) {
-            fclose(fp);
-            return kn_error(KERNEST_E_FORMAT, "%s: %llu unexpected bytes after the %zu bytes of data "
-                            "(shape %s)", path, have - data_bytes, data_bytes, shape_txt);
-        }
-    }
-
-    /* 0-d arrays become 1-D of one element: the library has no 0-d arrays */
-    size_t one = 1;
-    kernest_array *a = NULL;
-    st = h.ndim == 0 ? kernest_array_create(1, &one, &a) : kernest_array_create(h.ndim, h.shape, &a);
-    if (st) {
-        fclose(fp);
-        return kn_error(st, "%s: cannot create an array of shape %s (%zu bytes)", path, shape_txt,
-                        out_bytes);
-    }
-    st = read_data(fp, path, &h, data_bytes, a);
+    int st = kn_npy_read_stream(fp, path, &sb, out);
     fclose(fp);
-    if (st) {
-        kernest_array_destroy(&a);
-        return st;
-    }
-    *out = a;
-    return KERNEST_OK;
+    return st;
 }
 
 /* ---- writing -------------------------------------------------------------------------------- */
@@ -612,7 +607,10 @@ static size_t build_header(char *buf, size_t cap, const kernest_array *a, const 
     return total;
 }
 
-int kernest_npy_write(const char *path, const kernest_array *a, kernest_precision precision)
+/* Writes the .npy bytes of a to fp (validating a first); the caller owns fp. npz members are
+ * written through open_memstream. */
+int kn_npy_write_stream(FILE *fp, const char *path, const kernest_array *a,
+                        kernest_precision precision)
 {
     if (!path || !*path)
         return kn_error(KERNEST_E_INVALID, "npy write: the output path is empty");
@@ -639,15 +637,9 @@ int kernest_npy_write(const char *path, const kernest_array *a, kernest_precisio
     unsigned char *buf = malloc(NPY_CHUNK);
     if (!buf)
         return kn_error(KERNEST_E_NOMEM, "%s: cannot allocate %u bytes", path, NPY_CHUNK);
-
-    kn_atomic_file f;
-    int st = kn_atomic_open(&f, path);
-    if (st) {
-        free(buf);
-        return st;
-    }
     int e = 0;
-    if (fwrite(header, 1, hbytes, f.fp) != hbytes)
+    errno = 0;
+    if (fwrite(header, 1, hbytes, fp) != hbytes)
         e = errno ? errno : EIO;
     size_t per = NPY_CHUNK / item;
     for (size_t i = 0; !e && i < n; i += per) {
@@ -665,13 +657,29 @@ int kernest_npy_write(const char *path, const kernest_array *a, kernest_precisio
                 st32(buf + 4 * j, u);
             }
         }
-        if (fwrite(buf, item, m, f.fp) != m)
+        if (fwrite(buf, item, m, fp) != m)
             e = errno ? errno : EIO;
     }
     free(buf);
-    if (e) {
-        kn_atomic_abort(&f);
+    if (e)
         return kn_error(KERNEST_E_IO, "%s: write failed: %s", path, strerror(e));
+    return KERNEST_OK;
+}
+
+int kernest_npy_write(const char *path, const kernest_array *a, kernest_precision precision)
+{
+    if (!path || !*path)
+        return kn_error(KERNEST_E_INVALID, "npy write: the output path is empty");
+    /* validate before creating anything */
+    if (!a)
+        return kn_error(KERNEST_E_INVALID, "%s: no array to write", path);
+    kn_atomic_file f;
+    int st = kn_atomic_open(&f, path);
+    if (st)
+        return st;
+    if ((st = kn_npy_write_stream(f.fp, path, a, precision))) {
+        kn_atomic_abort(&f);
+        return st;
     }
     return kn_atomic_commit(&f);
 }

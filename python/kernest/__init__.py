@@ -330,3 +330,64 @@ def convolve(A, K, mode="same"):
     _check(_lib.kernest_convolve(ctypes.byref(asx), ctypes.byref(ksx), _pick(_MODES, mode, "mode"),
                                  ctypes.byref(out)))
     return _take(out)
+
+
+# ---- array files in every format the library reads (kernest_array_read / kernest_array_write) --
+
+class _ReadOptions(ctypes.Structure):
+    _fields_ = [("raw_ndim", ctypes.c_int),
+                ("raw_shape", ctypes.c_size_t * _MAX_NDIM),
+                ("raw_dtype", ctypes.c_char_p),
+                ("text_max_elements", ctypes.c_size_t)]
+
+
+_lib.kernest_read_options_default.argtypes = [ctypes.POINTER(_ReadOptions)]
+_lib.kernest_array_read.argtypes = [ctypes.c_char_p, ctypes.POINTER(_ReadOptions), ctypes.POINTER(_P_Array)]
+_lib.kernest_array_write.argtypes = [ctypes.c_char_p, _P_Array, ctypes.c_int]
+_lib.kernest_format_available.argtypes = [ctypes.c_int]
+_lib.kernest_format_name.restype = ctypes.c_char_p
+_lib.kernest_format_name.argtypes = [ctypes.c_int]
+
+
+def read(path, shape=None, dtype=None):
+    """Read an array file; the format follows the extension: .npy, .npz or .npz:NAME, .fits,
+    .tif, .csv/.txt/.tsv, or .raw/.bin with shape=(H, W) and dtype="f4" (f4 f8 i1..i8 u1..u8,
+    little-endian). Returns a float64 NumPy array."""
+    ro = _ReadOptions()
+    _lib.kernest_read_options_default(ctypes.byref(ro))
+    if shape is not None:
+        shape = tuple(int(s) for s in shape)
+        if not 1 <= len(shape) <= _MAX_NDIM:
+            raise KernestInputError("shape: 1 to %d dimensions" % _MAX_NDIM, "E_INVALID")
+        ro.raw_ndim = len(shape)
+        for d, s in enumerate(shape):
+            ro.raw_shape[d] = s
+    keep = dtype.encode() if dtype is not None else None
+    ro.raw_dtype = keep
+    out = _P_Array()
+    _check(_lib.kernest_array_read(os.fsencode(path), ctypes.byref(ro), ctypes.byref(out)))
+    return _take(out)
+
+
+def write(path, array, precision="double"):
+    """Write a 1-D to 4-D array in the format the extension names (as read), as float64
+    (precision="double") or float32 ("single"), atomically (temporary file, then rename)."""
+    a = np.ascontiguousarray(np.asarray(array, dtype=np.float64))
+    if not 1 <= a.ndim <= _MAX_NDIM:
+        raise KernestInputError("array: 1 to %d dimensions, got %d" % (_MAX_NDIM, a.ndim), "E_INVALID")
+    s = _Array()
+    s.ndim = a.ndim
+    for d in range(_MAX_NDIM):
+        s.shape[d] = a.shape[d] if d < a.ndim else 1
+    s.size = a.size
+    s.data = a.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+    prec = _pick({"double": 0, "single": 1}, precision, "precision")
+    _check(_lib.kernest_array_write(os.fsencode(path), ctypes.byref(s), prec))
+
+
+def formats():
+    """The array file formats this build of the library reads and writes."""
+    return [_lib.kernest_format_name(f).decode() for f in range(1, 7) if _lib.kernest_format_available(f)]
+
+
+__all__ += ["read", "write", "formats"]

@@ -63,7 +63,14 @@ void cli_mpi_collect(void *items, size_t n, size_t size, const unsigned char *mi
 /* Collective: the largest v over the ranks (v itself in one process). */
 int cli_mpi_max(int v);
 
-/* Reads a .npy into a new 2-D array (error printed); returns 0 or the exit code. */
+/* Reads an array file (format by extension; raw files use --shape/--dtype) into a new 2-D
+ * array (error printed); returns 0 or the exit code. */
 int cli_read_2d(const char *path, kernest_array **out);
+/* Takes --shape HxW and --dtype T (for raw inputs, any command) out of argv before the command
+ * parses it; returns 0 or the exit code. */
+int cli_take_read_options(int *argc, char **argv);
+/* Refuses (exit code 2) an output path whose extension names no format, or one not compiled in,
+ * before any work is done. */
+int cli_check_format(const char *opt, const char *path);
 
 #endif

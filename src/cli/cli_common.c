@@ -162,9 +162,78 @@ int cli_check_output(const char *opt, const char *path)
     return rc;
 }
 
+/* --shape and --dtype, for raw inputs, taken out of argv by cli_take_read_options */
+static kernest_read_options read_opts = {0, {0}, NULL, KERNEST_TEXT_MAX_ELEMENTS};
+
+static int parse_shape(const char *s)
+{
+    kernest_read_options ro;
+    kernest_read_options_default(&ro);
+    const char *p = s;
+    while (*p) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (end == p || *p == '-' || *p == '+' || errno || v == 0 || v > (1ull << 40) ||
+            ro.raw_ndim == KERNEST_MAX_NDIM || (*end && *end != 'x' && *end != 'X') ||
+            (*end && !end[1]))
+            return cli_usage_error("--shape: '%s' is not HxW (1 to %d positive integers joined by "
+                                   "'x', e.g. 512x512)", s, KERNEST_MAX_NDIM);
+        ro.raw_shape[ro.raw_ndim++] = (size_t)v;
+        p = *end ? end + 1 : end;
+    }
+    if (!ro.raw_ndim)
+        return cli_usage_error("--shape: the shape is empty");
+    read_opts.raw_ndim = ro.raw_ndim;
+    memcpy(read_opts.raw_shape, ro.raw_shape, sizeof ro.raw_shape);
+    return 0;
+}
+
+static int parse_dtype(const char *s)
+{
+    static const char *const ok[] = {"f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (!strcmp(s, ok[i])) {
+            read_opts.raw_dtype = ok[i];
+            return 0;
+        }
+    return cli_usage_error("--dtype: '%s' is not one of f4 f8 i1 i2 i4 i8 u1 u2 u4 u8", s);
+}
+
+int cli_take_read_options(int *argc, char **argv)
+{
+    int out = 1;
+    for (int i = 1; i < *argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) { /* the rest are operands */
+            while (i < *argc)
+                argv[out++] = argv[i++];
+            break;
+        }
+        int shape = !strcmp(a, "--shape") || !strncmp(a, "--shape=", 8);
+        int dtype = !strcmp(a, "--dtype") || !strncmp(a, "--dtype=", 8);
+        if (!shape && !dtype) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        const char *v = strchr(a, '=');
+        if (v)
+            v++;
+        else if (i + 1 < *argc)
+            v = argv[++i];
+        else
+            return cli_usage_error("%s needs a value", a);
+        if (shape ? parse_shape(v) : parse_dtype(v))
+            return CLI_USAGE;
+    }
+    argv[out] = NULL;
+    *argc = out;
+    return 0;
+}
+
 int cli_read_2d(const char *path, kernest_array **out)
 {
-    int st = kernest_npy_read(path, out);
+    int st = kernest_array_read(path, &read_opts, out);
     if (st)
         return cli_fail(st);
     if ((*out)->ndim != 2) {
@@ -172,5 +241,17 @@ int cli_read_2d(const char *path, kernest_array **out)
         kernest_array_destroy(out);
         return cli_usage_error("%s: expected a 2-D array, got %d dimension%s", path, nd, nd == 1 ? "" : "s");
     }
+    return 0;
+}
+
+int cli_check_format(const char *opt, const char *path)
+{
+    kernest_format f = kernest_format_of_path(path);
+    if (f == KERNEST_FORMAT_UNKNOWN)
+        return cli_usage_error("%s: %s: unknown file format (extensions: .npy .npz[:NAME] .fits "
+                               ".fit .fts .tif .tiff .csv .txt .tsv .raw .bin)", opt, path);
+    if (!kernest_format_available(f))
+        return cli_usage_error("%s: %s: %s support is not compiled in (kernest info lists the "
+                               "formats of this build)", opt, path, kernest_format_name(f));
     return 0;
 }

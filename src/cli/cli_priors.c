@@ -142,7 +142,7 @@ int cli_write_profile(const char *path, const kernest_report *rep)
     int st = kernest_array_create(1, shape, &p);
     if (!st) {
         memcpy(p->data, rep->profile, rep->nprofile * sizeof *p->data);
-        st = kernest_npy_write(path, p, rep->precision);
+        st = kernest_array_write(path, p, rep->precision);
     }
     kernest_array_destroy(&p);
     return st ? cli_fail(st) : 0;

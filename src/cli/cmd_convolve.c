@@ -43,6 +43,8 @@ int cmd_convolve(int argc, char **argv)
     if (!output)
         return cli_usage_error("convolve: -o B.npy is required");
     int rc = cli_check_output("-o", output);
+    if (!rc)
+        rc = cli_check_format("-o", output);
     if (rc)
         return rc;
     kernest_array *A = NULL, *K = NULL, *B = NULL;
@@ -50,7 +52,7 @@ int cmd_convolve(int argc, char **argv)
     if (!(rc = cli_read_2d(an, &A)) && !(rc = cli_read_2d(kn, &K))) {
         int st = kn_convolve_named(A, K, mode, an, kn, &B);
         if (!st)
-            st = kernest_npy_write(output, B, prec);
+            st = kernest_array_write(output, B, prec);
         if (st)
             rc = cli_fail(st);
     }

@@ -215,7 +215,8 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
         (profile_path && (rc = cli_check_output("--profile", profile_path))) ||
         (plot_dir && (rc = cli_plot_prepare_dir(plot_dir))) ||
         (log_path && (rc = cli_check_output("--log", log_path))) ||
-        (opt.checkpoint && (rc = cli_check_output("--checkpoint", opt.checkpoint))))
+        (opt.checkpoint && (rc = cli_check_output("--checkpoint", opt.checkpoint))) ||
+        (rc = cli_check_format("-o", output)) || (profile_path && (rc = cli_check_format("--profile", profile_path))))
         goto done;
     rc = CLI_OK;
 done:
@@ -299,7 +300,7 @@ int cli_estimate_run(const cli_estimate *job, cli_estimate_result *res)
             goto done;
         }
     }
-    if ((st = kernest_npy_write(output, K, rep->precision))) {
+    if ((st = kernest_array_write(output, K, rep->precision))) {
         rc = cli_fail(st);
         goto done;
     }

@@ -16,7 +16,7 @@ int cmd_info(int argc, char **argv)
 {
     if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
         puts("usage: kernest info\n\nPrint the backends compiled in, the devices with their memory "
-             "and compute capability,\nand the FFTW, cuFFT and cuBLAS versions.");
+             "and compute capability,\nthe array file formats compiled in, and the FFTW, cuFFT and cuBLAS versions.");
         return CLI_OK;
     }
     if (argc > 1)
@@ -24,6 +24,11 @@ int cmd_info(int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     printf("kernest %s\n", KERNEST_VERSION_STRING);
     printf("backends: cpu%s\n", kernest_have_cuda() ? ", cuda" : "");
+    printf("formats:");
+    for (int f = KERNEST_FORMAT_NPY; f < KERNEST_FORMAT_COUNT; f++)
+        if (kernest_format_available((kernest_format)f))
+            printf(" %s", kernest_format_name((kernest_format)f));
+    printf("\n");
     printf("cpu: %ld core%s, %s (OpenMP threads), wisdom cache %s\n", cores, cores == 1 ? "" : "s",
            kernest_fftw_version(), *kn_fftw_wisdom_dir() ? kn_fftw_wisdom_dir() : "(none)");
 #ifdef KERNEST_WITH_CUDA

@@ -40,7 +40,7 @@ static int write_array(const char *dir, const char *name, const kernest_array *a
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    int st = kernest_npy_write(path, a, KERNEST_DOUBLE);
+    int st = kernest_array_write(path, a, KERNEST_DOUBLE);
     return st ? cli_fail(st) : 0;
 }
 

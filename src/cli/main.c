@@ -18,6 +18,9 @@ static const char usage[] =
     "  score      held-out error and kernel error of an estimate\n"
     "  info       backends, devices and library versions\n"
     "\n"
+    "Array files: .npy .npz[:NAME] .fits .tif .csv .txt .raw/.bin, chosen by extension for\n"
+    "input and output; raw inputs need --shape HxW --dtype f4|f8|i1..i8|u1..u8 (any command).\n"
+    "\n"
     "kernest COMMAND --help shows a command's options; kernest --version its version.\n"
     "Exit codes: 0 ok, 1 runtime failure, 2 bad usage or input.\n";
 
@@ -35,8 +38,10 @@ static int run(int argc, char **argv)
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
         return printf("kernest %s\n", KERNEST_VERSION_STRING), CLI_OK;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name))
-            return commands[i].run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], commands[i].name)) {
+            int rc = cli_take_read_options(&argc, argv);
+            return rc ? rc : commands[i].run(argc - 1, argv + 1);
+        }
     return cli_usage_error("unknown command '%s' (see kernest --help)", argv[1]);
 }
 
