@@ -183,6 +183,9 @@ typedef struct kernest_options {
     const kernest_array *support_mask; /* mask: kh×kw, non-zero = free. Borrowed. */
     size_t nfixed;               /* entries of fixed */
     const kernest_fixed_pixel *fixed; /* pixels held at a value. Borrowed. */
+    /* ---- total variation (python/kernest/_Options mirrors it, at the end) ---- */
+    double tv;                   /* isotropic TV weight λ_tv >= 0 (λ_tv Σ sqrt(∂xK² + ∂yK²), forward
+                                    differences inside the kernel; FISTA, pixel model only) */
 } kernest_options;
 
 void kernest_options_default(kernest_options *opt);

@@ -76,13 +76,24 @@ typedef struct kn_backend_ops {
                          const size_t *col, const double *val, kn_sparse **out);
     void (*sparse_destroy)(kn_backend *be, kn_sparse **s);         /* NULL allowed; sets *s = NULL */
     int (*sparse_apply)(kn_backend *be, const kn_sparse *s, const kn_vec *x, kn_vec *y); /* y = S x */
+
+    /* ---- total variation on the kh×kw kernel grid (n = kh*kw), for the dual (FGP) prox of TV.
+     * D is the forward-difference gradient with no wrap: a dual vector g has 2n entries, the
+     * differences along columns in g[0, n) and along rows in g[n, 2n), each kh×kw row-major,
+     * with 0 in the last column / last row (no neighbour). ---- */
+    /* g = D x: g[y*kw+x] = x[y,x+1] − x[y,x] (x+1 < kw), g[n+y*kw+x] = x[y+1,x] − x[y,x] (y+1 < kh). */
+    int (*tv_grad)(kn_backend *be, size_t kh, size_t kw, const kn_vec *x, kn_vec *g);
+    /* x = Dᵀ g (= −div g), the exact adjoint of tv_grad. */
+    int (*tv_grad_adjoint)(kn_backend *be, size_t kh, size_t kw, const kn_vec *g, kn_vec *x);
+    /* p (2n entries): each pair (p[i], p[n+i]) projected onto the disk of radius t >= 0. */
+    int (*vec_ball_proj)(kn_backend *be, kn_vec *p, double t);
 } kn_backend_ops;
 
-/* 1 when the backend implements every prior operation above (vec_clip ... sparse_apply). */
+/* 1 when the backend implements every prior operation above (vec_clip ... vec_ball_proj). */
 static inline int kn_backend_has_priors(const kn_backend_ops *o)
 {
     return o->vec_clip && o->vec_mul && o->vec_soft && o->sparse_create && o->sparse_destroy &&
-           o->sparse_apply;
+           o->sparse_apply && o->tv_grad && o->tv_grad_adjoint && o->vec_ball_proj;
 }
 
 struct kn_backend {
