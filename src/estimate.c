@@ -48,8 +48,9 @@ static int check_options(const kernest_options *opt)
     return KERNEST_OK;
 }
 
-/* The backend the options ask for, able to run the priors they set: a CUDA backend without the
- * prior operations is refused when asked for by name, and passed over for the CPU under auto. */
+/* The backend the options ask for, able to run the priors they set. The cpu and cuda backends
+ * both implement every prior operation, so this only guards a backend (or a future table op)
+ * without them: refused when asked for by name, passed over for the CPU under auto. */
 static int open_backend(const kernest_options *opt, kn_backend **out)
 {
     int st = kn_backend_open(opt, out);
