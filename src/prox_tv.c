@@ -114,6 +114,7 @@ int kn_tv_prox(kn_backend *be, kn_tv *tv, double tau, double step, kn_tv_inner i
         t = tn;
         tv->last_iterations = k;
         if (k > 1) {
+            /* the stopping test's two norms are the inner loop's only waits for a GPU */
             double dx, nx;
             TRY(o->vec_axpy(be, tv->xo, -1.0, tv->x));       /* xo = x_{k−1} − x_k (overwritten next) */
             TRY(o->vec_nrm2(be, tv->xo, &dx));
