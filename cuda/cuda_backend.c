@@ -332,6 +332,7 @@ static const kn_backend_ops cuda_ops = {
     .tv_grad = kn_cuda_tv_grad,
     .tv_grad_adjoint = kn_cuda_tv_grad_adjoint,
     .vec_ball_proj = kn_cuda_vec_ball_proj,
+    .vec_pair_nrm_sum = kn_cuda_vec_pair_nrm_sum,
 };
 
 /* ---- creation ----------------------------------------------------------------------------- */

@@ -260,6 +260,18 @@ template <typename T> __global__ void ball_proj_kernel(T *p, size_t half, double
     }
 }
 
+template <typename T> __global__ void pair_nrm_partial_kernel(const T *p, size_t half, double *partial)
+{
+    double s = 0.0;
+    for (size_t i = first_index(); i < half; i += stride()) {
+        double a = p[i], b = p[half + i];
+        s += sqrt(a * a + b * b);
+    }
+    s = block_sum(s);
+    if (threadIdx.x == 0)
+        partial[blockIdx.x] = s;
+}
+
 /* ---- typed launchers ---------------------------------------------------------------------- */
 
 template <typename T> cudaError_t fill(void *v, size_t n, double a, cudaStream_t s)
@@ -390,6 +402,19 @@ template <typename T> cudaError_t ball_proj(void *p, size_t half, double t, cuda
     return cudaGetLastError();
 }
 
+template <typename T> cudaError_t pair_nrm_sum(const void *p, size_t half, double *scratch, cudaStream_t s)
+{
+    unsigned nb = blocks_for(half);
+    if (nb > KN_CU_DOT_BLOCKS)
+        nb = KN_CU_DOT_BLOCKS;
+    pair_nrm_partial_kernel<T><<<nb, kThreads, 0, s>>>((const T *)p, half, scratch);
+    cudaError_t e = cudaGetLastError();
+    if (e != cudaSuccess)
+        return e;
+    dot_final_kernel<<<1, kFinalThreads, 0, s>>>(scratch, nb);
+    return cudaGetLastError();
+}
+
 } // namespace
 
 /* ---- C launchers: empty launches are skipped (a zero-block grid is a launch error) ------- */
@@ -498,4 +523,12 @@ extern "C" cudaError_t kn_cu_tv_grad_adjoint(int dbl, void *k, const void *g, si
 extern "C" cudaError_t kn_cu_ball_proj(int dbl, void *p, size_t half, double t, cudaStream_t stream)
 {
     return KN_DISPATCH(half, ball_proj, p, half, t, stream);
+}
+
+extern "C" cudaError_t kn_cu_pair_nrm_sum(int dbl, const void *p, size_t half, double *scratch,
+                                         cudaStream_t stream)
+{
+    if (half == 0)
+        return cudaMemsetAsync(scratch + KN_CU_DOT_BLOCKS, 0, sizeof(double), stream);
+    return KN_DISPATCH(half, pair_nrm_sum, p, half, scratch, stream);
 }

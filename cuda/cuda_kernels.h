@@ -69,6 +69,8 @@ cudaError_t kn_cu_tv_grad_adjoint(int dbl, void *k, const void *g, size_t kh, si
                                   cudaStream_t stream);
 /* Pairs (p[i], p[half+i]), i < half, projected onto the disk of radius t. */
 cudaError_t kn_cu_ball_proj(int dbl, void *p, size_t half, double t, cudaStream_t stream);
+/* scratch[KN_CU_DOT_BLOCKS] = Σ_{i<half} sqrt(p[i]² + p[half+i]²), accumulated in double. */
+cudaError_t kn_cu_pair_nrm_sum(int dbl, const void *p, size_t half, double *scratch, cudaStream_t stream);
 
 #ifdef __cplusplus
 }

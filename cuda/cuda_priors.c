@@ -1,5 +1,5 @@
 /* cuda_priors.c — the prior operations of the cuda backend: clip, multiply, soft-threshold, CSR
- * sparse maps and the total-variation gradient, its adjoint and the ball projection. */
+ * sparse maps and the total-variation gradient, its adjoint, the ball projection and TV's sum. */
 #include <stdlib.h>
 
 #include "cuda_check.h"
@@ -170,5 +170,19 @@ int kn_cuda_vec_ball_proj(kn_backend *be, kn_vec *p, double t)
     if (st)
         return st;
     KN_CUDA_TRY(kn_cu_ball_proj(c->dbl, p->data, p->n / 2, t, c->stream));
+    return KERNEST_OK;
+}
+
+/* a reduction: the host waits for its scalar, like vec_dot (FGP's duality-gap test needs it) */
+int kn_cuda_vec_pair_nrm_sum(kn_backend *be, const kn_vec *p, double *out)
+{
+    kn_cuda *c = impl(be);
+    int st = kn_cuda_use(c);
+    if (st)
+        return st;
+    KN_CUDA_TRY(kn_cu_pair_nrm_sum(c->dbl, p->data, p->n / 2, c->dot_scratch, c->stream));
+    KN_CUDA_TRY(cudaMemcpyAsync(out, c->dot_scratch + KN_CU_DOT_BLOCKS, sizeof *out,
+                                cudaMemcpyDeviceToHost, c->stream));
+    KN_CUDA_TRY(cudaStreamSynchronize(c->stream));
     return KERNEST_OK;
 }

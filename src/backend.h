@@ -87,13 +87,16 @@ typedef struct kn_backend_ops {
     int (*tv_grad_adjoint)(kn_backend *be, size_t kh, size_t kw, const kn_vec *g, kn_vec *x);
     /* p (2n entries): each pair (p[i], p[n+i]) projected onto the disk of radius t >= 0. */
     int (*vec_ball_proj)(kn_backend *be, kn_vec *p, double t);
+    /* *out = Σ_i sqrt(p[i]² + p[n+i]²) over the pairs of p (2n entries), accumulated in double:
+     * TV(x) when p = D x. */
+    int (*vec_pair_nrm_sum)(kn_backend *be, const kn_vec *p, double *out);
 } kn_backend_ops;
 
-/* 1 when the backend implements every prior operation above (vec_clip ... vec_ball_proj). */
+/* 1 when the backend implements every prior operation above (vec_clip ... vec_pair_nrm_sum). */
 static inline int kn_backend_has_priors(const kn_backend_ops *o)
 {
     return o->vec_clip && o->vec_mul && o->vec_soft && o->sparse_create && o->sparse_destroy &&
-           o->sparse_apply && o->tv_grad && o->tv_grad_adjoint && o->vec_ball_proj;
+           o->sparse_apply && o->tv_grad && o->tv_grad_adjoint && o->vec_ball_proj && o->vec_pair_nrm_sum;
 }
 
 struct kn_backend {

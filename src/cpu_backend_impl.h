@@ -514,6 +514,20 @@ static int SFX(vec_ball_proj)(kn_backend *be, kn_vec *p, double t)
     return KERNEST_OK;
 }
 
+static int SFX(vec_pair_nrm_sum)(kn_backend *be, const kn_vec *p, double *out)
+{
+    const R *a = SFX(vdata)(p);
+    const size_t half = p->n / 2;
+    const R *b = a + half;
+    long n = (long)half;
+    double s = 0.0;
+#pragma omp parallel for num_threads(be->threads) schedule(static) reduction(+ : s)
+    for (long i = 0; i < n; i++)
+        s += sqrt((double)a[i] * a[i] + (double)b[i] * b[i]);
+    *out = s;
+    return KERNEST_OK;
+}
+
 static void SFX(destroy)(kn_backend *be)
 {
     SFX(cpu_impl) *impl = be->impl;
@@ -553,4 +567,5 @@ static const kn_backend_ops SFX(cpu_ops) = {
     .tv_grad = SFX(tv_grad),
     .tv_grad_adjoint = SFX(tv_grad_adjoint),
     .vec_ball_proj = SFX(vec_ball_proj),
+    .vec_pair_nrm_sum = SFX(vec_pair_nrm_sum),
 };

@@ -244,3 +244,9 @@ struct kn_tv *kn_prox_tv(kn_prox *p)
 {
     return p->tvw;
 }
+
+void kn_prox_set_tolerance(kn_prox *p, double rel)
+{
+    if (p->tvw)
+        kn_tv_set_accuracy(p->tvw, rel, KN_TV_MAXIT);
+}

@@ -40,5 +40,8 @@ void kn_prox_destroy(kn_backend *be, kn_prox **p); /* NULL allowed; sets *p = NU
 int kn_prox_apply(kn_backend *be, kn_prox *p, double step, kn_vec *v);
 /* The TV part of p (NULL when tv = 0), to tune its inner accuracy in tests. */
 struct kn_tv *kn_prox_tv(kn_prox *p);
+/* Relative accuracy of the maps that are computed iteratively (TV's inner FGP; the others are
+ * exact and ignore it): the caller tightens it as its own iterates settle. */
+void kn_prox_set_tolerance(kn_prox *p, double rel);
 
 #endif

@@ -8,7 +8,9 @@
 /* Backend vectors of n elements a kn_tv holds (its 2n dual vectors count twice). */
 #define KN_TV_VECTORS 9
 
-/* Inner accuracy by default: stop when ‖x_k − x_{k−1}‖ <= KN_TV_TOL ‖x_k‖, at most KN_TV_MAXIT. */
+/* Inner accuracy by default: stop when the duality gap bounds ‖x − prox(v)‖ by KN_TV_TOL ‖x‖, at
+ * most KN_TV_MAXIT iterations (FISTA tightens the tolerance as it converges:
+ * kn_prox_set_tolerance). */
 #define KN_TV_TOL 1e-4
 #define KN_TV_MAXIT 100
 
@@ -23,7 +25,7 @@ int kn_tv_create(kn_backend *be, size_t kh, size_t kw, kn_tv **out);
 void kn_tv_destroy(kn_backend *be, kn_tv **tv); /* NULL allowed; sets *tv = NULL */
 /* Inner accuracy (tol > 0, maxit >= 1); the defaults are KN_TV_TOL, KN_TV_MAXIT. */
 void kn_tv_set_accuracy(kn_tv *tv, double tol, int maxit);
-/* Inner iterations the last kn_tv_prox ran (for tests and reports). */
+/* FGP iterations the last kn_tv_prox ran (0: the warm start met the tolerance). */
 int kn_tv_last_iterations(const kn_tv *tv);
 
 /*

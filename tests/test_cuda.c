@@ -553,6 +553,17 @@ static void check_prior_ops(kernest_precision p)
     check_inplace("vec_soft", cpu, gpu, do_soft, x, w, n, 0.25, 0, tol);
     check_inplace("vec_ball_proj", cpu, gpu, do_ball, x, w, n - 1, 0.5, 0, tol);
     check_inplace("vec_ball_proj radius 0", cpu, gpu, do_ball, x, w, n - 1, 0.0, 0, tol);
+    for (size_t len = 0; len <= 2; len++) { /* empty, and the whole vector */
+        const size_t m = len == 1 ? 2 : len ? n - 1 : 0;
+        kn_vec *pc = vec_of(cpu, x, m), *pg = vec_of(gpu, x, m);
+        double sc = -1, sg = -1;
+        cr_assert_eq(cpu->ops->vec_pair_nrm_sum(cpu, pc, &sc), KERNEST_OK);
+        cr_assert_eq(gpu->ops->vec_pair_nrm_sum(gpu, pg, &sg), KERNEST_OK, "%s", kernest_last_error());
+        /* both accumulate in double from the same values */
+        cr_assert_leq(fabs(sg - sc), 1e-12 * (1 + fabs(sc)), "vec_pair_nrm_sum of %zu: %.17g vs %.17g", m, sg, sc);
+        cpu->ops->vec_destroy(cpu, &pc);
+        gpu->ops->vec_destroy(gpu, &pg);
+    }
 
     /* the TV gradient and its adjoint on odd, thin and single-pixel grids */
     static const size_t shapes[][2] = {{257, 131}, {1, 77}, {77, 1}, {1, 1}};
