@@ -207,7 +207,8 @@ template <typename T> __global__ void soft_kernel(T *v, size_t n, T t)
     }
 }
 
-/* one output row per thread: a gather, no write conflicts (the rows of Φ hold 1–2 entries) */
+/* one output row per thread: a gather, no write conflicts (Φ has 1–2 entries per row; Φᵀ one
+ * ring of pixels per knot, unbalanced but short next to the FFTs) */
 template <typename T>
 __global__ void csr_kernel(T *y, size_t rows, const size_t *row_ptr, const size_t *col, const T *val,
                            const T *x)
