@@ -324,6 +324,16 @@ static const kn_backend_ops cuda_ops = {
     .op_apply = kn_cuda_op_apply,
     .op_adjoint = kn_cuda_op_adjoint,
     .reg_gram = kn_cuda_reg_gram,
+    .vec_clip = kn_cuda_vec_clip,
+    .vec_mul = kn_cuda_vec_mul,
+    .vec_soft = kn_cuda_vec_soft,
+    .sparse_create = kn_cuda_sparse_create,
+    .sparse_destroy = kn_cuda_sparse_destroy,
+    .sparse_apply = kn_cuda_sparse_apply,
+    .tv_grad = kn_cuda_tv_grad,
+    .tv_grad_adjoint = kn_cuda_tv_grad_adjoint,
+    .vec_ball_proj = kn_cuda_vec_ball_proj,
+    .vec_pair_nrm_sum = kn_cuda_vec_pair_nrm_sum,
 };
 
 /* ---- creation ----------------------------------------------------------------------------- */

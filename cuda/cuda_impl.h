@@ -45,4 +45,17 @@ int kn_cuda_reg_gram(kn_backend *be, kernest_reg reg, const kn_vec *k, kn_vec *o
 /* Releases what op_setup made (plans, spectra, grids, mask); safe on a partial setup. */
 void kn_cuda_op_free(kn_cuda *c);
 
+/* The prior operations of the table (cuda_priors.c); see backend.h for what each computes. */
+int kn_cuda_vec_clip(kn_backend *be, kn_vec *v, double lo, double hi);
+int kn_cuda_vec_mul(kn_backend *be, kn_vec *v, const kn_vec *w);
+int kn_cuda_vec_soft(kn_backend *be, kn_vec *v, double t);
+int kn_cuda_sparse_create(kn_backend *be, size_t rows, size_t cols, const size_t *row_ptr,
+                          const size_t *col, const double *val, kn_sparse **out);
+void kn_cuda_sparse_destroy(kn_backend *be, kn_sparse **s);
+int kn_cuda_sparse_apply(kn_backend *be, const kn_sparse *s, const kn_vec *x, kn_vec *y);
+int kn_cuda_tv_grad(kn_backend *be, size_t kh, size_t kw, const kn_vec *x, kn_vec *g);
+int kn_cuda_tv_grad_adjoint(kn_backend *be, size_t kh, size_t kw, const kn_vec *g, kn_vec *x);
+int kn_cuda_vec_ball_proj(kn_backend *be, kn_vec *p, double t);
+int kn_cuda_vec_pair_nrm_sum(kn_backend *be, const kn_vec *p, double *out);
+
 #endif

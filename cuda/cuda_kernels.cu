@@ -183,6 +183,96 @@ template <typename T> __global__ void reg_gram_kernel(int reg, T *out, const T *
         }
 }
 
+/* ---- priors ------------------------------------------------------------------------------- */
+
+template <typename T> __global__ void clip_kernel(T *v, size_t n, T lo, T hi)
+{
+    for (size_t i = first_index(); i < n; i += stride()) {
+        T a = v[i];
+        v[i] = a < lo ? lo : a > hi ? hi : a;
+    }
+}
+
+template <typename T> __global__ void mul_kernel(T *v, const T *w, size_t n)
+{
+    for (size_t i = first_index(); i < n; i += stride())
+        v[i] *= w[i];
+}
+
+template <typename T> __global__ void soft_kernel(T *v, size_t n, T t)
+{
+    for (size_t i = first_index(); i < n; i += stride()) {
+        T a = v[i];
+        v[i] = a > t ? a - t : a < -t ? a + t : T(0);
+    }
+}
+
+/* one output row per thread: a gather, no write conflicts (Φ has 1–2 entries per row; Φᵀ one
+ * ring of pixels per knot, unbalanced but short next to the FFTs) */
+template <typename T>
+__global__ void csr_kernel(T *y, size_t rows, const size_t *row_ptr, const size_t *col, const T *val,
+                           const T *x)
+{
+    for (size_t i = first_index(); i < rows; i += stride()) {
+        double acc = 0.0;
+        for (size_t j = row_ptr[i]; j < row_ptr[i + 1]; j++)
+            acc += (double)val[j] * (double)x[col[j]];
+        y[i] = (T)acc;
+    }
+}
+
+template <typename T> __global__ void tv_grad_kernel(T *g, const T *k, size_t kh, size_t kw)
+{
+    const size_t n = kh * kw;
+    KN_FOR_ROWS(y, kh)
+        KN_FOR_COLS(x, kw) {
+            size_t i = y * kw + x;
+            T c = k[i];
+            g[i] = x + 1 < kw ? k[i + 1] - c : T(0);
+            g[n + i] = y + 1 < kh ? k[i + kw] - c : T(0);
+        }
+}
+
+template <typename T> __global__ void tv_grad_adjoint_kernel(T *k, const T *g, size_t kh, size_t kw)
+{
+    const size_t n = kh * kw;
+    const T *gy = g + n;
+    KN_FOR_ROWS(y, kh)
+        KN_FOR_COLS(x, kw) {
+            size_t i = y * kw + x;
+            T s = T(0);
+            if (x + 1 < kw) s -= g[i];
+            if (x > 0) s += g[i - 1];
+            if (y + 1 < kh) s -= gy[i];
+            if (y > 0) s += gy[i - kw];
+            k[i] = s;
+        }
+}
+
+template <typename T> __global__ void ball_proj_kernel(T *p, size_t half, double t)
+{
+    for (size_t i = first_index(); i < half; i += stride()) {
+        double a = p[i], b = p[half + i], r = sqrt(a * a + b * b);
+        if (r > t) {
+            T s = (T)(t / r);
+            p[i] *= s;
+            p[half + i] *= s;
+        }
+    }
+}
+
+template <typename T> __global__ void pair_nrm_partial_kernel(const T *p, size_t half, double *partial)
+{
+    double s = 0.0;
+    for (size_t i = first_index(); i < half; i += stride()) {
+        double a = p[i], b = p[half + i];
+        s += sqrt(a * a + b * b);
+    }
+    s = block_sum(s);
+    if (threadIdx.x == 0)
+        partial[blockIdx.x] = s;
+}
+
 /* ---- typed launchers ---------------------------------------------------------------------- */
 
 template <typename T> cudaError_t fill(void *v, size_t n, double a, cudaStream_t s)
@@ -267,6 +357,65 @@ cudaError_t reg_gram(int reg, void *out, const void *k, size_t kh, size_t kw, cu
     return cudaGetLastError();
 }
 
+template <typename T> cudaError_t clip(void *v, size_t n, double lo, double hi, cudaStream_t s)
+{
+    clip_kernel<T><<<blocks_for(n), kThreads, 0, s>>>((T *)v, n, (T)lo, (T)hi);
+    return cudaGetLastError();
+}
+
+template <typename T> cudaError_t mul(void *v, const void *w, size_t n, cudaStream_t s)
+{
+    mul_kernel<T><<<blocks_for(n), kThreads, 0, s>>>((T *)v, (const T *)w, n);
+    return cudaGetLastError();
+}
+
+template <typename T> cudaError_t soft(void *v, size_t n, double t, cudaStream_t s)
+{
+    soft_kernel<T><<<blocks_for(n), kThreads, 0, s>>>((T *)v, n, (T)t);
+    return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t csr_apply(void *y, size_t rows, const size_t *row_ptr, const size_t *col, const void *val,
+                      const void *x, cudaStream_t s)
+{
+    csr_kernel<T><<<blocks_for(rows), kThreads, 0, s>>>((T *)y, rows, row_ptr, col, (const T *)val,
+                                                        (const T *)x);
+    return cudaGetLastError();
+}
+
+template <typename T> cudaError_t tv_grad(void *g, const void *k, size_t kh, size_t kw, cudaStream_t s)
+{
+    tv_grad_kernel<T><<<tiles_for(kh, kw), kTile, 0, s>>>((T *)g, (const T *)k, kh, kw);
+    return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t tv_grad_adjoint(void *k, const void *g, size_t kh, size_t kw, cudaStream_t s)
+{
+    tv_grad_adjoint_kernel<T><<<tiles_for(kh, kw), kTile, 0, s>>>((T *)k, (const T *)g, kh, kw);
+    return cudaGetLastError();
+}
+
+template <typename T> cudaError_t ball_proj(void *p, size_t half, double t, cudaStream_t s)
+{
+    ball_proj_kernel<T><<<blocks_for(half), kThreads, 0, s>>>((T *)p, half, t);
+    return cudaGetLastError();
+}
+
+template <typename T> cudaError_t pair_nrm_sum(const void *p, size_t half, double *scratch, cudaStream_t s)
+{
+    unsigned nb = blocks_for(half);
+    if (nb > KN_CU_DOT_BLOCKS)
+        nb = KN_CU_DOT_BLOCKS;
+    pair_nrm_partial_kernel<T><<<nb, kThreads, 0, s>>>((const T *)p, half, scratch);
+    cudaError_t e = cudaGetLastError();
+    if (e != cudaSuccess)
+        return e;
+    dot_final_kernel<<<1, kFinalThreads, 0, s>>>(scratch, nb);
+    return cudaGetLastError();
+}
+
 } // namespace
 
 /* ---- C launchers: empty launches are skipped (a zero-block grid is a launch error) ------- */
@@ -336,4 +485,51 @@ extern "C" cudaError_t kn_cu_reg_gram(int dbl, int reg, void *out, const void *k
                                       size_t kw, cudaStream_t stream)
 {
     return KN_DISPATCH(kh * kw, reg_gram, reg, out, k, kh, kw, stream);
+}
+
+extern "C" cudaError_t kn_cu_clip(int dbl, void *v, size_t n, double lo, double hi, cudaStream_t stream)
+{
+    return KN_DISPATCH(n, clip, v, n, lo, hi, stream);
+}
+
+extern "C" cudaError_t kn_cu_mul(int dbl, void *v, const void *w, size_t n, cudaStream_t stream)
+{
+    return KN_DISPATCH(n, mul, v, w, n, stream);
+}
+
+extern "C" cudaError_t kn_cu_soft(int dbl, void *v, size_t n, double t, cudaStream_t stream)
+{
+    return KN_DISPATCH(n, soft, v, n, t, stream);
+}
+
+extern "C" cudaError_t kn_cu_csr_apply(int dbl, void *y, size_t rows, const size_t *row_ptr,
+                                       const size_t *col, const void *val, const void *x,
+                                       cudaStream_t stream)
+{
+    return KN_DISPATCH(rows, csr_apply, y, rows, row_ptr, col, val, x, stream);
+}
+
+extern "C" cudaError_t kn_cu_tv_grad(int dbl, void *g, const void *k, size_t kh, size_t kw,
+                                     cudaStream_t stream)
+{
+    return KN_DISPATCH(kh * kw, tv_grad, g, k, kh, kw, stream);
+}
+
+extern "C" cudaError_t kn_cu_tv_grad_adjoint(int dbl, void *k, const void *g, size_t kh, size_t kw,
+                                             cudaStream_t stream)
+{
+    return KN_DISPATCH(kh * kw, tv_grad_adjoint, k, g, kh, kw, stream);
+}
+
+extern "C" cudaError_t kn_cu_ball_proj(int dbl, void *p, size_t half, double t, cudaStream_t stream)
+{
+    return KN_DISPATCH(half, ball_proj, p, half, t, stream);
+}
+
+extern "C" cudaError_t kn_cu_pair_nrm_sum(int dbl, const void *p, size_t half, double *scratch,
+                                         cudaStream_t stream)
+{
+    if (half == 0)
+        return cudaMemsetAsync(scratch + KN_CU_DOT_BLOCKS, 0, sizeof(double), stream);
+    return KN_DISPATCH(half, pair_nrm_sum, p, half, scratch, stream);
 }

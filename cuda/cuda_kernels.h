@@ -51,6 +51,27 @@ cudaError_t kn_cu_spec_mul_conj(int dbl, void *acc, const void *x, const void *a
 cudaError_t kn_cu_reg_gram(int dbl, int reg, void *out, const void *k, size_t kh, size_t kw,
                            cudaStream_t stream);
 
+/* ---- priors ---- */
+/* v = min(max(v, lo), hi) (±INFINITY allowed). */
+cudaError_t kn_cu_clip(int dbl, void *v, size_t n, double lo, double hi, cudaStream_t stream);
+/* v ⊙= w. */
+cudaError_t kn_cu_mul(int dbl, void *v, const void *w, size_t n, cudaStream_t stream);
+/* v = sign(v) max(|v| − t, 0). */
+cudaError_t kn_cu_soft(int dbl, void *v, size_t n, double t, cudaStream_t stream);
+/* y = S x, S in CSR (row_ptr: rows+1 entries, col/val: nnz), one row per thread, accumulated in
+ * double. */
+cudaError_t kn_cu_csr_apply(int dbl, void *y, size_t rows, const size_t *row_ptr, const size_t *col,
+                            const void *val, const void *x, cudaStream_t stream);
+/* g (2·kh·kw) = D k: forward differences along columns, then rows, 0 at the last one (backend.h). */
+cudaError_t kn_cu_tv_grad(int dbl, void *g, const void *k, size_t kh, size_t kw, cudaStream_t stream);
+/* k = Dᵀ g, the adjoint of kn_cu_tv_grad. */
+cudaError_t kn_cu_tv_grad_adjoint(int dbl, void *k, const void *g, size_t kh, size_t kw,
+                                  cudaStream_t stream);
+/* Pairs (p[i], p[half+i]), i < half, projected onto the disk of radius t. */
+cudaError_t kn_cu_ball_proj(int dbl, void *p, size_t half, double t, cudaStream_t stream);
+/* scratch[KN_CU_DOT_BLOCKS] = Σ_{i<half} sqrt(p[i]² + p[half+i]²), accumulated in double. */
+cudaError_t kn_cu_pair_nrm_sum(int dbl, const void *p, size_t half, double *scratch, cudaStream_t stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -260,6 +260,9 @@ typedef struct kernest_options {
                                     default 60 */
     const char *resume;          /* start from this checkpoint (written for the same problem and
                                     options); NULL: from zero. Borrowed. */
+    /* ---- total variation (python/kernest/_Options mirrors it, at the end) ---- */
+    double tv;                   /* isotropic TV weight λ_tv >= 0 (λ_tv Σ sqrt(∂xK² + ∂yK²), forward
+                                    differences inside the kernel; FISTA, pixel model only) */
 } kernest_options;
 
 void kernest_options_default(kernest_options *opt);

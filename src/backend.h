@@ -77,6 +77,20 @@ typedef struct kn_backend_ops {
     void (*sparse_destroy)(kn_backend *be, kn_sparse **s);         /* NULL allowed; sets *s = NULL */
     int (*sparse_apply)(kn_backend *be, const kn_sparse *s, const kn_vec *x, kn_vec *y); /* y = S x */
 
+    /* ---- total variation on the kh×kw kernel grid (n = kh*kw), for the dual (FGP) prox of TV.
+     * D is the forward-difference gradient with no wrap: a dual vector g has 2n entries, the
+     * differences along columns in g[0, n) and along rows in g[n, 2n), each kh×kw row-major,
+     * with 0 in the last column / last row (no neighbour). ---- */
+    /* g = D x: g[y*kw+x] = x[y,x+1] − x[y,x] (x+1 < kw), g[n+y*kw+x] = x[y+1,x] − x[y,x] (y+1 < kh). */
+    int (*tv_grad)(kn_backend *be, size_t kh, size_t kw, const kn_vec *x, kn_vec *g);
+    /* x = Dᵀ g (= −div g), the exact adjoint of tv_grad. */
+    int (*tv_grad_adjoint)(kn_backend *be, size_t kh, size_t kw, const kn_vec *g, kn_vec *x);
+    /* p (2n entries): each pair (p[i], p[n+i]) projected onto the disk of radius t >= 0. */
+    int (*vec_ball_proj)(kn_backend *be, kn_vec *p, double t);
+    /* *out = Σ_i sqrt(p[i]² + p[n+i]²) over the pairs of p (2n entries), accumulated in double:
+     * TV(x) when p = D x. */
+    int (*vec_pair_nrm_sum)(kn_backend *be, const kn_vec *p, double *out);
+
     /* ---- distribution (pairs spread over MPI ranks): a device backend leaves this NULL ---- */
     /* ⟨x, y⟩ of two DATA-space vectors: the sum over every pair, wherever the pairs live. NULL:
      * vec_dot (all pairs are here). Solvers reduce data-space vectors only through kn_data_dot;
@@ -84,12 +98,11 @@ typedef struct kn_backend_ops {
     int (*data_dot)(kn_backend *be, const kn_vec *x, const kn_vec *y, double *out);
 } kn_backend_ops;
 
-
-/* 1 when the backend implements every prior operation above (vec_clip ... sparse_apply). */
+/* 1 when the backend implements every prior operation above (vec_clip ... vec_pair_nrm_sum). */
 static inline int kn_backend_has_priors(const kn_backend_ops *o)
 {
     return o->vec_clip && o->vec_mul && o->vec_soft && o->sparse_create && o->sparse_destroy &&
-           o->sparse_apply;
+           o->sparse_apply && o->tv_grad && o->tv_grad_adjoint && o->vec_ball_proj && o->vec_pair_nrm_sum;
 }
 
 struct kn_backend {

@@ -15,6 +15,7 @@ const char *kn_priors_option(const kernest_options *opt)
     if (opt->support != KERNEST_SUPPORT_NONE) return "--support";
     if (opt->nfixed) return "--fix";
     if (opt->l1 > 0) return "--reg l1";
+    if (opt->tv > 0) return "--reg tv";
     return NULL;
 }
 
@@ -120,6 +121,12 @@ int kn_constraints_build(const kernest_options *opt, const kn_model *m, kn_const
     s->has_sum = opt->has_sum;
     s->sum = opt->sum;
     const int radial = m->kind == KERNEST_MODEL_RADIAL;
+    if (opt->tv > 0 && m->kind != KERNEST_MODEL_PIXEL)
+        return kn_error(KERNEST_E_INVALID, "--reg tv: only with --model pixel (TV acts on the kernel's "
+                        "pixels; a profile has its own --reg grad)");
+    s->tv = opt->tv;
+    s->kh = m->kh;
+    s->kw = m->kw;
     if (radial && opt->support != KERNEST_SUPPORT_NONE)
         return kn_error(KERNEST_E_INVALID, "--support: not available with --model radial (the profile spans "
                         "the kernel; choose --ksize instead)");

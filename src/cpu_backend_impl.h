@@ -458,6 +458,76 @@ static int SFX(sparse_apply)(kn_backend *be, const kn_sparse *s, const kn_vec *x
     return KERNEST_OK;
 }
 
+/* ---- total variation: forward differences on the kernel grid and their adjoint ---------- */
+
+static int SFX(tv_grad)(kn_backend *be, size_t kh, size_t kw, const kn_vec *x, kn_vec *g)
+{
+    const R *k = SFX(vdata)(x);
+    R *gx = SFX(vdata)(g), *gy = gx + kh * kw;
+#pragma omp parallel for num_threads(be->threads) schedule(static)
+    for (long yl = 0; yl < (long)kh; yl++) {
+        size_t y = (size_t)yl;
+        for (size_t c = 0; c < kw; c++) {
+            size_t i = y * kw + c;
+            gx[i] = c + 1 < kw ? k[i + 1] - k[i] : (R)0;
+            gy[i] = y + 1 < kh ? k[i + kw] - k[i] : (R)0;
+        }
+    }
+    return KERNEST_OK;
+}
+
+static int SFX(tv_grad_adjoint)(kn_backend *be, size_t kh, size_t kw, const kn_vec *g, kn_vec *x)
+{
+    const R *gx = SFX(vdata)(g), *gy = gx + kh * kw;
+    R *o = SFX(vdata)(x);
+#pragma omp parallel for num_threads(be->threads) schedule(static)
+    for (long yl = 0; yl < (long)kh; yl++) {
+        size_t y = (size_t)yl;
+        for (size_t c = 0; c < kw; c++) {
+            size_t i = y * kw + c;
+            R s = 0;
+            if (c + 1 < kw) s -= gx[i];
+            if (c > 0) s += gx[i - 1];
+            if (y + 1 < kh) s -= gy[i];
+            if (y > 0) s += gy[i - kw];
+            o[i] = s;
+        }
+    }
+    return KERNEST_OK;
+}
+
+static int SFX(vec_ball_proj)(kn_backend *be, kn_vec *p, double t)
+{
+    R *a = SFX(vdata)(p);
+    const size_t half = p->n / 2;
+    R *b = a + half;
+    long n = (long)half;
+#pragma omp parallel for num_threads(be->threads) schedule(static)
+    for (long i = 0; i < n; i++) {
+        double r = sqrt((double)a[i] * a[i] + (double)b[i] * b[i]);
+        if (r > t) {
+            const R s = (R)(t / r);
+            a[i] *= s;
+            b[i] *= s;
+        }
+    }
+    return KERNEST_OK;
+}
+
+static int SFX(vec_pair_nrm_sum)(kn_backend *be, const kn_vec *p, double *out)
+{
+    const R *a = SFX(vdata)(p);
+    const size_t half = p->n / 2;
+    const R *b = a + half;
+    long n = (long)half;
+    double s = 0.0;
+#pragma omp parallel for num_threads(be->threads) schedule(static) reduction(+ : s)
+    for (long i = 0; i < n; i++)
+        s += sqrt((double)a[i] * a[i] + (double)b[i] * b[i]);
+    *out = s;
+    return KERNEST_OK;
+}
+
 static void SFX(destroy)(kn_backend *be)
 {
     SFX(cpu_impl) *impl = be->impl;
@@ -494,4 +564,8 @@ static const kn_backend_ops SFX(cpu_ops) = {
     .sparse_create = SFX(sparse_create),
     .sparse_destroy = SFX(sparse_destroy),
     .sparse_apply = SFX(sparse_apply),
+    .tv_grad = SFX(tv_grad),
+    .tv_grad_adjoint = SFX(tv_grad_adjoint),
+    .vec_ball_proj = SFX(vec_ball_proj),
+    .vec_pair_nrm_sum = SFX(vec_pair_nrm_sum),
 };

@@ -5,6 +5,7 @@
 
 #include "error.h"
 #include "prox.h"
+#include "prox_tv.h"
 
 struct kn_prox {
     size_t n, nfree;
@@ -18,16 +19,19 @@ struct kn_prox {
     kn_vec *tmp;      /* sum: the candidate x(τ) */
     double tau;       /* sum: the last shift found; FISTA's successive calls move it little */
     int have_tau;
+    double tv;        /* TV weight; 0: no TV */
+    kn_tv *tvw;       /* FGP work (tv > 0) */
+    int simple;       /* the rest of g (ℓ1, bounds, masks, sum) is not identically 0 */
 };
 
 int kn_prox_spec_active(const kn_prox_spec *s)
 {
-    return s->l1 > 0 || s->lo > -INFINITY || s->hi < INFINITY || s->keep || s->has_sum;
+    return s->l1 > 0 || s->lo > -INFINITY || s->hi < INFINITY || s->keep || s->has_sum || s->tv > 0;
 }
 
 size_t kn_prox_vectors(const kn_prox_spec *s)
 {
-    return (s->keep || s->has_sum) + (s->fixv != NULL) + (s->has_sum != 0);
+    return (s->keep || s->has_sum) + (s->fixv != NULL) + (s->has_sum != 0) + (s->tv > 0 ? KN_TV_VECTORS : 0);
 }
 
 void kn_prox_destroy(kn_backend *be, kn_prox **p)
@@ -37,6 +41,7 @@ void kn_prox_destroy(kn_backend *be, kn_prox **p)
     be->ops->vec_destroy(be, &(*p)->keep);
     be->ops->vec_destroy(be, &(*p)->fixv);
     be->ops->vec_destroy(be, &(*p)->tmp);
+    kn_tv_destroy(be, &(*p)->tvw);
     free(*p);
     *p = NULL;
 }
@@ -85,6 +90,10 @@ int kn_prox_create(kn_backend *be, const kn_prox_spec *s, kn_prox **out)
     if (s->fixv && ((st = o->vec_create(be, s->n, &p->fixv)) || (st = o->vec_upload(be, p->fixv, s->fixv))))
         goto fail;
     if (s->has_sum && (st = o->vec_create(be, s->n, &p->tmp)))
+        goto fail;
+    p->tv = s->tv;
+    p->simple = s->l1 > 0 || p->bounded || p->masked || p->has_sum;
+    if (s->tv > 0 && (st = kn_tv_create(be, s->kh, s->kw, &p->tvw)))
         goto fail;
     *out = p;
     return KERNEST_OK;
@@ -192,7 +201,8 @@ static int shift_to_sum(kn_backend *be, kn_prox *p, kn_vec *v, double t)
     return o->vec_copy(be, v, p->tmp);
 }
 
-int kn_prox_apply(kn_backend *be, kn_prox *p, double step, kn_vec *v)
+/* v = prox of step·(l1‖·‖₁ + the constraints' indicator) */
+static int prox_simple(kn_backend *be, kn_prox *p, double step, kn_vec *v)
 {
     const kn_backend_ops *o = be->ops;
     const double t = step * p->l1;
@@ -228,4 +238,27 @@ void kn_prox_set_memory(kn_prox *p, double tau, int have_tau)
 {
     p->tau = tau;
     p->have_tau = have_tau != 0;
+}
+
+static int prox_simple_cb(kn_backend *be, void *ctx, double step, kn_vec *v)
+{
+    return prox_simple(be, ctx, step, v);
+}
+
+int kn_prox_apply(kn_backend *be, kn_prox *p, double step, kn_vec *v)
+{
+    if (p->tvw)
+        return kn_tv_prox(be, p->tvw, step * p->tv, step, p->simple ? prox_simple_cb : NULL, p, v);
+    return prox_simple(be, p, step, v);
+}
+
+struct kn_tv *kn_prox_tv(kn_prox *p)
+{
+    return p->tvw;
+}
+
+void kn_prox_set_tolerance(kn_prox *p, double rel)
+{
+    if (p->tvw)
+        kn_tv_set_accuracy(p->tvw, rel, KN_TV_MAXIT);
 }

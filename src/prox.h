@@ -1,12 +1,14 @@
 /* prox.h — internal: the proximal map FISTA applies (ℓ1 shrinkage, then projection onto the
- * constraint set: bounds, forced entries, fixed sum), on backend vectors. */
+ * constraint set: bounds, forced entries, fixed sum; with TV, all of them through FGP), on
+ * backend vectors. */
 #ifndef KN_PROX_H
 #define KN_PROX_H
 
 #include "backend.h"
 
-/* Host description of g(x) = l1 ‖x‖₁ + indicator of
- *   { x : x_i = fixv_i where keep_i = 0;  lo <= x_i <= hi and (has_sum) Σ x = sum }. */
+/* Host description of g(x) = l1 ‖x‖₁ + tv TV(x) + indicator of
+ *   { x : x_i = fixv_i where keep_i = 0;  lo <= x_i <= hi and (has_sum) Σ x = sum },
+ * TV(x) = Σ_pixels sqrt((∂x K)² + (∂y K)²) with forward differences inside the kernel. */
 typedef struct kn_prox_spec {
     size_t n;
     double l1;            /* >= 0 */
@@ -15,6 +17,8 @@ typedef struct kn_prox_spec {
     const double *fixv;   /* n entries: value of each forced entry (0 for free ones); NULL: 0 */
     int has_sum;
     double sum;
+    double tv;            /* >= 0: weight of isotropic TV on the kh×kw grid (pixel model only) */
+    size_t kh, kw;        /* the kernel grid when tv > 0 (kh*kw = n) */
 } kn_prox_spec;
 
 /* 1 when g is not identically 0 (FISTA is needed). */
@@ -30,11 +34,18 @@ int kn_prox_create(kn_backend *be, const kn_prox_spec *s, kn_prox **out);
 void kn_prox_destroy(kn_backend *be, kn_prox **p); /* NULL allowed; sets *p = NULL */
 /* v = prox_{step·g}(v) = argmin_x ½‖x − v‖² + step·g(x). With a sum, x_i = clip(soft(v_i − τ,
  * step·l1)) on the free entries, τ found by safeguarded false position so that Σ x = sum
- * (remembered in p: the next call searches near it). */
+ * (remembered in p: the next call searches near it). With tv > 0 the map is computed by FGP
+ * (prox_tv.h) with the rest of g in its primal step: exact up to the inner tolerance, the
+ * dual variable warm-started from the previous call. */
 int kn_prox_apply(kn_backend *be, kn_prox *p, double step, kn_vec *v);
 /* The prox's memory between calls (the sum's last shift τ, where the next search starts): kept
  * in checkpoints so that a resumed solve repeats the uninterrupted one's searches exactly. */
 void kn_prox_get_memory(const kn_prox *p, double *tau, int *have_tau);
 void kn_prox_set_memory(kn_prox *p, double tau, int have_tau);
+/* The TV part of p (NULL when tv = 0), to tune its inner accuracy in tests. */
+struct kn_tv *kn_prox_tv(kn_prox *p);
+/* Relative accuracy of the maps that are computed iteratively (TV's inner FGP; the others are
+ * exact and ignore it): the caller tightens it as its own iterates settle. */
+void kn_prox_set_tolerance(kn_prox *p, double rel);
 
 #endif

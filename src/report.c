@@ -28,6 +28,7 @@ static void priors_json(cJSON *o, const kernest_options *opt)
     cJSON_AddStringToObject(o, "model", kernest_model_name(opt->model));
     cJSON_AddStringToObject(o, "solver", kernest_solver_name(opt->solver));
     cJSON_AddNumberToObject(o, "l1", opt->l1);
+    cJSON_AddNumberToObject(o, "tv", opt->tv);
     cJSON_AddBoolToObject(o, "nonneg", opt->nonneg);
     if (opt->has_bounds) {
         cJSON *b = cJSON_AddObjectToObject(o, "bounds");

@@ -30,6 +30,8 @@ int kn_options_check(const kernest_options *opt)
         return kn_error(KERNEST_E_INVALID, "--solver: unknown solver %d", (int)opt->solver);
     if (!(opt->l1 >= 0) || !isfinite(opt->l1))
         return kn_error(KERNEST_E_INVALID, "--reg l1: the weight must be a finite number >= 0, got %g", opt->l1);
+    if (!(opt->tv >= 0) || !isfinite(opt->tv))
+        return kn_error(KERNEST_E_INVALID, "--reg tv: the weight must be a finite number >= 0, got %g", opt->tv);
     if (opt->has_bounds && (isnan(opt->lower) || isnan(opt->upper) || opt->lower > opt->upper ||
                             opt->lower == INFINITY || opt->upper == -INFINITY))
         return kn_error(KERNEST_E_INVALID, "--bounds: need LO <= HI, got %g,%g", opt->lower, opt->upper);
@@ -44,8 +46,9 @@ int kn_options_check(const kernest_options *opt)
     return KERNEST_OK;
 }
 
-/* The backend the options ask for, able to run the priors they set: a CUDA backend without the
- * prior operations is refused when asked for by name, and passed over for the CPU under auto. */
+/* The backend the options ask for, able to run the priors they set. The cpu and cuda backends
+ * both implement every prior operation, so this only guards a backend (or a future table op)
+ * without them: refused when asked for by name, passed over for the CPU under auto. */
 static int open_backend(const kernest_options *opt, kn_warnings *warnings, kn_backend **out)
 {
     int st = kn_backend_open_warn(opt, warnings, out);
@@ -121,11 +124,11 @@ static double *gather_data(const kn_problem *pb)
  * see the held values (they are 0 or λ = 0). */
 static int holds_only(const kn_prox_spec *s, const kernest_options *opt)
 {
-    return s->keep && s->l1 == 0 && s->lo == -INFINITY && s->hi == INFINITY && !s->has_sum &&
+    return s->keep && s->l1 == 0 && s->tv == 0 && s->lo == -INFINITY && s->hi == INFINITY && !s->has_sum &&
            (!s->fixv || opt->reg == KERNEST_REG_NONE || opt->lambda == 0);
 }
 
-/* FISTA when asked for, or under auto when a constraint or l1 needs it; CGLS otherwise. */
+/* FISTA when asked for, or under auto when a constraint, l1 or tv needs it; CGLS otherwise. */
 static int pick_solver(const kernest_options *opt, const kn_prox_spec *spec, int *fista)
 {
     const int needs_prox = kn_prox_spec_active(spec) && !holds_only(spec, opt);

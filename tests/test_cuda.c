@@ -479,4 +479,259 @@ Test(cuda, estimate_matches_cpu)
     kernest_array_destroy(&Kt);
 }
 
+/* ---- prior operations against the CPU backend ----------------------------------------------- */
+
+/* A CPU and a CUDA backend of precision p. */
+static void both_backends(kernest_precision p, kn_backend **cpu, kn_backend **gpu)
+{
+    cr_assert_eq(kn_backend_cpu_create(p, 1, cpu), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(kn_backend_cuda_create(p, -1, gpu), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert(kn_backend_has_priors((*gpu)->ops), "the cuda backend lacks a prior operation");
+}
+
+/* Uploads x (n values) to a new vector of be. */
+static kn_vec *vec_of(kn_backend *be, const double *x, size_t n)
+{
+    kn_vec *v = NULL;
+    cr_assert_eq(be->ops->vec_create(be, n, &v), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(be->ops->vec_upload(be, v, x), KERNEST_OK, "%s", kernest_last_error());
+    return v;
+}
+
+/* Downloads v into a new array and destroys v. */
+static double *take(kn_backend *be, kn_vec **v)
+{
+    double *x = malloc(((*v)->n ? (*v)->n : 1) * sizeof *x);
+    cr_assert_not_null(x);
+    cr_assert_eq(be->ops->vec_download(be, *v, x), KERNEST_OK, "%s", kernest_last_error());
+    be->ops->vec_destroy(be, v);
+    return x;
+}
+
+/* The device and the host agree on a unary in-place op given as a callback on each backend. */
+typedef int (*inplace_fn)(kn_backend *be, kn_vec *v, const kn_vec *w, double a, double b);
+
+static int do_clip(kn_backend *be, kn_vec *v, const kn_vec *w, double a, double b) { return be->ops->vec_clip(be, v, a, b); }
+static int do_mul(kn_backend *be, kn_vec *v, const kn_vec *w, double a, double b) { return be->ops->vec_mul(be, v, w); }
+static int do_soft(kn_backend *be, kn_vec *v, const kn_vec *w, double a, double b) { return be->ops->vec_soft(be, v, a); }
+static int do_ball(kn_backend *be, kn_vec *v, const kn_vec *w, double a, double b) { return be->ops->vec_ball_proj(be, v, a); }
+
+static void check_inplace(const char *what, kn_backend *cpu, kn_backend *gpu, inplace_fn f, const double *x,
+                          const double *w, size_t n, double a, double b, double tol)
+{
+    kn_vec *vc = vec_of(cpu, x, n), *vg = vec_of(gpu, x, n);
+    kn_vec *wc = vec_of(cpu, w, n), *wg = vec_of(gpu, w, n);
+    cr_assert_eq(f(cpu, vc, wc, a, b), KERNEST_OK, "cpu %s: %s", what, kernest_last_error());
+    cr_assert_eq(f(gpu, vg, wg, a, b), KERNEST_OK, "cuda %s: %s", what, kernest_last_error());
+    double *rc = take(cpu, &vc), *rg = take(gpu, &vg);
+    double d = rel_diff(rg, rc, n);
+    cr_assert_leq(d, tol, "%s: GPU vs CPU relative difference %.3g", what, d);
+    cpu->ops->vec_destroy(cpu, &wc);
+    gpu->ops->vec_destroy(gpu, &wg);
+    free(rc);
+    free(rg);
+}
+
+static void check_prior_ops(kernest_precision p)
+{
+    require_gpu();
+    kn_backend *cpu = NULL, *gpu = NULL;
+    both_backends(p, &cpu, &gpu);
+    const double tol = tolerance(p);
+    unsigned long long seed = 404;
+    const size_t n = 300001; /* several blocks, an odd tail */
+    double *x = random_vector(n, &seed), *w = random_vector(n, &seed);
+    if (p == KERNEST_SINGLE)
+        for (size_t i = 0; i < n; i++) {
+            x[i] = (float)x[i];
+            w[i] = (float)w[i];
+        }
+    check_inplace("vec_clip", cpu, gpu, do_clip, x, w, n, -0.3, 0.6, tol);
+    check_inplace("vec_clip to [0, inf)", cpu, gpu, do_clip, x, w, n, 0.0, INFINITY, tol);
+    check_inplace("vec_clip to (-inf, inf)", cpu, gpu, do_clip, x, w, n, -INFINITY, INFINITY, tol);
+    check_inplace("vec_mul", cpu, gpu, do_mul, x, w, n, 0, 0, tol);
+    check_inplace("vec_soft", cpu, gpu, do_soft, x, w, n, 0.25, 0, tol);
+    check_inplace("vec_ball_proj", cpu, gpu, do_ball, x, w, n - 1, 0.5, 0, tol);
+    check_inplace("vec_ball_proj radius 0", cpu, gpu, do_ball, x, w, n - 1, 0.0, 0, tol);
+    for (size_t len = 0; len <= 2; len++) { /* empty, and the whole vector */
+        const size_t m = len == 1 ? 2 : len ? n - 1 : 0;
+        kn_vec *pc = vec_of(cpu, x, m), *pg = vec_of(gpu, x, m);
+        double sc = -1, sg = -1;
+        cr_assert_eq(cpu->ops->vec_pair_nrm_sum(cpu, pc, &sc), KERNEST_OK);
+        cr_assert_eq(gpu->ops->vec_pair_nrm_sum(gpu, pg, &sg), KERNEST_OK, "%s", kernest_last_error());
+        /* both accumulate in double from the same values */
+        cr_assert_leq(fabs(sg - sc), 1e-12 * (1 + fabs(sc)), "vec_pair_nrm_sum of %zu: %.17g vs %.17g", m, sg, sc);
+        cpu->ops->vec_destroy(cpu, &pc);
+        gpu->ops->vec_destroy(gpu, &pg);
+    }
+
+    /* the TV gradient and its adjoint on odd, thin and single-pixel grids */
+    static const size_t shapes[][2] = {{257, 131}, {1, 77}, {77, 1}, {1, 1}};
+    for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {
+        const size_t kh = shapes[k][0], kw = shapes[k][1], nk = kh * kw;
+        kn_vec *xc = vec_of(cpu, x, nk), *xg = vec_of(gpu, x, nk), *gc = NULL, *gg = NULL;
+        cr_assert_eq(cpu->ops->vec_create(cpu, 2 * nk, &gc), KERNEST_OK);
+        cr_assert_eq(gpu->ops->vec_create(gpu, 2 * nk, &gg), KERNEST_OK);
+        cr_assert_eq(cpu->ops->tv_grad(cpu, kh, kw, xc, gc), KERNEST_OK);
+        cr_assert_eq(gpu->ops->tv_grad(gpu, kh, kw, xg, gg), KERNEST_OK, "%s", kernest_last_error());
+        double *a = take(cpu, &gc), *b = take(gpu, &gg);
+        cr_assert_leq(rel_diff(b, a, 2 * nk), tol, "tv_grad %zux%zu", kh, kw);
+        free(a);
+        free(b);
+        kn_vec *pc = vec_of(cpu, w, 2 * nk), *pg = vec_of(gpu, w, 2 * nk);
+        cr_assert_eq(cpu->ops->tv_grad_adjoint(cpu, kh, kw, pc, xc), KERNEST_OK);
+        cr_assert_eq(gpu->ops->tv_grad_adjoint(gpu, kh, kw, pg, xg), KERNEST_OK, "%s", kernest_last_error());
+        a = take(cpu, &xc), b = take(gpu, &xg);
+        cr_assert_leq(rel_diff(b, a, nk), tol, "tv_grad_adjoint %zux%zu", kh, kw);
+        free(a);
+        free(b);
+        cpu->ops->vec_destroy(cpu, &pc);
+        gpu->ops->vec_destroy(gpu, &pg);
+    }
+
+    /* a random CSR matrix with empty rows, and an empty one */
+    const size_t rows = 1000, cols = 517;
+    size_t *rp = malloc((rows + 1) * sizeof *rp), *col = malloc(rows * 5 * sizeof *col);
+    double *val = malloc(rows * 5 * sizeof *val);
+    cr_assert(rp && col && val);
+    rp[0] = 0;
+    for (size_t i = 0; i < rows; i++) {
+        size_t len = (size_t)(tu_rand(&seed) * 6); /* 0..5 entries */
+        for (size_t j = 0; j < len; j++) {
+            col[rp[i] + j] = (size_t)(tu_rand(&seed) * cols) % cols;
+            val[rp[i] + j] = p == KERNEST_SINGLE ? (float)(2 * tu_rand(&seed) - 1) : 2 * tu_rand(&seed) - 1;
+        }
+        rp[i + 1] = rp[i] + len;
+    }
+    for (int empty = 0; empty < 2; empty++) {
+        size_t zero[2] = {0, 0};
+        const size_t r = empty ? 1 : rows;
+        kn_sparse *sc = NULL, *sg = NULL;
+        cr_assert_eq(cpu->ops->sparse_create(cpu, r, cols, empty ? zero : rp, col, val, &sc), KERNEST_OK);
+        cr_assert_eq(gpu->ops->sparse_create(gpu, r, cols, empty ? zero : rp, col, val, &sg), KERNEST_OK,
+                     "%s", kernest_last_error());
+        cr_assert_eq(sg->rows, r);
+        cr_assert_eq(sg->nnz, empty ? 0u : rp[rows]);
+        kn_vec *xc = vec_of(cpu, x, cols), *xg = vec_of(gpu, x, cols), *yc = NULL, *yg = NULL;
+        cr_assert_eq(cpu->ops->vec_create(cpu, r, &yc), KERNEST_OK);
+        cr_assert_eq(gpu->ops->vec_create(gpu, r, &yg), KERNEST_OK);
+        cr_assert_eq(gpu->ops->vec_fill(gpu, yg, 7.0), KERNEST_OK); /* overwritten, not accumulated */
+        cr_assert_eq(cpu->ops->sparse_apply(cpu, sc, xc, yc), KERNEST_OK);
+        cr_assert_eq(gpu->ops->sparse_apply(gpu, sg, xg, yg), KERNEST_OK, "%s", kernest_last_error());
+        double *a = take(cpu, &yc), *b = take(gpu, &yg);
+        /* the device accumulates each row in double, the host in the working precision */
+        cr_assert_leq(rel_diff(b, a, r), p == KERNEST_SINGLE ? 1e-6 : tol, "sparse_apply (empty %d)", empty);
+        free(a);
+        free(b);
+        cpu->ops->vec_destroy(cpu, &xc);
+        gpu->ops->vec_destroy(gpu, &xg);
+        cpu->ops->sparse_destroy(cpu, &sc);
+        gpu->ops->sparse_destroy(gpu, &sg);
+        cr_assert_null(sg);
+        gpu->ops->sparse_destroy(gpu, &sg); /* NULL allowed */
+    }
+    free(rp);
+    free(col);
+    free(val);
+    free(x);
+    free(w);
+    kn_backend_destroy(&cpu);
+    kn_backend_destroy(&gpu);
+}
+
+Test(cuda, prior_ops_match_cpu_double)
+{
+    check_prior_ops(KERNEST_DOUBLE);
+}
+
+Test(cuda, prior_ops_match_cpu_single)
+{
+    check_prior_ops(KERNEST_SINGLE);
+}
+
+/* ---- FISTA solves with priors: GPU against CPU ------------------------------------------------ */
+
+typedef struct prior_case {
+    const char *name;
+    int nonneg, support, radial;
+    double tv, l1;
+    kernest_precision precision;
+    double tol; /* GPU vs CPU relative difference allowed on K */
+} prior_case;
+
+/*
+ * Both sides run the same iterations to a tight tolerance; the kinks of the prox (clip, shrink,
+ * the TV dual's ball) and the inner FGP stopping test may round differently, so a solve agrees
+ * to about its stopping tolerance rather than to the operator's 1e-11 / 1e-5.
+ */
+ParameterizedTestParameters(cuda, prior_solves_match_cpu)
+{
+    static prior_case cases[] = {
+        {"nonneg", 1, 0, 0, 0, 0, KERNEST_DOUBLE, 1e-6},
+        {"nonneg single", 1, 0, 0, 0, 0, KERNEST_SINGLE, 1e-3},
+        {"support disk:4 + nonneg", 1, 1, 0, 0, 0, KERNEST_DOUBLE, 1e-6},
+        {"radial", 0, 0, 1, 0, 0, KERNEST_DOUBLE, 1e-6},
+        {"radial + nonneg single", 1, 0, 1, 0, 0, KERNEST_SINGLE, 1e-3},
+        {"tv", 0, 0, 0, 0.05, 0, KERNEST_DOUBLE, 1e-4},
+        {"tv + l1 + nonneg", 1, 0, 0, 0.05, 1e-3, KERNEST_DOUBLE, 1e-4},
+        {"tv single", 0, 0, 0, 0.05, 0, KERNEST_SINGLE, 3e-3},
+    };
+    return cr_make_param_array(prior_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(prior_case *pc, cuda, prior_solves_match_cpu)
+{
+    require_gpu();
+    unsigned long long seed = 77;
+    kernest_array *A = tu_random_array(24, 20, 0, 1, &seed);
+    kernest_array *Kt = tu_random_array(11, 11, 0, 1, &seed);
+    cr_assert(A && Kt);
+    for (size_t y = 0; y < 11; y++) /* a radial, non-negative, piecewise-constant truth */
+        for (size_t x = 0; x < 11; x++) {
+            double r2 = (y - 5.0) * (y - 5.0) + (x - 5.0) * (x - 5.0);
+            Kt->data[y * 11 + x] = r2 <= 4 ? 2.0 : r2 <= 12 ? 1.0 : 0.0;
+        }
+    kernest_array *B = tu_direct_convolve(A, Kt, KERNEST_MODE_SAME);
+    cr_assert_not_null(B);
+    for (size_t i = 0; i < B->size; i++)
+        B->data[i] += 0.05 * (tu_rand(&seed) - 0.5);
+    const kernest_array *As[1] = {A}, *Bs[1] = {B};
+    kernest_options opt;
+    kernest_options_default(&opt);
+    opt.kh = opt.kw = 11;
+    opt.solver = KERNEST_SOLVER_FISTA;
+    opt.tol = pc->precision == KERNEST_SINGLE ? 1e-5 : 1e-9;
+    opt.maxiter = 3000;
+    opt.precision = pc->precision;
+    opt.nonneg = pc->nonneg;
+    opt.tv = pc->tv;
+    opt.l1 = pc->l1;
+    opt.model = pc->radial ? KERNEST_MODEL_RADIAL : KERNEST_MODEL_PIXEL;
+    if (pc->support) {
+        opt.support = KERNEST_SUPPORT_DISK;
+        opt.support_radius = 4;
+    }
+    kernest_array *Kc = NULL, *Kg = NULL;
+    kernest_report *rc = NULL, *rg = NULL;
+    opt.device = KERNEST_DEVICE_CPU;
+    cr_assert_eq(kernest_estimate(As, Bs, 1, &opt, &Kc, &rc), KERNEST_OK, "%s: %s", pc->name, kernest_last_error());
+    opt.device = KERNEST_DEVICE_CUDA;
+    opt.device_index = -1;
+    cr_assert_eq(kernest_estimate(As, Bs, 1, &opt, &Kg, &rg), KERNEST_OK, "%s: %s", pc->name, kernest_last_error());
+    cr_assert_str_eq(rg->backend, "cuda");
+    cr_assert_str_eq(rg->solver, "fista");
+    double d = tu_rel_diff(Kg, Kc);
+    cr_log_info("%s: GPU vs CPU %.3g (iterations cpu %d, gpu %d)", pc->name, d, rc->iterations, rg->iterations);
+    cr_assert_leq(d, pc->tol, "%s: GPU vs CPU kernel relative difference %.3g", pc->name, d);
+    for (size_t i = 0; pc->nonneg && i < Kg->size; i++)
+        cr_assert_geq(Kg->data[i], 0.0, "%s: negative pixel on the GPU", pc->name);
+    kernest_report_destroy(&rc);
+    kernest_report_destroy(&rg);
+    kernest_array_destroy(&Kc);
+    kernest_array_destroy(&Kg);
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&B);
+    kernest_array_destroy(&Kt);
+}
+
 #endif /* KERNEST_WITH_CUDA */

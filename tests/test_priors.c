@@ -690,7 +690,7 @@ Test(cli, prior_options_parse_and_report_the_solver)
     cr_assert_eq(p->size, kn_radial_knots(15, 15));
     kernest_array_destroy(&p);
     static const char *const bad[] = {
-        "--reg grad:1 --lambda 2", "--reg l1", "--reg tv:1", "--reg ridge:1,grad:2", "--bounds 2,1",
+        "--reg grad:1 --lambda 2", "--reg l1", "--reg tv", "--reg tv:-1", "--model radial --reg tv:1", "--reg ridge:1,grad:2", "--bounds 2,1",
         "--bounds 1", "--bounds inf,inf", "--fix 1,x=0", "--fix 1,1", "--support disk:-1", "--support box:0x3",
         "--profile p.npy", "--model polar", "--solver lsqr", "--nonneg --solver cgls",
         "--model radial --fix 1,1=0", "--fix 100,0=0"};

@@ -82,7 +82,9 @@ class _Options(ctypes.Structure):
                 ("progress_user", ctypes.c_void_p),
                 ("checkpoint", ctypes.c_char_p),
                 ("checkpoint_every", ctypes.c_double),
-                ("resume", ctypes.c_char_p)]
+                ("resume", ctypes.c_char_p),
+                # total variation
+                ("tv", ctypes.c_double)]
 
 
 class _Fixed(ctypes.Structure):
@@ -226,7 +228,7 @@ def _set_priors(opt, keep, model, solver, l1, nonneg, bounds, sum, support, fixe
 def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxiter=500,
              threads=0, precision=None, device="auto", model="pixel", solver="auto", l1=0.0,
              nonneg=False, bounds=None, sum=None, support=None, fixed=None, progress=None,
-             checkpoint=None, checkpoint_every=60.0, resume=None):
+             checkpoint=None, checkpoint_every=60.0, resume=None, tv=0.0):
     """Estimate the kernel K shared by the pairs (A_i, B_i).
 
     A, B: 2-D arrays, or lists of 2-D arrays (one pair per entry; shapes may differ between pairs).
@@ -236,9 +238,10 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     tol, maxiter: CGLS stops when ||normal-equation residual|| / initial <= tol, or after maxiter.
     threads: CPU threads (0 = all cores). precision: None (double on CPU, single on GPU),
     "double" or "single". device: "auto" | "cpu" | "cuda" | "cuda:N".
-    Priors (any constraint or l1 selects FISTA under solver="auto"):
+    Priors (any constraint, l1 or tv selects FISTA under solver="auto"):
     model: "pixel" | "radial" (K = Phi(f), a profile on knots 1 px apart; report["model"]["profile"]).
-    solver: "auto" | "cgls" | "fista". l1: weight of l1 ||K||_1. nonneg: K >= 0.
+    solver: "auto" | "cgls" | "fista". l1: weight of l1 ||K||_1. tv: weight of isotropic total
+    variation sum sqrt(dxK^2 + dyK^2) (pixel model; combines with reg, l1 and constraints). nonneg: K >= 0.
     bounds: (lo, hi). sum: fixed sum of K. support: ("disk", R) | ("box", H, W) | a 0/1 array
     shaped like K. fixed: {(row, col): value} or [(row, col, value)], offsets from the centre.
     progress: a callable called after every iteration with a dict (iteration, first_iteration,
@@ -304,6 +307,7 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
 
     opt.progress = _PROGRESS_FN(on_progress)
     keep.append(opt.progress)
+    opt.tv = float(tv)
     K = _P_Array()
     rep = ctypes.c_void_p()
     status = _lib.kernest_estimate(pa, pb, n, ctypes.byref(opt), ctypes.byref(K), ctypes.byref(rep))

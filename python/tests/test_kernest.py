@@ -105,3 +105,19 @@ def test_solve_releases_the_gil():
 
 def test_version():
     assert kernest.version().count(".") == 2
+
+
+def test_tv_option_reaches_the_solver():
+    rng = np.random.default_rng(5)
+    K = np.zeros((9, 9))
+    K[2:7, 2:7] = 1.0
+    A = rng.random((14, 14))
+    B = kernest.convolve(A, K, mode="same") + 0.01 * rng.standard_normal((14, 14))
+    Khat, report = kernest.estimate(A, B, ksize=(9, 9), tv=0.05, nonneg=True, maxiter=300,
+                                    device="cpu", precision="double")
+    assert report["solve"]["solver"] == "fista"
+    assert report["options"]["tv"] == 0.05
+    assert Khat.min() >= 0.0
+    assert np.linalg.norm(Khat - K) / np.linalg.norm(K) < 0.2
+    with pytest.raises(kernest.KernestInputError):
+        kernest.estimate(A, B, ksize=(9, 9), tv=1.0, model="radial", device="cpu")

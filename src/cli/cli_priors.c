@@ -31,6 +31,7 @@ int cli_parse_reg_list(const char *s, kernest_options *opt, int *lambda_given)
     int quad = 0, rc = 0;
     opt->reg = KERNEST_REG_NONE;
     opt->l1 = 0.0;
+    opt->tv = 0.0;
     *lambda_given = 0;
     for (char *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
         char *colon = strchr(tok, ':');
@@ -55,10 +56,12 @@ int cli_parse_reg_list(const char *s, kernest_options *opt, int *lambda_given)
             if (!colon)
                 rc = cli_usage_error("--reg l1: needs a weight, e.g. l1:1e-3");
             opt->l1 = w;
-        } else if (!strcmp(tok, "tv"))
-            rc = cli_usage_error("--reg tv: not implemented yet");
-        else
-            rc = cli_usage_error("--reg: '%s' is not one of none, ridge, grad, l1 (NAME[:LAMBDA],...)", tok);
+        } else if (!strcmp(tok, "tv")) {
+            if (!colon)
+                rc = cli_usage_error("--reg tv: needs a weight, e.g. tv:1e-1");
+            opt->tv = w;
+        } else
+            rc = cli_usage_error("--reg: '%s' is not one of none, ridge, grad, l1, tv (NAME[:LAMBDA],...)", tok);
     }
     free(copy);
     return rc ? -1 : 0;

@@ -5,8 +5,8 @@
 
 #include "kernest.h"
 
-/* "--reg NAME[:LAMBDA],...": one of none/ridge/grad (its λ into opt->lambda) and l1:λ₁.
- * Resets opt->reg and opt->l1 first; *lambda_given is set when a quadratic λ was in the list.
+/* "--reg NAME[:LAMBDA],...": one of none/ridge/grad (its λ into opt->lambda), l1:λ₁ and tv:λ_tv.
+ * Resets opt->reg, opt->l1 and opt->tv first; *lambda_given is set when a quadratic λ was in the list.
  * Returns 0 or prints an error and returns -1. */
 int cli_parse_reg_list(const char *s, kernest_options *opt, int *lambda_given);
 /* "--bounds LO,HI" (either may be -inf / inf). */

@@ -18,8 +18,9 @@ typedef struct kn_dist {
 
 /* Wraps inner (taking ownership; destroyed on failure): op_setup/op_apply act on this rank's
  * pairs only (none is allowed), op_adjoint sums Hᵀr over the ranks (MPI_Allreduce in double on
- * the host), data_dot sums over the ranks, and vec_dot / vec_nrm2 (kernel space, the same on
- * every rank) take rank 0's value so the ranks' iterates stay bitwise in step. A failure inside
+ * the host), data_dot sums over the ranks, and vec_dot / vec_nrm2 / vec_pair_nrm_sum (kernel
+ * space, the same on every rank) take rank 0's value so the ranks' iterates stay bitwise in
+ * step. A failure inside
  * a collective operation prints the message and calls MPI_Abort. d must outlive *out. */
 int kn_dist_wrap(kn_dist *d, kn_backend *inner, kn_backend **out);
 

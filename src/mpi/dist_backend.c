@@ -111,6 +111,13 @@ static int dist_vec_nrm2(kn_backend *be, const kn_vec *x, double *out)
     return st ? fatal(d, st) : scalar(d, out, 0);
 }
 
+static int dist_pair_nrm_sum(kn_backend *be, const kn_vec *p, double *out)
+{
+    kn_dist *d = be->dist;
+    int st = d->inner_ops->vec_pair_nrm_sum(be, p, out);
+    return st ? fatal(d, st) : scalar(d, out, 0);
+}
+
 /* data space: every rank's share of the pairs */
 static int dist_data_dot(kn_backend *be, const kn_vec *x, const kn_vec *y, double *out)
 {
@@ -145,6 +152,8 @@ int kn_dist_wrap(kn_dist *d, kn_backend *inner, kn_backend **out)
     w->ops.vec_dot = dist_vec_dot;
     w->ops.vec_nrm2 = dist_vec_nrm2;
     w->ops.data_dot = dist_data_dot;
+    if (inner->ops->vec_pair_nrm_sum) /* TV's kernel-space sum: also rank 0's value everywhere */
+        w->ops.vec_pair_nrm_sum = dist_pair_nrm_sum;
     w->be.ops = &w->ops;
     w->be.dist = d;
     snprintf(w->be.device, sizeof w->be.device, "%.90s, rank %d of %d", inner->device, d->rank, d->size);
