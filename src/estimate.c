@@ -41,6 +41,8 @@ static int check_options(const kernest_options *opt)
         return kn_error(KERNEST_E_INVALID, "--support: unknown kind %d", (int)opt->support);
     if (opt->support == KERNEST_SUPPORT_MASK && !opt->support_mask)
         return kn_error(KERNEST_E_INVALID, "--support: the mask is NULL");
+    if ((unsigned)opt->layout > KERNEST_LAYOUT_NCHW)
+        return kn_error(KERNEST_E_INVALID, "--layout: unknown layout %d", (int)opt->layout);
     if (opt->nfixed && !opt->fixed)
         return kn_error(KERNEST_E_INVALID, "--fix: %zu fixed pixels but the list is NULL", opt->nfixed);
     return KERNEST_OK;
@@ -110,27 +112,29 @@ static double *gather_data(const kn_problem *pb)
         return NULL;
     for (size_t i = 0; i < pb->npairs; i++) {
         const kn_pair *p = &pb->pairs[i];
-        for (size_t j = 0; j < p->hb * p->wb; j++)
+        for (size_t j = 0; j < p->len; j++)
             b[p->offset + j] = isnan(p->B[j]) ? 0.0 : p->B[j];
     }
     return b;
 }
 
-/* Misfit per pair of the final estimate, recomputed from H x (not the recursive residual). */
+/* Misfit per pair of the final estimate (its samples and output channels together),
+ * recomputed from H x (not the recursive residual); mf is zero-filled. */
 static void pair_misfits(const kn_problem *pb, const double *hx, kernest_pair_misfit *mf)
 {
     for (size_t i = 0; i < pb->npairs; i++) {
         const kn_pair *p = &pb->pairs[i];
         double sse = 0.0;
-        for (size_t j = 0; j < p->hb * p->wb; j++)
+        for (size_t j = 0; j < p->len; j++)
             if (!isnan(p->B[j])) {
                 double d = hx[p->offset + j] - p->B[j];
                 sse += d * d;
             }
-        mf[i].count = p->nobs;
-        mf[i].sse = sse;
-        mf[i].rms = p->nobs ? sqrt(sse / (double)p->nobs) : 0.0;
+        mf[p->src].count += p->nobs;
+        mf[p->src].sse += sse;
     }
+    for (size_t i = 0; pb->npairs && i <= pb->pairs[pb->npairs - 1].src; i++)
+        mf[i].rms = mf[i].count ? sqrt(mf[i].sse / (double)mf[i].count) : 0.0;
 }
 
 void kernest_report_destroy(kernest_report **r)
@@ -211,7 +215,8 @@ int kernest_estimate(const kernest_array *const *A, const kernest_array *const *
     if (st)
         return st;
     kn_problem pb;
-    st = kn_problem_init(&pb, A, B, npairs, opt->mode, opt->kh, opt->kw, opt->input_names);
+    st = kn_problem_init_channels(&pb, A, B, npairs, opt->mode, opt->kh, opt->kw, opt->layout, 1,
+                                  opt->input_names);
     if (st)
         return st;
     kn_backend *be = NULL, *sbe = NULL; /* sbe: what the solver runs on (be, or H∘Φ over be) */
@@ -228,7 +233,7 @@ int kernest_estimate(const kernest_array *const *A, const kernest_array *const *
         st = kn_error(KERNEST_E_NOMEM, "out of memory");
         goto done;
     }
-    if ((st = kn_model_init(&model, opt->model, pb.kh, pb.kw)) ||
+    if ((st = kn_model_init_nk(&model, opt->model, pb.kh, pb.kw, pb.cout * pb.cin)) ||
         (st = kn_constraints_build(opt, &model, &cons)) || (st = pick_solver(opt, &cons.spec, &fista)))
         goto done;
     if ((st = open_backend(opt, &be)))
@@ -236,7 +241,7 @@ int kernest_estimate(const kernest_array *const *A, const kernest_array *const *
     rep->bytes_needed = solve_bytes(be, &pb, &model, fista, opt->reg, &cons.spec);
     if ((st = check_memory(be, rep->bytes_needed)))
         goto done;
-    if ((st = kernest_array_create2(pb.kh, pb.kw, &k)))
+    if ((st = kn_kernel_array(&pb, &k)))
         goto done;
     if (!(host_b = gather_data(&pb)) || !(host_hx = malloc((pb.m ? pb.m : 1) * sizeof *host_hx)) ||
         !(host_x = malloc((model.nx ? model.nx : 1) * sizeof *host_x))) {
@@ -259,6 +264,8 @@ int kernest_estimate(const kernest_array *const *A, const kernest_array *const *
         (st = o->vec_download(be, hx, host_hx)))
         goto done;
     kn_model_kernel(&model, host_x, k->data);
+    if (opt->correlate)
+        kn_flip_kernels(k->data, pb.cout * pb.cin, pb.kh, pb.kw);
     if (model.kind != KERNEST_MODEL_PIXEL) {
         rep->profile = host_x;
         rep->nprofile = model.nx;
@@ -280,6 +287,9 @@ int kernest_estimate(const kernest_array *const *A, const kernest_array *const *
     rep->model = model.kind;
     rep->lipschitz = info.lipschitz;
     rep->restarts = info.restarts;
+    rep->channels_in = pb.cin;
+    rep->channels_out = pb.cout;
+    rep->samples = pb.npairs;
     rep->precision = be->precision;
     rep->setup_seconds = t1 - t0;
     rep->solve_seconds = t2 - t1;

@@ -129,6 +129,12 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
     cJSON_AddNumberToObject(t, "solve", r->solve_seconds);
     cJSON_AddNumberToObject(t, "per_iteration", r->iterations ? r->solve_seconds / r->iterations : 0.0);
     cJSON_AddNumberToObject(t, "wall", r->wall_seconds);
+    cJSON *ch = cJSON_AddObjectToObject(root, "channels");
+    cJSON_AddNumberToObject(ch, "in", (double)r->channels_in);
+    cJSON_AddNumberToObject(ch, "out", (double)r->channels_out);
+    cJSON_AddNumberToObject(ch, "samples", (double)r->samples);
+    cJSON_AddStringToObject(ch, "layout", kernest_layout_name(opt->layout));
+    cJSON_AddBoolToObject(ch, "correlate", opt->correlate != 0);
     return root;
 }
 

@@ -34,5 +34,9 @@ int cli_check_output(const char *opt, const char *path);
 
 /* Reads a .npy into a new 2-D array (error printed); returns 0 or the exit code. */
 int cli_read_2d(const char *path, kernest_array **out);
+/* Reads a .npy of 2 to 4 dimensions (channels, see kernest_layout); returns 0 or the exit code. */
+int cli_read_channels(const char *path, kernest_array **out);
+/* Parses --layout auto|chw|nchw. */
+int cli_parse_layout(const char *s, kernest_layout *layout);
 
 #endif

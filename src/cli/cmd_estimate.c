@@ -18,12 +18,21 @@ static const char usage[] =
     "by CGLS, or by FISTA (accelerated proximal gradient) when l1 or a constraint other than\n"
     "--support/--fix is given (those two alone are solved exactly by CGLS over the free pixels).\n"
     "NaN in B marks a missing pixel (left out of the fit). A must be finite.\n"
+    "Several channels: A of C_in x H x W or S x C_in x H x W, B of C_out x Hb x Wb or\n"
+    "S x C_out x Hb x Wb give B[s,o] = sum_i crop(A[s,i] (*) K[o,i]); K is written as\n"
+    "C_out x C_in x Kh x Kw (a framework's conv weight layout); the priors act on each kernel.\n"
     "\n"
     "options:\n"
     "  -o, --output K.npy       where to write the kernel (required)\n"
     "      --ksize HxW          kernel shape (default: same -> (2Ha-1)x(2Wa-1);\n"
     "                           full/valid -> what makes A and B fit)\n"
     "      --mode M             same | full | valid, as scipy.signal.convolve2d (default same)\n"
+    "      --layout L           auto | chw | nchw: how 3-D arrays are read (default auto = chw:\n"
+    "                           C x H x W, one sample; nchw: S x H x W, one channel). 4-D arrays\n"
+    "                           are S x C x H x W\n"
+    "      --correlate          write (and take --support/--fix for) cross-correlation kernels, as\n"
+    "                           deep-learning frameworks store conv weights: each kernel flipped in\n"
+    "                           both axes; the --mode windows are scipy.signal.correlate2d's\n"
     "      --reg LIST           NAME[:LAMBDA],... with at most one of none | ridge (1/2||K||^2) |\n"
     "                           grad (1/2||grad K||^2), plus l1:L1 (sparsity), e.g. grad:1e2,l1:1e-3\n"
     "                           (default none)\n"
@@ -76,6 +85,7 @@ int cmd_estimate(int argc, char **argv)
         {"nonneg", no_argument, 0, 'N'},       {"bounds", required_argument, 0, 'b'},
         {"sum", required_argument, 0, 's'},    {"support", required_argument, 0, 'S'},
         {"fix", required_argument, 0, 'f'},    {"solver", required_argument, 0, 'v'},
+        {"layout", required_argument, 0, 'L'}, {"correlate", no_argument, 0, 'C'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     int c;
     long v;
@@ -126,6 +136,8 @@ int cmd_estimate(int argc, char **argv)
             break;
         case 'S': if (cli_parse_support(optarg, &opt, &mask)) goto done; break;
         case 'f': if (cli_parse_fix(optarg, &fixed, &nfixed)) goto done; break;
+        case 'L': if (cli_parse_layout(optarg, &opt.layout)) goto done; break;
+        case 'C': opt.correlate = 1; break;
         case 'q': quiet = 1; break;
         case 'h': fputs(usage, stdout); rc = CLI_OK; goto done;
         case ':': cli_usage_error("estimate: option %s needs a value", argv[optind - 1]); goto done;
@@ -171,9 +183,9 @@ int cmd_estimate(int argc, char **argv)
         goto done;
     }
     for (size_t i = 0; i < np && !rc; i++) {
-        rc = cli_read_2d(names[2 * i], &A[i]);
+        rc = cli_read_channels(names[2 * i], &A[i]);
         if (!rc)
-            rc = cli_read_2d(names[2 * i + 1], &B[i]);
+            rc = cli_read_channels(names[2 * i + 1], &B[i]);
     }
     if (rc)
         goto done;
@@ -207,9 +219,16 @@ int cmd_estimate(int argc, char **argv)
             cnt += rep->misfit[i].count;
         }
         const int fista = !strcmp(rep->solver, "fista");
-        printf("kernest: wrote %s (%zux%zu kernel%s) — %s %s after %d iterations "
+        char shape[96];
+        if (K->ndim == 4)
+            snprintf(shape, sizeof shape, "%zux%zux%zux%zu kernels%s", K->shape[0], K->shape[1], K->shape[2],
+                     K->shape[3], opt.correlate ? ", cross-correlation" : "");
+        else
+            snprintf(shape, sizeof shape, "%zux%zu kernel%s%s", rep->kh, rep->kw,
+                     rep->profile ? ", radial" : "", opt.correlate ? ", cross-correlation" : "");
+        printf("kernest: wrote %s (%s) — %s %s after %d iterations "
                "(relative %s %.3g), rms misfit %.6g, %.2f s on %s\n",
-               output, rep->kh, rep->kw, rep->profile ? ", radial" : "", rep->solver,
+               output, shape, rep->solver,
                kernest_stop_reason_name(rep->reason), rep->iterations, fista ? "change" : "residual",
                rep->residual_history[rep->iterations], cnt ? sqrt(sse / (double)cnt) : 0.0,
                rep->wall_seconds, rep->device);
