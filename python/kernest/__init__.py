@@ -66,7 +66,10 @@ class _Options(ctypes.Structure):
                 ("support_h", ctypes.c_size_t), ("support_w", ctypes.c_size_t),
                 ("support_mask", ctypes.c_void_p),
                 ("nfixed", ctypes.c_size_t),
-                ("fixed", ctypes.c_void_p)]
+                ("fixed", ctypes.c_void_p),
+                # several channels
+                ("layout", ctypes.c_int),
+                ("correlate", ctypes.c_int)]
 
 
 class _Fixed(ctypes.Structure):
@@ -111,6 +114,8 @@ _lib.kernest_estimate.argtypes = [ctypes.POINTER(_P_Array), ctypes.POINTER(_P_Ar
                                   ctypes.POINTER(_Options), ctypes.POINTER(_P_Array),
                                   ctypes.POINTER(ctypes.c_void_p)]
 _lib.kernest_convolve.argtypes = [_P_Array, _P_Array, ctypes.c_int, ctypes.POINTER(_P_Array)]
+_lib.kernest_convolve_channels.argtypes = [_P_Array, _P_Array, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                                           ctypes.POINTER(_P_Array)]
 _lib.kernest_report_to_json.argtypes = [ctypes.c_void_p, ctypes.POINTER(_Options),
                                         ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_void_p)]
 _lib.kernest_report_destroy.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
@@ -121,6 +126,7 @@ _REGS = {"none": 0, "ridge": 1, "grad": 2}
 _PRECISIONS = {"double": 0, "single": 1, None: 2}
 _MODELS = {"pixel": 0, "radial": 1}
 _SOLVERS = {"auto": 0, "cgls": 1, "fista": 2}
+_LAYOUTS = {"auto": 0, "chw": 1, "nchw": 2}
 
 
 def version():
@@ -136,14 +142,17 @@ def _check(status):
         raise cls(msg or name, name)
 
 
-def _as_array(x, what):
-    """A float64 C-contiguous 2-D copy (kept alive by the caller) and a view struct over it."""
+def _as_array(x, what, max_ndim=2):
+    """A float64 C-contiguous copy of 2..max_ndim dimensions (kept alive by the caller) and a
+    view struct over it."""
     a = np.ascontiguousarray(np.asarray(x, dtype=np.float64))
-    if a.ndim != 2:
-        raise KernestInputError("%s: expected a 2-D array, got %d dimensions" % (what, a.ndim), "E_SHAPE")
+    if not 2 <= a.ndim <= max_ndim:
+        want = "a 2-D" if max_ndim == 2 else "a 2-D to %d-D" % max_ndim
+        raise KernestInputError("%s: expected %s array, got %d dimensions" % (what, want, a.ndim), "E_SHAPE")
     s = _Array()
-    s.ndim = 2
-    s.shape[0], s.shape[1], s.shape[2], s.shape[3] = a.shape[0], a.shape[1], 1, 1
+    s.ndim = a.ndim
+    for d in range(_MAX_NDIM):
+        s.shape[d] = a.shape[d] if d < a.ndim else 1
     s.size = a.size
     s.data = a.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
     return a, s
@@ -209,7 +218,8 @@ def _set_priors(opt, keep, model, solver, l1, nonneg, bounds, sum, support, fixe
 
 def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxiter=500,
              threads=0, precision=None, device="auto", model="pixel", solver="auto", l1=0.0,
-             nonneg=False, bounds=None, sum=None, support=None, fixed=None):
+             nonneg=False, bounds=None, sum=None, support=None, fixed=None, layout="auto",
+             correlate=False):
     """Estimate the kernel K shared by the pairs (A_i, B_i).
 
     A, B: 2-D arrays, or lists of 2-D arrays (one pair per entry; shapes may differ between pairs).
@@ -224,6 +234,12 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     solver: "auto" | "cgls" | "fista". l1: weight of l1 ||K||_1. nonneg: K >= 0.
     bounds: (lo, hi). sum: fixed sum of K. support: ("disk", R) | ("box", H, W) | a 0/1 array
     shaped like K. fixed: {(row, col): value} or [(row, col, value)], offsets from the centre.
+    Several channels: A of (C_in, H, W) or (S, C_in, H, W), B of (C_out, Hb, Wb) or
+    (S, C_out, Hb, Wb) (one pair per list entry, as above) give B[s,o] = sum_i crop(A[s,i] ⊛ K[o,i]);
+    K is then returned as (C_out, C_in, Kh, Kw). layout: "auto" | "chw" | "nchw" — how 3-D arrays
+    are read (auto = chw: (C, H, W), one sample; nchw: (S, H, W), one channel). correlate=True
+    returns cross-correlation kernels (each flipped in both axes), the weights torch.nn.Conv2d
+    stores; support and fixed are then read in that frame too.
 
     Returns (K, report): K as a float64 array, report as a dict (stop reason, iterations,
     residual history, misfit per pair, device, times). Not converging is reported, not raised.
@@ -234,8 +250,8 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
         raise KernestInputError("estimate: got %d A arrays and %d B arrays" % (len(As), len(Bs)), "E_INVALID")
     keep, a_structs, b_structs = [], [], []
     for i, (a, b) in enumerate(zip(As, Bs)):
-        an, asx = _as_array(a, "A[%d]" % i)
-        bn, bsx = _as_array(b, "B[%d]" % i)
+        an, asx = _as_array(a, "A[%d]" % i, 4)
+        bn, bsx = _as_array(b, "B[%d]" % i, 4)
         keep += [an, bn]
         a_structs.append(asx)
         b_structs.append(bsx)
@@ -257,6 +273,8 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     opt.precision = _pick(_PRECISIONS, precision, "precision")
     opt.device, opt.device_index = _device(device)
     _set_priors(opt, keep, model, solver, l1, nonneg, bounds, sum, support, fixed)
+    opt.layout = _pick(_LAYOUTS, layout, "layout")
+    opt.correlate = 1 if correlate else 0
     K = _P_Array()
     rep = ctypes.c_void_p()
     _check(_lib.kernest_estimate(pa, pb, n, ctypes.byref(opt), ctypes.byref(K), ctypes.byref(rep)))
@@ -270,11 +288,21 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     return _take(K), report
 
 
-def convolve(A, K, mode="same"):
-    """B = crop_mode(A ⊛ K): exact linear convolution (kernel flipped) as scipy.signal.convolve2d."""
-    an, asx = _as_array(A, "A")
-    kn, ksx = _as_array(K, "K")
+def convolve(A, K, mode="same", layout="auto", correlate=False):
+    """B = crop_mode(A ⊛ K): exact linear convolution (kernel flipped) as scipy.signal.convolve2d.
+
+    Several channels: K of (C_out, C_in, Kh, Kw) and A of (C_in, H, W) or (S, C_in, H, W) give
+    B[s,o] = sum_i crop(A[s,i] ⊛ K[o,i]), shaped (C_out, Hb, Wb) or (S, C_out, Hb, Wb). layout as in
+    estimate. correlate=True: K holds cross-correlation kernels (sum of scipy.signal.correlate2d).
+    """
+    an, asx = _as_array(A, "A", 4)
+    kn, ksx = _as_array(K, "K", 4)
+    m = _pick(_MODES, mode, "mode")
+    lay = _pick(_LAYOUTS, layout, "layout")
     out = _P_Array()
-    _check(_lib.kernest_convolve(ctypes.byref(asx), ctypes.byref(ksx), _pick(_MODES, mode, "mode"),
-                                 ctypes.byref(out)))
+    if an.ndim == 2 and kn.ndim == 2 and not correlate and lay == 0:
+        _check(_lib.kernest_convolve(ctypes.byref(asx), ctypes.byref(ksx), m, ctypes.byref(out)))
+    else:
+        _check(_lib.kernest_convolve_channels(ctypes.byref(asx), ctypes.byref(ksx), m, lay,
+                                              1 if correlate else 0, ctypes.byref(out)))
     return _take(out)
