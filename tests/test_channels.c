@@ -453,6 +453,77 @@ Test(channels, correlate_priors_in_correlation_frame)
     kernest_array_destroy(&K);
 }
 
+/* ---- against the committed NumPy/SciPy fixtures (scripts/make_channel_fixtures.py) ---------- */
+
+static kernest_array *fixture(const char *name, const char *suffix)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/channels/%s_%s.npy", KERNEST_FIXTURES, name, suffix);
+    kernest_array *a = NULL;
+    cr_assert_eq(kernest_npy_read(path, &a), KERNEST_OK, "%s (regenerate with python3 "
+                 "scripts/make_channel_fixtures.py)", kernest_last_error());
+    return a;
+}
+
+Test(channels, correlate_matches_scipy_fixtures)
+{
+    static const char *const names[] = {"odd", "even"}, *const modes[] = {"full", "same", "valid"};
+    for (int c = 0; c < 2; c++) {
+        kernest_array *A = fixture(names[c], "A"), *W = fixture(names[c], "W");
+        for (int m = 0; m < 3; m++) {
+            char suffix[16];
+            snprintf(suffix, sizeof suffix, "B_%s", modes[m]);
+            kernest_array *B = fixture(names[c], suffix), *P = NULL;
+            int st = kernest_convolve_channels(A, W, (kernest_mode)kernest_mode_parse(modes[m]),
+                                               KERNEST_LAYOUT_AUTO, 1, &P);
+            cr_assert_eq(st, KERNEST_OK, "%s", kernest_last_error());
+            cr_assert_eq(P->ndim, 4);
+            for (int d = 0; d < 4; d++)
+                cr_assert_eq(P->shape[d], B->shape[d], "%s %s: dim %d", names[c], modes[m], d);
+            double e = tu_rel_diff(P, B);
+            cr_assert(e < 1e-13, "%s %s: relative difference %.3g from scipy.signal.correlate2d", names[c],
+                      modes[m], e);
+            kernest_array_destroy(&B);
+            kernest_array_destroy(&P);
+        }
+        /* correlate2d's (and PyTorch's) 'same' window: ours for odd kernels, the full result from
+         * kh//2 (one pixel later than ours) for even ones */
+        {
+            kernest_array *B2 = fixture(names[c], "B_same2d"), *F = NULL;
+            cr_assert_eq(kernest_convolve_channels(A, W, KERNEST_MODE_FULL, KERNEST_LAYOUT_AUTO, 1, &F),
+                         KERNEST_OK);
+            const size_t kh = W->shape[2], kw = W->shape[3], h = B2->shape[2], w = B2->shape[3];
+            const size_t fh = F->shape[2], fw = F->shape[3], planes = B2->size / (h * w);
+            double worst = 0;
+            for (size_t q = 0; q < planes; q++)
+                for (size_t y = 0; y < h; y++)
+                    for (size_t x = 0; x < w; x++)
+                        worst = fmax(worst, fabs(F->data[q * fh * fw + (y + kh / 2) * fw + x + kw / 2] -
+                                                 B2->data[q * h * w + y * w + x]));
+            cr_assert(worst < 1e-13, "%s: correlate2d same vs full from (kh/2, kw/2): %.3g", names[c], worst);
+            kernest_array_destroy(&B2);
+            kernest_array_destroy(&F);
+        }
+        /* and the weights back from the valid outputs */
+        kernest_array *B = fixture(names[c], "B_valid"), *K = NULL;
+        kernest_options opt;
+        kernest_options_default(&opt);
+        opt.mode = KERNEST_MODE_VALID;
+        opt.correlate = 1;
+        opt.device = KERNEST_DEVICE_CPU;
+        opt.threads = 1;
+        opt.tol = 1e-13;
+        const kernest_array *As[1] = {A}, *Bs[1] = {B};
+        cr_assert_eq(kernest_estimate(As, Bs, 1, &opt, &K, NULL), KERNEST_OK, "%s", kernest_last_error());
+        double e = tu_rel_diff(K, W);
+        cr_assert(e < 1e-9, "%s: estimated weights differ by %.3g", names[c], e);
+        kernest_array_destroy(&K);
+        kernest_array_destroy(&B);
+        kernest_array_destroy(&A);
+        kernest_array_destroy(&W);
+    }
+}
+
 /* ---- shapes and their errors ------------------------------------------------------------------ */
 
 Test(channels, mismatched_counts_are_shape_errors)
@@ -573,6 +644,18 @@ Test(channels_cli, layouts_and_errors)
     kernest_array *SBc = NULL;
     cr_assert_eq(kernest_convolve_channels(SA, SK, KERNEST_MODE_SAME, KERNEST_LAYOUT_AUTO, 0, &SBc), KERNEST_OK);
     cr_assert(tu_rel_diff(SBc, SB) < 1e-12);
+    /* score: the true kernels on the held-out pair of noiseless data: error 0; a truth of another
+     * shape: exit 2 with both shapes */
+    snprintf(cmd, sizeof cmd, "score %s/s/A_test.npy %s/s/B_test.npy %s/s/K_true.npy --truth %s/s/K_true.npy",
+             tu_dir, tu_dir, tu_dir, tu_dir);
+    cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 0, "%s", err);
+    snprintf(cmd, sizeof cmd, "score %s/s/A_test.npy %s/s/B_test.npy %s/Kh.npy --truth %s/s/K_true.npy --ksize",
+             tu_dir, tu_dir, tu_dir, tu_dir);
+    cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 2, "%s", err);
+    snprintf(cmd, sizeof cmd, "score %s/s/A_test.npy %s/s/B_test.npy %s/Kh.npy --truth %s/s/K_true.npy",
+             tu_dir, tu_dir, tu_dir, tu_dir);
+    cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 2, "%s", err);
+    cr_assert(strstr(err, "2x3x23x23") && strstr(err, "2x3x5x5"), "'%s'", err);
     snprintf(cmd, sizeof cmd, "synth -o %s/s2 --channels 3", tu_dir);
     cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 2, "%s", err);
     cr_assert(strstr(err, "--channels"), "'%s'", err);

@@ -18,7 +18,8 @@ static const char usage[] =
     "S x C_in x H x W (B: S x C_out x Hb x Wb) give B[s,o] = sum_i crop(A[s,i] (*) K[o,i]).\n"
     "--layout nchw reads a 3-D A as S x H x W (one channel; default: C x H x W).\n"
     "--correlate: K holds cross-correlation kernels (PyTorch/TensorFlow conv weights), so B is\n"
-    "sum_i scipy.signal.correlate2d(A[s,i], K[o,i], mode).\n";
+    "sum_i scipy.signal.correlate(A[s,i], K[o,i], mode) (the same as correlate2d except 'same' with\n"
+    "an even kernel size, where correlate2d and PyTorch start one pixel later).\n";
 
 int cmd_convolve(int argc, char **argv)
 {
