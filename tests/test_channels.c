@@ -453,6 +453,64 @@ Test(channels, correlate_priors_in_correlation_frame)
     kernest_array_destroy(&K);
 }
 
+/* priors act on every kernel: a box support holds the same pixels of each at 0, --nonneg
+ * (FISTA) keeps each non-negative; --sum and --model radial are refused with channels */
+Test(channels, priors_per_kernel)
+{
+    kernest_array *A, *B, *K;
+    make_layer(&A, &B, &K, 0, 1e-9);
+    kernest_options opt;
+    kernest_options_default(&opt);
+    opt.kh = opt.kw = 5;
+    opt.device = KERNEST_DEVICE_CPU;
+    opt.threads = 1;
+    opt.support = KERNEST_SUPPORT_BOX;
+    opt.support_h = opt.support_w = 3;
+    opt.reg = KERNEST_REG_GRAD;
+    opt.lambda = 1e-3;
+    const kernest_array *As[1] = {A}, *Bs[1] = {B};
+    kernest_array *Kh = NULL;
+    cr_assert_eq(kernest_estimate(As, Bs, 1, &opt, &Kh, NULL), KERNEST_OK, "%s", kernest_last_error());
+    size_t nonzero_inside = 0;
+    for (size_t c = 0; c < 6; c++)
+        for (size_t y = 0; y < 5; y++)
+            for (size_t x = 0; x < 5; x++) {
+                double v = Kh->data[c * 25 + y * 5 + x];
+                if (y == 0 || y == 4 || x == 0 || x == 4)
+                    cr_assert_eq(v, 0.0, "kernel %zu pixel %zu,%zu = %g outside the support", c, y, x, v);
+                else
+                    nonzero_inside += v != 0.0;
+            }
+    cr_assert_eq(nonzero_inside, 6 * 9);
+    kernest_array_destroy(&Kh);
+    opt.support = KERNEST_SUPPORT_NONE;
+    opt.reg = KERNEST_REG_NONE;
+    opt.lambda = 0;
+    opt.nonneg = 1;
+    opt.maxiter = 300;
+    cr_assert_eq(kernest_estimate(As, Bs, 1, &opt, &Kh, NULL), KERNEST_OK, "%s", kernest_last_error());
+    size_t positive = 0;
+    for (size_t i = 0; i < Kh->size; i++) {
+        cr_assert(Kh->data[i] >= 0.0, "--nonneg: %g at %zu", Kh->data[i], i);
+        positive += Kh->data[i] > 0;
+    }
+    cr_assert(positive > 0);
+    kernest_array_destroy(&Kh);
+    opt.nonneg = 0;
+    opt.has_sum = 1;
+    opt.sum = 1.0;
+    cr_assert_eq(kernest_estimate(As, Bs, 1, &opt, &Kh, NULL), KERNEST_E_UNSUPPORTED);
+    cr_assert(strstr(kernest_last_error(), "--sum"), "'%s'", kernest_last_error());
+    opt.has_sum = 0;
+    opt.model = KERNEST_MODEL_RADIAL;
+    cr_assert_eq(kernest_estimate(As, Bs, 1, &opt, &Kh, NULL), KERNEST_E_UNSUPPORTED);
+    cr_assert(strstr(kernest_last_error(), "--model radial"), "'%s'", kernest_last_error());
+    cr_assert_null(Kh);
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&B);
+    kernest_array_destroy(&K);
+}
+
 /* ---- against the committed NumPy/SciPy fixtures (scripts/make_channel_fixtures.py) ---------- */
 
 static kernest_array *fixture(const char *name, const char *suffix)

@@ -5,6 +5,8 @@ A thin ctypes binding of libkernest; arrays are NumPy arrays, the report is a di
     K, report = kernest.estimate(A, B)                   # one pair, default (2Ha-1)x(2Wa-1) kernel
     K, report = kernest.estimate([A1, A2], [B1, B2], reg="grad", lam=100.0)
     B_hat = kernest.convolve(A, K, mode="same")          # scipy.signal.convolve2d semantics
+    W, report = kernest.estimate(X, Y, ksize=(3, 3), correlate=True)  # a conv layer: X (S, C_in, H, W),
+                                                         # Y (S, C_out, H, W) -> W (C_out, C_in, 3, 3)
 
 NaN in B marks a missing pixel. Library errors raise KernestError (ValueError for bad input)
 carrying the library's message. Solves release the GIL (ctypes does so for every call).
