@@ -236,6 +236,10 @@ static int SFX(op_setup)(kn_backend *be, const kn_problem *pb)
     if (cin == 1) {
         op->r2c_k = op->r2c;
         op->c2r_k = op->c2r;
+    } else if (ng > INT_MAX || op->ncplx > INT_MAX || cin > INT_MAX) {
+        st = kn_error(KERNEST_E_TOOBIG, "cpu: a %zux%zu grid is too large for FFTW's batched plans (%zu "
+                      "input channels)", op->gh, op->gw, cin);
+        goto fail;
     } else if (op->r2c && op->c2r) {
         /* the kernels' transforms, one per input channel, batched: cin grids in a row */
         int dims[2] = {(int)op->gh, (int)op->gw};

@@ -41,8 +41,6 @@ static int check_options(const kernest_options *opt)
         return kn_error(KERNEST_E_INVALID, "--support: unknown kind %d", (int)opt->support);
     if (opt->support == KERNEST_SUPPORT_MASK && !opt->support_mask)
         return kn_error(KERNEST_E_INVALID, "--support: the mask is NULL");
-    if ((unsigned)opt->layout > KERNEST_LAYOUT_NCHW)
-        return kn_error(KERNEST_E_INVALID, "--layout: unknown layout %d", (int)opt->layout);
     if (opt->nfixed && !opt->fixed)
         return kn_error(KERNEST_E_INVALID, "--fix: %zu fixed pixels but the list is NULL", opt->nfixed);
     return KERNEST_OK;

@@ -714,6 +714,9 @@ Test(channels_cli, layouts_and_errors)
              tu_dir, tu_dir, tu_dir, tu_dir);
     cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 2, "%s", err);
     cr_assert(strstr(err, "2x3x23x23") && strstr(err, "2x3x5x5"), "'%s'", err);
+    snprintf(cmd, sizeof cmd, "estimate %s/A.npy %s/B.npy -o %s/K5.npy --layout hwc", tu_dir, tu_dir, tu_dir);
+    cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 2, "%s", err);
+    cr_assert(strstr(err, "--layout") && strstr(err, "hwc"), "'%s'", err);
     snprintf(cmd, sizeof cmd, "synth -o %s/s2 --channels 3", tu_dir);
     cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 2, "%s", err);
     cr_assert(strstr(err, "--channels"), "'%s'", err);
