@@ -22,11 +22,13 @@ typedef struct kn_cuda {
     const kn_problem *pb;   /* borrowed; NULL before op_setup */
     cufftHandle r2c, c2r;   /* plans on the grid_h×grid_w grid, sharing fft_work */
     int have_r2c, have_c2r; /* cufftHandle has no null value */
+    cufftHandle r2c_k, c2r_k; /* channels (cin > 1): cin grids per transform (cufftPlanMany) */
+    int have_r2c_k, have_c2r_k;
     void *fft_work;         /* work area of both plans (auto-allocation is off) */
-    void *spec_a;           /* npairs half spectra FFT(A_i), each grid_h×(grid_w/2+1) */
-    void *spec_main;        /* apply: FFT(pad k); adjoint: Σ_i conj(Â_i)·FFT(pad r_i) */
-    void *spec_tmp;         /* per-pair product / transform */
-    void *grid;             /* grid_h×grid_w real work grid */
+    void *spec_a;           /* npairs·cin half spectra FFT(A[s,i]), each grid_h×(grid_w/2+1) */
+    void *spec_main;        /* cin spectra. apply: FFT(pad K[o,i]); adjoint: Σ_s conj(Â[s,i])·FFT(pad r[s,o]) */
+    void *spec_tmp;         /* per-sample product / transform */
+    void *grid;             /* cin grid_h×grid_w real work grids */
     void *mask;             /* m reals, 0 at NaN pixels of B, 1 elsewhere; NULL without NaN */
 } kn_cuda;
 

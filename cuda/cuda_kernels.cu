@@ -146,6 +146,41 @@ __global__ void spec_mul_kernel(C *out, const C *x, const C *a, size_t n, T scal
     }
 }
 
+/* channels: out = scale Σ_c x[c] · a[c] over nch spectra of n entries each */
+template <typename T, typename C = typename cplx<T>::type>
+__global__ void spec_mul_sum_kernel(C *out, const C *x, const C *a, size_t n, size_t nch, T scale)
+{
+    for (size_t i = first_index(); i < n; i += stride()) {
+        T re = 0, im = 0;
+        for (size_t c = 0; c < nch; c++) {
+            C u = x[c * n + i], w = a[c * n + i];
+            re += u.x * w.x - u.y * w.y;
+            im += u.x * w.y + u.y * w.x;
+        }
+        out[i] = C{re * scale, im * scale};
+    }
+}
+
+/* channels: acc[c] (+)= conj(a[c]) · x · scale for nch spectra a[c], one x */
+template <typename T, typename C = typename cplx<T>::type>
+__global__ void spec_mul_conj_multi_kernel(C *acc, const C *x, const C *a, size_t n, size_t nch, T scale,
+                                           int accumulate)
+{
+    for (size_t i = first_index(); i < n; i += stride()) {
+        C u = x[i];
+        for (size_t c = 0; c < nch; c++) {
+            C w = a[c * n + i];
+            T re = (w.x * u.x + w.y * u.y) * scale, im = (w.x * u.y - w.y * u.x) * scale;
+            if (accumulate) {
+                C s = acc[c * n + i];
+                re += s.x;
+                im += s.y;
+            }
+            acc[c * n + i] = C{re, im};
+        }
+    }
+}
+
 template <typename T, typename C = typename cplx<T>::type>
 __global__ void spec_mul_conj_kernel(C *acc, const C *x, const C *a, size_t n, T scale, int accumulate)
 {
@@ -350,6 +385,25 @@ cudaError_t spec_mul_conj(void *acc, const void *x, const void *a, size_t n, dou
     return cudaGetLastError();
 }
 
+template <typename T, typename C = typename cplx<T>::type>
+cudaError_t spec_mul_sum(void *out, const void *x, const void *a, size_t n, size_t nch, double scale,
+                         cudaStream_t s)
+{
+    spec_mul_sum_kernel<T><<<blocks_for(n), kThreads, 0, s>>>((C *)out, (const C *)x, (const C *)a, n,
+                                                              nch, (T)scale);
+    return cudaGetLastError();
+}
+
+template <typename T, typename C = typename cplx<T>::type>
+cudaError_t spec_mul_conj_multi(void *acc, const void *x, const void *a, size_t n, size_t nch,
+                                double scale, int accumulate, cudaStream_t s)
+{
+    spec_mul_conj_multi_kernel<T><<<blocks_for(n), kThreads, 0, s>>>((C *)acc, (const C *)x,
+                                                                     (const C *)a, n, nch, (T)scale,
+                                                                     accumulate);
+    return cudaGetLastError();
+}
+
 template <typename T>
 cudaError_t reg_gram(int reg, void *out, const void *k, size_t kh, size_t kw, cudaStream_t s)
 {
@@ -479,6 +533,19 @@ extern "C" cudaError_t kn_cu_spec_mul_conj(int dbl, void *acc, const void *x, co
                                            cudaStream_t stream)
 {
     return KN_DISPATCH(n, spec_mul_conj, acc, x, a, n, scale, accumulate, stream);
+}
+
+extern "C" cudaError_t kn_cu_spec_mul_sum(int dbl, void *out, const void *x, const void *a, size_t n,
+                                          size_t nch, double scale, cudaStream_t stream)
+{
+    return KN_DISPATCH(n * nch, spec_mul_sum, out, x, a, n, nch, scale, stream);
+}
+
+extern "C" cudaError_t kn_cu_spec_mul_conj_multi(int dbl, void *acc, const void *x, const void *a,
+                                                 size_t n, size_t nch, double scale, int accumulate,
+                                                 cudaStream_t stream)
+{
+    return KN_DISPATCH(n * nch, spec_mul_conj_multi, acc, x, a, n, nch, scale, accumulate, stream);
 }
 
 extern "C" cudaError_t kn_cu_reg_gram(int dbl, int reg, void *out, const void *k, size_t kh,

@@ -47,6 +47,13 @@ cudaError_t kn_cu_spec_mul(int dbl, void *out, const void *x, const void *a, siz
 /* acc = conj(a) · x · scale (accumulate 0), or acc += conj(a) · x · scale (accumulate 1). */
 cudaError_t kn_cu_spec_mul_conj(int dbl, void *acc, const void *x, const void *a, size_t n,
                                 double scale, int accumulate, cudaStream_t stream);
+/* Channels: out = scale · Σ_c x[c] · a[c] over nch spectra of n entries each (x, a: nch·n). */
+cudaError_t kn_cu_spec_mul_sum(int dbl, void *out, const void *x, const void *a, size_t n,
+                               size_t nch, double scale, cudaStream_t stream);
+/* Channels: acc[c] = conj(a[c]) · x · scale (accumulate 0) or acc[c] += ... (accumulate 1) for
+ * c < nch; acc and a hold nch spectra of n entries, x one. */
+cudaError_t kn_cu_spec_mul_conj_multi(int dbl, void *acc, const void *x, const void *a, size_t n,
+                                      size_t nch, double scale, int accumulate, cudaStream_t stream);
 /* out = LᵀL k on the kh×kw kernel grid; reg is a kernest_reg (see backend.h reg_gram). */
 cudaError_t kn_cu_reg_gram(int dbl, int reg, void *out, const void *k, size_t kh, size_t kw,
                            cudaStream_t stream);

@@ -34,61 +34,89 @@ static cufftType c2r_type(const kn_cuda *c)
     return c->dbl ? CUFFT_Z2D : CUFFT_C2R;
 }
 
-static int fft_r2c(kn_cuda *c, void *in, void *out)
+static int fft_r2c_on(kn_cuda *c, cufftHandle plan, void *in, void *out)
 {
     if (c->dbl)
-        KN_CUFFT_TRY(cufftExecD2Z(c->r2c, in, out));
+        KN_CUFFT_TRY(cufftExecD2Z(plan, in, out));
     else
-        KN_CUFFT_TRY(cufftExecR2C(c->r2c, in, out));
+        KN_CUFFT_TRY(cufftExecR2C(plan, in, out));
     return KERNEST_OK;
 }
 
 /* Overwrites `in` (cuFFT's multi-dimensional c2r always does). */
-static int fft_c2r(kn_cuda *c, void *in, void *out)
+static int fft_c2r_on(kn_cuda *c, cufftHandle plan, void *in, void *out)
 {
     if (c->dbl)
-        KN_CUFFT_TRY(cufftExecZ2D(c->c2r, in, out));
+        KN_CUFFT_TRY(cufftExecZ2D(plan, in, out));
     else
-        KN_CUFFT_TRY(cufftExecC2R(c->c2r, in, out));
+        KN_CUFFT_TRY(cufftExecC2R(plan, in, out));
     return KERNEST_OK;
+}
+
+static int fft_r2c(kn_cuda *c, void *in, void *out)
+{
+    return fft_r2c_on(c, c->r2c, in, out);
+}
+
+static int fft_c2r(kn_cuda *c, void *in, void *out)
+{
+    return fft_c2r_on(c, c->c2r, in, out);
+}
+
+/* The kernels' transforms: cin grids at once (the single plans when cin = 1). */
+static int fft_r2c_k(kn_cuda *c, void *in, void *out)
+{
+    return fft_r2c_on(c, c->have_r2c_k ? c->r2c_k : c->r2c, in, out);
+}
+
+static int fft_c2r_k(kn_cuda *c, void *in, void *out)
+{
+    return fft_c2r_on(c, c->have_c2r_k ? c->c2r_k : c->c2r, in, out);
 }
 
 /* ---- sizes -------------------------------------------------------------------------------- */
 
 /* Work area of one plan type on pb's grid, asked of cuFFT (cufftGetSizeMany64 on a fresh handle,
  * no plan made); a full complex grid when cuFFT cannot say. */
-static size_t fft_work_bytes(const kn_cuda *c, const kn_problem *pb, cufftType type)
+static size_t fft_work_bytes(const kn_cuda *c, const kn_problem *pb, cufftType type, size_t batch)
 {
     long long n[2] = {(long long)pb->grid_h, (long long)pb->grid_w};
-    size_t ws = 0, fallback = spec_len(pb) * 2 * c->es;
+    size_t ws = 0, fallback = spec_len(pb) * 2 * c->es * batch;
     cufftHandle h;
     if (cufftCreate(&h) != CUFFT_SUCCESS)
         return fallback;
-    cufftResult r = cufftGetSizeMany64(h, 2, n, NULL, 1, 0, NULL, 1, 0, type, 1, &ws);
+    cufftResult r = cufftGetSizeMany64(h, 2, n, NULL, 1, 0, NULL, 1, 0, type, (long long)batch, &ws);
     (void)cufftDestroy(h);
     return r == CUFFT_SUCCESS ? ws : fallback;
 }
 
 /*
- * Device bytes op_setup allocates: npairs spectra of A, two work spectra, the real grid, the
- * mask, and the work area the two plans share (asked of cuFFT; plans' own small tables are not
+ * Device bytes op_setup allocates: npairs·cin spectra of A, cin + 1 work spectra, cin real grids,
+ * the mask, and the work area the plans share (asked of cuFFT; plans' own small tables are not
  * counted). A itself is not kept on the device. SIZE_MAX when the count overflows.
  */
 size_t kn_cuda_op_bytes(const kn_backend *be, const kn_problem *pb)
 {
     const kn_cuda *c = impl(be);
-    size_t spec, spectra, grid, mask = 0, total;
+    size_t spec, spectra, nspec, grid, mask = 0, total;
     if (pb->grid_h > INT_MAX || pb->grid_w > INT_MAX)
         return SIZE_MAX;
     if (kn_mul_size(pb->grid_w / 2 + 1, pb->grid_h, &spec) || kn_mul_size(spec, 2 * c->es, &spec) ||
-        kn_mul_size(spec, pb->npairs + 2, &spectra) ||
-        kn_mul_size(pb->grid_h, pb->grid_w, &grid) || kn_mul_size(grid, c->es, &grid) ||
+        kn_mul_size(pb->npairs, pb->cin, &nspec) || kn_add_size(nspec, pb->cin + 1, &nspec) ||
+        kn_mul_size(spec, nspec, &spectra) ||
+        kn_mul_size(pb->grid_h, pb->grid_w, &grid) || kn_mul_size(grid, c->es * pb->cin, &grid) ||
         (pb->has_mask && kn_mul_size(pb->m, c->es, &mask)))
         return SIZE_MAX;
     (void)cudaSetDevice(c->device);
-    size_t w1 = fft_work_bytes(c, pb, r2c_type(c)), w2 = fft_work_bytes(c, pb, c2r_type(c));
+    size_t w1 = fft_work_bytes(c, pb, r2c_type(c), 1), w2 = fft_work_bytes(c, pb, c2r_type(c), 1);
+    size_t w = w1 > w2 ? w1 : w2;
+    if (pb->cin > 1) {
+        size_t w3 = fft_work_bytes(c, pb, r2c_type(c), pb->cin), w4 = fft_work_bytes(c, pb, c2r_type(c), pb->cin);
+        if (w3 > w) w = w3;
+        if (w4 > w) w = w4;
+    }
     if (kn_add_size(spectra, grid, &total) || kn_add_size(total, mask, &total) ||
-        kn_add_size(total, w1 > w2 ? w1 : w2, &total))
+        kn_add_size(total, w, &total))
         return SIZE_MAX;
     return total;
 }
@@ -102,7 +130,11 @@ void kn_cuda_op_free(kn_cuda *c)
         (void)cufftDestroy(c->r2c);
     if (c->have_c2r)
         (void)cufftDestroy(c->c2r);
-    c->have_r2c = c->have_c2r = 0;
+    if (c->have_r2c_k)
+        (void)cufftDestroy(c->r2c_k);
+    if (c->have_c2r_k)
+        (void)cufftDestroy(c->c2r_k);
+    c->have_r2c = c->have_c2r = c->have_r2c_k = c->have_c2r_k = 0;
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
         if (*bufs[i])
             (void)cudaFree(*bufs[i]);
@@ -111,37 +143,48 @@ void kn_cuda_op_free(kn_cuda *c)
     c->pb = NULL;
 }
 
-/* One plan with auto-allocation off; *ws receives its work-area size. */
-static int make_plan(kn_cuda *c, const kn_problem *pb, cufftType type, cufftHandle *plan,
+/* One plan of `batch` contiguous grids with auto-allocation off; *ws receives its work-area size. */
+static int make_plan(kn_cuda *c, const kn_problem *pb, cufftType type, size_t batch, cufftHandle *plan,
                      int *have, size_t *ws)
 {
     long long n[2] = {(long long)pb->grid_h, (long long)pb->grid_w};
     KN_CUFFT_TRY(cufftCreate(plan));
     *have = 1;
     KN_CUFFT_TRY(cufftSetAutoAllocation(*plan, 0));
-    KN_CUFFT_TRY(cufftMakePlanMany64(*plan, 2, n, NULL, 1, 0, NULL, 1, 0, type, 1, ws));
+    KN_CUFFT_TRY(cufftMakePlanMany64(*plan, 2, n, NULL, 1, 0, NULL, 1, 0, type, (long long)batch, ws));
     KN_CUFFT_TRY(cufftSetStream(*plan, c->stream));
     return KERNEST_OK;
 }
 
 static int make_plans(kn_cuda *c, const kn_problem *pb)
 {
-    size_t ws1 = 0, ws2 = 0;
-    int st = make_plan(c, pb, r2c_type(c), &c->r2c, &c->have_r2c, &ws1);
+    size_t ws1 = 0, ws2 = 0, ws3 = 0, ws4 = 0;
+    int st = make_plan(c, pb, r2c_type(c), 1, &c->r2c, &c->have_r2c, &ws1);
     if (!st)
-        st = make_plan(c, pb, c2r_type(c), &c->c2r, &c->have_c2r, &ws2);
-    /* both plans run on the one stream, never at once: one work area serves both */
+        st = make_plan(c, pb, c2r_type(c), 1, &c->c2r, &c->have_c2r, &ws2);
+    if (!st && pb->cin > 1)
+        st = make_plan(c, pb, r2c_type(c), pb->cin, &c->r2c_k, &c->have_r2c_k, &ws3);
+    if (!st && pb->cin > 1)
+        st = make_plan(c, pb, c2r_type(c), pb->cin, &c->c2r_k, &c->have_c2r_k, &ws4);
+    /* the plans run on the one stream, never at once: one work area serves them all */
+    size_t ws = ws1 > ws2 ? ws1 : ws2;
+    if (ws3 > ws) ws = ws3;
+    if (ws4 > ws) ws = ws4;
     if (!st)
-        st = kn_cuda_alloc(c, &c->fft_work, ws1 > ws2 ? ws1 : ws2, "the cuFFT work area");
+        st = kn_cuda_alloc(c, &c->fft_work, ws, "the cuFFT work area");
     if (!st && c->fft_work) {
         KN_CUFFT_TRY(cufftSetWorkArea(c->r2c, c->fft_work));
         KN_CUFFT_TRY(cufftSetWorkArea(c->c2r, c->fft_work));
+        if (c->have_r2c_k)
+            KN_CUFFT_TRY(cufftSetWorkArea(c->r2c_k, c->fft_work));
+        if (c->have_c2r_k)
+            KN_CUFFT_TRY(cufftSetWorkArea(c->c2r_k, c->fft_work));
     }
     return st;
 }
 
-/* Â_i = FFT(A_i zero-padded to the grid), for every pair. A goes up row by row into the zeroed
- * grid (converted to float on the host first in single precision). */
+/* Â[s,i] = FFT(A[s,i] zero-padded to the grid), for every sample and input channel. A goes up
+ * row by row into the zeroed grid (converted to float on the host first in single precision). */
 static int spectra_of_a(kn_cuda *c, const kn_problem *pb)
 {
     size_t most = 0;
@@ -152,12 +195,14 @@ static int spectra_of_a(kn_cuda *c, const kn_problem *pb)
     if (!c->dbl && !(buf = malloc(most * sizeof *buf)))
         return kn_error(KERNEST_E_NOMEM, "out of host memory converting A to float");
     int st = KERNEST_OK;
-    for (size_t i = 0; i < pb->npairs && !st; i++) {
+    for (size_t q = 0; q < pb->npairs * pb->cin && !st; q++) {
+        const size_t i = q / pb->cin, ch = q % pb->cin;
         const kn_pair *p = &pb->pairs[i];
-        const void *src = p->A;
+        const double *plane = p->A + ch * p->ha * p->wa;
+        const void *src = plane;
         if (buf) {
             for (size_t j = 0; j < p->ha * p->wa; j++)
-                buf[j] = (float)p->A[j];
+                buf[j] = (float)plane[j];
             src = buf;
         }
         st = kn_cuda_check(cudaMemsetAsync(c->grid, 0, pb->grid_h * pb->grid_w * c->es, c->stream),
@@ -168,7 +213,7 @@ static int spectra_of_a(kn_cuda *c, const kn_problem *pb)
                                                  c->stream),
                                "cudaMemcpy2DAsync");
         if (!st)
-            st = fft_r2c(c, c->grid, (char *)c->spec_a + i * spec_len(pb) * 2 * c->es);
+            st = fft_r2c(c, c->grid, (char *)c->spec_a + q * spec_len(pb) * 2 * c->es);
         if (!st) /* buf is refilled for the next pair */
             st = kn_cuda_check(cudaStreamSynchronize(c->stream), "cudaStreamSynchronize");
     }
@@ -184,7 +229,7 @@ static int upload_mask(kn_cuda *c, const kn_problem *pb)
         return kn_error(KERNEST_E_NOMEM, "out of host memory building the NaN mask");
     for (size_t i = 0; i < pb->npairs; i++) {
         const kn_pair *p = &pb->pairs[i];
-        for (size_t j = 0; j < p->hb * p->wb; j++) {
+        for (size_t j = 0; j < p->len; j++) {
             double w = (p->B && isnan(p->B[j])) ? 0.0 : 1.0;
             if (c->dbl)
                 ((double *)buf)[p->offset + j] = w;
@@ -221,12 +266,12 @@ int kn_cuda_op_setup(kn_backend *be, const kn_problem *pb)
                         "the operator needs %zu bytes (%.2f GiB) on %s but only %zu bytes "
                         "(%.2f GiB) are free",
                         need, need / GIB, be->device, avail, avail / GIB);
-    size_t spec_bytes = spec_len(pb) * 2 * c->es, grid_bytes = pb->grid_h * pb->grid_w * c->es;
+    size_t spec_bytes = spec_len(pb) * 2 * c->es, grid_bytes = pb->grid_h * pb->grid_w * c->es * pb->cin;
     st = make_plans(c, pb);
+    if (!st) /* the products cannot overflow: kn_cuda_op_bytes checked them */
+        st = kn_cuda_alloc(c, &c->spec_a, spec_bytes * pb->npairs * pb->cin, "the spectra of A");
     if (!st)
-        st = kn_cuda_alloc(c, &c->spec_a, spec_bytes * pb->npairs, "the spectra of A");
-    if (!st)
-        st = kn_cuda_alloc(c, &c->spec_main, spec_bytes, "a work spectrum");
+        st = kn_cuda_alloc(c, &c->spec_main, spec_bytes * pb->cin, "the kernels' spectra");
     if (!st)
         st = kn_cuda_alloc(c, &c->spec_tmp, spec_bytes, "a work spectrum");
     if (!st)
@@ -261,11 +306,14 @@ static int need_operator(kn_cuda *c, const char *what)
     return kn_cuda_use(c);
 }
 
+/* the cin spectra of sample `pair` */
 static void *spectrum_of_a(const kn_cuda *c, size_t pair)
 {
-    return (char *)c->spec_a + pair * spec_len(c->pb) * 2 * c->es;
+    return (char *)c->spec_a + pair * c->pb->cin * spec_len(c->pb) * 2 * c->es;
 }
 
+/* r[s,o] = mask ⊙ crop(IFFT(Σ_i Â[s,i] · FFT(K[o,i]))): per output channel the cin kernel spectra
+ * in one batched transform, the channel sum in the frequency domain, one inverse per sample. */
 int kn_cuda_op_apply(kn_backend *be, const kn_vec *k, kn_vec *r)
 {
     kn_cuda *c = impl(be);
@@ -273,26 +321,40 @@ int kn_cuda_op_apply(kn_backend *be, const kn_vec *k, kn_vec *r)
     if (st)
         return st;
     const kn_problem *pb = c->pb;
-    size_t gh = pb->grid_h, gw = pb->grid_w, ns = spec_len(pb);
+    const size_t gh = pb->grid_h, gw = pb->grid_w, ns = spec_len(pb), cin = pb->cin;
+    const size_t nker = pb->kh * pb->kw, ng = gh * gw;
     double scale = 1.0 / ((double)gh * (double)gw); /* of the inverse transform */
-    KN_CUDA_TRY(kn_cu_pad(c->dbl, c->grid, gh, gw, k->data, pb->kh, pb->kw, c->stream));
-    st = fft_r2c(c, c->grid, c->spec_main);
-    for (size_t i = 0; i < pb->npairs && !st; i++) {
-        const kn_pair *p = &pb->pairs[i];
-        st = kn_cuda_check(kn_cu_spec_mul(c->dbl, c->spec_tmp, c->spec_main, spectrum_of_a(c, i),
-                                          ns, scale, c->stream),
-                           "kn_cu_spec_mul");
+    for (size_t o = 0; o < pb->cout && !st; o++) {
+        for (size_t ch = 0; ch < cin && !st; ch++)
+            st = kn_cuda_check(kn_cu_pad(c->dbl, elem(c, c->grid, ch * ng), gh, gw,
+                                         elem(c, k->data, (o * cin + ch) * nker), pb->kh, pb->kw, c->stream),
+                               "kn_cu_pad");
         if (!st)
-            st = fft_c2r(c, c->spec_tmp, c->grid);
-        if (!st)
-            st = kn_cuda_check(kn_cu_gather(c->dbl, elem(c, r->data, p->offset),
-                                            elem(c, c->mask, p->offset), c->grid, gw, p->row0,
-                                            p->col0, p->hb, p->wb, c->stream),
-                               "kn_cu_gather");
+            st = fft_r2c_k(c, c->grid, c->spec_main);
+        for (size_t i = 0; i < pb->npairs && !st; i++) {
+            const kn_pair *p = &pb->pairs[i];
+            const size_t off = p->offset + o * p->hb * p->wb;
+            if (cin == 1)
+                st = kn_cuda_check(kn_cu_spec_mul(c->dbl, c->spec_tmp, c->spec_main, spectrum_of_a(c, i),
+                                                  ns, scale, c->stream),
+                                   "kn_cu_spec_mul");
+            else
+                st = kn_cuda_check(kn_cu_spec_mul_sum(c->dbl, c->spec_tmp, c->spec_main,
+                                                      spectrum_of_a(c, i), ns, cin, scale, c->stream),
+                                   "kn_cu_spec_mul_sum");
+            if (!st)
+                st = fft_c2r(c, c->spec_tmp, c->grid);
+            if (!st)
+                st = kn_cuda_check(kn_cu_gather(c->dbl, elem(c, r->data, off), elem(c, c->mask, off),
+                                                c->grid, gw, p->row0, p->col0, p->hb, p->wb, c->stream),
+                                   "kn_cu_gather");
+        }
     }
     return st;
 }
 
+/* K[o,i] = crop_K(IFFT(Σ_s conj(Â[s,i]) · FFT(pad r[s,o]))): one forward transform per sample and
+ * output channel, the samples summed in the frequency domain, the cin inverses batched. */
 int kn_cuda_op_adjoint(kn_backend *be, const kn_vec *r, kn_vec *k)
 {
     kn_cuda *c = impl(be);
@@ -300,37 +362,50 @@ int kn_cuda_op_adjoint(kn_backend *be, const kn_vec *r, kn_vec *k)
     if (st)
         return st;
     const kn_problem *pb = c->pb;
-    size_t gh = pb->grid_h, gw = pb->grid_w, ns = spec_len(pb);
+    const size_t gh = pb->grid_h, gw = pb->grid_w, ns = spec_len(pb), cin = pb->cin;
+    const size_t nker = pb->kh * pb->kw, ng = gh * gw;
     double scale = 1.0 / ((double)gh * (double)gw); /* of the inverse transform */
-    for (size_t i = 0; i < pb->npairs && !st; i++) {
-        const kn_pair *p = &pb->pairs[i];
-        st = kn_cuda_check(kn_cu_scatter(c->dbl, c->grid, gh, gw, elem(c, r->data, p->offset),
-                                         elem(c, c->mask, p->offset), p->row0, p->col0, p->hb,
-                                         p->wb, c->stream),
-                           "kn_cu_scatter");
+    for (size_t o = 0; o < pb->cout && !st; o++) {
+        for (size_t i = 0; i < pb->npairs && !st; i++) {
+            const kn_pair *p = &pb->pairs[i];
+            const size_t off = p->offset + o * p->hb * p->wb;
+            st = kn_cuda_check(kn_cu_scatter(c->dbl, c->grid, gh, gw, elem(c, r->data, off),
+                                             elem(c, c->mask, off), p->row0, p->col0, p->hb, p->wb,
+                                             c->stream),
+                               "kn_cu_scatter");
+            if (!st)
+                st = fft_r2c(c, c->grid, c->spec_tmp);
+            /* the first sample writes the accumulators, the others add: one inverse per kernel */
+            if (!st && cin == 1)
+                st = kn_cuda_check(kn_cu_spec_mul_conj(c->dbl, c->spec_main, c->spec_tmp,
+                                                       spectrum_of_a(c, i), ns, scale, i > 0, c->stream),
+                                   "kn_cu_spec_mul_conj");
+            else if (!st)
+                st = kn_cuda_check(kn_cu_spec_mul_conj_multi(c->dbl, c->spec_main, c->spec_tmp,
+                                                             spectrum_of_a(c, i), ns, cin, scale, i > 0,
+                                                             c->stream),
+                                   "kn_cu_spec_mul_conj_multi");
+        }
         if (!st)
-            st = fft_r2c(c, c->grid, c->spec_tmp);
-        /* the first pair writes the accumulator, the others add: one inverse transform in all */
-        if (!st)
-            st = kn_cuda_check(kn_cu_spec_mul_conj(c->dbl, c->spec_main, c->spec_tmp,
-                                                   spectrum_of_a(c, i), ns, scale, i > 0, c->stream),
-                               "kn_cu_spec_mul_conj");
+            st = fft_c2r_k(c, c->spec_main, c->grid);
+        for (size_t ch = 0; ch < cin && !st; ch++)
+            st = kn_cuda_check(kn_cu_crop(c->dbl, elem(c, k->data, (o * cin + ch) * nker), pb->kh, pb->kw,
+                                          elem(c, c->grid, ch * ng), gw, c->stream),
+                               "kn_cu_crop");
     }
-    if (!st)
-        st = fft_c2r(c, c->spec_main, c->grid);
-    if (!st)
-        st = kn_cuda_check(kn_cu_crop(c->dbl, k->data, pb->kh, pb->kw, c->grid, gw, c->stream),
-                           "kn_cu_crop");
     return st;
 }
 
+/* per kernel: no difference crosses from one of the cout·cin kernels to the next */
 int kn_cuda_reg_gram(kn_backend *be, kernest_reg reg, const kn_vec *k, kn_vec *out)
 {
     kn_cuda *c = impl(be);
     int st = need_operator(c, "reg_gram");
     if (st)
         return st;
-    KN_CUDA_TRY(kn_cu_reg_gram(c->dbl, (int)reg, out->data, k->data, c->pb->kh, c->pb->kw,
-                               c->stream));
+    const size_t nker = c->pb->kh * c->pb->kw, nk = c->pb->cout * c->pb->cin;
+    for (size_t q = 0; q < nk; q++)
+        KN_CUDA_TRY(kn_cu_reg_gram(c->dbl, (int)reg, elem(c, out->data, q * nker), elem(c, k->data, q * nker),
+                                   c->pb->kh, c->pb->kw, c->stream));
     return KERNEST_OK;
 }

@@ -152,6 +152,29 @@ int kernest_output_shape(kernest_mode mode, size_t ha, size_t wa, size_t kh, siz
 int kernest_convolve(const kernest_array *A, const kernest_array *K, kernest_mode mode,
                      kernest_array **out);
 
+/* ---- several channels ------------------------------------------------------------------- */
+
+/* How the arrays of kernest_estimate and kernest_convolve_channels carry samples and channels.
+ * 2-D arrays are one sample of one channel under every layout; 4-D arrays are S×C×H×W.
+ * A 3-D array is ambiguous: AUTO and CHW read it as C×H×W (one sample, as a framework's
+ * unbatched tensor), NCHW as S×H×W (S samples of one channel). CHW refuses 4-D arrays. */
+typedef enum kernest_layout {
+    KERNEST_LAYOUT_AUTO = 0,
+    KERNEST_LAYOUT_CHW = 1,
+    KERNEST_LAYOUT_NCHW = 2
+} kernest_layout;
+
+int kernest_layout_parse(const char *s); /* "auto" | "chw" | "nchw"; -1 otherwise */
+const char *kernest_layout_name(kernest_layout layout);
+
+/* B[s,o] = Σ_i crop_mode(full_conv(A[s,i], K[o,i])) for a multi-channel kernel K of shape
+ * C_out×C_in×Kh×Kw (a 2-D K is C_in = C_out = 1). A is 2-D, 3-D or 4-D read with layout; its
+ * channel count must be C_in. *out receives B (caller owns): 2-D when A and K are 2-D, C_out×Hb×Wb
+ * for one sample given as C×H×W, S×C_out×Hb×Wb for an S×C×H×W A. correlate = 1: K holds
+ * cross-correlation kernels (each flipped in both axes), as deep-learning frameworks store them. */
+int kernest_convolve_channels(const kernest_array *A, const kernest_array *K, kernest_mode mode,
+                              kernest_layout layout, int correlate, kernest_array **out);
+
 /* ---- estimation -------------------------------------------------------------------------- */
 
 typedef enum kernest_reg {
@@ -263,6 +286,15 @@ typedef struct kernest_options {
     /* ---- total variation (python/kernest/_Options mirrors it, at the end) ---- */
     double tv;                   /* isotropic TV weight λ_tv >= 0 (λ_tv Σ sqrt(∂xK² + ∂yK²), forward
                                     differences inside the kernel; FISTA, pixel model only) */
+    /* ---- several channels (python/kernest/_Options mirrors these, in this order) ----
+     * A[i], B[i] may be 3-D or 4-D (see kernest_layout): each holds samples with C_in input or
+     * C_out output channels, the same counts in every pair; B[s,o] = Σ_i crop(A[s,i] ⊛ K[o,i]).
+     * K is then returned 4-D, C_out×C_in×Kh×Kw (a framework's conv weight layout); 2-D when
+     * every A[i] and B[i] is 2-D. kh, kw and the priors apply to each of the C_out×C_in kernels
+     * (support and fixed pixels to every kernel; grad does not difference across kernels). */
+    kernest_layout layout;       /* how 3-D arrays are read; default auto (C×H×W) */
+    int correlate;               /* 1: return (and take priors for) cross-correlation kernels, each
+                                    flipped in both axes against the convolution kernel */
 } kernest_options;
 
 void kernest_options_default(kernest_options *opt);
@@ -319,12 +351,17 @@ typedef struct kernest_report {
                                      (...); ran on the CPU"); NULL when none */
     int resumed_from;             /* iterations done by the checkpoint the solve resumed from
                                      (0: not resumed) */
+    /* ---- several channels ---- */
+    size_t channels_in, channels_out; /* C_in, C_out (1, 1 for 2-D pairs) */
+    size_t samples;               /* samples over every pair (npairs for 2-D pairs); misfit[i]
+                                     sums pair i's samples and output channels */
 } kernest_report;
 
 void kernest_report_destroy(kernest_report **r);
 
 /* Estimates K from npairs pairs (A[i], B[i]) sharing one kernel. A[i] must be finite; NaN in B[i]
- * marks a missing pixel. *K receives the kernel (caller owns); *report (may be NULL) receives
+ * marks a missing pixel. With channels (3-D/4-D arrays, opt->layout) each pair holds one or more
+ * samples and K is the C_out×C_in×Kh×Kw set of kernels. *K receives the kernel (caller owns); *report (may be NULL) receives
  * what the solve did (caller owns). Neither is set on failure. */
 int kernest_estimate(const kernest_array *const *A, const kernest_array *const *B, size_t npairs,
                      const kernest_options *opt, kernest_array **K, kernest_report **report);

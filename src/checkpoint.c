@@ -70,16 +70,18 @@ void kn_fingerprint_make(const kn_problem *pb, const kernest_options *opt, kerne
     uint64_t h = FNV_OFFSET;
     for (size_t i = 0; i < pb->npairs; i++) {
         const kn_pair *p = &pb->pairs[i];
-        h = mix_u64(mix_u64(h, p->ha), p->wa);
-        h = mix_array(h, p->A, p->ha * p->wa);
-        h = mix_u64(mix_u64(h, p->hb), p->wb);
-        h = mix_array(h, p->B, p->B ? p->hb * p->wb : 0);
+        h = mix_u64(mix_u64(mix_u64(h, p->ha), p->wa), pb->cin);
+        h = mix_array(h, p->A, pb->cin * p->ha * p->wa);
+        h = mix_u64(mix_u64(mix_u64(h, p->hb), p->wb), pb->cout);
+        h = mix_array(h, p->B, p->B ? p->len : 0);
     }
     fp->data_hash = h;
     h = FNV_OFFSET;
     h = mix_u64(h, (uint64_t)opt->reg);
     h = mix_f64(h, opt->lambda);
     h = mix_f64(h, opt->l1);
+    h = mix_f64(h, opt->tv);
+    h = mix_u64(h, (uint64_t)opt->correlate);
     h = mix_u64(h, (uint64_t)opt->nonneg);
     h = mix_u64(h, (uint64_t)opt->has_bounds);
     if (opt->has_bounds)

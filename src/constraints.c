@@ -5,6 +5,7 @@
 
 #include "constraints.h"
 #include "error.h"
+#include "problem.h"
 
 const char *kn_priors_option(const kernest_options *opt)
 {
@@ -132,6 +133,12 @@ int kn_constraints_build(const kernest_options *opt, const kn_model *m, kn_const
                         "the kernel; choose --ksize instead)");
     if (radial && opt->has_sum)
         return kn_error(KERNEST_E_INVALID, "--sum: not available with --model radial yet");
+    if (m->nk > 1 && opt->tv > 0)
+        return kn_error(KERNEST_E_UNSUPPORTED, "--reg tv: not available with several channels yet (its "
+                        "differences would cross from one of the %zu kernels into the next)", m->nk);
+    if (m->nk > 1 && opt->has_sum)
+        return kn_error(KERNEST_E_UNSUPPORTED, "--sum: not available with several channels yet (it would "
+                        "constrain the sum over all %zu kernels, not each one)", m->nk);
     if (opt->support == KERNEST_SUPPORT_NONE && !opt->nfixed)
         return KERNEST_OK;
     char *pinned = calloc(s->n ? s->n : 1, 1);
@@ -157,6 +164,19 @@ int kn_constraints_build(const kernest_options *opt, const kn_model *m, kn_const
     }
     if ((st = apply_fixed(opt, m, s->lo, s->hi, c->keep, c->fixv, pinned)))
         goto done;
+    if (!radial) {
+        /* support and fixed pixels were given for one kernel: with --correlate in the flipped
+         * (cross-correlation) frame the solve does not use, then the same for every kernel */
+        const size_t nk = m->nk ? m->nk : 1, plane = m->kh * m->kw;
+        if (opt->correlate) {
+            kn_flip_kernels(c->keep, 1, m->kh, m->kw);
+            kn_flip_kernels(c->fixv, 1, m->kh, m->kw);
+        }
+        for (size_t k = 1; k < nk; k++) {
+            memcpy(c->keep + k * plane, c->keep, plane * sizeof *c->keep);
+            memcpy(c->fixv + k * plane, c->fixv, plane * sizeof *c->fixv);
+        }
+    }
     s->keep = c->keep;
     int anyfix = 0;
     for (size_t i = 0; i < s->n && !anyfix; i++)

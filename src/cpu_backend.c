@@ -1,6 +1,7 @@
 /* cpu_backend.c — the CPU backend on FFTW (threads), one implementation per precision. */
 #define _GNU_SOURCE
 #include <fftw3.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

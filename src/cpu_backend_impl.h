@@ -4,12 +4,15 @@
 typedef struct SFX(cpu_op) {
     const kn_problem *pb;
     size_t gh, gw, gc, ncplx;  /* grid, half-spectrum columns, complex cells */
-    R *real;                   /* gh*gw real grid */
+    size_t cin, cout;          /* channels */
+    R *real;                   /* cin real grids of gh*gw (one is used by the per-sample transforms) */
     FFTW_(complex) *spec;      /* gh*gc work spectrum */
-    FFTW_(complex) *acc;       /* gh*gc: FFT(k) in apply, Σ conj(Â_i)·R̂_i in adjoint */
-    FFTW_(complex) **ahat;     /* per pair, FFT(A_i) on the grid */
+    FFTW_(complex) *acc;       /* cin spectra of gh*gc: FFT(K[o,i]) in apply, Σ_s conj(Â[s,i])·R̂[s,o]
+                                  in adjoint */
+    FFTW_(complex) **ahat;     /* per sample, cin spectra FFT(A[s,i]) on the grid */
     R *mask;                   /* m entries, 1 observed / 0 missing; NULL when nothing is missing */
-    FFTW_(plan) r2c, c2r;
+    FFTW_(plan) r2c, c2r;      /* one grid */
+    FFTW_(plan) r2c_k, c2r_k;  /* cin grids in one batched transform (the plans above when cin = 1) */
 } SFX(cpu_op);
 
 static R *SFX(vdata)(const kn_vec *v)
@@ -134,9 +137,10 @@ static size_t SFX(op_bytes)(const kn_backend *be, const kn_problem *pb)
 {
     size_t gc = pb->grid_w / 2 + 1, ncplx = pb->grid_h * gc;
     size_t cb = ncplx * sizeof(FFTW_(complex));
-    /* real grid + work + accumulator + one spectrum per pair + mask; FFTW's own scratch is about
-     * one more spectrum (counted once as a margin) */
-    double total = (double)pb->grid_h * pb->grid_w * sizeof(R) + (3.0 + pb->npairs) * cb +
+    const double cin = (double)pb->cin;
+    /* cin real grids + work + cin accumulators + cin spectra per sample + mask; FFTW's own
+     * scratch is about one more spectrum (counted once as a margin) */
+    double total = cin * pb->grid_h * pb->grid_w * sizeof(R) + (2.0 + cin + cin * pb->npairs) * cb +
                    (pb->has_mask ? (double)pb->m * sizeof(R) : 0.0);
     return total >= (double)SIZE_MAX ? SIZE_MAX : (size_t)total;
 }
@@ -145,6 +149,10 @@ static void SFX(op_free)(SFX(cpu_op) *op)
 {
     if (!op)
         return;
+    if (op->r2c_k && op->r2c_k != op->r2c)
+        FFTW_(destroy_plan)(op->r2c_k);
+    if (op->c2r_k && op->c2r_k != op->c2r)
+        FFTW_(destroy_plan)(op->c2r_k);
     if (op->r2c)
         FFTW_(destroy_plan)(op->r2c);
     if (op->c2r)
@@ -160,16 +168,16 @@ static void SFX(op_free)(SFX(cpu_op) *op)
     free(op);
 }
 
-/* Places rows×cols values of src (row stride src_stride, scaled by w[] when given) at (r0, c0) of
- * the real grid and zeroes every other cell, in one pass over the grid. */
-static void SFX(place)(kn_backend *be, SFX(cpu_op) *op, const R *src, const R *w, size_t rows,
-                       size_t cols, size_t r0, size_t c0)
+/* Places rows×cols values of src (scaled by w[] when given) at (r0, c0) of the real grid `grid`
+ * and zeroes every other cell, in one pass over the grid. */
+static void SFX(place_at)(kn_backend *be, SFX(cpu_op) *op, R *grid, const R *src, const R *w,
+                          size_t rows, size_t cols, size_t r0, size_t c0)
 {
     const size_t gw = op->gw;
     long gh = (long)op->gh;
 #pragma omp parallel for num_threads(be->threads) schedule(static)
     for (long y = 0; y < gh; y++) {
-        R *row = op->real + (size_t)y * gw;
+        R *row = grid + (size_t)y * gw;
         if ((size_t)y < r0 || (size_t)y >= r0 + rows) {
             memset(row, 0, gw * sizeof(R));
             continue;
@@ -187,6 +195,12 @@ static void SFX(place)(kn_backend *be, SFX(cpu_op) *op, const R *src, const R *w
     }
 }
 
+static void SFX(place)(kn_backend *be, SFX(cpu_op) *op, const R *src, const R *w, size_t rows,
+                       size_t cols, size_t r0, size_t c0)
+{
+    SFX(place_at)(be, op, op->real, src, w, rows, cols, r0, c0);
+}
+
 static int SFX(op_setup)(kn_backend *be, const kn_problem *pb)
 {
     SFX(cpu_impl) *impl = be->impl;
@@ -198,9 +212,12 @@ static int SFX(op_setup)(kn_backend *be, const kn_problem *pb)
     op->gw = pb->grid_w;
     op->gc = op->gw / 2 + 1;
     op->ncplx = op->gh * op->gc;
-    op->real = FFTW_(malloc)(op->gh * op->gw * sizeof(R));
+    op->cin = pb->cin;
+    op->cout = pb->cout;
+    const size_t cin = op->cin, ng = op->gh * op->gw;
+    op->real = FFTW_(malloc)(cin * ng * sizeof(R));
     op->spec = FFTW_(malloc)(op->ncplx * sizeof(FFTW_(complex)));
-    op->acc = FFTW_(malloc)(op->ncplx * sizeof(FFTW_(complex)));
+    op->acc = FFTW_(malloc)(cin * op->ncplx * sizeof(FFTW_(complex)));
     op->ahat = calloc(pb->npairs, sizeof *op->ahat);
     int st = KERNEST_OK;
     if (!op->real || !op->spec || !op->acc || !op->ahat) {
@@ -208,7 +225,7 @@ static int SFX(op_setup)(kn_backend *be, const kn_problem *pb)
         goto fail;
     }
     for (size_t i = 0; i < pb->npairs; i++)
-        if (!(op->ahat[i] = FFTW_(malloc)(op->ncplx * sizeof(FFTW_(complex))))) {
+        if (!(op->ahat[i] = FFTW_(malloc)(cin * op->ncplx * sizeof(FFTW_(complex))))) {
             st = kn_error(KERNEST_E_NOMEM, "cpu: cannot allocate the spectrum of pair %zu", i + 1);
             goto fail;
         }
@@ -216,8 +233,24 @@ static int SFX(op_setup)(kn_backend *be, const kn_problem *pb)
     FFTW_(plan_with_nthreads)(be->threads);
     op->r2c = FFTW_(plan_dft_r2c_2d)((int)op->gh, (int)op->gw, op->real, op->spec, kn_fftw_flags());
     op->c2r = FFTW_(plan_dft_c2r_2d)((int)op->gh, (int)op->gw, op->spec, op->real, kn_fftw_flags());
-    if (!op->r2c || !op->c2r) {
-        st = kn_error(KERNEST_E_FFT, "cpu: FFTW could not plan a %zux%zu transform", op->gh, op->gw);
+    if (cin == 1) {
+        op->r2c_k = op->r2c;
+        op->c2r_k = op->c2r;
+    } else if (ng > INT_MAX || op->ncplx > INT_MAX || cin > INT_MAX) {
+        st = kn_error(KERNEST_E_TOOBIG, "cpu: a %zux%zu grid is too large for FFTW's batched plans (%zu "
+                      "input channels)", op->gh, op->gw, cin);
+        goto fail;
+    } else if (op->r2c && op->c2r) {
+        /* the kernels' transforms, one per input channel, batched: cin grids in a row */
+        int dims[2] = {(int)op->gh, (int)op->gw};
+        op->r2c_k = FFTW_(plan_many_dft_r2c)(2, dims, (int)cin, op->real, NULL, 1, (int)ng, op->acc,
+                                             NULL, 1, (int)op->ncplx, kn_fftw_flags());
+        op->c2r_k = FFTW_(plan_many_dft_c2r)(2, dims, (int)cin, op->acc, NULL, 1, (int)op->ncplx,
+                                             op->real, NULL, 1, (int)ng, kn_fftw_flags());
+    }
+    if (!op->r2c || !op->c2r || !op->r2c_k || !op->c2r_k) {
+        st = kn_error(KERNEST_E_FFT, "cpu: FFTW could not plan a %zux%zu transform (%zu channel%s)",
+                      op->gh, op->gw, cin, cin == 1 ? "" : "s");
         goto fail;
     }
     kn_fftw_save_wisdom(be->precision);
@@ -228,18 +261,22 @@ static int SFX(op_setup)(kn_backend *be, const kn_problem *pb)
         }
         for (size_t i = 0; i < pb->npairs; i++) {
             const kn_pair *p = &pb->pairs[i];
-            for (size_t j = 0; j < p->hb * p->wb; j++)
+            for (size_t j = 0; j < p->len; j++)
                 op->mask[p->offset + j] = (p->B && isnan(p->B[j])) ? (R)0 : (R)1;
         }
     }
+    /* the input spectra FFT(A[s,i]), computed once */
     for (size_t i = 0; i < pb->npairs; i++) {
         const kn_pair *p = &pb->pairs[i];
         const size_t gw = op->gw;
-        memset(op->real, 0, op->gh * gw * sizeof(R));
-        for (size_t y = 0; y < p->ha; y++)
-            for (size_t x = 0; x < p->wa; x++)
-                op->real[y * gw + x] = (R)p->A[y * p->wa + x];
-        FFTW_(execute_dft_r2c)(op->r2c, op->real, op->ahat[i]);
+        for (size_t c = 0; c < cin; c++) {
+            const double *a = p->A + c * p->ha * p->wa;
+            memset(op->real, 0, ng * sizeof(R));
+            for (size_t y = 0; y < p->ha; y++)
+                for (size_t x = 0; x < p->wa; x++)
+                    op->real[y * gw + x] = (R)a[y * p->wa + x];
+            FFTW_(execute_dft_r2c)(op->r2c, op->real, op->ahat[i] + c * op->ncplx);
+        }
     }
     SFX(op_free)(impl->op);
     impl->op = op;
@@ -249,109 +286,139 @@ fail:
     return st;
 }
 
+/* r[s,o] = mask ⊙ crop(IFFT(Σ_i Â[s,i] · FFT(K[o,i]))): per output channel the cin kernel spectra
+ * in one batched transform, then one inverse transform per sample */
 static int SFX(op_apply)(kn_backend *be, const kn_vec *k, kn_vec *r)
 {
     SFX(cpu_op) *op = ((SFX(cpu_impl) *)be->impl)->op;
     const kn_problem *pb = op->pb;
     const R scale = (R)(1.0 / ((double)op->gh * (double)op->gw));
     const long nc = (long)op->ncplx;
-    SFX(place)(be, op, SFX(vdata)(k), NULL, pb->kh, pb->kw, 0, 0);
-    FFTW_(execute_dft_r2c)(op->r2c, op->real, op->acc); /* acc = FFT(k) */
+    const size_t cin = op->cin, ng = op->gh * op->gw, nker = pb->kh * pb->kw;
+    const R *kd = SFX(vdata)(k);
     R *rd = SFX(vdata)(r);
-    for (size_t i = 0; i < pb->npairs; i++) {
-        const kn_pair *p = &pb->pairs[i];
-        const FFTW_(complex) *a = op->ahat[i];
-        FFTW_(complex) *s = op->spec, *kf = op->acc;
-        /* spec = Â_i · FFT(k) / (gh gw): the inverse transform's normalisation folded in */
+    for (size_t o = 0; o < op->cout; o++) {
+        for (size_t c = 0; c < cin; c++)
+            SFX(place_at)(be, op, op->real + c * ng, kd + (o * cin + c) * nker, NULL, pb->kh, pb->kw, 0, 0);
+        FFTW_(execute_dft_r2c)(op->r2c_k, op->real, op->acc); /* acc[c] = FFT(K[o,c]) */
+        for (size_t i = 0; i < pb->npairs; i++) {
+            const kn_pair *p = &pb->pairs[i];
+            const FFTW_(complex) *a = op->ahat[i], *kf = op->acc;
+            FFTW_(complex) *s = op->spec;
+            /* spec = Σ_c Â[s,c] · FFT(K[o,c]) / (gh gw): the inverse's normalisation folded in */
 #pragma omp parallel for num_threads(be->threads) schedule(static)
-        for (long j = 0; j < nc; j++) {
-            R re = a[j][0] * kf[j][0] - a[j][1] * kf[j][1];
-            R im = a[j][0] * kf[j][1] + a[j][1] * kf[j][0];
-            s[j][0] = re * scale;
-            s[j][1] = im * scale;
-        }
-        FFTW_(execute_dft_c2r)(op->c2r, op->spec, op->real);
-        R *seg = rd + p->offset;
-        const R *m = op->mask ? op->mask + p->offset : NULL;
-        long hb = (long)p->hb;
+            for (long j = 0; j < nc; j++) {
+                R re = a[j][0] * kf[j][0] - a[j][1] * kf[j][1];
+                R im = a[j][0] * kf[j][1] + a[j][1] * kf[j][0];
+                for (size_t c = 1; c < cin; c++) {
+                    const size_t q = c * (size_t)nc + (size_t)j;
+                    re += a[q][0] * kf[q][0] - a[q][1] * kf[q][1];
+                    im += a[q][0] * kf[q][1] + a[q][1] * kf[q][0];
+                }
+                s[j][0] = re * scale;
+                s[j][1] = im * scale;
+            }
+            FFTW_(execute_dft_c2r)(op->c2r, op->spec, op->real);
+            const size_t off = p->offset + o * p->hb * p->wb;
+            R *seg = rd + off;
+            const R *m = op->mask ? op->mask + off : NULL;
+            long hb = (long)p->hb;
 #pragma omp parallel for num_threads(be->threads) schedule(static)
-        for (long y = 0; y < hb; y++) {
-            const R *src = op->real + (p->row0 + (size_t)y) * op->gw + p->col0;
-            R *dst = seg + (size_t)y * p->wb;
-            if (m)
-                for (size_t x = 0; x < p->wb; x++)
-                    dst[x] = src[x] * m[(size_t)y * p->wb + x];
-            else
-                memcpy(dst, src, p->wb * sizeof(R));
+            for (long y = 0; y < hb; y++) {
+                const R *src = op->real + (p->row0 + (size_t)y) * op->gw + p->col0;
+                R *dst = seg + (size_t)y * p->wb;
+                if (m)
+                    for (size_t x = 0; x < p->wb; x++)
+                        dst[x] = src[x] * m[(size_t)y * p->wb + x];
+                else
+                    memcpy(dst, src, p->wb * sizeof(R));
+            }
         }
     }
     return KERNEST_OK;
 }
 
+/* K[o,i] = crop_K(IFFT(Σ_s conj(Â[s,i]) · FFT(pad mask ⊙ r[s,o]))): per output channel one forward
+ * transform per sample, the samples summed in the frequency domain, then the cin inverses batched */
 static int SFX(op_adjoint)(kn_backend *be, const kn_vec *r, kn_vec *k)
 {
     SFX(cpu_op) *op = ((SFX(cpu_impl) *)be->impl)->op;
     const kn_problem *pb = op->pb;
     const R scale = (R)(1.0 / ((double)op->gh * (double)op->gw));
     const long nc = (long)op->ncplx;
+    const size_t cin = op->cin, ng = op->gh * op->gw, nker = pb->kh * pb->kw;
     const R *rd = SFX(vdata)(r);
-    for (size_t i = 0; i < pb->npairs; i++) {
-        const kn_pair *p = &pb->pairs[i];
-        SFX(place)(be, op, rd + p->offset, op->mask ? op->mask + p->offset : NULL, p->hb, p->wb,
-                   p->row0, p->col0);
-        FFTW_(execute_dft_r2c)(op->r2c, op->real, op->spec);
-        const FFTW_(complex) *a = op->ahat[i], *s = op->spec;
-        FFTW_(complex) *acc = op->acc;
-        const int first = i == 0;
-        /* acc (+)= conj(Â_i) · FFT(r_i) / (gh gw): correlation with A_i, pairs summed in the
-         * frequency domain so one inverse transform serves them all */
+    R *kd = SFX(vdata)(k);
+    for (size_t o = 0; o < op->cout; o++) {
+        for (size_t i = 0; i < pb->npairs; i++) {
+            const kn_pair *p = &pb->pairs[i];
+            const size_t off = p->offset + o * p->hb * p->wb;
+            SFX(place)(be, op, rd + off, op->mask ? op->mask + off : NULL, p->hb, p->wb, p->row0, p->col0);
+            FFTW_(execute_dft_r2c)(op->r2c, op->real, op->spec);
+            const FFTW_(complex) *a = op->ahat[i], *s = op->spec;
+            FFTW_(complex) *acc = op->acc;
+            const int first = i == 0;
+            /* acc[c] (+)= conj(Â[s,c]) · FFT(r[s,o]) / (gh gw): correlation with A[s,c], samples
+             * summed in the frequency domain so one inverse transform serves them all */
 #pragma omp parallel for num_threads(be->threads) schedule(static)
-        for (long j = 0; j < nc; j++) {
-            R re = (a[j][0] * s[j][0] + a[j][1] * s[j][1]) * scale;
-            R im = (a[j][0] * s[j][1] - a[j][1] * s[j][0]) * scale;
-            if (first) {
-                acc[j][0] = re;
-                acc[j][1] = im;
-            } else {
-                acc[j][0] += re;
-                acc[j][1] += im;
+            for (long j = 0; j < nc; j++) {
+                for (size_t c = 0; c < cin; c++) {
+                    const size_t q = c * (size_t)nc + (size_t)j;
+                    R re = (a[q][0] * s[j][0] + a[q][1] * s[j][1]) * scale;
+                    R im = (a[q][0] * s[j][1] - a[q][1] * s[j][0]) * scale;
+                    if (first) {
+                        acc[q][0] = re;
+                        acc[q][1] = im;
+                    } else {
+                        acc[q][0] += re;
+                        acc[q][1] += im;
+                    }
+                }
             }
         }
-    }
-    FFTW_(execute_dft_c2r)(op->c2r, op->acc, op->real);
-    R *kd = SFX(vdata)(k);
-    long kh = (long)pb->kh;
+        FFTW_(execute_dft_c2r)(op->c2r_k, op->acc, op->real);
+        for (size_t c = 0; c < cin; c++) {
+            R *dst = kd + (o * cin + c) * nker;
+            const R *grid = op->real + c * ng;
+            long kh = (long)pb->kh;
 #pragma omp parallel for num_threads(be->threads) schedule(static)
-    for (long y = 0; y < kh; y++)
-        memcpy(kd + (size_t)y * pb->kw, op->real + (size_t)y * op->gw, pb->kw * sizeof(R));
+            for (long y = 0; y < kh; y++)
+                memcpy(dst + (size_t)y * pb->kw, grid + (size_t)y * op->gw, pb->kw * sizeof(R));
+        }
+    }
     return KERNEST_OK;
 }
 
+/* per kernel (cout*cin of them): no difference crosses from one kernel to the next */
 static int SFX(reg_gram)(kn_backend *be, kernest_reg reg, const kn_vec *k, kn_vec *out)
 {
     SFX(cpu_op) *op = ((SFX(cpu_impl) *)be->impl)->op;
-    const size_t kh = op->pb->kh, kw = op->pb->kw;
-    const R *kd = SFX(vdata)(k);
-    R *o = SFX(vdata)(out);
+    const size_t kh = op->pb->kh, kw = op->pb->kw, nk = op->cin * op->cout;
+    const R *kd0 = SFX(vdata)(k);
+    R *o0 = SFX(vdata)(out);
     if (reg == KERNEST_REG_NONE) {
-        memset(o, 0, k->n * sizeof(R));
+        memset(o0, 0, k->n * sizeof(R));
         return KERNEST_OK;
     }
     if (reg == KERNEST_REG_RIDGE) {
-        memcpy(o, kd, k->n * sizeof(R));
+        memcpy(o0, kd0, k->n * sizeof(R));
         return KERNEST_OK;
     }
-    /* LᵀL of forward differences with no wrap: the graph Laplacian of the kernel grid */
+    /* LᵀL of forward differences with no wrap: the graph Laplacian of each kernel's grid */
+    for (size_t ch = 0; ch < nk; ch++) {
+        const R *kd = kd0 + ch * kh * kw;
+        R *o = o0 + ch * kh * kw;
 #pragma omp parallel for num_threads(be->threads) schedule(static)
-    for (long yl = 0; yl < (long)kh; yl++) {
-        size_t y = (size_t)yl;
-        for (size_t x = 0; x < kw; x++) {
-            R c = kd[y * kw + x], s = 0;
-            if (y > 0) s += c - kd[(y - 1) * kw + x];
-            if (y + 1 < kh) s += c - kd[(y + 1) * kw + x];
-            if (x > 0) s += c - kd[y * kw + x - 1];
-            if (x + 1 < kw) s += c - kd[y * kw + x + 1];
-            o[y * kw + x] = s;
+        for (long yl = 0; yl < (long)kh; yl++) {
+            size_t y = (size_t)yl;
+            for (size_t x = 0; x < kw; x++) {
+                R c = kd[y * kw + x], s = 0;
+                if (y > 0) s += c - kd[(y - 1) * kw + x];
+                if (y + 1 < kh) s += c - kd[(y + 1) * kw + x];
+                if (x > 0) s += c - kd[y * kw + x - 1];
+                if (x + 1 < kw) s += c - kd[y * kw + x + 1];
+                o[y * kw + x] = s;
+            }
         }
     }
     return KERNEST_OK;

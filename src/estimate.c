@@ -10,21 +10,29 @@
 #include "error.h"
 #include "session.h"
 
-/* Misfit per pair of the final estimate, recomputed from H x (not the recursive residual). */
+/* Misfit per pair of the final estimate (its samples and output channels together),
+ * recomputed from H x (not the recursive residual); mf is zero-filled. */
 static void pair_misfits(const kn_problem *pb, const double *hx, kernest_pair_misfit *mf)
 {
     for (size_t i = 0; i < pb->npairs; i++) {
         const kn_pair *p = &pb->pairs[i];
         double sse = 0.0;
-        for (size_t j = 0; j < p->hb * p->wb; j++)
+        for (size_t j = 0; j < p->len; j++)
             if (!isnan(p->B[j])) {
                 double d = hx[p->offset + j] - p->B[j];
                 sse += d * d;
             }
-        mf[i].count = p->nobs;
-        mf[i].sse = sse;
-        mf[i].rms = p->nobs ? sqrt(sse / (double)p->nobs) : 0.0;
+        mf[p->src].count += p->nobs;
+        mf[p->src].sse += sse;
     }
+    for (size_t i = 0; pb->npairs && i <= pb->pairs[pb->npairs - 1].src; i++)
+        mf[i].rms = mf[i].count ? sqrt(mf[i].sse / (double)mf[i].count) : 0.0;
+}
+
+/* The caller's pairs (pb->npairs counts samples: a 4-D pair holds several). */
+static size_t caller_pairs(const kn_problem *pb)
+{
+    return pb->npairs ? pb->pairs[pb->npairs - 1].src + 1 : 0;
 }
 
 void kernest_report_destroy(kernest_report **r)
@@ -45,7 +53,8 @@ int kn_report_make(const kn_session *s, kn_fit *fit, kernest_report **out)
 {
     const kn_problem *pb = &s->pb;
     kernest_report *rep = calloc(1, sizeof *rep);
-    if (!rep || !(rep->misfit = calloc(pb->npairs, sizeof *rep->misfit))) {
+    const size_t npairs = caller_pairs(pb);
+    if (!rep || !(rep->misfit = calloc(npairs ? npairs : 1, sizeof *rep->misfit))) {
         free(rep);
         return kn_error(KERNEST_E_NOMEM, "out of memory");
     }
@@ -54,7 +63,10 @@ int kn_report_make(const kn_session *s, kn_fit *fit, kernest_report **out)
     rep->iterations = fit->res.iterations;
     rep->residual_history = fit->res.history;
     fit->res.history = NULL;
-    rep->npairs = pb->npairs;
+    rep->npairs = npairs;
+    rep->channels_in = pb->cin;
+    rep->channels_out = pb->cout;
+    rep->samples = pb->npairs;
     rep->kh = pb->kh;
     rep->kw = pb->kw;
     rep->grid_h = pb->grid_h;
@@ -98,9 +110,11 @@ int kernest_estimate(const kernest_array *const *A, const kernest_array *const *
     kernest_report *rep = NULL;
     int st;
     if ((st = kn_session_open(&s, A, B, npairs, opt)) || (st = kn_session_solve(&s, opt, NULL, &fit)) ||
-        (st = kernest_array_create2(s.pb.kh, s.pb.kw, &k)))
+        (st = kn_kernel_array(&s.pb, &k)))
         goto done;
     memcpy(k->data, fit.K, s.pb.n * sizeof *k->data);
+    if (opt->correlate)
+        kn_flip_kernels(k->data, s.pb.cout * s.pb.cin, s.pb.kh, s.pb.kw);
     if (report && (st = kn_report_make(&s, &fit, &rep)))
         goto done;
     if (rep)

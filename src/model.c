@@ -5,6 +5,7 @@
 
 static const char *const mode_names[] = {"full", "same", "valid"};
 static const char *const reg_names[] = {"none", "ridge", "grad"};
+static const char *const layout_names[] = {"auto", "chw", "nchw"};
 static const char *const stop_names[] = {"converged", "max-iterations", "breakdown", "non-finite",
                                             "interrupted"};
 
@@ -32,6 +33,19 @@ int kernest_reg_parse(const char *s)
 const char *kernest_reg_name(kernest_reg reg)
 {
     return (unsigned)reg < 3 ? reg_names[reg] : "?";
+}
+
+int kernest_layout_parse(const char *s)
+{
+    for (int i = 0; s && i < 3; i++)
+        if (!strcmp(s, layout_names[i]))
+            return i;
+    return -1;
+}
+
+const char *kernest_layout_name(kernest_layout layout)
+{
+    return (unsigned)layout < 3 ? layout_names[layout] : "?";
 }
 
 const char *kernest_stop_reason_name(kernest_stop_reason r)

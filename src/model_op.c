@@ -7,14 +7,23 @@
 
 int kn_model_init(kn_model *m, kernest_model kind, size_t kh, size_t kw)
 {
+    return kn_model_init_nk(m, kind, kh, kw, 1);
+}
+
+int kn_model_init_nk(kn_model *m, kernest_model kind, size_t kh, size_t kw, size_t nk)
+{
     memset(m, 0, sizeof *m);
     m->kind = kind;
     m->kh = kh;
     m->kw = kw;
+    m->nk = nk;
     if (kind == KERNEST_MODEL_PIXEL) {
-        m->nx = kh * kw;
+        m->nx = nk * kh * kw; /* bounded: the problem checked cout*cin*kh*kw */
         return KERNEST_OK;
     }
+    if (kind == KERNEST_MODEL_RADIAL && nk != 1)
+        return kn_error(KERNEST_E_UNSUPPORTED, "--model radial: not available with several channels yet "
+                        "(%zu kernels)", nk);
     if (kind != KERNEST_MODEL_RADIAL)
         return kn_error(KERNEST_E_INVALID, "--model: unknown model %d", (int)kind);
     int st = kn_radial_phi(kh, kw, &m->phi);

@@ -8,12 +8,15 @@
 typedef struct kn_model {
     kernest_model kind;
     size_t kh, kw;
-    size_t nx;  /* unknowns the solvers work on: kh*kw (pixel) or the profile's knots (radial) */
+    size_t nx;  /* unknowns the solvers work on: nk*kh*kw (pixel) or the profile's knots (radial) */
     kn_csr phi; /* radial: Φ on the host, kh*kw × nx; empty for pixel */
+    size_t nk;  /* kernels (C_out*C_in; 1 without channels), each kh×kw, one after the other */
 } kn_model;
 
 /* Builds the host side of the model for a kh×kw kernel. Free with kn_model_free. */
 int kn_model_init(kn_model *m, kernest_model kind, size_t kh, size_t kw);
+/* The same for nk kernels of kh×kw (channels, nk = C_out*C_in); radial takes nk = 1 only. */
+int kn_model_init_nk(kn_model *m, kernest_model kind, size_t kh, size_t kw, size_t nk);
 void kn_model_free(kn_model *m);
 /* Bytes kn_model_backend allocates on a backend with elements of elem_size (0 for pixel). */
 size_t kn_model_bytes(const kn_model *m, size_t elem_size);

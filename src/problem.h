@@ -4,28 +4,36 @@
 
 #include "kernest.h"
 
-/* One pair (A_i, B_i). Arrays are borrowed from the caller. */
+/* One sample (A_s, B_s): a pair of 2-D arrays, or one sample of a pair of 3-D/4-D arrays.
+ * Arrays are borrowed from the caller. */
 typedef struct kn_pair {
-    const double *A;   /* ha×wa, row-major, finite */
+    const double *A;   /* cin planes of ha×wa, row-major, finite */
     size_t ha, wa;
-    const double *B;   /* hb×wb, row-major; NaN marks a missing pixel; NULL when only convolving */
+    const double *B;   /* cout planes of hb×wb, row-major; NaN marks a missing pixel; NULL when
+                          only convolving */
     size_t hb, wb;     /* observed window shape, from the mode */
     size_t row0, col0; /* where the observed window starts in the full convolution */
-    size_t offset;     /* start of this pair's segment in data-space vectors */
-    size_t nobs;       /* observed (non-NaN) pixels of B; hb*wb when B is NULL */
+    size_t offset;     /* start of this sample's segment in data-space vectors: cout windows of
+                          hb×wb, output channel o at offset + o*hb*wb */
+    size_t len;        /* cout*hb*wb: length of that segment */
+    size_t nobs;       /* observed (non-NaN) pixels of B; len when B is NULL */
+    size_t src;        /* index of the caller's pair (A[src], B[src]) the sample comes from */
 } kn_pair;
 
-/* Everything a backend needs to set up the operator H: K (kh×kw) -> data (m values). */
+/* Everything a backend needs to set up the operator H: K (cout×cin×kh×kw) -> data (m values),
+ * r[s,o] = mask ⊙ Σ_i crop(A[s,i] ⊛ K[o,i]). */
 typedef struct kn_problem {
     size_t npairs;
-    kn_pair *pairs;         /* npairs entries (owned) */
+    kn_pair *pairs;         /* npairs entries (owned): the samples */
     kernest_mode mode;
-    size_t kh, kw;          /* kernel shape */
-    size_t n;               /* kh*kw unknowns */
-    size_t m;               /* Σ hb*wb: length of data-space vectors (pairs concatenated) */
+    size_t kh, kw;          /* shape of each kernel */
+    size_t n;               /* cout*cin*kh*kw unknowns */
+    size_t m;               /* Σ len: length of data-space vectors (samples concatenated) */
     size_t grid_h, grid_w;  /* FFT grid: >= ha+kh-1 and wa+kw-1 for every pair; 2,3,5,7-smooth;
                                grid_w even so the r2c half spectrum has grid_w/2+1 columns */
     int has_mask;           /* 1 when any B has a NaN */
+    size_t cin, cout;       /* channels (1, 1 for 2-D pairs) */
+    int channels;           /* 1 when some array has a channel axis: K is written 4-D */
 } kn_problem;
 
 /* Validates shapes and values and fills pb. A[i] must be 2-D and finite; B may be NULL (then
@@ -35,11 +43,29 @@ typedef struct kn_problem {
 int kn_problem_init(kn_problem *pb, const kernest_array *const *A, const kernest_array *const *B,
                     size_t npairs, kernest_mode mode, size_t kh, size_t kw,
                     const char *const *names);
+/* The same with channels: A[i], B[i] 2-D, 3-D or 4-D read with layout, each pair giving one or
+ * more samples (pairs[] holds the samples). cout_noB is C_out when B is NULL (from the kernel).
+ * Mismatched channel or sample counts fail with KERNEST_E_SHAPE naming both files and shapes. */
+int kn_problem_init_channels(kn_problem *pb, const kernest_array *const *A,
+                             const kernest_array *const *B, size_t npairs, kernest_mode mode,
+                             size_t kh, size_t kw, kernest_layout layout, size_t cout_noB,
+                             const char *const *names);
 void kn_problem_free(kn_problem *pb);
+
+/* A zero-filled array for the kernel of pb: kh×kw, or cout×cin×kh×kw when pb->channels. */
+int kn_kernel_array(const kn_problem *pb, kernest_array **out);
+
+/* Reverses each of the nk kh×kw kernels of k in both axes: convolution <-> cross-correlation. */
+void kn_flip_kernels(double *k, size_t nk, size_t kh, size_t kw);
 
 /* kernest_convolve with file names for the messages. */
 int kn_convolve_named(const kernest_array *A, const kernest_array *K, kernest_mode mode,
                       const char *a_name, const char *k_name, kernest_array **out);
+
+/* kernest_convolve_channels with file names for the messages. */
+int kn_convolve_channels_named(const kernest_array *A, const kernest_array *K, kernest_mode mode,
+                               kernest_layout layout, int correlate, const char *a_name,
+                               const char *k_name, kernest_array **out);
 
 /* Smallest n' >= n whose prime factors are 2, 3, 5 and 7 (even when want_even). 0 on overflow. */
 size_t kn_good_fft_size(size_t n, int want_even);

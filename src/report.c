@@ -140,6 +140,12 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
     cJSON *w = cJSON_AddArrayToObject(root, "warnings");
     for (size_t i = 0; r->warnings && i < r->nwarnings; i++)
         cJSON_AddItemToArray(w, cJSON_CreateString(r->warnings[i]));
+    cJSON *ch = cJSON_AddObjectToObject(root, "channels");
+    cJSON_AddNumberToObject(ch, "in", (double)r->channels_in);
+    cJSON_AddNumberToObject(ch, "out", (double)r->channels_out);
+    cJSON_AddNumberToObject(ch, "samples", (double)r->samples);
+    cJSON_AddStringToObject(ch, "layout", kernest_layout_name(opt->layout));
+    cJSON_AddBoolToObject(ch, "correlate", opt->correlate != 0);
     return root;
 }
 

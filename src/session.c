@@ -113,7 +113,7 @@ static double *gather_data(const kn_problem *pb)
         return NULL;
     for (size_t i = 0; i < pb->npairs; i++) {
         const kn_pair *p = &pb->pairs[i];
-        for (size_t j = 0; j < p->hb * p->wb; j++)
+        for (size_t j = 0; j < p->len; j++)
             b[p->offset + j] = isnan(p->B[j]) ? 0.0 : p->B[j];
     }
     return b;
@@ -180,7 +180,7 @@ static int plan_solve(const kn_backend *be, const kn_problem *pb, const kernest_
                       kn_model *model, kn_constraints *cons, int *fista, size_t *bytes)
 {
     int st;
-    if ((st = kn_model_init(model, opt->model, pb->kh, pb->kw)) ||
+    if ((st = kn_model_init_nk(model, opt->model, pb->kh, pb->kw, pb->cout * pb->cin)) ||
         (st = kn_constraints_build(opt, model, cons)) || (st = pick_solver(opt, &cons->spec, fista)))
         return st;
     *bytes = solve_bytes(be, pb, model, *fista, opt->reg, &cons->spec);
@@ -214,7 +214,8 @@ int kn_session_open(kn_session *s, const kernest_array *const *A, const kernest_
     const double t0 = kn_now();
     memset(s, 0, sizeof *s);
     int st = kn_options_check(opt);
-    if (st || (st = kn_problem_init(&s->pb, A, B, npairs, opt->mode, opt->kh, opt->kw, opt->input_names)) ||
+    if (st || (st = kn_problem_init_channels(&s->pb, A, B, npairs, opt->mode, opt->kh, opt->kw, opt->layout, 1,
+                                             opt->input_names)) ||
         (st = kn_session_setup(s, opt, NULL, NULL)))
         return st;
     s->setup_seconds = kn_now() - t0;

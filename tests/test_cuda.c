@@ -393,6 +393,109 @@ ParameterizedTest(gpu_case *tc, cuda, operator_matches_cpu)
     }
 }
 
+/* ---- several channels: the channel operator against the CPU backend ------------------------ */
+
+typedef struct chan_case {
+    kernest_mode mode;
+    size_t kh, kw, cin, cout, samples, h, w;
+    int nan;
+    kernest_precision precision;
+} chan_case;
+
+ParameterizedTestParameters(cuda, channel_operator_matches_cpu)
+{
+    static chan_case cases[] = {
+        BOTH_PRECISIONS(KERNEST_MODE_SAME, 3, 3, 3, 2, 2, 12, 10, 1),
+        BOTH_PRECISIONS(KERNEST_MODE_SAME, 4, 6, 2, 3, 1, 9, 14, 0),   /* even kernel */
+        BOTH_PRECISIONS(KERNEST_MODE_FULL, 5, 4, 3, 1, 2, 8, 8, 1),
+        BOTH_PRECISIONS(KERNEST_MODE_VALID, 4, 4, 1, 3, 3, 10, 9, 1),
+        BOTH_PRECISIONS(KERNEST_MODE_VALID, 3, 5, 4, 2, 1, 9, 12, 0),
+    };
+    return cr_make_param_array(chan_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+static void chan_compare(const double *got, const double *want, size_t n, double tol, const char *what,
+                         const chan_case *tc)
+{
+    double d = rel_diff(got, want, n);
+    cr_assert_leq(d, tol, "%s: GPU vs CPU relative difference %.3g > %.3g (mode %s, %zu->%zu channels, "
+                  "kernel %zux%zu, %s)", what, d, tol, kernest_mode_name(tc->mode), tc->cin, tc->cout,
+                  tc->kh, tc->kw, tc->precision == KERNEST_SINGLE ? "single" : "double");
+}
+
+ParameterizedTest(chan_case *tc, cuda, channel_operator_matches_cpu)
+{
+    require_gpu();
+    unsigned long long seed = 500 + 17 * tc->cin + tc->cout;
+    size_t hb, wb;
+    cr_assert_eq(kernest_output_shape(tc->mode, tc->h, tc->w, tc->kh, tc->kw, &hb, &wb, NULL, NULL),
+                 KERNEST_OK);
+    size_t sa[4] = {tc->samples, tc->cin, tc->h, tc->w}, sb[4] = {tc->samples, tc->cout, hb, wb};
+    kernest_array *A = NULL, *B = NULL;
+    cr_assert_eq(kernest_array_create(4, sa, &A), KERNEST_OK);
+    cr_assert_eq(kernest_array_create(4, sb, &B), KERNEST_OK);
+    for (size_t j = 0; j < A->size; j++)
+        A->data[j] = 2 * tu_rand(&seed) - 1;
+    for (size_t j = 0; j < B->size; j++)
+        B->data[j] = (tc->nan && (j == 0 || tu_rand(&seed) < 0.2)) ? NAN : 2 * tu_rand(&seed) - 1;
+    kn_problem pb;
+    const kernest_array *As[1] = {A}, *Bs[1] = {B};
+    cr_assert_eq(kn_problem_init_channels(&pb, As, Bs, 1, tc->mode, tc->kh, tc->kw, KERNEST_LAYOUT_AUTO,
+                                          1, NULL),
+                 KERNEST_OK, "%s", kernest_last_error());
+    kn_backend *gbe = NULL, *cbe = NULL;
+    cr_assert_eq(kn_backend_cuda_create(tc->precision, -1, &gbe), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(kn_backend_cpu_create(KERNEST_DOUBLE, 1, &cbe), KERNEST_OK, "%s", kernest_last_error());
+    side g, c;
+    side_open(&g, gbe, &pb);
+    side_open(&c, cbe, &pb);
+    double *k = random_vector(pb.n, &seed), *r = random_vector(pb.m, &seed);
+    if (tc->precision == KERNEST_SINGLE)
+        for (size_t i = 0; i < pb.n || i < pb.m; i++) {
+            if (i < pb.n)
+                k[i] = (float)k[i];
+            if (i < pb.m)
+                r[i] = (float)r[i];
+        }
+    size_t most = pb.n > pb.m ? pb.n : pb.m;
+    double *got = malloc(most * sizeof *got), *want = malloc(most * sizeof *want);
+    cr_assert(got && want);
+    const double tol = tolerance(tc->precision);
+    side *both[2] = {&g, &c};
+    for (int s = 0; s < 2; s++) {
+        kn_backend *be = both[s]->be;
+        cr_assert_eq(be->ops->vec_upload(be, both[s]->k, k), KERNEST_OK);
+        cr_assert_eq(be->ops->op_apply(be, both[s]->k, both[s]->r), KERNEST_OK, "%s: %s", be->ops->name,
+                     kernest_last_error());
+        cr_assert_eq(be->ops->vec_download(be, both[s]->r, s ? want : got), KERNEST_OK);
+    }
+    chan_compare(got, want, pb.m, tol, "op_apply", tc);
+    for (int s = 0; s < 2; s++) {
+        kn_backend *be = both[s]->be;
+        cr_assert_eq(be->ops->vec_upload(be, both[s]->r, r), KERNEST_OK);
+        cr_assert_eq(be->ops->op_adjoint(be, both[s]->r, both[s]->k), KERNEST_OK, "%s: %s", be->ops->name,
+                     kernest_last_error());
+        cr_assert_eq(be->ops->vec_download(be, both[s]->k, s ? want : got), KERNEST_OK);
+    }
+    chan_compare(got, want, pb.n, tol, "op_adjoint", tc);
+    for (int s = 0; s < 2; s++) {
+        kn_backend *be = both[s]->be;
+        cr_assert_eq(be->ops->vec_upload(be, both[s]->k, k), KERNEST_OK);
+        cr_assert_eq(be->ops->reg_gram(be, KERNEST_REG_GRAD, both[s]->k, both[s]->k2), KERNEST_OK);
+        cr_assert_eq(be->ops->vec_download(be, both[s]->k2, s ? want : got), KERNEST_OK);
+    }
+    chan_compare(got, want, pb.n, tol, "reg_gram grad", tc);
+    side_close(&g);
+    side_close(&c);
+    free(k);
+    free(r);
+    free(got);
+    free(want);
+    kn_problem_free(&pb);
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&B);
+}
+
 /* ---- refusals ----------------------------------------------------------------------------- */
 
 Test(cuda, refuses_problem_larger_than_the_card)

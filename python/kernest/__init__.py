@@ -5,6 +5,8 @@ A thin ctypes binding of libkernest; arrays are NumPy arrays, the report is a di
     K, report = kernest.estimate(A, B)                   # one pair, default (2Ha-1)x(2Wa-1) kernel
     K, report = kernest.estimate([A1, A2], [B1, B2], reg="grad", lam=100.0)
     B_hat = kernest.convolve(A, K, mode="same")          # scipy.signal.convolve2d semantics
+    W, report = kernest.estimate(X, Y, ksize=(3, 3), correlate=True)  # a conv layer: X (S, C_in, H, W),
+                                                         # Y (S, C_out, H, W) -> W (C_out, C_in, 3, 3)
 
 NaN in B marks a missing pixel. Library errors raise KernestError (ValueError for bad input)
 carrying the library's message. Solves release the GIL (ctypes does so for every call).
@@ -84,7 +86,10 @@ class _Options(ctypes.Structure):
                 ("checkpoint_every", ctypes.c_double),
                 ("resume", ctypes.c_char_p),
                 # total variation
-                ("tv", ctypes.c_double)]
+                ("tv", ctypes.c_double),
+                # several channels
+                ("layout", ctypes.c_int),
+                ("correlate", ctypes.c_int)]
 
 
 class _Fixed(ctypes.Structure):
@@ -129,6 +134,8 @@ _lib.kernest_estimate.argtypes = [ctypes.POINTER(_P_Array), ctypes.POINTER(_P_Ar
                                   ctypes.POINTER(_Options), ctypes.POINTER(_P_Array),
                                   ctypes.POINTER(ctypes.c_void_p)]
 _lib.kernest_convolve.argtypes = [_P_Array, _P_Array, ctypes.c_int, ctypes.POINTER(_P_Array)]
+_lib.kernest_convolve_channels.argtypes = [_P_Array, _P_Array, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                                           ctypes.POINTER(_P_Array)]
 _lib.kernest_report_to_json.argtypes = [ctypes.c_void_p, ctypes.POINTER(_Options),
                                         ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_void_p)]
 _lib.kernest_report_destroy.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
@@ -139,6 +146,7 @@ _REGS = {"none": 0, "ridge": 1, "grad": 2}
 _PRECISIONS = {"double": 0, "single": 1, None: 2}
 _MODELS = {"pixel": 0, "radial": 1}
 _SOLVERS = {"auto": 0, "cgls": 1, "fista": 2}
+_LAYOUTS = {"auto": 0, "chw": 1, "nchw": 2}
 
 
 def version():
@@ -154,14 +162,17 @@ def _check(status):
         raise cls(msg or name, name)
 
 
-def _as_array(x, what):
-    """A float64 C-contiguous 2-D copy (kept alive by the caller) and a view struct over it."""
+def _as_array(x, what, max_ndim=2):
+    """A float64 C-contiguous copy of 2..max_ndim dimensions (kept alive by the caller) and a
+    view struct over it."""
     a = np.ascontiguousarray(np.asarray(x, dtype=np.float64))
-    if a.ndim != 2:
-        raise KernestInputError("%s: expected a 2-D array, got %d dimensions" % (what, a.ndim), "E_SHAPE")
+    if not 2 <= a.ndim <= max_ndim:
+        want = "a 2-D" if max_ndim == 2 else "a 2-D to %d-D" % max_ndim
+        raise KernestInputError("%s: expected %s array, got %d dimensions" % (what, want, a.ndim), "E_SHAPE")
     s = _Array()
-    s.ndim = 2
-    s.shape[0], s.shape[1], s.shape[2], s.shape[3] = a.shape[0], a.shape[1], 1, 1
+    s.ndim = a.ndim
+    for d in range(_MAX_NDIM):
+        s.shape[d] = a.shape[d] if d < a.ndim else 1
     s.size = a.size
     s.data = a.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
     return a, s
@@ -228,7 +239,8 @@ def _set_priors(opt, keep, model, solver, l1, nonneg, bounds, sum, support, fixe
 def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxiter=500,
              threads=0, precision=None, device="auto", model="pixel", solver="auto", l1=0.0,
              nonneg=False, bounds=None, sum=None, support=None, fixed=None, progress=None,
-             checkpoint=None, checkpoint_every=60.0, resume=None, tv=0.0):
+             checkpoint=None, checkpoint_every=60.0, resume=None, tv=0.0, layout="auto",
+             correlate=False):
     """Estimate the kernel K shared by the pairs (A_i, B_i).
 
     A, B: 2-D arrays, or lists of 2-D arrays (one pair per entry; shapes may differ between pairs).
@@ -251,6 +263,12 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     checkpoint: path of the solver state, written every checkpoint_every seconds, at the last
     iteration and when stopped. resume: a checkpoint of the same inputs and options to go on
     from; the result equals the uninterrupted solve's.
+    Several channels: A of (C_in, H, W) or (S, C_in, H, W), B of (C_out, Hb, Wb) or
+    (S, C_out, Hb, Wb) (one pair per list entry, as above) give B[s,o] = sum_i crop(A[s,i] ⊛ K[o,i]);
+    K is then returned as (C_out, C_in, Kh, Kw). layout: "auto" | "chw" | "nchw" — how 3-D arrays
+    are read (auto = chw: (C, H, W), one sample; nchw: (S, H, W), one channel). correlate=True
+    returns cross-correlation kernels (each flipped in both axes), the weights torch.nn.Conv2d
+    stores; support and fixed are then read in that frame too.
 
     Returns (K, report): K as a float64 array, report as a dict (stop reason, iterations,
     residual history, misfit per pair, device, times). Not converging is reported, not raised.
@@ -261,8 +279,8 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
         raise KernestInputError("estimate: got %d A arrays and %d B arrays" % (len(As), len(Bs)), "E_INVALID")
     keep, a_structs, b_structs = [], [], []
     for i, (a, b) in enumerate(zip(As, Bs)):
-        an, asx = _as_array(a, "A[%d]" % i)
-        bn, bsx = _as_array(b, "B[%d]" % i)
+        an, asx = _as_array(a, "A[%d]" % i, 4)
+        bn, bsx = _as_array(b, "B[%d]" % i, 4)
         keep += [an, bn]
         a_structs.append(asx)
         b_structs.append(bsx)
@@ -308,6 +326,8 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     opt.progress = _PROGRESS_FN(on_progress)
     keep.append(opt.progress)
     opt.tv = float(tv)
+    opt.layout = _pick(_LAYOUTS, layout, "layout")
+    opt.correlate = 1 if correlate else 0
     K = _P_Array()
     rep = ctypes.c_void_p()
     status = _lib.kernest_estimate(pa, pb, n, ctypes.byref(opt), ctypes.byref(K), ctypes.byref(rep))
@@ -326,13 +346,23 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     return _take(K), report
 
 
-def convolve(A, K, mode="same"):
-    """B = crop_mode(A ⊛ K): exact linear convolution (kernel flipped) as scipy.signal.convolve2d."""
-    an, asx = _as_array(A, "A")
-    kn, ksx = _as_array(K, "K")
+def convolve(A, K, mode="same", layout="auto", correlate=False):
+    """B = crop_mode(A ⊛ K): exact linear convolution (kernel flipped) as scipy.signal.convolve2d.
+
+    Several channels: K of (C_out, C_in, Kh, Kw) and A of (C_in, H, W) or (S, C_in, H, W) give
+    B[s,o] = sum_i crop(A[s,i] ⊛ K[o,i]), shaped (C_out, Hb, Wb) or (S, C_out, Hb, Wb). layout as in
+    estimate. correlate=True: K holds cross-correlation kernels (sum of scipy.signal.correlate2d).
+    """
+    an, asx = _as_array(A, "A", 4)
+    kn, ksx = _as_array(K, "K", 4)
+    m = _pick(_MODES, mode, "mode")
+    lay = _pick(_LAYOUTS, layout, "layout")
     out = _P_Array()
-    _check(_lib.kernest_convolve(ctypes.byref(asx), ctypes.byref(ksx), _pick(_MODES, mode, "mode"),
-                                 ctypes.byref(out)))
+    if an.ndim == 2 and kn.ndim == 2 and not correlate and lay == 0:
+        _check(_lib.kernest_convolve(ctypes.byref(asx), ctypes.byref(ksx), m, ctypes.byref(out)))
+    else:
+        _check(_lib.kernest_convolve_channels(ctypes.byref(asx), ctypes.byref(ksx), m, lay,
+                                              1 if correlate else 0, ctypes.byref(out)))
     return _take(out)
 
 

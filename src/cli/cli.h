@@ -72,5 +72,9 @@ int cli_take_read_options(int *argc, char **argv);
 /* Refuses (exit code 2) an output path whose extension names no format, or one not compiled in,
  * before any work is done. */
 int cli_check_format(const char *opt, const char *path);
+/* Reads a .npy of 2 to 4 dimensions (channels, see kernest_layout); returns 0 or the exit code. */
+int cli_read_channels(const char *path, kernest_array **out);
+/* Parses --layout auto|chw|nchw. */
+int cli_parse_layout(const char *s, kernest_layout *layout);
 
 #endif

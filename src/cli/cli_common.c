@@ -255,3 +255,28 @@ int cli_check_format(const char *opt, const char *path)
                                "formats of this build)", opt, path, kernest_format_name(f));
     return 0;
 }
+
+int cli_read_channels(const char *path, kernest_array **out)
+{
+    int st = kernest_array_read(path, &read_opts, out);
+    if (st)
+        return cli_fail(st);
+    if ((*out)->ndim < 2) {
+        int nd = (*out)->ndim;
+        kernest_array_destroy(out);
+        return cli_usage_error("%s: expected a 2-D (HxW), 3-D (CxHxW) or 4-D (SxCxHxW) array, got %d "
+                               "dimension%s", path, nd, nd == 1 ? "" : "s");
+    }
+    return 0;
+}
+
+int cli_parse_layout(const char *s, kernest_layout *layout)
+{
+    int l = kernest_layout_parse(s);
+    if (l < 0) {
+        cli_usage_error("--layout: '%s' is not auto, chw or nchw", s);
+        return -1;
+    }
+    *layout = (kernest_layout)l;
+    return 0;
+}

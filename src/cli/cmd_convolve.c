@@ -8,20 +8,31 @@
 
 static const char usage[] =
     "usage: kernest convolve A.npy K.npy -o B.npy [--mode same|full|valid] [--precision P]\n"
+    "                        [--layout auto|chw|nchw] [--correlate]\n"
     "\n"
     "Write B = crop_mode(A (*) K), the exact linear convolution (kernel flipped, no wrap) with\n"
     "scipy.signal.convolve2d's modes: same keeps A's shape from ((Kh-1)//2, (Kw-1)//2) of the\n"
     "full result; valid keeps what does not touch the zero padding. Computed in double;\n"
-    "--precision single writes f4.\n";
+    "--precision single writes f4.\n"
+    "Several channels: K of C_out x C_in x Kh x Kw and A of C_in x H x W (B: C_out x Hb x Wb) or\n"
+    "S x C_in x H x W (B: S x C_out x Hb x Wb) give B[s,o] = sum_i crop(A[s,i] (*) K[o,i]).\n"
+    "--layout nchw reads a 3-D A as S x H x W (one channel; default: C x H x W).\n"
+    "--correlate: K holds cross-correlation kernels (PyTorch/TensorFlow conv weights), so B is\n"
+    "sum_i scipy.signal.correlate(A[s,i], K[o,i], mode) (the same as correlate2d except 'same' with\n"
+    "an even kernel size, where correlate2d and PyTorch start one pixel later).\n";
 
 int cmd_convolve(int argc, char **argv)
 {
     kernest_mode mode = KERNEST_MODE_SAME;
     kernest_precision prec = KERNEST_DOUBLE;
+    kernest_layout layout = KERNEST_LAYOUT_AUTO;
+    int correlate = 0;
     const char *output = NULL;
     static const struct option longopts[] = {{"output", required_argument, 0, 'o'},
                                              {"mode", required_argument, 0, 'm'},
                                              {"precision", required_argument, 0, 'p'},
+                                             {"layout", required_argument, 0, 'L'},
+                                             {"correlate", no_argument, 0, 'C'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
     int c;
@@ -32,6 +43,8 @@ int cmd_convolve(int argc, char **argv)
         case 'o': output = optarg; break;
         case 'm': if (cli_parse_mode(optarg, &mode)) return CLI_USAGE; break;
         case 'p': if (cli_parse_precision(optarg, &prec)) return CLI_USAGE; break;
+        case 'L': if (cli_parse_layout(optarg, &layout)) return CLI_USAGE; break;
+        case 'C': correlate = 1; break;
         case 'h': fputs(usage, stdout); return CLI_OK;
         case ':': return cli_usage_error("convolve: option %s needs a value", argv[optind - 1]);
         default: return cli_usage_error("convolve: unknown option '%s' (see kernest convolve --help)", argv[optind - 1]);
@@ -49,8 +62,10 @@ int cmd_convolve(int argc, char **argv)
         return rc;
     kernest_array *A = NULL, *K = NULL, *B = NULL;
     const char *an = argv[optind], *kn = argv[optind + 1];
-    if (!(rc = cli_read_2d(an, &A)) && !(rc = cli_read_2d(kn, &K))) {
-        int st = kn_convolve_named(A, K, mode, an, kn, &B);
+    if (!(rc = cli_read_channels(an, &A)) && !(rc = cli_read_channels(kn, &K))) {
+        int st = A->ndim == 2 && K->ndim == 2 && !correlate && layout == KERNEST_LAYOUT_AUTO
+                     ? kn_convolve_named(A, K, mode, an, kn, &B)
+                     : kn_convolve_channels_named(A, K, mode, layout, correlate, an, kn, &B);
         if (!st)
             st = kernest_array_write(output, B, prec);
         if (st)

@@ -23,12 +23,23 @@ static const char usage[] =
     "a constraint other than --support/--fix is given (those two alone are solved exactly by CGLS\n"
     "over the free pixels).\n"
     "NaN in B marks a missing pixel (left out of the fit). A must be finite.\n"
+    "Several channels: A of C_in x H x W or S x C_in x H x W, B of C_out x Hb x Wb or\n"
+    "S x C_out x Hb x Wb give B[s,o] = sum_i crop(A[s,i] (*) K[o,i]); K is written as\n"
+    "C_out x C_in x Kh x Kw (a framework's conv weight layout); the priors act on each kernel.\n"
     "\n"
     "options:\n"
     "  -o, --output K.npy       where to write the kernel (required)\n"
     "      --ksize HxW          kernel shape (default: same -> (2Ha-1)x(2Wa-1);\n"
     "                           full/valid -> what makes A and B fit)\n"
     "      --mode M             same | full | valid, as scipy.signal.convolve2d (default same)\n"
+    "      --layout L           auto | chw | nchw: how 3-D arrays are read (default auto = chw:\n"
+    "                           C x H x W, one sample; nchw: S x H x W, one channel). 4-D arrays\n"
+    "                           are S x C x H x W\n"
+    "      --correlate          write (and take --support/--fix for) cross-correlation kernels, as\n"
+    "                           deep-learning frameworks store conv weights: each kernel flipped in\n"
+    "                           both axes. The --mode windows are those of the full result as\n"
+    "                           above (= scipy.signal.correlate's); for even kernels 'same' starts\n"
+    "                           one pixel earlier than PyTorch's padding='same' (and correlate2d)\n"
     "      --reg LIST           NAME[:LAMBDA],... with at most one of none | ridge (1/2||K||^2) |\n"
     "                           grad (1/2||grad K||^2), plus l1:L1 (sparsity) and tv:TV (isotropic\n"
     "                           total variation TV(K) = sum over pixels of sqrt(dxK^2 + dyK^2), forward\n"
@@ -111,6 +122,7 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
         {"truth", required_argument, 0, 'T'},
         {"log", required_argument, 0, 1001},   {"checkpoint", required_argument, 0, 1002},
         {"checkpoint-every", required_argument, 0, 1003}, {"resume", required_argument, 0, 1004},
+        {"layout", required_argument, 0, 'L'}, {"correlate", no_argument, 0, 'C'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     const char *log_path = NULL;
     int c;
@@ -169,6 +181,8 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
             if (plot_scale < 0) { cli_usage_error("--plot-scale: '%s' is not auto, linear, log or symlog", optarg); goto done; }
             break;
         case 'T': truth_path = optarg; break;
+        case 'L': if (cli_parse_layout(optarg, &opt.layout)) goto done; break;
+        case 'C': opt.correlate = 1; break;
         case 'q': quiet = 1; break;
         case 1001: log_path = optarg; break;
         case 1002: opt.checkpoint = optarg; break;
@@ -269,10 +283,14 @@ int cli_estimate_run(const cli_estimate *job, cli_estimate_result *res)
         goto done;
     }
     for (size_t i = 0; !spread && i < np && !rc; i++) {
-        rc = cli_read_2d(names[2 * i], &A[i]);
+        rc = cli_read_channels(names[2 * i], &A[i]);
         if (!rc)
-            rc = cli_read_2d(names[2 * i + 1], &B[i]);
+            rc = cli_read_channels(names[2 * i + 1], &B[i]);
     }
+    for (size_t i = 0; job->plot_dir && !rc && i < np && A[i]; i++)
+        if (A[i]->ndim != 2 || B[i]->ndim != 2)
+            rc = cli_usage_error("--plot: the pictures show one kernel; %s and %s have channels",
+                                 names[2 * i], names[2 * i + 1]);
     if (!rc && job->truth_path)
         rc = cli_read_2d(job->truth_path, &truth);
     if (rc)
@@ -359,9 +377,16 @@ int cli_estimate_run(const cli_estimate *job, cli_estimate_result *res)
             cnt += rep->misfit[i].count;
         }
         const int fista = !strcmp(rep->solver, "fista");
-        printf("kernest: wrote %s (%zux%zu kernel%s) — %s %s after %d iterations "
+        char shape[96];
+        if (K->ndim == 4)
+            snprintf(shape, sizeof shape, "%zux%zux%zux%zu kernels%s", K->shape[0], K->shape[1], K->shape[2],
+                     K->shape[3], opt.correlate ? ", cross-correlation" : "");
+        else
+            snprintf(shape, sizeof shape, "%zux%zu kernel%s%s", rep->kh, rep->kw,
+                     rep->profile ? ", radial" : "", opt.correlate ? ", cross-correlation" : "");
+        printf("kernest: wrote %s (%s) — %s %s after %d iterations "
                "(relative %s %.3g), rms misfit %.6g, %.2f s on %s\n",
-               output, rep->kh, rep->kw, rep->profile ? ", radial" : "", rep->solver,
+               output, shape, rep->solver,
                kernest_stop_reason_name(rep->reason), rep->iterations, fista ? "change" : "residual",
                rep->residual_history[rep->iterations], cnt ? sqrt(sse / (double)cnt) : 0.0,
                rep->wall_seconds, rep->device);

@@ -9,27 +9,52 @@
 
 static const char usage[] =
     "usage: kernest score A_test.npy B_test.npy K.npy [--mode M] [--sigma S] [--truth K_true.npy]\n"
+    "                     [--layout auto|chw|nchw] [--correlate]\n"
     "\n"
     "Score an estimate K on a fresh pair that was not used to fit it (kernest synth writes one):\n"
     "  rmse              RMS(B_test - crop_mode(A_test (*) K)) over non-NaN pixels\n"
     "  rmse_over_sigma   rmse / S: the physical limit is 1.0 (default S = 1)\n"
     "With --truth, also the relative kernel error ||K - K_true|| / ||K_true|| over the whole\n"
     "kernel and over its central half (the middle ceil(Kh/2) x ceil(Kw/2) window).\n"
-    "Prints one 'name value' line per number.\n";
+    "Prints one 'name value' line per number. Several channels (a 4-D K, 3-D/4-D A and B, see\n"
+    "kernest estimate --help): the numbers cover every output channel and every kernel; the\n"
+    "central half is taken in each kernel.\n";
 
-/* ‖a − b‖ / ‖b‖ over the window of rh×rw starting at (r0, c0) */
+/* ‖a − b‖ / ‖b‖ over the window of rh×rw starting at (r0, c0) of every kernel plane */
 static double rel_error(const kernest_array *a, const kernest_array *b, size_t r0, size_t c0,
                         size_t rh, size_t rw)
 {
     double num = 0, den = 0;
-    size_t w = b->shape[1];
-    for (size_t y = r0; y < r0 + rh; y++)
-        for (size_t x = c0; x < c0 + rw; x++) {
-            double d = a->data[y * w + x] - b->data[y * w + x];
-            num += d * d;
-            den += b->data[y * w + x] * b->data[y * w + x];
-        }
+    const size_t h = b->shape[b->ndim - 2], w = b->shape[b->ndim - 1], np = b->size / (h * w);
+    for (size_t q = 0; q < np; q++) {
+        const double *pa = a->data + q * h * w, *pb = b->data + q * h * w;
+        for (size_t y = r0; y < r0 + rh; y++)
+            for (size_t x = c0; x < c0 + rw; x++) {
+                double d = pa[y * w + x] - pb[y * w + x];
+                num += d * d;
+                den += pb[y * w + x] * pb[y * w + x];
+            }
+    }
     return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+static int same_shape(const kernest_array *a, const kernest_array *b)
+{
+    if (a->ndim != b->ndim)
+        return 0;
+    for (int d = 0; d < a->ndim; d++)
+        if (a->shape[d] != b->shape[d])
+            return 0;
+    return 1;
+}
+
+static const char *shape_str(const kernest_array *a, char *buf, size_t n)
+{
+    size_t used = 0;
+    buf[0] = 0;
+    for (int d = 0; d < a->ndim && used < n; d++)
+        used += (size_t)snprintf(buf + used, n - used, d ? "x%zu" : "%zu", a->shape[d]);
+    return buf;
 }
 
 int cmd_score(int argc, char **argv)
@@ -37,7 +62,11 @@ int cmd_score(int argc, char **argv)
     kernest_mode mode = KERNEST_MODE_SAME;
     double sigma = 1.0;
     const char *truth = NULL;
+    kernest_layout layout = KERNEST_LAYOUT_AUTO;
+    int correlate = 0;
     static const struct option longopts[] = {{"mode", required_argument, 0, 'm'},
+                                             {"layout", required_argument, 0, 'L'},
+                                             {"correlate", no_argument, 0, 'C'},
                                              {"sigma", required_argument, 0, 's'},
                                              {"truth", required_argument, 0, 't'},
                                              {"help", no_argument, 0, 'h'},
@@ -53,6 +82,8 @@ int cmd_score(int argc, char **argv)
             if (!(sigma > 0)) return cli_usage_error("--sigma: must be > 0, got %s", optarg);
             break;
         case 't': truth = optarg; break;
+        case 'L': if (cli_parse_layout(optarg, &layout)) return CLI_USAGE; break;
+        case 'C': correlate = 1; break;
         case 'h': fputs(usage, stdout); return CLI_OK;
         case ':': return cli_usage_error("score: option %s needs a value", argv[optind - 1]);
         default: return cli_usage_error("score: unknown option '%s' (see kernest score --help)", argv[optind - 1]);
@@ -64,23 +95,27 @@ int cmd_score(int argc, char **argv)
     const char *an = argv[optind], *bn = argv[optind + 1], *kn = argv[optind + 2];
     kernest_array *A = NULL, *B = NULL, *K = NULL, *P = NULL, *T = NULL;
     int rc;
-    if ((rc = cli_read_2d(an, &A)) || (rc = cli_read_2d(bn, &B)) || (rc = cli_read_2d(kn, &K)) ||
-        (truth && (rc = cli_read_2d(truth, &T))))
+    char s1[96], s2[96];
+    if ((rc = cli_read_channels(an, &A)) || (rc = cli_read_channels(bn, &B)) ||
+        (rc = cli_read_channels(kn, &K)) || (truth && (rc = cli_read_channels(truth, &T))))
         goto done;
-    int st = kn_convolve_named(A, K, mode, an, kn, &P);
+    const int plain = A->ndim == 2 && B->ndim == 2 && K->ndim == 2 && !correlate && layout == KERNEST_LAYOUT_AUTO;
+    int st = plain ? kn_convolve_named(A, K, mode, an, kn, &P)
+                   : kn_convolve_channels_named(A, K, mode, layout, correlate, an, kn, &P);
     if (st) {
         rc = cli_fail(st);
         goto done;
     }
-    if (P->shape[0] != B->shape[0] || P->shape[1] != B->shape[1]) {
-        rc = cli_usage_error("%s: B is %zux%zu but mode %s of A (%s) and K (%s) gives %zux%zu", bn,
-                             B->shape[0], B->shape[1], kernest_mode_name(mode), an, kn, P->shape[0],
-                             P->shape[1]);
+    if (P->size != B->size || (plain && !same_shape(P, B)) || P->shape[P->ndim - 1] != B->shape[B->ndim - 1] ||
+        P->shape[P->ndim - 2] != B->shape[B->ndim - 2]) {
+        rc = cli_usage_error("%s: B is %s but mode %s of A (%s) and K (%s) gives %s", bn,
+                             shape_str(B, s1, sizeof s1), kernest_mode_name(mode), an, kn,
+                             shape_str(P, s2, sizeof s2));
         goto done;
     }
-    if (T && (T->shape[0] != K->shape[0] || T->shape[1] != K->shape[1])) {
-        rc = cli_usage_error("--truth: %s is %zux%zu but %s is %zux%zu", truth, T->shape[0],
-                             T->shape[1], kn, K->shape[0], K->shape[1]);
+    if (T && !same_shape(T, K)) {
+        rc = cli_usage_error("--truth: %s is %s but %s is %s", truth, shape_str(T, s1, sizeof s1), kn,
+                             shape_str(K, s2, sizeof s2));
         goto done;
     }
     double sse = 0;
@@ -94,7 +129,7 @@ int cmd_score(int argc, char **argv)
     double rmse = cnt ? sqrt(sse / (double)cnt) : 0.0;
     printf("rmse %.6g\nrmse_over_sigma %.6g\n", rmse, rmse / sigma);
     if (T) {
-        size_t kh = K->shape[0], kw = K->shape[1], ch = (kh + 1) / 2, cw = (kw + 1) / 2;
+        size_t kh = K->shape[K->ndim - 2], kw = K->shape[K->ndim - 1], ch = (kh + 1) / 2, cw = (kw + 1) / 2;
         printf("kernel_rel_error %.6g\n", rel_error(K, T, 0, 0, kh, kw));
         printf("kernel_rel_error_central %.6g\n", rel_error(K, T, (kh - ch) / 2, (kw - cw) / 2, ch, cw));
     }

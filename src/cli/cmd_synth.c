@@ -34,7 +34,11 @@ static const char usage[] =
     "      --noise-rel F    noise standard deviation F x std(clean B of the first pair); the sigma\n"
     "                       used is printed (pass it to kernest score --sigma)\n"
     "      --pairs P        number of pairs sharing the kernel (default 1)\n"
-    "      --seed S         random seed (default 1)\n";
+    "      --seed S         random seed (default 1)\n"
+    "      --channels CIN,COUT  a convolution layer: A is CIN x N x N, B is COUT x N x N with\n"
+    "                       B[o] = sum_i same(A[i] (*) K[o,i]) + noise, K_true is COUT x CIN x\n"
+    "                       (2N-1) x (2N-1): kernel (o,i) is the --kernel shape times\n"
+    "                       (-1)^(o+i) (1 + o CIN + i) / (CIN COUT) (default 1,1: 2-D files)\n";
 
 static int write_array(const char *dir, const char *name, const kernest_array *a)
 {
@@ -45,15 +49,18 @@ static int write_array(const char *dir, const char *name, const kernest_array *a
 }
 
 /* One pair: binary A, B = same(A ⊛ K) + noise; names like "A.npy"/"B.npy" or "A_2.npy". A
- * negative *noise is a relative level -F, turned into F × std(clean B) on the first call. */
+ * negative *noise is a relative level -F, turned into F × std(clean B) on the first call. With
+ * a 4-D K, A has K's C_in channels and B its C_out. */
 static int make_pair(const char *dir, const char *suffix, size_t n, double density, double *noise,
                      const kernest_array *K, kn_rng *rng)
 {
     kernest_array *A = NULL, *B = NULL;
-    int rc = 0, st = kernest_array_create2(n, n, &A);
+    size_t shape[3] = {K->ndim == 4 ? K->shape[1] : 1, n, n};
+    int rc = 0, st = K->ndim == 4 ? kernest_array_create(3, shape, &A) : kernest_array_create2(n, n, &A);
     if (!st) {
         kn_synth_binary(rng, density, A);
-        st = kernest_convolve(A, K, KERNEST_MODE_SAME, &B);
+        st = K->ndim == 4 ? kernest_convolve_channels(A, K, KERNEST_MODE_SAME, KERNEST_LAYOUT_CHW, 0, &B)
+                          : kernest_convolve(A, K, KERNEST_MODE_SAME, &B);
     }
     if (st)
         rc = cli_fail(st);
@@ -78,12 +85,14 @@ int cmd_synth(int argc, char **argv)
     long n = 100, pairs = 1, seed = 1;
     double density = 0.2, noise = 1.0, noise_rel = 0.0;
     int noise_given = 0;
+    long cin = 1, cout = 1;
+    int channels = 0;
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'}, {"n", required_argument, 0, 'n'},
         {"density", required_argument, 0, 'd'}, {"kernel", required_argument, 0, 'k'},
         {"noise", required_argument, 0, 's'},  {"pairs", required_argument, 0, 'p'},
         {"seed", required_argument, 0, 'S'},   {"noise-rel", required_argument, 0, 'r'},
-        {"help", no_argument, 0, 'h'},
+        {"channels", required_argument, 0, 'c'}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int c;
     optind = 1;
@@ -108,6 +117,22 @@ int cmd_synth(int argc, char **argv)
             break;
         case 'p': if (cli_parse_int("--pairs", optarg, 1, 10000, &pairs)) return CLI_USAGE; break;
         case 'S': if (cli_parse_int("--seed", optarg, 0, 0x7fffffffL, &seed)) return CLI_USAGE; break;
+        case 'c': {
+            char *end;
+            errno = 0;
+            cin = strtol(optarg, &end, 10);
+            if (end != optarg && *end == ',') {
+                const char *s2 = end + 1;
+                cout = strtol(s2, &end, 10);
+                if (end == s2)
+                    cout = 0;
+            } else
+                cout = 0;
+            if (errno || *end || cin < 1 || cout < 1 || cin > 4096 || cout > 4096)
+                return cli_usage_error("--channels: expected CIN,COUT (two integers 1..4096), got '%s'", optarg);
+            channels = 1;
+            break;
+        }
         case 'h': fputs(usage, stdout); return CLI_OK;
         case ':': return cli_usage_error("synth: option %s needs a value", argv[optind - 1]);
         default: return cli_usage_error("synth: unknown option '%s' (see kernest synth --help)", argv[optind - 1]);
@@ -127,10 +152,23 @@ int cmd_synth(int argc, char **argv)
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
         return cli_usage_error("-o: '%s' is not a folder", dir);
 
-    kernest_array *K = NULL;
-    int rc = 0, st = kernest_array_create2(2 * (size_t)n - 1, 2 * (size_t)n - 1, &K);
+    kernest_array *K = NULL, *K1 = NULL;
+    int rc = 0, st = kernest_array_create2(2 * (size_t)n - 1, 2 * (size_t)n - 1, &K1);
     if (!st)
-        st = kn_synth_kernel(kspec, K);
+        st = kn_synth_kernel(kspec, K1);
+    if (!st && channels) {
+        size_t shape[4] = {(size_t)cout, (size_t)cin, K1->shape[0], K1->shape[1]};
+        if (!(st = kernest_array_create(4, shape, &K)))
+            for (size_t c = 0; c < (size_t)(cin * cout); c++) {
+                const size_t o = c / (size_t)cin, i = c % (size_t)cin;
+                const double w = ((o + i) % 2 ? -1.0 : 1.0) * (double)(1 + c) / (double)(cin * cout);
+                for (size_t j = 0; j < K1->size; j++)
+                    K->data[c * K1->size + j] = w * K1->data[j];
+            }
+    } else if (!st) {
+        K = K1;
+        K1 = NULL;
+    }
     if (st) {
         rc = cli_fail(st);
         goto done;
@@ -148,10 +186,12 @@ int cmd_synth(int argc, char **argv)
     if (!rc)
         rc = write_array(dir, "K_true.npy", K);
     if (!rc)
-        printf("kernest: wrote %ld pair%s of %ldx%ld, K_true.npy (%ldx%ld, %s), held-out pair "
-               "A_test.npy/B_test.npy, noise sigma %.6g%s, in %s\n", pairs, pairs == 1 ? "" : "s", n, n,
-               2 * n - 1, 2 * n - 1, kspec, noise, noise_rel > 0 ? " (from --noise-rel)" : "", dir);
+        printf("kernest: wrote %ld pair%s of %s%ldx%ld, K_true.npy (%s%ldx%ld, %s), held-out pair "
+               "A_test.npy/B_test.npy, noise sigma %.6g%s, in %s\n", pairs, pairs == 1 ? "" : "s",
+               channels ? "channels x " : "", n, n, channels ? "C_out x C_in x " : "", 2 * n - 1,
+               2 * n - 1, kspec, noise, noise_rel > 0 ? " (from --noise-rel)" : "", dir);
 done:
     kernest_array_destroy(&K);
+    kernest_array_destroy(&K1);
     return rc;
 }

@@ -96,6 +96,7 @@ static int local_problem(const kn_dist *d, kn_problem *pb, const kernest_array *
     pb->kh = (size_t)shape[0];
     pb->kw = (size_t)shape[1];
     pb->n = pb->kh * pb->kw;
+    pb->cin = pb->cout = 1;
     /* the device backend still sets up (its regulariser and vectors need the kernel shape): a
      * grid that holds the kernel, and no pair */
     pb->grid_h = kn_good_fft_size(pb->kh, 0);
@@ -123,7 +124,7 @@ static int gather_misfits(const kn_dist *d, const kn_session *s, const kn_fit *f
     for (int i = 0; i < nloc; i++) {
         const kn_pair *p = &s->pb.pairs[i];
         double sse = 0.0;
-        for (size_t j = 0; j < p->hb * p->wb; j++)
+        for (size_t j = 0; j < p->len; j++)
             if (!isnan(p->B[j])) {
                 const double e = fit->hx[p->offset + j] - p->B[j];
                 sse += e * e;
