@@ -17,6 +17,8 @@ typedef struct kn_solve_params {
     double lambda;   /* >= 0 */
     double tol;      /* stop when ‖s_k‖ / ‖s_0‖ <= tol (s = normal-equation residual) */
     int maxiter;     /* >= 0 */
+    const kn_vec *shift; /* NULL, or g: solve min ½‖Hx − b‖² + ½λ‖Lx‖² − ⟨g, x⟩ (a kernel-space
+                            right-hand side; randomize-then-optimize samples use it) */
 } kn_solve_params;
 
 typedef struct kn_solve_result {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cli_priors.h"
@@ -145,5 +146,17 @@ int cli_write_profile(const char *path, const kernest_report *rep)
         st = kernest_npy_write(path, p, rep->precision);
     }
     kernest_array_destroy(&p);
+    return st ? cli_fail(st) : 0;
+}
+
+int cli_write_uncertainty(const kernest_report *rep, const char *cov_path, const char *std_path)
+{
+    kernest_array *c = NULL, *s = NULL;
+    int st = kernest_report_uncertainty(rep, &c, &s);
+    if (!st && !(st = kernest_npy_write(cov_path, c, KERNEST_DOUBLE)) &&
+        (st = kernest_npy_write(std_path, s, KERNEST_DOUBLE)))
+        unlink(cov_path); /* both or neither */
+    kernest_array_destroy(&c);
+    kernest_array_destroy(&s);
     return st ? cli_fail(st) : 0;
 }

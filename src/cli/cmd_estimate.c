@@ -27,8 +27,9 @@ static const char usage[] =
     "      --reg LIST           NAME[:LAMBDA],... with at most one of none | ridge (1/2||K||^2) |\n"
     "                           grad (1/2||grad K||^2), plus l1:L1 (sparsity), e.g. grad:1e2,l1:1e-3\n"
     "                           (default none)\n"
-    "      --lambda X           weight of ridge or grad when --reg gives none (default 0)\n"
-    "      --model M            pixel | radial (default pixel). radial: K = Phi(f), a profile f(r) on\n"
+    "      --lambda X|auto      weight of ridge or grad when --reg gives none (default 0)\n"
+    "      --model M            pixel | radial | auto (default: auto when none of --model, --reg,\n"
+    "                           --lambda is given, else pixel). radial: K = Phi(f), a profile f(r) on\n"
     "                           knots 1 px apart, r = distance from the centre, linear interpolation;\n"
     "                           grad then smooths f along r, ridge is 1/2||f||^2, constraints act on f\n"
     "      --profile FILE.npy   with --model radial, also write the profile f (f[j] at r = j px)\n"
@@ -51,6 +52,23 @@ static const char usage[] =
     "      --device D           auto | cpu | cuda | cuda:N (default auto: a CUDA GPU if usable)\n"
     "      --report FILE.json   write a report: options, solver, iterations, stop reason, misfit\n"
     "                           per pair, device, times (and the radial profile)\n"
+    "automatic choices (README: Automatic choices and uncertainty):\n"
+    "      (default)            with none of --model, --reg, --lambda: --model auto --lambda auto\n"
+    "      --fast               skip the automatic choice: one solve, pixel model, no regulariser\n"
+    "                           (CGLS stopped by --tol/--maxiter), the library's default\n"
+    "      --lambda auto        choose lambda of --reg (grad when none) by --select\n"
+    "      --model auto         compare pixel+grad, pixel+nonneg+grad, radial+grad by cross-\n"
+    "                           validation, each at its own chosen lambda (needs --select cv[:K])\n"
+    "      --select RULE        cv[:K] (default cv:5, held-out pixels of B) | gcv | discrepancy |\n"
+    "                           lcurve; at most 15 solves in all, reported\n"
+    "      --sigma S            noise standard deviation if known (discrepancy, uncertainty);\n"
+    "                           default: estimated as ||r||^2/(m - trace of the influence matrix)\n"
+    "      --probes P           Rademacher probes of the trace estimate (default 2, at most 8)\n"
+    "      --uncertainty PREFIX write PREFIX_coverage.npy (sum of |A| over the measurements each\n"
+    "                           kernel pixel enters) and PREFIX_std.npy (posterior std per pixel by\n"
+    "                           randomize-then-optimize samples; needs ridge or grad, lambda > 0)\n"
+    "      --samples S          samples for PREFIX_std.npy (default 16; relative error 1/sqrt(2(S-1)))\n"
+    "      --seed S             folds, probes and samples (default 1)\n"
     "  -q, --quiet              print nothing on success\n"
     "  -h, --help               this help\n";
 
@@ -60,6 +78,9 @@ int cmd_estimate(int argc, char **argv)
     kernest_options_default(&opt);
     const char *output = NULL, *report_path = NULL, *profile_path = NULL;
     int quiet = 0, reg_given = 0, lambda_given = 0, lambda_in_reg = 0, rc;
+    int model_given = 0, fast = 0, samples = 16;
+    const char *unc_prefix = NULL;
+    char *cov_path = NULL, *std_path = NULL;
     kernest_array *mask = NULL, **A = NULL, **B = NULL, *K = NULL;
     kernest_report *rep = NULL;
     size_t np = 0;
@@ -76,6 +97,10 @@ int cmd_estimate(int argc, char **argv)
         {"nonneg", no_argument, 0, 'N'},       {"bounds", required_argument, 0, 'b'},
         {"sum", required_argument, 0, 's'},    {"support", required_argument, 0, 'S'},
         {"fix", required_argument, 0, 'f'},    {"solver", required_argument, 0, 'v'},
+        {"select", required_argument, 0, 1001}, {"sigma", required_argument, 0, 1002},
+        {"probes", required_argument, 0, 1003}, {"uncertainty", required_argument, 0, 1004},
+        {"samples", required_argument, 0, 1005}, {"seed", required_argument, 0, 1006},
+        {"fast", no_argument, 0, 1007},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     int c;
     long v;
@@ -92,6 +117,8 @@ int cmd_estimate(int argc, char **argv)
             reg_given = 1;
             break;
         case 'l':
+            lambda_given = 1;
+            if (!strcmp(optarg, "auto")) { opt.auto_lambda = 1; break; }
             if (cli_parse_double("--lambda", optarg, &opt.lambda)) goto done;
             if (opt.lambda < 0) { cli_usage_error("--lambda: must be >= 0, got %s", optarg); goto done; }
             lambda_given = 1;
@@ -106,6 +133,8 @@ int cmd_estimate(int argc, char **argv)
         case 'd': if (cli_parse_device(optarg, &opt.device, &opt.device_index)) goto done; break;
         case 'R': report_path = optarg; break;
         case 'M': {
+            model_given = 1;
+            if (!strcmp(optarg, "auto")) { opt.auto_model = opt.auto_lambda = 1; break; }
             int m = kernest_model_parse(optarg);
             if (m < 0) { cli_usage_error("--model: '%s' is not pixel or radial", optarg); goto done; }
             opt.model = (kernest_model)m;
@@ -126,6 +155,21 @@ int cmd_estimate(int argc, char **argv)
             break;
         case 'S': if (cli_parse_support(optarg, &opt, &mask)) goto done; break;
         case 'f': if (cli_parse_fix(optarg, &fixed, &nfixed)) goto done; break;
+        case 1001: {
+            int k = kernest_select_parse(optarg, &opt.cv_folds);
+            if (k < 0) { cli_usage_error("--select: '%s' is not cv, cv:K (K = 2..100), gcv, discrepancy or lcurve", optarg); goto done; }
+            opt.select = (kernest_select)k;
+            break;
+        }
+        case 1002:
+            if (cli_parse_double("--sigma", optarg, &opt.sigma)) goto done;
+            if (!(opt.sigma > 0)) { cli_usage_error("--sigma: must be > 0, got %s", optarg); goto done; }
+            break;
+        case 1003: if (cli_parse_int("--probes", optarg, 1, 8, &v)) goto done; opt.probes = (int)v; break;
+        case 1004: unc_prefix = optarg; break;
+        case 1005: if (cli_parse_int("--samples", optarg, 2, 100000, &v)) goto done; samples = (int)v; break;
+        case 1006: if (cli_parse_int("--seed", optarg, 0, 2147483647L, &v)) goto done; opt.seed = (unsigned long long)v; break;
+        case 1007: fast = 1; break;
         case 'q': quiet = 1; break;
         case 'h': fputs(usage, stdout); rc = CLI_OK; goto done;
         case ':': cli_usage_error("estimate: option %s needs a value", argv[optind - 1]); goto done;
@@ -143,15 +187,39 @@ int cmd_estimate(int argc, char **argv)
         cli_usage_error("estimate: -o K.npy is required");
         goto done;
     }
+    if (!model_given && !reg_given && !lambda_given && !fast)
+        opt.auto_model = opt.auto_lambda = 1; /* the default: choose from the data */
+    if (fast && (opt.auto_model || opt.auto_lambda)) {
+        cli_usage_error("--fast: cannot be combined with --model auto or --lambda auto");
+        goto done;
+    }
+    if (opt.auto_model && lambda_given && !opt.auto_lambda) {
+        cli_usage_error("--model auto: chooses lambda too; drop --lambda");
+        goto done;
+    }
+    if (opt.auto_lambda && lambda_in_reg) {
+        cli_usage_error("--lambda auto: the weight is already given in --reg");
+        goto done;
+    }
+    if (unc_prefix) {
+        opt.uncertainty = samples;
+        if (asprintf(&cov_path, "%s_coverage.npy", unc_prefix) < 0 || asprintf(&std_path, "%s_std.npy", unc_prefix) < 0) {
+            cli_usage_error("out of memory");
+            goto done;
+        }
+        if ((rc = cli_check_output("--uncertainty", cov_path)))
+            goto done;
+        rc = CLI_USAGE;
+    }
     if (lambda_in_reg && lambda_given) {
         cli_usage_error("--lambda: the weight is already given in --reg");
         goto done;
     }
-    if ((lambda_given || lambda_in_reg) && opt.lambda > 0 && (!reg_given || opt.reg == KERNEST_REG_NONE)) {
+    if (!opt.auto_lambda && (lambda_given || lambda_in_reg) && opt.lambda > 0 && (!reg_given || opt.reg == KERNEST_REG_NONE)) {
         cli_usage_error("--lambda: needs --reg ridge or --reg grad");
         goto done;
     }
-    if (profile_path && opt.model != KERNEST_MODEL_RADIAL) {
+    if (profile_path && opt.model != KERNEST_MODEL_RADIAL && !opt.auto_model) {
         cli_usage_error("--profile: needs --model radial");
         goto done;
     }
@@ -193,10 +261,18 @@ int cmd_estimate(int argc, char **argv)
         rc = cli_fail(st);
         goto done;
     }
-    if (profile_path && (rc = cli_write_profile(profile_path, rep))) {
+    if (profile_path && rep->profile && (rc = cli_write_profile(profile_path, rep))) {
         unlink(output);
         if (report_path)
             unlink(report_path);
+        goto done;
+    }
+    if (unc_prefix && (rc = cli_write_uncertainty(rep, cov_path, std_path))) {
+        unlink(output);
+        if (report_path)
+            unlink(report_path);
+        if (profile_path)
+            unlink(profile_path);
         goto done;
     }
     if (!quiet) {
@@ -207,6 +283,10 @@ int cmd_estimate(int argc, char **argv)
             cnt += rep->misfit[i].count;
         }
         const int fista = !strcmp(rep->solver, "fista");
+        if (rep->automatic)
+            printf("kernest: chose %s, lambda %.4g by %s (%d solves, %ld iterations)\n",
+                   rep->candidates[rep->chosen].name, rep->lambda, rep->select_rule,
+                   rep->selection_solves, rep->selection_iterations);
         printf("kernest: wrote %s (%zux%zu kernel%s) — %s %s after %d iterations "
                "(relative %s %.3g), rms misfit %.6g, %.2f s on %s\n",
                output, rep->kh, rep->kw, rep->profile ? ", radial" : "", rep->solver,
@@ -224,6 +304,8 @@ done:
     kernest_array_destroy(&K);
     kernest_array_destroy(&mask);
     free(fixed);
+    free(cov_path);
+    free(std_path);
     kernest_report_destroy(&rep);
     return rc;
 }
