@@ -801,8 +801,8 @@ done:
 void kn_select_open_options(const kernest_options *opt, kernest_options *out)
 {
     *out = *opt;
-    if (opt->auto_model) { /* a backend that can run every candidate's priors */
-        out->model = KERNEST_MODEL_RADIAL;
+    if (opt->auto_model) { /* a backend that can run every candidate's priors (each solve checks
+                              the memory of its own model again) */
         out->nonneg = 1;
         out->reg = KERNEST_REG_GRAD;
     } else if (opt->auto_lambda && out->reg == KERNEST_REG_NONE)
