@@ -105,3 +105,23 @@ def test_solve_releases_the_gil():
 
 def test_version():
     assert kernest.version().count(".") == 2
+
+
+def test_automatic_choice_and_uncertainty():
+    """model='auto' lists every candidate with its λ and score; uncertainty maps come back shaped like K."""
+    rng = np.random.default_rng(3)
+    A = (rng.random((16, 16)) < 0.2).astype(float)
+    y, x = np.mgrid[-15:16, -15:16]
+    Ktrue = np.exp(-(x ** 2 + y ** 2) / 8.0)
+    B = kernest.convolve(A, Ktrue)
+    B += 0.05 * B.std() * rng.standard_normal(B.shape)
+    K, rep = kernest.estimate(A, B, model="auto", uncertainty=4, device="cpu", threads=1)
+    auto = rep["automatic"]
+    assert len(auto["candidates"]) == 3 and auto["solves"] <= 15
+    assert sum(c["chosen"] for c in auto["candidates"]) == 1
+    assert rep["uncertainty"]["coverage"].shape == K.shape == rep["uncertainty"]["std"].shape
+    assert np.all(rep["uncertainty"]["std"] > 0)
+    K2, rep2 = kernest.estimate(A, B, lam="auto", select="gcv", device="cpu", threads=1)
+    assert rep2["final"]["reg"] == "grad" and rep2["final"]["lambda"] > 0
+    with pytest.raises(kernest.KernestInputError):
+        kernest.estimate(A, B, lam="auto", select="nope")
