@@ -209,6 +209,7 @@ typedef struct kernest_options {
     int uncertainty;             /* > 0: randomize-then-optimize samples for report->std (and
                                     report->coverage); 0 = none (default) */
     unsigned long long seed;     /* folds, probes and samples; default 1 */
+    int auto_l1;                 /* 1: also choose the ℓ1 weight (after λ, by cv; --reg ...,l1:auto) */
 } kernest_options;
 
 void kernest_options_default(kernest_options *opt);
@@ -239,6 +240,7 @@ typedef struct kernest_candidate {
     double lambda;        /* the best λ found for it */
     double score;         /* the rule's score at that λ (cv: held-out mean squared error) */
     int solves;           /* solver runs spent on it */
+    double l1;            /* the ℓ1 weight of the choice (chosen when auto_l1) */
 } kernest_candidate;
 
 /* One λ the rule evaluated. */
@@ -250,6 +252,7 @@ typedef struct kernest_path_point {
     double rss;           /* ‖r‖² of the fit on the data it was fitted on */
     double aux;           /* gcv: trace estimate t; lcurve: ‖L K‖² (prior term); cv: folds */
     int iterations;       /* of the solves behind this point */
+    double l1;            /* the ℓ1 weight of this point */
 } kernest_path_point;
 
 /* What a solve did. Owned by the caller; free with kernest_report_destroy. */
@@ -295,6 +298,7 @@ typedef struct kernest_report {
     int std_samples;              /* samples behind std */
     double std_rel_error;         /* relative Monte-Carlo error of std: 1/sqrt(2(S−1)) */
     int uncertainty_solves;       /* solver runs spent on std (and on σ when estimated for it) */
+    double l1;                    /* the ℓ1 weight of the final solve */
 } kernest_report;
 
 void kernest_report_destroy(kernest_report **r);

@@ -203,6 +203,7 @@ int kernest_estimate(const kernest_array *const *A, const kernest_array *const *
         rep->sigma_estimated = sigma_est;
         rep->reg = chosen.reg;
         rep->lambda = chosen.lambda;
+        rep->l1 = chosen.l1;
         rep->nonneg = chosen.nonneg;
         if (automatic)
             selection_report(&sel, rep);

@@ -80,6 +80,7 @@ static void auto_json(cJSON *root, const kernest_report *r)
     cJSON_AddStringToObject(f, "model", kernest_model_name(r->model));
     cJSON_AddStringToObject(f, "reg", kernest_reg_name(r->reg));
     cJSON_AddNumberToObject(f, "lambda", r->lambda);
+    cJSON_AddNumberToObject(f, "l1", r->l1);
     cJSON_AddBoolToObject(f, "nonneg", r->nonneg);
     if (r->automatic) {
         cJSON *a = cJSON_AddObjectToObject(root, "automatic");
@@ -93,6 +94,7 @@ static void auto_json(cJSON *root, const kernest_report *r)
             cJSON_AddStringToObject(o, "reg", kernest_reg_name(c->reg));
             cJSON_AddBoolToObject(o, "nonneg", c->nonneg);
             cJSON_AddNumberToObject(o, "lambda", c->lambda);
+            cJSON_AddNumberToObject(o, "l1", c->l1);
             if (isfinite(c->score))
                 cJSON_AddNumberToObject(o, "score", c->score);
             else
@@ -108,6 +110,7 @@ static void auto_json(cJSON *root, const kernest_report *r)
             cJSON *o = cJSON_CreateObject();
             cJSON_AddNumberToObject(o, "candidate", (double)p->candidate);
             cJSON_AddNumberToObject(o, "lambda", p->lambda);
+            cJSON_AddNumberToObject(o, "l1", p->l1);
             cJSON_AddNumberToObject(o, "score", isfinite(p->score) ? p->score : -1.0);
             cJSON_AddNumberToObject(o, "rss", p->rss);
             cJSON_AddNumberToObject(o, "aux", p->aux);

@@ -55,6 +55,7 @@ typedef struct cand {
     double best_score, best_t;
     double t[MAX_POINTS], f[MAX_POINTS]; /* evaluated log10 λ and scores, in order */
     size_t np;
+    int vary_l1;         /* 1: the path varies the ℓ1 weight (λ fixed) instead of λ */
 } cand;
 
 typedef struct ctx {
@@ -79,13 +80,13 @@ static void count(ctx *c, const kn_fit *f, int *cand_solves)
         (*cand_solves)++;
 }
 
-static int add_point(ctx *c, size_t cand_index, double lam, double score, double rss, double aux,
-                     int iters)
+static int add_point(ctx *c, size_t cand_index, double lam, double l1, double score, double rss,
+                     double aux, int iters)
 {
     kn_selection *sel = c->sel;
     if (sel->npath >= MAX_POINTS)
         return kn_error(KERNEST_E_INVALID, "--select: internal: path longer than %d", MAX_POINTS);
-    sel->path[sel->npath++] = (kernest_path_point){cand_index, lam, score, rss, aux, iters};
+    sel->path[sel->npath++] = (kernest_path_point){cand_index, lam, score, rss, aux, iters, l1};
     return KERNEST_OK;
 }
 
@@ -175,6 +176,33 @@ done:
     return st;
 }
 
+/* ‖Φᵀ Hᵀ b‖∞: the smallest ℓ1 weight for which K = 0 is optimal; the scale of the ℓ1 path */
+static int l1_scale(kn_session *s, const kernest_options *opt, double *out)
+{
+    kn_model model = {0};
+    kn_backend *sbe = NULL;
+    kn_vec *g = NULL;
+    double *h = NULL;
+    int st = kn_model_init(&model, opt->model, s->pb.kh, s->pb.kw);
+    if (!st && !(st = kn_model_backend(&model, s->be, NULL, &sbe)) &&
+        !(st = s->be->ops->vec_create(s->be, model.nx, &g)) && !(st = sbe->ops->op_adjoint(sbe, s->b, g))) {
+        if (!(h = malloc(model.nx * sizeof *h)))
+            st = kn_error(KERNEST_E_NOMEM, "out of memory");
+        else if (!(st = s->be->ops->vec_download(s->be, g, h))) {
+            *out = 0.0;
+            for (size_t i = 0; i < model.nx; i++)
+                *out = fmax(*out, fabs(h[i]));
+        }
+    }
+    if (g)
+        s->be->ops->vec_destroy(s->be, &g);
+    if (sbe && sbe != s->be)
+        kn_backend_destroy(&sbe);
+    kn_model_free(&model);
+    free(h);
+    return st;
+}
+
 /* ‖L x‖² = xᵀ G x for opt's model and regulariser (the prior term of the L-curve) */
 static int prior_norm(kn_session *s, const kernest_options *opt, const kn_fit *f, double *out)
 {
@@ -247,7 +275,10 @@ static int eval_cv(ctx *c, cand *cd, double lam, double *score)
     kn_session *s = c->s;
     const kn_backend_ops *o = s->be->ops;
     kernest_options op = cd->opt;
-    op.lambda = lam;
+    if (cd->vary_l1)
+        op.l1 = lam;
+    else
+        op.lambda = lam;
     op.tol = c->tol;
     double sse = 0.0, rss = 0.0;
     size_t cnt = 0;
@@ -275,7 +306,7 @@ static int eval_cv(ctx *c, cand *cd, double lam, double *score)
     *score = cnt ? sse / (double)cnt : INFINITY;
     if (*score < cd->best_score && (st = keep_x(&cd->best_x, &(kn_fit){.model.nx = cd->nx, .x = cd->xw[0]})))
         goto done;
-    st = add_point(c, cd->index, lam, *score, rss, (double)c->nfold, iters);
+    st = add_point(c, cd->index, op.lambda, op.l1, *score, rss, (double)c->nfold, iters);
 done:
     kn_fit_free(&f);
     return st;
@@ -308,7 +339,7 @@ static int eval_gcv(ctx *c, cand *cd, double lam, double *score)
             goto done;
         c->sel->sigma = m > t ? sqrt(rss / (m - t)) : 0.0; /* Wahba's estimate at the best λ */
     }
-    st = add_point(c, cd->index, lam, *score, rss, t, f.res.iterations + (int)it);
+    st = add_point(c, cd->index, lam, op.l1, *score, rss, t, f.res.iterations + (int)it);
 done:
     kn_fit_free(&f);
     return st;
@@ -366,14 +397,15 @@ static double next_min_point(const cand *cd)
     return v;
 }
 
-/* coarse grid (3 points, 2 decades apart around the natural scale, large λ first for warm
- * starts) then refinement, npts evaluations in all */
+/* coarse grid (3 points 2 decades apart: λ₀·10, λ₀/10, λ₀/1000, large λ first for warm starts;
+ * the optimum of the test cases lay between λ₀·10⁻⁶ and λ₀·3, lower the less noise) then
+ * refinement, npts evaluations in all */
 static int search_min(ctx *c, cand *cd, eval_fn fn, int npts, int coarse)
 {
     int st;
     if (coarse)
         for (int i = 0; i < 3 && npts > 0; i++, npts--)
-            if ((st = eval_at(c, cd, fn, cd->t0 + 2.0 - 2.0 * i)))
+            if ((st = eval_at(c, cd, fn, cd->t0 + 1.0 - 2.0 * i)))
                 return st;
     for (; npts > 0; npts--)
         if ((st = eval_at(c, cd, fn, next_min_point(cd))))
@@ -388,7 +420,9 @@ static int cand_init(ctx *c, cand *cd, size_t index, const kn_candidate_spec *sp
     kn_selection *sel = c->sel;
     memset(cd, 0, sizeof *cd);
     cd->opt = *c->user;
-    cd->opt.auto_lambda = cd->opt.auto_model = 0;
+    cd->opt.auto_lambda = cd->opt.auto_model = cd->opt.auto_l1 = 0;
+    if (c->user->auto_l1)
+        cd->opt.l1 = 0.0; /* the λ path runs without ℓ1; the ℓ1 path follows at the chosen λ */
     cd->opt.uncertainty = 0;
     if (spec) {
         cd->opt.model = spec->model;
@@ -432,7 +466,15 @@ static void cand_free(cand *cd)
 static void cand_done(ctx *c, cand *cd)
 {
     kernest_candidate *k = &c->sel->cands[cd->index];
+    if (cd->vary_l1) {
+        if (cd->best_score < k->score) { /* else ℓ1 = 0 (the λ path's own best) stays */
+            k->l1 = pow(10.0, cd->best_t);
+            k->score = cd->best_score;
+        }
+        return;
+    }
     k->lambda = pow(10.0, cd->best_t);
+    k->l1 = cd->opt.l1;
     k->score = cd->best_score;
 }
 
@@ -485,7 +527,7 @@ done:
  * refinement), what is left goes to the best one; the final solve is kept out of the share. */
 static int run_cv(ctx *c, cand *cds, size_t nc)
 {
-    const int per = (KN_SELECT_BUDGET - 1) / ((int)nc * c->nfold);
+    const int per = (KN_SELECT_BUDGET - 1) / ((int)nc * (c->user->auto_l1 ? 2 : 1) * c->nfold);
     int st;
     for (size_t i = 0; i < nc; i++) {
         if ((st = search_min(c, &cds[i], eval_cv, per, 1)))
@@ -501,6 +543,38 @@ static int run_cv(ctx *c, cand *cds, size_t nc)
         return st;
     cand_done(c, &cds[b]);
     c->sel->chosen = b;
+    if (c->user->auto_l1) { /* then the ℓ1 weight at the chosen λ: a path of its own */
+        cand l = cds[b];
+        memset(l.xw, 0, sizeof l.xw);
+        memset(l.xp, 0, sizeof l.xp);
+        l.best_x = NULL;
+        l.np = 0;
+        l.best_score = INFINITY;
+        l.vary_l1 = 1;
+        l.opt.lambda = c->sel->cands[b].lambda;
+        double m1 = 0.0;
+        if ((st = l1_scale(c->s, &l.opt, &m1)))
+            return st;
+        l.t0 = log10(m1 > 0 ? m1 : 1.0) - 1.0; /* coarse: m1·{1, 10⁻², 10⁻⁴} */
+        for (int k = 0; k < MAX_FOLDS; k++) /* warm starts from the λ path's last solutions */
+            if (cds[b].xw[k] && (st = keep_x(&l.xw[k], &(kn_fit){.model.nx = l.nx, .x = cds[b].xw[k]})))
+                break;
+        const int n = (KN_SELECT_BUDGET - 1 - c->sel->solves) / c->nfold;
+        if (!st)
+            st = search_min(c, &l, eval_cv, n, 1);
+        if (!st) {
+            cand_done(c, &l);
+            if (c->sel->cands[b].l1 > 0) { /* the ℓ1 path won: its solution starts the final solve */
+                cds[b].opt.l1 = c->sel->cands[b].l1;
+                free(cds[b].best_x);
+                cds[b].best_x = l.best_x;
+                l.best_x = NULL;
+            }
+        }
+        cand_free(&l);
+        if (st)
+            return st;
+    }
     if (!(c->user->sigma > 0)) { /* held-out MSE = σ² + prediction error: an upper estimate */
         c->sel->sigma = sqrt(cds[b].best_score);
         c->sel->sigma_estimated = 1;
@@ -530,7 +604,7 @@ static int run_discrepancy(ctx *c, cand *cd)
         tt[n] = log10(c->sel->path[i].lambda);
         ff[n++] = log(c->sel->path[i].rss / target);
     }
-    const double coarse[3] = {cd->t0 + 2.0, cd->t0, cd->t0 - 2.0};
+    const double coarse[3] = {cd->t0 + 1.0, cd->t0 - 1.0, cd->t0 - 3.0};
     for (int it = 0; c->sel->solves < KN_SELECT_BUDGET - 1; it++) {
         double tn;
         size_t lo = SIZE_MAX, hi = SIZE_MAX, bestabs = 0;
@@ -582,7 +656,7 @@ static int run_discrepancy(ctx *c, cand *cd)
         }
         n++;
         if (!st)
-            st = add_point(c, cd->index, op.lambda, rss / target, rss, 0.0, f.res.iterations);
+            st = add_point(c, cd->index, op.lambda, op.l1, rss / target, rss, 0.0, f.res.iterations);
         kn_fit_free(&f);
         if (st)
             return st;
@@ -634,7 +708,7 @@ static int run_lcurve(ctx *c, cand *cd)
                     !(st = keep_x(&xs[n], &f))) {
                     rho[n] = log(fmax(rss, 1e-300));
                     eta[n] = log(fmax(pn, 1e-300));
-                    st = add_point(c, cd->index, op.lambda, 0.0, rss, pn, f.res.iterations);
+                    st = add_point(c, cd->index, op.lambda, op.l1, 0.0, rss, pn, f.res.iterations);
                     n++;
                 }
             }
@@ -703,6 +777,9 @@ static int check(const kernest_options *opt)
         return kn_error(KERNEST_E_INVALID, "--probes: must be 1..8, got %d", opt->probes);
     if (!(opt->sigma >= 0) || !isfinite(opt->sigma))
         return kn_error(KERNEST_E_INVALID, "--sigma: must be a finite number >= 0, got %g", opt->sigma);
+    if (opt->auto_l1 && (opt->select != KERNEST_SELECT_CV || opt->auto_model))
+        return kn_error(KERNEST_E_INVALID, "--reg l1:auto: the ℓ1 weight is chosen by cross-validation "
+                        "for one model (--select cv[:K], not with --model auto)");
     if (opt->auto_model && opt->select != KERNEST_SELECT_CV)
         return kn_error(KERNEST_E_INVALID, "--model auto: candidates are compared by cross-validation; "
                         "--select must be cv or cv:K, got %s", kernest_select_name(opt->select));
@@ -734,7 +811,8 @@ int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array 
     case KERNEST_SELECT_CV: {
         /* one share of the budget per (candidate, scored fold): each λ costs nfold solves */
         c.nfold = opt->cv_folds < MAX_FOLDS ? opt->cv_folds : MAX_FOLDS;
-        while (c.nfold > 1 && (KN_SELECT_BUDGET - 1) / ((int)nc * c.nfold) < 4)
+        const int paths = (int)nc * (opt->auto_l1 ? 2 : 1);
+        while (c.nfold > 1 && (KN_SELECT_BUDGET - 1) / (paths * c.nfold) < 4)
             c.nfold--;
         snprintf(sel->rule, sizeof sel->rule, "cv:%d (%d fold%s scored)", opt->cv_folds, c.nfold,
                  c.nfold > 1 ? "s" : "");
@@ -779,6 +857,7 @@ int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array 
     cand *w = &cds[sel->chosen];
     sel->opt = w->opt;
     sel->opt.lambda = sel->cands[sel->chosen].lambda;
+    sel->opt.l1 = sel->cands[sel->chosen].l1;
     if ((st = kn_session_solve(s, &sel->opt, w->best_x ? w->best_x : w->xw[0], &sel->fit)))
         goto done;
     count(&c, &sel->fit, &sel->cands[sel->chosen].solves);

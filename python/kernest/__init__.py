@@ -75,7 +75,8 @@ class _Options(ctypes.Structure):
                 ("sigma", ctypes.c_double),
                 ("probes", ctypes.c_int),
                 ("uncertainty", ctypes.c_int),
-                ("seed", ctypes.c_ulonglong)]
+                ("seed", ctypes.c_ulonglong),
+                ("auto_l1", ctypes.c_int)]
 
 
 class _Fixed(ctypes.Structure):
@@ -243,6 +244,7 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     "cv" | "cv:K" | "gcv" | "discrepancy" | "lcurve". model="auto": choose among pixel+grad,
     pixel+nonneg+grad and radial+grad by cross-validation (implies lam="auto").
     sigma: noise standard deviation if known (else estimated). probes: Hutchinson probes.
+    l1="auto" with lam="auto": also choose the ℓ1 weight, after λ, by cv.
     uncertainty=S: S randomize-then-optimize samples; report["uncertainty"] then also holds
     "coverage" and "std" (arrays shaped like K). seed: folds, probes and samples.
     The report's "automatic" entry lists every candidate with its λ and score, and the choice.
@@ -293,6 +295,11 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     opt.uncertainty = 0 if not uncertainty else int(uncertainty)
     opt.seed = int(seed)
     opt.lambda_ = float(lam)
+    if isinstance(l1, str):
+        if l1 != "auto":
+            raise KernestInputError("l1: %r is not a number or 'auto'" % (l1,), "E_INVALID")
+        opt.auto_l1 = 1
+        l1 = 0.0
     opt.tol = float(tol)
     opt.maxiter = int(maxiter)
     opt.threads = int(threads)

@@ -38,7 +38,7 @@ int cli_parse_reg_list(const char *s, kernest_options *opt, int *lambda_given)
         double w = 0.0;
         if (colon) {
             *colon = '\0';
-            if (number(colon + 1, NULL, &w, 0) || w < 0) {
+            if (strcmp(colon + 1, "auto") && (number(colon + 1, NULL, &w, 0) || w < 0)) {
                 rc = cli_usage_error("--reg %s: '%s' is not a weight >= 0", tok, colon + 1);
                 break;
             }
@@ -52,6 +52,9 @@ int cli_parse_reg_list(const char *s, kernest_options *opt, int *lambda_given)
                 opt->lambda = w;
                 *lambda_given = 1;
             }
+        } else if (!strcmp(tok, "l1") && colon && !strcmp(colon + 1, "auto")) {
+            opt->auto_l1 = 1; /* chosen by cross-validation with --lambda auto */
+            opt->l1 = 0.0;
         } else if (!strcmp(tok, "l1")) {
             if (!colon)
                 rc = cli_usage_error("--reg l1: needs a weight, e.g. l1:1e-3");

@@ -56,7 +56,8 @@ static const char usage[] =
     "      (default)            with none of --model, --reg, --lambda: --model auto --lambda auto\n"
     "      --fast               skip the automatic choice: one solve, pixel model, no regulariser\n"
     "                           (CGLS stopped by --tol/--maxiter), the library's default\n"
-    "      --lambda auto        choose lambda of --reg (grad when none) by --select\n"
+    "      --lambda auto        choose lambda of --reg (grad when none) by --select; with\n"
+    "                           --reg grad,l1:auto also the l1 weight, after lambda (cv only)\n"
     "      --model auto         compare pixel+grad, pixel+nonneg+grad, radial+grad by cross-\n"
     "                           validation, each at its own chosen lambda (needs --select cv[:K])\n"
     "      --select RULE        cv[:K] (default cv:5, held-out pixels of B) | gcv | discrepancy |\n"
@@ -195,6 +196,10 @@ int cmd_estimate(int argc, char **argv)
     }
     if (opt.auto_model && lambda_given && !opt.auto_lambda) {
         cli_usage_error("--model auto: chooses lambda too; drop --lambda");
+        goto done;
+    }
+    if (opt.auto_l1 && !opt.auto_lambda) {
+        cli_usage_error("--reg l1:auto: needs --lambda auto (the l1 weight is chosen after lambda)");
         goto done;
     }
     if (opt.auto_lambda && lambda_in_reg) {
