@@ -40,7 +40,7 @@ const char *kernest_select_name(kernest_select s)
     return (unsigned)s < 4 ? select_names[s] : "?";
 }
 
-enum { MAX_FOLDS = 3, MAX_POINTS = 64 };
+enum { MAX_FOLDS = 3, MAX_POINTS = 64, BLOCKS = 4 };
 #define PATH_TOL 1e-4 /* path solves stop earlier than the final one: scores need no more */
 
 /* One candidate's search state. */
@@ -279,7 +279,9 @@ static int eval_cv(ctx *c, cand *cd, double lam, double *score)
         op.l1 = lam;
     else
         op.lambda = lam;
-    op.tol = c->tol;
+    /* FISTA's test (relative change) passes at once when warm-started near the previous λ's
+     * solution: its path solves keep the user's tolerance */
+    op.tol = is_linear(&op) ? c->tol : c->user->tol;
     double sse = 0.0, rss = 0.0;
     size_t cnt = 0;
     int iters = 0, st;
@@ -478,8 +480,9 @@ static void cand_done(ctx *c, cand *cd)
     k->score = cd->best_score;
 }
 
-/* The folds: each observed pixel of B goes to fold ⌊K u⌋, u uniform (seeded); the first nfold
- * folds get a session of their own, fitted on B with that fold's pixels set to NaN. */
+/* The folds: each pair's B is cut into 4×4 blocks, dealt to the K folds in a random (seeded)
+ * order; the first nfold folds get a session of their own, fitted on B with that fold's pixels
+ * set to NaN. */
 static int cv_setup(ctx *c, const kernest_array *const *A, const kernest_array *const *B, size_t npairs,
                     const kernest_options *open_opt)
 {
@@ -495,9 +498,23 @@ static int cv_setup(ctx *c, const kernest_array *const *A, const kernest_array *
     }
     for (size_t i = 0; i < npairs; i++) {
         const kn_pair *p = &s->pb.pairs[i];
+        /* BLOCKS×BLOCKS contiguous blocks per pair, dealt to the folds in a random order (each
+         * fold gets its share): held-out blocks, unlike scattered pixels, make the fold's fit
+         * predict output its neighbours do not pin down, as fresh data does */
+        const size_t bh = (p->hb + BLOCKS - 1) / BLOCKS, bw = (p->wb + BLOCKS - 1) / BLOCKS;
+        unsigned char bf[BLOCKS * BLOCKS];
+        size_t perm[BLOCKS * BLOCKS];
+        for (size_t q = 0; q < BLOCKS * BLOCKS; q++)
+            perm[q] = q;
+        for (size_t q = BLOCKS * BLOCKS - 1; q > 0; q--) { /* Fisher–Yates */
+            size_t r = (size_t)(kn_rng_uniform(&rng) * (double)(q + 1)), w = perm[q];
+            perm[q] = perm[r];
+            perm[r] = w;
+        }
+        for (size_t q = 0; q < BLOCKS * BLOCKS; q++)
+            bf[perm[q]] = (unsigned char)(q % (size_t)c->user->cv_folds);
         for (size_t j = 0; j < p->hb * p->wb; j++)
-            c->fold_of[p->offset + j] =
-                isnan(p->B[j]) ? 255 : (unsigned char)(kn_rng_uniform(&rng) * c->user->cv_folds);
+            c->fold_of[p->offset + j] = isnan(p->B[j]) ? 255 : bf[(j / p->wb / bh) * BLOCKS + (j % p->wb) / bw];
     }
     for (int k = 0; k < c->nfold; k++) {
         for (size_t i = 0; i < npairs; i++) {
@@ -538,7 +555,7 @@ static int run_cv(ctx *c, cand *cds, size_t nc)
     for (size_t i = 1; i < nc; i++)
         if (cds[i].best_score < cds[b].best_score)
             b = i;
-    const int extra = (KN_SELECT_BUDGET - 1 - c->sel->solves) / c->nfold;
+    const int extra = c->user->auto_l1 ? 0 : (KN_SELECT_BUDGET - 1 - c->sel->solves) / c->nfold;
     if (extra > 0 && (st = search_min(c, &cds[b], eval_cv, extra, 0)))
         return st;
     cand_done(c, &cds[b]);

@@ -446,3 +446,41 @@ Test(select, cli_bad_select_options)
     cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 2);
     cr_assert(strstr(err, "--fast"), "%s", err);
 }
+
+/* ---- two regularisers: λ of grad, then the ℓ1 weight ----------------------------------------------------- */
+
+Test(select, l1_weight_is_chosen_after_lambda_for_a_sparse_kernel)
+{
+    prob p;
+    make_prob(&p, "gaussian:1", 20, 1, 0, 23);
+    const size_t kh = p.K->shape[0];
+    memset(p.K->data, 0, p.K->size * sizeof(double));
+    const size_t spikes[6][2] = {{19, 19}, {12, 25}, {30, 8}, {5, 5}, {22, 33}, {27, 17}};
+    for (int i = 0; i < 6; i++)
+        p.K->data[spikes[i][0] * kh + spikes[i][1]] = 1.0 + 0.3 * i;
+    kernest_array_destroy(&p.B[0]);
+    kernest_convolve(p.A[0], p.K, KERNEST_MODE_SAME, &p.B[0]);
+    kn_rng r;
+    kn_rng_seed(&r, 29);
+    p.sigma = 0.02 * kn_synth_std(p.B[0]);
+    kn_synth_noise(&r, p.sigma, p.B[0]);
+    kernest_options o;
+    opts(&o);
+    o.auto_lambda = o.auto_l1 = 1;
+    o.reg = KERNEST_REG_GRAD;
+    kernest_array *K = NULL;
+    kernest_report *rep = NULL;
+    estimate(&p, &o, &K, &rep);
+    size_t with_l1 = 0;
+    for (size_t i = 0; i < rep->npath; i++)
+        with_l1 += rep->path[i].l1 > 0;
+    cr_assert_geq(with_l1, 3, "the l1 path ran %zu points", with_l1);
+    cr_assert(rep->l1 > 0, "a sparse kernel should get an l1 weight > 0 (λ %g)", rep->lambda);
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&rep);
+    o.model = KERNEST_MODEL_PIXEL;
+    o.auto_model = 1; /* refused: one ℓ1 path per model would break the budget */
+    cr_assert_eq(kernest_estimate((const kernest_array *const *)p.A, (const kernest_array *const *)p.B, 1, &o, &K, NULL),
+                 KERNEST_E_INVALID);
+    free_prob(&p);
+}
