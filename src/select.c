@@ -693,7 +693,7 @@ static int run_discrepancy(ctx *c, cand *cd)
 }
 
 /* lcurve: 7 points a decade apart, then 2 at ±½ decade around the corner; the corner is the
- * point of maximum (signed) curvature of (log ‖r‖², log ‖L K‖²) as functions of log λ */
+ * point of maximum |curvature| of (log ‖r‖², log ‖L K‖²) as functions of log λ */
 static int run_lcurve(ctx *c, cand *cd)
 {
     kn_session *s = c->s;
@@ -754,7 +754,9 @@ static int run_lcurve(ctx *c, cand *cd)
             const double r2 = 2 * (h1 * rho[i + 1] - (h1 + h2) * rho[i] + h2 * rho[i - 1]) / hs;
             const double e2 = 2 * (h1 * eta[i + 1] - (h1 + h2) * eta[i] + h2 * eta[i - 1]) / hs;
             const double d = pow(r1 * r1 + e1 * e1, 1.5);
-            kap[i] = d > 0 ? (r1 * e2 - r2 * e1) / d : -INFINITY;
+            /* |κ|: with more unknowns than data ‖r‖² → 0 as λ → 0, so the curve runs flat then
+             * down (a clockwise corner), the mirror of the textbook L */
+            kap[i] = d > 0 ? fabs(r1 * e2 - r2 * e1) / d : -INFINITY;
             if (kap[i] > kap[b])
                 b = i;
         }
