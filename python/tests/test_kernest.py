@@ -123,5 +123,7 @@ def test_automatic_choice_and_uncertainty():
     assert np.all(rep["uncertainty"]["std"] > 0)
     K2, rep2 = kernest.estimate(A, B, lam="auto", select="gcv", device="cpu", threads=1)
     assert rep2["final"]["reg"] == "grad" and rep2["final"]["lambda"] > 0
+    K3, rep3 = kernest.estimate(A, B, reg="grad", lam="auto", l1="auto", device="cpu", threads=1)
+    assert any(p["l1"] > 0 for p in rep3["automatic"]["path"]) and rep3["automatic"]["solves"] <= 15
     with pytest.raises(kernest.KernestInputError):
         kernest.estimate(A, B, lam="auto", select="nope")
