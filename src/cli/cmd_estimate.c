@@ -224,7 +224,7 @@ int cmd_estimate(int argc, char **argv)
         cli_usage_error("--lambda: needs --reg ridge or --reg grad");
         goto done;
     }
-    if (profile_path && opt.model != KERNEST_MODEL_RADIAL && !opt.auto_model) {
+    if (profile_path && (opt.model != KERNEST_MODEL_RADIAL || opt.auto_model)) {
         cli_usage_error("--profile: needs --model radial");
         goto done;
     }
@@ -266,7 +266,7 @@ int cmd_estimate(int argc, char **argv)
         rc = cli_fail(st);
         goto done;
     }
-    if (profile_path && rep->profile && (rc = cli_write_profile(profile_path, rep))) {
+    if (profile_path && (rc = cli_write_profile(profile_path, rep))) {
         unlink(output);
         if (report_path)
             unlink(report_path);
