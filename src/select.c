@@ -42,6 +42,7 @@ const char *kernest_select_name(kernest_select s)
 
 enum { MAX_FOLDS = 3, MAX_POINTS = 64, BLOCKS = 4 };
 #define PATH_TOL 1e-4 /* path solves stop earlier than the final one: scores need no more */
+#define TIE 0.005     /* scores within 0.5 % count as equal: the larger λ is preferred */
 
 /* One candidate's search state. */
 typedef struct cand {
@@ -377,9 +378,14 @@ static double next_min_point(const cand *cd)
             idx[j] = idx[j - 1];
             idx[j - 1] = w;
         }
+    /* the best: the largest λ whose score is within TIE of the lowest (flat stretches of the
+     * curve are explored towards more regularisation, not further into the flat) */
+    double fbest = INFINITY;
+    for (size_t i = 0; i < n; i++)
+        fbest = fmin(fbest, cd->f[i]);
     size_t b = 0;
-    for (size_t i = 1; i < n; i++)
-        if (cd->f[idx[i]] < cd->f[idx[b]])
+    for (size_t i = 0; i < n; i++)
+        if (cd->f[idx[i]] <= fbest * (1 + TIE))
             b = i;
     if (b == 0)
         return cd->t[idx[0]] - 2.0;
@@ -412,6 +418,17 @@ static int search_min(ctx *c, cand *cd, eval_fn fn, int npts, int coarse)
     for (; npts > 0; npts--)
         if ((st = eval_at(c, cd, fn, next_min_point(cd))))
             return st;
+    double fbest = INFINITY; /* the choice: the largest λ within TIE of the lowest score */
+    for (size_t i = 0; i < cd->np; i++)
+        fbest = fmin(fbest, cd->f[i]);
+    size_t pick = 0;
+    for (size_t i = 1; i < cd->np; i++)
+        if (cd->f[i] <= fbest * (1 + TIE) && (cd->f[pick] > fbest * (1 + TIE) || cd->t[i] > cd->t[pick]))
+            pick = i;
+    if (cd->np) {
+        cd->best_t = cd->t[pick];
+        cd->best_score = cd->f[pick];
+    }
     return KERNEST_OK;
 }
 
