@@ -126,6 +126,9 @@ static int uncertainty(kn_session *s, const kernest_options *o, const kn_fit *fi
 {
     const size_t n = s->pb.n;
     int st, solves = 0;
+    if (o->reg == KERNEST_REG_NONE || !(o->lambda > 0)) /* before any probe is spent */
+        return kn_error(KERNEST_E_INVALID, "--uncertainty: needs a regulariser (--reg ridge or grad) with "
+                        "lambda > 0, or the automatic choice: without one the posterior is improper");
     if (!(rep->coverage = malloc(n * sizeof(double))) || !(rep->std = malloc(n * sizeof(double))))
         return kn_error(KERNEST_E_NOMEM, "out of memory for the uncertainty maps");
     if ((st = kn_coverage(s, o, rep->coverage)))
