@@ -40,6 +40,8 @@ int kn_coverage(const kn_session *s, const kernest_options *opt, double *cov)
         (st = be->ops->vec_fill(be, r, 1.0)) || (st = be->ops->op_adjoint(be, r, k)) ||
         (st = be->ops->vec_download(be, k, cov)))
         goto done;
+    for (size_t j = 0; j < p2.n; j++) /* a sum of non-negative terms: FFT round-off only below 0 */
+        cov[j] = cov[j] > 0 ? cov[j] : 0.0;
 done:
     if (be) {
         be->ops->vec_destroy(be, &r);
