@@ -6,7 +6,7 @@
   python3 bench/make_tables.py --print F  print the tables of one result file (run_cpu.sh does)
 
 Generated blocks sit between '<!-- BEGIN GENERATED: name -->' and '<!-- END GENERATED: name -->'
-(names: quality, cpu); everything else in BENCHMARKS.md is left as written.
+(names: quality, auto, cpu); everything else in BENCHMARKS.md is left as written.
 """
 import argparse
 import glob
@@ -114,6 +114,25 @@ def cpu_block(d, rel):
     return "\n".join(lines)
 
 
+def auto_block(d, rel):
+    commit = d.get("git_commit", "")[:12] + (" (dirty)" if d.get("git_dirty") else "")
+    lines = [machine_line(d, rel) + f"  \ncommit {commit}; N = {d['n']}, kernel {2 * d['n'] - 1}×{2 * d['n'] - 1}, "
+             f"seed {d['seed']}, one fit pair; {d['selection']}. The automatic estimate is "
+             f"`kernest estimate A.npy B.npy -o K.npy` (no options: --model auto --lambda auto, cv:5).", ""]
+    rows = []
+    for r in d["rows"]:
+        a, b = r["auto"], r["best_scan"]
+        ratio = r["ratio_auto_over_best"]
+        rows.append([r["case"], f"`{r['kernel']}`", r["noise"], a["chosen"], f"{a['lambda']:.3g}",
+                     f"{a['rmse_over_sigma_test']:.4f}", b["candidate"], f"{b['lambda']:.3g}",
+                     f"{b['rmse_over_sigma_test']:.4f}", f"{ratio:.3f}", "yes" if ratio <= 1.10 else "**no**",
+                     f"{a['solves']} ({a['iterations']} it)", f"{r['true_kernel_rmse_over_sigma_test']:.3f}"])
+    lines.append(table(["case", "kernel", "noise", "auto: chosen", "λ", "RMSE/σ (test)", "scan best",
+                        "λ", "RMSE/σ (test)", "auto / best", "within 10 %", "auto cost: solves",
+                        "true K"], rows))
+    return "\n".join(lines)
+
+
 def load(path):
     with open(path) as f:
         return json.load(f)
@@ -128,6 +147,9 @@ def blocks():
     q = os.path.join(RESULTS, "quality.json")
     out["quality"] = (quality_block(load(q), rel(q)) if os.path.exists(q)
                       else "_No result yet: run `python3 bench/quality.py`._")
+    a = os.path.join(RESULTS, "auto.json")
+    out["auto"] = (auto_block(load(a), rel(a)) if os.path.exists(a)
+                   else "_No result yet: run `python3 bench/auto.py`._")
     cpus = sorted(glob.glob(os.path.join(RESULTS, "cpu-*.json")))
     out["cpu"] = ("\n\n".join(cpu_block(load(p), rel(p)) for p in cpus) if cpus
                   else "_No result yet: run `bench/run_cpu.sh`._")
@@ -151,8 +173,8 @@ def main():
     args = ap.parse_args()
     if args.show:
         d = load(args.show)
-        print(cpu_block(d, rel(os.path.abspath(args.show))) if d.get("bench") == "cpu"
-              else quality_block(d, rel(os.path.abspath(args.show))))
+        blk = {"cpu": cpu_block, "auto": auto_block}.get(d.get("bench"), quality_block)
+        print(blk(d, rel(os.path.abspath(args.show))))
         return
     with open(DOC) as f:
         old = f.read()

@@ -241,6 +241,18 @@ typedef struct kernest_progress {
 /* Progress callback: called in the solving thread after each iteration; return 0 to go on,
  * non-zero to stop (reason KERNEST_STOP_INTERRUPTED; the estimate is the current iterate). */
 typedef int (*kernest_progress_fn)(void *user, const kernest_progress *p);
+/* The rule that chooses λ from the data (--select). */
+typedef enum kernest_select {
+    KERNEST_SELECT_CV = 0,          /* K-fold cross-validation over B's pixels (held-out MSE) */
+    KERNEST_SELECT_GCV = 1,         /* generalised cross-validation, Hutchinson trace */
+    KERNEST_SELECT_DISCREPANCY = 2, /* ‖r‖² = m σ² */
+    KERNEST_SELECT_LCURVE = 3       /* corner of maximum curvature of (log ‖r‖², log ‖L K‖²) */
+} kernest_select;
+
+/* Parses "cv", "cv:K" (2 <= K <= 100), "gcv", "discrepancy", "lcurve"; *folds receives K (5 for
+ * "cv", unchanged otherwise). Returns -1 for anything else. */
+int kernest_select_parse(const char *s, int *folds);
+const char *kernest_select_name(kernest_select s);
 
 /* Options of one solve; fill with kernest_options_default first. */
 typedef struct kernest_options {
@@ -295,6 +307,20 @@ typedef struct kernest_options {
     kernest_layout layout;       /* how 3-D arrays are read; default auto (C×H×W) */
     int correlate;               /* 1: return (and take priors for) cross-correlation kernels, each
                                     flipped in both axes against the convolution kernel */
+    /* ---- automatic choices and uncertainty (python/kernest/_Options mirrors these, in order).
+     * The library default is a single solve (both flags 0); the CLI turns the automatic choice
+     * on when neither --model, --reg nor --lambda is given (--fast keeps one solve). ---- */
+    int auto_lambda;             /* 1: choose λ of reg by `select` (reg none -> grad) */
+    int auto_model;              /* 1: choose the model and priors among the candidate table by
+                                    cross-validation (implies auto_lambda; select must be cv) */
+    kernest_select select;       /* default cv */
+    int cv_folds;                /* K of cv:K; default 5 */
+    double sigma;                /* noise standard deviation when known; 0 = estimate it */
+    int probes;                  /* Rademacher probes of the Hutchinson trace; default 2 */
+    int uncertainty;             /* > 0: randomize-then-optimize samples for report->std (and
+                                    report->coverage); 0 = none (default) */
+    unsigned long long seed;     /* folds, probes and samples; default 1 */
+    int auto_l1;                 /* 1: also choose the ℓ1 weight (after λ, by cv; --reg ...,l1:auto) */
 } kernest_options;
 
 void kernest_options_default(kernest_options *opt);
@@ -316,6 +342,30 @@ typedef struct kernest_pair_misfit {
     double sse;   /* Σ (crop(A ⊛ K̂) − B)² */
     double rms;   /* sqrt(sse / count) */
 } kernest_pair_misfit;
+
+/* One candidate of the automatic model choice (or the single model whose λ was chosen). */
+typedef struct kernest_candidate {
+    char name[32];        /* e.g. "pixel+grad" */
+    kernest_model model;
+    kernest_reg reg;
+    int nonneg;
+    double lambda;        /* the best λ found for it */
+    double score;         /* the rule's score at that λ (cv: held-out mean squared error) */
+    int solves;           /* solver runs spent on it */
+    double l1;            /* the ℓ1 weight of the choice (chosen when auto_l1) */
+} kernest_candidate;
+
+/* One λ the rule evaluated. */
+typedef struct kernest_path_point {
+    size_t candidate;     /* index into candidates */
+    double lambda;
+    double score;         /* cv: held-out MSE; gcv: m‖r‖²/(m−t)²; discrepancy: ‖r‖²/(mσ²);
+                             lcurve: curvature (filled once the path is complete) */
+    double rss;           /* ‖r‖² of the fit on the data it was fitted on */
+    double aux;           /* gcv: trace estimate t; lcurve: ‖L K‖² (prior term); cv: folds */
+    int iterations;       /* of the solves behind this point */
+    double l1;            /* the ℓ1 weight of this point */
+} kernest_path_point;
 
 /* What a solve did. Owned by the caller; free with kernest_report_destroy. */
 typedef struct kernest_report {
@@ -355,9 +405,35 @@ typedef struct kernest_report {
     size_t channels_in, channels_out; /* C_in, C_out (1, 1 for 2-D pairs) */
     size_t samples;               /* samples over every pair (npairs for 2-D pairs); misfit[i]
                                      sums pair i's samples and output channels */
+    /* ---- automatic choices and uncertainty ---- */
+    int automatic;                /* 1 when λ and/or the model were chosen from the data */
+    char select_rule[40];         /* e.g. "cv:5 (1 fold scored)", "gcv" */
+    size_t ncandidates;
+    kernest_candidate *candidates; /* every (model, priors) compared, with its λ and score */
+    size_t chosen;                /* index of the choice in candidates */
+    size_t npath;
+    kernest_path_point *path;     /* every λ evaluated, in order */
+    kernest_reg reg;              /* regulariser of the final solve */
+    double lambda;                /* its λ */
+    int nonneg;                   /* 1 when the final solve had K >= 0 */
+    double sigma;                 /* σ used by the rule or the uncertainty (0: none) */
+    int sigma_estimated;          /* 1: σ was estimated as ‖r‖² / (m − tr H_λ) */
+    int selection_solves;         /* solver runs of the choice, the final solve included */
+    long selection_iterations;    /* their iterations (each one H and one Hᵀ) */
+    double *coverage;             /* kh*kw: Σ_i Σ_observed |A_i| touching each kernel pixel, or NULL */
+    double *std;                  /* kh*kw: posterior standard deviation per pixel, or NULL */
+    int std_samples;              /* samples behind std */
+    double std_rel_error;         /* relative Monte-Carlo error of std: 1/sqrt(2(S−1)) */
+    int uncertainty_solves;       /* solver runs spent on std (and on σ when estimated for it) */
+    double l1;                    /* the ℓ1 weight of the final solve */
 } kernest_report;
 
 void kernest_report_destroy(kernest_report **r);
+
+/* Copies of the uncertainty maps of a report (kh×kw each; opt->uncertainty > 0): *coverage and
+ * *std receive new arrays (caller owns; either pointer may be NULL). KERNEST_E_INVALID when the
+ * report has none. */
+int kernest_report_uncertainty(const kernest_report *r, kernest_array **coverage, kernest_array **std);
 
 /* Estimates K from npairs pairs (A[i], B[i]) sharing one kernel. A[i] must be finite; NaN in B[i]
  * marks a missing pixel. With channels (3-D/4-D arrays, opt->layout) each pair holds one or more

@@ -84,11 +84,13 @@ int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec 
         TRY(o->op_apply(be, x, q));        /* r = b − Hx */
         TRY(o->vec_copy(be, r, b));
         TRY(o->vec_axpy(be, r, -1.0, q));
-        TRY(o->op_adjoint(be, r, s));      /* s = Hᵀr − λ LᵀL x */
+        TRY(o->op_adjoint(be, r, s));      /* s = Hᵀr − λ LᵀL x (+ g) */
         if (reg) {
             TRY(o->reg_gram(be, prm->reg, x, z));
             TRY(o->vec_axpy(be, s, -lam, z));
         }
+        if (prm->shift)
+            TRY(o->vec_axpy(be, s, 1.0, prm->shift));
         TRY(o->vec_copy(be, p, s));
         TRY(o->vec_dot(be, s, s, &gamma));
         gamma0 = gamma;
@@ -122,11 +124,13 @@ int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec 
         }
         const double alpha = gamma / delta;
         TRY(o->vec_axpy(be, r, -alpha, q)); /* r −= αq */
-        TRY(o->op_adjoint(be, r, s));      /* s = Hᵀr − λz */
+        TRY(o->op_adjoint(be, r, s));      /* s = Hᵀr − λz (+ g) */
         if (reg) {
             TRY(o->vec_axpy(be, z, alpha, t));
             TRY(o->vec_axpy(be, s, -lam, z));
         }
+        if (prm->shift)
+            TRY(o->vec_axpy(be, s, 1.0, prm->shift));
         double gnew;
         TRY(o->vec_dot(be, s, s, &gnew));
         if (!isfinite(gnew)) { /* x is still the last finite iterate: it moves only below */

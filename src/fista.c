@@ -197,6 +197,8 @@ int kn_fista(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_pro
             TRY(o->reg_gram(be, prm->reg, y, w.z));
             TRY(o->vec_axpy(be, g, lam, w.z));
         }
+        if (prm->shift)                       /* g −= shift */
+            TRY(o->vec_axpy(be, g, -1.0, prm->shift));
         int ok = 0, bad = 0;
         for (int bt = 0; bt <= BACKTRACK_MAX && !ok && !bad; bt++) {
             double dd, hd, dz = 0.0;

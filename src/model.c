@@ -64,6 +64,10 @@ void kernest_options_default(kernest_options *opt)
     opt->device = KERNEST_DEVICE_AUTO;
     opt->device_index = -1;
     opt->checkpoint_every = 60.0;
+    opt->select = KERNEST_SELECT_CV;
+    opt->cv_folds = 5;
+    opt->probes = 2;
+    opt->seed = 1;
 }
 
 /* The window of the full (ha+kh-1)×(wa+kw-1) result each mode keeps, as scipy.signal.convolve2d:

@@ -74,6 +74,66 @@ static cJSON *options_json(const kernest_options *opt)
     return o;
 }
 
+/* the automatic choice (every candidate and λ tried, the choice, the cost) and the uncertainty */
+static void auto_json(cJSON *root, const kernest_report *r)
+{
+    cJSON *f = cJSON_AddObjectToObject(root, "final");
+    cJSON_AddStringToObject(f, "model", kernest_model_name(r->model));
+    cJSON_AddStringToObject(f, "reg", kernest_reg_name(r->reg));
+    cJSON_AddNumberToObject(f, "lambda", r->lambda);
+    cJSON_AddNumberToObject(f, "l1", r->l1);
+    cJSON_AddBoolToObject(f, "nonneg", r->nonneg);
+    if (r->automatic) {
+        cJSON *a = cJSON_AddObjectToObject(root, "automatic");
+        cJSON_AddStringToObject(a, "rule", r->select_rule);
+        cJSON *cs = cJSON_AddArrayToObject(a, "candidates");
+        for (size_t i = 0; i < r->ncandidates; i++) {
+            const kernest_candidate *c = &r->candidates[i];
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "name", c->name);
+            cJSON_AddStringToObject(o, "model", kernest_model_name(c->model));
+            cJSON_AddStringToObject(o, "reg", kernest_reg_name(c->reg));
+            cJSON_AddBoolToObject(o, "nonneg", c->nonneg);
+            cJSON_AddNumberToObject(o, "lambda", c->lambda);
+            cJSON_AddNumberToObject(o, "l1", c->l1);
+            if (isfinite(c->score))
+                cJSON_AddNumberToObject(o, "score", c->score);
+            else
+                cJSON_AddNullToObject(o, "score");
+            cJSON_AddNumberToObject(o, "solves", c->solves);
+            cJSON_AddBoolToObject(o, "chosen", i == r->chosen);
+            cJSON_AddItemToArray(cs, o);
+        }
+        cJSON_AddStringToObject(a, "chosen", r->ncandidates ? r->candidates[r->chosen].name : "");
+        cJSON *ps = cJSON_AddArrayToObject(a, "path");
+        for (size_t i = 0; i < r->npath; i++) {
+            const kernest_path_point *p = &r->path[i];
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "candidate", (double)p->candidate);
+            cJSON_AddNumberToObject(o, "lambda", p->lambda);
+            cJSON_AddNumberToObject(o, "l1", p->l1);
+            cJSON_AddNumberToObject(o, "score", isfinite(p->score) ? p->score : -1.0);
+            cJSON_AddNumberToObject(o, "rss", p->rss);
+            cJSON_AddNumberToObject(o, "aux", p->aux);
+            cJSON_AddNumberToObject(o, "iterations", p->iterations);
+            cJSON_AddItemToArray(ps, o);
+        }
+        cJSON_AddNumberToObject(a, "solves", r->selection_solves);
+        cJSON_AddNumberToObject(a, "iterations", (double)r->selection_iterations);
+    }
+    if (r->sigma > 0) {
+        cJSON *s = cJSON_AddObjectToObject(root, "noise");
+        cJSON_AddNumberToObject(s, "sigma", r->sigma);
+        cJSON_AddBoolToObject(s, "estimated", r->sigma_estimated);
+    }
+    if (r->std) {
+        cJSON *u = cJSON_AddObjectToObject(root, "uncertainty");
+        cJSON_AddNumberToObject(u, "samples", r->std_samples);
+        cJSON_AddNumberToObject(u, "std_relative_mc_error", r->std_rel_error);
+        cJSON_AddNumberToObject(u, "solves", r->uncertainty_solves);
+    }
+}
+
 static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
                           const char *const *inputs)
 {
@@ -146,6 +206,7 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
     cJSON_AddNumberToObject(ch, "samples", (double)r->samples);
     cJSON_AddStringToObject(ch, "layout", kernest_layout_name(opt->layout));
     cJSON_AddBoolToObject(ch, "correlate", opt->correlate != 0);
+    auto_json(root, r);
     return root;
 }
 

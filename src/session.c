@@ -282,6 +282,12 @@ void kn_fit_free(kn_fit *f)
 
 int kn_session_solve(kn_session *s, const kernest_options *opt, const double *x0, kn_fit *fit)
 {
+    return kn_session_solve_with(s, opt, x0, NULL, NULL, fit);
+}
+
+int kn_session_solve_with(kn_session *s, const kernest_options *opt, const double *x0,
+                          const double *data, const double *shift, kn_fit *fit)
+{
     memset(fit, 0, sizeof *fit);
     int st = kn_options_check(opt);
     if (st)
@@ -290,10 +296,10 @@ int kn_session_solve(kn_session *s, const kernest_options *opt, const double *x0
     const kn_backend_ops *o = be->ops;
     const kn_problem *pb = &s->pb;
     kn_constraints cons = {0};
-    kn_vec *x = NULL, *b = NULL, *hx = NULL;
-    double *z0 = NULL;
+    kn_vec *x = NULL, *b = NULL, *hx = NULL, *g = NULL;
+    double *z0 = NULL, *g0 = NULL;
     kn_run_hooks rh = {0};
-    kn_solve_params prm = {opt->reg, opt->lambda, opt->tol, opt->maxiter, NULL};
+    kn_solve_params prm = {opt->reg, opt->lambda, opt->tol, opt->maxiter, NULL, NULL};
     if ((st = plan_solve(be, pb, opt, &fit->model, &cons, &fit->fista, &fit->bytes_needed)))
         goto done;
     const kn_model *model = &fit->model;
@@ -309,8 +315,19 @@ int kn_session_solve(kn_session *s, const kernest_options *opt, const double *x0
     }
     /* b is copied: the solvers may shift it (held values) and b's storage becomes H x */
     if ((st = o->vec_create(be, model->nx, &x)) || (st = o->vec_create(be, pb->m, &b)) ||
-        (st = o->vec_copy(be, b, s->b)))
+        (st = data ? o->vec_upload(be, b, data) : o->vec_copy(be, b, s->b)))
         goto done;
+    if (shift) { /* CGLS over the free unknowns: the held ones take no right-hand side */
+        const int held = !fit->fista && cons.spec.keep;
+        if (held && !(g0 = malloc(model->nx * sizeof *g0))) {
+            st = kn_error(KERNEST_E_NOMEM, "out of memory for the right-hand side");
+            goto done;
+        }
+        for (size_t i = 0; held && i < model->nx; i++)
+            g0[i] = cons.spec.keep[i] * shift[i];
+        if ((st = o->vec_create(be, model->nx, &g)) || (st = o->vec_upload(be, g, held ? g0 : shift)))
+            goto done;
+    }
     if (x0) {
         const int held = !fit->fista && cons.spec.keep;
         if (held) { /* CGLS over the free unknowns: start from keep ⊙ x0 (held ones are 0 in z) */
@@ -330,6 +347,7 @@ int kn_session_solve(kn_session *s, const kernest_options *opt, const double *x0
         goto done;
     fit->resumed_from = rh.first_iteration;
     const double t1 = kn_now();
+    prm.shift = g;
     if ((st = solve(be, model, &cons.spec, fit->fista, &prm, b, x, &sbe, &fit->res, &fit->info)))
         goto done;
     fit->solve_seconds = kn_now() - t1;
@@ -343,10 +361,12 @@ done:
     o->vec_destroy(be, &x);
     o->vec_destroy(be, &b);
     o->vec_destroy(be, &hx);
+    o->vec_destroy(be, &g);
     if (sbe != be)
         kn_backend_destroy(&sbe);
     kn_constraints_free(&cons);
     free(z0);
     kn_run_hooks_free(&rh);
+    free(g0);
     return st;
 }

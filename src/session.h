@@ -58,6 +58,12 @@ int kn_session_setup(kn_session *s, const kernest_options *opt, kn_backend_wrap 
  * is the starting point; its length must be the model's nx. Fills *fit (free with kn_fit_free,
  * also after a failure). Not converging is a result (fit->res.reason), not an error. */
 int kn_session_solve(kn_session *s, const kernest_options *opt, const double *x0, kn_fit *fit);
+/* The same with other data and a kernel-space right-hand side: data (m values, NULL: the
+ * session's b; values at NaN pixels of B are ignored by the masked operator) replaces b, and
+ * shift (model->nx values, NULL: none) adds −⟨g, x⟩ to the objective, so the normal equations
+ * read (HᵀH + λLᵀL) x = Hᵀ data + g. Probing (GCV traces) and sampling (uncertainty) use it. */
+int kn_session_solve_with(kn_session *s, const kernest_options *opt, const double *x0,
+                          const double *data, const double *shift, kn_fit *fit);
 void kn_fit_free(kn_fit *fit);
 
 /* The report of fit on session s (estimate.c): takes the fit's history and, for models, its

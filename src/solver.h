@@ -64,6 +64,8 @@ typedef struct kn_solve_params {
     double tol;      /* stop when ‖s_k‖ / ‖s_0‖ <= tol (s = normal-equation residual) */
     int maxiter;     /* >= 0 */
     const kn_solve_hooks *hooks; /* NULL: none */
+    const kn_vec *shift; /* NULL, or g: solve min ½‖Hx − b‖² + ½λ‖Lx‖² − ⟨g, x⟩ (a kernel-space
+                            right-hand side; randomize-then-optimize samples use it) */
 } kn_solve_params;
 
 /* What the hooks ask after iteration k (0 when there are none). */

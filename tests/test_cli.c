@@ -224,7 +224,7 @@ Test(cli, estimate_recovers_a_small_kernel_exactly)
     char cmd[4096], err[4096], out[4096];
     /* valid mode infers the kernel shape from A and B */
     snprintf(cmd, sizeof cmd, "estimate '%s/A.npy' '%s/B.npy' -o '%s/K.npy' --mode valid --tol 1e-13 "
-             "--device cpu --threads 1 -q", dir, dir, dir);
+             "--fast --device cpu --threads 1 -q", dir, dir, dir);
     int rc = run_cli_out(cmd, out, sizeof out, err, sizeof err);
     cr_assert_eq(rc, 0, "exit %d, stderr: %s", rc, err);
     cr_assert_str_eq(out, "", "-q should print nothing: '%s'", out);
@@ -234,7 +234,7 @@ Test(cli, estimate_recovers_a_small_kernel_exactly)
     cr_assert(e < 1e-8, "relative kernel error %.3g", e);
     kernest_array_destroy(&Kh);
     /* --precision single writes f4 and is still close */
-    snprintf(cmd, sizeof cmd, "estimate '%s/A.npy' '%s/B.npy' -o '%s/K1.npy' --mode valid --ksize 5x4 "
+    snprintf(cmd, sizeof cmd, "estimate '%s/A.npy' '%s/B.npy' -o '%s/K1.npy' --mode valid --ksize 5x4 --fast "
              "--precision single --device cpu -q", dir, dir, dir);
     rc = run_cli_out(cmd, out, sizeof out, err, sizeof err);
     cr_assert_eq(rc, 0, "exit %d, stderr: %s", rc, err);

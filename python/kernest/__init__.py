@@ -89,7 +89,17 @@ class _Options(ctypes.Structure):
                 ("tv", ctypes.c_double),
                 # several channels
                 ("layout", ctypes.c_int),
-                ("correlate", ctypes.c_int)]
+                ("correlate", ctypes.c_int),
+                # automatic choices and uncertainty, in kernest.h's order
+                ("auto_lambda", ctypes.c_int),
+                ("auto_model", ctypes.c_int),
+                ("select", ctypes.c_int),
+                ("cv_folds", ctypes.c_int),
+                ("sigma", ctypes.c_double),
+                ("probes", ctypes.c_int),
+                ("uncertainty", ctypes.c_int),
+                ("seed", ctypes.c_ulonglong),
+                ("auto_l1", ctypes.c_int)]
 
 
 class _Fixed(ctypes.Structure):
@@ -140,6 +150,8 @@ _lib.kernest_report_to_json.argtypes = [ctypes.c_void_p, ctypes.POINTER(_Options
                                         ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_void_p)]
 _lib.kernest_report_destroy.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
 _lib.kernest_free.argtypes = [ctypes.c_void_p]
+_lib.kernest_select_parse.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]
+_lib.kernest_report_uncertainty.argtypes = [ctypes.c_void_p, ctypes.POINTER(_P_Array), ctypes.POINTER(_P_Array)]
 
 _MODES = {"full": 0, "same": 1, "valid": 2}
 _REGS = {"none": 0, "ridge": 1, "grad": 2}
@@ -240,7 +252,8 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
              threads=0, precision=None, device="auto", model="pixel", solver="auto", l1=0.0,
              nonneg=False, bounds=None, sum=None, support=None, fixed=None, progress=None,
              checkpoint=None, checkpoint_every=60.0, resume=None, tv=0.0, layout="auto",
-             correlate=False):
+             correlate=False, lambda_=None, select="cv", sigma=None, probes=2, uncertainty=None,
+             seed=1):
     """Estimate the kernel K shared by the pairs (A_i, B_i).
 
     A, B: 2-D arrays, or lists of 2-D arrays (one pair per entry; shapes may differ between pairs).
@@ -270,6 +283,17 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     returns cross-correlation kernels (each flipped in both axes), the weights torch.nn.Conv2d
     stores; support and fixed are then read in that frame too.
 
+    Automatic choices (README "Automatic choices and uncertainty"); this function's default stays
+    one solve, as the C library's (the CLI's default is automatic):
+    lam="auto" (or lambda_="auto"): choose λ of reg (grad when reg="none") by select:
+    "cv" | "cv:K" | "gcv" | "discrepancy" | "lcurve". model="auto": choose among pixel+grad,
+    pixel+nonneg+grad and radial+grad by cross-validation (implies lam="auto").
+    sigma: noise standard deviation if known (else estimated). probes: Hutchinson probes.
+    l1="auto" with lam="auto": also choose the ℓ1 weight, after λ, by cv.
+    uncertainty=S: S randomize-then-optimize samples; report["uncertainty"] then also holds
+    "coverage" and "std" (arrays shaped like K). seed: folds, probes and samples.
+    The report's "automatic" entry lists every candidate with its λ and score, and the choice.
+
     Returns (K, report): K as a float64 array, report as a dict (stop reason, iterations,
     residual history, misfit per pair, device, times). Not converging is reported, not raised.
     """
@@ -294,8 +318,33 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
         opt.kh, opt.kw = int(ksize[0]), int(ksize[1])
         if opt.kh <= 0 or opt.kw <= 0:
             raise KernestInputError("ksize: must be two positive integers, got %r" % (ksize,), "E_INVALID")
+    if lambda_ is not None:
+        lam = lambda_
     opt.reg = _pick(_REGS, reg, "reg")
+    auto_model = model == "auto"
+    if auto_model:
+        model = "pixel"
+        opt.auto_model = opt.auto_lambda = 1
+    if isinstance(lam, str):
+        if lam != "auto":
+            raise KernestInputError("lam: %r is not a number or 'auto'" % (lam,), "E_INVALID")
+        opt.auto_lambda = 1
+        lam = 0.0
+    folds = ctypes.c_int(opt.cv_folds)
+    sel = _lib.kernest_select_parse(str(select).encode(), ctypes.byref(folds))
+    if sel < 0:
+        raise KernestInputError("select: %r is not cv, cv:K, gcv, discrepancy or lcurve" % (select,), "E_INVALID")
+    opt.select, opt.cv_folds = sel, folds.value
+    opt.sigma = 0.0 if sigma is None else float(sigma)
+    opt.probes = int(probes)
+    opt.uncertainty = 0 if not uncertainty else int(uncertainty)
+    opt.seed = int(seed)
     opt.lambda_ = float(lam)
+    if isinstance(l1, str):
+        if l1 != "auto":
+            raise KernestInputError("l1: %r is not a number or 'auto'" % (l1,), "E_INVALID")
+        opt.auto_l1 = 1
+        l1 = 0.0
     opt.tol = float(tol)
     opt.maxiter = int(maxiter)
     opt.threads = int(threads)
@@ -341,6 +390,11 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
         _check(_lib.kernest_report_to_json(rep, ctypes.byref(opt), None, ctypes.byref(text)))
         report = json.loads(ctypes.string_at(text.value).decode())
         _lib.kernest_free(text)
+        if opt.uncertainty:
+            cov, std = _P_Array(), _P_Array()
+            _check(_lib.kernest_report_uncertainty(rep, ctypes.byref(cov), ctypes.byref(std)))
+            report["uncertainty"]["coverage"] = _take(cov)
+            report["uncertainty"]["std"] = _take(std)
     finally:
         _lib.kernest_report_destroy(ctypes.byref(rep))
     return _take(K), report

@@ -121,3 +121,25 @@ def test_tv_option_reaches_the_solver():
     assert np.linalg.norm(Khat - K) / np.linalg.norm(K) < 0.2
     with pytest.raises(kernest.KernestInputError):
         kernest.estimate(A, B, ksize=(9, 9), tv=1.0, model="radial", device="cpu")
+
+
+def test_automatic_choice_and_uncertainty():
+    """model='auto' lists every candidate with its λ and score; uncertainty maps come back shaped like K."""
+    rng = np.random.default_rng(3)
+    A = (rng.random((16, 16)) < 0.2).astype(float)
+    y, x = np.mgrid[-15:16, -15:16]
+    Ktrue = np.exp(-(x ** 2 + y ** 2) / 8.0)
+    B = kernest.convolve(A, Ktrue)
+    B += 0.05 * B.std() * rng.standard_normal(B.shape)
+    K, rep = kernest.estimate(A, B, model="auto", uncertainty=4, device="cpu", threads=1)
+    auto = rep["automatic"]
+    assert len(auto["candidates"]) == 3 and auto["solves"] <= 15
+    assert sum(c["chosen"] for c in auto["candidates"]) == 1
+    assert rep["uncertainty"]["coverage"].shape == K.shape == rep["uncertainty"]["std"].shape
+    assert np.all(rep["uncertainty"]["std"] > 0)
+    K2, rep2 = kernest.estimate(A, B, lam="auto", select="gcv", device="cpu", threads=1)
+    assert rep2["final"]["reg"] == "grad" and rep2["final"]["lambda"] > 0
+    K3, rep3 = kernest.estimate(A, B, reg="grad", lam="auto", l1="auto", device="cpu", threads=1)
+    assert any(p["l1"] > 0 for p in rep3["automatic"]["path"]) and rep3["automatic"]["solves"] <= 15
+    with pytest.raises(kernest.KernestInputError):
+        kernest.estimate(A, B, lam="auto", select="nope")

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cli_priors.h"
@@ -38,7 +39,7 @@ int cli_parse_reg_list(const char *s, kernest_options *opt, int *lambda_given)
         double w = 0.0;
         if (colon) {
             *colon = '\0';
-            if (number(colon + 1, NULL, &w, 0) || w < 0) {
+            if (strcmp(colon + 1, "auto") && (number(colon + 1, NULL, &w, 0) || w < 0)) {
                 rc = cli_usage_error("--reg %s: '%s' is not a weight >= 0", tok, colon + 1);
                 break;
             }
@@ -52,6 +53,9 @@ int cli_parse_reg_list(const char *s, kernest_options *opt, int *lambda_given)
                 opt->lambda = w;
                 *lambda_given = 1;
             }
+        } else if (!strcmp(tok, "l1") && colon && !strcmp(colon + 1, "auto")) {
+            opt->auto_l1 = 1; /* chosen by cross-validation with --lambda auto */
+            opt->l1 = 0.0;
         } else if (!strcmp(tok, "l1")) {
             if (!colon)
                 rc = cli_usage_error("--reg l1: needs a weight, e.g. l1:1e-3");
@@ -148,5 +152,17 @@ int cli_write_profile(const char *path, const kernest_report *rep)
         st = kernest_array_write(path, p, rep->precision);
     }
     kernest_array_destroy(&p);
+    return st ? cli_fail(st) : 0;
+}
+
+int cli_write_uncertainty(const kernest_report *rep, const char *cov_path, const char *std_path)
+{
+    kernest_array *c = NULL, *s = NULL;
+    int st = kernest_report_uncertainty(rep, &c, &s);
+    if (!st && !(st = kernest_npy_write(cov_path, c, KERNEST_DOUBLE)) &&
+        (st = kernest_npy_write(std_path, s, KERNEST_DOUBLE)))
+        unlink(cov_path); /* both or neither */
+    kernest_array_destroy(&c);
+    kernest_array_destroy(&s);
     return st ? cli_fail(st) : 0;
 }

@@ -18,4 +18,7 @@ int cli_parse_fix(const char *s, kernest_fixed_pixel **list, size_t *n);
 /* Writes the report's radial profile as a 1-D .npy; returns 0 or the exit code. */
 int cli_write_profile(const char *path, const kernest_report *rep);
 
+/* Writes the coverage and std maps of rep (both or neither); 0 or the exit code. */
+int cli_write_uncertainty(const kernest_report *rep, const char *cov_path, const char *std_path);
+
 #endif

@@ -48,8 +48,9 @@ static const char usage[] =
     "                           (default none). tv's prox is computed by an inner dual iteration (FGP)\n"
     "                           that includes l1 and the constraints exactly. Every prior runs on the\n"
     "                           CPU and on a CUDA GPU\n"
-    "      --lambda X           weight of ridge or grad when --reg gives none (default 0)\n"
-    "      --model M            pixel | radial (default pixel). radial: K = Phi(f), a profile f(r) on\n"
+    "      --lambda X|auto      weight of ridge or grad when --reg gives none (default 0)\n"
+    "      --model M            pixel | radial | auto (default: auto when none of --model, --reg,\n"
+    "                           --lambda is given, else pixel). radial: K = Phi(f), a profile f(r) on\n"
     "                           knots 1 px apart, r = distance from the centre, linear interpolation;\n"
     "                           grad then smooths f along r, ridge is 1/2||f||^2, constraints act on f\n"
     "      --profile FILE.npy   with --model radial, also write the profile f (f[j] at r = j px)\n"
@@ -72,6 +73,24 @@ static const char usage[] =
     "      --device D           auto | cpu | cuda | cuda:N (default auto: a CUDA GPU if usable)\n"
     "      --report FILE.json   write a report: options, solver, iterations, stop reason, misfit\n"
     "                           per pair, device, times (and the radial profile)\n"
+    "automatic choices (README: Automatic choices and uncertainty):\n"
+    "      (default)            with none of --model, --reg, --lambda: --model auto --lambda auto\n"
+    "      --fast               skip the automatic choice: one solve, pixel model, no regulariser\n"
+    "                           (CGLS stopped by --tol/--maxiter), the library's default\n"
+    "      --lambda auto        choose lambda of --reg (grad when none) by --select; with\n"
+    "                           --reg grad,l1:auto also the l1 weight, after lambda (cv only)\n"
+    "      --model auto         compare pixel+grad, pixel+nonneg+grad, radial+grad by cross-\n"
+    "                           validation, each at its own chosen lambda (needs --select cv[:K])\n"
+    "      --select RULE        cv[:K] (default cv:5, held-out pixels of B) | gcv | discrepancy |\n"
+    "                           lcurve; at most 15 solves in all, reported\n"
+    "      --sigma S            noise standard deviation if known (discrepancy, uncertainty);\n"
+    "                           default: estimated as ||r||^2/(m - trace of the influence matrix)\n"
+    "      --probes P           Rademacher probes of the trace estimate (default 2, at most 8)\n"
+    "      --uncertainty PREFIX write PREFIX_coverage.npy (sum of |A| over the measurements each\n"
+    "                           kernel pixel enters) and PREFIX_std.npy (posterior std per pixel by\n"
+    "                           randomize-then-optimize samples; needs ridge or grad, lambda > 0)\n"
+    "      --samples S          samples for PREFIX_std.npy (default 16; relative error 1/sqrt(2(S-1)))\n"
+    "      --seed S             folds, probes and samples (default 1)\n"
     "pictures (PNG; needs a build with cairo):\n"
     "      --plot DIR           write into DIR (created if missing) kernel.png (heat map, axes in\n"
     "                           pixel offsets from the centre), residual.png (B - crop(A (*) K) of\n"
@@ -103,6 +122,9 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
     const char *plot_dir = NULL, *truth_path = NULL, *plot_scale_arg = NULL;
     int quiet = 0, reg_given = 0, lambda_given = 0, lambda_in_reg = 0, rc;
     int plot_scale = KN_PLOT_AUTO;
+    int model_given = 0, fast = 0, samples = 16;
+    const char *unc_prefix = NULL;
+    char *cov_path = NULL, *std_path = NULL;
     kernest_array *mask = NULL;
     kernest_fixed_pixel *fixed = NULL;
     size_t nfixed = 0;
@@ -123,6 +145,10 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
         {"log", required_argument, 0, 1001},   {"checkpoint", required_argument, 0, 1002},
         {"checkpoint-every", required_argument, 0, 1003}, {"resume", required_argument, 0, 1004},
         {"layout", required_argument, 0, 'L'}, {"correlate", no_argument, 0, 'C'},
+        {"select", required_argument, 0, 2001}, {"sigma", required_argument, 0, 2002},
+        {"probes", required_argument, 0, 2003}, {"uncertainty", required_argument, 0, 2004},
+        {"samples", required_argument, 0, 2005}, {"seed", required_argument, 0, 2006},
+        {"fast", no_argument, 0, 2007},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     const char *log_path = NULL;
     int c;
@@ -140,6 +166,8 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
             reg_given = 1;
             break;
         case 'l':
+            lambda_given = 1;
+            if (!strcmp(optarg, "auto")) { opt.auto_lambda = 1; break; }
             if (cli_parse_double("--lambda", optarg, &opt.lambda)) goto done;
             if (opt.lambda < 0) { cli_usage_error("--lambda: must be >= 0, got %s", optarg); goto done; }
             lambda_given = 1;
@@ -154,6 +182,8 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
         case 'd': if (cli_parse_device(optarg, &opt.device, &opt.device_index)) goto done; break;
         case 'R': report_path = optarg; break;
         case 'M': {
+            model_given = 1;
+            if (!strcmp(optarg, "auto")) { opt.auto_model = opt.auto_lambda = 1; break; }
             int m = kernest_model_parse(optarg);
             if (m < 0) { cli_usage_error("--model: '%s' is not pixel or radial", optarg); goto done; }
             opt.model = (kernest_model)m;
@@ -183,6 +213,21 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
         case 'T': truth_path = optarg; break;
         case 'L': if (cli_parse_layout(optarg, &opt.layout)) goto done; break;
         case 'C': opt.correlate = 1; break;
+        case 2001: {
+            int k = kernest_select_parse(optarg, &opt.cv_folds);
+            if (k < 0) { cli_usage_error("--select: '%s' is not cv, cv:K (K = 2..100), gcv, discrepancy or lcurve", optarg); goto done; }
+            opt.select = (kernest_select)k;
+            break;
+        }
+        case 2002:
+            if (cli_parse_double("--sigma", optarg, &opt.sigma)) goto done;
+            if (!(opt.sigma > 0)) { cli_usage_error("--sigma: must be > 0, got %s", optarg); goto done; }
+            break;
+        case 2003: if (cli_parse_int("--probes", optarg, 1, 8, &v)) goto done; opt.probes = (int)v; break;
+        case 2004: unc_prefix = optarg; break;
+        case 2005: if (cli_parse_int("--samples", optarg, 2, 100000, &v)) goto done; samples = (int)v; break;
+        case 2006: if (cli_parse_int("--seed", optarg, 0, 2147483647L, &v)) goto done; opt.seed = (unsigned long long)v; break;
+        case 2007: fast = 1; break;
         case 'q': quiet = 1; break;
         case 1001: log_path = optarg; break;
         case 1002: opt.checkpoint = optarg; break;
@@ -213,15 +258,43 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
         cli_usage_error("estimate: -o K.npy is required");
         goto done;
     }
+    if (!model_given && !reg_given && !lambda_given && !fast)
+        opt.auto_model = opt.auto_lambda = 1; /* the default: choose from the data */
+    if (fast && (opt.auto_model || opt.auto_lambda)) {
+        cli_usage_error("--fast: cannot be combined with --model auto or --lambda auto");
+        goto done;
+    }
+    if (opt.auto_model && lambda_given && !opt.auto_lambda) {
+        cli_usage_error("--model auto: chooses lambda too; drop --lambda");
+        goto done;
+    }
+    if (opt.auto_l1 && !opt.auto_lambda) {
+        cli_usage_error("--reg l1:auto: needs --lambda auto (the l1 weight is chosen after lambda)");
+        goto done;
+    }
+    if (opt.auto_lambda && lambda_in_reg) {
+        cli_usage_error("--lambda auto: the weight is already given in --reg");
+        goto done;
+    }
+    if (unc_prefix) {
+        opt.uncertainty = samples;
+        if (asprintf(&cov_path, "%s_coverage.npy", unc_prefix) < 0 || asprintf(&std_path, "%s_std.npy", unc_prefix) < 0) {
+            cli_usage_error("out of memory");
+            goto done;
+        }
+        if ((rc = cli_check_output("--uncertainty", cov_path)))
+            goto done;
+        rc = CLI_USAGE;
+    }
     if (lambda_in_reg && lambda_given) {
         cli_usage_error("--lambda: the weight is already given in --reg");
         goto done;
     }
-    if ((lambda_given || lambda_in_reg) && opt.lambda > 0 && (!reg_given || opt.reg == KERNEST_REG_NONE)) {
+    if (!opt.auto_lambda && (lambda_given || lambda_in_reg) && opt.lambda > 0 && (!reg_given || opt.reg == KERNEST_REG_NONE)) {
         cli_usage_error("--lambda: needs --reg ridge or --reg grad");
         goto done;
     }
-    if (profile_path && opt.model != KERNEST_MODEL_RADIAL) {
+    if (profile_path && (opt.model != KERNEST_MODEL_RADIAL || opt.auto_model)) {
         cli_usage_error("--profile: needs --model radial");
         goto done;
     }
@@ -244,7 +317,7 @@ done:
                           .npairs = rc ? 0 : (size_t)npos / 2, .output = output,
                           .report_path = report_path, .profile_path = profile_path,
                           .plot_dir = plot_dir, .truth_path = truth_path, .plot_scale = plot_scale,
-                          .log_path = log_path,
+                          .log_path = log_path, .cov_path = cov_path, .std_path = std_path,
                           .quiet = quiet, .mask = mask, .fixed = fixed, .nfixed = nfixed};
     return rc;
 }
@@ -255,6 +328,8 @@ void cli_estimate_free(cli_estimate *job)
         return;
     kernest_array_destroy(&job->mask);
     free(job->fixed);
+    free(job->cov_path);
+    free(job->std_path);
     memset(job, 0, sizeof *job);
 }
 
@@ -339,6 +414,14 @@ int cli_estimate_run(const cli_estimate *job, cli_estimate_result *res)
             unlink(report_path);
         goto done;
     }
+    if (job->cov_path && (rc = cli_write_uncertainty(rep, job->cov_path, job->std_path))) {
+        unlink(output);
+        if (report_path)
+            unlink(report_path);
+        if (profile_path)
+            unlink(profile_path);
+        goto done;
+    }
     if (job->plot_dir && (rc = cli_plot_estimate(job->plot_dir, job->plot_scale, K, rep, A[0], B[0],
                                                   opt.mode, truth))) {
         unlink(output);
@@ -377,6 +460,10 @@ int cli_estimate_run(const cli_estimate *job, cli_estimate_result *res)
             cnt += rep->misfit[i].count;
         }
         const int fista = !strcmp(rep->solver, "fista");
+        if (rep->automatic)
+            printf("kernest: chose %s, lambda %.4g by %s (%d solves, %ld iterations)\n",
+                   rep->candidates[rep->chosen].name, rep->lambda, rep->select_rule,
+                   rep->selection_solves, rep->selection_iterations);
         char shape[96];
         if (K->ndim == 4)
             snprintf(shape, sizeof shape, "%zux%zux%zux%zu kernels%s", K->shape[0], K->shape[1], K->shape[2],

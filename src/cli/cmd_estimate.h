@@ -23,6 +23,8 @@ typedef struct cli_estimate {
     const char *truth_path;       /* --truth K_true.npy (pictures only), or NULL */
     int plot_scale;               /* --plot-scale: a kn_plot_scale (plot.h) */
     const char *log_path;         /* --log FILE.jsonl, or NULL */
+    char *cov_path, *std_path;    /* --uncertainty PREFIX: PREFIX_coverage.npy, PREFIX_std.npy
+                                     (owned), or NULL */
     int quiet;                    /* -q */
     kernest_array *mask;          /* --support MASK.npy */
     kernest_fixed_pixel *fixed;   /* --fix, nfixed entries */

@@ -1,0 +1,65 @@
+/* select_impl.h — internal to select*.c: the state of a λ search (one candidate, the folds)
+ * and the pieces the rules share. */
+#ifndef KN_SELECT_IMPL_H
+#define KN_SELECT_IMPL_H
+
+#include "select.h"
+
+enum { MAX_FOLDS = 3, MAX_POINTS = 64, BLOCKS = 4 };
+#define PATH_TOL 1e-4 /* path solves stop earlier than the final one: scores need no more */
+#define TIE 0.005     /* scores within 0.5 % count as equal: the larger λ is preferred */
+
+/* One candidate's search state. */
+typedef struct cand {
+    kernest_options opt; /* the candidate's options; lambda varies along the path */
+    size_t index;        /* into sel->cands */
+    double t0;           /* log10 of the natural scale of λ (see lambda_scale) */
+    size_t nx;
+    double *xw[MAX_FOLDS]; /* last solution per fold (cv) or on all data ([0]), warm starts */
+    double *xp[8];       /* last solution per probe (gcv) */
+    double *best_x;      /* the solution at the best λ so far (all data, or fold 0 for cv) */
+    double best_score, best_t;
+    double t[MAX_POINTS], f[MAX_POINTS]; /* evaluated log10 λ and scores, in order */
+    size_t np;
+    int vary_l1;         /* 1: the path varies the ℓ1 weight (λ fixed) instead of λ */
+} cand;
+
+typedef struct ctx {
+    kn_session *s;
+    kn_selection *sel;
+    const kernest_options *user;
+    double tol;          /* path tolerance */
+    int nfold;           /* folds scored (cv) */
+    kn_session fold[MAX_FOLDS];
+    unsigned char *fold_of; /* m entries: fold of each observed pixel, 255 unobserved */
+    double *hk;          /* m scratch: H K on all pixels */
+    kn_vec *kv, *dv;     /* on s->be: a kernel and a data vector */
+} ctx;
+
+
+typedef int (*eval_fn)(ctx *c, cand *cd, double lam, double *score);
+
+/* select_path.c: bookkeeping, scales, and the search along log λ */
+void sel_count(ctx *c, const kn_fit *f, int *cand_solves);
+int sel_add_point(ctx *c, size_t cand_index, double lam, double l1, double score, double rss,
+                  double aux, int iters);
+double sel_rss_of(const kn_session *s, const double *hx);  /* ‖H x − b‖² on observed pixels */
+size_t sel_observed(const kn_session *s);                    /* observed pixels m */
+void sel_observed_mask(const kn_session *s, unsigned char *mask);
+int sel_keep_x(double **dst, const kn_fit *f);               /* copy f->x (allocated once) */
+int sel_is_linear(const kernest_options *o);                 /* CGLS: no prox-needing prior */
+int sel_lambda_scale(kn_session *s, const kernest_options *opt, unsigned long long seed, double *lam0);
+int sel_l1_scale(kn_session *s, const kernest_options *opt, double *out);
+int sel_prior_norm(kn_session *s, const kernest_options *opt, const kn_fit *f, double *out);
+int sel_search_min(ctx *c, cand *cd, eval_fn fn, int npts, int coarse);
+void sel_cand_done(ctx *c, cand *cd);
+void sel_cand_free(cand *cd);
+
+/* select_rules.c: the scores and the rules */
+int sel_eval_cv(ctx *c, cand *cd, double lam, double *score);
+int sel_run_cv(ctx *c, cand *cds, size_t nc);
+int sel_run_gcv(ctx *c, cand *cd, int npts);
+int sel_run_discrepancy(ctx *c, cand *cd);
+int sel_run_lcurve(ctx *c, cand *cd);
+
+#endif

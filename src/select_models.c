@@ -1,0 +1,13 @@
+/* select_models.c — the candidate table of --model auto: (model, priors, regulariser); the λ
+ * search applies to each, and all are compared by the same cross-validation score. */
+#include "select.h"
+
+/* One line per candidate. The user's own constraints (support, fixed pixels, bounds, sum) are
+ * kept under every candidate; nonneg = 1 adds K >= 0. */
+const kn_candidate_spec kn_candidates[] = {
+    {"pixel+grad", KERNEST_MODEL_PIXEL, KERNEST_REG_GRAD, 0, NULL},
+    {"pixel+nonneg+grad", KERNEST_MODEL_PIXEL, KERNEST_REG_GRAD, 1, NULL},
+    {"radial+grad", KERNEST_MODEL_RADIAL, KERNEST_REG_GRAD, 0, NULL},
+};
+
+const size_t kn_ncandidates = sizeof kn_candidates / sizeof kn_candidates[0];

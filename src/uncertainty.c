@@ -1,0 +1,164 @@
+/* uncertainty.c — how sure the estimate is: the coverage map (|A|-weighted count of the
+ * measurements that touch each kernel pixel) and the posterior standard deviation per pixel by
+ * randomize-then-optimize samples that reuse the solver. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "model_op.h"
+#include "select.h"
+#include "synth.h"
+
+int kn_coverage(const kn_session *s, const kernest_options *opt, double *cov)
+{
+    const kn_problem *pb = &s->pb;
+    const size_t np = pb->npairs;
+    kernest_array **A = calloc(np, sizeof *A), **B = calloc(np, sizeof *B);
+    kn_problem p2 = {0};
+    kn_backend *be = NULL;
+    kn_vec *r = NULL, *k = NULL;
+    int st = KERNEST_OK;
+    if (!A || !B) {
+        st = kn_error(KERNEST_E_NOMEM, "out of memory for the coverage map");
+        goto done;
+    }
+    for (size_t i = 0; i < np; i++) {
+        const kn_pair *p = &pb->pairs[i];
+        if ((st = kernest_array_create2(p->ha, p->wa, &A[i])) || (st = kernest_array_create2(p->hb, p->wb, &B[i])))
+            goto done;
+        for (size_t j = 0; j < p->ha * p->wa; j++)
+            A[i]->data[j] = fabs(p->A[j]);
+        memcpy(B[i]->data, p->B, p->hb * p->wb * sizeof(double)); /* the NaN mask */
+    }
+    /* one adjoint in double on the CPU: no solve, and the map is exact */
+    if ((st = kn_problem_init(&p2, (const kernest_array *const *)A, (const kernest_array *const *)B, np,
+                              pb->mode, pb->kh, pb->kw, NULL)) ||
+        (st = kn_backend_cpu_create(KERNEST_DOUBLE, opt->threads, &be)) || (st = be->ops->op_setup(be, &p2)) ||
+        (st = be->ops->vec_create(be, p2.m, &r)) || (st = be->ops->vec_create(be, p2.n, &k)) ||
+        (st = be->ops->vec_fill(be, r, 1.0)) || (st = be->ops->op_adjoint(be, r, k)) ||
+        (st = be->ops->vec_download(be, k, cov)))
+        goto done;
+    for (size_t j = 0; j < p2.n; j++) /* a sum of non-negative terms: FFT round-off only below 0 */
+        cov[j] = cov[j] > 0 ? cov[j] : 0.0;
+done:
+    if (be) {
+        be->ops->vec_destroy(be, &r);
+        be->ops->vec_destroy(be, &k);
+    }
+    kn_backend_destroy(&be);
+    kn_problem_free(&p2);
+    for (size_t i = 0; i < np && A && B; i++) {
+        kernest_array_destroy(&A[i]);
+        kernest_array_destroy(&B[i]);
+    }
+    free(A);
+    free(B);
+    return st;
+}
+
+/* g = Lᵀη with η standard normal, L the regulariser's square root on the model's unknowns:
+ * ridge I; pixel grad the forward differences along rows and columns inside the kernel (LᵀL is
+ * the backend's reg_gram); radial grad the first differences along r (DᵀD). */
+static int prior_draw(const kn_model *m, kernest_reg reg, kn_rng *rng, double *g)
+{
+    const size_t nx = m->nx;
+    memset(g, 0, nx * sizeof *g);
+    if (reg == KERNEST_REG_RIDGE) {
+        for (size_t i = 0; i < nx; i++)
+            g[i] = kn_rng_normal(rng);
+        return KERNEST_OK;
+    }
+    if (reg != KERNEST_REG_GRAD)
+        return kn_error(KERNEST_E_INVALID, "--uncertainty: needs --reg ridge or grad with lambda > 0");
+    if (m->kind == KERNEST_MODEL_PIXEL) {
+        const size_t h = m->kh, w = m->kw;
+        for (size_t y = 0; y < h; y++)
+            for (size_t x = 0; x < w; x++) {
+                if (x + 1 < w) { /* η for (Lk) = k[y,x+1] − k[y,x] */
+                    double e = kn_rng_normal(rng);
+                    g[y * w + x + 1] += e;
+                    g[y * w + x] -= e;
+                }
+                if (y + 1 < h) {
+                    double e = kn_rng_normal(rng);
+                    g[(y + 1) * w + x] += e;
+                    g[y * w + x] -= e;
+                }
+            }
+        return KERNEST_OK;
+    }
+    if (m->kind == KERNEST_MODEL_RADIAL) {
+        for (size_t j = 0; j + 1 < nx; j++) {
+            double e = kn_rng_normal(rng);
+            g[j + 1] += e;
+            g[j] -= e;
+        }
+        return KERNEST_OK;
+    }
+    return kn_error(KERNEST_E_UNSUPPORTED, "--uncertainty: not available for --model %s yet",
+                    kernest_model_name(m->kind));
+}
+
+int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_hat, double sigma,
+                     int nsamp, unsigned long long seed, double *std, int *solves)
+{
+    const kn_problem *pb = &s->pb;
+    kernest_options o = *opt;
+    o.nonneg = o.has_bounds = o.has_sum = 0; /* the Gaussian posterior of the quadratic prior */
+    o.l1 = 0.0;
+    o.solver = KERNEST_SOLVER_AUTO;
+    o.auto_lambda = o.auto_model = o.uncertainty = 0;
+    if (!(o.lambda > 0) || o.reg == KERNEST_REG_NONE)
+        return kn_error(KERNEST_E_INVALID, "--uncertainty: needs a regulariser (--reg ridge or grad) with "
+                        "lambda > 0: without one the posterior is improper");
+    if (nsamp < 2)
+        return kn_error(KERNEST_E_INVALID, "--uncertainty: needs at least 2 samples, got %d", nsamp);
+    if (!(sigma > 0))
+        return kn_error(KERNEST_E_VALUE, "--uncertainty: the noise level is 0; give --sigma");
+    kn_model model = {0};
+    kn_fit f = {0};
+    double *data = NULL, *g = NULL, *mean = NULL, *m2 = NULL;
+    kn_rng rng;
+    kn_rng_seed(&rng, seed * 0x9e3779b97f4a7c15ULL + 3);
+    int st = kn_model_init(&model, o.model, pb->kh, pb->kw);
+    if (st)
+        goto done;
+    if (!(data = malloc((pb->m ? pb->m : 1) * sizeof *data)) || !(g = malloc(model.nx * sizeof *g)) ||
+        !(mean = calloc(pb->n, sizeof *mean)) || !(m2 = calloc(pb->n, sizeof *m2))) {
+        st = kn_error(KERNEST_E_NOMEM, "out of memory for the uncertainty samples");
+        goto done;
+    }
+    const double sl = sqrt(o.lambda) * sigma;
+    for (int k = 1; k <= nsamp; k++) {
+        for (size_t i = 0; i < pb->npairs; i++) { /* b + σε on observed pixels */
+            const kn_pair *p = &pb->pairs[i];
+            for (size_t j = 0; j < p->hb * p->wb; j++)
+                data[p->offset + j] = isnan(p->B[j]) ? 0.0 : p->B[j] + sigma * kn_rng_normal(&rng);
+        }
+        if ((st = prior_draw(&model, o.reg, &rng, g)))
+            goto done;
+        for (size_t i = 0; i < model.nx; i++)
+            g[i] *= sl; /* √λ σ Lᵀη */
+        if ((st = kn_session_solve_with(s, &o, x_hat, data, g, &f)))
+            goto done;
+        (*solves)++;
+        for (size_t i = 0; i < pb->n; i++) { /* Welford */
+            const double d = f.K[i] - mean[i];
+            mean[i] += d / k;
+            m2[i] += d * (f.K[i] - mean[i]);
+        }
+        kn_fit_free(&f);
+    }
+    for (size_t i = 0; i < pb->n; i++)
+        std[i] = sqrt(m2[i] / (nsamp - 1));
+done:
+    kn_fit_free(&f);
+    kn_model_free(&model);
+    free(data);
+    free(g);
+    free(mean);
+    free(m2);
+    return st;
+}

@@ -1,0 +1,486 @@
+/* test_select.c — automatic choices: each λ rule where the answer is known (discrepancy with
+ * known σ, the GCV trace against a dense computation, cv against the held-out optimum), the
+ * model choice on noiseless-ish cases of each family, the uncertainty maps, the cost cap, the CLI. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernest.h"
+#include "select.h"
+#include "synth.h"
+#include "testutil.h"
+
+TestSuite(select, .init = tu_dir_setup, .fini = tu_dir_teardown);
+
+/* A problem with a known kernel: npairs binary A of n×n, B = same(A ⊛ K) + N(0, σ²); σ < 0 means
+ * |σ| × std(clean B of the first pair). */
+typedef struct prob {
+    size_t np;
+    kernest_array *A[4], *B[4], *K;
+    double sigma;
+} prob;
+
+static void make_prob(prob *p, const char *spec, size_t n, size_t np, double sigma, uint64_t seed)
+{
+    memset(p, 0, sizeof *p);
+    kn_rng r;
+    kn_rng_seed(&r, seed);
+    p->np = np;
+    cr_assert_eq(kernest_array_create2(2 * n - 1, 2 * n - 1, &p->K), KERNEST_OK);
+    cr_assert_eq(kn_synth_kernel(spec, p->K), KERNEST_OK, "%s", kernest_last_error());
+    for (size_t i = 0; i < np; i++) {
+        cr_assert_eq(kernest_array_create2(n, n, &p->A[i]), KERNEST_OK);
+        kn_synth_binary(&r, 0.2, p->A[i]);
+        cr_assert_eq(kernest_convolve(p->A[i], p->K, KERNEST_MODE_SAME, &p->B[i]), KERNEST_OK);
+        if (i == 0 && sigma < 0)
+            sigma = -sigma * kn_synth_std(p->B[0]);
+        kn_synth_noise(&r, sigma, p->B[i]);
+    }
+    p->sigma = sigma;
+}
+
+static void free_prob(prob *p)
+{
+    for (size_t i = 0; i < p->np; i++) {
+        kernest_array_destroy(&p->A[i]);
+        kernest_array_destroy(&p->B[i]);
+    }
+    kernest_array_destroy(&p->K);
+}
+
+static void opts(kernest_options *o)
+{
+    kernest_options_default(o);
+    o->device = KERNEST_DEVICE_CPU;
+    o->threads = 1;
+}
+
+static void estimate(const prob *p, const kernest_options *o, kernest_array **K, kernest_report **rep)
+{
+    cr_assert_eq(kernest_estimate((const kernest_array *const *)p->A, (const kernest_array *const *)p->B,
+                                  p->np, o, K, rep),
+                 KERNEST_OK, "%s", kernest_last_error());
+    if (rep && (*rep)->automatic)
+        cr_assert_leq((*rep)->selection_solves, KN_SELECT_BUDGET, "cost: %d solves", (*rep)->selection_solves);
+}
+
+/* RMS(B' − same(A' ⊛ K)) / σ on a fresh pair drawn with the truth of p */
+static double heldout(const prob *p, const kernest_array *K, uint64_t seed)
+{
+    kn_rng r;
+    kn_rng_seed(&r, seed);
+    kernest_array *A = NULL, *B = NULL, *Bh = NULL;
+    const size_t n = p->A[0]->shape[0];
+    kernest_array_create2(n, n, &A);
+    kn_synth_binary(&r, 0.2, A);
+    kernest_convolve(A, p->K, KERNEST_MODE_SAME, &B);
+    kn_synth_noise(&r, p->sigma, B);
+    kernest_convolve(A, K, KERNEST_MODE_SAME, &Bh);
+    double s = 0;
+    for (size_t i = 0; i < B->size; i++)
+        s += (B->data[i] - Bh->data[i]) * (B->data[i] - Bh->data[i]);
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&B);
+    kernest_array_destroy(&Bh);
+    return sqrt(s / (double)(n * n)) / p->sigma;
+}
+
+/* ---- discrepancy ---------------------------------------------------------------------------------- */
+
+Test(select, discrepancy_with_known_sigma_hits_m_sigma2)
+{
+    prob p;
+    make_prob(&p, "gaussian:3,2,20", 24, 1, 0.5, 3);
+    kernest_options o;
+    opts(&o);
+    o.auto_lambda = 1;
+    o.reg = KERNEST_REG_GRAD;
+    o.select = KERNEST_SELECT_DISCREPANCY;
+    o.sigma = p.sigma;
+    kernest_array *K = NULL;
+    kernest_report *r = NULL;
+    estimate(&p, &o, &K, &r);
+    const double m = (double)r->misfit[0].count, ratio = r->misfit[0].sse / (m * p.sigma * p.sigma);
+    cr_assert(fabs(ratio - 1.0) < 0.02, "‖r‖²/(mσ²) = %g after %d solves (λ %g)", ratio,
+              r->selection_solves, r->lambda);
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&r);
+    free_prob(&p);
+}
+
+/* ---- the GCV trace against a dense computation ----------------------------------------------------- */
+
+/* solves the n×n system M x = b in place (Gaussian elimination with partial pivoting) */
+static void dense_solve(double *M, double *b, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        size_t pv = k;
+        for (size_t i = k + 1; i < n; i++)
+            if (fabs(M[i * n + k]) > fabs(M[pv * n + k]))
+                pv = i;
+        for (size_t j = 0; j < n; j++) {
+            double w = M[k * n + j];
+            M[k * n + j] = M[pv * n + j];
+            M[pv * n + j] = w;
+        }
+        double w = b[k];
+        b[k] = b[pv];
+        b[pv] = w;
+        for (size_t i = k + 1; i < n; i++) {
+            const double f = M[i * n + k] / M[k * n + k];
+            for (size_t j = k; j < n; j++)
+                M[i * n + j] -= f * M[k * n + j];
+            b[i] -= f * b[k];
+        }
+    }
+    for (size_t k = n; k-- > 0;) {
+        double s = b[k];
+        for (size_t j = k + 1; j < n; j++)
+            s -= M[k * n + j] * b[j];
+        b[k] = s / M[k * n + k];
+    }
+}
+
+Test(select, gcv_trace_matches_a_dense_computation)
+{
+    prob p;
+    make_prob(&p, "gaussian:1.5", 5, 1, 0.1, 5); /* 9×9 kernel: 81 unknowns, 25 data */
+    kernest_options o;
+    opts(&o);
+    o.reg = KERNEST_REG_GRAD;
+    o.lambda = 0.3;
+    o.tol = 1e-12;
+    o.maxiter = 2000;
+    kn_session s;
+    cr_assert_eq(kn_session_open(&s, (const kernest_array *const *)p.A, (const kernest_array *const *)p.B, 1, &o),
+                 KERNEST_OK, "%s", kernest_last_error());
+    const size_t n = s.pb.n, m = s.pb.m;
+    const kn_backend_ops *bo = s.be->ops;
+    double *H = calloc(m * n, sizeof *H), *G = calloc(n * n, sizeof *G), *e = calloc(n, sizeof *e);
+    double *col = calloc(m > n ? m : n, sizeof *col);
+    kn_vec *kv = NULL, *dv = NULL, *gv = NULL;
+    bo->vec_create(s.be, n, &kv);
+    bo->vec_create(s.be, n, &gv);
+    bo->vec_create(s.be, m, &dv);
+    for (size_t j = 0; j < n; j++) { /* columns of H and of LᵀL from the backend */
+        memset(e, 0, n * sizeof *e);
+        e[j] = 1.0;
+        bo->vec_upload(s.be, kv, e);
+        bo->op_apply(s.be, kv, dv);
+        bo->vec_download(s.be, dv, col);
+        for (size_t i = 0; i < m; i++)
+            H[i * n + j] = col[i];
+        bo->reg_gram(s.be, KERNEST_REG_GRAD, kv, gv);
+        bo->vec_download(s.be, gv, col);
+        for (size_t i = 0; i < n; i++)
+            G[i * n + j] = col[i];
+    }
+    /* S = H (HᵀH + λG)⁻¹ Hᵀ, column by column */
+    double *S = calloc(m * m, sizeof *S), *M = malloc(n * n * sizeof *M), *x = malloc(n * sizeof *x);
+    for (size_t c = 0; c < m; c++) {
+        for (size_t a = 0; a < n; a++) {
+            for (size_t b2 = 0; b2 < n; b2++) {
+                double v = o.lambda * G[a * n + b2];
+                for (size_t i = 0; i < m; i++)
+                    v += H[i * n + a] * H[i * n + b2];
+                M[a * n + b2] = v;
+            }
+            x[a] = H[c * n + a];
+        }
+        dense_solve(M, x, n);
+        for (size_t i = 0; i < m; i++) {
+            double v = 0;
+            for (size_t a = 0; a < n; a++)
+                v += H[i * n + a] * x[a];
+            S[i * m + c] = v;
+        }
+    }
+    double tr = 0, off = 0;
+    for (size_t i = 0; i < m; i++) {
+        tr += S[i * m + i];
+        for (size_t j = 0; j < m; j++)
+            if (j != i)
+                off += S[i * m + j] * S[i * m + j];
+    }
+    /* one probe's quadratic form through the solver equals the dense one */
+    double z[25], q = 0;
+    for (size_t i = 0; i < m; i++)
+        z[i] = (i * 7 % 3) ? 1.0 : -1.0;
+    kn_fit f = {0};
+    cr_assert_eq(kn_session_solve_with(&s, &o, NULL, z, NULL, &f), KERNEST_OK, "%s", kernest_last_error());
+    double qs = 0;
+    for (size_t i = 0; i < m; i++) {
+        qs += z[i] * f.hx[i];
+        for (size_t j = 0; j < m; j++)
+            q += z[i] * S[i * m + j] * z[j];
+    }
+    cr_assert(fabs(qs - q) < 1e-6 * fabs(q) + 1e-9, "zᵀSz: solver %.12g, dense %.12g", qs, q);
+    kn_fit_free(&f);
+    /* the Hutchinson estimate over 25 × 8 probes lies within 4 standard errors of the trace
+     * (Rademacher variance per probe: 2 Σ_{i≠j} S_ij²) */
+    double mean = 0;
+    for (unsigned long long seed = 1; seed <= 25; seed++) {
+        double t;
+        cr_assert_eq(kn_trace_hutchinson(&s, &o, 8, seed, NULL, &t, NULL, NULL), KERNEST_OK, "%s",
+                     kernest_last_error());
+        mean += t / 25;
+    }
+    const double se = sqrt(2 * off / 200);
+    cr_assert(fabs(mean - tr) < 4 * se, "Hutchinson %g, exact trace %g (standard error %g)", mean, tr, se);
+    cr_assert(tr > 1 && tr < (double)m - 1, "trace %g should be strictly between 1 and m - 1", tr);
+    bo->vec_destroy(s.be, &kv);
+    bo->vec_destroy(s.be, &gv);
+    bo->vec_destroy(s.be, &dv);
+    kn_session_close(&s);
+    free(H), free(G), free(e), free(col), free(S), free(M), free(x);
+    free_prob(&p);
+}
+
+/* ---- cv and gcv against the held-out optimum of a scan ------------------------------------------------ */
+
+static void lambda_near_optimum(kernest_select rule)
+{
+    prob p;
+    make_prob(&p, "exp:4,2,30", 24, 1, -0.05, 7);
+    kernest_options o;
+    opts(&o);
+    o.reg = KERNEST_REG_GRAD;
+    kernest_array *K = NULL;
+    kernest_report *r = NULL;
+    double best = INFINITY, best_lam = 0;
+    for (double lt = -3; lt <= 4.01; lt += 0.5) { /* the scan: held-out RMSE/σ on a fresh pair */
+        o.lambda = pow(10, lt);
+        estimate(&p, &o, &K, NULL);
+        const double h = heldout(&p, K, 99);
+        if (h < best)
+            best = h, best_lam = o.lambda;
+        kernest_array_destroy(&K);
+    }
+    o.auto_lambda = 1;
+    o.select = rule;
+    estimate(&p, &o, &K, &r);
+    const double h = heldout(&p, K, 99);
+    cr_assert(h < 1.10 * best, "%s chose λ %g: held-out %g, scan best %g at λ %g",
+              kernest_select_name(rule), r->lambda, h, best, best_lam);
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&r);
+    free_prob(&p);
+}
+
+Test(select, cv_picks_lambda_near_the_heldout_optimum)
+{
+    lambda_near_optimum(KERNEST_SELECT_CV);
+}
+
+Test(select, gcv_picks_lambda_near_the_heldout_optimum)
+{
+    lambda_near_optimum(KERNEST_SELECT_GCV);
+}
+
+Test(select, lcurve_stays_in_budget_and_reports_its_path)
+{
+    prob p;
+    make_prob(&p, "gaussian:2", 20, 1, -0.05, 9);
+    kernest_options o;
+    opts(&o);
+    o.auto_lambda = 1;
+    o.select = KERNEST_SELECT_LCURVE;
+    kernest_array *K = NULL;
+    kernest_report *r = NULL;
+    estimate(&p, &o, &K, &r);
+    cr_assert_eq(r->npath, 9);
+    double lo = INFINITY, hi = 0;
+    for (size_t i = 0; i < r->npath; i++)
+        lo = fmin(lo, r->path[i].lambda), hi = fmax(hi, r->path[i].lambda);
+    cr_assert(r->lambda > lo && r->lambda < hi, "corner λ %g outside the interior of [%g, %g]", r->lambda, lo, hi);
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&r);
+    free_prob(&p);
+}
+
+/* ---- the model choice ------------------------------------------------------------------------------------ */
+
+static const char *auto_choice(prob *p)
+{
+    kernest_options o;
+    opts(&o);
+    o.auto_model = o.auto_lambda = 1;
+    kernest_array *K = NULL;
+    kernest_report *r = NULL;
+    estimate(p, &o, &K, &r);
+    cr_assert_eq(r->ncandidates, kn_ncandidates);
+    static char name[32];
+    snprintf(name, sizeof name, "%s", r->candidates[r->chosen].name);
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&r);
+    return name;
+}
+
+Test(select, model_auto_picks_radial_for_a_radial_kernel)
+{
+    prob p;
+    make_prob(&p, "inv-r", 24, 1, 0.05, 11);
+    cr_assert_str_eq(auto_choice(&p), "radial+grad");
+    free_prob(&p);
+}
+
+Test(select, model_auto_picks_nonneg_for_a_compact_blob)
+{
+    prob p;
+    make_prob(&p, "gaussian:2,1.2,30", 24, 1, -0.02, 13);
+    cr_assert_str_eq(auto_choice(&p), "pixel+nonneg+grad");
+    free_prob(&p);
+}
+
+Test(select, model_auto_picks_pixel_grad_for_a_smooth_signed_kernel)
+{
+    prob p;
+    make_prob(&p, "gaussian:1", 24, 1, 0, 15);
+    /* a smooth, signed, anisotropic kernel: x exp(−(x² + y²)/(2·5²)), and B from it */
+    const size_t kh = p.K->shape[0], c = (kh - 1) / 2;
+    for (size_t y = 0; y < kh; y++)
+        for (size_t x = 0; x < kh; x++) {
+            const double u = (double)x - (double)c, v = (double)y - (double)c;
+            p.K->data[y * kh + x] = u * exp(-(u * u + v * v) / 50.0);
+        }
+    kernest_array_destroy(&p.B[0]);
+    kernest_convolve(p.A[0], p.K, KERNEST_MODE_SAME, &p.B[0]);
+    kn_rng r;
+    kn_rng_seed(&r, 17);
+    p.sigma = 0.02 * kn_synth_std(p.B[0]);
+    kn_synth_noise(&r, p.sigma, p.B[0]);
+    cr_assert_str_eq(auto_choice(&p), "pixel+grad");
+    free_prob(&p);
+}
+
+/* ---- uncertainty ------------------------------------------------------------------------------------------ */
+
+static double mean_std(const prob *p, size_t np)
+{
+    prob q = *p;
+    q.np = np;
+    kernest_options o;
+    opts(&o);
+    o.reg = KERNEST_REG_GRAD;
+    o.lambda = 10.0;
+    o.sigma = p->sigma;
+    o.uncertainty = 8;
+    kernest_array *K = NULL, *cov = NULL, *sd = NULL;
+    kernest_report *r = NULL;
+    estimate(&q, &o, &K, &r);
+    cr_assert_eq(kernest_report_uncertainty(r, &cov, &sd), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(sd->shape[0], K->shape[0]);
+    cr_assert_eq(sd->shape[1], K->shape[1]);
+    const size_t h = K->shape[0], c = (h - 1) / 2;
+    double s = 0;
+    int cnt = 0;
+    for (size_t y = c - c / 2; y <= c + c / 2; y++) /* the central half: pixels the data constrain */
+        for (size_t x = c - c / 2; x <= c + c / 2; x++, cnt++) {
+            s += sd->data[y * h + x];
+            cr_assert(sd->data[y * h + x] > 0 && cov->data[y * h + x] > 0);
+        }
+    /* coverage: the centre is touched by every measurement, a corner by a single one */
+    cr_assert(cov->data[c * h + c] > cov->data[0], "coverage centre %g corner %g", cov->data[c * h + c], cov->data[0]);
+    kernest_array_destroy(&K);
+    kernest_array_destroy(&cov);
+    kernest_array_destroy(&sd);
+    kernest_report_destroy(&r);
+    return s / cnt;
+}
+
+Test(select, std_shrinks_with_more_data)
+{
+    prob p;
+    make_prob(&p, "gaussian:2", 16, 4, 0.5, 21);
+    const double one = mean_std(&p, 1), four = mean_std(&p, 4);
+    cr_assert(four < 0.75 * one, "mean std over the central half: 1 pair %g, 4 pairs %g", one, four);
+    free_prob(&p);
+}
+
+/* ---- the CLI ------------------------------------------------------------------------------------------------ */
+
+Test(select, cli_default_is_automatic_and_writes_the_uncertainty_maps)
+{
+    char cmd[2048], err[1024];
+    snprintf(cmd, sizeof cmd, "synth -o %s --n 16 --kernel gaussian:2 --noise-rel 0.05", tu_dir);
+    cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 0, "%s", err);
+    snprintf(cmd, sizeof cmd, "estimate %s/A.npy %s/B.npy -o %s/K.npy --report %s/r.json "
+             "--uncertainty %s/u --samples 4 --threads 1 -q", tu_dir, tu_dir, tu_dir, tu_dir, tu_dir);
+    cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 0, "%s", err);
+    const char *names[] = {"u_coverage.npy", "u_std.npy"};
+    for (int i = 0; i < 2; i++) {
+        char *path = tu_path(tu_dir, names[i]);
+        kernest_array *a = NULL;
+        cr_assert_eq(kernest_npy_read(path, &a), KERNEST_OK, "%s", kernest_last_error());
+        cr_assert_eq(a->shape[0], 31);
+        cr_assert_eq(a->shape[1], 31);
+        kernest_array_destroy(&a);
+        free(path);
+    }
+    char *rp = tu_path(tu_dir, "r.json");
+    FILE *f = fopen(rp, "r");
+    char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    free(rp);
+    cr_assert(strstr(buf, "\"automatic\"") && strstr(buf, "\"candidates\"") && strstr(buf, "radial+grad"),
+              "report lacks the automatic section");
+}
+
+Test(select, cli_bad_select_options)
+{
+    char cmd[2048], err[1024];
+    snprintf(cmd, sizeof cmd, "synth -o %s --n 8", tu_dir);
+    cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 0, "%s", err);
+    snprintf(cmd, sizeof cmd, "estimate %s/A.npy %s/B.npy -o %s/K.npy --lambda auto --select foo", tu_dir, tu_dir, tu_dir);
+    cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 2);
+    cr_assert(strstr(err, "--select"), "%s", err);
+    snprintf(cmd, sizeof cmd, "estimate %s/A.npy %s/B.npy -o %s/K.npy --model auto --select gcv", tu_dir, tu_dir, tu_dir);
+    cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 2);
+    cr_assert(strstr(err, "cross-validation"), "%s", err);
+    snprintf(cmd, sizeof cmd, "estimate %s/A.npy %s/B.npy -o %s/K.npy --fast --model auto", tu_dir, tu_dir, tu_dir);
+    cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 2);
+    cr_assert(strstr(err, "--fast"), "%s", err);
+}
+
+/* ---- two regularisers: λ of grad, then the ℓ1 weight ----------------------------------------------------- */
+
+Test(select, l1_weight_is_chosen_after_lambda_for_a_sparse_kernel)
+{
+    prob p;
+    make_prob(&p, "gaussian:1", 20, 1, 0, 23);
+    const size_t kh = p.K->shape[0];
+    memset(p.K->data, 0, p.K->size * sizeof(double));
+    const size_t spikes[6][2] = {{19, 19}, {12, 25}, {30, 8}, {5, 5}, {22, 33}, {27, 17}};
+    for (int i = 0; i < 6; i++)
+        p.K->data[spikes[i][0] * kh + spikes[i][1]] = 1.0 + 0.3 * i;
+    kernest_array_destroy(&p.B[0]);
+    kernest_convolve(p.A[0], p.K, KERNEST_MODE_SAME, &p.B[0]);
+    kn_rng r;
+    kn_rng_seed(&r, 29);
+    p.sigma = 0.02 * kn_synth_std(p.B[0]);
+    kn_synth_noise(&r, p.sigma, p.B[0]);
+    kernest_options o;
+    opts(&o);
+    o.auto_lambda = o.auto_l1 = 1;
+    o.reg = KERNEST_REG_GRAD;
+    kernest_array *K = NULL;
+    kernest_report *rep = NULL;
+    estimate(&p, &o, &K, &rep);
+    size_t with_l1 = 0;
+    for (size_t i = 0; i < rep->npath; i++)
+        with_l1 += rep->path[i].l1 > 0;
+    cr_assert_geq(with_l1, 3, "the l1 path ran %zu points", with_l1);
+    cr_assert(rep->l1 > 0, "a sparse kernel should get an l1 weight > 0 (λ %g)", rep->lambda);
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&rep);
+    o.model = KERNEST_MODEL_PIXEL;
+    o.auto_model = 1; /* refused: one ℓ1 path per model would break the budget */
+    cr_assert_eq(kernest_estimate((const kernest_array *const *)p.A, (const kernest_array *const *)p.B, 1, &o, &K, NULL),
+                 KERNEST_E_INVALID);
+    free_prob(&p);
+}
