@@ -34,6 +34,7 @@ void kernest_report_destroy(kernest_report **r)
     free((*r)->residual_history);
     free((*r)->misfit);
     free((*r)->profile);
+    free((*r)->background);
     free(*r);
     *r = NULL;
 }
@@ -66,6 +67,15 @@ static int make_report(const kn_session *s, kn_fit *fit, kernest_report **out)
         rep->profile = fit->x;
         rep->nprofile = fit->model.nx;
         fit->x = NULL;
+    }
+    rep->order = fit->model.order;
+    rep->outer_iterations = fit->outer_iterations;
+    rep->outer_reason = fit->outer_reason;
+    rep->outer_change = fit->outer_change;
+    if (fit->beta) {
+        rep->background = fit->beta;
+        rep->nbackground = pb->npairs;
+        fit->beta = NULL;
     }
     rep->lipschitz = fit->info.lipschitz;
     rep->restarts = fit->info.restarts;

@@ -48,6 +48,8 @@ void kernest_options_default(kernest_options *opt)
     opt->precision = KERNEST_PRECISION_DEFAULT;
     opt->device = KERNEST_DEVICE_AUTO;
     opt->device_index = -1;
+    opt->outer_maxiter = 30;
+    opt->outer_tol = 1e-4;
 }
 
 /* The window of the full (ha+kh-1)×(wa+kw-1) result each mode keeps, as scipy.signal.convolve2d:

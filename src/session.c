@@ -23,8 +23,16 @@ int kn_options_check(const kernest_options *opt)
         return kn_error(KERNEST_E_INVALID, "--maxiter: must be >= 0, got %d", opt->maxiter);
     if ((unsigned)opt->precision > KERNEST_PRECISION_DEFAULT)
         return kn_error(KERNEST_E_INVALID, "--precision: unknown precision %d", (int)opt->precision);
-    if ((unsigned)opt->model > KERNEST_MODEL_RADIAL)
+    if ((unsigned)opt->model > KERNEST_MODEL_LOWRANK)
         return kn_error(KERNEST_E_INVALID, "--model: unknown model %d", (int)opt->model);
+    if (opt->model == KERNEST_MODEL_HARMONIC && (opt->order < 0 || opt->order > 64))
+        return kn_error(KERNEST_E_INVALID, "--model harmonic:M: M must be 0..64, got %d", opt->order);
+    if (opt->model == KERNEST_MODEL_LOWRANK && (opt->order < 1 || opt->order > 64))
+        return kn_error(KERNEST_E_INVALID, "--model lowrank:R: R must be 1..64, got %d", opt->order);
+    if (opt->model == KERNEST_MODEL_LOWRANK && opt->outer_maxiter < 1)
+        return kn_error(KERNEST_E_INVALID, "--outer-maxiter: must be >= 1, got %d", opt->outer_maxiter);
+    if (!(opt->outer_tol >= 0) || !isfinite(opt->outer_tol))
+        return kn_error(KERNEST_E_INVALID, "--outer-tol: must be a finite number >= 0, got %g", opt->outer_tol);
     if ((unsigned)opt->solver > KERNEST_SOLVER_FISTA)
         return kn_error(KERNEST_E_INVALID, "--solver: unknown solver %d", (int)opt->solver);
     if (!(opt->l1 >= 0) || !isfinite(opt->l1))
@@ -64,7 +72,7 @@ static int open_backend(const kernest_options *opt, kn_backend **out)
 /* Bytes of the solve on the backend: the operator, the model, the constraints' masks, the
  * solver's vectors and x, b. */
 static size_t solve_bytes(const kn_backend *be, const kn_problem *pb, const kn_model *model,
-                          int fista, kernest_reg reg, const kn_prox_spec *spec)
+                          int fista, kernest_reg reg, const kn_prox_spec *spec, int background)
 {
     size_t kv, dv;
     if (fista)
@@ -78,7 +86,8 @@ static size_t solve_bytes(const kn_backend *be, const kn_problem *pb, const kn_m
     if (!fista && spec->fixv)
         dv += 1;
     double vec = ((double)(kv + 1) * model->nx + (double)(dv + 1) * pb->m) * be->elem_size; /* + x, b */
-    double total = vec + (double)be->ops->op_bytes(be, pb) + (double)kn_model_bytes(model, be->elem_size);
+    double total = vec + (double)be->ops->op_bytes(be, pb) + (double)kn_model_bytes(model, be->elem_size) +
+                   (background ? (double)kn_background_bytes(pb, be->elem_size) : 0.0);
     return total >= (double)SIZE_MAX ? SIZE_MAX : (size_t)total;
 }
 
@@ -136,14 +145,16 @@ static int pick_solver(const kernest_options *opt, const kn_prox_spec *spec, int
 /* x = the estimate of the model's unknowns, on the backend (setup done, b uploaded). CGLS with
  * held unknowns solves for z over the free ones with b − H(fixv), then x = keep ⊙ z + fixv. */
 static int solve(kn_backend *be, const kn_model *model, const kn_prox_spec *spec, int fista,
-                 const kn_solve_params *prm, kn_vec *b, kn_vec *x, kn_backend **sbe,
-                 kn_solve_result *res, kn_fista_info *info)
+                 const kn_solve_params *prm, const kn_problem *bg, kn_vec *b, kn_vec *x,
+                 kn_backend **sbe, kn_solve_result *res, kn_fista_info *info)
 {
     const kn_backend_ops *o = be->ops;
     const int held = !fista && spec->keep;
     kn_prox *prox = NULL;
     kn_vec *fix = NULL, *hf = NULL;
-    int st = kn_model_backend(model, be, held ? spec->keep : NULL, sbe);
+    int st = kn_model_backend_bg(model, be, held ? spec->keep : NULL, bg, sbe);
+    if (!st && bg)
+        st = kn_model_project(*sbe, b); /* b = P b: the background is profiled out */
     if (st)
         return st;
     if (fista) {
@@ -169,15 +180,14 @@ done:
     return st;
 }
 
-/* The model, its constraints and the solver opt asks for, with the bytes of the whole solve. */
+/* The constraints and the solver opt asks for on model, with the bytes of the whole solve. */
 static int plan_solve(const kn_backend *be, const kn_problem *pb, const kernest_options *opt,
-                      kn_model *model, kn_constraints *cons, int *fista, size_t *bytes)
+                      const kn_model *model, kn_constraints *cons, int *fista, size_t *bytes)
 {
     int st;
-    if ((st = kn_model_init(model, opt->model, pb->kh, pb->kw)) ||
-        (st = kn_constraints_build(opt, model, cons)) || (st = pick_solver(opt, &cons->spec, fista)))
+    if ((st = kn_constraints_build(opt, model, cons)) || (st = pick_solver(opt, &cons->spec, fista)))
         return st;
-    *bytes = solve_bytes(be, pb, model, *fista, opt->reg, &cons->spec);
+    *bytes = solve_bytes(be, pb, model, *fista, opt->reg, &cons->spec, opt->background);
     return KERNEST_OK;
 }
 
@@ -196,7 +206,8 @@ int kn_session_open(kn_session *s, const kernest_array *const *A, const kernest_
     kn_constraints cons = {0};
     int fista;
     size_t need;
-    st = plan_solve(s->be, &s->pb, opt, &model, &cons, &fista, &need);
+    if (!(st = kn_model_init(&model, opt->model, opt->order, s->pb.kh, s->pb.kw)))
+        st = plan_solve(s->be, &s->pb, opt, &model, &cons, &fista, &need);
     kn_constraints_free(&cons);
     kn_model_free(&model);
     if (st || (st = check_memory(s->be, need)))
@@ -228,6 +239,7 @@ void kn_fit_free(kn_fit *f)
     free(f->K);
     free(f->hx);
     free(f->res.history);
+    free(f->beta);
     memset(f, 0, sizeof *f);
 }
 
@@ -237,6 +249,22 @@ int kn_session_solve(kn_session *s, const kernest_options *opt, const double *x0
     int st = kn_options_check(opt);
     if (st)
         return st;
+    if (opt->model == KERNEST_MODEL_LOWRANK)
+        return x0 ? kn_error(KERNEST_E_INVALID, "--model lowrank: a starting point is not supported")
+                  : kn_lowrank_solve(s, opt, fit);
+    kn_model model;
+    if ((st = kn_model_init(&model, opt->model, opt->order, s->pb.kh, s->pb.kw)))
+        return st;
+    return kn_session_solve_model(s, opt, &model, x0, fit);
+}
+
+int kn_session_solve_model(kn_session *s, const kernest_options *opt, kn_model *model_in, const double *x0,
+                           kn_fit *fit)
+{
+    memset(fit, 0, sizeof *fit);
+    fit->model = *model_in; /* taken: freed with the fit */
+    memset(model_in, 0, sizeof *model_in);
+    int st;
     kn_backend *be = s->be, *sbe = NULL; /* sbe: what the solver runs on (be, or H∘Φ over be) */
     const kn_backend_ops *o = be->ops;
     const kn_problem *pb = &s->pb;
@@ -245,6 +273,10 @@ int kn_session_solve(kn_session *s, const kernest_options *opt, const double *x0
     double *z0 = NULL;
     if ((st = plan_solve(be, pb, opt, &fit->model, &cons, &fit->fista, &fit->bytes_needed)))
         goto done;
+    if (opt->background && !(fit->beta = calloc(pb->npairs ? pb->npairs : 1, sizeof *fit->beta))) {
+        st = kn_error(KERNEST_E_NOMEM, "--background: out of memory");
+        goto done;
+    }
     const kn_model *model = &fit->model;
     /* the operator is allocated already: check what this solve adds to it */
     const size_t op = o->op_bytes(be, pb);
@@ -275,15 +307,25 @@ int kn_session_solve(kn_session *s, const kernest_options *opt, const double *x0
     }
     const double t1 = kn_now();
     kn_solve_params prm = {opt->reg, opt->lambda, opt->tol, opt->maxiter};
-    if ((st = solve(be, model, &cons.spec, fit->fista, &prm, b, x, &sbe, &fit->res, &fit->info)))
+    if ((st = solve(be, model, &cons.spec, fit->fista, &prm, opt->background ? pb : NULL, b, x, &sbe,
+                    &fit->res, &fit->info)))
         goto done;
     fit->solve_seconds = kn_now() - t1;
     hx = b; /* b is no longer needed: its storage takes H x */
     b = NULL;
-    if ((st = o->vec_download(be, x, fit->x)) || (st = kn_model_forward(sbe, x, hx)) ||
+    if ((st = o->vec_download(be, x, fit->x)) || (st = kn_model_predict(sbe, x, hx)) ||
         (st = o->vec_download(be, hx, fit->hx)))
         goto done;
     kn_model_kernel(model, fit->x, fit->K);
+    if (fit->beta) { /* β = (EᵀE)⁻¹Eᵀ(b − H K), then H K + E β is the prediction */
+        kn_background_offsets(pb, s->host_b, fit->hx, fit->beta);
+        for (size_t i = 0; i < pb->npairs; i++) {
+            const kn_pair *p = &pb->pairs[i];
+            for (size_t j = 0; j < p->hb * p->wb; j++)
+                if (!isnan(p->B[j]))
+                    fit->hx[p->offset + j] += fit->beta[i];
+        }
+    }
 done:
     o->vec_destroy(be, &x);
     o->vec_destroy(be, &b);
