@@ -128,9 +128,10 @@ static int model_refusals(const kernest_options *opt, const kn_model *m)
         return kn_error(KERNEST_E_INVALID, "--sum: not available with --model %s", name);
     if (opt->l1 > 0)
         return kn_error(KERNEST_E_INVALID, "--reg l1: not available with --model %s", name);
-    if (m->kind == KERNEST_MODEL_HARMONIC && opt->support != KERNEST_SUPPORT_NONE)
-        return kn_error(KERNEST_E_INVALID, "--support: not available with --model harmonic (the profiles span "
-                        "the kernel; choose --ksize instead)");
+    if (m->kind == KERNEST_MODEL_HARMONIC && opt->support != KERNEST_SUPPORT_NONE &&
+        opt->support != KERNEST_SUPPORT_DISK)
+        return kn_error(KERNEST_E_INVALID, "--support: only disk:R with --model harmonic (the profiles are "
+                        "held at 0 beyond r = R)");
     if (m->kind == KERNEST_MODEL_LOWRANK && opt->support != KERNEST_SUPPORT_NONE &&
         opt->support != KERNEST_SUPPORT_BOX)
         return kn_error(KERNEST_E_INVALID, "--support: only box:HxW with --model lowrank (a disk or a mask is "
@@ -141,6 +142,21 @@ static int model_refusals(const kernest_options *opt, const kn_model *m)
         if (opt->fixed[f].row || opt->fixed[f].col)
             return kn_error(KERNEST_E_INVALID, "--fix %ld,%ld: with --model harmonic only the centre (0,0) can "
                             "be fixed (any other pixel ties several profiles)", opt->fixed[f].row, opt->fixed[f].col);
+    return KERNEST_OK;
+}
+
+/* radial, harmonic disk:R: every profile held at 0 on knots r > R, so K = 0 beyond ⌊R⌋ + 1 px
+ * (pixels between ⌊R⌋ and ⌊R⌋ + 1 px see the last free knot through the interpolation) */
+static int profile_disk(const kernest_options *opt, const kn_model *m, double *keep)
+{
+    const double R = opt->support_radius;
+    if (!(R >= 0) || !isfinite(R))
+        return kn_error(KERNEST_E_INVALID, "--support disk:R: R must be a finite number >= 0, got %g", R);
+    const size_t p = kn_radial_knots(m->kh, m->kw);
+    for (size_t i = 0; i < m->nx; i++) {
+        const size_t knot = i < p ? i : 1 + (i - p) % (p - 1); /* harmonic: f_0, then blocks of knots 1.. */
+        keep[i] = (double)knot <= R;
+    }
     return KERNEST_OK;
 }
 
@@ -179,9 +195,9 @@ int kn_constraints_build(const kernest_options *opt, const kn_model *m, kn_const
     if (st)
         return st;
     const int radial = m->kind == KERNEST_MODEL_RADIAL;
-    if (radial && opt->support != KERNEST_SUPPORT_NONE)
-        return kn_error(KERNEST_E_INVALID, "--support: not available with --model radial (the profile spans "
-                        "the kernel; choose --ksize instead)");
+    if (radial && opt->support != KERNEST_SUPPORT_NONE && opt->support != KERNEST_SUPPORT_DISK)
+        return kn_error(KERNEST_E_INVALID, "--support: only disk:R with --model radial (the profile is "
+                        "held at 0 beyond r = R)");
     if (radial && opt->has_sum)
         return kn_error(KERNEST_E_INVALID, "--sum: not available with --model radial yet");
     if (opt->support == KERNEST_SUPPORT_NONE && !opt->nfixed)
@@ -197,7 +213,8 @@ int kn_constraints_build(const kernest_options *opt, const kn_model *m, kn_const
         c->keep[i] = 1.0;
     if (opt->support != KERNEST_SUPPORT_NONE) {
         if ((st = m->kind == KERNEST_MODEL_LOWRANK ? lowrank_box(opt, m, c->keep)
-                                                   : apply_support(opt, m->kh, m->kw, c->keep)))
+                  : m->kind == KERNEST_MODEL_PIXEL ? apply_support(opt, m->kh, m->kw, c->keep)
+                                                   : profile_disk(opt, m, c->keep)))
             goto done;
         if (!(s->lo <= 0 && 0 <= s->hi))
             for (size_t i = 0; i < s->n; i++)

@@ -428,8 +428,8 @@ Test(radial, meaningless_combinations_are_refused)
     kernest_options o;
     options(&o, 0, 0);
     o.model = KERNEST_MODEL_RADIAL;
-    o.support = KERNEST_SUPPORT_DISK;
-    o.support_radius = 3;
+    o.support = KERNEST_SUPPORT_BOX; /* disk:R holds knots; a box is not radial */
+    o.support_h = o.support_w = 3;
     cr_assert_eq(kernest_estimate(As, Bs, 1, &o, &K, NULL), KERNEST_E_INVALID);
     cr_assert(strstr(kernest_last_error(), "--support"), "%s", kernest_last_error());
     o.support = KERNEST_SUPPORT_NONE;
