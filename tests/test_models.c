@@ -229,6 +229,25 @@ Test(harmonic, recovers_an_anisotropic_kernel_from_noiseless_data)
     cr_assert_eq(rep->nprofile, m.nx);
     cr_assert(tu_rel_diff(Kh, K) < 1e-8, "kernel error %g (%s after %d iterations)", tu_rel_diff(Kh, K),
               kernest_stop_reason_name(rep->reason), rep->iterations);
+    kernest_report_destroy(&rep);
+    kernest_array_destroy(&Kh);
+    /* a kernel inside disk:3 (every profile 0 on knots > 3): recovered with the knots held */
+    for (size_t j = 0; j < m.nx; j++)
+        if ((j < p ? j : 1 + (j - p) % (p - 1)) > 3)
+            c[j] = 0.0;
+    kn_model_kernel(&m, c, K->data);
+    kernest_array_destroy(&B);
+    B = observe(A, K);
+    Bs[0] = B;
+    o.support = KERNEST_SUPPORT_DISK;
+    o.support_radius = 3;
+    cr_assert_eq(kernest_estimate(As, Bs, 1, &o, &Kh, &rep), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_str_eq(rep->solver, "cgls");
+    for (size_t j = 0; j < m.nx; j++)
+        if (c[j] == 0.0 && (j < p ? j : 1 + (j - p) % (p - 1)) > 3)
+            cr_assert_eq(rep->profile[j], 0.0, "knot beyond the disk moved: unknown %zu = %g", j, rep->profile[j]);
+    cr_assert(tu_rel_diff(Kh, K) < 1e-8, "disk:3 kernel error %g", tu_rel_diff(Kh, K));
+    o.support = KERNEST_SUPPORT_NONE;
     /* the radial model cannot represent it */
     kernest_report_destroy(&rep);
     kernest_array_destroy(&Kh);
@@ -418,7 +437,7 @@ Test(cli, models_and_background_run_and_refuse_what_they_cannot_take)
     free(text);
     static const char *const bad[] = {
         "--model harmonic", "--model harmonic:x", "--model harmonic:-1", "--model lowrank:0", "--model pixel:2",
-        "--model harmonic:2 --nonneg", "--model harmonic:2 --bounds 0,1", "--model harmonic:2 --support disk:3",
+        "--model harmonic:2 --nonneg", "--model harmonic:2 --bounds 0,1", "--model harmonic:2 --support box:3x3",
         "--model harmonic:2 --fix 1,0=0", "--model harmonic:2 --reg l1:1", "--model harmonic:2 --sum 1",
         "--model lowrank:1 --bounds 0,1", "--model lowrank:1 --support disk:3", "--model lowrank:1 --fix 0,0=0",
         "--model lowrank:1 --sum 1", "--model lowrank:1 --reg l1:1", "--model lowrank:1 --profile p.npy",
