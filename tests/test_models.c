@@ -435,6 +435,24 @@ Test(cli, models_and_background_run_and_refuse_what_they_cannot_take)
     text = slurp(rp);
     cr_assert(strstr(text, "\"als\":") && strstr(text, "\"u\":") && strstr(text, "\"sweeps\":"), "report: %.600s", text);
     free(text);
+    /* box:5x3 with lowrank: U's rows and V's columns outside the box are 0, so K is too */
+    snprintf(args, sizeof args, "estimate '%s/A.npy' '%s/B.npy' -o '%s/K.npy' --model lowrank:2 --support box:5x3 "
+             "--outer-maxiter 3 --threads 1 -q", dir, dir, dir);
+    cr_assert_eq(tu_run_cli(args, err, sizeof err), 0, "%s", err);
+    char *kp = tu_path(dir, "K.npy");
+    kernest_array *k = NULL;
+    cr_assert_eq(kernest_npy_read(kp, &k), KERNEST_OK);
+    double inside = 0.0;
+    for (size_t y = 0; y < 15; y++)
+        for (size_t x = 0; x < 15; x++) {
+            const int in = y >= 5 && y < 10 && x >= 6 && x < 9;
+            if (!in)
+                cr_assert_eq(k->data[y * 15 + x], 0.0, "K(%zu,%zu) = %g outside the box", y, x, k->data[y * 15 + x]);
+            inside += fabs(k->data[y * 15 + x]);
+        }
+    cr_assert(inside > 0, "the box is empty");
+    kernest_array_destroy(&k);
+    free(kp);
     static const char *const bad[] = {
         "--model harmonic", "--model harmonic:x", "--model harmonic:-1", "--model lowrank:0", "--model pixel:2",
         "--model harmonic:2 --nonneg", "--model harmonic:2 --bounds 0,1", "--model harmonic:2 --support box:3x3",
