@@ -50,7 +50,9 @@ def machine_line(d, rel):
 def quality_block(d, rel):
     commit = d.get("git_commit", "")[:12] + (" (dirty)" if d.get("git_dirty") else "")
     o = d["estimate_options"]
-    lines = [machine_line(d, rel) + f"  \nkernest {d['kernest_version']}, commit {commit}; seed {d['seed']}; "
+    earlier = "".join(f"  \nRows kept from an earlier run: `{e['command']}` (commit {str(e.get('git_commit'))[:12]}, "
+                      f"{e.get('date_utc')})" for e in d.get("earlier_commands", []))
+    lines = [machine_line(d, rel) + earlier + f"  \nkernest {d['kernest_version']}, commit {commit}; seed {d['seed']}; "
              f"estimate --tol {o['tol']:g} --maxiter {o['maxiter']} unless the prior's arguments say "
              f"otherwise; {d['selection']}.", ""]
     targets = []

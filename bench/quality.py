@@ -41,14 +41,14 @@ ORIGINAL = ("original", ["--n", "100", "--noise", "1.0"], [
 CASES = [
     ("gaussian", ["--n", "100", "--kernel", "gaussian:6,2,30", "--noise-rel", "0.02"], [
         ("grad", ["--reg", "grad"], "1,100"),
-        ("nonneg", ["--nonneg"], None),
+        ("nonneg", ["--nonneg", "--maxiter", "1500"], None),
         ("nonneg+disk:25", ["--nonneg", "--support", "disk:25"], None),
         ("harmonic:4+disk:25", ["--model", "harmonic:4", "--support", "disk:25"], None),
         ("lowrank:2+nonneg", ["--model", "lowrank:2", "--nonneg", "--maxiter", "40", "--outer-maxiter", "5"], None),
     ], [("nonneg", 1.3, "compact Gaussian with --nonneg <= 1.3")]),
     ("line", ["--n", "100", "--kernel", "line:21,30", "--noise-rel", "0.02"], [
         ("grad", ["--reg", "grad"], "1,100"),
-        ("nonneg", ["--nonneg"], None),
+        ("nonneg", ["--nonneg", "--maxiter", "1500"], None),
         ("nonneg+disk:15", ["--nonneg", "--support", "disk:15"], None),
         ("lowrank:2+nonneg", ["--model", "lowrank:2", "--nonneg", "--maxiter", "40", "--outer-maxiter", "5"], None),
     ], [("nonneg", 1.1, "motion line with --nonneg <= 1.1")]),
@@ -142,7 +142,8 @@ def fit_and_score(args, d, sigma, label, extra, lam):
     return row
 
 
-def run_case(args, name, synth_args, priors, targets):
+def run_case(args, name, synth_args, priors, targets, old=None):
+    """Runs the case's priors (only those in args.only, when given, keeping old's other rows)."""
     with tempfile.TemporaryDirectory(prefix="kernest-quality-") as d:
         synth_cmd = [args.kernest, "synth", "-o", d, "--seed", str(args.seed), "--pairs", "2"] + synth_args
         out = run(synth_cmd)
@@ -153,10 +154,14 @@ def run_case(args, name, synth_args, priors, targets):
               file=sys.stderr)
         rows, best = [], {}
         for label, extra, scan in priors:
-            lams = [None] if scan is None else [float(x) for x in scan.split(",")]
-            pr = [fit_and_score(args, d, sigma, label, extra, lam) for lam in lams]
+            if args.only and label not in args.only and old:
+                pr = [r for r in old["rows"] if r["prior"] == label]
+            else:
+                lams = [None] if scan is None else [float(x) for x in scan.split(",")]
+                pr = [fit_and_score(args, d, sigma, label, extra, lam) for lam in lams]
             rows += pr
-            best[label] = min(pr, key=lambda r: r["rmse_over_sigma_validation"])
+            if pr:
+                best[label] = min(pr, key=lambda r: r["rmse_over_sigma_validation"])
     res = []
     for label, bound, text in targets:
         cands = list(best.values()) if label == "*" else [best[label]]
@@ -165,6 +170,8 @@ def run_case(args, name, synth_args, priors, targets):
                     "rmse_over_sigma_test": b["rmse_over_sigma_test"],
                     "met": b["rmse_over_sigma_test"] <= bound})
     return {"name": name, "synth_command": shlex.join(["kernest", "synth", "-o", "DIR"] + synth_cmd[4:]),
+            "command": shlex.join(["python3"] + sys.argv),
+            "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "sigma": sigma, "true_kernel_rmse_over_sigma_test": truth["rmse_over_sigma"],
             "rows": rows, "best": best, "targets": res}
 
@@ -179,6 +186,8 @@ def main():
     ap.add_argument("--device", default="cpu", help="estimate --device (default cpu)")
     ap.add_argument("--cases", default="original,gaussian,line,exp,power",
                     help="comma-separated cases to run (default all)")
+    ap.add_argument("--only", default="",
+                    help="comma-separated prior labels to rerun; the case's other rows are kept from --out")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "quality.json"),
                     help="result file (default bench/results/quality.json)")
     args = ap.parse_args()
@@ -187,7 +196,20 @@ def main():
         args.kernest = os.path.join(root, args.kernest)  # relative to the repository root
     version = run([args.kernest, "--version"]).split()[-1]
     wanted = args.cases.split(",")
-    cases = [run_case(args, *c) for c in [ORIGINAL] + CASES if c[0] in wanted]
+    args.only = [x for x in args.only.split(",") if x]
+    previous, earlier = {}, []
+    if os.path.exists(args.out):
+        with open(args.out) as f:
+            old = json.load(f)
+        previous = {c["name"]: c for c in old.get("cases", [])}
+        if args.only:  # the runs whose rows are kept
+            earlier = old.get("earlier_commands", []) + [{k: old.get(k) for k in ("command", "git_commit", "date_utc")}]
+    cases = []
+    for c in [ORIGINAL] + CASES:
+        if c[0] in wanted:
+            cases.append(run_case(args, *c, old=previous.get(c[0])))
+        elif args.only and c[0] in previous:  # a partial rerun keeps the other cases
+            cases.append(previous[c[0]])
     result = {
         "bench": "quality",
         "machine": machine(),
@@ -200,6 +222,7 @@ def main():
         "estimate_options": {"tol": args.tol, "maxiter": args.maxiter, "device": args.device},
         "seed": args.seed,
         "cases": cases,
+        "earlier_commands": earlier,
         "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
