@@ -195,6 +195,8 @@ def main():
     if not os.path.exists(args.kernest) and os.path.exists(os.path.join(root, args.kernest)):
         args.kernest = os.path.join(root, args.kernest)  # relative to the repository root
     version = run([args.kernest, "--version"]).split()[-1]
+    # the source the run starts from (commits made while it runs must not be credited to it)
+    commit, dirty = git("rev-parse", "HEAD"), bool(git("status", "--porcelain", "--untracked-files=no"))
     wanted = args.cases.split(",")
     args.only = [x for x in args.only.split(",") if x]
     previous, earlier = {}, []
@@ -214,8 +216,8 @@ def main():
         "bench": "quality",
         "machine": machine(),
         "kernest_version": version,
-        "git_commit": git("rev-parse", "HEAD"),
-        "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "git_commit": commit,
+        "git_dirty": dirty,
         "command": shlex.join(["python3"] + sys.argv),
         "selection": "best lambda per prior = lowest RMSE/sigma on the validation pair; "
                      "quoted numbers are on the test pair",
