@@ -137,7 +137,8 @@ static int pick_solver(const kernest_options *opt, const kn_prox_spec *spec, int
     const int needs_prox = kn_prox_spec_active(spec) && !holds_only(spec, opt);
     if (opt->solver == KERNEST_SOLVER_CGLS && needs_prox)
         return kn_error(KERNEST_E_INVALID, "--solver cgls: cannot take %s (use --solver fista or auto)",
-                        kn_priors_option(opt));
+                        opt->nonneg ? "--nonneg" : opt->has_bounds ? "--bounds" : opt->has_sum ? "--sum"
+                        : opt->l1 > 0 ? "--reg l1" : "--fix with a regulariser");
     *fista = opt->solver == KERNEST_SOLVER_FISTA || (opt->solver == KERNEST_SOLVER_AUTO && needs_prox);
     return KERNEST_OK;
 }
