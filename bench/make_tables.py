@@ -48,28 +48,39 @@ def machine_line(d, rel):
 
 
 def quality_block(d, rel):
-    p = d["problem"]
     commit = d.get("git_commit", "")[:12] + (" (dirty)" if d.get("git_dirty") else "")
-    lines = [machine_line(d, rel) + f"  \nkernest {d['kernest_version']}, commit {commit}; problem: "
-             f"N = {p['n']}, kernel {p['kernel'][0]}×{p['kernel'][1]} ({p['kernel_spec']}), "
-             f"σ = {p['sigma']}, seed {p['seed']}; {d['selection']}. The true kernel scores "
-             f"{d['true_kernel']['rmse_over_sigma_test']:.3f} on the test pair (the limit).", ""]
-    best = d["best"]
+    o = d["estimate_options"]
+    earlier = "".join(f"  \nRows kept from an earlier run: `{e['command']}` (commit {str(e.get('git_commit'))[:12]}, "
+                      f"{e.get('date_utc')})" for e in d.get("earlier_commands", []))
+    lines = [machine_line(d, rel) + earlier + f"  \nkernest {d['kernest_version']}, commit {commit}; seed {d['seed']}; "
+             f"estimate --tol {o['tol']:g} --maxiter {o['maxiter']} unless the prior's arguments say "
+             f"otherwise; {d['selection']}.", ""]
+    targets = []
+    for c in d["cases"]:
+        lines += [f"**{c['name']}** — `{c['synth_command']}` (σ = {c['sigma']:.4g}; the true kernel scores "
+                  f"{c['true_kernel_rmse_over_sigma_test']:.3f} on the test pair: the limit)", ""]
+        lines.append(table(
+            ["prior", "arguments", "best λ", "held-out RMSE/σ (test)", "RMSE/σ (validation)", "‖K̂−K‖/‖K‖",
+             "central half", "solver", "iterations", "stop"],
+            [[r["prior"], f"`{r['arguments']}`", "—" if r["lambda"] is None else f"{r['lambda']:g}",
+              f"{r['rmse_over_sigma_test']:.4f}", f"{r['rmse_over_sigma_validation']:.4f}",
+              f"{r['kernel_rel_error']:.4f}", f"{r['kernel_rel_error_central']:.4f}", r["solver"],
+              f"{r['iterations']}" + (f" × {r['als_sweeps']} ALS sweeps ({r['als_stop_reason']})"
+                                      if "als_sweeps" in r else ""), r["stop_reason"]]
+             for r in c["best"].values()]))
+        lines.append("")
+        targets += [f"- {t['text']}: {t['prior']} {t['rmse_over_sigma_test']:.4f} — "
+                    f"{'met' if t['met'] else 'not met'}" for t in c["targets"]]
+    if targets:
+        lines += ["Targets (issue 4):", ""] + targets + [""]
+    lines += ["<details><summary>Every (prior, λ) run</summary>", ""]
     lines.append(table(
-        ["reg", "best λ", "held-out RMSE/σ (test)", "RMSE/σ (validation)", "‖K̂−K‖/‖K‖",
-         "central half", "iterations", "stop"],
-        [[r["reg"], f"{r['lambda']:g}", f"{r['rmse_over_sigma_test']:.4f}",
-          f"{r['rmse_over_sigma_validation']:.4f}", f"{r['kernel_rel_error']:.4f}",
-          f"{r['kernel_rel_error_central']:.4f}", r["iterations"], r["stop_reason"]]
-         for r in best.values()]))
-    lines += ["", "<details><summary>Every (reg, λ) of the scan</summary>", ""]
-    lines.append(table(
-        ["reg", "λ", "held-out RMSE/σ (test)", "RMSE/σ (validation)", "‖K̂−K‖/‖K‖", "central half",
+        ["case", "prior", "λ", "held-out RMSE/σ (test)", "RMSE/σ (validation)", "‖K̂−K‖/‖K‖", "central half",
          "fit RMS", "iterations", "stop"],
-        [[r["reg"], f"{r['lambda']:g}", f"{r['rmse_over_sigma_test']:.4f}",
-          f"{r['rmse_over_sigma_validation']:.4f}", f"{r['kernel_rel_error']:.4f}",
-          f"{r['kernel_rel_error_central']:.4f}", f"{r['fit_rms']:.3g}", r["iterations"],
-          r["stop_reason"]] for r in d["rows"]]))
+        [[c["name"], r["prior"], "—" if r["lambda"] is None else f"{r['lambda']:g}",
+          f"{r['rmse_over_sigma_test']:.4f}", f"{r['rmse_over_sigma_validation']:.4f}",
+          f"{r['kernel_rel_error']:.4f}", f"{r['kernel_rel_error_central']:.4f}", f"{r['fit_rms']:.3g}",
+          r["iterations"], r["stop_reason"]] for c in d["cases"] for r in c["rows"]]))
     lines += ["", "</details>"]
     return "\n".join(lines)
 

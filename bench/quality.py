@@ -1,22 +1,22 @@
 #!/usr/bin/env python3
-"""quality.py — quality of kernest on the original example (N = 100): held-out RMSE/sigma and kernel error per --reg at its best lambda.
+"""quality.py — quality of kernest per prior and model: held-out RMSE/sigma and kernel error on the original example (N = 100, 1/r) and on synthetic compact, line, exponential and power-law kernels.
 
-Through the CLI only (kernest synth, estimate --report, score --truth):
-  1. `kernest synth --n 100 --seed S --pairs 2`: the fit pair A.npy/B.npy (the same as with
-     --pairs 1: it is drawn first), a validation pair A_2/B_2 that is never fitted, a fresh test
-     pair A_test/B_test and K_true (1/r on 199x199, noise sigma = 1);
-  2. for reg none (lambda 0) and for ridge and grad over a log scan of lambda (decades, then the
-     half decades either side of the best), fit K on (A, B) alone and score it on both fresh pairs;
-  3. each reg's best lambda is the one with the lowest RMSE/sigma on the validation pair; the
-     numbers quoted for it are on the test pair, which took no part in the choice.
-Writes bench/results/quality.json (machine, versions, the exact command, every row, the best per
-reg, and the true kernel's own score: the physical limit, 1.0 up to sampling).
+Through the CLI only (kernest synth, estimate --report, score --truth). For every case:
+  1. `kernest synth --pairs 2`: the fit pair A.npy/B.npy, a validation pair A_2/B_2 that is never
+     fitted, a fresh test pair A_test/B_test and K_true (full (2N-1)^2 kernel);
+  2. every prior of the case is fitted on (A, B) alone, over its lambda scan when it has one, and
+     scored on both fresh pairs;
+  3. a prior's best lambda is the one with the lowest RMSE/sigma on the validation pair; the numbers
+     quoted for it are on the test pair, which took no part in the choice.
+Writes bench/results/quality.json (machine, versions, the exact commands, every row, the best per
+prior, the true kernel's own score: the physical limit, 1.0 up to sampling, and the targets).
 """
 import argparse
 import json
 import math
 import os
 import platform
+import re
 import shlex
 import subprocess
 import sys
@@ -24,6 +24,49 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+# name, synth arguments, [(prior label, estimate arguments, lambda scan or None)], targets
+# targets: (prior label, bound on the test RMSE/sigma, the issue's wording)
+ORIGINAL = ("original", ["--n", "100", "--noise", "1.0"], [
+    ("none", ["--reg", "none"], None),
+    ("ridge", ["--reg", "ridge"], "1e-1,1,10,100,1e3"),
+    ("grad", ["--reg", "grad"], "1e-1,1,10,100,1e3"),
+    ("radial", ["--model", "radial"], None),
+    ("radial+grad", ["--model", "radial", "--reg", "grad"], "10,1e3"),
+    ("harmonic:2+grad", ["--model", "harmonic:2", "--reg", "grad"], "10,1e3"),
+    ("lowrank:2", ["--model", "lowrank:2", "--maxiter", "40", "--outer-maxiter", "5"], None),
+    ("nonneg", ["--nonneg"], None),
+], [("radial", 1.04, "original example with --model radial <= 1.04")])
+
+CASES = [
+    ("gaussian", ["--n", "100", "--kernel", "gaussian:6,2,30", "--noise-rel", "0.02"], [
+        ("grad", ["--reg", "grad"], "1,100"),
+        ("nonneg", ["--nonneg", "--maxiter", "1500"], None),
+        ("nonneg+disk:25", ["--nonneg", "--support", "disk:25"], None),
+        ("harmonic:4+disk:25", ["--model", "harmonic:4", "--support", "disk:25"], None),
+        ("lowrank:2+nonneg", ["--model", "lowrank:2", "--nonneg", "--maxiter", "40", "--outer-maxiter", "5"], None),
+    ], [("nonneg", 1.3, "compact Gaussian with --nonneg <= 1.3")]),
+    ("line", ["--n", "100", "--kernel", "line:21,30", "--noise-rel", "0.02"], [
+        ("grad", ["--reg", "grad"], "1,100"),
+        ("nonneg", ["--nonneg", "--maxiter", "1500"], None),
+        ("nonneg+disk:15", ["--nonneg", "--support", "disk:15"], None),
+        ("lowrank:2+nonneg", ["--model", "lowrank:2", "--nonneg", "--maxiter", "40", "--outer-maxiter", "5"], None),
+    ], [("nonneg", 1.1, "motion line with --nonneg <= 1.1")]),
+    ("exp", ["--n", "100", "--kernel", "exp:8,3,30", "--noise-rel", "0.02"], [
+        ("grad", ["--reg", "grad"], "1,100"),
+        ("nonneg", ["--nonneg"], None),
+        ("nonneg+disk:40", ["--nonneg", "--support", "disk:40"], None),
+        ("radial+disk:40", ["--model", "radial", "--support", "disk:40"], None),
+        ("harmonic:4+disk:40", ["--model", "harmonic:4", "--support", "disk:40"], None),
+        ("harmonic:6+disk:40", ["--model", "harmonic:6", "--support", "disk:40"], None),
+    ], [("*", 2.0, "anisotropic exponential <= 2.0 with the best prior")]),
+    ("power", ["--n", "100", "--kernel", "power:1.5", "--noise-rel", "0.02"], [
+        ("grad", ["--reg", "grad"], "1,100"),
+        ("nonneg", ["--nonneg"], None),
+        ("radial", ["--model", "radial"], None),
+        ("harmonic:2+grad", ["--model", "harmonic:2", "--reg", "grad"], "10,1e3"),
+    ], []),
+]
 
 
 def machine():
@@ -64,103 +107,124 @@ def score(kernest, d, a, b, k, sigma):
     return vals
 
 
-def fit_and_score(args, d, reg, lam):
-    k = os.path.join(d, f"K_{reg}_{lam:g}.npy")
-    rep = os.path.join(d, f"report_{reg}_{lam:g}.json")
+def fit_and_score(args, d, sigma, label, extra, lam):
+    tag = re.sub(r"[^A-Za-z0-9]+", "_", label) + ("" if lam is None else f"_{lam:g}")
+    k = os.path.join(d, f"K_{tag}.npy")
+    rep = os.path.join(d, f"report_{tag}.json")
     cmd = [args.kernest, "estimate", os.path.join(d, "A.npy"), os.path.join(d, "B.npy"), "-o", k,
-           "--reg", reg, "--lambda", repr(lam), "--tol", repr(args.tol),
-           "--maxiter", str(args.maxiter), "--device", args.device, "-q", "--report", rep]
-    t0 = time.perf_counter()
+           "--tol", repr(args.tol), "--maxiter", str(args.maxiter), "--device", args.device, "-q",
+           "--report", rep] + extra
+    if lam is not None:
+        cmd += ["--lambda", repr(lam)]
     run(cmd)
-    wall = time.perf_counter() - t0
     with open(rep) as f:
         r = json.load(f)
-    val = score(args.kernest, d, "A_2.npy", "B_2.npy", k, args.sigma)
-    test = score(args.kernest, d, "A_test.npy", "B_test.npy", k, args.sigma)
-    row = {"reg": reg, "lambda": lam,
+    val = score(args.kernest, d, "A_2.npy", "B_2.npy", k, sigma)
+    test = score(args.kernest, d, "A_test.npy", "B_test.npy", k, sigma)
+    row = {"prior": label, "arguments": shlex.join(extra), "lambda": lam,
            "rmse_over_sigma_validation": val["rmse_over_sigma"],
            "rmse_over_sigma_test": test["rmse_over_sigma"],
            "kernel_rel_error": test["kernel_rel_error"],
            "kernel_rel_error_central": test["kernel_rel_error_central"],
-           "fit_rms": r["pairs"][0]["rms"],
+           "fit_rms": r["pairs"][0]["rms"], "solver": r["solve"]["solver"],
            "iterations": r["solve"]["iterations"], "stop_reason": r["solve"]["stop_reason"],
            "relative_residual": r["solve"]["relative_residual"],
-           "solve_s": r["time_seconds"]["solve"], "wall_s": wall,
            "device": r["device"]["description"]}
-    print(f"  {reg:5s} lambda {lam:<8g} held-out RMSE/sigma {row['rmse_over_sigma_test']:.4f} "
-          f"(validation {row['rmse_over_sigma_validation']:.4f})  kernel error "
-          f"{row['kernel_rel_error']:.4f} (central {row['kernel_rel_error_central']:.4f})  "
-          f"{row['iterations']} it, {row['stop_reason']}", file=sys.stderr)
+    als = r.get("model", {}).get("als")
+    if als:
+        row["als_sweeps"] = als["sweeps"]
+        row["als_stop_reason"] = als["stop_reason"]
+        row["als_relative_change"] = als["relative_change"]
+    print(f"  {label:20s} lambda {'-' if lam is None else f'{lam:g}':6s} held-out RMSE/sigma "
+          f"{row['rmse_over_sigma_test']:.4f} (validation {row['rmse_over_sigma_validation']:.4f})  "
+          f"kernel error {row['kernel_rel_error']:.4f}  {row['iterations']} it, {row['stop_reason']}"
+          + (f", {als['sweeps']} ALS sweeps ({als['stop_reason']})" if als else ""), file=sys.stderr)
     return row
+
+
+def run_case(args, name, synth_args, priors, targets, old=None):
+    """Runs the case's priors (only those in args.only, when given, keeping old's other rows)."""
+    with tempfile.TemporaryDirectory(prefix="kernest-quality-") as d:
+        synth_cmd = [args.kernest, "synth", "-o", d, "--seed", str(args.seed), "--pairs", "2"] + synth_args
+        out = run(synth_cmd)
+        m = re.search(r"noise sigma ([0-9.eE+-]+)", out)
+        sigma = float(m.group(1)) if m else 1.0
+        truth = score(args.kernest, d, "A_test.npy", "B_test.npy", os.path.join(d, "K_true.npy"), sigma)
+        print(f"{name}: sigma {sigma:g}; true kernel held-out RMSE/sigma {truth['rmse_over_sigma']:.4f}",
+              file=sys.stderr)
+        rows, best = [], {}
+        for label, extra, scan in priors:
+            if args.only and label not in args.only and old:
+                pr = [r for r in old["rows"] if r["prior"] == label]
+            else:
+                lams = [None] if scan is None else [float(x) for x in scan.split(",")]
+                pr = [fit_and_score(args, d, sigma, label, extra, lam) for lam in lams]
+            rows += pr
+            if pr:
+                best[label] = min(pr, key=lambda r: r["rmse_over_sigma_validation"])
+    res = []
+    for label, bound, text in targets:
+        cands = list(best.values()) if label == "*" else [best[label]]
+        b = min(cands, key=lambda r: r["rmse_over_sigma_validation"])
+        res.append({"text": text, "prior": b["prior"], "bound": bound,
+                    "rmse_over_sigma_test": b["rmse_over_sigma_test"],
+                    "met": b["rmse_over_sigma_test"] <= bound})
+    return {"name": name, "synth_command": shlex.join(["kernest", "synth", "-o", "DIR"] + synth_cmd[4:]),
+            "command": shlex.join(["python3"] + sys.argv),
+            "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "sigma": sigma, "true_kernel_rmse_over_sigma_test": truth["rmse_over_sigma"],
+            "rows": rows, "best": best, "targets": res}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kernest", default="build/kernest", help="the kernest CLI (default build/kernest)")
-    ap.add_argument("--n", type=int, default=100, help="A is NxN (default 100, the original example)")
     ap.add_argument("--seed", type=int, default=1, help="synth seed (default 1)")
-    ap.add_argument("--lambdas", default="1e-2,1e-1,1,10,100,1e3,1e4",
-                    help="comma-separated scan of lambda for ridge and grad (default decades 1e-2..1e4)")
-    ap.add_argument("--no-refine", action="store_true",
-                    help="do not add the half decades either side of the best lambda")
-    ap.add_argument("--tol", type=float, default=1e-6, help="estimate --tol (default 1e-6)")
-    ap.add_argument("--maxiter", type=int, default=500, help="estimate --maxiter (default 500)")
+    ap.add_argument("--tol", type=float, default=1e-5, help="estimate --tol (default 1e-5)")
+    ap.add_argument("--maxiter", type=int, default=300,
+                    help="estimate --maxiter (default 300; lowrank rows set their own per half-step)")
     ap.add_argument("--device", default="cpu", help="estimate --device (default cpu)")
+    ap.add_argument("--cases", default="original,gaussian,line,exp,power",
+                    help="comma-separated cases to run (default all)")
+    ap.add_argument("--only", default="",
+                    help="comma-separated prior labels to rerun; the case's other rows are kept from --out")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "quality.json"),
                     help="result file (default bench/results/quality.json)")
     args = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     if not os.path.exists(args.kernest) and os.path.exists(os.path.join(root, args.kernest)):
         args.kernest = os.path.join(root, args.kernest)  # relative to the repository root
-    args.sigma = 1.0  # kernest synth's default noise
-    lambdas = [float(x) for x in args.lambdas.split(",")]
     version = run([args.kernest, "--version"]).split()[-1]
-
-    rows, best = [], {}
-    with tempfile.TemporaryDirectory(prefix="kernest-quality-") as d:
-        synth_cmd = [args.kernest, "synth", "-o", d, "--n", str(args.n), "--seed", str(args.seed),
-                     "--pairs", "2", "--noise", repr(args.sigma)]
-        run(synth_cmd)
-        truth_test = score(args.kernest, d, "A_test.npy", "B_test.npy",
-                           os.path.join(d, "K_true.npy"), args.sigma)
-        truth_val = score(args.kernest, d, "A_2.npy", "B_2.npy",
-                          os.path.join(d, "K_true.npy"), args.sigma)
-        print(f"true kernel: held-out RMSE/sigma {truth_test['rmse_over_sigma']:.4f} (the limit)",
-              file=sys.stderr)
-        for reg in ("none", "ridge", "grad"):
-            reg_rows = []
-            scan = [0.0] if reg == "none" else list(lambdas)
-            for lam in scan:
-                reg_rows.append(fit_and_score(args, d, reg, lam))
-            if reg != "none" and not args.no_refine:
-                b = min(reg_rows, key=lambda r: r["rmse_over_sigma_validation"])["lambda"]
-                for lam in (b / math.sqrt(10), b * math.sqrt(10)):
-                    lam = float(f"{lam:.3g}")
-                    if all(abs(lam - r["lambda"]) > 1e-12 * lam for r in reg_rows):
-                        reg_rows.append(fit_and_score(args, d, reg, lam))
-            reg_rows.sort(key=lambda r: r["lambda"])
-            rows += reg_rows
-            best[reg] = min(reg_rows, key=lambda r: r["rmse_over_sigma_validation"])
-
+    # the source the run starts from (commits made while it runs must not be credited to it)
+    commit, dirty = git("rev-parse", "HEAD"), bool(git("status", "--porcelain", "--untracked-files=no"))
+    wanted = args.cases.split(",")
+    args.only = [x for x in args.only.split(",") if x]
+    previous, earlier = {}, []
+    if os.path.exists(args.out):
+        with open(args.out) as f:
+            old = json.load(f)
+        previous = {c["name"]: c for c in old.get("cases", [])}
+        if args.only:  # the runs whose rows are kept
+            earlier = old.get("earlier_commands", []) + [{k: old.get(k) for k in ("command", "git_commit", "date_utc")}]
+    cases = []
+    for c in [ORIGINAL] + CASES:
+        if c[0] in wanted:
+            cases.append(run_case(args, *c, old=previous.get(c[0])))
+        elif args.only and c[0] in previous:  # a partial rerun keeps the other cases
+            cases.append(previous[c[0]])
     result = {
         "bench": "quality",
         "machine": machine(),
         "kernest_version": version,
-        "git_commit": git("rev-parse", "HEAD"),
-        "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "git_commit": commit,
+        "git_dirty": dirty,
         "command": shlex.join(["python3"] + sys.argv),
-        "synth_command": shlex.join(["kernest"] + synth_cmd[1:3] + ["DIR"] + synth_cmd[4:]),
-        "problem": {"n": args.n, "kernel": [2 * args.n - 1, 2 * args.n - 1], "kernel_spec": "inv-r",
-                    "density": 0.2, "sigma": args.sigma, "seed": args.seed,
-                    "fit_pair": "A.npy/B.npy", "validation_pair": "A_2.npy/B_2.npy",
-                    "test_pair": "A_test.npy/B_test.npy"},
-        "selection": "best lambda per reg = lowest RMSE/sigma on the validation pair; "
+        "selection": "best lambda per prior = lowest RMSE/sigma on the validation pair; "
                      "quoted numbers are on the test pair",
         "estimate_options": {"tol": args.tol, "maxiter": args.maxiter, "device": args.device},
-        "true_kernel": {"rmse_over_sigma_test": truth_test["rmse_over_sigma"],
-                        "rmse_over_sigma_validation": truth_val["rmse_over_sigma"]},
-        "rows": rows,
-        "best": best,
+        "seed": args.seed,
+        "cases": cases,
+        "earlier_commands": earlier,
         "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
@@ -169,10 +233,13 @@ def main():
         json.dump(result, f, indent=1)
         f.write("\n")
     os.replace(tmp, args.out)
-    for reg, r in best.items():
-        print(f"best {reg:5s} lambda {r['lambda']:<8g} held-out RMSE/sigma "
-              f"{r['rmse_over_sigma_test']:.4f}  kernel error {r['kernel_rel_error']:.4f} "
-              f"(central {r['kernel_rel_error_central']:.4f})")
+    for c in cases:
+        for label, r in c["best"].items():
+            print(f"{c['name']:9s} best {label:20s} held-out RMSE/sigma {r['rmse_over_sigma_test']:.4f}  "
+                  f"kernel error {r['kernel_rel_error']:.4f}")
+        for t in c["targets"]:
+            print(f"target {t['text']}: {t['prior']} {t['rmse_over_sigma_test']:.4f} "
+                  f"({'met' if t['met'] else 'not met'})")
     print(f"wrote {args.out}")
 
 

@@ -195,11 +195,18 @@ typedef enum kernest_device_kind {
 /* The parametrisation of the kernel the solver works on. */
 typedef enum kernest_model {
     KERNEST_MODEL_PIXEL = 0, /* every kernel pixel is an unknown */
-    KERNEST_MODEL_RADIAL = 1 /* K = Φ(c): a profile f(r) on knots r = 0, 1, 2, ... px from the
-                                centre, linearly interpolated; reg grad = ½λ‖D f‖² along r */
+    KERNEST_MODEL_RADIAL = 1, /* K = Φ(c): a profile f(r) on knots r = 0, 1, 2, ... px from the
+                                 centre, linearly interpolated; reg grad = ½λ‖D f‖² along r */
+    KERNEST_MODEL_HARMONIC = 2, /* K(r, θ) = f_0(r) + Σ_{m=1..order} f_m(r) cos mθ + g_m(r) sin mθ,
+                                   θ = atan2(row offset, column offset) (rows down: θ turns from
+                                   the +column axis towards +row, as synth's ANGLE); each profile
+                                   on radial knots; f_m(0) = g_m(0) = 0 for m >= 1 */
+    KERNEST_MODEL_LOWRANK = 3   /* K = Σ_{r<order} u_r v_rᵀ (u_r: kh values, v_r: kw values), by
+                                   alternating least squares over U and V */
 } kernest_model;
 
-int kernest_model_parse(const char *s); /* "pixel" | "radial"; -1 otherwise */
+/* "pixel" | "radial" | "harmonic" | "lowrank" (the order is a separate option); -1 otherwise */
+int kernest_model_parse(const char *s);
 const char *kernest_model_name(kernest_model model);
 
 typedef enum kernest_solver {
@@ -321,6 +328,13 @@ typedef struct kernest_options {
                                     report->coverage); 0 = none (default) */
     unsigned long long seed;     /* folds, probes and samples; default 1 */
     int auto_l1;                 /* 1: also choose the ℓ1 weight (after λ, by cv; --reg ...,l1:auto) */
+    /* ---- harmonic and low-rank models, background (python mirrors these too, in order) ---- */
+    int order;                   /* harmonic: M >= 0 (highest angular order); lowrank: R >= 1 */
+    int outer_maxiter;           /* lowrank: cap on ALS sweeps (one U and one V solve); default 30 */
+    double outer_tol;            /* lowrank: stop when ‖K_t − K_{t−1}‖/‖K_{t−1}‖ <= outer_tol;
+                                    default 1e-4 */
+    int background;              /* 1: fit a constant offset β_i per pair jointly with K (not
+                                    regularised, not constrained) */
 } kernest_options;
 
 void kernest_options_default(kernest_options *opt);
@@ -426,6 +440,17 @@ typedef struct kernest_report {
     double std_rel_error;         /* relative Monte-Carlo error of std: 1/sqrt(2(S−1)) */
     int uncertainty_solves;       /* solver runs spent on std (and on σ when estimated for it) */
     double l1;                    /* the ℓ1 weight of the final solve */
+    /* ---- harmonic and low-rank models, background ----
+     * profile/nprofile above hold the model's unknowns for every non-pixel model:
+     *   harmonic: f_0 on p knots (r = 0..p−1), then f_1, g_1, ..., f_M, g_M on knots r = 1..p−1;
+     *   lowrank: U (R columns of kh values: u_0, u_1, ...), then V (R columns of kw values);
+     * iterations/residual_history/reason above are those of the last half-step for lowrank. */
+    int order;                    /* the model's order (harmonic M, lowrank R; 0 otherwise) */
+    int outer_iterations;         /* lowrank: ALS sweeps done (0 for other models) */
+    kernest_stop_reason outer_reason; /* lowrank: converged (outer_tol met) or maxiter */
+    double outer_change;          /* lowrank: relative change of K in the last sweep */
+    size_t nbackground;           /* npairs with --background, else 0 */
+    double *background;           /* β_i of each pair with --background, else NULL */
 } kernest_report;
 
 void kernest_report_destroy(kernest_report **r);

@@ -10,6 +10,9 @@
 const char *kn_priors_option(const kernest_options *opt)
 {
     if (opt->model == KERNEST_MODEL_RADIAL) return "--model radial";
+    if (opt->model == KERNEST_MODEL_HARMONIC) return "--model harmonic";
+    if (opt->model == KERNEST_MODEL_LOWRANK) return "--model lowrank";
+    if (opt->background) return "--background";
     if (opt->nonneg) return "--nonneg";
     if (opt->has_bounds) return "--bounds";
     if (opt->has_sum) return "--sum";
@@ -88,6 +91,8 @@ static int apply_fixed(const kernest_options *opt, const kn_model *m, double lo,
             return kn_error(KERNEST_E_INVALID, "--fix %ld,%ld=%g: the value must be finite and within the "
                             "bounds [%g, %g]", p->row, p->col, p->value, lo, hi);
         size_t i = (size_t)y * kw + (size_t)x;
+        if (m->kind == KERNEST_MODEL_HARMONIC)
+            i = 0; /* the centre (model_refusals allows no other): f_0 at r = 0 alone reaches it */
         if (m->kind == KERNEST_MODEL_RADIAL && !kn_radial_knot(kh, kw, (size_t)y, (size_t)x, &i))
             return kn_error(KERNEST_E_INVALID, "--fix %ld,%ld: with --model radial a fixed pixel must lie at "
                             "a whole-number distance from the centre (this one ties two profile knots)",
@@ -102,6 +107,73 @@ static int apply_fixed(const kernest_options *opt, const kn_model *m, double lo,
         keep[i] = 0.0;
         fixv[i] = p->value;
         pinned[i] = 1;
+    }
+    return KERNEST_OK;
+}
+
+/* What the harmonic and low-rank models cannot take. harmonic: the coefficients are not pixels,
+ * so bounds on K are not bounds on them; lowrank: --nonneg makes both factors >= 0 (so K >= 0),
+ * box:HxW is separable (rows of U, columns of V); nothing else maps onto the factors. */
+static int model_refusals(const kernest_options *opt, const kn_model *m)
+{
+    const char *name = m->kind == KERNEST_MODEL_HARMONIC ? "harmonic" : "lowrank";
+    const char *what = m->kind == KERNEST_MODEL_HARMONIC ? "the harmonic coefficients"
+                                                        : "the factors u_r, v_r";
+    if (m->kind != KERNEST_MODEL_HARMONIC && m->kind != KERNEST_MODEL_LOWRANK)
+        return KERNEST_OK;
+    if (m->kind == KERNEST_MODEL_HARMONIC && opt->nonneg)
+        return kn_error(KERNEST_E_INVALID, "--nonneg: not available with --model harmonic (K >= 0 is not a "
+                        "bound on %s; use --model radial, lowrank or pixel)", what);
+    if (opt->has_bounds)
+        return kn_error(KERNEST_E_INVALID, "--bounds: not available with --model %s (not a bound on %s)", name, what);
+    if (opt->has_sum)
+        return kn_error(KERNEST_E_INVALID, "--sum: not available with --model %s", name);
+    if (opt->l1 > 0)
+        return kn_error(KERNEST_E_INVALID, "--reg l1: not available with --model %s", name);
+    if (m->kind == KERNEST_MODEL_HARMONIC && opt->support != KERNEST_SUPPORT_NONE &&
+        opt->support != KERNEST_SUPPORT_DISK)
+        return kn_error(KERNEST_E_INVALID, "--support: only disk:R with --model harmonic (the profiles are "
+                        "held at 0 beyond r = R)");
+    if (m->kind == KERNEST_MODEL_LOWRANK && opt->support != KERNEST_SUPPORT_NONE &&
+        opt->support != KERNEST_SUPPORT_BOX)
+        return kn_error(KERNEST_E_INVALID, "--support: only box:HxW with --model lowrank (a disk or a mask is "
+                        "not separable)");
+    if (m->kind == KERNEST_MODEL_LOWRANK && opt->nfixed)
+        return kn_error(KERNEST_E_INVALID, "--fix: not available with --model lowrank");
+    for (size_t f = 0; m->kind == KERNEST_MODEL_HARMONIC && f < opt->nfixed; f++)
+        if (opt->fixed[f].row || opt->fixed[f].col)
+            return kn_error(KERNEST_E_INVALID, "--fix %ld,%ld: with --model harmonic only the centre (0,0) can "
+                            "be fixed (any other pixel ties several profiles)", opt->fixed[f].row, opt->fixed[f].col);
+    return KERNEST_OK;
+}
+
+/* radial, harmonic disk:R: every profile held at 0 on knots r > R, so K = 0 beyond ⌊R⌋ + 1 px
+ * (pixels between ⌊R⌋ and ⌊R⌋ + 1 px see the last free knot through the interpolation) */
+static int profile_disk(const kernest_options *opt, const kn_model *m, double *keep)
+{
+    const double R = opt->support_radius;
+    if (!(R >= 0) || !isfinite(R))
+        return kn_error(KERNEST_E_INVALID, "--support disk:R: R must be a finite number >= 0, got %g", R);
+    const size_t p = kn_radial_knots(m->kh, m->kw);
+    for (size_t i = 0; i < m->nx; i++) {
+        const size_t knot = i < p ? i : 1 + (i - p) % (p - 1); /* harmonic: f_0, then blocks of knots 1.. */
+        keep[i] = (double)knot <= R;
+    }
+    return KERNEST_OK;
+}
+
+/* lowrank box:HxW: keep the rows of U (side 0) or the columns of V (side 1) inside the box */
+static int lowrank_box(const kernest_options *opt, const kn_model *m, double *keep)
+{
+    const size_t h = opt->support_h, w = opt->support_w, kh = m->kh, kw = m->kw;
+    if (!h || !w || h > kh || w > kw)
+        return kn_error(KERNEST_E_INVALID, "--support box:%zux%zu: must be non-empty and fit in the "
+                        "%zux%zu kernel", h, w, kh, kw);
+    const size_t len = m->side == 0 ? kh : kw, ext = m->side == 0 ? h : w;
+    const size_t first = (len - 1) / 2 - (ext - 1) / 2;
+    for (size_t i = 0; i < m->nx; i++) {
+        const size_t k = i % len;
+        keep[i] = k >= first && k < first + ext;
     }
     return KERNEST_OK;
 }
@@ -121,6 +193,9 @@ int kn_constraints_build(const kernest_options *opt, const kn_model *m, kn_const
                         opt->nonneg ? "--nonneg/--bounds" : "--bounds", s->lo, s->hi);
     s->has_sum = opt->has_sum;
     s->sum = opt->sum;
+    int st = model_refusals(opt, m);
+    if (st)
+        return st;
     const int radial = m->kind == KERNEST_MODEL_RADIAL;
     if (opt->tv > 0 && m->kind != KERNEST_MODEL_PIXEL)
         return kn_error(KERNEST_E_INVALID, "--reg tv: only with --model pixel (TV acts on the kernel's "
@@ -128,9 +203,9 @@ int kn_constraints_build(const kernest_options *opt, const kn_model *m, kn_const
     s->tv = opt->tv;
     s->kh = m->kh;
     s->kw = m->kw;
-    if (radial && opt->support != KERNEST_SUPPORT_NONE)
-        return kn_error(KERNEST_E_INVALID, "--support: not available with --model radial (the profile spans "
-                        "the kernel; choose --ksize instead)");
+    if (radial && opt->support != KERNEST_SUPPORT_NONE && opt->support != KERNEST_SUPPORT_DISK)
+        return kn_error(KERNEST_E_INVALID, "--support: only disk:R with --model radial (the profile is "
+                        "held at 0 beyond r = R)");
     if (radial && opt->has_sum)
         return kn_error(KERNEST_E_INVALID, "--sum: not available with --model radial yet");
     if (m->nk > 1 && opt->tv > 0)
@@ -144,7 +219,6 @@ int kn_constraints_build(const kernest_options *opt, const kn_model *m, kn_const
     char *pinned = calloc(s->n ? s->n : 1, 1);
     c->keep = malloc((s->n ? s->n : 1) * sizeof *c->keep);
     c->fixv = calloc(s->n ? s->n : 1, sizeof *c->fixv);
-    int st = KERNEST_OK;
     if (!pinned || !c->keep || !c->fixv) {
         st = kn_error(KERNEST_E_NOMEM, "out of memory for the constraints");
         goto done;
@@ -152,7 +226,9 @@ int kn_constraints_build(const kernest_options *opt, const kn_model *m, kn_const
     for (size_t i = 0; i < s->n; i++)
         c->keep[i] = 1.0;
     if (opt->support != KERNEST_SUPPORT_NONE) {
-        if ((st = apply_support(opt, m->kh, m->kw, c->keep)))
+        if ((st = m->kind == KERNEST_MODEL_LOWRANK ? lowrank_box(opt, m, c->keep)
+                  : m->kind == KERNEST_MODEL_PIXEL ? apply_support(opt, m->kh, m->kw, c->keep)
+                                                   : profile_disk(opt, m, c->keep)))
             goto done;
         if (!(s->lo <= 0 && 0 <= s->hi))
             for (size_t i = 0; i < s->n; i++)

@@ -11,10 +11,12 @@ typedef struct kn_constraints {
     double *keep, *fixv;
 } kn_constraints;
 
-/* Builds c for the unknowns of model m (pixels, or profile knots). Refuses, with
- * KERNEST_E_INVALID, what is contradictory or meaningless for the model (a fixed pixel outside
- * the kernel or its bounds, a support with bounds that exclude 0, --support or --sum with the
- * radial model, a radial fixed pixel that ties two knots). Free with kn_constraints_free. */
+/* Builds c for the unknowns of model m (pixels, profile knots, harmonic coefficients, or one
+ * low-rank factor). Refuses, with KERNEST_E_INVALID, what is contradictory or meaningless for the
+ * model (a fixed pixel outside the kernel or its bounds, a support with bounds that exclude 0,
+ * --sum or a support other than disk:R with radial/harmonic, a radial fixed pixel that ties two
+ * knots; harmonic: bounds, --nonneg, l1, fixed pixels off the centre; lowrank: bounds, --sum, l1,
+ * --fix, supports other than box:HxW). Free with kn_constraints_free. */
 int kn_constraints_build(const kernest_options *opt, const kn_model *m, kn_constraints *c);
 void kn_constraints_free(kn_constraints *c);
 

@@ -50,6 +50,7 @@ void kernest_report_destroy(kernest_report **r)
     free((*r)->path);
     free((*r)->coverage);
     free((*r)->std);
+    free((*r)->background);
     free(*r);
     *r = NULL;
 }
@@ -85,6 +86,15 @@ int kn_report_make(const kn_session *s, kn_fit *fit, kernest_report **out)
         rep->profile = fit->x;
         rep->nprofile = fit->model.nx;
         fit->x = NULL;
+    }
+    rep->order = fit->model.order;
+    rep->outer_iterations = fit->outer_iterations;
+    rep->outer_reason = fit->outer_reason;
+    rep->outer_change = fit->outer_change;
+    if (fit->beta) {
+        rep->background = fit->beta;
+        rep->nbackground = pb->npairs;
+        fit->beta = NULL;
     }
     rep->lipschitz = fit->info.lipschitz;
     rep->restarts = fit->info.restarts;

@@ -68,6 +68,8 @@ void kernest_options_default(kernest_options *opt)
     opt->cv_folds = 5;
     opt->probes = 2;
     opt->seed = 1;
+    opt->outer_maxiter = 30;
+    opt->outer_tol = 1e-4;
 }
 
 /* The window of the full (ha+kh-1)×(wa+kw-1) result each mode keeps, as scipy.signal.convolve2d:

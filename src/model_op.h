@@ -7,20 +7,30 @@
 
 typedef struct kn_model {
     kernest_model kind;
+    int order;   /* harmonic: M; lowrank: R; 0 otherwise */
+    int side;    /* lowrank: 0 = the U half-step (V held inside Φ), 1 = the V half-step,
+                    -1 = both factors (x = [U; V], not linear: no Φ; kn_model_kernel only) */
     size_t kh, kw;
-    size_t nx;  /* unknowns the solvers work on: nk*kh*kw (pixel) or the profile's knots (radial) */
-    kn_csr phi; /* radial: Φ on the host, kh*kw × nx; empty for pixel */
-    size_t nk;  /* kernels (C_out*C_in; 1 without channels), each kh×kw, one after the other */
+    size_t nx;   /* unknowns the solvers work on: nk*kh*kw (pixel), knots (radial), coefficients
+                    (harmonic), one factor (lowrank half-step) */
+    kn_csr phi;  /* Φ on the host, kh*kw × nx; empty for pixel and lowrank side -1 */
+    kn_csr gram; /* G of reg grad on the unknowns: DᵀD of first differences along r per profile
+                    (radial, harmonic) or along each factor (lowrank); empty when phi is */
+    size_t nk;   /* kernels (C_out*C_in; 1 without channels), each kh×kw, one after the other */
 } kn_model;
 
-/* Builds the host side of the model for a kh×kw kernel. Free with kn_model_free. */
-int kn_model_init(kn_model *m, kernest_model kind, size_t kh, size_t kw);
-/* The same for nk kernels of kh×kw (channels, nk = C_out*C_in); radial takes nk = 1 only. */
-int kn_model_init_nk(kn_model *m, kernest_model kind, size_t kh, size_t kw, size_t nk);
+/* Builds the host side of the model for a kh×kw kernel (order: harmonic M >= 0, lowrank R >= 1;
+ * ignored otherwise). lowrank gives the U half-step with V = 0 (the shape of a half-step, for
+ * memory estimates; kn_lowrank_model sets the held factor). Free with kn_model_free. */
+int kn_model_init(kn_model *m, kernest_model kind, int order, size_t kh, size_t kw);
+/* The same for nk kernels of kh×kw (channels, nk = C_out*C_in): pixel only when nk > 1. */
+int kn_model_init_nk(kn_model *m, kernest_model kind, int order, size_t kh, size_t kw, size_t nk);
 void kn_model_free(kn_model *m);
 /* Bytes kn_model_backend allocates on a backend with elements of elem_size (0 for pixel). */
 size_t kn_model_bytes(const kn_model *m, size_t elem_size);
-/* K = Φ(x) on the host (a copy for pixel); K has kh*kw values, x has nx. */
+/* Bytes kn_model_backend_bg adds for a background on pb's data space. */
+size_t kn_background_bytes(const kn_problem *pb, size_t elem_size);
+/* K = Φ(x) on the host (a copy for pixel; U Vᵀ for lowrank side -1); K has kh*kw values, x has nx. */
 void kn_model_kernel(const kn_model *m, const double *x, double *K);
 /* The backend the solvers run on: be itself for pixel with nothing held; otherwise a new
  * backend sharing be's vectors whose op_apply is H∘Φ∘diag(keep), op_adjoint its adjoint and
@@ -30,8 +40,22 @@ void kn_model_kernel(const kn_model *m, const double *x, double *K);
  * the prior operations when a wrapper is needed, and outlive *out; destroy *out with
  * kn_backend_destroy only when *out != be. */
 int kn_model_backend(const kn_model *m, kn_backend *be, const double *keep, kn_backend **out);
-/* r = H Φ x on a backend from kn_model_backend, ignoring keep (the full forward model). */
+/* kn_model_backend with a background: when bg (the problem be is set up for) is not NULL, the
+ * operator becomes P∘H∘Φ∘diag(keep), P = I − E (EᵀE)⁻¹ Eᵀ, E (m × npairs) the indicator of each
+ * pair's observed pixels. P removes each pair's mean: min over (x, β) of ½‖HΦx + Eβ − b‖² equals
+ * min over x of ½‖P(HΦx − b)‖² with β = (EᵀE)⁻¹Eᵀ(b − HΦx) (variable projection), so solvers,
+ * regularisers and constraints never see β. The caller projects b (kn_model_project). */
+int kn_model_backend_bg(const kn_model *m, kn_backend *be, const double *keep, const kn_problem *bg,
+                        kn_backend **out);
+/* r = (P) H Φ x on a backend from kn_model_backend, ignoring keep (the operator the solver sees,
+ * without the mask of held unknowns). */
 int kn_model_forward(kn_backend *sbe, const kn_vec *x, kn_vec *r);
+/* r = H Φ x: the prediction without the background projection. */
+int kn_model_predict(kn_backend *sbe, const kn_vec *x, kn_vec *r);
+/* v = P v on a data-space vector (nothing without a background). */
+int kn_model_project(kn_backend *sbe, kn_vec *v);
+/* β_i = mean over pair i's observed pixels of (b − hx) (host, data-space vectors). */
+void kn_background_offsets(const kn_problem *pb, const double *b, const double *hx, double *beta);
 
 /* ---- radial pieces (model_radial.c) ---- */
 
@@ -44,5 +68,22 @@ int kn_radial_phi(size_t kh, size_t kw, kn_csr *phi);
 int kn_radial_knot(size_t kh, size_t kw, size_t y, size_t x, size_t *knot);
 /* DᵀD of first differences on p knots (tridiagonal, no wrap). */
 int kn_diff_gram_1d(size_t p, kn_csr *g);
+/* Block-diagonal DᵀD: nblocks blocks of len[b] knots; anchored[b] != 0 adds the difference to an
+ * implicit 0 before the first knot (a profile that vanishes at r = 0). */
+int kn_diff_gram_blocks(size_t nblocks, const size_t *len, const int *anchored, kn_csr *g);
+
+/* ---- harmonic pieces (model_harmonic.c) ---- */
+
+/* Unknowns of harmonic:M on p radial knots: p + 2M(p−1). */
+size_t kn_harmonic_unknowns(size_t p, int M);
+/* Φ and G of harmonic:M (layout in kernest_report's comment: f_0 on knots 0..p−1, then f_1, g_1,
+ * ..., f_M, g_M on knots 1..p−1). */
+int kn_harmonic_phi(size_t kh, size_t kw, int M, kn_csr *phi, kn_csr *gram);
+
+/* ---- low-rank pieces (lowrank.c) ---- */
+
+/* The half-step model of K = U Vᵀ (U: kh×R, V: kw×R, stored factor by factor: u_r = U[r*kh ..]):
+ * side 0 solves for U with V = held (R*kw values; NULL: zeros), side 1 for V with U = held. */
+int kn_lowrank_model(kn_model *m, int side, int R, size_t kh, size_t kw, const double *held);
 
 #endif

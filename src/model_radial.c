@@ -76,3 +76,34 @@ int kn_diff_gram_1d(size_t p, kn_csr *g)
     }
     return KERNEST_OK;
 }
+
+int kn_diff_gram_blocks(size_t nblocks, const size_t *len, const int *anchored, kn_csr *g)
+{
+    size_t p = 0;
+    for (size_t b = 0; b < nblocks; b++)
+        p += len[b];
+    int st = kn_csr_alloc(g, p, p, 3 * p);
+    if (st)
+        return st;
+    size_t e = 0, i = 0;
+    for (size_t b = 0; b < nblocks; b++)
+        for (size_t k = 0; k < len[b]; k++, i++) {
+            /* (D f)_k = f_{k+1} − f_k inside the block, plus f_0 − 0 when anchored */
+            const int left = k > 0, right = k + 1 < len[b];
+            const double deg = left + right + (k == 0 && anchored[b]);
+            if (left) {
+                g->col[e] = i - 1;
+                g->val[e++] = -1.0;
+            }
+            if (deg > 0) {
+                g->col[e] = i;
+                g->val[e++] = deg;
+            }
+            if (right) {
+                g->col[e] = i + 1;
+                g->val[e++] = -1.0;
+            }
+            g->row_ptr[i + 1] = e;
+        }
+    return KERNEST_OK;
+}

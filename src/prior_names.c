@@ -3,7 +3,7 @@
 
 #include "kernest.h"
 
-static const char *const model_names[] = {"pixel", "radial"};
+static const char *const model_names[] = {"pixel", "radial", "harmonic", "lowrank"};
 static const char *const solver_names[] = {"auto", "cgls", "fista"};
 
 static int lookup(const char *s, const char *const *names, int n)
@@ -16,12 +16,12 @@ static int lookup(const char *s, const char *const *names, int n)
 
 int kernest_model_parse(const char *s)
 {
-    return lookup(s, model_names, 2);
+    return lookup(s, model_names, 4);
 }
 
 const char *kernest_model_name(kernest_model model)
 {
-    return (unsigned)model < 2 ? model_names[model] : "?";
+    return (unsigned)model < 4 ? model_names[model] : "?";
 }
 
 int kernest_solver_parse(const char *s)

@@ -26,6 +26,13 @@ static void priors_json(cJSON *o, const kernest_options *opt)
 {
     static const char *const supports[] = {"none", "disk", "box", "mask"};
     cJSON_AddStringToObject(o, "model", kernest_model_name(opt->model));
+    if (opt->model == KERNEST_MODEL_HARMONIC || opt->model == KERNEST_MODEL_LOWRANK)
+        cJSON_AddNumberToObject(o, "order", opt->order);
+    if (opt->model == KERNEST_MODEL_LOWRANK) {
+        cJSON_AddNumberToObject(o, "outer_maxiter", opt->outer_maxiter);
+        cJSON_AddNumberToObject(o, "outer_tol", opt->outer_tol);
+    }
+    cJSON_AddBoolToObject(o, "background", opt->background);
     cJSON_AddStringToObject(o, "solver", kernest_solver_name(opt->solver));
     cJSON_AddNumberToObject(o, "l1", opt->l1);
     cJSON_AddNumberToObject(o, "tv", opt->tv);
@@ -150,6 +157,8 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
         cJSON_AddNumberToObject(p, "observed_pixels", (double)r->misfit[i].count);
         cJSON_AddNumberToObject(p, "sse", r->misfit[i].sse);
         cJSON_AddNumberToObject(p, "rms", r->misfit[i].rms);
+        if (r->background)
+            cJSON_AddNumberToObject(p, "background", r->background[i]);
         cJSON_AddItemToArray(pairs, p);
     }
     cJSON *s = cJSON_AddObjectToObject(root, "solve");
@@ -176,10 +185,35 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
     }
     cJSON *m = cJSON_AddObjectToObject(root, "model");
     cJSON_AddStringToObject(m, "kind", kernest_model_name(r->model));
-    if (r->profile) {
-        cJSON *pr = cJSON_AddArrayToObject(m, "profile");
+    if (r->model == KERNEST_MODEL_HARMONIC || r->model == KERNEST_MODEL_LOWRANK)
+        cJSON_AddNumberToObject(m, "order", r->order);
+    if (r->profile && r->model == KERNEST_MODEL_LOWRANK) {
+        /* U then V, factor by factor (kernest.h) */
+        const size_t R = (size_t)r->order;
+        cJSON *fu = cJSON_AddArrayToObject(m, "u"), *fv = cJSON_AddArrayToObject(m, "v");
+        for (size_t k = 0; k < R; k++) {
+            cJSON *u = cJSON_CreateArray(), *v = cJSON_CreateArray();
+            for (size_t i = 0; i < r->kh; i++)
+                cJSON_AddItemToArray(u, cJSON_CreateNumber(r->profile[k * r->kh + i]));
+            for (size_t i = 0; i < r->kw; i++)
+                cJSON_AddItemToArray(v, cJSON_CreateNumber(r->profile[R * r->kh + k * r->kw + i]));
+            cJSON_AddItemToArray(fu, u);
+            cJSON_AddItemToArray(fv, v);
+        }
+        cJSON *o = cJSON_AddObjectToObject(m, "als");
+        cJSON_AddNumberToObject(o, "sweeps", r->outer_iterations);
+        cJSON_AddStringToObject(o, "stop_reason", kernest_stop_reason_name(r->outer_reason));
+        cJSON_AddNumberToObject(o, "relative_change", r->outer_change);
+    } else if (r->profile) {
+        /* radial: f(r); harmonic: f_0, then f_1, g_1, ... (kernest.h) */
+        cJSON *pr = cJSON_AddArrayToObject(m, r->model == KERNEST_MODEL_HARMONIC ? "coefficients" : "profile");
         for (size_t i = 0; i < r->nprofile; i++)
             cJSON_AddItemToArray(pr, cJSON_CreateNumber(r->profile[i]));
+    }
+    if (r->background) {
+        cJSON *bg = cJSON_AddArrayToObject(root, "background");
+        for (size_t i = 0; i < r->nbackground; i++)
+            cJSON_AddItemToArray(bg, cJSON_CreateNumber(r->background[i]));
     }
     cJSON *d = cJSON_AddObjectToObject(root, "device");
     cJSON_AddStringToObject(d, "backend", r->backend);

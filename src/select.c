@@ -73,7 +73,8 @@ static int cand_init(ctx *c, cand *cd, size_t index, const kn_candidate_spec *sp
     k->nonneg = cd->opt.nonneg;
     double lam0 = 1.0;
     kn_model model = {0};
-    int st = kn_model_init(&model, cd->opt.model, c->s->pb.kh, c->s->pb.kw);
+    int st = kn_model_init_nk(&model, cd->opt.model, cd->opt.order, c->s->pb.kh, c->s->pb.kw,
+                              c->s->pb.cout * c->s->pb.cin);
     cd->nx = model.nx;
     kn_model_free(&model);
     if (st || (st = sel_lambda_scale(c->s, &cd->opt, c->user->seed + 17 * index, &lam0)))

@@ -84,7 +84,7 @@ int sel_lambda_scale(kn_session *s, const kernest_options *opt, unsigned long lo
     const kn_backend_ops *o = s->be->ops;
     kn_rng rng;
     kn_rng_seed(&rng, seed);
-    int st = kn_model_init(&model, opt->model, s->pb.kh, s->pb.kw);
+    int st = kn_model_init_nk(&model, opt->model, opt->order, s->pb.kh, s->pb.kw, s->pb.cout * s->pb.cin);
     if (st || (st = kn_model_backend(&model, s->be, NULL, &sbe)))
         goto done;
     if (!(zh = malloc(model.nx * sizeof *zh))) {
@@ -124,7 +124,7 @@ int sel_l1_scale(kn_session *s, const kernest_options *opt, double *out)
     kn_backend *sbe = NULL;
     kn_vec *g = NULL;
     double *h = NULL;
-    int st = kn_model_init(&model, opt->model, s->pb.kh, s->pb.kw);
+    int st = kn_model_init_nk(&model, opt->model, opt->order, s->pb.kh, s->pb.kw, s->pb.cout * s->pb.cin);
     if (!st && !(st = kn_model_backend(&model, s->be, NULL, &sbe)) &&
         !(st = s->be->ops->vec_create(s->be, model.nx, &g)) && !(st = sbe->ops->op_adjoint(sbe, s->b, g))) {
         if (!(h = malloc(model.nx * sizeof *h)))

@@ -24,8 +24,16 @@ int kn_options_check(const kernest_options *opt)
         return kn_error(KERNEST_E_INVALID, "--maxiter: must be >= 0, got %d", opt->maxiter);
     if ((unsigned)opt->precision > KERNEST_PRECISION_DEFAULT)
         return kn_error(KERNEST_E_INVALID, "--precision: unknown precision %d", (int)opt->precision);
-    if ((unsigned)opt->model > KERNEST_MODEL_RADIAL)
+    if ((unsigned)opt->model > KERNEST_MODEL_LOWRANK)
         return kn_error(KERNEST_E_INVALID, "--model: unknown model %d", (int)opt->model);
+    if (opt->model == KERNEST_MODEL_HARMONIC && (opt->order < 0 || opt->order > 64))
+        return kn_error(KERNEST_E_INVALID, "--model harmonic:M: M must be 0..64, got %d", opt->order);
+    if (opt->model == KERNEST_MODEL_LOWRANK && (opt->order < 1 || opt->order > 64))
+        return kn_error(KERNEST_E_INVALID, "--model lowrank:R: R must be 1..64, got %d", opt->order);
+    if (opt->model == KERNEST_MODEL_LOWRANK && opt->outer_maxiter < 1)
+        return kn_error(KERNEST_E_INVALID, "--outer-maxiter: must be >= 1, got %d", opt->outer_maxiter);
+    if (!(opt->outer_tol >= 0) || !isfinite(opt->outer_tol))
+        return kn_error(KERNEST_E_INVALID, "--outer-tol: must be a finite number >= 0, got %g", opt->outer_tol);
     if ((unsigned)opt->solver > KERNEST_SOLVER_FISTA)
         return kn_error(KERNEST_E_INVALID, "--solver: unknown solver %d", (int)opt->solver);
     if (!(opt->l1 >= 0) || !isfinite(opt->l1))
@@ -70,7 +78,7 @@ static int open_backend(const kernest_options *opt, kn_warnings *warnings, kn_ba
 /* Bytes of the solve on the backend: the operator, the model, the constraints' masks, the
  * solver's vectors and x, b. */
 static size_t solve_bytes(const kn_backend *be, const kn_problem *pb, const kn_model *model,
-                          int fista, kernest_reg reg, const kn_prox_spec *spec)
+                          int fista, kernest_reg reg, const kn_prox_spec *spec, int background)
 {
     size_t kv, dv;
     if (fista)
@@ -84,7 +92,8 @@ static size_t solve_bytes(const kn_backend *be, const kn_problem *pb, const kn_m
     if (!fista && spec->fixv)
         dv += 1;
     double vec = ((double)(kv + 1) * model->nx + (double)(dv + 1) * pb->m) * be->elem_size; /* + x, b */
-    double total = vec + (double)be->ops->op_bytes(be, pb) + (double)kn_model_bytes(model, be->elem_size);
+    double total = vec + (double)be->ops->op_bytes(be, pb) + (double)kn_model_bytes(model, be->elem_size) +
+                   (background ? (double)kn_background_bytes(pb, be->elem_size) : 0.0);
     return total >= (double)SIZE_MAX ? SIZE_MAX : (size_t)total;
 }
 
@@ -134,7 +143,8 @@ static int pick_solver(const kernest_options *opt, const kn_prox_spec *spec, int
     const int needs_prox = kn_prox_spec_active(spec) && !holds_only(spec, opt);
     if (opt->solver == KERNEST_SOLVER_CGLS && needs_prox)
         return kn_error(KERNEST_E_INVALID, "--solver cgls: cannot take %s (use --solver fista or auto)",
-                        kn_priors_option(opt));
+                        opt->nonneg ? "--nonneg" : opt->has_bounds ? "--bounds" : opt->has_sum ? "--sum"
+                        : opt->l1 > 0 ? "--reg l1" : opt->tv > 0 ? "--reg tv" : "--fix with a regulariser");
     *fista = opt->solver == KERNEST_SOLVER_FISTA || (opt->solver == KERNEST_SOLVER_AUTO && needs_prox);
     return KERNEST_OK;
 }
@@ -142,14 +152,16 @@ static int pick_solver(const kernest_options *opt, const kn_prox_spec *spec, int
 /* x = the estimate of the model's unknowns, on the backend (setup done, b uploaded). CGLS with
  * held unknowns solves for z over the free ones with b − H(fixv), then x = keep ⊙ z + fixv. */
 static int solve(kn_backend *be, const kn_model *model, const kn_prox_spec *spec, int fista,
-                 const kn_solve_params *prm, kn_vec *b, kn_vec *x, kn_backend **sbe,
-                 kn_solve_result *res, kn_fista_info *info)
+                 const kn_solve_params *prm, const kn_problem *bg, kn_vec *b, kn_vec *x,
+                 kn_backend **sbe, kn_solve_result *res, kn_fista_info *info)
 {
     const kn_backend_ops *o = be->ops;
     const int held = !fista && spec->keep;
     kn_prox *prox = NULL;
     kn_vec *fix = NULL, *hf = NULL;
-    int st = kn_model_backend(model, be, held ? spec->keep : NULL, sbe);
+    int st = kn_model_backend_bg(model, be, held ? spec->keep : NULL, bg, sbe);
+    if (!st && bg)
+        st = kn_model_project(*sbe, b); /* b = P b: the background is profiled out */
     if (st)
         return st;
     if (fista) {
@@ -177,14 +189,21 @@ done:
 
 /* The model, its constraints and the solver opt asks for, with the bytes of the whole solve. */
 static int plan_solve(const kn_backend *be, const kn_problem *pb, const kernest_options *opt,
-                      kn_model *model, kn_constraints *cons, int *fista, size_t *bytes)
+                      const kn_model *model, kn_constraints *cons, int *fista, size_t *bytes)
 {
     int st;
-    if ((st = kn_model_init_nk(model, opt->model, pb->kh, pb->kw, pb->cout * pb->cin)) ||
-        (st = kn_constraints_build(opt, model, cons)) || (st = pick_solver(opt, &cons->spec, fista)))
+    if (opt->background && pb->channels)
+        return kn_error(KERNEST_E_UNSUPPORTED, "--background: not available with several channels yet");
+    if ((st = kn_constraints_build(opt, model, cons)) || (st = pick_solver(opt, &cons->spec, fista)))
         return st;
-    *bytes = solve_bytes(be, pb, model, *fista, opt->reg, &cons->spec);
+    *bytes = solve_bytes(be, pb, model, *fista, opt->reg, &cons->spec, opt->background);
     return KERNEST_OK;
+}
+
+/* The model opt asks for on pb's kernels (lowrank: the larger half-step, for memory). */
+static int model_for(const kn_problem *pb, const kernest_options *opt, kn_model *model)
+{
+    return kn_model_init_nk(model, opt->model, opt->order, pb->kh, pb->kw, pb->cout * pb->cin);
 }
 
 /* Everything after the backend is chosen: memory check, operator set-up, upload of b. */
@@ -194,7 +213,9 @@ static int setup_backend(kn_session *s, const kernest_options *opt)
     kn_constraints cons = {0};
     int fista;
     size_t need;
-    int st = plan_solve(s->be, &s->pb, opt, &model, &cons, &fista, &need);
+    int st = model_for(&s->pb, opt, &model);
+    if (!st)
+        st = plan_solve(s->be, &s->pb, opt, &model, &cons, &fista, &need);
     kn_constraints_free(&cons);
     kn_model_free(&model);
     if (st || (st = check_memory(s->be, need)))
@@ -276,9 +297,13 @@ void kn_fit_free(kn_fit *f)
     free(f->K);
     free(f->hx);
     free(f->res.history);
+    free(f->beta);
     kn_warnings_free(&f->warnings);
     memset(f, 0, sizeof *f);
 }
+
+static int solve_model(kn_session *s, const kernest_options *opt, kn_model *model_in, const double *x0,
+                       const double *data, const double *shift, kn_fit *fit);
 
 int kn_session_solve(kn_session *s, const kernest_options *opt, const double *x0, kn_fit *fit)
 {
@@ -292,6 +317,31 @@ int kn_session_solve_with(kn_session *s, const kernest_options *opt, const doubl
     int st = kn_options_check(opt);
     if (st)
         return st;
+    if (opt->model == KERNEST_MODEL_LOWRANK)
+        return x0 || data || shift
+                   ? kn_error(KERNEST_E_INVALID, "--model lowrank: a starting point or other data is not supported")
+                   : kn_lowrank_solve(s, opt, fit);
+    kn_model model;
+    if ((st = model_for(&s->pb, opt, &model)))
+        return st;
+    return solve_model(s, opt, &model, x0, data, shift, fit);
+}
+
+int kn_session_solve_model(kn_session *s, const kernest_options *opt, kn_model *model, const double *x0,
+                           kn_fit *fit)
+{
+    return solve_model(s, opt, model, x0, NULL, NULL, fit);
+}
+
+/* One solve of model (taken into fit->model) on the session, from x0, with other data and a
+ * kernel-space right-hand side when given (NULL: the session's b, none). */
+static int solve_model(kn_session *s, const kernest_options *opt, kn_model *model_in, const double *x0,
+                       const double *data, const double *shift, kn_fit *fit)
+{
+    memset(fit, 0, sizeof *fit);
+    fit->model = *model_in; /* taken: freed with the fit */
+    memset(model_in, 0, sizeof *model_in);
+    int st;
     kn_backend *be = s->be, *sbe = NULL; /* sbe: what the solver runs on (be, or H∘Φ over be) */
     const kn_backend_ops *o = be->ops;
     const kn_problem *pb = &s->pb;
@@ -302,6 +352,10 @@ int kn_session_solve_with(kn_session *s, const kernest_options *opt, const doubl
     kn_solve_params prm = {opt->reg, opt->lambda, opt->tol, opt->maxiter, NULL, NULL};
     if ((st = plan_solve(be, pb, opt, &fit->model, &cons, &fit->fista, &fit->bytes_needed)))
         goto done;
+    if (opt->background && !(fit->beta = calloc(pb->npairs ? pb->npairs : 1, sizeof *fit->beta))) {
+        st = kn_error(KERNEST_E_NOMEM, "--background: out of memory");
+        goto done;
+    }
     const kn_model *model = &fit->model;
     /* the operator is allocated already: check what this solve adds to it */
     const size_t op = o->op_bytes(be, pb);
@@ -348,15 +402,25 @@ int kn_session_solve_with(kn_session *s, const kernest_options *opt, const doubl
     fit->resumed_from = rh.first_iteration;
     const double t1 = kn_now();
     prm.shift = g;
-    if ((st = solve(be, model, &cons.spec, fit->fista, &prm, b, x, &sbe, &fit->res, &fit->info)))
+    if ((st = solve(be, model, &cons.spec, fit->fista, &prm, opt->background ? pb : NULL, b, x, &sbe,
+                    &fit->res, &fit->info)))
         goto done;
     fit->solve_seconds = kn_now() - t1;
     hx = b; /* b is no longer needed: its storage takes H x */
     b = NULL;
-    if ((st = o->vec_download(be, x, fit->x)) || (st = kn_model_forward(sbe, x, hx)) ||
+    if ((st = o->vec_download(be, x, fit->x)) || (st = kn_model_predict(sbe, x, hx)) ||
         (st = o->vec_download(be, hx, fit->hx)))
         goto done;
     kn_model_kernel(model, fit->x, fit->K);
+    if (fit->beta) { /* β = (EᵀE)⁻¹Eᵀ(b − H K), then H K + E β is the prediction */
+        kn_background_offsets(pb, data ? data : s->host_b, fit->hx, fit->beta);
+        for (size_t i = 0; i < pb->npairs; i++) {
+            const kn_pair *p = &pb->pairs[i];
+            for (size_t j = 0; j < p->len; j++)
+                if (!isnan(p->B[j]))
+                    fit->hx[p->offset + j] += fit->beta[i];
+        }
+    }
 done:
     o->vec_destroy(be, &x);
     o->vec_destroy(be, &b);

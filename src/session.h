@@ -33,6 +33,11 @@ typedef struct kn_fit {
     double solve_seconds;  /* the iterations */
     kn_warnings warnings;  /* e.g. a checkpoint that could not be written */
     int resumed_from;      /* iterations of the checkpoint opt->resume (0: none) */
+    double *beta;          /* --background: the offset of each pair (npairs values); else NULL.
+                              hx above then includes them (H K + β_i on pair i's observed pixels) */
+    int outer_iterations;  /* lowrank: ALS sweeps; 0 otherwise */
+    kernest_stop_reason outer_reason; /* lowrank: converged or maxiter */
+    double outer_change;   /* lowrank: relative change of K in the last sweep */
 } kn_fit;
 
 /* Checks the options that do not depend on the data (ranges, enums, NULL lists). */
@@ -69,5 +74,18 @@ void kn_fit_free(kn_fit *fit);
 /* The report of fit on session s (estimate.c): takes the fit's history and, for models, its
  * unknowns; wall_seconds is left 0 for the caller. */
 int kn_report_make(const kn_session *s, kn_fit *fit, kernest_report **out);
+/* kn_session_solve with a model the caller built (any linear model: pixel, radial, harmonic, a
+ * lowrank half-step with its held factor inside Φ). Takes *model (moved into fit->model; *model
+ * is zeroed, also on failure). opt's model and order are not read; its priors, λ, tolerance,
+ * iteration cap and background are. */
+int kn_session_solve_model(kn_session *s, const kernest_options *opt, kn_model *model, const double *x0,
+                           kn_fit *fit);
+
+/* --model lowrank:R: alternating least squares (lowrank.c). Starts from the leading singular
+ * vectors of a short pixel estimate, then sweeps U (V held), V (U held) — each an ordinary solve
+ * with opt's priors acting on the factor — until the relative change of K is <= opt->outer_tol
+ * or opt->outer_maxiter sweeps. fit->x holds [U; V]; hx, β, history and solver are the last
+ * half-step's. */
+int kn_lowrank_solve(kn_session *s, const kernest_options *opt, kn_fit *fit);
 
 #endif

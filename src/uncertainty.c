@@ -122,7 +122,7 @@ int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_
     double *data = NULL, *g = NULL, *mean = NULL, *m2 = NULL;
     kn_rng rng;
     kn_rng_seed(&rng, seed * 0x9e3779b97f4a7c15ULL + 3);
-    int st = kn_model_init(&model, o.model, pb->kh, pb->kw);
+    int st = kn_model_init_nk(&model, o.model, o.order, pb->kh, pb->kw, pb->cout * pb->cin);
     if (st)
         goto done;
     if (!(data = malloc((pb->m ? pb->m : 1) * sizeof *data)) || !(g = malloc(model.nx * sizeof *g)) ||

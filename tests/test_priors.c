@@ -287,7 +287,7 @@ static void check_composed_adjoint(kernest_model kind, int with_keep)
     kn_problem pb;
     cr_assert_eq(kn_problem_init(&pb, As, NULL, 1, KERNEST_MODE_SAME, 9, 7, NULL), KERNEST_OK);
     kn_model m;
-    cr_assert_eq(kn_model_init(&m, kind, 9, 7), KERNEST_OK);
+    cr_assert_eq(kn_model_init(&m, kind, 0, 9, 7), KERNEST_OK);
     double keep[63], x[63], y[30];
     for (size_t i = 0; i < m.nx; i++)
         keep[i] = i % 4 != 1;
@@ -366,7 +366,7 @@ Test(radial, recovers_a_radial_kernel_from_noiseless_data)
     kernest_array *A = tu_random_array(16, 16, 0, 1, &s), *K = NULL, *Kh = NULL;
     kernest_report *rep = NULL;
     kn_model m;
-    cr_assert_eq(kn_model_init(&m, KERNEST_MODEL_RADIAL, 11, 11), KERNEST_OK);
+    cr_assert_eq(kn_model_init(&m, KERNEST_MODEL_RADIAL, 0, 11, 11), KERNEST_OK);
     double c[16];
     for (size_t j = 0; j < m.nx; j++)
         c[j] = 1.0 / (1.0 + (double)j);
@@ -428,8 +428,8 @@ Test(radial, meaningless_combinations_are_refused)
     kernest_options o;
     options(&o, 0, 0);
     o.model = KERNEST_MODEL_RADIAL;
-    o.support = KERNEST_SUPPORT_DISK;
-    o.support_radius = 3;
+    o.support = KERNEST_SUPPORT_BOX; /* disk:R holds knots; a box is not radial */
+    o.support_h = o.support_w = 3;
     cr_assert_eq(kernest_estimate(As, Bs, 1, &o, &K, NULL), KERNEST_E_INVALID);
     cr_assert(strstr(kernest_last_error(), "--support"), "%s", kernest_last_error());
     o.support = KERNEST_SUPPORT_NONE;

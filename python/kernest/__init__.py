@@ -99,7 +99,12 @@ class _Options(ctypes.Structure):
                 ("probes", ctypes.c_int),
                 ("uncertainty", ctypes.c_int),
                 ("seed", ctypes.c_ulonglong),
-                ("auto_l1", ctypes.c_int)]
+                ("auto_l1", ctypes.c_int),
+                # harmonic and low-rank models, background, in kernest.h's order
+                ("order", ctypes.c_int),
+                ("outer_maxiter", ctypes.c_int),
+                ("outer_tol", ctypes.c_double),
+                ("background", ctypes.c_int)]
 
 
 class _Fixed(ctypes.Structure):
@@ -156,7 +161,7 @@ _lib.kernest_report_uncertainty.argtypes = [ctypes.c_void_p, ctypes.POINTER(_P_A
 _MODES = {"full": 0, "same": 1, "valid": 2}
 _REGS = {"none": 0, "ridge": 1, "grad": 2}
 _PRECISIONS = {"double": 0, "single": 1, None: 2}
-_MODELS = {"pixel": 0, "radial": 1}
+_MODELS = {"pixel": 0, "radial": 1, "harmonic": 2, "lowrank": 3}
 _SOLVERS = {"auto": 0, "cgls": 1, "fista": 2}
 _LAYOUTS = {"auto": 0, "chw": 1, "nchw": 2}
 
@@ -218,9 +223,23 @@ def _device(dev):
     raise KernestInputError("device: %r is not auto, cpu, cuda or cuda:N" % (dev,), "E_INVALID")
 
 
+def _model(model):
+    """'pixel' | 'radial' | 'harmonic:M' | 'lowrank:R' -> (enum, order)."""
+    name, _, order = str(model).partition(":")
+    kind = _pick(_MODELS, name, "model")
+    if kind in (2, 3):
+        if not order.isdigit():
+            raise KernestInputError("model: %r needs its order, e.g. %s:%d" % (model, name, 4 if kind == 2 else 1),
+                                    "E_INVALID")
+        return kind, int(order)
+    if order:
+        raise KernestInputError("model: %r takes no order" % (model,), "E_INVALID")
+    return kind, 0
+
+
 def _set_priors(opt, keep, model, solver, l1, nonneg, bounds, sum, support, fixed):
     """Fill the prior fields of opt; arrays that the library borrows are appended to keep."""
-    opt.model = _pick(_MODELS, model, "model")
+    opt.model, opt.order = _model(model)
     opt.solver = _pick(_SOLVERS, solver, "solver")
     opt.l1 = float(l1)
     opt.nonneg = 1 if nonneg else 0
@@ -253,7 +272,7 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
              nonneg=False, bounds=None, sum=None, support=None, fixed=None, progress=None,
              checkpoint=None, checkpoint_every=60.0, resume=None, tv=0.0, layout="auto",
              correlate=False, lambda_=None, select="cv", sigma=None, probes=2, uncertainty=None,
-             seed=1):
+             seed=1, background=False, outer_maxiter=30, outer_tol=1e-4):
     """Estimate the kernel K shared by the pairs (A_i, B_i).
 
     A, B: 2-D arrays, or lists of 2-D arrays (one pair per entry; shapes may differ between pairs).
@@ -264,11 +283,15 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     threads: CPU threads (0 = all cores). precision: None (double on CPU, single on GPU),
     "double" or "single". device: "auto" | "cpu" | "cuda" | "cuda:N".
     Priors (any constraint, l1 or tv selects FISTA under solver="auto"):
-    model: "pixel" | "radial" (K = Phi(f), a profile on knots 1 px apart; report["model"]["profile"]).
+    model: "pixel" | "radial" (K = Phi(f), a profile on knots 1 px apart; report["model"]["profile"])
+    | "harmonic:M" (profiles times cos/sin of m*theta, m <= M; report["model"]["coefficients"])
+    | "lowrank:R" (K = sum of R outer products u v^T by ALS; report["model"]["u"], ["v"], ["als"]).
     solver: "auto" | "cgls" | "fista". l1: weight of l1 ||K||_1. tv: weight of isotropic total
     variation sum sqrt(dxK^2 + dyK^2) (pixel model; combines with reg, l1 and constraints). nonneg: K >= 0.
     bounds: (lo, hi). sum: fixed sum of K. support: ("disk", R) | ("box", H, W) | a 0/1 array
     shaped like K. fixed: {(row, col): value} or [(row, col, value)], offsets from the centre.
+    background: also fit one constant offset per pair (report["background"]).
+    outer_maxiter, outer_tol: lowrank's ALS sweeps cap and relative change of K to stop at.
     progress: a callable called after every iteration with a dict (iteration, first_iteration,
     maxiter, residual, tol, elapsed, solver); a true return value stops the solve (stop reason
     "interrupted", K is the current iterate). An exception raised in it, KeyboardInterrupt
@@ -377,6 +400,9 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     opt.tv = float(tv)
     opt.layout = _pick(_LAYOUTS, layout, "layout")
     opt.correlate = 1 if correlate else 0
+    opt.background = 1 if background else 0
+    opt.outer_maxiter = int(outer_maxiter)
+    opt.outer_tol = float(outer_tol)
     K = _P_Array()
     rep = ctypes.c_void_p()
     status = _lib.kernest_estimate(pa, pb, n, ctypes.byref(opt), ctypes.byref(K), ctypes.byref(rep))

@@ -143,3 +143,25 @@ def test_automatic_choice_and_uncertainty():
     assert any(p["l1"] > 0 for p in rep3["automatic"]["path"]) and rep3["automatic"]["solves"] <= 15
     with pytest.raises(kernest.KernestInputError):
         kernest.estimate(A, B, lam="auto", select="nope")
+
+
+def test_models_and_background_through_the_binding():
+    rng = np.random.default_rng(5)
+    u, v = np.exp(-0.5 * (np.arange(7) - 3) ** 2 / 2.0), np.exp(-0.5 * (np.arange(5) - 2) ** 2)
+    K = np.outer(u, v)  # separable: rank 1
+    A = rng.random((16, 16))
+    B = kernest.convolve(A, K) + 2.5
+    Khat, report = kernest.estimate(A, B, ksize=(7, 5), model="lowrank:1", background=True, tol=1e-12,
+                                    maxiter=2000, outer_tol=1e-10, outer_maxiter=200, device="cpu")
+    assert np.linalg.norm(Khat - K) / np.linalg.norm(K) < 1e-6
+    assert abs(report["background"][0] - 2.5) < 1e-6
+    assert report["model"]["kind"] == "lowrank" and len(report["model"]["u"]) == 1
+    assert report["model"]["als"]["sweeps"] >= 1
+    Khat, report = kernest.estimate(A, B - 2.5, ksize=(7, 5), model="harmonic:2", reg="grad", lam=1e-3,
+                                    device="cpu")
+    assert report["model"]["kind"] == "harmonic" and report["options"]["order"] == 2
+    assert "background" not in report
+    with pytest.raises(kernest.KernestInputError, match="lowrank"):
+        kernest.estimate(A, B, ksize=(7, 5), model="lowrank:1", bounds=(0, 1), device="cpu")
+    with pytest.raises(kernest.KernestInputError, match="order"):
+        kernest.estimate(A, B, ksize=(7, 5), model="harmonic", device="cpu")

@@ -142,15 +142,58 @@ int cli_parse_fix(const char *s, kernest_fixed_pixel **list, size_t *n)
     return 0;
 }
 
+int cli_parse_model(const char *s, kernest_options *opt)
+{
+    const char *colon = strchr(s, ':');
+    char name[16];
+    size_t len = colon ? (size_t)(colon - s) : strlen(s);
+    int m = -1;
+    if (len < sizeof name) {
+        memcpy(name, s, len);
+        name[len] = '\0';
+        m = kernest_model_parse(name);
+    }
+    const int ordered = m == KERNEST_MODEL_HARMONIC || m == KERNEST_MODEL_LOWRANK;
+    if (m < 0 || (colon && !ordered)) {
+        cli_usage_error("--model: '%s' is not pixel, radial, harmonic:M or lowrank:R", s);
+        return -1;
+    }
+    if (ordered) {
+        long v;
+        if (!colon) {
+            cli_usage_error("--model %s: needs the order, e.g. %s:%d", name, name, m == KERNEST_MODEL_HARMONIC ? 4 : 1);
+            return -1;
+        }
+        if (cli_parse_int(m == KERNEST_MODEL_HARMONIC ? "--model harmonic:M" : "--model lowrank:R", colon + 1,
+                          m == KERNEST_MODEL_HARMONIC ? 0 : 1, 64, &v))
+            return -1;
+        opt->order = (int)v;
+    }
+    opt->model = (kernest_model)m;
+    return 0;
+}
+
 int cli_write_profile(const char *path, const kernest_report *rep)
 {
     kernest_array *p = NULL;
-    size_t shape[1] = {rep->nprofile};
-    int st = kernest_array_create(1, shape, &p);
-    if (!st) {
-        memcpy(p->data, rep->profile, rep->nprofile * sizeof *p->data);
-        st = kernest_array_write(path, p, rep->precision);
+    size_t shape[2] = {rep->nprofile, 1};
+    int harmonic = rep->model == KERNEST_MODEL_HARMONIC, st;
+    if (harmonic) { /* (2M+1) × p rows f_0, f_1, g_1, ...; the angular ones are 0 at r = 0 */
+        const size_t rows = 2 * (size_t)rep->order + 1, p0 = (rep->nprofile + rows - 1) / rows;
+        shape[0] = rows;
+        shape[1] = p0;
     }
+    st = kernest_array_create(harmonic ? 2 : 1, shape, &p);
+    if (!st && harmonic) {
+        const size_t rows = shape[0], p0 = shape[1];
+        memcpy(p->data, rep->profile, p0 * sizeof *p->data);
+        for (size_t b = 1; b < rows; b++)
+            memcpy(p->data + b * p0 + 1, rep->profile + p0 + (b - 1) * (p0 - 1), (p0 - 1) * sizeof *p->data);
+    } else if (!st) {
+        memcpy(p->data, rep->profile, rep->nprofile * sizeof *p->data);
+    }
+    if (!st)
+        st = kernest_array_write(path, p, rep->precision);
     kernest_array_destroy(&p);
     return st ? cli_fail(st) : 0;
 }
@@ -159,8 +202,8 @@ int cli_write_uncertainty(const kernest_report *rep, const char *cov_path, const
 {
     kernest_array *c = NULL, *s = NULL;
     int st = kernest_report_uncertainty(rep, &c, &s);
-    if (!st && !(st = kernest_npy_write(cov_path, c, KERNEST_DOUBLE)) &&
-        (st = kernest_npy_write(std_path, s, KERNEST_DOUBLE)))
+    if (!st && !(st = kernest_array_write(cov_path, c, KERNEST_DOUBLE)) &&
+        (st = kernest_array_write(std_path, s, KERNEST_DOUBLE)))
         unlink(cov_path); /* both or neither */
     kernest_array_destroy(&c);
     kernest_array_destroy(&s);

@@ -15,7 +15,10 @@ int cli_parse_bounds(const char *s, kernest_options *opt);
 int cli_parse_support(const char *s, kernest_options *opt, kernest_array **mask);
 /* "--fix ROW,COL=VALUE" appended to *list (realloc'd; caller frees). */
 int cli_parse_fix(const char *s, kernest_fixed_pixel **list, size_t *n);
-/* Writes the report's radial profile as a 1-D .npy; returns 0 or the exit code. */
+/* "--model pixel | radial | harmonic:M | lowrank:R" into opt->model and opt->order. */
+int cli_parse_model(const char *s, kernest_options *opt);
+/* Writes the report's radial profile as a 1-D .npy (harmonic: (2M+1)×p, rows f_0, f_1, g_1, ...,
+ * f_M, g_M at r = 0, 1, ... px); returns 0 or the exit code. */
 int cli_write_profile(const char *path, const kernest_report *rep);
 
 /* Writes the coverage and std maps of rep (both or neither); 0 or the exit code. */

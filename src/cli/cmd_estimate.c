@@ -49,11 +49,14 @@ static const char usage[] =
     "                           that includes l1 and the constraints exactly. Every prior runs on the\n"
     "                           CPU and on a CUDA GPU\n"
     "      --lambda X|auto      weight of ridge or grad when --reg gives none (default 0)\n"
-    "      --model M            pixel | radial | auto (default: auto when none of --model, --reg,\n"
-    "                           --lambda is given, else pixel). radial: K = Phi(f), a profile f(r) on\n"
-    "                           knots 1 px apart, r = distance from the centre, linear interpolation;\n"
-    "                           grad then smooths f along r, ridge is 1/2||f||^2, constraints act on f\n"
-    "      --profile FILE.npy   with --model radial, also write the profile f (f[j] at r = j px)\n"
+    "      --model M            pixel | radial | harmonic:M | lowrank:R | auto (default: auto when\n"
+    "                           none of --model, --reg, --lambda is given, else pixel); see below\n"
+    "      --profile FILE.npy   radial: write the profile f (f[j] at r = j px); harmonic: the\n"
+    "                           (2M+1) x p profiles, rows f_0, f_1, g_1, ..., f_M, g_M\n"
+    "      --background         also fit a constant offset per pair (B_i = crop(A_i (*) K) + beta_i);\n"
+    "                           beta is neither regularised nor constrained; any model; in the report\n"
+    "      --outer-maxiter N    lowrank: cap on ALS sweeps (default 30)\n"
+    "      --outer-tol T        lowrank: stop when ||K_t - K_t-1|| / ||K_t-1|| <= T (default 1e-4)\n"
     "constraints:\n"
     "      --nonneg             K >= 0\n"
     "      --bounds LO,HI       LO <= K <= HI (inf, -inf allowed)\n"
@@ -64,6 +67,23 @@ static const char usage[] =
     "                           ((Kh-1)/2, (Kw-1)/2), e.g. 0,0=0 for a kernel whose centre is 0;\n"
     "                           repeatable. radial: only pixels at a whole-number distance\n"
     "      --solver S           auto | cgls | fista (default auto)\n"
+    "models (r = distance from the kernel centre ((Kh-1)/2, (Kw-1)/2); theta = atan2(row offset,\n"
+    "column offset), rows down: it turns from the +column axis towards +row, as synth's ANGLE):\n"
+    "  radial       K = f(r), f on knots 1 px apart, linear interpolation. grad: smoothness of f along\n"
+    "               r; ridge: 1/2||f||^2. Takes --nonneg, --bounds (on f, hence on K), --fix at a\n"
+    "               whole-number distance, l1, --support disk:R (f = 0 on knots r > R); refuses\n"
+    "               --sum and box/mask supports\n"
+    "  harmonic:M   K = f_0(r) + sum_{m=1..M} f_m(r) cos(m theta) + g_m(r) sin(m theta), every\n"
+    "               profile on the radial knots (f_m(0) = g_m(0) = 0 for m >= 1). grad: smoothness\n"
+    "               along r of every profile; ridge: 1/2||coefficients||^2. Takes --fix 0,0=V and\n"
+    "               --support disk:R (every profile 0 on knots r > R); refuses --nonneg, --bounds,\n"
+    "               --sum, box/mask supports, l1 (K >= 0 is not a bound on the coefficients)\n"
+    "  lowrank:R    K = sum_{r<R} u_r v_r^T by alternating least squares: U with V held, V with U\n"
+    "               held (each an ordinary solve), from the leading singular vectors of a short\n"
+    "               pixel estimate, until --outer-tol or --outer-maxiter. grad: 1/2 lambda sum_r\n"
+    "               (||D u_r||^2 + ||D v_r||^2); ridge: the same with ||u_r||^2 + ||v_r||^2.\n"
+    "               --nonneg makes u_r, v_r >= 0 (so K >= 0); --support box:HxW only; refuses\n"
+    "               --bounds, --sum, --fix, disk/mask supports, l1\n"
     "solve:\n"
     "      --tol T              cgls: stop when ||H'r - lambda L'L K|| / initial <= T; fista: when\n"
     "                           ||K_t - K_t-1|| / ||K_t-1|| <= T (default 1e-6)\n"
@@ -72,7 +92,7 @@ static const char usage[] =
     "      --precision P        double | single (default: double on CPU, single on GPU)\n"
     "      --device D           auto | cpu | cuda | cuda:N (default auto: a CUDA GPU if usable)\n"
     "      --report FILE.json   write a report: options, solver, iterations, stop reason, misfit\n"
-    "                           per pair, device, times (and the radial profile)\n"
+    "                           per pair, device, times (and the model's unknowns, offsets)\n"
     "automatic choices (README: Automatic choices and uncertainty):\n"
     "      (default)            with none of --model, --reg, --lambda: --model auto --lambda auto\n"
     "      --fast               skip the automatic choice: one solve, pixel model, no regulariser\n"
@@ -149,6 +169,8 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
         {"probes", required_argument, 0, 2003}, {"uncertainty", required_argument, 0, 2004},
         {"samples", required_argument, 0, 2005}, {"seed", required_argument, 0, 2006},
         {"fast", no_argument, 0, 2007},
+        {"background", no_argument, 0, 3001}, {"outer-maxiter", required_argument, 0, 3002},
+        {"outer-tol", required_argument, 0, 3003},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     const char *log_path = NULL;
     int c;
@@ -181,14 +203,17 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
         case 'p': if (cli_parse_precision(optarg, &opt.precision)) goto done; break;
         case 'd': if (cli_parse_device(optarg, &opt.device, &opt.device_index)) goto done; break;
         case 'R': report_path = optarg; break;
-        case 'M': {
+        case 'M':
             model_given = 1;
             if (!strcmp(optarg, "auto")) { opt.auto_model = opt.auto_lambda = 1; break; }
-            int m = kernest_model_parse(optarg);
-            if (m < 0) { cli_usage_error("--model: '%s' is not pixel or radial", optarg); goto done; }
-            opt.model = (kernest_model)m;
+            if (cli_parse_model(optarg, &opt)) goto done;
             break;
-        }
+        case 3001: opt.background = 1; break;
+        case 3002: if (cli_parse_int("--outer-maxiter", optarg, 1, 100000, &v)) goto done; opt.outer_maxiter = (int)v; break;
+        case 3003:
+            if (cli_parse_double("--outer-tol", optarg, &opt.outer_tol)) goto done;
+            if (opt.outer_tol < 0) { cli_usage_error("--outer-tol: must be >= 0, got %s", optarg); goto done; }
+            break;
         case 'v': {
             int v2 = kernest_solver_parse(optarg);
             if (v2 < 0) { cli_usage_error("--solver: '%s' is not auto, cgls or fista", optarg); goto done; }
@@ -294,8 +319,8 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
         cli_usage_error("--lambda: needs --reg ridge or --reg grad");
         goto done;
     }
-    if (profile_path && (opt.model != KERNEST_MODEL_RADIAL || opt.auto_model)) {
-        cli_usage_error("--profile: needs --model radial");
+    if (profile_path && ((opt.model != KERNEST_MODEL_RADIAL && opt.model != KERNEST_MODEL_HARMONIC) || opt.auto_model)) {
+        cli_usage_error("--profile: needs --model radial or harmonic:M (lowrank factors are in --report)");
         goto done;
     }
     if (!plot_dir && (truth_path || plot_scale_arg)) {
@@ -470,7 +495,11 @@ int cli_estimate_run(const cli_estimate *job, cli_estimate_result *res)
                      K->shape[3], opt.correlate ? ", cross-correlation" : "");
         else
             snprintf(shape, sizeof shape, "%zux%zu kernel%s%s", rep->kh, rep->kw,
-                     rep->profile ? ", radial" : "", opt.correlate ? ", cross-correlation" : "");
+                     rep->model == KERNEST_MODEL_PIXEL    ? ""
+                     : rep->model == KERNEST_MODEL_RADIAL ? ", radial"
+                     : rep->model == KERNEST_MODEL_HARMONIC ? ", harmonic"
+                                                          : ", low rank",
+                     opt.correlate ? ", cross-correlation" : "");
         printf("kernest: wrote %s (%s) — %s %s after %d iterations "
                "(relative %s %.3g), rms misfit %.6g, %.2f s on %s\n",
                output, shape, rep->solver,

@@ -1,0 +1,254 @@
+/* lowrank.c — the low-rank model K = Σ_r u_r v_rᵀ: the linear half-steps (U with V held, V with U
+ * held) as sparse Φ, and alternating least squares over a session, each half-step one ordinary
+ * solve through kn_session_solve_model. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "session.h"
+
+/*
+ * Side 0: K[y, x] = Σ_r U[r*kh + y] V[r*kw + x]: row y*kw + x has column r*kh + y with value
+ * V[r*kw + x], r = 0..R−1 (ascending columns). Side 1 swaps the roles: column r*kw + x, value
+ * U[r*kh + y]. G is DᵀD along each factor (R blocks).
+ */
+int kn_lowrank_model(kn_model *m, int side, int R, size_t kh, size_t kw, const double *held)
+{
+    memset(m, 0, sizeof *m);
+    m->nk = 1;
+    m->kind = KERNEST_MODEL_LOWRANK;
+    m->order = R;
+    m->side = side;
+    m->kh = kh;
+    m->kw = kw;
+    const size_t len = side == 0 ? kh : kw, n = kh * kw;
+    m->nx = (size_t)R * len;
+    int st = kn_csr_alloc(&m->phi, n, m->nx, n * (size_t)R);
+    if (st)
+        return st;
+    size_t e = 0;
+    for (size_t y = 0; y < kh; y++)
+        for (size_t x = 0; x < kw; x++) {
+            for (int r = 0; r < R; r++) {
+                const size_t rr = (size_t)r;
+                m->phi.col[e] = side == 0 ? rr * kh + y : rr * kw + x;
+                m->phi.val[e++] = !held ? 0.0 : side == 0 ? held[rr * kw + x] : held[rr * kh + y];
+            }
+            m->phi.row_ptr[y * kw + x + 1] = e;
+        }
+    size_t *lens = malloc((size_t)R * sizeof *lens);
+    int *anch = calloc((size_t)R, sizeof *anch);
+    if (!lens || !anch) {
+        st = kn_error(KERNEST_E_NOMEM, "--model lowrank: out of memory");
+    } else {
+        for (int r = 0; r < R; r++)
+            lens[r] = len;
+        st = kn_diff_gram_blocks((size_t)R, lens, anch, &m->gram);
+    }
+    free(lens);
+    free(anch);
+    if (st)
+        kn_model_free(m);
+    return st;
+}
+
+/* ‖f‖ (ridge, none) or ‖D f‖ (grad) of one factor of length len */
+static double factor_norm(const double *f, size_t len, kernest_reg reg)
+{
+    double s = 0.0;
+    if (reg == KERNEST_REG_GRAD) {
+        for (size_t i = 0; i + 1 < len; i++)
+            s += (f[i + 1] - f[i]) * (f[i + 1] - f[i]);
+        if (s > 0)
+            return sqrt(s);
+    }
+    for (size_t i = 0; i < len; i++)
+        s += f[i] * f[i];
+    return sqrt(s);
+}
+
+/* u_r ← s u_r, v_r ← v_r / s with equal regulariser norms: K is unchanged and the regulariser
+ * ½λ(N(u)² + N(v)²) is the smallest over s (AM–GM), so ALS stays monotone */
+static void balance(double *U, double *V, int R, size_t kh, size_t kw, kernest_reg reg)
+{
+    for (int r = 0; r < R; r++) {
+        double *u = U + (size_t)r * kh, *v = V + (size_t)r * kw;
+        const double a = factor_norm(u, kh, reg), b = factor_norm(v, kw, reg);
+        if (!(a > 0) || !(b > 0) || !isfinite(a) || !isfinite(b))
+            continue;
+        const double s = sqrt(b / a);
+        for (size_t i = 0; i < kh; i++)
+            u[i] *= s;
+        for (size_t i = 0; i < kw; i++)
+            v[i] /= s;
+    }
+}
+
+/* q (len values) ← q minus its projections on the first k columns of Q, normalised; returns ‖·‖ */
+static double orthonormalise(double *Q, size_t len, int k)
+{
+    double *q = Q + (size_t)k * len;
+    for (int pass = 0; pass < 2; pass++) /* twice is enough (Kahan) */
+        for (int j = 0; j < k; j++) {
+            const double *p = Q + (size_t)j * len;
+            double d = 0.0;
+            for (size_t i = 0; i < len; i++)
+                d += p[i] * q[i];
+            for (size_t i = 0; i < len; i++)
+                q[i] -= d * p[i];
+        }
+    double nrm = 0.0;
+    for (size_t i = 0; i < len; i++)
+        nrm += q[i] * q[i];
+    nrm = sqrt(nrm);
+    for (size_t i = 0; nrm > 0 && i < len; i++)
+        q[i] /= nrm;
+    return nrm;
+}
+
+/*
+ * The R leading singular triplets of the kh×kw matrix Kp by subspace iteration (the host; R is
+ * small): U = p_r √s_r, V = q_r √s_r, signs chosen so that Σ u_r >= 0. A direction the matrix
+ * does not reach (s_r ~ 0) keeps a small share so that the half-steps can move it.
+ */
+static void leading_factors(const double *Kp, size_t kh, size_t kw, int R, int nonneg, double *U, double *V)
+{
+    double *P = U, *Q = V, s[64] = {0};
+    for (size_t i = 0; i < (size_t)R * kw; i++) /* deterministic, not aligned with anything */
+        Q[i] = 1.0 + 0.5 * sin(1.7 * (double)i + 0.3);
+    for (int r = 0; r < R; r++)
+        orthonormalise(Q, kw, r);
+    for (int it = 0; it < 40; it++) {
+        for (int r = 0; r < R; r++) { /* p_r = Kp q_r, then Gram–Schmidt */
+            double *p = P + (size_t)r * kh;
+            const double *q = Q + (size_t)r * kw;
+            for (size_t y = 0; y < kh; y++) {
+                double a = 0.0;
+                for (size_t x = 0; x < kw; x++)
+                    a += Kp[y * kw + x] * q[x];
+                p[y] = a;
+            }
+            orthonormalise(P, kh, r);
+        }
+        for (int r = 0; r < R; r++) { /* q_r = Kpᵀ p_r */
+            double *q = Q + (size_t)r * kw;
+            const double *p = P + (size_t)r * kh;
+            for (size_t x = 0; x < kw; x++)
+                q[x] = 0.0;
+            for (size_t y = 0; y < kh; y++)
+                for (size_t x = 0; x < kw; x++)
+                    q[x] += Kp[y * kw + x] * p[y];
+            s[r] = orthonormalise(Q, kw, r);
+        }
+    }
+    const double floor_s = 1e-3 * (s[0] > 0 ? s[0] : 1.0);
+    for (int r = 0; r < R; r++) {
+        double *p = P + (size_t)r * kh, *q = Q + (size_t)r * kw, sum = 0.0;
+        const double w = sqrt(s[r] > floor_s ? s[r] : floor_s);
+        for (size_t y = 0; y < kh; y++)
+            sum += p[y];
+        const double sg = sum < 0 ? -w : w;
+        for (size_t y = 0; y < kh; y++)
+            p[y] = nonneg ? fabs(p[y]) * w : p[y] * sg;
+        for (size_t x = 0; x < kw; x++)
+            q[x] = nonneg ? fabs(q[x]) * w : q[x] * sg;
+    }
+}
+
+static void move_fit(kn_fit *dst, kn_fit *src)
+{
+    kn_fit_free(dst);
+    *dst = *src;
+    memset(src, 0, sizeof *src);
+}
+
+int kn_lowrank_solve(kn_session *s, const kernest_options *opt, kn_fit *fit)
+{
+    const kn_problem *pb = &s->pb;
+    const size_t kh = pb->kh, kw = pb->kw;
+    const int R = opt->order;
+    memset(fit, 0, sizeof *fit);
+    if (R < 1 || R > 64)
+        return kn_error(KERNEST_E_INVALID, "--model lowrank:R: R must be 1..64, got %d", R);
+    if ((size_t)R > kh || (size_t)R > kw)
+        return kn_error(KERNEST_E_INVALID, "--model lowrank:%d: the rank exceeds the %zux%zu kernel", R, kh, kw);
+    kn_fit half = {0};
+    kn_model model = {0};
+    double *UV = calloc((size_t)R * (kh + kw), sizeof *UV), *Kprev = malloc(kh * kw * sizeof *Kprev);
+    double *U = UV, *V = UV ? UV + (size_t)R * kh : NULL;
+    int st = KERNEST_OK;
+    double seconds = 0.0;
+    if (!UV || !Kprev) {
+        st = kn_error(KERNEST_E_NOMEM, "--model lowrank: out of memory");
+        goto done;
+    }
+    /* start: a short unconstrained pixel estimate (early-stopped CGLS regularises it), whose
+     * leading singular vectors give U and V */
+    kernest_options po = *opt;
+    po.model = KERNEST_MODEL_PIXEL;
+    po.solver = KERNEST_SOLVER_CGLS;
+    po.nonneg = po.has_bounds = po.has_sum = 0;
+    po.support = KERNEST_SUPPORT_NONE;
+    po.nfixed = 0;
+    po.l1 = 0.0;
+    po.maxiter = opt->maxiter < 50 ? opt->maxiter : 50;
+    if ((st = kn_model_init(&model, KERNEST_MODEL_PIXEL, 0, kh, kw)) ||
+        (st = kn_session_solve_model(s, &po, &model, NULL, &half)))
+        goto done;
+    seconds += half.solve_seconds;
+    leading_factors(half.K, kh, kw, R, opt->nonneg, U, V);
+    kn_model_kernel(&(kn_model){.kind = KERNEST_MODEL_LOWRANK, .side = -1, .order = R, .kh = kh, .kw = kw},
+                    UV, Kprev);
+    fit->outer_reason = KERNEST_STOP_MAXITER;
+    for (int t = 1; t <= opt->outer_maxiter; t++) {
+        for (int side = 0; side < 2; side++) { /* U with V held, then V with U held */
+            double *x = side == 0 ? U : V;
+            kn_fit_free(&half);
+            if ((st = kn_lowrank_model(&model, side, R, kh, kw, side == 0 ? V : U)) ||
+                (st = kn_session_solve_model(s, opt, &model, x, &half)))
+                goto done;
+            memcpy(x, half.x, half.model.nx * sizeof *x);
+            seconds += half.solve_seconds;
+        }
+        balance(U, V, R, kh, kw, opt->reg);
+        kn_model_kernel(&(kn_model){.kind = KERNEST_MODEL_LOWRANK, .side = -1, .order = R, .kh = kh, .kw = kw},
+                        UV, half.K);
+        double dk = 0.0, nk = 0.0;
+        for (size_t i = 0; i < kh * kw; i++) {
+            dk += (half.K[i] - Kprev[i]) * (half.K[i] - Kprev[i]);
+            nk += Kprev[i] * Kprev[i];
+        }
+        memcpy(Kprev, half.K, kh * kw * sizeof *Kprev);
+        fit->outer_iterations = t;
+        fit->outer_change = nk > 0 ? sqrt(dk / nk) : (dk > 0 ? INFINITY : 0.0);
+        if (fit->outer_change <= opt->outer_tol) {
+            fit->outer_reason = KERNEST_STOP_CONVERGED;
+            break;
+        }
+    }
+    {
+        /* the last half-step's fit (its hx, β, history, solver) with the sweeps' outcome */
+        const int outer_it = fit->outer_iterations;
+        const kernest_stop_reason outer_reason = fit->outer_reason;
+        const double outer_change = fit->outer_change;
+        move_fit(fit, &half);
+        fit->outer_iterations = outer_it;
+        fit->outer_reason = outer_reason;
+        fit->outer_change = outer_change;
+    }
+    kn_model_free(&fit->model);
+    fit->model = (kn_model){.kind = KERNEST_MODEL_LOWRANK, .order = R, .side = -1, .kh = kh, .kw = kw,
+                            .nx = (size_t)R * (kh + kw)};
+    free(fit->x);
+    fit->x = UV;
+    UV = NULL;
+    kn_model_kernel(&fit->model, fit->x, fit->K);
+    fit->solve_seconds = seconds;
+done:
+    kn_model_free(&model);
+    kn_fit_free(&half);
+    free(UV);
+    free(Kprev);
+    return st;
+}
