@@ -208,6 +208,10 @@ int kernest_estimate(const kernest_array *const *A, const kernest_array *const *
     kn_select_open_options(opt, &open_opt);
     if ((st = kn_session_open(&s, A, B, npairs, automatic ? &open_opt : opt)))
         goto done;
+    if (opt->uncertainty > 0 && s.pb.channels) {
+        st = kn_error(KERNEST_E_UNSUPPORTED, "--uncertainty: not available with several channels yet");
+        goto done;
+    }
     if (automatic && (opt->checkpoint || opt->resume)) {
         st = kn_error(KERNEST_E_INVALID, "%s: not with the automatic choice of lambda or model (it runs "
                       "many solves; give --reg, --lambda and --model, or --fast)",

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "constraints.h"
 #include "error.h"
 #include "model_op.h"
 #include "select_impl.h"
@@ -100,12 +101,14 @@ static int cv_setup(ctx *c, const kernest_array *const *A, const kernest_array *
         st = kn_error(KERNEST_E_NOMEM, "out of memory for the folds");
         goto done;
     }
-    for (size_t i = 0; i < npairs; i++) {
+    for (size_t i = 0; i < s->pb.npairs; i++) {
         const kn_pair *p = &s->pb.pairs[i];
-        /* BLOCKS×BLOCKS contiguous blocks per pair, dealt to the folds in a random order (each
-         * fold gets its share): held-out blocks, unlike scattered pixels, make the fold's fit
-         * predict output its neighbours do not pin down, as fresh data does */
+        /* BLOCKS×BLOCKS contiguous blocks per sample (the same blocks in each output channel),
+         * dealt to the folds in a random order (each fold gets its share): held-out blocks, unlike
+         * scattered pixels, make the fold's fit predict output its neighbours do not pin down, as
+         * fresh data does */
         const size_t bh = (p->hb + BLOCKS - 1) / BLOCKS, bw = (p->wb + BLOCKS - 1) / BLOCKS;
+        const size_t plane = p->hb * p->wb;
         unsigned char bf[BLOCKS * BLOCKS];
         size_t perm[BLOCKS * BLOCKS];
         for (size_t q = 0; q < BLOCKS * BLOCKS; q++)
@@ -117,17 +120,29 @@ static int cv_setup(ctx *c, const kernest_array *const *A, const kernest_array *
         }
         for (size_t q = 0; q < BLOCKS * BLOCKS; q++)
             bf[perm[q]] = (unsigned char)(q % (size_t)c->user->cv_folds);
-        for (size_t j = 0; j < p->hb * p->wb; j++)
-            c->fold_of[p->offset + j] = isnan(p->B[j]) ? 255 : bf[(j / p->wb / bh) * BLOCKS + (j % p->wb) / bw];
+        for (size_t j = 0; j < p->len; j++) {
+            const size_t jj = j % plane;
+            c->fold_of[p->offset + j] = isnan(p->B[j]) ? 255 : bf[(jj / p->wb / bh) * BLOCKS + (jj % p->wb) / bw];
+        }
     }
     for (int k = 0; k < c->nfold; k++) {
+        /* each pair's B, shape and all, with the fold's pixels NaN: its samples lie one after
+         * another in B's data, in the order of pb.pairs */
         for (size_t i = 0; i < npairs; i++) {
-            const kn_pair *p = &s->pb.pairs[i];
             kernest_array_destroy(&Bf[i]);
-            if ((st = kernest_array_create2(p->hb, p->wb, &Bf[i])))
+            if ((st = kernest_array_create(B[i]->ndim, B[i]->shape, &Bf[i])))
                 goto done;
-            for (size_t j = 0; j < p->hb * p->wb; j++)
-                Bf[i]->data[j] = c->fold_of[p->offset + j] == k ? NAN : p->B[j];
+        }
+        size_t at = 0, prev = (size_t)-1;
+        for (size_t i = 0; i < s->pb.npairs; i++) {
+            const kn_pair *p = &s->pb.pairs[i];
+            if (p->src != prev) {
+                at = 0;
+                prev = p->src;
+            }
+            for (size_t j = 0; j < p->len; j++)
+                Bf[p->src]->data[at + j] = c->fold_of[p->offset + j] == k ? NAN : p->B[j];
+            at += p->len;
         }
         if ((st = kn_session_open(&c->fold[k], A, (const kernest_array *const *)Bf, npairs, open_opt)))
             goto done;
@@ -172,6 +187,35 @@ static int check(const kernest_options *opt)
     return KERNEST_OK;
 }
 
+/* The candidates this problem and the user's own priors admit, in table order: one whose model
+ * or constraints refuse them (several channels with a profile model, a --fix that ties two radial
+ * knots) is left out rather than failing the choice. */
+static size_t usable_candidates(const kn_session *s, const kernest_options *user,
+                                const kn_candidate_spec **out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < kn_ncandidates; i++) {
+        const kn_candidate_spec *spec = &kn_candidates[i];
+        kernest_options o = *user;
+        o.model = spec->model;
+        o.reg = spec->reg;
+        o.nonneg |= spec->nonneg;
+        if (spec->tweak)
+            spec->tweak(&o);
+        kn_model m;
+        kn_constraints c = {0};
+        int st = kn_model_init_nk(&m, o.model, o.order, s->pb.kh, s->pb.kw, s->pb.cout * s->pb.cin);
+        if (!st)
+            st = kn_constraints_build(&o, &m, &c);
+        kn_constraints_free(&c);
+        kn_model_free(&m);
+        if (!st)
+            out[n++] = spec;
+    }
+    kn_error_clear();
+    return n;
+}
+
 int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
               size_t npairs, const kernest_options *opt, kn_selection *sel)
 {
@@ -179,7 +223,15 @@ int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array 
     int st = check(opt);
     if (st)
         return st;
-    const size_t nc = opt->auto_model ? kn_ncandidates : 1;
+    const kn_candidate_spec **specs = calloc(kn_ncandidates, sizeof *specs);
+    if (!specs)
+        return kn_error(KERNEST_E_NOMEM, "out of memory for the selection");
+    const size_t nc = opt->auto_model ? usable_candidates(s, opt, specs) : 1;
+    if (nc == 0) {
+        free(specs);
+        return kn_error(KERNEST_E_INVALID, "--model auto: no candidate model admits these constraints "
+                        "(give --model)");
+    }
     ctx c = {.s = s, .sel = sel, .user = opt, .tol = fmax(opt->tol, PATH_TOL)};
     cand *cds = calloc(nc, sizeof *cds);
     sel->cands = calloc(nc, sizeof *sel->cands);
@@ -190,7 +242,7 @@ int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array 
         goto done;
     }
     for (size_t i = 0; i < nc; i++)
-        if ((st = cand_init(&c, &cds[i], i, opt->auto_model ? &kn_candidates[i] : NULL)))
+        if ((st = cand_init(&c, &cds[i], i, opt->auto_model ? specs[i] : NULL)))
             goto done;
     sel->sigma = opt->sigma;
     switch (opt->select) {
@@ -260,6 +312,7 @@ done:
         s->be->ops->vec_destroy(s->be, &c.dv);
     free(c.fold_of);
     free(c.hk);
+    free(specs);
     return st;
 }
 

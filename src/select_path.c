@@ -54,7 +54,7 @@ void sel_observed_mask(const kn_session *s, unsigned char *mask)
 {
     for (size_t i = 0; i < s->pb.npairs; i++) {
         const kn_pair *p = &s->pb.pairs[i];
-        for (size_t j = 0; j < p->hb * p->wb; j++)
+        for (size_t j = 0; j < p->len; j++)
             mask[p->offset + j] = !isnan(p->B[j]);
     }
 }

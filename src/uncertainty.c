@@ -134,7 +134,7 @@ int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_
     for (int k = 1; k <= nsamp; k++) {
         for (size_t i = 0; i < pb->npairs; i++) { /* b + σε on observed pixels */
             const kn_pair *p = &pb->pairs[i];
-            for (size_t j = 0; j < p->hb * p->wb; j++)
+            for (size_t j = 0; j < p->len; j++)
                 data[p->offset + j] = isnan(p->B[j]) ? 0.0 : p->B[j] + sigma * kn_rng_normal(&rng);
         }
         if ((st = prior_draw(&model, o.reg, &rng, g)))

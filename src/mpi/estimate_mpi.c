@@ -195,6 +195,13 @@ int kernest_estimate_mpi(MPI_Comm comm, const kernest_array *const *A, const ker
     else if (opt.checkpoint || opt.resume)
         st = kn_error(KERNEST_E_INVALID, "%s: not with the pairs spread over MPI ranks",
                       opt.checkpoint ? "--checkpoint" : "--resume");
+    else if (opt.auto_lambda || opt.auto_model || opt.uncertainty > 0)
+        st = kn_error(KERNEST_E_INVALID, "%s: not with the pairs spread over MPI ranks yet (give --reg, "
+                      "--lambda and --model, or --fast)",
+                      opt.uncertainty > 0 ? "--uncertainty" : opt.auto_model ? "--model auto" : "--lambda auto");
+    else if (opt.background || opt.model == KERNEST_MODEL_LOWRANK)
+        st = kn_error(KERNEST_E_INVALID, "%s: not with the pairs spread over MPI ranks yet",
+                      opt.background ? "--background" : "--model lowrank");
     else
         st = kn_options_check(&opt);
     if ((st = agree(&d, st)))
