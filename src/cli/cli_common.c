@@ -12,6 +12,8 @@
 
 #include "cli.h"
 
+int cli_stop_before_work = 0;
+
 int cli_usage_error(const char *fmt, ...)
 {
     va_list ap;

@@ -47,7 +47,7 @@ int cmd_convolve(int argc, char **argv)
         return rc;
     kernest_array *A = NULL, *K = NULL, *B = NULL;
     const char *an = argv[optind], *kn = argv[optind + 1];
-    if (!(rc = cli_read_2d(an, &A)) && !(rc = cli_read_2d(kn, &K))) {
+    if (!(rc = cli_read_2d(an, &A)) && !(rc = cli_read_2d(kn, &K)) && !cli_stop_before_work) {
         int st = kn_convolve_named(A, K, mode, an, kn, &B);
         if (!st)
             st = kernest_npy_write(output, B, prec);

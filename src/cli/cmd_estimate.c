@@ -178,6 +178,8 @@ int cmd_estimate(int argc, char **argv)
     if (rc)
         goto done;
     opt.input_names = names;
+    if (cli_stop_before_work)
+        goto done;
     int st = kernest_estimate((const kernest_array *const *)A, (const kernest_array *const *)B, np,
                               &opt, &K, &rep);
     if (st) {
