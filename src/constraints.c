@@ -5,6 +5,7 @@
 
 #include "constraints.h"
 #include "error.h"
+#include "sysmem.h"
 
 const char *kn_priors_option(const kernest_options *opt)
 {
@@ -127,10 +128,13 @@ int kn_constraints_build(const kernest_options *opt, const kn_model *m, kn_const
         return kn_error(KERNEST_E_INVALID, "--sum: not available with --model radial yet");
     if (opt->support == KERNEST_SUPPORT_NONE && !opt->nfixed)
         return KERNEST_OK;
+    /* pinned (1 byte), keep and fixv (8 bytes each) per unknown, refused before allocation */
+    int st = kn_host_check("--support/--fix: the masks", s->n ? s->n : 1, 17);
+    if (st)
+        return st;
     char *pinned = calloc(s->n ? s->n : 1, 1);
     c->keep = malloc((s->n ? s->n : 1) * sizeof *c->keep);
     c->fixv = calloc(s->n ? s->n : 1, sizeof *c->fixv);
-    int st = KERNEST_OK;
     if (!pinned || !c->keep || !c->fixv) {
         st = kn_error(KERNEST_E_NOMEM, "out of memory for the constraints");
         goto done;

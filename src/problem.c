@@ -122,7 +122,11 @@ int kn_problem_init(kn_problem *pb, const kernest_array *const *A, const kernest
             st = kn_error(st, "%s: %s", an, kernest_last_error());
             goto fail;
         }
-        size_t seg = p->hb * p->wb; /* cannot overflow: bounded by the full result */
+        size_t seg;
+        if (kn_mul_size(p->hb, p->wb, &seg)) {
+            st = kn_error(KERNEST_E_TOOBIG, "%s: a %zux%zu output overflows", bn, p->hb, p->wb);
+            goto fail;
+        }
         p->nobs = seg;
         if (B) {
             p->B = B[i]->data;
