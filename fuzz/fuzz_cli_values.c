@@ -1,6 +1,7 @@
 /* fuzz_cli_values.c — fuzzes the option value parsers of the CLI (numbers, HxW, lists, --reg,
  * --bounds, --support disk/box, --fix, --device) and the --kernel specs of synth. The first
  * byte picks the parser, the rest is the value. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,8 +59,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cli_parse_fix(s, &fixed, &nfixed);
         break;
     case 10:
-        if (!kernest_array_create2(9, 8, &k))
-            kn_synth_kernel(s, k);
+        if (!kernest_array_create2(9, 8, &k) && !kn_synth_kernel(s, k)) {
+            /* a kernel that was made is finite, and a line kernel sums to 1 */
+            double sum = 0.0;
+            for (size_t i = 0; i < k->size; i++) {
+                if (!isfinite(k->data[i]))
+                    abort();
+                sum += k->data[i];
+            }
+            if (!strncmp(s, "line:", 5) && !(fabs(sum - 1.0) < 1e-9))
+                abort();
+        }
         break;
     }
     kernest_array_destroy(&mask);
