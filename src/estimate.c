@@ -234,7 +234,8 @@ int kernest_estimate(const kernest_array *const *A, const kernest_array *const *
     if ((st = open_backend(opt, &be)))
         goto done;
     rep->bytes_needed = solve_bytes(be, &pb, &model, fista, opt->reg, &cons.spec);
-    if ((st = check_memory(be, rep->bytes_needed)))
+    if ((st = check_memory(be, rep->bytes_needed)) ||
+        (st = kn_host_check("--maxiter: the residual history", (size_t)opt->maxiter + 1, sizeof(double))))
         goto done;
     if ((st = kernest_array_create2(pb.kh, pb.kw, &k)))
         goto done;
