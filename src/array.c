@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "error.h"
+#include "sysmem.h"
 
 int kernest_array_create(int ndim, const size_t *shape, kernest_array **out)
 {
@@ -23,6 +24,11 @@ int kernest_array_create(int ndim, const size_t *shape, kernest_array **out)
     if (kn_mul_size(n, sizeof(double), &bytes)) {
         free(a);
         return kn_error(KERNEST_E_TOOBIG, "array: %zu elements overflow the address space", n);
+    }
+    int st = kn_host_check("array", n, sizeof(double));
+    if (st) {
+        free(a);
+        return st;
     }
     a->size = n;
     a->data = calloc(n ? n : 1, sizeof(double));

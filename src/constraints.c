@@ -6,6 +6,7 @@
 #include "constraints.h"
 #include "error.h"
 #include "problem.h"
+#include "sysmem.h"
 
 const char *kn_priors_option(const kernest_options *opt)
 {
@@ -216,6 +217,10 @@ int kn_constraints_build(const kernest_options *opt, const kn_model *m, kn_const
                         "constrain the sum over all %zu kernels, not each one)", m->nk);
     if (opt->support == KERNEST_SUPPORT_NONE && !opt->nfixed)
         return KERNEST_OK;
+    /* pinned (1 byte), keep and fixv (8 bytes each) per unknown, refused before allocation */
+    st = kn_host_check("--support/--fix: the masks", s->n ? s->n : 1, 17);
+    if (st)
+        return st;
     char *pinned = calloc(s->n ? s->n : 1, 1);
     c->keep = malloc((s->n ? s->n : 1) * sizeof *c->keep);
     c->fixv = calloc(s->n ? s->n : 1, sizeof *c->fixv);

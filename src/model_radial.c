@@ -22,10 +22,13 @@ size_t kn_radial_knots(size_t kh, size_t kw)
 
 int kn_radial_phi(size_t kh, size_t kw, kn_csr *phi)
 {
-    const size_t n = kh * kw, p = kn_radial_knots(kh, kw);
-    int st = kn_csr_alloc(phi, n, p, 2 * n);
+    size_t n, nnz;
+    const size_t p = kn_radial_knots(kh, kw);
+    if (kn_mul_size(kh, kw, &n) || kn_mul_size(n, 2, &nnz))
+        return kn_error(KERNEST_E_TOOBIG, "--model radial: a %zux%zu kernel overflows", kh, kw);
+    int st = kn_csr_alloc(phi, n, p, nnz);
     if (st)
-        return st;
+        return kn_error(st, "--model radial with a %zux%zu kernel: %s", kh, kw, kernest_last_error());
     size_t e = 0;
     for (size_t y = 0; y < kh; y++)
         for (size_t x = 0; x < kw; x++) {

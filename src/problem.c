@@ -226,8 +226,8 @@ int kn_problem_init_channels(kn_problem *pb, const kernest_array *const *A,
                 st = kn_error(st, "%s: %s", an, kernest_last_error());
                 goto fail;
             }
-            size_t win = p->hb * p->wb; /* cannot overflow: bounded by the full result */
-            if (kn_mul_size(win, cout, &p->len)) {
+            size_t win;
+            if (kn_mul_size(p->hb, p->wb, &win) || kn_mul_size(win, cout, &p->len)) {
                 st = kn_error(KERNEST_E_TOOBIG, "total data size overflows");
                 goto fail;
             }

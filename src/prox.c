@@ -121,6 +121,8 @@ static int bracket_near(kn_backend *be, kn_prox *p, const kn_vec *v, double t, d
                         double *ta, double *fa, double *tb, double *fb)
 {
     double d = 1e-3 * fmax(fabs(p->tau), 1e-9 * B);
+    if (!(d > 0))
+        d = B; /* tau = 0 with a subnormal B: the step underflowed to 0 and would never grow */
     int st;
     *ta = fmax(p->tau - d, -B);
     *tb = fmin(p->tau + d, B);

@@ -352,6 +352,8 @@ static int solve_model(kn_session *s, const kernest_options *opt, kn_model *mode
     kn_solve_params prm = {opt->reg, opt->lambda, opt->tol, opt->maxiter, NULL, NULL};
     if ((st = plan_solve(be, pb, opt, &fit->model, &cons, &fit->fista, &fit->bytes_needed)))
         goto done;
+    if ((st = kn_host_check("--maxiter: the residual history", (size_t)opt->maxiter + 1, sizeof(double))))
+        goto done;
     if (opt->background && !(fit->beta = calloc(pb->npairs ? pb->npairs : 1, sizeof *fit->beta))) {
         st = kn_error(KERNEST_E_NOMEM, "--background: out of memory");
         goto done;

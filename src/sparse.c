@@ -4,10 +4,20 @@
 
 #include "error.h"
 #include "sparse.h"
+#include "sysmem.h"
 
 int kn_csr_alloc(kn_csr *a, size_t rows, size_t cols, size_t nnz)
 {
     memset(a, 0, sizeof *a);
+    /* row starts + (column, value) per entry, checked before anything is allocated */
+    size_t r1, per = sizeof *a->col + sizeof *a->val, e, total;
+    if (kn_add_size(rows, 1, &r1) || kn_mul_size(r1, sizeof *a->row_ptr, &r1) ||
+        kn_mul_size(nnz ? nnz : 1, per, &e) || kn_add_size(r1, e, &total))
+        return kn_error(KERNEST_E_TOOBIG, "a %zux%zu sparse matrix with %zu entries overflows the "
+                        "address space", rows, cols, nnz);
+    int st = kn_host_check("sparse matrix", total, 1);
+    if (st)
+        return st;
     a->rows = rows;
     a->cols = cols;
     a->row_ptr = calloc(rows + 1, sizeof *a->row_ptr);

@@ -66,6 +66,10 @@ static int line_kernel(const char *spec, double len, double deg, kernest_array *
     const size_t kh = k->shape[0], kw = k->shape[1];
     const double cy = (double)((kh - 1) / 2), cx = (double)((kw - 1) / 2);
     const double a = deg * M_PI / 180.0;
+    /* longer than the diagonal cannot fit; checked first so 8·len stays a small count */
+    if (!(len <= hypot((double)kh, (double)kw)))
+        return kn_error(KERNEST_E_INVALID, "--kernel: '%s': the line does not fit in the %zux%zu "
+                        "kernel", spec, kh, kw);
     const long m = len > 0 ? (long)ceil(8.0 * len) + 1 : 1;
     memset(k->data, 0, k->size * sizeof *k->data);
     for (long i = 0; i < m; i++) {

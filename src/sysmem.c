@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "sysmem.h"
 
 int kn_host_mem_available(size_t *bytes)
@@ -40,4 +41,20 @@ const char *kn_format_bytes(size_t bytes, char *buf, size_t cap)
     }
     snprintf(buf, cap, u ? "%.2f %s" : "%.0f %s", v, units[u]);
     return buf;
+}
+
+int kn_host_check(const char *what, size_t count, size_t size)
+{
+    size_t bytes, avail;
+    if (kn_mul_size(count, size, &bytes))
+        return kn_error(KERNEST_E_TOOBIG, "%s: %zu x %zu bytes overflows the address space", what,
+                        count, size);
+    kn_host_mem_available(&avail);
+    if (bytes > avail) {
+        char a[32], b[32];
+        return kn_error(KERNEST_E_TOOBIG, "%s: needs %s (%zu bytes) but only %s of memory is "
+                        "available", what, kn_format_bytes(bytes, a, sizeof a), bytes,
+                        kn_format_bytes(avail, b, sizeof b));
+    }
+    return KERNEST_OK;
 }

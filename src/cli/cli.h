@@ -16,6 +16,10 @@ int cmd_score(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 
+/* Set by the fuzz harnesses (fuzz/): estimate, convolve and synth return 0 once their options are
+ * checked and their inputs read, before any work, folder or output file. 0 in the kernest CLI. */
+extern int cli_stop_before_work;
+
 /* Prints "kernest: MESSAGE" (one line) to stderr and returns CLI_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints the library's detail message for status and returns the exit code it maps to. */

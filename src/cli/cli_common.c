@@ -12,6 +12,8 @@
 
 #include "cli.h"
 
+int cli_stop_before_work = 0;
+
 /* the last error message, and whether errors are kept (for a batch summary) instead of printed */
 static char last_message[1024];
 static int capturing;

@@ -62,7 +62,8 @@ int cmd_convolve(int argc, char **argv)
         return rc;
     kernest_array *A = NULL, *K = NULL, *B = NULL;
     const char *an = argv[optind], *kn = argv[optind + 1];
-    if (!(rc = cli_read_channels(an, &A)) && !(rc = cli_read_channels(kn, &K))) {
+    if (!(rc = cli_read_channels(an, &A)) && !(rc = cli_read_channels(kn, &K)) &&
+        !cli_stop_before_work) {
         int st = A->ndim == 2 && K->ndim == 2 && !correlate && layout == KERNEST_LAYOUT_AUTO
                      ? kn_convolve_named(A, K, mode, an, kn, &B)
                      : kn_convolve_channels_named(A, K, mode, layout, correlate, an, kn, &B);

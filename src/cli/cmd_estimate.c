@@ -395,6 +395,8 @@ int cli_estimate_run(const cli_estimate *job, cli_estimate_result *res)
         rc = cli_read_2d(job->truth_path, &truth);
     if (rc)
         goto done;
+    if (cli_stop_before_work)
+        goto done;
     /* ranks must iterate in step: a signal ends them all the default way, never one alone */
     if (!spread)
         cli_signals_install();

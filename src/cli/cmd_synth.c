@@ -146,6 +146,8 @@ int cmd_synth(int argc, char **argv)
         return cli_usage_error("--noise-rel: give either --noise or --noise-rel");
     if (noise_rel > 0)
         noise = -noise_rel;
+    if (cli_stop_before_work)
+        return CLI_OK;
     struct stat sb;
     if (stat(dir, &sb) != 0 && mkdir(dir, 0755) != 0)
         return cli_usage_error("-o: cannot create folder '%s': %s", dir, strerror(errno));
