@@ -30,6 +30,9 @@ typedef struct kn_cuda {
     void *spec_tmp;         /* per-sample product / transform */
     void *grid;             /* cin grid_h×grid_w real work grids */
     void *mask;             /* m reals, 0 at NaN pixels of B, 1 elsewhere; NULL without NaN */
+    size_t made_gh, made_gw, made_cin, made_npairs; /* what the plans and buffers were made for
+                                                       (0 when none): a later problem of the same
+                                                       shape reuses them (batch jobs) */
 } kn_cuda;
 
 /* Makes c's device current. */

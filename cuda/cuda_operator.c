@@ -141,6 +141,7 @@ void kn_cuda_op_free(kn_cuda *c)
         *bufs[i] = NULL;
     }
     c->pb = NULL;
+    c->made_gh = c->made_gw = c->made_cin = c->made_npairs = 0;
 }
 
 /* One plan of `batch` contiguous grids with auto-allocation off; *ws receives its work-area size. */
@@ -246,6 +247,30 @@ static int upload_mask(kn_cuda *c, const kn_problem *pb)
     return st;
 }
 
+/* A backend kept from an earlier problem of the same grid, channels and sample count (batch jobs)
+ * keeps its plans and buffers: only the mask and the spectra of A are new. */
+static int reuse_setup(kn_cuda *c, const kn_problem *pb)
+{
+    int st = KERNEST_OK;
+    if (c->mask) {
+        st = kn_cuda_check(cudaFree(c->mask), "cudaFree");
+        c->mask = NULL;
+    }
+    c->pb = NULL;
+    if (!st && pb->has_mask)
+        st = kn_cuda_alloc(c, &c->mask, pb->m * c->es, "the NaN mask");
+    if (!st)
+        st = spectra_of_a(c, pb);
+    if (!st && pb->has_mask)
+        st = upload_mask(c, pb);
+    if (st) {
+        kn_cuda_op_free(c);
+        return st;
+    }
+    c->pb = pb;
+    return KERNEST_OK;
+}
+
 int kn_cuda_op_setup(kn_backend *be, const kn_problem *pb)
 {
     kn_cuda *c = impl(be);
@@ -253,6 +278,10 @@ int kn_cuda_op_setup(kn_backend *be, const kn_problem *pb)
     int st = kn_cuda_use(c);
     if (st)
         return st;
+    be->setup_reused = c->made_gh && c->made_gh == pb->grid_h && c->made_gw == pb->grid_w &&
+                       c->made_cin == pb->cin && c->made_npairs == pb->npairs;
+    if (be->setup_reused)
+        return reuse_setup(c, pb);
     kn_cuda_op_free(c);
     if (need == SIZE_MAX)
         return kn_error(KERNEST_E_TOOBIG, "the FFT grid %zux%zu with %zu pairs is too large for cuFFT "
@@ -287,6 +316,10 @@ int kn_cuda_op_setup(kn_backend *be, const kn_problem *pb)
         return st;
     }
     c->pb = pb;
+    c->made_gh = pb->grid_h;
+    c->made_gw = pb->grid_w;
+    c->made_cin = pb->cin;
+    c->made_npairs = pb->npairs;
     return KERNEST_OK;
 }
 

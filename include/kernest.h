@@ -451,6 +451,9 @@ typedef struct kernest_report {
     double outer_change;          /* lowrank: relative change of K in the last sweep */
     size_t nbackground;           /* npairs with --background, else 0 */
     double *background;           /* β_i of each pair with --background, else NULL */
+    /* ---- batch jobs ---- */
+    int setup_reused;             /* 1 when the operator kept the FFT plans and buffers of the
+                                     previous job of the same shape (kernest batch) */
 } kernest_report;
 
 void kernest_report_destroy(kernest_report **r);

@@ -58,7 +58,9 @@ static int cuda_create(kernest_precision precision, int index, kn_backend **out)
     return kn_backend_cuda_create(precision, index, out);
 }
 
-int kn_backend_open_warn(const kernest_options *opt, kn_warnings *warnings, kn_backend **out)
+/* A new backend for the options (device auto: CUDA when usable, else the CPU, warning when a GPU
+ * that is there fails to start). */
+static int open_new(const kernest_options *opt, kn_warnings *warnings, kn_backend **out)
 {
     switch (opt->device) {
     case KERNEST_DEVICE_CPU:
@@ -87,6 +89,67 @@ int kn_backend_open_warn(const kernest_options *opt, kn_warnings *warnings, kn_b
     return kn_error(KERNEST_E_INVALID, "--device: unknown device kind %d", (int)opt->device);
 }
 
+/* ---- keeping one backend between problems (kn_backend_keep) ---- */
+
+typedef struct keep_key {
+    kernest_device_kind device;
+    int index, threads;
+    kernest_precision precision;
+} keep_key;
+
+enum { KEEP_LENT = 16 };
+static struct {
+    int on;
+    kn_backend *kept; /* one backend waiting for the next problem */
+    keep_key kept_key;
+    struct {
+        kn_backend *be;
+        keep_key key;
+    } lent[KEEP_LENT]; /* backends kn_backend_open handed out while keeping is on */
+} keep;
+
+static int same_key(const keep_key *a, const keep_key *b)
+{
+    return a->device == b->device && a->index == b->index && a->threads == b->threads &&
+           a->precision == b->precision;
+}
+
+static void free_backend(kn_backend *be)
+{
+    if (be->ops && be->ops->destroy)
+        be->ops->destroy(be);
+    free(be);
+}
+
+void kn_backend_keep(int on)
+{
+    keep.on = on;
+    if (!on && keep.kept) {
+        free_backend(keep.kept);
+        keep.kept = NULL;
+    }
+}
+
+int kn_backend_open_warn(const kernest_options *opt, kn_warnings *warnings, kn_backend **out)
+{
+    const keep_key key = {opt->device, opt->device_index, opt->threads, opt->precision};
+    if (keep.on && keep.kept && same_key(&keep.kept_key, &key)) {
+        *out = keep.kept;
+        keep.kept = NULL;
+    } else {
+        int st = open_new(opt, warnings, out);
+        if (st)
+            return st;
+    }
+    for (int i = 0; keep.on && i < KEEP_LENT; i++)
+        if (!keep.lent[i].be) {
+            keep.lent[i].be = *out;
+            keep.lent[i].key = key;
+            break;
+        }
+    return KERNEST_OK;
+}
+
 int kn_backend_open(const kernest_options *opt, kn_backend **out)
 {
     return kn_backend_open_warn(opt, NULL, out);
@@ -96,8 +159,17 @@ void kn_backend_destroy(kn_backend **be)
 {
     if (!be || !*be)
         return;
-    if ((*be)->ops && (*be)->ops->destroy)
-        (*be)->ops->destroy(*be);
-    free(*be);
+    for (int i = 0; i < KEEP_LENT; i++)
+        if (keep.lent[i].be == *be) {
+            keep.lent[i].be = NULL;
+            if (keep.on && !keep.kept) { /* kept, operator and all, for the next problem */
+                keep.kept = *be;
+                keep.kept_key = keep.lent[i].key;
+                *be = NULL;
+                return;
+            }
+            break;
+        }
+    free_backend(*be);
     *be = NULL;
 }

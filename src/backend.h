@@ -114,6 +114,8 @@ struct kn_backend {
     void *impl;        /* backend-private state */
     void *dist;        /* pairs spread over processes (src/mpi/): the communicator's state, kept
                           by wrappers that copy this struct; NULL in a single process */
+    int setup_reused;  /* 1 when the last op_setup kept the plans and buffers of an earlier
+                          problem of the same shape (a backend kept by kn_backend_keep) */
 };
 
 static inline int kn_data_dot(kn_backend *be, const kn_vec *x, const kn_vec *y, double *out)
@@ -132,7 +134,12 @@ int kn_backend_open(const kernest_options *opt, kn_backend **out);
  * while KERNEST_TEST_FAIL_CUDA is set) adds a warning to *warnings (may be NULL). */
 struct kn_warnings;
 int kn_backend_open_warn(const kernest_options *opt, struct kn_warnings *warnings, kn_backend **out);
-/* Destroys (NULL allowed) and sets *be = NULL. */
+/* Destroys (NULL allowed) and sets *be = NULL. While kn_backend_keep is on, a backend that
+ * kn_backend_open made is kept instead (one at a time, its operator's plans and buffers with it),
+ * and handed out again by the next kn_backend_open for the same device, precision and threads. */
 void kn_backend_destroy(kn_backend **be);
+/* Turns the keeping on (batch jobs, one after another in one process) or off (destroys what is
+ * kept). Not thread-safe: for one thread that runs the jobs. */
+void kn_backend_keep(int on);
 
 #endif

@@ -5,6 +5,7 @@ typedef struct SFX(cpu_op) {
     const kn_problem *pb;
     size_t gh, gw, gc, ncplx;  /* grid, half-spectrum columns, complex cells */
     size_t cin, cout;          /* channels */
+    size_t npairs;             /* samples: entries of ahat (pb may be gone when op is freed) */
     R *real;                   /* cin real grids of gh*gw (one is used by the per-sample transforms) */
     FFTW_(complex) *spec;      /* gh*gc work spectrum */
     FFTW_(complex) *acc;       /* cin spectra of gh*gc: FFT(K[o,i]) in apply, Σ_s conj(Â[s,i])·R̂[s,o]
@@ -158,7 +159,7 @@ static void SFX(op_free)(SFX(cpu_op) *op)
     if (op->c2r)
         FFTW_(destroy_plan)(op->c2r);
     if (op->ahat)
-        for (size_t i = 0; i < op->pb->npairs; i++)
+        for (size_t i = 0; i < op->npairs; i++)
             FFTW_(free)(op->ahat[i]);
     free(op->ahat);
     FFTW_(free)(op->real);
@@ -201,9 +202,49 @@ static void SFX(place)(kn_backend *be, SFX(cpu_op) *op, const R *src, const R *w
     SFX(place_at)(be, op, op->real, src, w, rows, cols, r0, c0);
 }
 
+/* The mask and the input spectra FFT(A[s,i]) of pb into op (its plans and buffers made). */
+static int SFX(op_fill)(SFX(cpu_op) *op, const kn_problem *pb)
+{
+    const size_t cin = op->cin, ng = op->gh * op->gw;
+    free(op->mask);
+    op->mask = NULL;
+    if (pb->has_mask) {
+        if (!(op->mask = malloc(pb->m * sizeof(R))))
+            return kn_error(KERNEST_E_NOMEM, "cpu: cannot allocate the mask");
+        for (size_t i = 0; i < pb->npairs; i++) {
+            const kn_pair *p = &pb->pairs[i];
+            for (size_t j = 0; j < p->len; j++)
+                op->mask[p->offset + j] = (p->B && isnan(p->B[j])) ? (R)0 : (R)1;
+        }
+    }
+    /* the input spectra FFT(A[s,i]), computed once */
+    for (size_t i = 0; i < pb->npairs; i++) {
+        const kn_pair *p = &pb->pairs[i];
+        const size_t gw = op->gw;
+        for (size_t c = 0; c < cin; c++) {
+            const double *a = p->A + c * p->ha * p->wa;
+            memset(op->real, 0, ng * sizeof(R));
+            for (size_t y = 0; y < p->ha; y++)
+                for (size_t x = 0; x < p->wa; x++)
+                    op->real[y * gw + x] = (R)a[y * p->wa + x];
+            FFTW_(execute_dft_r2c)(op->r2c, op->real, op->ahat[i] + c * op->ncplx);
+        }
+    }
+    op->pb = pb;
+    op->cout = pb->cout;
+    return KERNEST_OK;
+}
+
 static int SFX(op_setup)(kn_backend *be, const kn_problem *pb)
 {
     SFX(cpu_impl) *impl = be->impl;
+    SFX(cpu_op) *old = impl->op;
+    /* a backend kept from an earlier problem of the same grid, channels and sample count (batch
+     * jobs) keeps its plans and buffers: only the mask and the spectra are new */
+    be->setup_reused = old && old->gh == pb->grid_h && old->gw == pb->grid_w && old->cin == pb->cin &&
+                       old->npairs == pb->npairs;
+    if (be->setup_reused)
+        return SFX(op_fill)(old, pb);
     SFX(cpu_op) *op = calloc(1, sizeof *op);
     if (!op)
         return kn_error(KERNEST_E_NOMEM, "cpu: out of memory");
@@ -214,6 +255,7 @@ static int SFX(op_setup)(kn_backend *be, const kn_problem *pb)
     op->ncplx = op->gh * op->gc;
     op->cin = pb->cin;
     op->cout = pb->cout;
+    op->npairs = pb->npairs;
     const size_t cin = op->cin, ng = op->gh * op->gw;
     op->real = FFTW_(malloc)(cin * ng * sizeof(R));
     op->spec = FFTW_(malloc)(op->ncplx * sizeof(FFTW_(complex)));
@@ -254,30 +296,8 @@ static int SFX(op_setup)(kn_backend *be, const kn_problem *pb)
         goto fail;
     }
     kn_fftw_save_wisdom(be->precision);
-    if (pb->has_mask) {
-        if (!(op->mask = malloc(pb->m * sizeof(R)))) {
-            st = kn_error(KERNEST_E_NOMEM, "cpu: cannot allocate the mask");
-            goto fail;
-        }
-        for (size_t i = 0; i < pb->npairs; i++) {
-            const kn_pair *p = &pb->pairs[i];
-            for (size_t j = 0; j < p->len; j++)
-                op->mask[p->offset + j] = (p->B && isnan(p->B[j])) ? (R)0 : (R)1;
-        }
-    }
-    /* the input spectra FFT(A[s,i]), computed once */
-    for (size_t i = 0; i < pb->npairs; i++) {
-        const kn_pair *p = &pb->pairs[i];
-        const size_t gw = op->gw;
-        for (size_t c = 0; c < cin; c++) {
-            const double *a = p->A + c * p->ha * p->wa;
-            memset(op->real, 0, ng * sizeof(R));
-            for (size_t y = 0; y < p->ha; y++)
-                for (size_t x = 0; x < p->wa; x++)
-                    op->real[y * gw + x] = (R)a[y * p->wa + x];
-            FFTW_(execute_dft_r2c)(op->r2c, op->real, op->ahat[i] + c * op->ncplx);
-        }
-    }
+    if ((st = SFX(op_fill)(op, pb)))
+        goto fail;
     SFX(op_free)(impl->op);
     impl->op = op;
     return KERNEST_OK;

@@ -100,6 +100,7 @@ int kn_report_make(const kn_session *s, kn_fit *fit, kernest_report **out)
     rep->restarts = fit->info.restarts;
     rep->precision = s->be->precision;
     rep->setup_seconds = s->setup_seconds;
+    rep->setup_reused = s->be->setup_reused;
     rep->ranks = 1;
     rep->solve_seconds = fit->solve_seconds;
     rep->resumed_from = fit->resumed_from;

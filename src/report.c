@@ -219,6 +219,7 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
     cJSON_AddStringToObject(d, "backend", r->backend);
     cJSON_AddStringToObject(d, "description", r->device);
     cJSON_AddStringToObject(d, "precision", precision_name(r->precision));
+    cJSON_AddBoolToObject(d, "reused_setup", r->setup_reused != 0);
     cJSON *t = cJSON_AddObjectToObject(root, "time_seconds");
     cJSON_AddNumberToObject(t, "setup", r->setup_seconds);
     cJSON_AddNumberToObject(t, "solve", r->solve_seconds);

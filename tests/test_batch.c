@@ -183,6 +183,42 @@ Test(batch, same_result_as_estimate)
     kernest_array_destroy(&b);
 }
 
+/* jobs of one shape keep the operator's plans and buffers; a job of another shape makes its own;
+ * a kept operator gives exactly what a fresh one gives */
+Test(batch, jobs_of_one_shape_reuse_the_setup)
+{
+    write_pair();
+    write_text("jobs.jsonl",
+               "{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"K1.npy\", \"options\": "
+               "{\"reg\": \"ridge\", \"lambda\": 0.001, \"maxiter\": 25, \"threads\": 1, \"report\": \"r1.json\"}}\n"
+               "{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"K2.npy\", \"options\": "
+               "{\"reg\": \"ridge\", \"lambda\": 0.001, \"maxiter\": 25, \"threads\": 1, \"report\": \"r2.json\"}}\n"
+               "{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"K3.npy\", \"options\": "
+               "{\"reg\": \"ridge\", \"lambda\": 0.001, \"maxiter\": 25, \"threads\": 1, \"ksize\": \"5x5\", "
+               "\"report\": \"r3.json\"}}\n");
+    char err[4096];
+    cr_assert_eq(batch("jobs.jsonl", "--device cpu", err, sizeof err), 0, "%s", err);
+    const char *names[] = {"r1.json", "r2.json", "r3.json"};
+    const int want[] = {0, 1, 0};
+    for (int i = 0; i < 3; i++) {
+        cJSON *r = read_json(names[i]);
+        const cJSON *d = cJSON_GetObjectItem(r, "device");
+        cr_assert(cJSON_IsBool(cJSON_GetObjectItem(d, "reused_setup")), "%s: no device.reused_setup", names[i]);
+        cr_expect_eq(cJSON_IsTrue(cJSON_GetObjectItem(d, "reused_setup")), want[i], "%s", names[i]);
+        cJSON_Delete(r);
+    }
+    kernest_array *a = NULL, *b = NULL;
+    char *p1 = in_dir("K1.npy"), *p2 = in_dir("K2.npy");
+    cr_assert_eq(kernest_npy_read(p1, &a), KERNEST_OK);
+    cr_assert_eq(kernest_npy_read(p2, &b), KERNEST_OK);
+    cr_assert_eq(a->size, b->size);
+    cr_expect_eq(memcmp(a->data, b->data, a->size * sizeof *a->data), 0, "a kept setup changed the result");
+    free(p1);
+    free(p2);
+    kernest_array_destroy(&a);
+    kernest_array_destroy(&b);
+}
+
 Test(batch, rerun_skips_finished_jobs)
 {
     write_pair();

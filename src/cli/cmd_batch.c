@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
+#include "backend.h"
 #include "cli.h"
 #include "clock.h"
 #include "cmd_estimate.h"
@@ -507,6 +508,7 @@ int cmd_batch(int argc, char **argv)
         rc = cli_usage_error("batch: out of memory");
         goto done;
     }
+    kn_backend_keep(1); /* jobs of one shape share the FFT plans and device buffers */
     for (size_t i = first;;) {
         long next;
         const int q = cli_mpi_queue_next((long)(last - first), &next);
@@ -532,6 +534,7 @@ int cmd_batch(int argc, char **argv)
         if (q < 0)
             i++;
     }
+    kn_backend_keep(0);
     if (spread) {
         cli_mpi_queue_close();
         if ((rc = collect_results(jobs, njobs, mine)))
