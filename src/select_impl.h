@@ -31,6 +31,8 @@ typedef struct ctx {
     double tol;          /* path tolerance */
     int nfold;           /* folds scored (cv) */
     kn_session fold[MAX_FOLDS];
+    kernest_array **fold_B[MAX_FOLDS]; /* the B arrays each fold's session borrows (npairs each) */
+    size_t npairs;
     unsigned char *fold_of; /* m entries: fold of each observed pixel, 255 unobserved */
     double *hk;          /* m scratch: H K on all pixels */
     kn_vec *kv, *dv;     /* on s->be: a kernel and a data vector */

@@ -47,7 +47,8 @@ int kn_run_hooks_init(kn_run_hooks *rh, const kn_problem *pb, const kernest_opti
     rh->opt = opt;
     rh->warnings = warnings;
     rh->solver = kernest_solver_name(solver);
-    kn_fingerprint_make(pb, opt, solver, precision, &rh->fp);
+    if (opt->checkpoint || opt->resume) /* what a checkpoint is checked against */
+        kn_fingerprint_make(pb, opt, solver, precision, &rh->fp);
     if (opt->resume) {
         int e = kn_checkpoint_read(opt->resume, &rh->fp, &rh->resume);
         if (e)
