@@ -37,8 +37,12 @@ Default cases (--cases, CINxCOUT:N:K with K = full for (2N-1)^2 kernels):
   16x16:256:31, 16x16:1024:31     a small conv layer: 256 kernels of 31x31 (a layer's kernels are
                                   small, 3x3 .. 31x31; 31x31 is the receptive field of a few stacked
                                   layers, the size one identifies a layer's response over; 256 full
-                                  (2N-1)^2 kernels at N = 1024 would be 1.07e9 unknowns, ~8.6 GB per
-                                  solver vector in double: add 16x16:256:full to see the full case).
+                                  (2N-1)^2 kernels at N = 1024 would be 1.07e9 unknowns: the library's
+                                  estimate is 43.9 GiB in double, above a 24 GiB machine; add
+                                  16x16:256:full, 2.7 GiB, to see full kernels on 256 channels).
+The reports' bytes_needed of the defaults (double, CPU): 3x2:256:full 0.11 GiB, 3x2:1024:full
+1.76 GiB (so the 3 -> 2 layer runs with full kernels at N = 1024), 16x16:256:31 0.06 GiB,
+16x16:1024:31 0.82 GiB.
 """
 import argparse
 import json
