@@ -6,7 +6,7 @@
   python3 bench/make_tables.py --print F  print the tables of one result file (run_cpu.sh does)
 
 Generated blocks sit between '<!-- BEGIN GENERATED: name -->' and '<!-- END GENERATED: name -->'
-(names: quality, auto, cpu); everything else in BENCHMARKS.md is left as written.
+(names: quality, auto, cpu, channels); everything else in BENCHMARKS.md is left as written.
 """
 import argparse
 import glob
@@ -144,6 +144,40 @@ def auto_block(d, rel):
     return "\n".join(lines)
 
 
+def gib(b):
+    return "—" if b is None else f"{b / 2**30:.3g}"
+
+
+def channels_block(d, rel):
+    o = d["estimate_options"]
+    commit = d.get("git_commit", "")[:12] + (" (dirty)" if d.get("git_dirty") else "")
+    lines = [machine_line(d, rel) + f"  \nkernest {d.get('kernest_version')}, commit {commit}; device {o['device']}, "
+             f"{o['precision']}, {o['threads']} thread{'s' if o['threads'] != 1 else ''}; `--fast --reg ridge --lambda {o['lambda']:g} --tol 0 "
+             f"--maxiter {o['maxiter']}`, mode {o['mode']}; channel solve: median of {d['reps']} runs. "
+             f"Baseline: {d['baseline']}", ""]
+    rows = []
+    for r in d["rows"]:
+        head = [f"{r['c_in']} → {r['c_out']}", r["n"], f"{r['k']}×{r['k']}" + (" (full)" if r.get("full") else ""),
+                gib(r.get("bytes_needed"))]
+        if "skipped" in r:
+            rows.append(head + ["skipped: " + r["skipped"].replace("|", "\\|")] + [""] * 8)
+            continue
+        g = r["fft_grid"]
+        sv = r.get("saving_per_iteration")
+        rows.append(head + [
+            f"{g[0]}×{g[1]}", ms(r["channel_per_iteration_s"]),
+            ms(r["baseline_per_iteration_s"]) + (f" (from {r['single_runs_timed']} of {r['single_runs_needed']})"
+                                                 if r.get("baseline_scaled") else ""),
+            f"{sv:.2f}×" if sv else "—", sec(r["channel_setup_s"]), sec(r["baseline_setup_s"]),
+            gib(r.get("channel_peak_rss_bytes")), gib(r.get("single_peak_rss_bytes")),
+            r.get("warning", "")])
+    lines.append(table(["C_in → C_out", "N", "kernel", "bytes_needed (GiB)", "FFT grid", "channels ms/iter",
+                        "C_out×C_in single solves ms/iter", "saving", "channels set-up (s)",
+                        "single solves set-up, sum (s)", "channels peak RSS (GiB)", "single peak RSS (GiB)",
+                        "note"], rows))
+    return "\n".join(lines)
+
+
 def load(path):
     with open(path) as f:
         return json.load(f)
@@ -164,6 +198,9 @@ def blocks():
     cpus = sorted(glob.glob(os.path.join(RESULTS, "cpu-*.json")))
     out["cpu"] = ("\n\n".join(cpu_block(load(p), rel(p)) for p in cpus) if cpus
                   else "_No result yet: run `bench/run_cpu.sh`._")
+    chans = sorted(glob.glob(os.path.join(RESULTS, "channels-*.json")))
+    out["channels"] = ("\n\n".join(channels_block(load(p), rel(p)) for p in chans) if chans
+                       else "_No result yet: run `python3 bench/channels.py` (and `--gpu --label <host>-gpu`)._")
     return out
 
 
@@ -184,7 +221,7 @@ def main():
     args = ap.parse_args()
     if args.show:
         d = load(args.show)
-        blk = {"cpu": cpu_block, "auto": auto_block}.get(d.get("bench"), quality_block)
+        blk = {"cpu": cpu_block, "auto": auto_block, "channels": channels_block}.get(d.get("bench"), quality_block)
         print(blk(d, rel(os.path.abspath(args.show))))
         return
     with open(DOC) as f:
