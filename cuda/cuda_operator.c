@@ -247,16 +247,16 @@ static int upload_mask(kn_cuda *c, const kn_problem *pb)
     return st;
 }
 
-/* A backend kept from an earlier problem of the same grid, channels and sample count (batch jobs)
- * keeps its plans and buffers: only the mask and the spectra of A are new. */
-static int reuse_setup(kn_cuda *c, const kn_problem *pb)
+/* What belongs to pb itself: the NaN mask (allocated again: m may differ) and the spectra of A,
+ * on plans and buffers made for its shape; c->pb is set on success, everything freed on failure. */
+static int fill_problem(kn_cuda *c, const kn_problem *pb)
 {
     int st = KERNEST_OK;
+    c->pb = NULL;
     if (c->mask) {
         st = kn_cuda_check(cudaFree(c->mask), "cudaFree");
         c->mask = NULL;
     }
-    c->pb = NULL;
     if (!st && pb->has_mask)
         st = kn_cuda_alloc(c, &c->mask, pb->m * c->es, "the NaN mask");
     if (!st)
@@ -278,10 +278,12 @@ int kn_cuda_op_setup(kn_backend *be, const kn_problem *pb)
     int st = kn_cuda_use(c);
     if (st)
         return st;
+    /* a backend kept from an earlier problem of the same grid, channels and sample count (batch
+     * jobs) keeps its plans and buffers: only the mask and the spectra of A are new */
     be->setup_reused = c->made_gh && c->made_gh == pb->grid_h && c->made_gw == pb->grid_w &&
                        c->made_cin == pb->cin && c->made_npairs == pb->npairs;
     if (be->setup_reused)
-        return reuse_setup(c, pb);
+        return fill_problem(c, pb);
     kn_cuda_op_free(c);
     if (need == SIZE_MAX)
         return kn_error(KERNEST_E_TOOBIG, "the FFT grid %zux%zu with %zu pairs is too large for cuFFT "
@@ -305,17 +307,12 @@ int kn_cuda_op_setup(kn_backend *be, const kn_problem *pb)
         st = kn_cuda_alloc(c, &c->spec_tmp, spec_bytes, "a work spectrum");
     if (!st)
         st = kn_cuda_alloc(c, &c->grid, grid_bytes, "the real work grid");
-    if (!st && pb->has_mask)
-        st = kn_cuda_alloc(c, &c->mask, pb->m * c->es, "the NaN mask");
-    if (!st)
-        st = spectra_of_a(c, pb);
-    if (!st && pb->has_mask)
-        st = upload_mask(c, pb);
     if (st) {
         kn_cuda_op_free(c);
         return st;
     }
-    c->pb = pb;
+    if ((st = fill_problem(c, pb)))
+        return st;
     c->made_gh = pb->grid_h;
     c->made_gw = pb->grid_w;
     c->made_cin = pb->cin;

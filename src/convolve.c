@@ -7,6 +7,24 @@
 #include "error.h"
 #include "problem.h"
 
+/* out = H kernel for pb on a CPU backend in double (out holds pb.m values). */
+static int apply_once(const kn_problem *pb, const double *kernel, double *out)
+{
+    kn_backend *be = NULL;
+    kn_vec *k = NULL, *r = NULL;
+    int st;
+    if (!(st = kn_backend_cpu_create(KERNEST_DOUBLE, 0, &be)) && !(st = be->ops->op_setup(be, pb)) &&
+        !(st = be->ops->vec_create(be, pb->n, &k)) && !(st = be->ops->vec_create(be, pb->m, &r)) &&
+        !(st = be->ops->vec_upload(be, k, kernel)) && !(st = be->ops->op_apply(be, k, r)))
+        st = be->ops->vec_download(be, r, out);
+    if (be) {
+        be->ops->vec_destroy(be, &k);
+        be->ops->vec_destroy(be, &r);
+    }
+    kn_backend_destroy(&be);
+    return st;
+}
+
 int kn_convolve_named(const kernest_array *A, const kernest_array *K, kernest_mode mode,
                       const char *a_name, const char *k_name, kernest_array **out)
 {
@@ -25,20 +43,9 @@ int kn_convolve_named(const kernest_array *A, const kernest_array *K, kernest_mo
     int st = kn_problem_init(&pb, As, NULL, 1, mode, K->shape[0], K->shape[1], names);
     if (st)
         return st;
-    kn_backend *be = NULL;
-    kn_vec *k = NULL, *r = NULL;
     kernest_array *b = NULL;
-    if (!(st = kn_backend_cpu_create(KERNEST_DOUBLE, 0, &be)) &&
-        !(st = kernest_array_create2(pb.pairs[0].hb, pb.pairs[0].wb, &b)) &&
-        !(st = be->ops->op_setup(be, &pb)) && !(st = be->ops->vec_create(be, pb.n, &k)) &&
-        !(st = be->ops->vec_create(be, pb.m, &r)) && !(st = be->ops->vec_upload(be, k, K->data)) &&
-        !(st = be->ops->op_apply(be, k, r)))
-        st = be->ops->vec_download(be, r, b->data);
-    if (be) {
-        be->ops->vec_destroy(be, &k);
-        be->ops->vec_destroy(be, &r);
-    }
-    kn_backend_destroy(&be);
+    if (!(st = kernest_array_create2(pb.pairs[0].hb, pb.pairs[0].wb, &b)))
+        st = apply_once(&pb, K->data, b->data);
     kn_problem_free(&pb);
     if (st)
         kernest_array_destroy(&b);
@@ -85,8 +92,6 @@ int kn_convolve_channels_named(const kernest_array *A, const kernest_array *K, k
         kn_problem_free(&pb);
         return st;
     }
-    kn_backend *be = NULL;
-    kn_vec *k = NULL, *r = NULL;
     kernest_array *b = NULL;
     double *kd = NULL;
     const size_t hb = pb.pairs[0].hb, wb = pb.pairs[0].wb;
@@ -106,16 +111,8 @@ int kn_convolve_channels_named(const kernest_array *A, const kernest_array *K, k
         if (correlate)
             kn_flip_kernels(kd, cout * cin, ks[0], ks[1]);
     }
-    if (!st && !(st = kn_backend_cpu_create(KERNEST_DOUBLE, 0, &be)) &&
-        !(st = be->ops->op_setup(be, &pb)) && !(st = be->ops->vec_create(be, pb.n, &k)) &&
-        !(st = be->ops->vec_create(be, pb.m, &r)) && !(st = be->ops->vec_upload(be, k, kd)) &&
-        !(st = be->ops->op_apply(be, k, r)))
-        st = be->ops->vec_download(be, r, b->data);
-    if (be) {
-        be->ops->vec_destroy(be, &k);
-        be->ops->vec_destroy(be, &r);
-    }
-    kn_backend_destroy(&be);
+    if (!st)
+        st = apply_once(&pb, kd, b->data);
     kn_problem_free(&pb);
     free(kd);
     if (st)

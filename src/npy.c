@@ -9,6 +9,7 @@
 
 #include "atomic_file.h"
 #include "error.h"
+#include "io.h"
 #include "npy.h"
 #include "sysmem.h"
 
@@ -614,20 +615,10 @@ int kn_npy_write_stream(FILE *fp, const char *path, const kernest_array *a,
 {
     if (!path || !*path)
         return kn_error(KERNEST_E_INVALID, "npy write: the output path is empty");
-    if (!a)
-        return kn_error(KERNEST_E_INVALID, "%s: no array to write", path);
-    if (precision != KERNEST_DOUBLE && precision != KERNEST_SINGLE)
-        return kn_error(KERNEST_E_INVALID, "%s: unknown precision %d", path, (int)precision);
-    if (a->ndim < 1 || a->ndim > KERNEST_MAX_NDIM)
-        return kn_error(KERNEST_E_INVALID, "%s: array has %d dimensions (1..%d allowed)", path,
-                        a->ndim, KERNEST_MAX_NDIM);
-    size_t n = 1;
-    for (int d = 0; d < a->ndim; d++)
-        if (kn_mul_size(n, a->shape[d], &n))
-            return kn_error(KERNEST_E_INVALID, "%s: array shape overflows", path);
-    if (n != a->size || (n && !a->data))
-        return kn_error(KERNEST_E_INVALID, "%s: array size does not match its shape or has no data",
-                        path);
+    int cst = kn_io_check_array(path, a, precision);
+    if (cst)
+        return cst;
+    const size_t n = a->size;
 
     size_t item = precision == KERNEST_SINGLE ? 4 : 8;
     char header[512];

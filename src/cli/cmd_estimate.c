@@ -426,44 +426,31 @@ int cli_estimate_run(const cli_estimate *job, cli_estimate_result *res)
             goto done;
         }
     }
+    /* the outputs, all or nothing: a failure removes what was written before it */
+    const char *written[5] = {NULL};
+    int nw = 0;
     if ((st = kernest_array_write(output, K, rep->precision))) {
         rc = cli_fail(st);
         goto done;
     }
-    if (report_path && (st = kernest_report_write_json(report_path, rep, &opt, names))) {
-        unlink(output); /* all or nothing */
+    written[nw++] = output;
+    if (!rc && report_path && (st = kernest_report_write_json(report_path, rep, &opt, names)))
         rc = cli_fail(st);
-        goto done;
+    if (!rc && report_path)
+        written[nw++] = report_path;
+    if (!rc && profile_path && !(rc = cli_write_profile(profile_path, rep)))
+        written[nw++] = profile_path;
+    if (!rc && job->cov_path && !(rc = cli_write_uncertainty(rep, job->cov_path, job->std_path))) {
+        written[nw++] = job->cov_path; /* cli_write_uncertainty writes both or neither */
+        written[nw++] = job->std_path;
     }
-    if (profile_path && (rc = cli_write_profile(profile_path, rep))) {
-        unlink(output);
-        if (report_path)
-            unlink(report_path);
-        goto done;
-    }
-    if (job->cov_path && (rc = cli_write_uncertainty(rep, job->cov_path, job->std_path))) {
-        unlink(output);
-        if (report_path)
-            unlink(report_path);
-        if (profile_path)
-            unlink(profile_path);
-        goto done;
-    }
-    if (job->plot_dir && (rc = cli_plot_estimate(job->plot_dir, job->plot_scale, K, rep, A[0], B[0],
-                                                  opt.mode, truth))) {
-        unlink(output);
-        if (report_path)
-            unlink(report_path);
-        if (profile_path)
-            unlink(profile_path);
-        goto done;
-    }
-    if ((rc = cli_progress_finish(&prog, 1))) {
-        unlink(output);
-        if (report_path)
-            unlink(report_path);
-        if (profile_path)
-            unlink(profile_path);
+    if (!rc && job->plot_dir)
+        rc = cli_plot_estimate(job->plot_dir, job->plot_scale, K, rep, A[0], B[0], opt.mode, truth);
+    if (!rc)
+        rc = cli_progress_finish(&prog, 1);
+    if (rc) {
+        for (int i = 0; i < nw; i++)
+            unlink(written[i]);
         goto done;
     }
     if (res)
