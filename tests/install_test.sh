@@ -27,6 +27,9 @@ soname=$(objdump -p "$libdir/libkernest.so" 2>/dev/null | awk '/SONAME/ {print $
 [ "$soname" = "libkernest.so.0" ] || fail "soname is '$soname', expected libkernest.so.0"
 [ -e "$libdir/$soname" ] || fail "$libdir/$soname missing"
 "$prefix/bin/kernest" --version | grep -q '^kernest ' || fail "installed kernest does not run"
+if "$prefix/bin/kernest" info | grep -q '^mpi: compiled in'; then
+    [ -e "$prefix/include/kernest_mpi.h" ] || fail "a build with MPI installs no include/kernest_mpi.h"
+fi
 
 export KERNEST_FFTW_PLANNER=estimate
 ran=0

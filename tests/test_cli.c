@@ -15,7 +15,7 @@
 #define dir tu_dir /* the per-test folder of testutil */
 
 
-TestSuite(cli, .init = tu_dir_setup, .fini = tu_dir_teardown, .timeout = 60);
+TestSuite(cli, .init = tu_dir_setup, .fini = tu_dir_teardown, .timeout = 300);
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
@@ -285,13 +285,23 @@ Test(cli, convolve_every_mode)
 Test(cli, help_and_version)
 {
     static const char *const helps[] = {"--help", "-h", "help", "estimate --help", "convolve --help",
-                                        "synth --help", "score --help", "info --help"};
+                                        "synth --help", "score --help", "info --help", "batch --help"};
     char out[16384], err[4096];
     for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) {
         int rc = run_cli_out(helps[i], out, sizeof out, err, sizeof err);
         cr_assert_eq(rc, 0, "kernest %s: exit %d (%s)", helps[i], rc, err);
         cr_assert(strstr(out, "usage"), "kernest %s: no usage on stdout: '%s'", helps[i], out);
         cr_assert_str_eq(err, "", "kernest %s wrote to stderr: '%s'", helps[i], err);
+        /* help texts are printed as they are, not through printf: no format escapes left */
+        cr_assert(!strstr(out, "%%"), "kernest %s prints a literal '%%%%': '%s'", helps[i], out);
+    }
+    /* kernest --help lists every command */
+    static const char *const commands[] = {"estimate", "batch", "convolve", "synth", "score", "info"};
+    run_cli_out("--help", out, sizeof out, err, sizeof err);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "\n  %s ", commands[i]);
+        cr_assert(strstr(out, line), "kernest --help does not list '%s': '%s'", commands[i], out);
     }
     int rc = run_cli_out("--version", out, sizeof out, err, sizeof err);
     cr_assert_eq(rc, 0, "--version: exit %d", rc);

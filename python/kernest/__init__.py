@@ -4,12 +4,18 @@ A thin ctypes binding of libkernest; arrays are NumPy arrays, the report is a di
 
     K, report = kernest.estimate(A, B)                   # one pair, default (2Ha-1)x(2Wa-1) kernel
     K, report = kernest.estimate([A1, A2], [B1, B2], reg="grad", lam=100.0)
+    K, report = kernest.estimate(A, B, model="auto")     # model and lambda chosen from the data
     B_hat = kernest.convolve(A, K, mode="same")          # scipy.signal.convolve2d semantics
     W, report = kernest.estimate(X, Y, ksize=(3, 3), correlate=True)  # a conv layer: X (S, C_in, H, W),
                                                          # Y (S, C_out, H, W) -> W (C_out, C_in, 3, 3)
 
-NaN in B marks a missing pixel. Library errors raise KernestError (ValueError for bad input)
-carrying the library's message. Solves release the GIL (ctypes does so for every call).
+    A = kernest.read("A.fits"); kernest.write("K.tif", K)  # the CLI's file formats
+
+estimate makes one solve unless asked for the automatic choice (model="auto" or lam="auto"), as
+the C library does; the kernest command's default is the automatic choice (--fast: one solve).
+NaN in B marks a missing pixel. Library errors raise KernestError, or KernestInputError (also a
+ValueError) for bad input, carrying the library's message. Solves release the GIL (ctypes does
+so for every call).
 """
 import ctypes
 import ctypes.util
@@ -275,17 +281,20 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
              seed=1, background=False, outer_maxiter=30, outer_tol=1e-4):
     """Estimate the kernel K shared by the pairs (A_i, B_i).
 
-    A, B: 2-D arrays, or lists of 2-D arrays (one pair per entry; shapes may differ between pairs).
+    A, B: arrays, or lists of arrays (one pair per entry; shapes may differ between pairs): 2-D,
+    or with channels as described under "Several channels" below.
     mode: "same" | "full" | "valid" (scipy.signal.convolve2d windows).
     ksize: (Kh, Kw); default for "same" is (2Ha-1, 2Wa-1); for full/valid, what makes A and B fit.
     reg, lam: regulariser "none" | "ridge" (lam/2 ||K||^2) | "grad" (lam/2 ||grad K||^2).
-    tol, maxiter: CGLS stops when ||normal-equation residual|| / initial <= tol, or after maxiter.
+    tol, maxiter: CGLS stops when ||normal-equation residual|| / initial <= tol, FISTA when the
+    relative change of K is <= tol; both after maxiter iterations at most.
     threads: CPU threads (0 = all cores). precision: None (double on CPU, single on GPU),
     "double" or "single". device: "auto" | "cpu" | "cuda" | "cuda:N".
     Priors (any constraint, l1 or tv selects FISTA under solver="auto"):
-    model: "pixel" | "radial" (K = Phi(f), a profile on knots 1 px apart; report["model"]["profile"])
+    model: "pixel" (default) | "radial" (K = Phi(f), a profile on knots 1 px apart; report["model"]["profile"])
     | "harmonic:M" (profiles times cos/sin of m*theta, m <= M; report["model"]["coefficients"])
-    | "lowrank:R" (K = sum of R outer products u v^T by ALS; report["model"]["u"], ["v"], ["als"]).
+    | "lowrank:R" (K = sum of R outer products u v^T by ALS; report["model"]["u"], ["v"], ["als"])
+    | "auto" (see below). Which constraints each model takes: README "Priors" (others raise).
     solver: "auto" | "cgls" | "fista". l1: weight of l1 ||K||_1. tv: weight of isotropic total
     variation sum sqrt(dxK^2 + dyK^2) (pixel model; combines with reg, l1 and constraints). nonneg: K >= 0.
     bounds: (lo, hi). sum: fixed sum of K. support: ("disk", R) | ("box", H, W) | a 0/1 array
@@ -315,7 +324,8 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     l1="auto" with lam="auto": also choose the ℓ1 weight, after λ, by cv.
     uncertainty=S: S randomize-then-optimize samples; report["uncertainty"] then also holds
     "coverage" and "std" (arrays shaped like K). seed: folds, probes and samples.
-    The report's "automatic" entry lists every candidate with its λ and score, and the choice.
+    The report's "automatic" entry lists every candidate with its λ and score, and the choice;
+    report["final"] holds the model, reg and λ of the estimate.
 
     Returns (K, report): K as a float64 array, report as a dict (stop reason, iterations,
     residual history, misfit per pair, device, times). Not converging is reported, not raised.

@@ -16,7 +16,8 @@ int cmd_info(int argc, char **argv)
 {
     if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
         puts("usage: kernest info\n\nPrint the backends compiled in, the devices with their memory "
-             "and compute capability,\nthe array file formats compiled in, and the FFTW, cuFFT and cuBLAS versions.");
+             "and compute capability,\nthe array file formats compiled in, the FFTW, cuFFT and cuBLAS versions, the FFTW\n"
+             "wisdom cache folder, and whether MPI is compiled in (with this process's rank).");
         return CLI_OK;
     }
     if (argc > 1)

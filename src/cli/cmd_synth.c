@@ -16,7 +16,7 @@ static const char usage[] =
     "Write a synthetic problem with a known kernel into DIR: A.npy, B.npy and K_true.npy (A_2.npy,\n"
     "B_2.npy, ... for more pairs) plus a fresh held-out pair A_test.npy, B_test.npy drawn with the\n"
     "same kernel and noise, for scoring (kernest score). The defaults reproduce the original\n"
-    "question: binary A (20%% ones) of NxN, a 1/r kernel on (2N-1)x(2N-1) with centre 0,\n"
+    "question: binary A (20% ones) of NxN, a 1/r kernel on (2N-1)x(2N-1) with centre 0,\n"
     "B = same(A (*) K) + N(0, 1) noise.\n"
     "\n"
     "options:\n"

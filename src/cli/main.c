@@ -16,12 +16,13 @@ static const char usage[] =
     "  convolve   apply the forward model B = crop_mode(A (*) K)\n"
     "  synth      write a synthetic problem with a known kernel\n"
     "  score      held-out error and kernel error of an estimate\n"
-    "  info       backends, devices and library versions\n"
+    "  info       backends, devices, file formats, library versions, MPI\n"
     "\n"
-    "Array files: .npy .npz[:NAME] .fits .tif .csv .txt .raw/.bin, chosen by extension for\n"
+    "Array files: .npy .npz[:NAME] .fits .tif .csv .txt .tsv .raw/.bin, chosen by extension for\n"
     "input and output; raw inputs need --shape HxW --dtype f4|f8|i1..i8|u1..u8 (any command).\n"
     "\n"
-    "kernest COMMAND --help shows a command's options; kernest --version its version.\n"
+    "kernest COMMAND --help shows a command's options; kernest --version its version; man kernest\n"
+    "the whole manual. Under mpirun, estimate spreads its pairs and batch its jobs over the ranks.\n"
     "Exit codes: 0 ok, 1 runtime failure, 2 bad usage or input.\n";
 
 static int run(int argc, char **argv)
