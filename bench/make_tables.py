@@ -178,6 +178,22 @@ def channels_block(d, rel):
     return "\n".join(lines)
 
 
+def mpi_block(d, rel):
+    pr = d["problem"]
+    lines = [f"From `{rel}`: {d['machine']['uname']}, {d['machine']['cores']} cores; load average "
+             f"{d['machine'].get('load_before', '?')} before, {d['machine'].get('load_after', '?')} after. "
+             f"Command: `{d['command']}`.  \nProblem: N = {pr['n']}, {pr['pairs']} pairs, "
+             f"{pr['kernel'][0]}×{pr['kernel'][1]} kernel, CGLS {pr['reg']} λ = {pr['lambda']:g}, "
+             f"{pr['iterations']} iterations (tol 0), double, 1 thread per rank.", ""]
+    rows = []
+    for r in d["rows"]:
+        rows.append([r["ranks"], ms(r["per_iteration_s"]), sec(r["solve_s"]), sec(r["comm_s"]), sec(r["stage_s"]),
+                     f"{r['rel_diff_vs_one_process']:.1e}"])
+    lines.append(table(["ranks", "ms / iteration", "solve (s)", "rank 0 in MPI calls (s)",
+                        "rank 0 host staging (s)", "max rel. diff vs 1 process"], rows))
+    return "\n".join(lines)
+
+
 def load(path):
     with open(path) as f:
         return json.load(f)
@@ -201,6 +217,9 @@ def blocks():
     chans = sorted(glob.glob(os.path.join(RESULTS, "channels-*.json")))
     out["channels"] = ("\n\n".join(channels_block(load(p), rel(p)) for p in chans) if chans
                        else "_No result yet: run `python3 bench/channels.py` (and `--gpu --label <host>-gpu`)._")
+    mpis = sorted(glob.glob(os.path.join(RESULTS, "mpi-*.json")))
+    out["mpi"] = ("\n\n".join(mpi_block(load(p), rel(p)) for p in mpis) if mpis
+                  else "_No result yet: run `python3 bench/mpi_scaling.py`._")
     return out
 
 
@@ -221,7 +240,8 @@ def main():
     args = ap.parse_args()
     if args.show:
         d = load(args.show)
-        blk = {"cpu": cpu_block, "auto": auto_block, "channels": channels_block}.get(d.get("bench"), quality_block)
+        blk = {"cpu": cpu_block, "auto": auto_block, "channels": channels_block,
+               "mpi_scaling": mpi_block}.get(d.get("bench", d.get("benchmark")), quality_block)
         print(blk(d, rel(os.path.abspath(args.show))))
         return
     with open(DOC) as f:

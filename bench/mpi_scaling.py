@@ -39,6 +39,7 @@ def main():
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                OMPI_MCA_rmaps_base_oversubscribe="1", OMP_NUM_THREADS="1")
     rows, cmds = [], []
+    load_before = open("/proc/loadavg").read().split()[:3]
     with tempfile.TemporaryDirectory() as tmp:
         def run(cmd):
             cmds.append(" ".join(shlex.quote(c) for c in cmd))
@@ -74,7 +75,8 @@ def main():
             print(json.dumps(rows[-1]))
     out = {
         "benchmark": "mpi_scaling", "command": " ".join(shlex.quote(a) for a in sys.argv),
-        "machine": {"uname": " ".join(platform.uname()), "cores": os.cpu_count()},
+        "machine": {"uname": " ".join(platform.uname()), "cores": os.cpu_count(), "load_before": load_before,
+                    "load_after": open("/proc/loadavg").read().split()[:3]},
         "problem": {"n": args.n, "pairs": args.pairs, "kernel": [2 * args.n - 1] * 2,
                     "iterations": args.iters, "reg": "grad", "lambda": 100},
         "commands": cmds, "rows": rows}
