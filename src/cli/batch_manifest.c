@@ -11,6 +11,19 @@
 
 /* ---- the manifest -------------------------------------------------------------------------- */
 
+/* A name from the manifest as a message shows it: control bytes (a JSON "\n" in a key, say) as
+ * '?', so that the message stays one line; "..." when it does not fit in buf. */
+static const char *shown(const char *s, char *buf, size_t cap)
+{
+    size_t k = 0;
+    for (; *s && k + 4 < cap; s++)
+        buf[k++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+    if (*s && k + 3 < cap)
+        buf[k++] = '.', buf[k++] = '.', buf[k++] = '.';
+    buf[k] = '\0';
+    return buf;
+}
+
 /* Checks one option value: a string, a number, a boolean, or an array of strings and numbers. */
 static const char *bad_option_value(const cJSON *v)
 {
@@ -40,10 +53,11 @@ static int parse_job(const char *manifest, int line, const char *text, batch_job
     if (!cJSON_IsObject(o))
         return cli_usage_error("%s:%d: a job must be a JSON object {\"inputs\": [...], \"output\": ...}", manifest, line);
     const cJSON *item;
+    char name[128];
     cJSON_ArrayForEach(item, o)
     if (strcmp(item->string, "inputs") && strcmp(item->string, "output") && strcmp(item->string, "options"))
         return cli_usage_error("%s:%d: unknown key \"%s\" (a job has inputs, output, options)", manifest, line,
-                               item->string);
+                               shown(item->string, name, sizeof name));
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(o, "inputs");
     if (!cJSON_IsArray(in) || cJSON_GetArraySize(in) == 0)
         return cli_usage_error("%s:%d: \"inputs\" must be a non-empty array of file names", manifest, line);
@@ -65,7 +79,8 @@ static int parse_job(const char *manifest, int line, const char *text, batch_job
         if (!*item->string || item->string[0] == '-')
             why = "option names are the long names without dashes, e.g. \"lambda\"";
         if (why)
-            return cli_usage_error("%s:%d: option \"%s\": %s", manifest, line, item->string, why);
+            return cli_usage_error("%s:%d: option \"%s\": %s", manifest, line,
+                                   shown(item->string, name, sizeof name), why);
     }
     return 0;
 }
@@ -80,6 +95,7 @@ int batch_read_manifest(const char *path, batch_job **jobs_out, size_t *njobs)
     char *buf = NULL;
     ssize_t got;
     int line = 0, rc = 0;
+    char name[1024];
     while (!rc && (got = getline(&buf, &len, f)) >= 0) {
         line++;
         if (strlen(buf) != (size_t)got) {
@@ -105,7 +121,7 @@ int batch_read_manifest(const char *path, batch_job **jobs_out, size_t *njobs)
             for (size_t k = 0; k + 1 < n && !rc; k++)
                 if (!strcmp(jobs[k].output, jobs[n - 1].output))
                     rc = cli_usage_error("%s:%d: output \"%s\" is also the output of line %d", path, line,
-                                         jobs[n - 1].output, jobs[k].line);
+                                         shown(jobs[n - 1].output, name, sizeof name), jobs[k].line);
     }
     if (!rc && ferror(f))
         rc = cli_usage_error("%s: read error: %s", path, strerror(errno));
