@@ -95,12 +95,9 @@ static int cv_setup(ctx *c, const kernest_array *const *A, const kernest_array *
     const size_t m = s->pb.m;
     kn_rng rng;
     kn_rng_seed(&rng, c->user->seed * 0x2545f4914f6cdd1dULL + 7);
-    kernest_array **Bf = calloc(npairs, sizeof *Bf);
     int st = KERNEST_OK;
-    if (!(c->fold_of = malloc(m ? m : 1)) || !(c->hk = malloc((m ? m : 1) * sizeof *c->hk)) || !Bf) {
-        st = kn_error(KERNEST_E_NOMEM, "out of memory for the folds");
-        goto done;
-    }
+    if (!(c->fold_of = malloc(m ? m : 1)) || !(c->hk = malloc((m ? m : 1) * sizeof *c->hk)))
+        return kn_error(KERNEST_E_NOMEM, "out of memory for the folds");
     for (size_t i = 0; i < s->pb.npairs; i++) {
         const kn_pair *p = &s->pb.pairs[i];
         /* BLOCKS×BLOCKS contiguous blocks per sample (the same blocks in each output channel),
@@ -125,14 +122,17 @@ static int cv_setup(ctx *c, const kernest_array *const *A, const kernest_array *
             c->fold_of[p->offset + j] = isnan(p->B[j]) ? 255 : bf[(jj / p->wb / bh) * BLOCKS + (jj % p->wb) / bw];
         }
     }
+    c->fold_npairs = npairs;
     for (int k = 0; k < c->nfold; k++) {
         /* each pair's B, shape and all, with the fold's pixels NaN: its samples lie one after
-         * another in B's data, in the order of pb.pairs */
-        for (size_t i = 0; i < npairs; i++) {
-            kernest_array_destroy(&Bf[i]);
+         * another in B's data, in the order of pb.pairs. The fold's session points into these
+         * arrays, so they live until the folds are closed (kn_select). */
+        kernest_array **Bf = c->fold_B[k] = calloc(npairs, sizeof *Bf);
+        if (!Bf)
+            return kn_error(KERNEST_E_NOMEM, "out of memory for the folds");
+        for (size_t i = 0; i < npairs; i++)
             if ((st = kernest_array_create(B[i]->ndim, B[i]->shape, &Bf[i])))
-                goto done;
-        }
+                return st;
         size_t at = 0, prev = (size_t)-1;
         for (size_t i = 0; i < s->pb.npairs; i++) {
             const kn_pair *p = &s->pb.pairs[i];
@@ -145,16 +145,12 @@ static int cv_setup(ctx *c, const kernest_array *const *A, const kernest_array *
             at += p->len;
         }
         if ((st = kn_session_open(&c->fold[k], A, (const kernest_array *const *)Bf, npairs, open_opt)))
-            goto done;
+            return st;
     }
     const kn_backend_ops *o = s->be->ops;
     if ((st = o->vec_create(s->be, s->pb.n, &c->kv)) || (st = o->vec_create(s->be, m, &c->dv)))
-        goto done;
-done:
-    for (size_t i = 0; Bf && i < npairs; i++)
-        kernest_array_destroy(&Bf[i]);
-    free(Bf);
-    return st;
+        return st;
+    return KERNEST_OK;
 }
 
 
@@ -303,9 +299,13 @@ done:
     for (size_t i = 0; cds && i < nc; i++)
         sel_cand_free(&cds[i]);
     free(cds);
-    for (int k = 0; k < MAX_FOLDS; k++)
+    for (int k = 0; k < MAX_FOLDS; k++) {
         if (c.fold[k].be || c.fold[k].pb.pairs)
             kn_session_close(&c.fold[k]);
+        for (size_t i = 0; c.fold_B[k] && i < c.fold_npairs; i++)
+            kernest_array_destroy(&c.fold_B[k][i]);
+        free(c.fold_B[k]);
+    }
     if (c.kv)
         s->be->ops->vec_destroy(s->be, &c.kv);
     if (c.dv)

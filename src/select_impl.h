@@ -31,6 +31,8 @@ typedef struct ctx {
     double tol;          /* path tolerance */
     int nfold;           /* folds scored (cv) */
     kn_session fold[MAX_FOLDS];
+    kernest_array **fold_B[MAX_FOLDS]; /* each fold's B arrays (npairs each): its session borrows them */
+    size_t fold_npairs;
     unsigned char *fold_of; /* m entries: fold of each observed pixel, 255 unobserved */
     double *hk;          /* m scratch: H K on all pixels */
     kn_vec *kv, *dv;     /* on s->be: a kernel and a data vector */
