@@ -37,7 +37,8 @@ static char scratch[4096];
  * writes crash-* files into the working folder when no -artifact_prefix is given: they stay). */
 static void remove_scratch(void)
 {
-    static const char *const ours[] = {"a.npy", "b.npy", "k.npy", "m.npy", "r.npy", "rt.npy"};
+    static const char *const ours[] = {"a.npy", "b.npy", "k.npy", "m.npy", "r.npy", "rt.npy",
+                                       "rt.csv", "rt.txt", "in.raw", "jobs.jsonl"};
     if (!scratch[0])
         return;
     for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++) {
@@ -91,6 +92,22 @@ int fuzz_split_argv(const uint8_t *data, size_t size, const char *name, char **a
     (void)getopt(1, none, "");
     optind = 1;
     return argc;
+}
+
+void fuzz_check_array(const kernest_array *a)
+{
+    if (!a || a->ndim < 1 || a->ndim > KERNEST_MAX_NDIM || (a->size && !a->data))
+        abort();
+    size_t n = 1;
+    for (int d = 0; d < a->ndim; d++)
+        if (__builtin_mul_overflow(n, a->shape[d], &n))
+            abort();
+    if (n != a->size)
+        abort();
+    volatile double sink = 0;
+    for (size_t i = 0; i < a->size; i++)
+        sink += a->data[i];
+    (void)sink;
 }
 
 void fuzz_write_npy(const char *name, size_t rows, size_t cols, const double *values)

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernest.h"
+
 /* The libFuzzer entry point every harness defines (replay_main.c calls it in normal builds). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -26,6 +28,10 @@ int fuzz_split_argv(const uint8_t *data, size_t size, const char *name, char **a
 /* Writes a small .npy of shape rows x cols with the given values (or a ramp when NULL) into the
  * scratch folder under name, for the CLI harnesses. */
 void fuzz_write_npy(const char *name, size_t rows, size_t cols, const double *values);
+
+/* Aborts unless a is a well-formed array (1..KERNEST_MAX_NDIM dimensions, size the product of
+ * the shape, data for every element); reads every element, so ASan sees a short buffer. */
+void fuzz_check_array(const kernest_array *a);
 
 /* For the CLI harnesses: makes the scratch folder with small inputs a.npy, b.npy (4x4), k.npy
  * (3x3), m.npy (7x7) and r.npy (1x5) that fuzz inputs can name; commands stop before any work

@@ -149,7 +149,7 @@ static int cv_setup(ctx *c, const kernest_array *const *A, const kernest_array *
             at += p->len;
         }
         if ((st = kn_session_open(&c->fold[k], A, (const kernest_array *const *)Bf, npairs, open_opt)))
-            goto done;
+            return st;
     }
     const kn_backend_ops *o = s->be->ops;
     if ((st = o->vec_create(s->be, s->pb.n, &c->kv)) || (st = o->vec_create(s->be, m, &c->dv)))

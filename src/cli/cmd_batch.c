@@ -15,6 +15,7 @@
 
 #include "atomic_file.h"
 #include "backend.h"
+#include "batch_manifest.h"
 #include "cli.h"
 #include "clock.h"
 #include "cmd_estimate.h"
@@ -51,217 +52,11 @@ static const char usage[] =
     "Exit codes: 0 every job ok or skipped, 1 a job failed, 2 bad usage or a malformed manifest\n"
     "(nothing is run then; the message names the line).\n";
 
-typedef enum { JOB_PENDING, JOB_OK, JOB_SKIPPED, JOB_FAILED } job_status;
 static const char *const status_name[] = {"pending", "ok", "skipped", "failed"};
-
-typedef struct job {
-    int line;           /* 1-based line in the manifest */
-    cJSON *json;        /* the parsed line (owned) */
-    const char *output; /* inside json */
-    job_status status;
-    int iterations;     /* -1 when none */
-    double seconds;
-    char message[512];
-} job;
-
-/* ---- the manifest -------------------------------------------------------------------------- */
-
-/* Checks one option value: a string, a number, a boolean, or an array of strings and numbers. */
-static const char *bad_option_value(const cJSON *v)
-{
-    if (cJSON_IsString(v) || cJSON_IsNumber(v) || cJSON_IsBool(v))
-        return NULL;
-    if (cJSON_IsArray(v)) {
-        const cJSON *e;
-        cJSON_ArrayForEach(e, v)
-        if (!cJSON_IsString(e) && !cJSON_IsNumber(e))
-            return "an array may hold only strings and numbers";
-        return NULL;
-    }
-    return "must be a string, a number, true/false or an array";
-}
-
-/* Parses and checks one job line; returns 0, or prints "FILE:LINE: what" and returns CLI_USAGE. */
-static int parse_job(const char *manifest, int line, const char *text, job *j)
-{
-    const char *end = NULL;
-    cJSON *o = cJSON_ParseWithOpts(text, &end, 1);
-    if (!o) {
-        const char *at = cJSON_GetErrorPtr();
-        return cli_usage_error("%s:%d: not valid JSON (at column %ld)", manifest, line,
-                               at && at >= text ? (long)(at - text) + 1 : 1L);
-    }
-    *j = (job){.line = line, .json = o, .iterations = -1};
-    if (!cJSON_IsObject(o))
-        return cli_usage_error("%s:%d: a job must be a JSON object {\"inputs\": [...], \"output\": ...}", manifest, line);
-    const cJSON *item;
-    cJSON_ArrayForEach(item, o)
-    if (strcmp(item->string, "inputs") && strcmp(item->string, "output") && strcmp(item->string, "options"))
-        return cli_usage_error("%s:%d: unknown key \"%s\" (a job has inputs, output, options)", manifest, line,
-                               item->string);
-    const cJSON *in = cJSON_GetObjectItemCaseSensitive(o, "inputs");
-    if (!cJSON_IsArray(in) || cJSON_GetArraySize(in) == 0)
-        return cli_usage_error("%s:%d: \"inputs\" must be a non-empty array of file names", manifest, line);
-    cJSON_ArrayForEach(item, in)
-    if (!cJSON_IsString(item) || !*item->valuestring)
-        return cli_usage_error("%s:%d: \"inputs\" must hold file names (strings)", manifest, line);
-    const cJSON *out = cJSON_GetObjectItemCaseSensitive(o, "output");
-    if (!cJSON_IsString(out) || !*out->valuestring)
-        return cli_usage_error("%s:%d: \"output\" must be a file name (a string)", manifest, line);
-    j->output = out->valuestring;
-    const cJSON *opts = cJSON_GetObjectItemCaseSensitive(o, "options");
-    if (opts && !cJSON_IsObject(opts))
-        return cli_usage_error("%s:%d: \"options\" must be an object", manifest, line);
-    cJSON_ArrayForEach(item, opts)
-    {
-        const char *why = bad_option_value(item);
-        if (!strcmp(item->string, "output") || !strcmp(item->string, "o"))
-            why = "give the kernel's file as the job's \"output\"";
-        if (!*item->string || item->string[0] == '-')
-            why = "option names are the long names without dashes, e.g. \"lambda\"";
-        if (why)
-            return cli_usage_error("%s:%d: option \"%s\": %s", manifest, line, item->string, why);
-    }
-    return 0;
-}
-
-/* Reads every job of the manifest; returns 0 or an exit code (message printed). */
-static int read_manifest(const char *path, job **jobs_out, size_t *njobs)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return cli_usage_error("%s: cannot open the manifest: %s", path, strerror(errno));
-    job *jobs = NULL;
-    size_t n = 0, cap = 0, len = 0;
-    char *buf = NULL;
-    ssize_t got;
-    int line = 0, rc = 0;
-    while (!rc && (got = getline(&buf, &len, f)) >= 0) {
-        line++;
-        if (strlen(buf) != (size_t)got) {
-            rc = cli_usage_error("%s:%d: a NUL byte in the line", path, line);
-            break;
-        }
-        const char *s = buf + strspn(buf, " \t\r\n");
-        if (!*s || *s == '#')
-            continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 16;
-            job *grown = realloc(jobs, cap * sizeof *grown);
-            if (!grown) {
-                rc = cli_usage_error("out of memory");
-                break;
-            }
-            jobs = grown;
-        }
-        jobs[n] = (job){0};
-        rc = parse_job(path, line, s, &jobs[n]);
-        n++; /* its json is freed with the others, also on failure */
-        if (!rc)
-            for (size_t k = 0; k + 1 < n && !rc; k++)
-                if (!strcmp(jobs[k].output, jobs[n - 1].output))
-                    rc = cli_usage_error("%s:%d: output \"%s\" is also the output of line %d", path, line,
-                                         jobs[n - 1].output, jobs[k].line);
-    }
-    if (!rc && ferror(f))
-        rc = cli_usage_error("%s: read error: %s", path, strerror(errno));
-    if (!rc && n == 0)
-        rc = cli_usage_error("%s: no jobs (one JSON object per line)", path);
-    free(buf);
-    fclose(f);
-    *jobs_out = jobs;
-    *njobs = n;
-    return rc;
-}
 
 /* ---- one job ------------------------------------------------------------------------------- */
 
-/* A number as the shortest text that reads back as the same double. */
-static void format_number(double v, char *out, size_t cap)
-{
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(out, cap, "%.*g", prec, v);
-        if (strtod(out, NULL) == v)
-            return;
-    }
-}
-
-/* Appends "--name=value" (or "--name" for true) to argv; 0 or -1 when out of memory. */
-static int push(char ***argv, int *argc, const char *name, const cJSON *v)
-{
-    char num[40], *arg = NULL;
-    int n;
-    if (cJSON_IsBool(v)) {
-        if (cJSON_IsFalse(v))
-            return 0;
-        n = asprintf(&arg, "--%s", name);
-    } else if (cJSON_IsNumber(v)) {
-        format_number(v->valuedouble, num, sizeof num);
-        n = asprintf(&arg, "--%s=%s", name, num);
-    } else
-        n = asprintf(&arg, "--%s=%s", name, v->valuestring);
-    char **grown = n < 0 ? NULL : realloc(*argv, (size_t)(*argc + 2) * sizeof *grown);
-    if (!grown) {
-        free(n < 0 ? NULL : arg);
-        return -1;
-    }
-    grown[(*argc)++] = arg;
-    grown[*argc] = NULL;
-    *argv = grown;
-    return 0;
-}
-
-static int push_str(char ***argv, int *argc, const char *s)
-{
-    char *copy = strdup(s);
-    char **grown = copy ? realloc(*argv, (size_t)(*argc + 2) * sizeof *grown) : NULL;
-    if (!grown) {
-        free(copy);
-        return -1;
-    }
-    grown[(*argc)++] = copy;
-    grown[*argc] = NULL;
-    *argv = grown;
-    return 0;
-}
-
-/* The estimate command line of a job: estimate [--device D] OPTIONS -q -o OUT -- INPUTS. */
-static char **job_argv(const cJSON *o, const char *device, int *argc)
-{
-    char **argv = NULL;
-    int n = 0, bad = push_str(&argv, &n, "estimate");
-    if (!bad && device) {
-        cJSON d = {.type = cJSON_String, .valuestring = (char *)device};
-        bad = push(&argv, &n, "device", &d);
-    }
-    const cJSON *opt, *e;
-    cJSON_ArrayForEach(opt, cJSON_GetObjectItemCaseSensitive(o, "options"))
-    {
-        if (cJSON_IsArray(opt)) {
-            cJSON_ArrayForEach(e, opt)
-            if (!bad)
-                bad = push(&argv, &n, opt->string, e);
-        } else if (!bad)
-            bad = push(&argv, &n, opt->string, opt);
-    }
-    const cJSON *out = cJSON_GetObjectItemCaseSensitive(o, "output");
-    if (!bad)
-        bad = push_str(&argv, &n, "-q") || push_str(&argv, &n, "-o") ||
-              push_str(&argv, &n, out->valuestring) || push_str(&argv, &n, "--");
-    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "inputs"))
-    if (!bad)
-        bad = push_str(&argv, &n, e->valuestring);
-    if (bad) {
-        for (int i = 0; i < n; i++)
-            free(argv[i]);
-        free(argv);
-        return NULL;
-    }
-    *argc = n;
-    return argv;
-}
-
-static void run_job(job *j, const char *device)
+static void run_job(batch_job *j, const char *device)
 {
     double t0 = kn_now();
     struct stat st;
@@ -271,7 +66,7 @@ static void run_job(job *j, const char *device)
         return;
     }
     int argc = 0;
-    char **argv = job_argv(j->json, device, &argc);
+    char **argv = batch_job_argv(j->json, device, &argc);
     char **keep = argv ? malloc((size_t)(argc + 1) * sizeof *keep) : NULL; /* getopt permutes argv */
     int rc;
     cli_estimate_result res = {.iterations = -1};
@@ -306,7 +101,7 @@ static void run_job(job *j, const char *device)
 
 /* ---- the summary --------------------------------------------------------------------------- */
 
-static void print_table(const job *jobs, size_t first, size_t last)
+static void print_table(const batch_job *jobs, size_t first, size_t last)
 {
     int ow = 6;
     for (size_t i = first; i < last; i++)
@@ -316,7 +111,7 @@ static void print_table(const job *jobs, size_t first, size_t last)
         ow = 40;
     printf("%4s %5s  %-7s %6s %9s  %-*s  %s\n", "job", "line", "status", "iters", "seconds", ow, "output", "message");
     for (size_t i = first; i < last; i++) {
-        const job *j = &jobs[i];
+        const batch_job *j = &jobs[i];
         char it[16] = "-", sec[24] = "-";
         if (j->iterations >= 0)
             snprintf(it, sizeof it, "%d", j->iterations);
@@ -327,7 +122,7 @@ static void print_table(const job *jobs, size_t first, size_t last)
     }
 }
 
-static int write_summary(const char *path, const char *manifest, const job *jobs, size_t first, size_t last,
+static int write_summary(const char *path, const char *manifest, const batch_job *jobs, size_t first, size_t last,
                          const int count[4])
 {
     cJSON *root = cJSON_CreateObject();
@@ -367,14 +162,14 @@ static int write_summary(const char *path, const char *manifest, const job *jobs
 
 /* What a rank learnt about a job, as plain bytes that can cross to rank 0. */
 typedef struct job_result {
-    job_status status;
+    batch_job_status status;
     int iterations;
     double seconds;
-    char message[sizeof ((job *)0)->message];
+    char message[sizeof ((batch_job *)0)->message];
 } job_result;
 
 /* Collective: rank 0's jobs get the results of the ranks that ran them. */
-static int collect_results(job *jobs, size_t njobs, const unsigned char *mine)
+static int collect_results(batch_job *jobs, size_t njobs, const unsigned char *mine)
 {
     job_result *r = calloc(njobs ? njobs : 1, sizeof *r);
     if (!r)
@@ -454,7 +249,7 @@ int cmd_batch(int argc, char **argv)
 
     /* paths given here are relative to the current folder; the jobs run in the manifest's */
     char *summary_abs = NULL, *dir_copy = NULL;
-    job *jobs = NULL;
+    batch_job *jobs = NULL;
     unsigned char *mine = NULL; /* the jobs this rank ran */
     size_t njobs = 0;
     int cwd = -1;
@@ -474,7 +269,7 @@ int cmd_batch(int argc, char **argv)
             goto done;
         }
     }
-    if ((rc = read_manifest(manifest, &jobs, &njobs)))
+    if ((rc = batch_read_manifest(manifest, &jobs, &njobs)))
         goto done;
     size_t first = 0, last = njobs;
     if (task >= 0) {
@@ -565,9 +360,7 @@ int cmd_batch(int argc, char **argv)
 done:
     if (cwd >= 0)
         close(cwd);
-    for (size_t i = 0; i < njobs; i++)
-        cJSON_Delete(jobs[i].json);
-    free(jobs);
+    batch_free_jobs(jobs, njobs);
     free(mine);
     free(dir_copy);
     free(summary_abs);

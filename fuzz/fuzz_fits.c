@@ -1,0 +1,21 @@
+/* fuzz_fits.c — fuzzes the FITS reader (cfitsio): any bytes as a file. */
+#include "fuzz_util.h"
+#include "io.h"
+#include "kernest.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    fuzz_scratch_dir();
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    kernest_array *a = NULL;
+    const char *path = fuzz_bytes_as_file(data, size);
+    if (path && !kn_fits_read(path, &a)) {
+        fuzz_check_array(a);
+        kernest_array_destroy(&a);
+    }
+    return 0;
+}
