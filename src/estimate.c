@@ -11,9 +11,7 @@
 #include "error.h"
 #include "select.h"
 
-/* Misfit per pair of the final estimate (its samples and output channels together),
- * recomputed from H x (not the recursive residual); mf is zero-filled. */
-static void pair_misfits(const kn_problem *pb, const double *hx, kernest_pair_misfit *mf)
+void kn_pair_misfits(const kn_problem *pb, const double *hx, kernest_pair_misfit *mf)
 {
     for (size_t i = 0; i < pb->npairs; i++) {
         const kn_pair *p = &pb->pairs[i];
@@ -64,7 +62,7 @@ int kn_report_make(const kn_session *s, kn_fit *fit, kernest_report **out)
         free(rep);
         return kn_error(KERNEST_E_NOMEM, "out of memory");
     }
-    pair_misfits(pb, fit->hx, rep->misfit);
+    kn_pair_misfits(pb, fit->hx, rep->misfit);
     rep->reason = fit->res.reason;
     rep->iterations = fit->res.iterations;
     rep->residual_history = fit->res.history;

@@ -74,6 +74,10 @@ void kn_fit_free(kn_fit *fit);
 /* The report of fit on session s (estimate.c): takes the fit's history and, for models, its
  * unknowns; wall_seconds is left 0 for the caller. */
 int kn_report_make(const kn_session *s, kn_fit *fit, kernest_report **out);
+/* Misfit per caller pair (its samples and output channels together) of the prediction hx (data
+ * space, NaN pixels of B left out), recomputed from H x, not the solver's recursive residual;
+ * mf (one entry per caller pair) must be zero-filled (estimate.c). */
+void kn_pair_misfits(const kn_problem *pb, const double *hx, kernest_pair_misfit *mf);
 /* kn_session_solve with a model the caller built (any linear model: pixel, radial, harmonic, a
  * lowrank half-step with its held factor inside Φ). Takes *model (moved into fit->model; *model
  * is zeroed, also on failure). opt's model and order are not read; its priors, λ, tolerance,

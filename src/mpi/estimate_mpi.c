@@ -114,24 +114,24 @@ static int wrap(void *ctx, kn_backend *inner, kn_backend **out)
 /* Rank 0's report with every pair's misfit, gathered in rank order (= global order). */
 static int gather_misfits(const kn_dist *d, const kn_session *s, const kn_fit *fit, kernest_report *rep)
 {
-    const int nloc = (int)s->pb.npairs;
+    const int nloc = (int)s->pb.npairs; /* 2-D pairs only under MPI: one sample each */
     double *mine = malloc(((size_t)nloc * 2 + 1) * sizeof *mine);
+    kernest_pair_misfit *local = calloc((size_t)nloc + 1, sizeof *local);
     int *counts = NULL, *displs = NULL, total = 0;
     double *all = NULL;
     int st = KERNEST_OK;
-    if (!mine)
-        return kn_error(KERNEST_E_NOMEM, "mpi: out of memory");
-    for (int i = 0; i < nloc; i++) {
-        const kn_pair *p = &s->pb.pairs[i];
-        double sse = 0.0;
-        for (size_t j = 0; j < p->len; j++)
-            if (!isnan(p->B[j])) {
-                const double e = fit->hx[p->offset + j] - p->B[j];
-                sse += e * e;
-            }
-        mine[2 * i] = sse;
-        mine[2 * i + 1] = (double)p->nobs;
+    if (!mine || !local) {
+        free(mine);
+        free(local);
+        fprintf(stderr, "kernest: rank %d: out of memory\n", d->rank);
+        MPI_Abort(d->comm, 1); /* the other ranks wait in the gathers below */
     }
+    kn_pair_misfits(&s->pb, fit->hx, local);
+    for (int i = 0; i < nloc; i++) {
+        mine[2 * i] = local[i].sse;
+        mine[2 * i + 1] = (double)local[i].count;
+    }
+    free(local);
     int n2 = 2 * nloc;
     if (d->rank == 0 && (!(counts = malloc((size_t)d->size * sizeof *counts)) ||
                          !(displs = malloc((size_t)d->size * sizeof *displs))))
