@@ -68,8 +68,7 @@ static int default_kernel(size_t ha, size_t wa, int hasB, size_t hb, size_t wb, 
                     kernest_mode_name(mode), ha, wa, hb, wb);
 }
 
-/* "3x64x64": the shape of a as the messages print it */
-static const char *shape_str(const kernest_array *a, char *buf, size_t n)
+const char *kn_shape_str(const kernest_array *a, char *buf, size_t n)
 {
     size_t used = 0;
     buf[0] = 0;
@@ -99,7 +98,7 @@ static int split_shape(const kernest_array *a, kernest_layout layout, const char
         if (layout == KERNEST_LAYOUT_CHW)
             return kn_error(KERNEST_E_SHAPE, "%s: a 4-D array (%s) is samples x channels x H x W; "
                             "--layout chw takes 2-D or 3-D arrays (use --layout nchw)", name,
-                            shape_str(a, sb, sizeof sb));
+                            kn_shape_str(a, sb, sizeof sb));
         for (int i = 0; i < 4; i++)
             d[i] = a->shape[i];
         break;
@@ -109,7 +108,7 @@ static int split_shape(const kernest_array *a, kernest_layout layout, const char
     }
     for (int i = 0; i < 4; i++)
         if (!d[i])
-            return kn_error(KERNEST_E_SHAPE, "%s: array is empty (%s)", name, shape_str(a, sb, sizeof sb));
+            return kn_error(KERNEST_E_SHAPE, "%s: array is empty (%s)", name, kn_shape_str(a, sb, sizeof sb));
     return KERNEST_OK;
 }
 
@@ -145,7 +144,7 @@ int kn_problem_init_channels(kn_problem *pb, const kernest_array *const *A,
     char s1[96], s2[96];
     for (size_t i = 0; i < npairs; i++) {
         const char *an = name_of(names, 2 * i, "A"), *bn = name_of(names, 2 * i + 1, "B");
-        size_t da[4], db[4];
+        size_t da[4] = {0}, db[4] = {0};
         int st = split_shape(A[i], layout, an, da);
         if (st == KERNEST_OK && B)
             st = split_shape(B[i], layout, bn, db);
@@ -154,8 +153,8 @@ int kn_problem_init_channels(kn_problem *pb, const kernest_array *const *A,
         channels |= A[i]->ndim > 2 || (B && B[i]->ndim > 2);
         if (B && da[0] != db[0])
             return kn_error(KERNEST_E_SHAPE, "%s: %zu sample%s (%s) but %s has %zu (%s)", bn, db[0],
-                            db[0] == 1 ? "" : "s", shape_str(B[i], s1, sizeof s1), an, da[0],
-                            shape_str(A[i], s2, sizeof s2));
+                            db[0] == 1 ? "" : "s", kn_shape_str(B[i], s1, sizeof s1), an, da[0],
+                            kn_shape_str(A[i], s2, sizeof s2));
         if (i == 0) {
             memcpy(da0, da, sizeof da0);
             if (B)
@@ -165,12 +164,12 @@ int kn_problem_init_channels(kn_problem *pb, const kernest_array *const *A,
                 cout = db[1];
         } else if (da[1] != cin)
             return kn_error(KERNEST_E_SHAPE, "%s: %zu input channel%s (%s) but %s has %zu (%s)", an,
-                            da[1], da[1] == 1 ? "" : "s", shape_str(A[i], s1, sizeof s1),
-                            name_of(names, 0, "A"), cin, shape_str(A[0], s2, sizeof s2));
+                            da[1], da[1] == 1 ? "" : "s", kn_shape_str(A[i], s1, sizeof s1),
+                            name_of(names, 0, "A"), cin, kn_shape_str(A[0], s2, sizeof s2));
         else if (B && db[1] != cout)
             return kn_error(KERNEST_E_SHAPE, "%s: %zu output channel%s (%s) but %s has %zu (%s)", bn,
-                            db[1], db[1] == 1 ? "" : "s", shape_str(B[i], s1, sizeof s1),
-                            name_of(names, 1, "B"), cout, shape_str(B[0], s2, sizeof s2));
+                            db[1], db[1] == 1 ? "" : "s", kn_shape_str(B[i], s1, sizeof s1),
+                            name_of(names, 1, "B"), cout, kn_shape_str(B[0], s2, sizeof s2));
         if (kn_add_size(nsamples, da[0], &nsamples))
             return kn_error(KERNEST_E_TOOBIG, "number of samples overflows");
     }
@@ -201,7 +200,7 @@ int kn_problem_init_channels(kn_problem *pb, const kernest_array *const *A,
     size_t si = 0;
     for (size_t i = 0; i < npairs && !st; i++) {
         const char *an = name_of(names, 2 * i, "A"), *bn = name_of(names, 2 * i + 1, "B");
-        size_t da[4];
+        size_t da[4] = {0};
         split_shape(A[i], layout, an, da); /* checked above */
         for (size_t s = 0; s < da[0]; s++, si++) {
             kn_pair *p = &pb->pairs[si];

@@ -67,6 +67,9 @@ int kn_convolve_channels_named(const kernest_array *A, const kernest_array *K, k
                                kernest_layout layout, int correlate, const char *a_name,
                                const char *k_name, kernest_array **out);
 
+/* "3x64x64": the shape of a as the messages print it, into buf (n bytes); returns buf. */
+const char *kn_shape_str(const kernest_array *a, char *buf, size_t n);
+
 /* Smallest n' >= n whose prime factors are 2, 3, 5 and 7 (even when want_even). 0 on overflow. */
 size_t kn_good_fft_size(size_t n, int want_even);
 

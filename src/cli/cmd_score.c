@@ -48,15 +48,6 @@ static int same_shape(const kernest_array *a, const kernest_array *b)
     return 1;
 }
 
-static const char *shape_str(const kernest_array *a, char *buf, size_t n)
-{
-    size_t used = 0;
-    buf[0] = 0;
-    for (int d = 0; d < a->ndim && used < n; d++)
-        used += (size_t)snprintf(buf + used, n - used, d ? "x%zu" : "%zu", a->shape[d]);
-    return buf;
-}
-
 int cmd_score(int argc, char **argv)
 {
     kernest_mode mode = KERNEST_MODE_SAME;
@@ -109,13 +100,13 @@ int cmd_score(int argc, char **argv)
     if (P->size != B->size || (plain && !same_shape(P, B)) || P->shape[P->ndim - 1] != B->shape[B->ndim - 1] ||
         P->shape[P->ndim - 2] != B->shape[B->ndim - 2]) {
         rc = cli_usage_error("%s: B is %s but mode %s of A (%s) and K (%s) gives %s", bn,
-                             shape_str(B, s1, sizeof s1), kernest_mode_name(mode), an, kn,
-                             shape_str(P, s2, sizeof s2));
+                             kn_shape_str(B, s1, sizeof s1), kernest_mode_name(mode), an, kn,
+                             kn_shape_str(P, s2, sizeof s2));
         goto done;
     }
     if (T && !same_shape(T, K)) {
-        rc = cli_usage_error("--truth: %s is %s but %s is %s", truth, shape_str(T, s1, sizeof s1), kn,
-                             shape_str(K, s2, sizeof s2));
+        rc = cli_usage_error("--truth: %s is %s but %s is %s", truth, kn_shape_str(T, s1, sizeof s1), kn,
+                             kn_shape_str(K, s2, sizeof s2));
         goto done;
     }
     double sse = 0;
