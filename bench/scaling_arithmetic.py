@@ -2,7 +2,8 @@
 """scaling_arithmetic.py — the memory and communication arithmetic of docs/scaling.md (no measurement: formulas from the code).
 
 For the original problem shape (N×N inputs, the (2N−1)² kernel, mode same) it prints, per N and
-pairs P: the FFT grid G (the smallest 2,3,5,7-smooth size >= 3N−2, even), the bytes one
+pairs P: the FFT grid G (the smallest 2,3,5,7-smooth even size >= 2N−1: the alias-free length
+of a same-mode window, kn_alias_free_size in src/problem.c), the bytes one
 single-precision CUDA solve needs (the operator as kn_cuda_op_bytes counts it, cuFFT's work area
 taken as one complex grid, and CGLS with grad: 5 kernel-space and 3 data-space vectors), the
 bytes the pairs-across-ranks sum moves per iteration (one MPI_Allreduce of the kernel in double),
@@ -35,7 +36,7 @@ def main():
           "allreduce per iter GiB | ring time R=8 @ 12.5 GB/s | @ 50 GB/s | slab FFT all-to-all per iter GiB |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for n in (1024, 2048, 4096, 8192, 16384, 32768):
-        g = smooth(3 * n - 2, even=True)
+        g = smooth(2 * n - 1, even=True)
         spec = g * (g // 2 + 1) * 8           # complex64 half spectrum
         grid = g * g * 4
         work = spec                             # cuFFT work area ~ one complex grid

@@ -25,6 +25,24 @@ size_t kn_good_fft_size(size_t n, int want_even)
     return 0;
 }
 
+/* One axis: A of length a at [0,a), K of length k at [0,k), the window [r0, r0+b) of the full
+ * result (length a+k-1) read back. A circular convolution of length L equals the linear one on
+ * that window when the window fits (r0+b <= L) and no other full index q = p+L of a window pixel
+ * p exists (r0+L >= a+k-1); both inputs must fit too. 'same' with the (2N-1) kernel needs
+ * L >= 2N-1 instead of the full 3N-2; 'valid' needs max(a,k); 'full' the full length. The adjoint
+ * is the exact transpose of the same circular map, so the bound holds for it as well. */
+int kn_alias_free_size(size_t a, size_t k, size_t r0, size_t b, size_t *out)
+{
+    size_t full, need;
+    if (kn_add_size(a, k - 1, &full) || kn_add_size(r0, b, &need))
+        return 1;
+    if (full - r0 > need) need = full - r0;
+    if (k > need) need = k;
+    if (a > need) need = a;
+    *out = need;
+    return 0;
+}
+
 static const char *name_of(const char *const *names, size_t idx, const char *fallback)
 {
     return names && names[idx] ? names[idx] : fallback;
@@ -260,7 +278,8 @@ int kn_problem_init_channels(kn_problem *pb, const kernest_array *const *A,
                 goto fail;
             }
             size_t fh, fw;
-            if (kn_add_size(p->ha, kh - 1, &fh) || kn_add_size(p->wa, kw - 1, &fw)) {
+            if (kn_alias_free_size(p->ha, kh, p->row0, p->hb, &fh) ||
+                kn_alias_free_size(p->wa, kw, p->col0, p->wb, &fw)) {
                 st = kn_error(KERNEST_E_TOOBIG, "--ksize: FFT grid size overflows");
                 goto fail;
             }

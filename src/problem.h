@@ -29,7 +29,7 @@ typedef struct kn_problem {
     size_t kh, kw;          /* shape of each kernel */
     size_t n;               /* cout*cin*kh*kw unknowns */
     size_t m;               /* Σ len: length of data-space vectors (samples concatenated) */
-    size_t grid_h, grid_w;  /* FFT grid: >= ha+kh-1 and wa+kw-1 for every pair; 2,3,5,7-smooth;
+    size_t grid_h, grid_w;  /* FFT grid: alias-free on every pair's window (kn_alias_free_size); 2,3,5,7-smooth;
                                grid_w even so the r2c half spectrum has grid_w/2+1 columns */
     int has_mask;           /* 1 when any B has a NaN */
     size_t cin, cout;       /* channels (1, 1 for 2-D pairs) */
@@ -72,5 +72,9 @@ const char *kn_shape_str(const kernest_array *a, char *buf, size_t n);
 
 /* Smallest n' >= n whose prime factors are 2, 3, 5 and 7 (even when want_even). 0 on overflow. */
 size_t kn_good_fft_size(size_t n, int want_even);
+
+/* Smallest circular length that computes the window [r0, r0+b) of the full convolution of a
+ * length-a input and a length-k kernel exactly (both placed at 0) into *out; 1 on overflow. */
+int kn_alias_free_size(size_t a, size_t k, size_t r0, size_t b, size_t *out);
 
 #endif

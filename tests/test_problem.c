@@ -297,11 +297,14 @@ Test(problem, grid_offsets_and_counts_for_several_pairs)
             cr_assert_eq(p->nobs, hb * wb - nnan[i], "%s pair %zu: nobs %zu, want %zu",
                          kernest_mode_name(mode), i, p->nobs, hb * wb - nnan[i]);
             off += hb * wb;
-            if (sh[i][0] + kh - 1 > need_h) need_h = sh[i][0] + kh - 1;
-            if (sh[i][1] + kw - 1 > need_w) need_w = sh[i][1] + kw - 1;
-            cr_assert(pb.grid_h >= sh[i][0] + kh - 1 && pb.grid_w >= sh[i][1] + kw - 1,
+            size_t nh, nw;
+            cr_assert(!kn_alias_free_size(sh[i][0], kh, r0, hb, &nh) &&
+                      !kn_alias_free_size(sh[i][1], kw, c0, wb, &nw));
+            if (nh > need_h) need_h = nh;
+            if (nw > need_w) need_w = nw;
+            cr_assert(pb.grid_h >= nh && pb.grid_w >= nw,
                       "%s: grid %zux%zu too small for pair %zu (%zux%zu needed)", kernest_mode_name(mode),
-                      pb.grid_h, pb.grid_w, i, sh[i][0] + kh - 1, sh[i][1] + kw - 1);
+                      pb.grid_h, pb.grid_w, i, nh, nw);
         }
         cr_assert_eq(pb.m, off, "m = %zu, windows sum to %zu", pb.m, off);
         cr_assert(smooth7(pb.grid_h) && smooth7(pb.grid_w) && pb.grid_w % 2 == 0,
@@ -324,9 +327,61 @@ Test(problem, grid_for_kernel_larger_than_A)
     kn_problem pb;
     int st = kn_problem_init(&pb, As, NULL, 1, KERNEST_MODE_SAME, 101, 37, NULL);
     cr_assert_eq(st, KERNEST_OK);
-    cr_assert(pb.grid_h >= 110 && pb.grid_w >= 46, "grid %zux%zu", pb.grid_h, pb.grid_w);
-    cr_assert(pb.grid_h == 112 && pb.grid_w == 48, "grid %zux%zu, want 112x48", pb.grid_h, pb.grid_w);
+    /* the window needs 10 + 50 = 60 rows and 10 + 18 = 28 columns, but the kernel must fit: 101, 37 */
+    cr_assert(pb.grid_h == 105 && pb.grid_w == 40, "grid %zux%zu, want 105x40", pb.grid_h, pb.grid_w);
     cr_assert_eq(pb.m, 100);
+    kn_problem_free(&pb);
+    kernest_array_destroy(&A);
+}
+
+/* 1-D brute force: the smallest circular length whose convolution of A (at 0) and K (at 0) equals
+ * the linear one on the mode's window, for random data, is kn_alias_free_size's answer. */
+Test(problem, alias_free_size_is_the_smallest_exact_length)
+{
+    unsigned long long seed = 99;
+    double x[24], k[48], lin[80], circ[80];
+    for (int mode = 0; mode < 3; mode++)
+        for (size_t a = 1; a <= 12; a++)
+            for (size_t kl = 1; kl <= 30; kl++) {
+                size_t b, one, r0, c0;
+                if (kernest_output_shape((kernest_mode)mode, a, 1, kl, 1, &b, &one, &r0, &c0))
+                    continue;
+                for (size_t i = 0; i < a; i++) x[i] = tu_rand(&seed) - 0.5;
+                for (size_t i = 0; i < kl; i++) k[i] = tu_rand(&seed) - 0.5;
+                memset(lin, 0, sizeof lin);
+                for (size_t i = 0; i < a; i++)
+                    for (size_t j = 0; j < kl; j++)
+                        lin[i + j] += x[i] * k[j];
+                size_t smallest = 0;
+                for (size_t L = 1; L <= a + kl - 1 && !smallest; L++) {
+                    if (L < a || L < kl || r0 + b > L)
+                        continue;
+                    memset(circ, 0, sizeof circ);
+                    for (size_t i = 0; i < a; i++)
+                        for (size_t j = 0; j < kl; j++)
+                            circ[(i + j) % L] += x[i] * k[j];
+                    int exact = 1;
+                    for (size_t p = r0; p < r0 + b; p++)
+                        exact &= fabs(circ[p] - lin[p]) < 1e-12;
+                    if (exact)
+                        smallest = L;
+                }
+                size_t got;
+                cr_assert(!kn_alias_free_size(a, kl, r0, b, &got));
+                cr_assert_eq(got, smallest, "%s a=%zu k=%zu: bound %zu, smallest exact length %zu",
+                             kernest_mode_name((kernest_mode)mode), a, kl, got, smallest);
+            }
+}
+
+/* The original question's shape: N = 512, the 1023x1023 kernel, mode same: a 1024 grid, not 1536. */
+Test(problem, same_mode_full_kernel_needs_no_full_grid)
+{
+    unsigned long long seed = 5;
+    kernest_array *A = mk(512, 512, &seed);
+    const kernest_array *As[] = {A};
+    kn_problem pb;
+    cr_assert_eq(kn_problem_init(&pb, As, NULL, 1, KERNEST_MODE_SAME, 1023, 1023, NULL), KERNEST_OK);
+    cr_assert(pb.grid_h == 1024 && pb.grid_w == 1024, "grid %zux%zu, want 1024x1024", pb.grid_h, pb.grid_w);
     kn_problem_free(&pb);
     kernest_array_destroy(&A);
 }
