@@ -292,12 +292,12 @@ int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array 
             goto done;
         break;
     }
-    /* the final solve: all the data, the chosen options, the user's tolerance, warm-started */
+    /* the final solve: all the data, the chosen options, the user's tolerance (warm-started for CGLS) */
     cand *w = &cds[sel->chosen];
     sel->opt = w->opt;
     sel->opt.lambda = sel->cands[sel->chosen].lambda;
     sel->opt.l1 = sel->cands[sel->chosen].l1;
-    if ((st = kn_session_solve(s, &sel->opt, w->best_x ? w->best_x : w->xw[0], &sel->fit)))
+    if ((st = kn_session_solve(s, &sel->opt, sel_start(&sel->opt, w->best_x ? w->best_x : w->xw[0]), &sel->fit)))
         goto done;
     sel_count(&c, &sel->fit, &sel->cands[sel->chosen].solves);
 done:

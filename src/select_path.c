@@ -72,6 +72,17 @@ int sel_is_linear(const kernest_options *o)
     return !o->nonneg && !o->has_bounds && !o->has_sum && o->l1 == 0 && o->solver != KERNEST_SOLVER_FISTA;
 }
 
+/* The start of a path solve: the neighbouring solution x for CGLS, which converges to the same
+ * minimiser from any start (the warm start only saves iterations); none for FISTA (constraints,
+ * ℓ1, TV), whose solves on these ill-conditioned problems end at the iteration cap or on a small
+ * relative change well before convergence: from a neighbour's solution they would carry that λ's
+ * regularisation along, and the score would not describe the estimate the final solve delivers
+ * at this λ (measured: a warm-started path picked λ 600× too small on bench/auto.py's exp case). */
+const double *sel_start(const kernest_options *op, const double *x)
+{
+    return sel_is_linear(op) ? x : NULL;
+}
+
 /* The natural scale of λ for opt's model and regulariser, tr(ΦᵀHᵀHΦ) / tr(G) with G the
  * regulariser's Gram matrix on the model's unknowns, both by 2 Rademacher probes (operator
  * applications, no solve): λ = λ₀ weighs data and prior equally per unknown. */

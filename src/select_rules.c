@@ -24,15 +24,13 @@ int sel_eval_cv(ctx *c, cand *cd, double lam, double *score)
         op.l1 = lam;
     else
         op.lambda = lam;
-    /* FISTA's test (relative change) passes at once when warm-started near the previous λ's
-     * solution: its path solves keep the user's tolerance */
-    op.tol = sel_is_linear(&op) ? c->tol : c->user->tol;
+    op.tol = sel_is_linear(&op) ? c->tol : c->user->tol; /* FISTA: the final solve's test */
     double sse = 0.0, rss = 0.0;
     size_t cnt = 0;
     int iters = 0, st;
     kn_fit f = {0};
     for (int k = 0; k < c->nfold; k++) {
-        if ((st = kn_session_solve(&c->fold[k], &op, cd->xw[k], &f)))
+        if ((st = kn_session_solve(&c->fold[k], &op, sel_start(&op, cd->xw[k]), &f)))
             goto done;
         sel_count(c, &f, &c->sel->cands[cd->index].solves);
         iters += f.res.iterations;
@@ -211,7 +209,7 @@ int sel_run_discrepancy(ctx *c, cand *cd)
         op.lambda = pow(10.0, tn);
         op.tol = c->tol;
         kn_fit f = {0};
-        if ((st = kn_session_solve(s, &op, cd->xw[0], &f))) {
+        if ((st = kn_session_solve(s, &op, sel_start(&op, cd->xw[0]), &f))) {
             kn_fit_free(&f);
             return st;
         }
@@ -272,7 +270,7 @@ int sel_run_lcurve(ctx *c, cand *cd)
             op.tol = c->tol;
             kn_fit f = {0};
             double pn = 0.0;
-            if (!(st = kn_session_solve(s, &op, cd->xw[0], &f))) {
+            if (!(st = kn_session_solve(s, &op, sel_start(&op, cd->xw[0]), &f))) {
                 sel_count(c, &f, &c->sel->cands[cd->index].solves);
                 tt[n] = pts[i];
                 const double rss = sel_rss_of(s, f.hx);

@@ -335,6 +335,42 @@ Test(select, model_auto_picks_nonneg_for_a_compact_blob)
     free_prob(&p);
 }
 
+/* A constrained candidate's solves are not converged at the iteration cap, so they must not be
+ * warm-started along the λ path: the delivered estimate is the one-off solve at the chosen λ (a
+ * warm start from the path's solution gave a different, more regularised K, and path scores that
+ * described it rather than the λ they were quoted for). */
+Test(select, constrained_choice_delivers_the_cold_solve_at_its_lambda)
+{
+    prob p;
+    make_prob(&p, "gaussian:2,1.2,30", 24, 1, -0.02, 13);
+    kernest_options o;
+    opts(&o);
+    o.auto_model = o.auto_lambda = 1;
+    kernest_array *K = NULL, *K1 = NULL;
+    kernest_report *r = NULL;
+    estimate(&p, &o, &K, &r);
+    cr_assert_str_eq(r->candidates[r->chosen].name, "pixel+nonneg+grad");
+    cr_assert_eq(r->nonneg, 1);
+    kernest_options o1;
+    opts(&o1);
+    o1.model = KERNEST_MODEL_PIXEL;
+    o1.reg = KERNEST_REG_GRAD;
+    o1.nonneg = 1;
+    o1.lambda = r->lambda;
+    estimate(&p, &o1, &K1, NULL);
+    double num = 0, den = 0;
+    for (size_t i = 0; i < K->size; i++) {
+        num += (K->data[i] - K1->data[i]) * (K->data[i] - K1->data[i]);
+        den += K1->data[i] * K1->data[i];
+    }
+    cr_assert(den > 0 && sqrt(num / den) < 1e-9, "automatic K differs from the solve at λ = %g by %.3g",
+              r->lambda, sqrt(num / den));
+    kernest_array_destroy(&K);
+    kernest_array_destroy(&K1);
+    kernest_report_destroy(&r);
+    free_prob(&p);
+}
+
 Test(select, model_auto_picks_pixel_grad_for_a_smooth_signed_kernel)
 {
     prob p;
