@@ -29,8 +29,9 @@ typedef struct kn_problem {
     size_t kh, kw;          /* shape of each kernel */
     size_t n;               /* cout*cin*kh*kw unknowns */
     size_t m;               /* Σ len: length of data-space vectors (samples concatenated) */
-    size_t grid_h, grid_w;  /* FFT grid: alias-free on every pair's window (kn_alias_free_size); 2,3,5,7-smooth;
-                               grid_w even so the r2c half spectrum has grid_w/2+1 columns */
+    size_t grid_h, grid_w;  /* FFT grid: alias-free on every pair's window (kn_alias_free_size);
+                               2,3,5,7-smooth; grid_w even so the r2c half spectrum has
+                               grid_w/2+1 columns */
     int has_mask;           /* 1 when any B has a NaN */
     size_t cin, cout;       /* channels (1, 1 for 2-D pairs) */
     int channels;           /* 1 when some array has a channel axis: K is written 4-D */

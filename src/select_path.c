@@ -69,7 +69,8 @@ int sel_keep_x(double **dst, const kn_fit *f)
 
 int sel_is_linear(const kernest_options *o)
 {
-    return !o->nonneg && !o->has_bounds && !o->has_sum && o->l1 == 0 && o->solver != KERNEST_SOLVER_FISTA;
+    return !o->nonneg && !o->has_bounds && !o->has_sum && o->l1 == 0 && o->tv == 0 &&
+           o->solver != KERNEST_SOLVER_FISTA;
 }
 
 /* The start of a path solve: the neighbouring solution x for CGLS, which converges to the same
@@ -188,7 +189,7 @@ int kn_trace_hutchinson(kn_session *s, const kernest_options *opt, int nprobe,
     }
     if (!sel_is_linear(opt)) {
         st = kn_error(KERNEST_E_INVALID, "--select gcv / sigma estimate: needs a linear fit (no --nonneg, "
-                      "--bounds, --sum or l1); use --select cv or give --sigma");
+                      "--bounds, --sum, l1 or tv); use --select cv or give --sigma");
         goto done;
     }
     sel_observed_mask(s, obs);

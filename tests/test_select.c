@@ -483,6 +483,32 @@ Test(select, cli_bad_select_options)
     cr_assert(strstr(err, "--fast"), "%s", err);
 }
 
+/* TV makes the fit non-linear (FISTA): gcv's trace and σ estimate do not apply, cv does */
+Test(select, gcv_refuses_tv_and_cv_takes_it)
+{
+    prob p;
+    make_prob(&p, "gaussian:1.5", 12, 1, -0.05, 31);
+    kernest_options o;
+    opts(&o);
+    o.auto_lambda = 1;
+    o.reg = KERNEST_REG_GRAD;
+    o.tv = 1e-3;
+    o.select = KERNEST_SELECT_GCV;
+    kernest_array *K = NULL;
+    cr_assert_eq(kernest_estimate((const kernest_array *const *)p.A, (const kernest_array *const *)p.B, 1, &o,
+                                  &K, NULL),
+                 KERNEST_E_INVALID);
+    cr_assert(strstr(kernest_last_error(), "tv"), "message: %s", kernest_last_error());
+    cr_assert_null(K);
+    o.select = KERNEST_SELECT_CV;
+    kernest_report *rep = NULL;
+    estimate(&p, &o, &K, &rep);
+    cr_assert(rep->lambda > 0);
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&rep);
+    free_prob(&p);
+}
+
 /* ---- two regularisers: λ of grad, then the ℓ1 weight ----------------------------------------------------- */
 
 Test(select, l1_weight_is_chosen_after_lambda_for_a_sparse_kernel)
