@@ -107,7 +107,7 @@ int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_
     const kn_problem *pb = &s->pb;
     kernest_options o = *opt;
     o.nonneg = o.has_bounds = o.has_sum = 0; /* the Gaussian posterior of the quadratic prior */
-    o.l1 = 0.0;
+    o.l1 = o.tv = 0.0; /* the non-smooth priors too: the samples are CGLS solves */
     o.solver = KERNEST_SOLVER_AUTO;
     o.auto_lambda = o.auto_model = o.uncertainty = 0;
     if (!(o.lambda > 0) || o.reg == KERNEST_REG_NONE)

@@ -394,7 +394,7 @@ Test(select, model_auto_picks_pixel_grad_for_a_smooth_signed_kernel)
 
 /* ---- uncertainty ------------------------------------------------------------------------------------------ */
 
-static double mean_std(const prob *p, size_t np)
+static double mean_std(const prob *p, size_t np, double tv)
 {
     prob q = *p;
     q.np = np;
@@ -403,6 +403,7 @@ static double mean_std(const prob *p, size_t np)
     o.reg = KERNEST_REG_GRAD;
     o.lambda = 10.0;
     o.sigma = p->sigma;
+    o.tv = tv;
     o.uncertainty = 8;
     kernest_array *K = NULL, *cov = NULL, *sd = NULL;
     kernest_report *r = NULL;
@@ -427,11 +428,22 @@ static double mean_std(const prob *p, size_t np)
     return s / cnt;
 }
 
+/* the samples are the Gaussian posterior's of the quadratic prior: a TV term in the estimate
+ * changes their start, not what they converge to */
+Test(select, std_ignores_the_tv_term)
+{
+    prob p;
+    make_prob(&p, "gaussian:2", 16, 1, 0.5, 21);
+    const double plain = mean_std(&p, 1, 0.0), tv = mean_std(&p, 1, 0.5);
+    cr_assert(fabs(tv - plain) <= 0.01 * plain, "mean std over the central half: %g without TV, %g with", plain, tv);
+    free_prob(&p);
+}
+
 Test(select, std_shrinks_with_more_data)
 {
     prob p;
     make_prob(&p, "gaussian:2", 16, 4, 0.5, 21);
-    const double one = mean_std(&p, 1), four = mean_std(&p, 4);
+    const double one = mean_std(&p, 1, 0.0), four = mean_std(&p, 4, 0.0);
     cr_assert(four < 0.75 * one, "mean std over the central half: 1 pair %g, 4 pairs %g", one, four);
     free_prob(&p);
 }
