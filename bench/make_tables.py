@@ -141,6 +141,15 @@ def auto_block(d, rel):
     lines.append(table(["case", "kernel", "noise", "auto: chosen", "λ", "RMSE/σ (test)", "scan best",
                         "λ", "RMSE/σ (test)", "auto / best", "within 10 %", "auto cost: solves",
                         "true K"], rows))
+    if d.get("scanned") and all("best_per_candidate" in r for r in d["rows"]):
+        cands = d["scanned"]
+        table_set = set(d.get("auto_table", []))
+        lines += ["", "Each scanned candidate at its best λ (by the validation pair), RMSE/σ on the test "
+                  "pair; * = not in the automatic choice's table:", ""]
+        lines.append(table(["case"] + [c + ("" if c in table_set else " *") for c in cands],
+                           [[r["case"]] + [f"{r['best_per_candidate'][c]['rmse_over_sigma_test']:.3f} "
+                                           f"(λ {r['best_per_candidate'][c]['lambda']:.3g})" for c in cands]
+                            for r in d["rows"]]))
     return "\n".join(lines)
 
 
