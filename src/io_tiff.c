@@ -68,6 +68,27 @@ static TIFF *open_tiff(const char *path, const char *mode, tiff_msg *m)
     return t;
 }
 
+/* The most bytes one stored byte can decode to: none 1; PackBits 64 (2 bytes repeat one 128
+ * times); Deflate about 1032; LZW under 4096·8/9 (a code of 9 bits or more yields at most 4096
+ * bytes). Zstandard's RLE blocks reach about 32768 and LZMA about 7000 on constant images (a
+ * mask, say): the other codecs get 65536, which a 4096×4096 ZSTD constant image (31716:1) passes. */
+static double max_expansion(uint16_t comp)
+{
+    switch (comp) {
+    case COMPRESSION_NONE:
+        return 1.0;
+    case COMPRESSION_PACKBITS:
+        return 64.0;
+    case COMPRESSION_DEFLATE:
+    case COMPRESSION_ADOBE_DEFLATE:
+        return 1100.0;
+    case COMPRESSION_LZW:
+        return 3700.0;
+    default:
+        return 65536.0;
+    }
+}
+
 static int tiff_fail(int st, const char *path, const char *what, const tiff_msg *m)
 {
     if (m->text[0])
@@ -141,10 +162,10 @@ int kn_tiff_read(const char *path, kernest_array **out)
     }
     size_t item = bits / 8u;
     /* the strips (or tiles) must hold the image: a header promising more than the file has is
-     * found before the image is allocated. Deflate packs at most ~1032:1, so compressed data is
-     * bounded too. */
+     * found before the image is allocated, compressed data by its codec's largest expansion */
     uint16_t comp = COMPRESSION_NONE;
     TIFFGetFieldDefaulted(t, TIFFTAG_COMPRESSION, &comp);
+    const double expand = max_expansion(comp);
     uint64_t stored = 0, largest = 0;
     uint32_t nstrile = TIFFIsTiled(t) ? TIFFNumberOfTiles(t) : TIFFNumberOfStrips(t);
     for (uint32_t i = 0; i < nstrile; i++) {
@@ -154,9 +175,9 @@ int kn_tiff_read(const char *path, kernest_array **out)
     }
     /* the same bound for one decoded strip or tile, so a lying tile size cannot make us
      * allocate either */
-    double block_room = comp == COMPRESSION_NONE ? (double)largest : 1100.0 * (double)largest;
+    double block_room = expand * (double)largest;
     double need = (double)h * (double)w * (double)item;
-    double room = comp == COMPRESSION_NONE ? (double)stored : 1100.0 * (double)stored;
+    double room = expand * (double)stored;
     if (need > room || (double)stored > (double)sb.st_size) {
         st = kn_error(KERNEST_E_FORMAT, "%s: truncated or corrupt: a %ux%u image of %u-bit samples "
                       "needs %.0f bytes, its %u strip%s hold %llu (file: %lld bytes)", path, w, h,

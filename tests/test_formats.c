@@ -11,6 +11,9 @@
 
 #include "kernest.h"
 #include "testutil.h"
+#ifdef KERNEST_HAVE_LIBTIFF
+#include <tiffio.h>
+#endif
 
 #define dir tu_dir
 #define FIX KERNEST_FIXTURES "/formats/"
@@ -525,6 +528,55 @@ Test(formats, tiff_lying_and_unsupported_headers)
                   "\x02\x01\x03\x00\x01\x00\x00\x00\x18", 9);
     expect_fail(p, NULL, KERNEST_E_FORMAT, "not supported");
     free(p);
+}
+
+/* Constant images compress far beyond Deflate's ~1032:1 with other codecs (a 4096×4096 mask:
+ * LZW 1230:1, LZMA 6200:1, ZSTD 31700:1): they are valid and must read, while a strip that
+ * claims more than its codec can expand to stays refused. */
+Test(formats, tiff_highly_compressed_constant_images)
+{
+#ifndef KERNEST_HAVE_LIBTIFF
+    cr_log_warn("TIFF support not compiled in; nothing to check");
+#else
+    static const struct {
+        uint16_t comp;
+        const char *name;
+    } codecs[] = {{COMPRESSION_LZW, "lzw"}, {COMPRESSION_ADOBE_DEFLATE, "deflate"},
+                  {COMPRESSION_PACKBITS, "packbits"}, {COMPRESSION_LZMA, "lzma"},
+                  {COMPRESSION_ZSTD, "zstd"}};
+    const uint32_t n = 4096;
+    unsigned char *img = malloc((size_t)n * n);
+    cr_assert_not_null(img);
+    memset(img, 7, (size_t)n * n);
+    for (size_t c = 0; c < sizeof codecs / sizeof codecs[0]; c++) {
+        if (!TIFFIsCODECConfigured(codecs[c].comp)) {
+            cr_log_warn("libtiff here has no %s codec; skipped", codecs[c].name);
+            continue;
+        }
+        char file[64];
+        snprintf(file, sizeof file, "const_%s.tif", codecs[c].name);
+        char *p = in_dir(file);
+        TIFF *t = TIFFOpen(p, "w");
+        cr_assert_not_null(t);
+        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, n);
+        TIFFSetField(t, TIFFTAG_IMAGELENGTH, n);
+        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+        TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, SAMPLEFORMAT_UINT);
+        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+        TIFFSetField(t, TIFFTAG_COMPRESSION, codecs[c].comp);
+        TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, n);
+        cr_assert(TIFFWriteEncodedStrip(t, 0, img, (tmsize_t)n * n) > 0, "%s: write failed", file);
+        TIFFClose(t);
+        kernest_array *a = read_ok(p, NULL);
+        cr_assert(a->ndim == 2 && a->shape[0] == n && a->shape[1] == n, "%s: shape", file);
+        for (size_t i = 0; i < a->size; i += 4099)
+            cr_assert_eq(a->data[i], 7.0, "%s: element %zu is %g", file, i, a->data[i]);
+        kernest_array_destroy(&a);
+        free(p);
+    }
+    free(img);
+#endif
 }
 
 Test(formats, npz_corrupt_and_lying_members)
