@@ -454,11 +454,15 @@ typedef struct kernest_report {
     /* ---- batch jobs ---- */
     int setup_reused;             /* 1 when the operator kept the FFT plans and buffers of the
                                      previous job of the same shape (kernest batch) */
+    /* ---- several channels, continued ---- */
+    int kernels_4d;               /* 1 when K (and the uncertainty maps) are C_out×C_in×Kh×Kw:
+                                     some A or B was 3-D or 4-D */
 } kernest_report;
 
 void kernest_report_destroy(kernest_report **r);
 
-/* Copies of the uncertainty maps of a report (kh×kw each; opt->uncertainty > 0): *coverage and
+/* Copies of the uncertainty maps of a report (kh×kw each, C_out×C_in×kh×kw when kernels_4d, in
+ * the layout and orientation of K, --correlate included; opt->uncertainty > 0): *coverage and
  * *std receive new arrays (caller owns; either pointer may be NULL). KERNEST_E_INVALID when the
  * report has none. */
 int kernest_report_uncertainty(const kernest_report *r, kernest_array **coverage, kernest_array **std);

@@ -70,6 +70,7 @@ int kn_report_make(const kn_session *s, kn_fit *fit, kernest_report **out)
     rep->npairs = npairs;
     rep->channels_in = pb->cin;
     rep->channels_out = pb->cout;
+    rep->kernels_4d = pb->channels;
     rep->samples = pb->npairs;
     rep->kh = pb->kh;
     rep->kw = pb->kw;
@@ -117,10 +118,12 @@ int kernest_report_uncertainty(const kernest_report *r, kernest_array **coverage
         return kn_error(KERNEST_E_INVALID, "kernest_report_uncertainty: the report has no uncertainty maps "
                         "(set options.uncertainty > 0)");
     kernest_array *c = NULL, *s = NULL;
-    int st = kernest_array_create2(r->kh, r->kw, &c);
-    if (!st && !(st = kernest_array_create2(r->kh, r->kw, &s))) {
-        memcpy(c->data, r->coverage, r->kh * r->kw * sizeof(double));
-        memcpy(s->data, r->std, r->kh * r->kw * sizeof(double));
+    const size_t shape[4] = {r->channels_out, r->channels_in, r->kh, r->kw};
+    const int nd = r->kernels_4d ? 4 : 2;
+    int st = kernest_array_create(nd, shape + 4 - nd, &c);
+    if (!st && !(st = kernest_array_create(nd, shape + 4 - nd, &s))) {
+        memcpy(c->data, r->coverage, c->size * sizeof(double));
+        memcpy(s->data, r->std, s->size * sizeof(double));
     }
     if (st || !coverage)
         kernest_array_destroy(&c);
@@ -166,7 +169,7 @@ static int uncertainty(kn_session *s, const kernest_options *o, const kn_fit *fi
     if (!(sigma > 0)) {
         kernest_options lin = *o;
         lin.nonneg = lin.has_bounds = lin.has_sum = 0;
-        lin.l1 = 0.0;
+        lin.l1 = lin.tv = 0.0;
         lin.solver = KERNEST_SOLVER_AUTO;
         double t, rss = 0.0, m = 0.0;
         if ((st = kn_trace_hutchinson(s, &lin, o->probes, o->seed, NULL, &t, NULL, NULL)))
@@ -207,10 +210,6 @@ int kernest_estimate(const kernest_array *const *A, const kernest_array *const *
     kn_select_open_options(opt, &open_opt);
     if ((st = kn_session_open(&s, A, B, npairs, automatic ? &open_opt : opt)))
         goto done;
-    if (opt->uncertainty > 0 && s.pb.channels) {
-        st = kn_error(KERNEST_E_UNSUPPORTED, "--uncertainty: not available with several channels yet");
-        goto done;
-    }
     if (automatic && (opt->checkpoint || opt->resume)) {
         st = kn_error(KERNEST_E_INVALID, "%s: not with the automatic choice of lambda or model (it runs "
                       "many solves; give --reg, --lambda and --model, or --fast)",
@@ -235,6 +234,10 @@ int kernest_estimate(const kernest_array *const *A, const kernest_array *const *
     if (opt->uncertainty > 0 &&
         (st = uncertainty(&s, &chosen, f, opt->sigma > 0 ? opt->sigma : sel.sigma, &sigma_est, &tmp)))
         goto done;
+    if (opt->uncertainty > 0 && opt->correlate) { /* the maps in K's orientation */
+        kn_flip_kernels(tmp.coverage, s.pb.cout * s.pb.cin, s.pb.kh, s.pb.kw);
+        kn_flip_kernels(tmp.std, s.pb.cout * s.pb.cin, s.pb.kh, s.pb.kw);
+    }
     if (report) {
         if ((st = kn_report_make(&s, f, &rep)))
             goto done;

@@ -24,17 +24,19 @@ int kn_coverage(const kn_session *s, const kernest_options *opt, double *cov)
         st = kn_error(KERNEST_E_NOMEM, "out of memory for the coverage map");
         goto done;
     }
-    for (size_t i = 0; i < np; i++) {
+    for (size_t i = 0; i < np; i++) { /* one sample per pair: C_in × Ha × Wa and C_out × Hb × Wb */
         const kn_pair *p = &pb->pairs[i];
-        if ((st = kernest_array_create2(p->ha, p->wa, &A[i])) || (st = kernest_array_create2(p->hb, p->wb, &B[i])))
+        const size_t sa[3] = {pb->cin, p->ha, p->wa}, sb[3] = {pb->cout, p->hb, p->wb};
+        const int nd = pb->channels ? 3 : 2;
+        if ((st = kernest_array_create(nd, sa + 3 - nd, &A[i])) || (st = kernest_array_create(nd, sb + 3 - nd, &B[i])))
             goto done;
-        for (size_t j = 0; j < p->ha * p->wa; j++)
+        for (size_t j = 0; j < A[i]->size; j++)
             A[i]->data[j] = fabs(p->A[j]);
-        memcpy(B[i]->data, p->B, p->hb * p->wb * sizeof(double)); /* the NaN mask */
+        memcpy(B[i]->data, p->B, B[i]->size * sizeof(double)); /* the NaN mask */
     }
     /* one adjoint in double on the CPU: no solve, and the map is exact */
-    if ((st = kn_problem_init(&p2, (const kernest_array *const *)A, (const kernest_array *const *)B, np,
-                              pb->mode, pb->kh, pb->kw, NULL)) ||
+    if ((st = kn_problem_init_channels(&p2, (const kernest_array *const *)A, (const kernest_array *const *)B,
+                                       np, pb->mode, pb->kh, pb->kw, KERNEST_LAYOUT_CHW, 0, NULL)) ||
         (st = kn_backend_cpu_create(KERNEST_DOUBLE, opt->threads, &be)) || (st = be->ops->op_setup(be, &p2)) ||
         (st = be->ops->vec_create(be, p2.m, &r)) || (st = be->ops->vec_create(be, p2.n, &k)) ||
         (st = be->ops->vec_fill(be, r, 1.0)) || (st = be->ops->op_adjoint(be, r, k)) ||
@@ -72,21 +74,24 @@ static int prior_draw(const kn_model *m, kernest_reg reg, kn_rng *rng, double *g
     }
     if (reg != KERNEST_REG_GRAD)
         return kn_error(KERNEST_E_INVALID, "--uncertainty: needs --reg ridge or grad with lambda > 0");
-    if (m->kind == KERNEST_MODEL_PIXEL) {
+    if (m->kind == KERNEST_MODEL_PIXEL) { /* each of the nk kernels on its own */
         const size_t h = m->kh, w = m->kw;
-        for (size_t y = 0; y < h; y++)
-            for (size_t x = 0; x < w; x++) {
-                if (x + 1 < w) { /* η for (Lk) = k[y,x+1] − k[y,x] */
-                    double e = kn_rng_normal(rng);
-                    g[y * w + x + 1] += e;
-                    g[y * w + x] -= e;
+        for (size_t c = 0; c < m->nk; c++) {
+            double *gc = g + c * h * w;
+            for (size_t y = 0; y < h; y++)
+                for (size_t x = 0; x < w; x++) {
+                    if (x + 1 < w) { /* η for (Lk) = k[y,x+1] − k[y,x] */
+                        double e = kn_rng_normal(rng);
+                        gc[y * w + x + 1] += e;
+                        gc[y * w + x] -= e;
+                    }
+                    if (y + 1 < h) {
+                        double e = kn_rng_normal(rng);
+                        gc[(y + 1) * w + x] += e;
+                        gc[y * w + x] -= e;
+                    }
                 }
-                if (y + 1 < h) {
-                    double e = kn_rng_normal(rng);
-                    g[(y + 1) * w + x] += e;
-                    g[y * w + x] -= e;
-                }
-            }
+        }
         return KERNEST_OK;
     }
     if (m->kind == KERNEST_MODEL_RADIAL) {

@@ -391,6 +391,78 @@ Test(channels, correlate_is_flipped)
     kernest_array_destroy(&K);
 }
 
+/* --uncertainty with channels: C_out×C_in maps; the coverage of kernel (o, i) is the coverage of
+ * the single-kernel problem on the pairs (A[s,i], B[s,o]) (NaN masks included), and --correlate
+ * flips the maps as it flips K */
+static void uncertainty_maps(const kernest_array *const *A, const kernest_array *const *B, size_t np,
+                             int correlate, kernest_array **cov, kernest_array **sd)
+{
+    kernest_options opt;
+    kernest_options_default(&opt);
+    opt.kh = opt.kw = 5;
+    opt.device = KERNEST_DEVICE_CPU;
+    opt.threads = 1;
+    opt.reg = KERNEST_REG_GRAD;
+    opt.lambda = 1.0;
+    opt.sigma = 0.01;
+    opt.uncertainty = 4;
+    opt.correlate = correlate;
+    kernest_array *K = NULL;
+    kernest_report *rep = NULL;
+    cr_assert_eq(kernest_estimate(A, B, np, &opt, &K, &rep), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(kernest_report_uncertainty(rep, cov, sd), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq((*cov)->ndim, K->ndim);
+    for (int d = 0; d < K->ndim; d++)
+        cr_assert((*cov)->shape[d] == K->shape[d] && (!sd || (*sd)->shape[d] == K->shape[d]), "map shape");
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&rep);
+}
+
+Test(channels, uncertainty_maps_per_kernel)
+{
+    kernest_array *A, *B, *K;
+    make_layer(&A, &B, &K, 0, 0.01);
+    B->data[1 * 400 + 3 * 20 + 4] = NAN; /* sample 0, output 1, pixel (3, 4) */
+    B->data[(2 + 0) * 400 + 7] = NAN;    /* sample 1, output 0, pixel (0, 7) */
+    const kernest_array *As[1] = {A}, *Bs[1] = {B};
+    kernest_array *cov = NULL, *sd = NULL, *covc = NULL, *sdc = NULL;
+    uncertainty_maps(As, Bs, 1, 0, &cov, &sd);
+    cr_assert_eq(cov->ndim, 4);
+    for (size_t j = 0; j < sd->size; j++)
+        cr_assert(sd->data[j] > 0 && isfinite(sd->data[j]), "std[%zu] = %g", j, sd->data[j]);
+    for (size_t o = 0; o < 2; o++)
+        for (size_t i = 0; i < 3; i++) {
+            kernest_array *a[2], *b[2], *c1 = NULL;
+            for (size_t s = 0; s < 2; s++) {
+                a[s] = plane(A->data + (s * 3 + i) * 400, 20, 20);
+                b[s] = plane(B->data + (s * 2 + o) * 400, 20, 20);
+            }
+            uncertainty_maps((const kernest_array *const *)a, (const kernest_array *const *)b, 2, 0, &c1, NULL);
+            cr_assert_eq(c1->ndim, 2);
+            for (size_t j = 0; j < 25; j++)
+                cr_assert(fabs(cov->data[(o * 3 + i) * 25 + j] - c1->data[j]) <= 1e-9 * (1 + c1->data[j]),
+                          "coverage of kernel (%zu,%zu) pixel %zu: %g, single-kernel %g", o, i, j,
+                          cov->data[(o * 3 + i) * 25 + j], c1->data[j]);
+            kernest_array_destroy(&c1);
+            for (size_t s = 0; s < 2; s++) {
+                kernest_array_destroy(&a[s]);
+                kernest_array_destroy(&b[s]);
+            }
+        }
+    uncertainty_maps(As, Bs, 1, 1, &covc, &sdc);
+    kn_flip_kernels(covc->data, 6, 5, 5);
+    kn_flip_kernels(sdc->data, 6, 5, 5);
+    cr_assert(!memcmp(covc->data, cov->data, cov->size * sizeof(double)), "--correlate coverage is not the flip");
+    cr_assert(!memcmp(sdc->data, sd->data, sd->size * sizeof(double)), "--correlate std is not the flip");
+    kernest_array_destroy(&cov);
+    kernest_array_destroy(&sd);
+    kernest_array_destroy(&covc);
+    kernest_array_destroy(&sdc);
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&B);
+    kernest_array_destroy(&K);
+}
+
 /* correlate in kernest_convolve_channels is scipy.signal.correlate2d: the direct sum
  * out[i,j] = Σ_uv A[i+u−r0, j+v−c0] K[u,v] with the 'same' offset r0 = kh−1−(kh−1)//2 */
 Test(channels, correlate_same_window_direct)

@@ -125,3 +125,18 @@ def test_2d_unchanged():
     assert Kh.shape == (3, 3)
     assert rep["channels"]["in"] == 1 and rep["channels"]["samples"] == 1
     np.testing.assert_allclose(Kh, K, atol=1e-8)
+
+
+def test_uncertainty_maps_are_shaped_like_the_kernels():
+    """uncertainty=S with channels: C_out x C_in maps like K; the coverage of kernel (o, i) is the
+    single-kernel coverage of the pairs (A[s, i], B[s, o])."""
+    rng = np.random.default_rng(5)
+    A, W = layer(rng)
+    B = kernest.convolve(A, W, mode="same") + 0.01 * rng.standard_normal((2, 2, 16, 16))
+    opts = dict(ksize=(3, 3), reg="grad", lam=1.0, sigma=0.01, uncertainty=4, device="cpu", threads=1)
+    K, rep = kernest.estimate(A, B, **opts)
+    cov, std = rep["uncertainty"]["coverage"], rep["uncertainty"]["std"]
+    assert cov.shape == std.shape == K.shape == (2, 3, 3, 3)
+    assert np.all(std > 0)
+    _, rep1 = kernest.estimate([A[0, 1], A[1, 1]], [B[0, 0], B[1, 0]], **opts)
+    np.testing.assert_allclose(cov[0, 1], rep1["uncertainty"]["coverage"], rtol=1e-9)
