@@ -449,8 +449,10 @@ typedef struct kernest_report {
     int outer_iterations;         /* lowrank: ALS sweeps done (0 for other models) */
     kernest_stop_reason outer_reason; /* lowrank: converged (outer_tol met) or maxiter */
     double outer_change;          /* lowrank: relative change of K in the last sweep */
-    size_t nbackground;           /* npairs with --background, else 0 */
-    double *background;           /* β_i of each pair with --background, else NULL */
+    size_t nbackground;           /* with --background: one per sample and output channel
+                                     (npairs for 2-D pairs), else 0 */
+    double *background;           /* with --background: β[s·C_out + o], samples in order over the
+                                     pairs (β_i of each 2-D pair), else NULL */
     /* ---- batch jobs ---- */
     int setup_reused;             /* 1 when the operator kept the FFT plans and buffers of the
                                      previous job of the same shape (kernest batch) */

@@ -92,7 +92,7 @@ int kn_report_make(const kn_session *s, kn_fit *fit, kernest_report **out)
     rep->outer_change = fit->outer_change;
     if (fit->beta) {
         rep->background = fit->beta;
-        rep->nbackground = pb->npairs;
+        rep->nbackground = kn_background_count(pb);
         fit->beta = NULL;
     }
     rep->lipschitz = fit->info.lipschitz;

@@ -75,8 +75,9 @@ size_t kn_background_bytes(const kn_problem *pb, size_t elem_size)
 {
     /* E and (EᵀE)⁻¹Eᵀ (one entry per observed pixel each), a data-sized and a pair-sized vector */
     const double per = (double)elem_size + sizeof(size_t);
-    double b = 2.0 * (double)pb->m * per + (double)(pb->m + pb->npairs + 2) * sizeof(size_t) +
-               (double)(pb->m + pb->npairs) * elem_size;
+    const double ng = (double)kn_background_count(pb);
+    double b = 2.0 * (double)pb->m * per + ((double)pb->m + ng + 2) * sizeof(size_t) +
+               ((double)pb->m + ng) * elem_size;
     return b >= (double)SIZE_MAX ? SIZE_MAX : (size_t)b;
 }
 
@@ -99,15 +100,45 @@ void kn_model_kernel(const kn_model *m, const double *x, double *K)
     }
 }
 
+size_t kn_background_count(const kn_problem *pb)
+{
+    return pb->npairs * pb->cout; /* bounded: each group has at least one data value */
+}
+
+/* observed pixels of the plane of output o of pair p (all of them without B) */
+static size_t group_nobs(const kn_pair *p, size_t o)
+{
+    const size_t win = p->hb * p->wb;
+    size_t n = 0;
+    for (size_t j = o * win; j < (o + 1) * win; j++)
+        n += !p->B || !isnan(p->B[j]);
+    return n;
+}
+
 void kn_background_offsets(const kn_problem *pb, const double *b, const double *hx, double *beta)
 {
     for (size_t i = 0; i < pb->npairs; i++) {
         const kn_pair *p = &pb->pairs[i];
-        double s = 0.0;
-        for (size_t j = 0; j < p->hb * p->wb; j++)
+        const size_t win = p->hb * p->wb;
+        for (size_t o = 0; o < pb->cout; o++) {
+            double s = 0.0;
+            for (size_t j = o * win; j < (o + 1) * win; j++)
+                if (!isnan(p->B[j]))
+                    s += b[p->offset + j] - hx[p->offset + j];
+            const size_t n = group_nobs(p, o);
+            beta[i * pb->cout + o] = n ? s / (double)n : 0.0;
+        }
+    }
+}
+
+void kn_background_add(const kn_problem *pb, const double *beta, double *hx)
+{
+    for (size_t i = 0; i < pb->npairs; i++) {
+        const kn_pair *p = &pb->pairs[i];
+        const size_t win = p->hb * p->wb;
+        for (size_t j = 0; j < p->len; j++)
             if (!isnan(p->B[j]))
-                s += b[p->offset + j] - hx[p->offset + j];
-        beta[i] = p->nobs ? s / (double)p->nobs : 0.0;
+                hx[p->offset + j] += beta[i * pb->cout + j / win];
     }
 }
 
@@ -249,36 +280,42 @@ static int model_parts(const kn_model *m, kn_backend *be, composed *c)
     return st;
 }
 
-/* E (m×P, 1 at each observed pixel of pair i in column i) and (EᵀE)⁻¹Eᵀ, uploaded */
+/* E (m×G, 1 at each observed pixel of group g = (pair i, output o) in column g) and (EᵀE)⁻¹Eᵀ,
+ * uploaded */
 static int background_parts(const kn_problem *pb, kn_backend *be, composed *c)
 {
     kn_csr e = {0}, f = {0};
+    const size_t ng = kn_background_count(pb);
     size_t nobs = 0;
     for (size_t i = 0; i < pb->npairs; i++)
         nobs += pb->pairs[i].nobs;
-    int st = kn_csr_alloc(&e, pb->m, pb->npairs, nobs);
+    int st = kn_csr_alloc(&e, pb->m, ng, nobs);
     if (!st)
-        st = kn_csr_alloc(&f, pb->npairs, pb->m, nobs);
+        st = kn_csr_alloc(&f, ng, pb->m, nobs);
     if (st)
         goto done;
     size_t k = 0;
     for (size_t i = 0; i < pb->npairs; i++) {
         const kn_pair *p = &pb->pairs[i];
-        for (size_t j = 0; j < p->hb * p->wb; j++) {
-            const int obs = !p->B || !isnan(p->B[j]);
-            if (obs) {
-                e.col[k] = i;
-                e.val[k] = 1.0;
-                f.col[k] = p->offset + j;
-                f.val[k] = 1.0 / (double)p->nobs;
-                k++;
+        const size_t win = p->hb * p->wb;
+        for (size_t o = 0; o < pb->cout; o++) {
+            const size_t g = i * pb->cout + o, n = group_nobs(p, o);
+            for (size_t j = o * win; j < (o + 1) * win; j++) {
+                const int obs = !p->B || !isnan(p->B[j]);
+                if (obs) {
+                    e.col[k] = g;
+                    e.val[k] = 1.0;
+                    f.col[k] = p->offset + j;
+                    f.val[k] = 1.0 / (double)n;
+                    k++;
+                }
+                e.row_ptr[p->offset + j + 1] = k;
             }
-            e.row_ptr[p->offset + j + 1] = k;
+            f.row_ptr[g + 1] = k;
         }
-        f.row_ptr[i + 1] = k;
     }
     if (!(st = kn_csr_upload(be, &e, &c->e)) && !(st = kn_csr_upload(be, &f, &c->f)) &&
-        !(st = be->ops->vec_create(be, pb->npairs, &c->bp)) && !(st = be->ops->vec_create(be, pb->m, &c->bm)))
+        !(st = be->ops->vec_create(be, ng, &c->bp)) && !(st = be->ops->vec_create(be, pb->m, &c->bm)))
         st = be->ops->vec_create(be, pb->m, &c->pr);
 done:
     kn_csr_free(&e);

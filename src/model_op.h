@@ -54,8 +54,13 @@ int kn_model_forward(kn_backend *sbe, const kn_vec *x, kn_vec *r);
 int kn_model_predict(kn_backend *sbe, const kn_vec *x, kn_vec *r);
 /* v = P v on a data-space vector (nothing without a background). */
 int kn_model_project(kn_backend *sbe, kn_vec *v);
-/* β_i = mean over pair i's observed pixels of (b − hx) (host, data-space vectors). */
+/* The background offsets: one per (sample, output channel), β[i·cout + o] over the plane of
+ * output o of pb's pair i: npairs·cout of them. */
+size_t kn_background_count(const kn_problem *pb);
+/* β_g = mean over group g's observed pixels of (b − hx) (host, data-space vectors). */
 void kn_background_offsets(const kn_problem *pb, const double *b, const double *hx, double *beta);
+/* hx += β_g at every observed pixel of group g. */
+void kn_background_add(const kn_problem *pb, const double *beta, double *hx);
 
 /* ---- radial pieces (model_radial.c) ---- */
 

@@ -192,8 +192,6 @@ static int plan_solve(const kn_backend *be, const kn_problem *pb, const kernest_
                       const kn_model *model, kn_constraints *cons, int *fista, size_t *bytes)
 {
     int st;
-    if (opt->background && pb->channels)
-        return kn_error(KERNEST_E_UNSUPPORTED, "--background: not available with several channels yet");
     if ((st = kn_constraints_build(opt, model, cons)) || (st = pick_solver(opt, &cons->spec, fista)))
         return st;
     *bytes = solve_bytes(be, pb, model, *fista, opt->reg, &cons->spec, opt->background);
@@ -354,7 +352,8 @@ static int solve_model(kn_session *s, const kernest_options *opt, kn_model *mode
         goto done;
     if ((st = kn_host_check("--maxiter: the residual history", (size_t)opt->maxiter + 1, sizeof(double))))
         goto done;
-    if (opt->background && !(fit->beta = calloc(pb->npairs ? pb->npairs : 1, sizeof *fit->beta))) {
+    if (opt->background && !(fit->beta = calloc(kn_background_count(pb) ? kn_background_count(pb) : 1,
+                                                sizeof *fit->beta))) {
         st = kn_error(KERNEST_E_NOMEM, "--background: out of memory");
         goto done;
     }
@@ -416,12 +415,7 @@ static int solve_model(kn_session *s, const kernest_options *opt, kn_model *mode
     kn_model_kernel(model, fit->x, fit->K);
     if (fit->beta) { /* β = (EᵀE)⁻¹Eᵀ(b − H K), then H K + E β is the prediction */
         kn_background_offsets(pb, data ? data : s->host_b, fit->hx, fit->beta);
-        for (size_t i = 0; i < pb->npairs; i++) {
-            const kn_pair *p = &pb->pairs[i];
-            for (size_t j = 0; j < p->len; j++)
-                if (!isnan(p->B[j]))
-                    fit->hx[p->offset + j] += fit->beta[i];
-        }
+        kn_background_add(pb, fit->beta, fit->hx);
     }
 done:
     o->vec_destroy(be, &x);

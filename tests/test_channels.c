@@ -373,6 +373,42 @@ Test(channels, recovers_a_3_to_2_layer)
     kernest_array_destroy(&K);
 }
 
+/* --background with channels: one offset per (sample, output channel), recovered with the
+ * kernels from noiseless data */
+Test(channels, background_per_sample_and_output)
+{
+    kernest_array *A, *B, *K;
+    make_layer(&A, &B, &K, 0, 0.0);
+    const double beta[4] = {0.5, -1.25, 2.0, 0.75}; /* [s·2 + o] */
+    for (size_t g = 0; g < 4; g++)
+        for (size_t j = 0; j < 400; j++)
+            B->data[g * 400 + j] += beta[g];
+    B->data[1 * 400 + 33] = NAN;
+    kernest_options opt;
+    kernest_options_default(&opt);
+    opt.kh = opt.kw = 5;
+    opt.device = KERNEST_DEVICE_CPU;
+    opt.threads = 1;
+    opt.tol = 1e-12;
+    opt.maxiter = 3000;
+    opt.background = 1;
+    kernest_array *Kh = NULL;
+    kernest_report *rep = NULL;
+    const kernest_array *As[1] = {A}, *Bs[1] = {B};
+    cr_assert_eq(kernest_estimate(As, Bs, 1, &opt, &Kh, &rep), KERNEST_OK, "%s", kernest_last_error());
+    double e = tu_rel_diff(Kh, K);
+    cr_assert(e < 1e-6, "relative kernel error %.3g", e);
+    cr_assert_eq(rep->nbackground, 4);
+    for (size_t g = 0; g < 4; g++)
+        cr_assert(fabs(rep->background[g] - beta[g]) < 1e-6, "beta[%zu] = %.9g, want %g", g,
+                  rep->background[g], beta[g]);
+    kernest_report_destroy(&rep);
+    kernest_array_destroy(&Kh);
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&B);
+    kernest_array_destroy(&K);
+}
+
 /* data made with cross-correlation kernels: --correlate returns them, and equals the flipped
  * convolution estimate exactly */
 Test(channels, correlate_is_flipped)
