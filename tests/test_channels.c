@@ -327,7 +327,8 @@ static void make_layer(kernest_array **A, kernest_array **B, kernest_array **K, 
         (*B)->data[i] += noise * (2.0 * tu_rand(&seed) - 1.0);
 }
 
-static kernest_array *solve(const kernest_array *A, const kernest_array *B, int correlate, kernest_report **rep)
+static kernest_array *solve(const kernest_array *A, const kernest_array *B, int correlate, int background,
+                            kernest_report **rep)
 {
     kernest_options opt;
     kernest_options_default(&opt);
@@ -335,8 +336,9 @@ static kernest_array *solve(const kernest_array *A, const kernest_array *B, int 
     opt.device = KERNEST_DEVICE_CPU;
     opt.threads = 1;
     opt.tol = 1e-12;
-    opt.maxiter = 2000;
+    opt.maxiter = 3000;
     opt.correlate = correlate;
+    opt.background = background;
     kernest_array *K = NULL;
     const kernest_array *As[1] = {A}, *Bs[1] = {B};
     int st = kernest_estimate(As, Bs, 1, &opt, &K, rep);
@@ -349,7 +351,7 @@ Test(channels, recovers_a_3_to_2_layer)
     kernest_array *A, *B, *K;
     make_layer(&A, &B, &K, 0, 1e-9);
     kernest_report *rep = NULL;
-    kernest_array *Kh = solve(A, B, 0, &rep);
+    kernest_array *Kh = solve(A, B, 0, 0, &rep);
     cr_assert_eq(Kh->ndim, 4);
     for (int d = 0; d < 4; d++)
         cr_assert_eq(Kh->shape[d], K->shape[d]);
@@ -384,18 +386,8 @@ Test(channels, background_per_sample_and_output)
         for (size_t j = 0; j < 400; j++)
             B->data[g * 400 + j] += beta[g];
     B->data[1 * 400 + 33] = NAN;
-    kernest_options opt;
-    kernest_options_default(&opt);
-    opt.kh = opt.kw = 5;
-    opt.device = KERNEST_DEVICE_CPU;
-    opt.threads = 1;
-    opt.tol = 1e-12;
-    opt.maxiter = 3000;
-    opt.background = 1;
-    kernest_array *Kh = NULL;
     kernest_report *rep = NULL;
-    const kernest_array *As[1] = {A}, *Bs[1] = {B};
-    cr_assert_eq(kernest_estimate(As, Bs, 1, &opt, &Kh, &rep), KERNEST_OK, "%s", kernest_last_error());
+    kernest_array *Kh = solve(A, B, 0, 1, &rep);
     double e = tu_rel_diff(Kh, K);
     cr_assert(e < 1e-6, "relative kernel error %.3g", e);
     cr_assert_eq(rep->nbackground, 4);
@@ -415,7 +407,7 @@ Test(channels, correlate_is_flipped)
 {
     kernest_array *A, *B, *K;
     make_layer(&A, &B, &K, 1, 1e-9);
-    kernest_array *Kc = solve(A, B, 1, NULL), *Kv = solve(A, B, 0, NULL);
+    kernest_array *Kc = solve(A, B, 1, 0, NULL), *Kv = solve(A, B, 0, 0, NULL);
     double e = tu_rel_diff(Kc, K);
     cr_assert(e < 1e-6, "--correlate: relative error %.3g against the correlation kernels", e);
     kn_flip_kernels(Kv->data, 6, 5, 5);
