@@ -280,6 +280,36 @@ Test(plot, estimate_writes_the_pictures)
     cr_assert_eq(tu_run_cli(args, err, sizeof err), 0, "%s", err);
 }
 
+/* several channels: the kernels as one mosaic, the outputs side by side, a profile per kernel */
+Test(plot, estimate_with_channels_writes_the_pictures)
+{
+    char args[2048], err[2048];
+    snprintf(args, sizeof args, "synth -o '%s/ch' --n 16 --channels 2,3 --noise 0.01 --seed 4", tu_dir);
+    cr_assert_eq(tu_run_cli(args, err, sizeof err), 0, "synth: %s", err);
+    snprintf(args, sizeof args,
+             "estimate '%1$s/ch/A.npy' '%1$s/ch/B.npy' -o '%1$s/ch/K.npy' --ksize 5x5 --fast --maxiter 30 "
+             "--threads 1 --correlate --plot '%1$s/chpics'",
+             tu_dir);
+    int rc = tu_run_cli(args, err, sizeof err);
+    if (!kn_plot_available()) {
+        cr_assert_eq(rc, 2, "without cairo --plot is a usage error: %s", err);
+        return;
+    }
+    cr_assert_eq(rc, 0, "%s", err);
+    static const char *const names[] = {"kernel.png", "residual.png", "profile.png", "convergence.png"};
+    for (int i = 0; i < 4; i++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "chpics/%s", names[i]);
+        char *p = tu_path(tu_dir, rel);
+        cr_assert(tu_exists(p), "%s missing", p);
+#ifdef KERNEST_WITH_CAIRO
+        int lines = i >= 2;
+        cairo_surface_destroy(read_png(p, lines ? KN_PLOT_LINES_W : KN_PLOT_MAP_W, lines ? KN_PLOT_LINES_H : KN_PLOT_MAP_H));
+#endif
+        free(p);
+    }
+}
+
 Test(plot, estimate_plot_option_errors)
 {
     synth();

@@ -26,8 +26,9 @@ static const char usage[] =
     "Several channels: A of C_in x H x W or S x C_in x H x W, B of C_out x Hb x Wb or\n"
     "S x C_out x Hb x Wb give B[s,o] = sum_i crop(A[s,i] (*) K[o,i]); K is written as\n"
     "C_out x C_in x Kh x Kw (a framework's conv weight layout); the priors act on each kernel.\n"
-    "With several channels: pixel model only; tv, --sum and --plot are refused; --background fits\n"
-    "one offset per sample and output channel; --uncertainty writes C_out x C_in maps like K.\n"
+    "With several channels: pixel model only; tv and --sum are refused; --background fits one\n"
+    "offset per sample and output channel; --uncertainty writes C_out x C_in maps like K; --plot\n"
+    "draws the kernels as a mosaic.\n"
     "\n"
     "options:\n"
     "  -o, --output K.npy       where to write the kernel (required)\n"
@@ -397,10 +398,6 @@ int cli_estimate_run(const cli_estimate *job, cli_estimate_result *res)
         if (!rc)
             rc = cli_read_channels(names[2 * i + 1], &B[i]);
     }
-    for (size_t i = 0; job->plot_dir && !rc && i < np && A[i]; i++)
-        if (A[i]->ndim != 2 || B[i]->ndim != 2)
-            rc = cli_usage_error("--plot: the pictures show one kernel; %s and %s have channels",
-                                 names[2 * i], names[2 * i + 1]);
     if (!rc && job->truth_path)
         rc = cli_read_2d(job->truth_path, &truth);
     if (rc)
@@ -455,7 +452,7 @@ int cli_estimate_run(const cli_estimate *job, cli_estimate_result *res)
         written[nw++] = job->std_path;
     }
     if (!rc && job->plot_dir)
-        rc = cli_plot_estimate(job->plot_dir, job->plot_scale, K, rep, A[0], B[0], opt.mode, truth);
+        rc = cli_plot_estimate(job->plot_dir, job->plot_scale, K, rep, A[0], B[0], &opt, truth);
     if (!rc)
         rc = cli_progress_finish(&prog, 1);
     if (rc) {

@@ -611,7 +611,8 @@ int kn_plot_map_style(const char *path, const kernest_array *a, const kn_map_sty
         cairo_rectangle(cr, rx, ry - 18, 10, 10);
         cairo_fill(cr);
         cairo_set_source_rgb(cr, 0, 0, 0);
-        text_at(cr, rx + 14, ry - 13, n.scale == KN_PLOT_LOG ? "missing or \xe2\x89\xa4 0" : "missing (NaN)", 0, 0.5);
+        text_at(cr, rx + 14, ry - 13, style->grey_label ? style->grey_label
+                : n.scale == KN_PLOT_LOG ? "missing or \xe2\x89\xa4 0" : "missing (NaN)", 0, 0.5);
     }
     cairo_destroy(cr);
     int st = write_png(surf, path);
@@ -621,8 +622,10 @@ int kn_plot_map_style(const char *path, const kernest_array *a, const kn_map_sty
 
 /* ---- line plots ---------------------------------------------------------------------------- */
 
+/* eight colours: the profiles of up to eight kernels stay apart (plot_estimate.c) */
 static const double palette[][3] = {{0.12, 0.36, 0.70}, {0.89, 0.40, 0.05}, {0.15, 0.60, 0.25},
-                                    {0.80, 0.15, 0.20}, {0.50, 0.30, 0.65}};
+                                    {0.80, 0.15, 0.20}, {0.50, 0.30, 0.65}, {0.55, 0.34, 0.16},
+                                    {0.00, 0.62, 0.65}, {0.85, 0.40, 0.68}};
 
 typedef struct axis {
     int log;

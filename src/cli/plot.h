@@ -47,6 +47,7 @@ typedef struct kn_map_style {
     kn_plot_scale scale;
     kn_colormap cmap;
     const char *value_label;     /* beside the colour bar, e.g. "K"; may be NULL */
+    const char *grey_label;      /* what grey (NaN) stands for; NULL: "missing (NaN)" */
 } kn_map_style;
 
 /* Heat map of the 2-D array a with axes in pixel offsets from its centre ((h-1)/2, (w-1)/2, as
@@ -81,11 +82,13 @@ int kn_plot_lines(const char *path, const kn_curve *curves, size_t ncurves, cons
  * build without cairo ("--plot: not compiled in (install libcairo2-dev)"). Returns 0 or the
  * exit code with the error printed. */
 int cli_plot_prepare_dir(const char *dir);
-/* Writes kernel.png, residual.png (B0 - crop_mode(A0 (*) K)), profile.png (ring means of K, and of
- * truth when not NULL) and convergence.png into dir. scale is a kn_plot_scale. Returns 0 or the
- * exit code with the error printed. */
+/* Writes kernel.png, residual.png (B0 - crop_mode(A0 (*) K), with opt's mode, layout and
+ * correlate), profile.png (ring means of K, and of truth when not NULL) and convergence.png into
+ * dir. With several channels (K 4-D): the kernels as a mosaic (output o down, input i across, one
+ * colour scale), the output channels of pair 1's first sample side by side, and the profiles of
+ * the first 8 kernels. scale is a kn_plot_scale. Returns 0 or the exit code with the error printed. */
 int cli_plot_estimate(const char *dir, int scale, const kernest_array *K, const kernest_report *rep,
-                      const kernest_array *A0, const kernest_array *B0, kernest_mode mode,
+                      const kernest_array *A0, const kernest_array *B0, const kernest_options *opt,
                       const kernest_array *truth);
 /* Radial profile: prof[j] = mean of a over the pixels whose distance from the centre
  * ((h-1)/2, (w-1)/2) rounds to j, for j < n, n = 1 + min((h-1)/2, (w-1)/2) (full rings only);
