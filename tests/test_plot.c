@@ -245,6 +245,23 @@ static void synth(void)
     cr_assert_eq(tu_run_cli(args, err, sizeof err), 0, "synth: %s", err);
 }
 
+/* the four PNGs of --plot in tu_dir/sub, each a PNG of its canvas size (when cairo can read) */
+static void expect_pictures(const char *sub)
+{
+    static const char *const names[] = {"kernel.png", "residual.png", "profile.png", "convergence.png"};
+    for (int i = 0; i < 4; i++) {
+        char rel[256];
+        snprintf(rel, sizeof rel, "%s/%s", sub, names[i]);
+        char *p = tu_path(tu_dir, rel);
+        cr_assert(tu_exists(p), "%s missing", p);
+#ifdef KERNEST_WITH_CAIRO
+        int lines = i >= 2;
+        cairo_surface_destroy(read_png(p, lines ? KN_PLOT_LINES_W : KN_PLOT_MAP_W, lines ? KN_PLOT_LINES_H : KN_PLOT_MAP_H));
+#endif
+        free(p);
+    }
+}
+
 Test(plot, estimate_writes_the_pictures)
 {
     synth();
@@ -260,18 +277,7 @@ Test(plot, estimate_writes_the_pictures)
         return;
     }
     cr_assert_eq(rc, 0, "%s", err);
-    static const char *const names[] = {"kernel.png", "residual.png", "profile.png", "convergence.png"};
-    for (int i = 0; i < 4; i++) {
-        char rel[64];
-        snprintf(rel, sizeof rel, "pics/%s", names[i]);
-        char *p = tu_path(tu_dir, rel);
-        cr_assert(tu_exists(p), "%s missing", p);
-#ifdef KERNEST_WITH_CAIRO
-        int lines = i >= 2;
-        cairo_surface_destroy(read_png(p, lines ? KN_PLOT_LINES_W : KN_PLOT_MAP_W, lines ? KN_PLOT_LINES_H : KN_PLOT_MAP_H));
-#endif
-        free(p);
-    }
+    expect_pictures("pics");
     /* every scale is accepted */
     snprintf(args, sizeof args,
              "estimate '%1$s/A.npy' '%1$s/B.npy' -o '%1$s/K2.npy' --maxiter 5 --threads 1 --plot '%1$s/pics2' "
@@ -296,18 +302,7 @@ Test(plot, estimate_with_channels_writes_the_pictures)
         return;
     }
     cr_assert_eq(rc, 0, "%s", err);
-    static const char *const names[] = {"kernel.png", "residual.png", "profile.png", "convergence.png"};
-    for (int i = 0; i < 4; i++) {
-        char rel[64];
-        snprintf(rel, sizeof rel, "chpics/%s", names[i]);
-        char *p = tu_path(tu_dir, rel);
-        cr_assert(tu_exists(p), "%s missing", p);
-#ifdef KERNEST_WITH_CAIRO
-        int lines = i >= 2;
-        cairo_surface_destroy(read_png(p, lines ? KN_PLOT_LINES_W : KN_PLOT_MAP_W, lines ? KN_PLOT_LINES_H : KN_PLOT_MAP_H));
-#endif
-        free(p);
-    }
+    expect_pictures("chpics");
 }
 
 Test(plot, estimate_plot_option_errors)
