@@ -328,15 +328,6 @@ static int parse_header(const char *path, const char *text, size_t len, npy_head
 
 /* ---- reading -------------------------------------------------------------------------------- */
 
-static void format_shape(char *buf, size_t cap, int ndim, const size_t *shape)
-{
-    size_t k = (size_t)snprintf(buf, cap, "(");
-    for (int d = 0; d < ndim && d < KERNEST_MAX_NDIM && k < cap; d++)
-        k += (size_t)snprintf(buf + k, cap - k, d ? ", %zu" : "%zu", shape[d]);
-    if (k < cap)
-        snprintf(buf + k, cap - k, ndim == 1 ? ",)" : ")");
-}
-
 static void convert(npy_kind kind, const unsigned char *s, size_t n, double *d)
 {
     size_t i;
@@ -515,7 +506,7 @@ int kn_npy_read_stream(FILE *fp, const char *path, const struct stat *sbp, kerne
         return st;
 
     char shape_txt[128];
-    format_shape(shape_txt, sizeof shape_txt, h.ndim, h.shape);
+    kn_io_shape_text(h.ndim, h.shape, shape_txt, sizeof shape_txt);
     size_t n = 1, data_bytes, out_bytes;
     for (int d = 0; d < h.ndim; d++)
         if (kn_mul_size(n, h.shape[d], &n))
@@ -585,7 +576,7 @@ int kernest_npy_read(const char *path, kernest_array **out)
 static size_t build_header(char *buf, size_t cap, const kernest_array *a, const char *descr)
 {
     char shape_txt[128];
-    format_shape(shape_txt, sizeof shape_txt, a->ndim, a->shape);
+    kn_io_shape_text(a->ndim, a->shape, shape_txt, sizeof shape_txt);
     char dict[256];
     int k = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
                      descr, shape_txt);
