@@ -185,6 +185,17 @@ def _check(status):
         raise cls(msg or name, name)
 
 
+def _view(a):
+    """A kernest_array struct over the float64 C-contiguous array a (which must outlive it)."""
+    s = _Array()
+    s.ndim = a.ndim
+    for d in range(_MAX_NDIM):
+        s.shape[d] = a.shape[d] if d < a.ndim else 1
+    s.size = a.size
+    s.data = a.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+    return s
+
+
 def _as_array(x, what, max_ndim=2):
     """A float64 C-contiguous copy of 2..max_ndim dimensions (kept alive by the caller) and a
     view struct over it."""
@@ -192,13 +203,7 @@ def _as_array(x, what, max_ndim=2):
     if not 2 <= a.ndim <= max_ndim:
         want = "a 2-D" if max_ndim == 2 else "a 2-D to %d-D" % max_ndim
         raise KernestInputError("%s: expected %s array, got %d dimensions" % (what, want, a.ndim), "E_SHAPE")
-    s = _Array()
-    s.ndim = a.ndim
-    for d in range(_MAX_NDIM):
-        s.shape[d] = a.shape[d] if d < a.ndim else 1
-    s.size = a.size
-    s.data = a.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
-    return a, s
+    return a, _view(a)
 
 
 def _take(ptr):
@@ -499,12 +504,7 @@ def write(path, array, precision="double"):
     a = np.ascontiguousarray(np.asarray(array, dtype=np.float64))
     if not 1 <= a.ndim <= _MAX_NDIM:
         raise KernestInputError("array: 1 to %d dimensions, got %d" % (_MAX_NDIM, a.ndim), "E_INVALID")
-    s = _Array()
-    s.ndim = a.ndim
-    for d in range(_MAX_NDIM):
-        s.shape[d] = a.shape[d] if d < a.ndim else 1
-    s.size = a.size
-    s.data = a.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+    s = _view(a)
     prec = _pick({"double": 0, "single": 1}, precision, "precision")
     _check(_lib.kernest_array_write(os.fsencode(path), ctypes.byref(s), prec))
 
