@@ -17,30 +17,44 @@ static void release(kn_atomic_file *f)
     f->fp = NULL;
 }
 
-int kn_atomic_open(kn_atomic_file *f, const char *path)
+int kn_atomic_temp(const char *path, char **tmp, int *fd_out)
 {
-    memset(f, 0, sizeof *f);
-    if (!path || !*path)
-        return kn_error(KERNEST_E_INVALID, "output path is empty");
-    size_t len = strlen(path);
-    f->path = strdup(path);
-    f->tmp_path = malloc(len + 32);
-    if (!f->path || !f->tmp_path) {
-        release(f);
+    size_t len = strlen(path) + 32;
+    char *t = malloc(len);
+    if (!t)
         return kn_error(KERNEST_E_NOMEM, "%s: out of memory", path);
-    }
     /* same folder as the target, so rename() stays on one file system */
-    snprintf(f->tmp_path, len + 32, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(f->tmp_path);
+    snprintf(t, len, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(t);
     if (fd < 0) {
         int e = errno;
-        release(f);
+        free(t);
         return kn_error(KERNEST_E_IO, "%s: cannot create file: %s", path, strerror(e));
     }
     /* mkstemp makes the file 0600; give it the mode a plain fopen() would */
     mode_t um = umask(0);
     umask(um);
     (void)fchmod(fd, 0666 & ~um);
+    if (fd_out)
+        *fd_out = fd;
+    else
+        close(fd);
+    *tmp = t;
+    return KERNEST_OK;
+}
+
+int kn_atomic_open(kn_atomic_file *f, const char *path)
+{
+    memset(f, 0, sizeof *f);
+    if (!path || !*path)
+        return kn_error(KERNEST_E_INVALID, "output path is empty");
+    if (!(f->path = strdup(path)))
+        return kn_error(KERNEST_E_NOMEM, "%s: out of memory", path);
+    int fd, st = kn_atomic_temp(path, &f->tmp_path, &fd);
+    if (st) {
+        release(f);
+        return st;
+    }
     f->fp = fdopen(fd, "wb");
     if (!f->fp) {
         int e = errno;

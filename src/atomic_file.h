@@ -10,6 +10,10 @@ typedef struct kn_atomic_file {
     char *tmp_path;    /* temporary path in the same folder (owned) */
 } kn_atomic_file;
 
+/* Creates an empty temporary file beside path (mode as fopen would give): *tmp its malloc'd name;
+ * its descriptor in *fd when fd is not NULL, else closed (for libraries that open the file
+ * themselves: libtiff, libzip). On failure returns a status with the detail set. */
+int kn_atomic_temp(const char *path, char **tmp, int *fd);
 /* Opens a temporary file beside path. On failure returns a status with the detail set. */
 int kn_atomic_open(kn_atomic_file *f, const char *path);
 /* Flushes, syncs, closes and renames into place; on any failure removes the temporary file. */

@@ -234,24 +234,25 @@ int kn_io_alloc(const char *path, int ndim, const size_t *shape, kernest_array *
     return KERNEST_OK;
 }
 
-int kn_io_temp_beside(const char *path, char **tmp)
+int kn_io_stat_regular(const char *path, struct stat *sb)
 {
-    size_t len = strlen(path) + 32;
-    char *t = malloc(len);
-    if (!t)
-        return kn_error(KERNEST_E_NOMEM, "%s: out of memory", path);
-    snprintf(t, len, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(t);
-    if (fd < 0) {
-        int e = errno;
-        free(t);
-        return kn_error(KERNEST_E_IO, "%s: cannot create file: %s", path, strerror(e));
+    if (stat(path, sb) != 0)
+        return kn_error(KERNEST_E_NOFILE, "%s: cannot open: %s", path, strerror(errno));
+    if (!S_ISREG(sb->st_mode))
+        return kn_error(KERNEST_E_NOFILE, "%s: cannot open: not a regular file", path);
+    return KERNEST_OK;
+}
+
+int kn_io_open_regular(const char *path, FILE **fp, struct stat *sb)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return kn_error(KERNEST_E_NOFILE, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(fileno(f), sb) != 0 || !S_ISREG(sb->st_mode)) {
+        fclose(f);
+        return kn_error(KERNEST_E_NOFILE, "%s: cannot open: not a regular file", path);
     }
-    mode_t um = umask(0);
-    umask(um);
-    (void)fchmod(fd, 0666 & ~um);
-    close(fd);
-    *tmp = t;
+    *fp = f;
     return KERNEST_OK;
 }
 

@@ -3,6 +3,8 @@
 #define KN_IO_H
 
 #include <stddef.h>
+#include <stdio.h>
+#include <sys/stat.h>
 
 #include "kernest.h"
 
@@ -14,11 +16,12 @@ int kn_io_alloc(const char *path, int ndim, const size_t *shape, kernest_array *
 /* "(3, 4)" into buf. */
 const char *kn_io_shape_text(int ndim, const size_t *shape, char *buf, size_t cap);
 
-/* A temporary name beside path for libraries that want to create the file themselves (libtiff,
- * libzip): the file exists (empty, mode as fopen would give) when this returns 0. *tmp is
- * malloc'd; free it. */
-int kn_io_temp_beside(const char *path, char **tmp);
-/* Renames tmp onto path after syncing it; on failure removes tmp. Frees nothing. */
+/* stat(path) into *sb, refusing what is not a regular file ("PATH: cannot open: ..."), for the
+ * readers whose library opens the file itself. */
+int kn_io_stat_regular(const char *path, struct stat *sb);
+/* fopen(path, "rb") into *fp with fstat into *sb, refusing what is not a regular file. */
+int kn_io_open_regular(const char *path, FILE **fp, struct stat *sb);
+/* Renames tmp (made by kn_atomic_temp) onto path after syncing it; on failure removes tmp. Frees nothing. */
 int kn_io_commit_temp(const char *tmp, const char *path);
 
 /* Each format: read into a new array; write a (already checked). member may be NULL (npz). */

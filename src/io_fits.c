@@ -48,17 +48,16 @@ static int fits_fail(int kst, const char *path, const char *what, int status)
 int kn_fits_read(const char *path, kernest_array **out)
 {
     struct stat sb;
-    if (stat(path, &sb) != 0)
-        return kn_error(KERNEST_E_NOFILE, "%s: cannot open: %s", path, strerror(errno));
-    if (!S_ISREG(sb.st_mode))
-        return kn_error(KERNEST_E_NOFILE, "%s: cannot open: not a regular file", path);
+    int st = kn_io_stat_regular(path, &sb);
+    if (st)
+        return st;
     fitsfile *f = NULL;
     int status = 0;
     /* the disk-file variant: no extended file-name syntax, a name is just a name */
     if (fits_open_diskfile(&f, path, READONLY, &status))
         return fits_fail(KERNEST_E_FORMAT, path, "not a readable FITS file", status);
 
-    int nhdu = 0, bitpix = 0, naxis = 0, st = KERNEST_OK, hdu = 0;
+    int nhdu = 0, bitpix = 0, naxis = 0, hdu = 0;
     LONGLONG naxes[KERNEST_MAX_NDIM + 1] = {0};
     fits_get_num_hdus(f, &nhdu, &status);
     for (int i = 1; !status && i <= nhdu; i++) {

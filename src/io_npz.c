@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "error.h"
 #include "io.h"
 
@@ -103,16 +104,15 @@ static int locate(zip_t *z, const char *path, const char *member, zip_int64_t *i
 int kn_npz_read(const char *path, const char *file, const char *member, kernest_array **out)
 {
     struct stat sb;
-    if (stat(file, &sb) != 0)
-        return kn_error(KERNEST_E_NOFILE, "%s: cannot open: %s", file, strerror(errno));
-    if (!S_ISREG(sb.st_mode))
-        return kn_error(KERNEST_E_NOFILE, "%s: cannot open: not a regular file", file);
+    int st = kn_io_stat_regular(file, &sb);
+    if (st)
+        return st;
     int code = 0;
     zip_t *z = zip_open(file, ZIP_RDONLY | ZIP_CHECKCONS, &code);
     if (!z)
         return open_error(file, code);
     zip_int64_t index = -1;
-    int st = locate(z, file, member, &index);
+    st = locate(z, file, member, &index);
     if (st) {
         zip_discard(z);
         return st;
@@ -211,7 +211,7 @@ int kn_npz_write(const char *path, const char *file, const char *member, const k
     }
 
     char *tmp = NULL;
-    if ((st = kn_io_temp_beside(file, &tmp))) {
+    if ((st = kn_atomic_temp(file, &tmp, NULL))) {
         free(npy);
         return st;
     }

@@ -82,14 +82,10 @@ int kn_raw_read(const char *path, const kernest_read_options *ro, kernest_array 
         return kn_error(KERNEST_E_TOOBIG, "%s: shape %s needs more bytes than size_t can count",
                         path, txt);
 
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return kn_error(KERNEST_E_NOFILE, "%s: cannot open: %s", path, strerror(errno));
+    FILE *fp = NULL;
     struct stat sb;
-    if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(fp);
-        return kn_error(KERNEST_E_NOFILE, "%s: cannot open: not a regular file", path);
-    }
+    if ((st = kn_io_open_regular(path, &fp, &sb)))
+        return st;
     if ((unsigned long long)sb.st_size != (unsigned long long)bytes) {
         fclose(fp);
         return kn_error(KERNEST_E_FORMAT, "%s: raw file has %lld bytes, but shape %s of %s needs "

@@ -157,14 +157,11 @@ static int parse(const char *path, const char *text, size_t len, values *vs, siz
 
 int kn_text_read(const char *path, size_t max_elements, kernest_array **out)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return kn_error(KERNEST_E_NOFILE, "%s: cannot open: %s", path, strerror(errno));
+    FILE *fp = NULL;
     struct stat sb;
-    if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(fp);
-        return kn_error(KERNEST_E_NOFILE, "%s: cannot open: not a regular file", path);
-    }
+    int st = kn_io_open_regular(path, &fp, &sb);
+    if (st)
+        return st;
     size_t cap_bytes;
     if (kn_mul_size(max_elements, TEXT_BYTES_PER_VALUE, &cap_bytes))
         cap_bytes = (size_t)-1;
@@ -189,7 +186,7 @@ int kn_text_read(const char *path, size_t max_elements, kernest_array **out)
     }
     values vs = {NULL, 0, 0, max_elements};
     size_t rows, cols;
-    int st = parse(path, text, len, &vs, &rows, &cols);
+    st = parse(path, text, len, &vs, &rows, &cols);
     free(text);
     kernest_array *a = NULL;
     size_t shape[2] = {rows, cols};

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "error.h"
 #include "io.h"
 
@@ -124,17 +125,15 @@ static void put_block(kernest_array *a, const unsigned char *buf, size_t r0, siz
 int kn_tiff_read(const char *path, kernest_array **out)
 {
     struct stat sb;
-    if (stat(path, &sb) != 0)
-        return kn_error(KERNEST_E_NOFILE, "%s: cannot open: %s", path, strerror(errno));
-    if (!S_ISREG(sb.st_mode))
-        return kn_error(KERNEST_E_NOFILE, "%s: cannot open: not a regular file", path);
+    int st = kn_io_stat_regular(path, &sb);
+    if (st)
+        return st;
     tiff_msg m = {""};
     TIFF *t = open_tiff(path, "r", &m);
     if (!t)
         return tiff_fail(KERNEST_E_FORMAT, path, "not a readable TIFF file", &m);
     uint32_t w = 0, h = 0;
     uint16_t spp = 1, bits = 1, fmt = SAMPLEFORMAT_UINT, planar = PLANARCONFIG_CONTIG;
-    int st = KERNEST_OK;
     unsigned char *buf = NULL;
     kernest_array *a = NULL;
     if (!TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &w) || !TIFFGetField(t, TIFFTAG_IMAGELENGTH, &h)) {
@@ -265,7 +264,7 @@ int kn_tiff_write(const char *path, const kernest_array *a, kernest_precision pr
     if (!row)
         return kn_error(KERNEST_E_NOMEM, "%s: out of memory", path);
     char *tmp = NULL;
-    int st = kn_io_temp_beside(path, &tmp);
+    int st = kn_atomic_temp(path, &tmp, NULL);
     if (st) {
         free(row);
         return st;
