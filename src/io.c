@@ -208,13 +208,10 @@ int kn_io_check_array(const char *path, const kernest_array *a, kernest_precisio
     return KERNEST_OK;
 }
 
-int kn_io_alloc(const char *path, int ndim, const size_t *shape, kernest_array **out)
+int kn_io_check_size(const char *path, int ndim, const size_t *shape, size_t *n_out, size_t *bytes_out)
 {
     char txt[128];
     kn_io_shape_text(ndim, shape, txt, sizeof txt);
-    if (ndim < 1 || ndim > KERNEST_MAX_NDIM)
-        return kn_error(KERNEST_E_FORMAT, "%s: %d-dimensional arrays are not supported (1..%d)",
-                        path, ndim, KERNEST_MAX_NDIM);
     size_t n = 1, bytes;
     for (int d = 0; d < ndim; d++)
         if (kn_mul_size(n, shape[d], &n))
@@ -228,7 +225,23 @@ int kn_io_alloc(const char *path, int ndim, const size_t *shape, kernest_array *
     if (bytes > avail)
         return kn_error(KERNEST_E_TOOBIG, "%s: shape %s needs %zu bytes but only %zu bytes of "
                         "memory are available", path, txt, bytes, avail);
-    int st = kernest_array_create(ndim, shape, out);
+    *n_out = n;
+    *bytes_out = bytes;
+    return KERNEST_OK;
+}
+
+int kn_io_alloc(const char *path, int ndim, const size_t *shape, kernest_array **out)
+{
+    char txt[128];
+    kn_io_shape_text(ndim, shape, txt, sizeof txt);
+    if (ndim < 1 || ndim > KERNEST_MAX_NDIM)
+        return kn_error(KERNEST_E_FORMAT, "%s: %d-dimensional arrays are not supported (1..%d)",
+                        path, ndim, KERNEST_MAX_NDIM);
+    size_t n, bytes;
+    int st = kn_io_check_size(path, ndim, shape, &n, &bytes);
+    if (st)
+        return st;
+    st = kernest_array_create(ndim, shape, out);
     if (st)
         return kn_error(st, "%s: cannot create an array of shape %s (%zu bytes)", path, txt, bytes);
     return KERNEST_OK;

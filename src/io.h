@@ -13,6 +13,9 @@ int kn_io_check_array(const char *path, const kernest_array *a, kernest_precisio
 /* Allocates an array of the shape a file declared, after checking the element count and the
  * memory it needs; errors name path. */
 int kn_io_alloc(const char *path, int ndim, const size_t *shape, kernest_array **out);
+/* kn_io_alloc's checks alone: the element count *n and the bytes *bytes of doubles it needs, both
+ * counted without overflow, and those bytes against the memory available. */
+int kn_io_check_size(const char *path, int ndim, const size_t *shape, size_t *n, size_t *bytes);
 /* "(3, 4)" into buf. */
 const char *kn_io_shape_text(int ndim, const size_t *shape, char *buf, size_t cap);
 

@@ -11,7 +11,6 @@
 #include "error.h"
 #include "io.h"
 #include "npy.h"
-#include "sysmem.h"
 
 #define NPY_MAGIC "\x93NUMPY"
 #define NPY_MAGIC_LEN 6
@@ -507,19 +506,10 @@ int kn_npy_read_stream(FILE *fp, const char *path, const struct stat *sbp, kerne
 
     char shape_txt[128];
     kn_io_shape_text(h.ndim, h.shape, shape_txt, sizeof shape_txt);
-    size_t n = 1, data_bytes, out_bytes;
-    for (int d = 0; d < h.ndim; d++)
-        if (kn_mul_size(n, h.shape[d], &n))
-            return kn_error(KERNEST_E_TOOBIG, "%s: shape %s has more elements than size_t can count",
-                            path, shape_txt);
-    if (kn_mul_size(n, h.itemsize, &data_bytes) || kn_mul_size(n, sizeof(double), &out_bytes))
-        return kn_error(KERNEST_E_TOOBIG, "%s: shape %s needs more bytes than size_t can count",
-                        path, shape_txt);
-    size_t avail;
-    kn_host_mem_available(&avail);
-    if (out_bytes > avail)
-        return kn_error(KERNEST_E_TOOBIG, "%s: shape %s needs %zu bytes but only %zu bytes of "
-                        "memory are available", path, shape_txt, out_bytes, avail);
+    size_t n, out_bytes;
+    if ((st = kn_io_check_size(path, h.ndim, h.shape, &n, &out_bytes)))
+        return st;
+    const size_t data_bytes = n * h.itemsize; /* itemsize <= sizeof(double): no overflow */
     /* compare with the file size first, so a lying header cannot make us allocate */
     if (S_ISREG(sb.st_mode)) {
         unsigned long long fsize = (unsigned long long)sb.st_size;
