@@ -120,20 +120,23 @@ static void put(writer *w, const void *p, size_t n)
         w->err = errno ? errno : EIO;
 }
 
+/* v in nbytes (4 or 8) little-endian bytes */
+static void put_le(writer *w, uint64_t v, int nbytes)
+{
+    unsigned char b[8];
+    for (int i = 0; i < nbytes; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    put(w, b, (size_t)nbytes);
+}
+
 static void put_u32(writer *w, uint32_t v)
 {
-    unsigned char b[4];
-    for (int i = 0; i < 4; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
-    put(w, b, 4);
+    put_le(w, v, 4);
 }
 
 static void put_u64(writer *w, uint64_t v)
 {
-    unsigned char b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
-    put(w, b, 8);
+    put_le(w, v, 8);
 }
 
 static void put_f64(writer *w, double v)
@@ -213,24 +216,25 @@ static void get(reader *r, void *p, size_t n)
     r->h = fnv_bytes(r->h, p, n);
 }
 
+/* nbytes (4 or 8) little-endian bytes */
+static uint64_t get_le(reader *r, int nbytes)
+{
+    unsigned char b[8];
+    get(r, b, (size_t)nbytes);
+    uint64_t v = 0;
+    for (int i = 0; i < nbytes; i++)
+        v |= (uint64_t)b[i] << (8 * i);
+    return v;
+}
+
 static uint32_t get_u32(reader *r)
 {
-    unsigned char b[4];
-    get(r, b, 4);
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)b[i] << (8 * i);
-    return v;
+    return (uint32_t)get_le(r, 4);
 }
 
 static uint64_t get_u64(reader *r)
 {
-    unsigned char b[8];
-    get(r, b, 8);
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)b[i] << (8 * i);
-    return v;
+    return get_le(r, 8);
 }
 
 static double get_f64(reader *r)
