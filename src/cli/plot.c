@@ -133,6 +133,20 @@ typedef struct label {
     char exp[16]; /* superscript; empty for none */
 } label;
 
+/* the x axis title centred at (xc, xt), its top there; the y axis title turned a quarter left,
+ * centred at (yx, yc) */
+static void axis_titles(cairo_t *cr, double xc, double xt, double yx, double yc, const char *xlabel,
+                        const char *ylabel)
+{
+    font(cr, 13, 0);
+    text_at(cr, xc, xt, xlabel, 0.5, 0);
+    cairo_save(cr);
+    cairo_translate(cr, yx, yc);
+    cairo_rotate(cr, -M_PI / 2);
+    text_at(cr, 0, 0, ylabel, 0.5, 1);
+    cairo_restore(cr);
+}
+
 static double font_size(cairo_t *cr)
 {
     cairo_matrix_t m;
@@ -536,13 +550,9 @@ int kn_plot_map_style(const char *path, const kernest_array *a, const kn_map_sty
         label_at(cr, rx - 8, y, &l, 1, 0.5);
         ylab_w = fmax(ylab_w, label_width(cr, &l));
     }
-    font(cr, 13, 0);
-    text_at(cr, rx + rw / 2, ry + rh + 34, style->xlabel ? style->xlabel : "column offset from centre (px)", 0.5, 0);
-    cairo_save(cr);
-    cairo_translate(cr, rx - 14 - ylab_w - 8, ry + rh / 2);
-    cairo_rotate(cr, -M_PI / 2);
-    text_at(cr, 0, 0, style->ylabel ? style->ylabel : "row offset from centre (px)", 0.5, 1);
-    cairo_restore(cr);
+    axis_titles(cr, rx + rw / 2, ry + rh + 34, rx - 14 - ylab_w - 8, ry + rh / 2,
+                style->xlabel ? style->xlabel : "column offset from centre (px)",
+                style->ylabel ? style->ylabel : "row offset from centre (px)");
 
     /* colour bar */
     const double bw = 20, bh = fmax(rh, 240), bx = rx + rw + 24, by = ry + (rh - bh) / 2;
@@ -841,13 +851,8 @@ int kn_plot_lines(const char *path, const kn_curve *curves, size_t ncurves, cons
 
     /* labels and title */
     cairo_set_source_rgb(cr, 0, 0, 0);
-    font(cr, 13, 0);
-    text_at(cr, ax + aw / 2, ay + ah + 36, style->xlabel ? style->xlabel : "", 0.5, 0);
-    cairo_save(cr);
-    cairo_translate(cr, ax - 14 - ylab_w - 8, ay + ah / 2);
-    cairo_rotate(cr, -M_PI / 2);
-    text_at(cr, 0, 0, style->ylabel ? style->ylabel : "", 0.5, 1);
-    cairo_restore(cr);
+    axis_titles(cr, ax + aw / 2, ay + ah + 36, ax - 14 - ylab_w - 8, ay + ah / 2,
+                style->xlabel ? style->xlabel : "", style->ylabel ? style->ylabel : "");
     font(cr, 16, 1);
     text_at(cr, KN_PLOT_LINES_W / 2.0, 22, style->title ? style->title : "", 0.5, 0.5);
 #undef PX
