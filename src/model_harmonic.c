@@ -54,7 +54,8 @@ int kn_harmonic_phi(size_t kh, size_t kw, int M, kn_csr *phi, kn_csr *gram)
             }
             phi->row_ptr[y * kw + x + 1] = e;
         }
-    /* G: smoothness along r of every profile; the angular ones from their 0 at r = 0 */
+    /* G: smoothness along r of every profile (first differences); the angular ones from their 0
+     * at r = 0 */
     const size_t nb = 1 + 2 * (size_t)M;
     size_t *len = malloc(nb * sizeof *len);
     int *anch = malloc(nb * sizeof *anch);
@@ -68,6 +69,19 @@ int kn_harmonic_phi(size_t kh, size_t kw, int M, kn_csr *phi, kn_csr *gram)
             anch[b] = 1;
         }
         st = kn_diff_gram_blocks(nb, len, anch, gram);
+    }
+    /* + the angular part of |∇K|², ∫ (∂_θ K)²/r² r dr dθ = π Σ m² ∫ (f_m² + g_m²)/r dr, as
+     * m² f_m(j)²/j at each knot j >= 1 (the constant π goes into λ): it shrinks the angular terms
+     * most near the centre, where a ring of few pixels cannot tell them apart. Every row of an
+     * anchored block has its diagonal entry. */
+    for (size_t b = 1; !st && b < nb; b++) {
+        const double m = (double)((b + 1) / 2);
+        for (size_t j = 1; j <= q; j++) {
+            const size_t i = p + (b - 1) * q + j - 1;
+            for (size_t e2 = gram->row_ptr[i]; e2 < gram->row_ptr[i + 1]; e2++)
+                if (gram->col[e2] == i)
+                    gram->val[e2] += m * m / (double)j;
+        }
     }
     free(len);
     free(anch);

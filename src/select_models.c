@@ -2,12 +2,20 @@
  * search applies to each, and all are compared by the same cross-validation score. */
 #include "select.h"
 
+static void order2(kernest_options *o)
+{
+    o->order = 2;
+}
+
 /* One line per candidate. The user's own constraints (support, fixed pixels, bounds, sum) are
- * kept under every candidate; nonneg = 1 adds K >= 0. */
+ * kept under every candidate; nonneg = 1 adds K >= 0. harmonic:2 (a dipole and a quadrupole
+ * term on the radial profile) covers the common anisotropies of a field or a PSF; higher orders
+ * and lowrank:R are left to --model (README, "--model auto"). */
 const kn_candidate_spec kn_candidates[] = {
     {"pixel+grad", KERNEST_MODEL_PIXEL, KERNEST_REG_GRAD, 0, NULL},
     {"pixel+nonneg+grad", KERNEST_MODEL_PIXEL, KERNEST_REG_GRAD, 1, NULL},
     {"radial+grad", KERNEST_MODEL_RADIAL, KERNEST_REG_GRAD, 0, NULL},
+    {"harmonic:2+grad", KERNEST_MODEL_HARMONIC, KERNEST_REG_GRAD, 0, order2},
 };
 
 const size_t kn_ncandidates = sizeof kn_candidates / sizeof kn_candidates[0];

@@ -89,13 +89,13 @@ static int line_kernel(const char *spec, double len, double deg, kernest_array *
     return KERNEST_OK;
 }
 
-enum { K_GAUSS, K_EXP, K_POWER };
+enum { K_GAUSS, K_EXP, K_POWER, K_GABOR };
 
 int kn_synth_kernel(const char *spec, kernest_array *k)
 {
     const size_t kh = k->shape[0], kw = k->shape[1];
     const double cy = (double)((kh - 1) / 2), cx = (double)((kw - 1) / 2);
-    double p[3] = {0, 0, 0};
+    double p[3] = {0, 0, 0}, p4[4] = {0, 0, 1, 0}; /* p4: power's P, A, M, ANGLE */
     int kind, np;
     if (!strcmp(spec, "inv-r")) {
         kind = K_POWER;
@@ -113,22 +113,35 @@ int kn_synth_kernel(const char *spec, kernest_array *k)
             return kn_error(KERNEST_E_INVALID, "--kernel: '%s': exp:LX,LY,ANGLE needs LX, LY > 0", spec);
         kind = K_EXP;
     } else if (!strncmp(spec, "power:", 6)) {
-        if (params(spec + 6, p, 1) != 1 || !(p[0] > 0))
-            return kn_error(KERNEST_E_INVALID, "--kernel: '%s': power:P needs P > 0", spec);
+        np = params(spec + 6, p4, 4);
+        if ((np != 1 && np != 4) || !(p4[0] > 0) || !(p4[2] >= 1) || p4[2] != floor(p4[2]) || p4[2] > 64)
+            return kn_error(KERNEST_E_INVALID, "--kernel: '%s': power:P or power:P,A,M,ANGLE needs P > 0 "
+                            "and M an integer 1..64", spec);
         kind = K_POWER;
+        p[0] = p4[0];
+    } else if (!strncmp(spec, "gabor:", 6)) {
+        if (params(spec + 6, p, 3) != 3 || !(p[0] > 0) || !(p[1] >= 0))
+            return kn_error(KERNEST_E_INVALID, "--kernel: '%s': gabor:S,F,ANGLE needs S > 0 and F >= 0", spec);
+        kind = K_GABOR;
     } else if (!strncmp(spec, "line:", 5)) {
         if (params(spec + 5, p, 2) != 2 || !(p[0] >= 0))
             return kn_error(KERNEST_E_INVALID, "--kernel: '%s': line:LENGTH,ANGLE needs LENGTH >= 0", spec);
         return line_kernel(spec, p[0], p[1], k);
     } else
         return kn_error(KERNEST_E_INVALID, "--kernel: unknown kernel '%s' (inv-r, gaussian:S, "
-                        "gaussian:SX,SY,ANGLE, exp:LX,LY,ANGLE, power:P, line:LENGTH,ANGLE)", spec);
+                        "gaussian:SX,SY,ANGLE, exp:LX,LY,ANGLE, power:P, power:P,A,M,ANGLE, "
+                        "gabor:S,F,ANGLE, line:LENGTH,ANGLE)", spec);
     for (size_t y = 0; y < kh; y++)
         for (size_t x = 0; x < kw; x++) {
             double dy = (double)y - cy, dx = (double)x - cx, r2 = dy * dy + dx * dx, u, v, val;
-            if (kind == K_POWER)
+            if (kind == K_POWER) {
                 val = r2 == 0 ? 0.0 : p[0] == 1.0 ? 1.0 / sqrt(r2) : pow(r2, -0.5 * p[0]);
-            else {
+                if (p4[1] != 0 && r2 > 0) /* the angular factor, θ as the harmonic model's */
+                    val *= 1.0 + p4[1] * cos(p4[2] * (atan2(dy, dx) - p4[3] * M_PI / 180.0));
+            } else if (kind == K_GABOR) {
+                rotate(dy, dx, p[2], &u, &v);
+                val = exp(-0.5 * r2 / (p[0] * p[0])) * cos(2.0 * M_PI * p[1] * u);
+            } else {
                 rotate(dy, dx, p[2], &u, &v);
                 double q = u * u / (p[0] * p[0]) + v * v / (p[1] * p[1]);
                 val = kind == K_GAUSS ? exp(-0.5 * q) : exp(-sqrt(q));

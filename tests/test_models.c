@@ -73,6 +73,39 @@ Test(harmonic, phi_follows_the_definition)
     kn_model_free(&m);
 }
 
+/* The grad prior's quadratic form, profile by profile: Σ_j (f_{j+1} − f_j)² along r (the angular
+ * profiles from their 0 at r = 0), plus m² Σ_j f_m(j)²/j for the angular ones (the angular part
+ * of |∇K|²). */
+Test(harmonic, grad_prior_is_radial_differences_plus_the_angular_term)
+{
+    const size_t kh = 11, kw = 9;
+    const int M = 3;
+    kn_model m;
+    cr_assert_eq(kn_model_init(&m, KERNEST_MODEL_HARMONIC, M, kh, kw), KERNEST_OK, "%s", kernest_last_error());
+    const size_t p = kn_radial_knots(kh, kw), q = p - 1;
+    unsigned long long s = 11;
+    double c[512], g[512];
+    cr_assert(m.nx <= 512);
+    random_vec(c, m.nx, -1, 1, &s);
+    kn_csr_apply(&m.gram, c, g);
+    double form = 0.0, want = 0.0;
+    for (size_t i = 0; i < m.nx; i++)
+        form += c[i] * g[i];
+    for (size_t j = 0; j + 1 < p; j++)
+        want += (c[j + 1] - c[j]) * (c[j + 1] - c[j]);
+    for (int b = 1; b < 2 * M + 1; b++) {
+        const double *f = c + p + (size_t)(b - 1) * q; /* knots 1..q */
+        const double mm = (double)((b + 1) / 2);
+        want += f[0] * f[0];
+        for (size_t j = 0; j + 1 < q; j++)
+            want += (f[j + 1] - f[j]) * (f[j + 1] - f[j]);
+        for (size_t j = 0; j < q; j++)
+            want += mm * mm * f[j] * f[j] / (double)(j + 1);
+    }
+    cr_assert(fabs(form - want) < 1e-10 * want, "cᵀGc = %.17g, want %.17g", form, want);
+    kn_model_free(&m);
+}
+
 /* ⟨A c, r⟩ = ⟨c, Aᵀ r⟩ for the operator the solvers see, and the regulariser's Gram symmetric */
 static void check_adjoint(const char *label, const kn_model *m, const kn_problem *pb, const double *keep, int bg)
 {

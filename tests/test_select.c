@@ -327,11 +327,21 @@ Test(select, model_auto_picks_radial_for_a_radial_kernel)
     free_prob(&p);
 }
 
+/* an elongated blob: compact and >= 0, with more angular orders than harmonic:2 holds */
 Test(select, model_auto_picks_nonneg_for_a_compact_blob)
 {
     prob p;
-    make_prob(&p, "gaussian:2,1.2,30", 24, 1, -0.02, 13);
+    make_prob(&p, "gaussian:3,0.7,30", 24, 1, -0.02, 13);
     cr_assert_str_eq(auto_choice(&p), "pixel+nonneg+grad");
+    free_prob(&p);
+}
+
+/* r^-1 (1 + 0.8 cos 2(θ − 30°)): a harmonic:2 kernel, positive but neither radial nor compact */
+Test(select, model_auto_picks_harmonic_for_an_anisotropic_power_law)
+{
+    prob p;
+    make_prob(&p, "power:1,0.8,2,30", 24, 1, -0.05, 13);
+    cr_assert_str_eq(auto_choice(&p), "harmonic:2+grad");
     free_prob(&p);
 }
 
@@ -342,7 +352,7 @@ Test(select, model_auto_picks_nonneg_for_a_compact_blob)
 Test(select, constrained_choice_delivers_the_cold_solve_at_its_lambda)
 {
     prob p;
-    make_prob(&p, "gaussian:2,1.2,30", 24, 1, -0.02, 13);
+    make_prob(&p, "gaussian:3,0.7,30", 24, 1, -0.02, 13);
     kernest_options o;
     opts(&o);
     o.auto_model = o.auto_lambda = 1;
@@ -375,12 +385,14 @@ Test(select, model_auto_picks_pixel_grad_for_a_smooth_signed_kernel)
 {
     prob p;
     make_prob(&p, "gaussian:1", 24, 1, 0, 15);
-    /* a smooth, signed, anisotropic kernel: x exp(−(x² + y²)/(2·5²)), and B from it */
+    /* a smooth, signed kernel of no profile family: two blobs of opposite signs off the centre
+     * (every angular order; x·exp(−r²/50), used before, is harmonic:1), and B from it */
     const size_t kh = p.K->shape[0], c = (kh - 1) / 2;
     for (size_t y = 0; y < kh; y++)
         for (size_t x = 0; x < kh; x++) {
             const double u = (double)x - (double)c, v = (double)y - (double)c;
-            p.K->data[y * kh + x] = u * exp(-(u * u + v * v) / 50.0);
+            p.K->data[y * kh + x] = exp(-((u - 4) * (u - 4) + (v - 1) * (v - 1)) / 18.0) -
+                                    0.7 * exp(-((u + 3) * (u + 3) + (v + 5) * (v + 5)) / 12.0);
         }
     kernest_array_destroy(&p.B[0]);
     kernest_convolve(p.A[0], p.K, KERNEST_MODE_SAME, &p.B[0]);
