@@ -15,7 +15,8 @@ typedef struct kn_model {
                     (harmonic), one factor (lowrank half-step) */
     kn_csr phi;  /* Φ on the host, kh*kw × nx; empty for pixel and lowrank side -1 */
     kn_csr gram; /* G of reg grad on the unknowns: DᵀD of first differences along r per profile
-                    (radial, harmonic) or along each factor (lowrank); empty when phi is */
+                    (radial, harmonic; harmonic adds m²/r on its angular profiles) or along each
+                    factor (lowrank); empty when phi is */
     size_t nk;   /* kernels (C_out*C_in; 1 without channels), each kh×kw, one after the other */
 } kn_model;
 

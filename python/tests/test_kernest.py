@@ -133,7 +133,7 @@ def test_automatic_choice_and_uncertainty():
     B += 0.05 * B.std() * rng.standard_normal(B.shape)
     K, rep = kernest.estimate(A, B, model="auto", uncertainty=4, device="cpu", threads=1)
     auto = rep["automatic"]
-    assert len(auto["candidates"]) == 3 and auto["solves"] <= 15
+    assert len(auto["candidates"]) == 4 and auto["solves"] <= 15
     assert sum(c["chosen"] for c in auto["candidates"]) == 1
     assert rep["uncertainty"]["coverage"].shape == K.shape == rep["uncertainty"]["std"].shape
     assert np.all(rep["uncertainty"]["std"] > 0)
