@@ -44,7 +44,7 @@ int kn_lowrank_model(kn_model *m, int side, int R, size_t kh, size_t kw, size_t 
     m->kh = kh;
     m->kw = kw;
     const size_t len = side == 0 ? kh : kw, other = side == 0 ? kw : kh;
-    m->nx = nk * (size_t)R * len; /* bounded: at most the nk*kh*kw pixels (R <= kh, kw) */
+    m->nx = nk * (size_t)R * len; /* bounded: R <= 64 times the nk kernels' rows or columns */
     int st = KERNEST_OK;
     if (nk == 1) {
         st = half_phi(side, R, kh, kw, held, &m->phi);
