@@ -444,6 +444,9 @@ typedef struct kernest_report {
      * profile/nprofile above hold the model's unknowns for every non-pixel model:
      *   harmonic: f_0 on p knots (r = 0..p−1), then f_1, g_1, ..., f_M, g_M on knots r = 1..p−1;
      *   lowrank: U (R columns of kh values: u_0, u_1, ...), then V (R columns of kw values);
+     * with several channels each of the C_out·C_in kernels has its own: nprofile/(C_out·C_in)
+     * values of the layout above per kernel, kernel (o, i) the (o·C_in + i)-th block (K's order);
+     * the JSON report nests them C_out × C_in like K when kernels_4d;
      * iterations/residual_history/reason above are those of the last half-step for lowrank. */
     int order;                    /* the model's order (harmonic M, lowrank R; 0 otherwise) */
     int outer_iterations;         /* lowrank: ALS sweeps done (0 for other models) */

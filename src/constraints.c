@@ -148,22 +148,30 @@ static int model_refusals(const kernest_options *opt, const kn_model *m)
     return KERNEST_OK;
 }
 
+/* the unknowns of one kernel (the first nx/nk; the other kernels' blocks follow) */
+static size_t per_kernel(const kn_model *m)
+{
+    return m->nx / (m->nk ? m->nk : 1);
+}
+
 /* radial, harmonic disk:R: every profile held at 0 on knots r > R, so K = 0 beyond ⌊R⌋ + 1 px
- * (pixels between ⌊R⌋ and ⌊R⌋ + 1 px see the last free knot through the interpolation) */
+ * (pixels between ⌊R⌋ and ⌊R⌋ + 1 px see the last free knot through the interpolation); the
+ * first kernel's unknowns */
 static int profile_disk(const kernest_options *opt, const kn_model *m, double *keep)
 {
     const double R = opt->support_radius;
     if (!(R >= 0) || !isfinite(R))
         return kn_error(KERNEST_E_INVALID, "--support disk:R: R must be a finite number >= 0, got %g", R);
     const size_t p = kn_radial_knots(m->kh, m->kw);
-    for (size_t i = 0; i < m->nx; i++) {
+    for (size_t i = 0; i < per_kernel(m); i++) {
         const size_t knot = i < p ? i : 1 + (i - p) % (p - 1); /* harmonic: f_0, then blocks of knots 1.. */
         keep[i] = (double)knot <= R;
     }
     return KERNEST_OK;
 }
 
-/* lowrank box:HxW: keep the rows of U (side 0) or the columns of V (side 1) inside the box */
+/* lowrank box:HxW: keep the rows of U (side 0) or the columns of V (side 1) inside the box; the
+ * first kernel's unknowns */
 static int lowrank_box(const kernest_options *opt, const kn_model *m, double *keep)
 {
     const size_t h = opt->support_h, w = opt->support_w, kh = m->kh, kw = m->kw;
@@ -172,7 +180,7 @@ static int lowrank_box(const kernest_options *opt, const kn_model *m, double *ke
                         "%zux%zu kernel", h, w, kh, kw);
     const size_t len = m->side == 0 ? kh : kw, ext = m->side == 0 ? h : w;
     const size_t first = (len - 1) / 2 - (ext - 1) / 2;
-    for (size_t i = 0; i < m->nx; i++) {
+    for (size_t i = 0; i < per_kernel(m); i++) {
         const size_t k = i % len;
         keep[i] = k >= first && k < first + ext;
     }
@@ -245,17 +253,20 @@ int kn_constraints_build(const kernest_options *opt, const kn_model *m, kn_const
     }
     if ((st = apply_fixed(opt, m, s->lo, s->hi, c->keep, c->fixv, pinned)))
         goto done;
-    if (!radial) {
-        /* support and fixed pixels were given for one kernel: with --correlate in the flipped
-         * (cross-correlation) frame the solve does not use, then the same for every kernel */
-        const size_t nk = m->nk ? m->nk : 1, plane = m->kh * m->kw;
-        if (opt->correlate) {
+    {
+        /* support and fixed pixels were given for one kernel, and were mapped onto the first
+         * kernel's unknowns: pixels with --correlate in the flipped (cross-correlation) frame the
+         * solve does not use (the profile models' unknowns are not pixels: their disk, box and
+         * centre stay in the solve's frame, the same as the flipped one for odd sizes); then the
+         * same for every kernel */
+        const size_t nk = m->nk ? m->nk : 1, per = per_kernel(m);
+        if (opt->correlate && m->kind == KERNEST_MODEL_PIXEL) {
             kn_flip_kernels(c->keep, 1, m->kh, m->kw);
             kn_flip_kernels(c->fixv, 1, m->kh, m->kw);
         }
         for (size_t k = 1; k < nk; k++) {
-            memcpy(c->keep + k * plane, c->keep, plane * sizeof *c->keep);
-            memcpy(c->fixv + k * plane, c->fixv, plane * sizeof *c->fixv);
+            memcpy(c->keep + k * per, c->keep, per * sizeof *c->keep);
+            memcpy(c->fixv + k * per, c->fixv, per * sizeof *c->fixv);
         }
     }
     s->keep = c->keep;

@@ -9,22 +9,14 @@
 #include "session.h"
 
 /*
- * Side 0: K[y, x] = Σ_r U[r*kh + y] V[r*kw + x]: row y*kw + x has column r*kh + y with value
- * V[r*kw + x], r = 0..R−1 (ascending columns). Side 1 swaps the roles: column r*kw + x, value
- * U[r*kh + y]. G is DᵀD along each factor (R blocks).
+ * One kernel, side 0: K[y, x] = Σ_r U[r*kh + y] V[r*kw + x]: row y*kw + x has column r*kh + y
+ * with value V[r*kw + x], r = 0..R−1 (ascending columns). Side 1 swaps the roles: column
+ * r*kw + x, value U[r*kh + y].
  */
-int kn_lowrank_model(kn_model *m, int side, int R, size_t kh, size_t kw, const double *held)
+static int half_phi(int side, int R, size_t kh, size_t kw, const double *held, kn_csr *phi)
 {
-    memset(m, 0, sizeof *m);
-    m->nk = 1;
-    m->kind = KERNEST_MODEL_LOWRANK;
-    m->order = R;
-    m->side = side;
-    m->kh = kh;
-    m->kw = kw;
-    const size_t len = side == 0 ? kh : kw, n = kh * kw;
-    m->nx = (size_t)R * len;
-    int st = kn_csr_alloc(&m->phi, n, m->nx, n * (size_t)R);
+    const size_t n = kh * kw;
+    int st = kn_csr_alloc(phi, n, (size_t)R * (side == 0 ? kh : kw), n * (size_t)R);
     if (st)
         return st;
     size_t e = 0;
@@ -32,25 +24,79 @@ int kn_lowrank_model(kn_model *m, int side, int R, size_t kh, size_t kw, const d
         for (size_t x = 0; x < kw; x++) {
             for (int r = 0; r < R; r++) {
                 const size_t rr = (size_t)r;
-                m->phi.col[e] = side == 0 ? rr * kh + y : rr * kw + x;
-                m->phi.val[e++] = !held ? 0.0 : side == 0 ? held[rr * kw + x] : held[rr * kh + y];
+                phi->col[e] = side == 0 ? rr * kh + y : rr * kw + x;
+                phi->val[e++] = !held ? 0.0 : side == 0 ? held[rr * kw + x] : held[rr * kh + y];
             }
-            m->phi.row_ptr[y * kw + x + 1] = e;
+            phi->row_ptr[y * kw + x + 1] = e;
         }
+    return KERNEST_OK;
+}
+
+/* Φ block-diagonal over the kernels, kernel k's block with its own held factor; G is DᵀD along
+ * each factor (R blocks per kernel). */
+int kn_lowrank_model(kn_model *m, int side, int R, size_t kh, size_t kw, size_t nk, const double *held)
+{
+    memset(m, 0, sizeof *m);
+    m->nk = nk;
+    m->kind = KERNEST_MODEL_LOWRANK;
+    m->order = R;
+    m->side = side;
+    m->kh = kh;
+    m->kw = kw;
+    const size_t len = side == 0 ? kh : kw, other = side == 0 ? kw : kh;
+    m->nx = nk * (size_t)R * len; /* bounded: R <= 64 times the nk kernels' rows or columns */
+    int st = KERNEST_OK;
+    if (nk == 1) {
+        st = half_phi(side, R, kh, kw, held, &m->phi);
+    } else {
+        kn_csr *blk = calloc(nk, sizeof *blk);
+        const kn_csr **ptr = malloc(nk * sizeof *ptr);
+        if (!blk || !ptr)
+            st = kn_error(KERNEST_E_NOMEM, "--model lowrank: out of memory");
+        for (size_t k = 0; !st && k < nk; k++) {
+            ptr[k] = &blk[k];
+            st = half_phi(side, R, kh, kw, held ? held + k * (size_t)R * other : NULL, &blk[k]);
+        }
+        if (!st)
+            st = kn_csr_block_diag(ptr, nk, &m->phi);
+        for (size_t k = 0; blk && k < nk; k++)
+            kn_csr_free(&blk[k]);
+        free(blk);
+        free(ptr);
+    }
     size_t *lens = malloc((size_t)R * sizeof *lens);
     int *anch = calloc((size_t)R, sizeof *anch);
-    if (!lens || !anch) {
+    if (!st && (!lens || !anch)) {
         st = kn_error(KERNEST_E_NOMEM, "--model lowrank: out of memory");
-    } else {
+    } else if (!st) {
         for (int r = 0; r < R; r++)
             lens[r] = len;
-        st = kn_diff_gram_blocks((size_t)R, lens, anch, &m->gram);
+        if (!(st = kn_diff_gram_blocks((size_t)R, lens, anch, &m->gram)))
+            st = kn_csr_repeat_diag(&m->gram, nk);
     }
     free(lens);
     free(anch);
     if (st)
         kn_model_free(m);
     return st;
+}
+
+void kn_lowrank_kernel(const double *U, const double *V, int R, size_t kh, size_t kw, double *K)
+{
+    for (size_t y = 0; y < kh; y++)
+        for (size_t c = 0; c < kw; c++) {
+            double s = 0.0;
+            for (int r = 0; r < R; r++)
+                s += U[(size_t)r * kh + y] * V[(size_t)r * kw + c];
+            K[y * kw + c] = s;
+        }
+}
+
+/* every kernel from the half-steps' layout: U = U_0, U_1, ..., V = V_0, V_1, ... */
+static void kernels(const double *U, const double *V, size_t nk, int R, size_t kh, size_t kw, double *K)
+{
+    for (size_t k = 0; k < nk; k++)
+        kn_lowrank_kernel(U + k * (size_t)R * kh, V + k * (size_t)R * kw, R, kh, kw, K + k * kh * kw);
 }
 
 /* ‖f‖ (ridge, none) or ‖D f‖ (grad) of one factor of length len */
@@ -70,10 +116,10 @@ static double factor_norm(const double *f, size_t len, kernest_reg reg)
 
 /* u_r ← s u_r, v_r ← v_r / s with equal regulariser norms: K is unchanged and the regulariser
  * ½λ(N(u)² + N(v)²) is the smallest over s (AM–GM), so ALS stays monotone */
-static void balance(double *U, double *V, int R, size_t kh, size_t kw, kernest_reg reg)
+static void balance(double *U, double *V, size_t nf, size_t kh, size_t kw, kernest_reg reg)
 {
-    for (int r = 0; r < R; r++) {
-        double *u = U + (size_t)r * kh, *v = V + (size_t)r * kw;
+    for (size_t r = 0; r < nf; r++) { /* nf factors u_r of kh values, v_r of kw */
+        double *u = U + r * kh, *v = V + r * kw;
         const double a = factor_norm(u, kh, reg), b = factor_norm(v, kw, reg);
         if (!(a > 0) || !(b > 0) || !isfinite(a) || !isfinite(b))
             continue;
@@ -166,7 +212,7 @@ static void move_fit(kn_fit *dst, kn_fit *src)
 int kn_lowrank_solve(kn_session *s, const kernest_options *opt, kn_fit *fit)
 {
     const kn_problem *pb = &s->pb;
-    const size_t kh = pb->kh, kw = pb->kw;
+    const size_t kh = pb->kh, kw = pb->kw, nk = pb->cout * pb->cin, n = pb->n;
     const int R = opt->order;
     memset(fit, 0, sizeof *fit);
     if (R < 1 || R > 64)
@@ -175,8 +221,10 @@ int kn_lowrank_solve(kn_session *s, const kernest_options *opt, kn_fit *fit)
         return kn_error(KERNEST_E_INVALID, "--model lowrank:%d: the rank exceeds the %zux%zu kernel", R, kh, kw);
     kn_fit half = {0};
     kn_model model = {0};
-    double *UV = calloc((size_t)R * (kh + kw), sizeof *UV), *Kprev = malloc(kh * kw * sizeof *Kprev);
-    double *U = UV, *V = UV ? UV + (size_t)R * kh : NULL;
+    /* the half-steps' layout: every U_k, then every V_k (one kernel after the other in each) */
+    const size_t nu = nk * (size_t)R * kh, nv = nk * (size_t)R * kw;
+    double *UV = calloc(nu + nv, sizeof *UV), *Kprev = malloc(n * sizeof *Kprev);
+    double *U = UV, *V = UV ? UV + nu : NULL, *X = NULL;
     int st = KERNEST_OK;
     double seconds = 0.0;
     if (!UV || !Kprev) {
@@ -184,7 +232,7 @@ int kn_lowrank_solve(kn_session *s, const kernest_options *opt, kn_fit *fit)
         goto done;
     }
     /* start: a short unconstrained pixel estimate (early-stopped CGLS regularises it), whose
-     * leading singular vectors give U and V */
+     * leading singular vectors give each kernel's U and V */
     kernest_options po = *opt;
     po.model = KERNEST_MODEL_PIXEL;
     po.solver = KERNEST_SOLVER_CGLS;
@@ -193,39 +241,49 @@ int kn_lowrank_solve(kn_session *s, const kernest_options *opt, kn_fit *fit)
     po.nfixed = 0;
     po.l1 = 0.0;
     po.maxiter = opt->maxiter < 50 ? opt->maxiter : 50;
-    if ((st = kn_model_init(&model, KERNEST_MODEL_PIXEL, 0, kh, kw)) ||
+    if ((st = kn_model_init_nk(&model, KERNEST_MODEL_PIXEL, 0, kh, kw, nk)) ||
         (st = kn_session_solve_model(s, &po, &model, NULL, &half)))
         goto done;
     seconds += half.solve_seconds;
-    leading_factors(half.K, kh, kw, R, opt->nonneg, U, V);
-    kn_model_kernel(&(kn_model){.kind = KERNEST_MODEL_LOWRANK, .side = -1, .order = R, .kh = kh, .kw = kw},
-                    UV, Kprev);
+    for (size_t k = 0; k < nk; k++)
+        leading_factors(half.K + k * kh * kw, kh, kw, R, opt->nonneg, U + k * (size_t)R * kh,
+                        V + k * (size_t)R * kw);
+    kernels(U, V, nk, R, kh, kw, Kprev);
     fit->outer_reason = KERNEST_STOP_MAXITER;
     for (int t = 1; t <= opt->outer_maxiter; t++) {
         for (int side = 0; side < 2; side++) { /* U with V held, then V with U held */
             double *x = side == 0 ? U : V;
             kn_fit_free(&half);
-            if ((st = kn_lowrank_model(&model, side, R, kh, kw, side == 0 ? V : U)) ||
+            if ((st = kn_lowrank_model(&model, side, R, kh, kw, nk, side == 0 ? V : U)) ||
                 (st = kn_session_solve_model(s, opt, &model, x, &half)))
                 goto done;
             memcpy(x, half.x, half.model.nx * sizeof *x);
             seconds += half.solve_seconds;
         }
-        balance(U, V, R, kh, kw, opt->reg);
-        kn_model_kernel(&(kn_model){.kind = KERNEST_MODEL_LOWRANK, .side = -1, .order = R, .kh = kh, .kw = kw},
-                        UV, half.K);
-        double dk = 0.0, nk = 0.0;
-        for (size_t i = 0; i < kh * kw; i++) {
+        balance(U, V, nk * (size_t)R, kh, kw, opt->reg); /* factor by factor, every kernel's */
+        kernels(U, V, nk, R, kh, kw, half.K);
+        double dk = 0.0, nrm = 0.0;
+        for (size_t i = 0; i < n; i++) {
             dk += (half.K[i] - Kprev[i]) * (half.K[i] - Kprev[i]);
-            nk += Kprev[i] * Kprev[i];
+            nrm += Kprev[i] * Kprev[i];
         }
-        memcpy(Kprev, half.K, kh * kw * sizeof *Kprev);
+        memcpy(Kprev, half.K, n * sizeof *Kprev);
         fit->outer_iterations = t;
-        fit->outer_change = nk > 0 ? sqrt(dk / nk) : (dk > 0 ? INFINITY : 0.0);
+        fit->outer_change = nrm > 0 ? sqrt(dk / nrm) : (dk > 0 ? INFINITY : 0.0);
         if (fit->outer_change <= opt->outer_tol) {
             fit->outer_reason = KERNEST_STOP_CONVERGED;
             break;
         }
+    }
+    /* the unknowns kernel by kernel: [U_k; V_k] (kn_model_kernel, the report) */
+    if (!(X = malloc((nu + nv) * sizeof *X))) {
+        st = kn_error(KERNEST_E_NOMEM, "--model lowrank: out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < nk; k++) {
+        double *xk = X + k * (size_t)R * (kh + kw);
+        memcpy(xk, U + k * (size_t)R * kh, (size_t)R * kh * sizeof *X);
+        memcpy(xk + (size_t)R * kh, V + k * (size_t)R * kw, (size_t)R * kw * sizeof *X);
     }
     {
         /* the last half-step's fit (its hx, β, history, solver) with the sweeps' outcome */
@@ -239,16 +297,17 @@ int kn_lowrank_solve(kn_session *s, const kernest_options *opt, kn_fit *fit)
     }
     kn_model_free(&fit->model);
     fit->model = (kn_model){.kind = KERNEST_MODEL_LOWRANK, .order = R, .side = -1, .kh = kh, .kw = kw,
-                            .nx = (size_t)R * (kh + kw)};
+                            .nk = nk, .nx = nu + nv};
     free(fit->x);
-    fit->x = UV;
-    UV = NULL;
+    fit->x = X;
+    X = NULL;
     kn_model_kernel(&fit->model, fit->x, fit->K);
     fit->solve_seconds = seconds;
 done:
     kn_model_free(&model);
     kn_fit_free(&half);
     free(UV);
+    free(X);
     free(Kprev);
     return st;
 }

@@ -18,9 +18,6 @@ int kn_model_init_nk(kn_model *m, kernest_model kind, int order, size_t kh, size
     m->kh = kh;
     m->kw = kw;
     m->nk = nk;
-    if (kind != KERNEST_MODEL_PIXEL && nk != 1)
-        return kn_error(KERNEST_E_UNSUPPORTED, "--model %s: not available with several channels yet "
-                        "(%zu kernels)", kernest_model_name(kind), nk);
     int st = KERNEST_OK;
     switch (kind) {
     case KERNEST_MODEL_PIXEL:
@@ -40,10 +37,13 @@ int kn_model_init_nk(kn_model *m, kernest_model kind, int order, size_t kh, size
         if (order < 1)
             return kn_error(KERNEST_E_INVALID, "--model lowrank:R: R must be >= 1, got %d", order);
         /* the larger half-step: what a solve allocates at most */
-        return kn_lowrank_model(m, kh >= kw ? 0 : 1, order, kh, kw, NULL);
+        return kn_lowrank_model(m, kh >= kw ? 0 : 1, order, kh, kw, nk, NULL);
     default:
         return kn_error(KERNEST_E_INVALID, "--model: unknown model %d", (int)kind);
     }
+    /* several kernels: each its own profile, Φ and G block-diagonal over the kernels */
+    if (!st && !(st = kn_csr_repeat_diag(&m->phi, nk)))
+        st = kn_csr_repeat_diag(&m->gram, nk);
     if (!st)
         m->nx = m->phi.cols;
     else
@@ -86,15 +86,12 @@ void kn_model_kernel(const kn_model *m, const double *x, double *K)
     if (m->kind == KERNEST_MODEL_PIXEL) {
         memcpy(K, x, m->nx * sizeof *K);
     } else if (m->kind == KERNEST_MODEL_LOWRANK && m->side < 0) {
-        const size_t kh = m->kh, kw = m->kw;
-        const double *U = x, *V = x + (size_t)m->order * kh;
-        for (size_t y = 0; y < kh; y++)
-            for (size_t c = 0; c < kw; c++) {
-                double s = 0.0;
-                for (int r = 0; r < m->order; r++)
-                    s += U[(size_t)r * kh + y] * V[(size_t)r * kw + c];
-                K[y * kw + c] = s;
-            }
+        /* kernel k's [U_k; V_k] one after the other (kn_lowrank_solve) */
+        const size_t kh = m->kh, kw = m->kw, R = (size_t)m->order, nk = m->nk ? m->nk : 1;
+        for (size_t k = 0; k < nk; k++) {
+            const double *U = x + k * R * (kh + kw);
+            kn_lowrank_kernel(U, U + R * kh, m->order, kh, kw, K + k * kh * kw);
+        }
     } else {
         kn_csr_apply(&m->phi, x, K);
     }

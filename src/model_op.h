@@ -11,9 +11,10 @@ typedef struct kn_model {
     int side;    /* lowrank: 0 = the U half-step (V held inside Φ), 1 = the V half-step,
                     -1 = both factors (x = [U; V], not linear: no Φ; kn_model_kernel only) */
     size_t kh, kw;
-    size_t nx;   /* unknowns the solvers work on: nk*kh*kw (pixel), knots (radial), coefficients
-                    (harmonic), one factor (lowrank half-step) */
-    kn_csr phi;  /* Φ on the host, kh*kw × nx; empty for pixel and lowrank side -1 */
+    size_t nx;   /* unknowns the solvers work on, nk blocks of: kh*kw (pixel), knots (radial),
+                    coefficients (harmonic), one factor (lowrank half-step), [U; V] (side -1) */
+    kn_csr phi;  /* Φ on the host, nk*kh*kw × nx (block-diagonal over the kernels); empty for
+                    pixel and lowrank side -1 */
     kn_csr gram; /* G of reg grad on the unknowns: DᵀD of first differences along r per profile
                     (radial, harmonic; harmonic adds m²/r on its angular profiles) or along each
                     factor (lowrank); empty when phi is */
@@ -24,14 +25,17 @@ typedef struct kn_model {
  * ignored otherwise). lowrank gives the U half-step with V = 0 (the shape of a half-step, for
  * memory estimates; kn_lowrank_model sets the held factor). Free with kn_model_free. */
 int kn_model_init(kn_model *m, kernest_model kind, int order, size_t kh, size_t kw);
-/* The same for nk kernels of kh×kw (channels, nk = C_out*C_in): pixel only when nk > 1. */
+/* The same for nk kernels of kh×kw (channels, nk = C_out*C_in), one after the other: each kernel
+ * has its own unknowns (pixels, profile, coefficients, factors), x holding nk blocks of the
+ * single-kernel layout; Φ and G are block-diagonal over the kernels. */
 int kn_model_init_nk(kn_model *m, kernest_model kind, int order, size_t kh, size_t kw, size_t nk);
 void kn_model_free(kn_model *m);
 /* Bytes kn_model_backend allocates on a backend with elements of elem_size (0 for pixel). */
 size_t kn_model_bytes(const kn_model *m, size_t elem_size);
 /* Bytes kn_model_backend_bg adds for a background on pb's data space. */
 size_t kn_background_bytes(const kn_problem *pb, size_t elem_size);
-/* K = Φ(x) on the host (a copy for pixel; U Vᵀ for lowrank side -1); K has kh*kw values, x has nx. */
+/* K = Φ(x) on the host (a copy for pixel; U_k V_kᵀ per kernel for lowrank side -1); K has
+ * nk*kh*kw values, x has nx. */
 void kn_model_kernel(const kn_model *m, const double *x, double *K);
 /* The backend the solvers run on: be itself for pixel with nothing held; otherwise a new
  * backend sharing be's vectors whose op_apply is H∘Φ∘diag(keep), op_adjoint its adjoint and
@@ -88,8 +92,11 @@ int kn_harmonic_phi(size_t kh, size_t kw, int M, kn_csr *phi, kn_csr *gram);
 
 /* ---- low-rank pieces (lowrank.c) ---- */
 
-/* The half-step model of K = U Vᵀ (U: kh×R, V: kw×R, stored factor by factor: u_r = U[r*kh ..]):
- * side 0 solves for U with V = held (R*kw values; NULL: zeros), side 1 for V with U = held. */
-int kn_lowrank_model(kn_model *m, int side, int R, size_t kh, size_t kw, const double *held);
+/* The half-step model of K_k = U_k V_kᵀ for nk kernels (U_k: kh×R, V_k: kw×R, stored factor by
+ * factor: u_r = U_k[r*kh ..]): side 0 solves for every U_k (x = U_0, U_1, ...) with the V_k held
+ * (held = V_0, V_1, ..., R*kw values each; NULL: zeros), side 1 for the V_k with the U_k held. */
+int kn_lowrank_model(kn_model *m, int side, int R, size_t kh, size_t kw, size_t nk, const double *held);
+/* K = U Vᵀ of one kh×kw kernel (U: R columns of kh values, V: R of kw). */
+void kn_lowrank_kernel(const double *U, const double *V, int R, size_t kh, size_t kw, double *K);
 
 #endif

@@ -141,6 +141,39 @@ static void auto_json(cJSON *root, const kernest_report *r)
     }
 }
 
+/* len values of v as an array, or rows arrays of len values when rows > 0 */
+static cJSON *numbers(const double *v, size_t rows, size_t len)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; i < (rows ? rows : 1); i++) {
+        cJSON *row = rows ? cJSON_CreateArray() : a;
+        for (size_t j = 0; j < len; j++)
+            cJSON_AddItemToArray(row, cJSON_CreateNumber(v[i * len + j]));
+        if (rows)
+            cJSON_AddItemToArray(a, row);
+    }
+    return a;
+}
+
+/* The model's unknowns at offset in each kernel's block (r->profile holds the kernels' blocks
+ * one after the other) as numbers(rows, len): kernel 0's alone for 2-D kernels; with channel
+ * kernels (C_out×C_in×Kh×Kw) a C_out × C_in array of them, shaped like K. */
+static cJSON *kernels_json(const kernest_report *r, size_t offset, size_t rows, size_t len)
+{
+    const size_t cout = r->channels_out ? r->channels_out : 1, cin = r->channels_in ? r->channels_in : 1;
+    const size_t per = r->nprofile / (cout * cin);
+    if (!r->kernels_4d)
+        return numbers(r->profile + offset, rows, len);
+    cJSON *a = cJSON_CreateArray();
+    for (size_t o = 0; o < cout; o++) {
+        cJSON *row = cJSON_CreateArray();
+        for (size_t i = 0; i < cin; i++)
+            cJSON_AddItemToArray(row, numbers(r->profile + (o * cin + i) * per + offset, rows, len));
+        cJSON_AddItemToArray(a, row);
+    }
+    return a;
+}
+
 static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
                           const char *const *inputs)
 {
@@ -188,27 +221,19 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
     if (r->model == KERNEST_MODEL_HARMONIC || r->model == KERNEST_MODEL_LOWRANK)
         cJSON_AddNumberToObject(m, "order", r->order);
     if (r->profile && r->model == KERNEST_MODEL_LOWRANK) {
-        /* U then V, factor by factor (kernest.h) */
+        /* U then V, factor by factor, per kernel (kernest.h) */
         const size_t R = (size_t)r->order;
-        cJSON *fu = cJSON_AddArrayToObject(m, "u"), *fv = cJSON_AddArrayToObject(m, "v");
-        for (size_t k = 0; k < R; k++) {
-            cJSON *u = cJSON_CreateArray(), *v = cJSON_CreateArray();
-            for (size_t i = 0; i < r->kh; i++)
-                cJSON_AddItemToArray(u, cJSON_CreateNumber(r->profile[k * r->kh + i]));
-            for (size_t i = 0; i < r->kw; i++)
-                cJSON_AddItemToArray(v, cJSON_CreateNumber(r->profile[R * r->kh + k * r->kw + i]));
-            cJSON_AddItemToArray(fu, u);
-            cJSON_AddItemToArray(fv, v);
-        }
+        cJSON_AddItemToObject(m, "u", kernels_json(r, 0, R, r->kh));
+        cJSON_AddItemToObject(m, "v", kernels_json(r, R * r->kh, R, r->kw));
         cJSON *o = cJSON_AddObjectToObject(m, "als");
         cJSON_AddNumberToObject(o, "sweeps", r->outer_iterations);
         cJSON_AddStringToObject(o, "stop_reason", kernest_stop_reason_name(r->outer_reason));
         cJSON_AddNumberToObject(o, "relative_change", r->outer_change);
     } else if (r->profile) {
-        /* radial: f(r); harmonic: f_0, then f_1, g_1, ... (kernest.h) */
-        cJSON *pr = cJSON_AddArrayToObject(m, r->model == KERNEST_MODEL_HARMONIC ? "coefficients" : "profile");
-        for (size_t i = 0; i < r->nprofile; i++)
-            cJSON_AddItemToArray(pr, cJSON_CreateNumber(r->profile[i]));
+        /* radial: f(r); harmonic: f_0, then f_1, g_1, ... (kernest.h), per kernel */
+        const size_t nk = (r->channels_out ? r->channels_out : 1) * (r->channels_in ? r->channels_in : 1);
+        cJSON_AddItemToObject(m, r->model == KERNEST_MODEL_HARMONIC ? "coefficients" : "profile",
+                              kernels_json(r, 0, 0, r->nprofile / nk));
     }
     if (r->background) {
         cJSON *bg = cJSON_AddArrayToObject(root, "background");

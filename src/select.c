@@ -189,8 +189,8 @@ static int check(const kernest_options *opt)
 }
 
 /* The candidates this problem and the user's own priors admit, in table order: one whose model
- * or constraints refuse them (several channels with a profile model, a --fix that ties two radial
- * knots) is left out rather than failing the choice. */
+ * or constraints refuse them (e.g. a --fix that ties two radial knots) is left out rather than
+ * failing the choice. */
 static size_t usable_candidates(const kn_session *s, const kernest_options *user,
                                 const kn_candidate_spec **out)
 {

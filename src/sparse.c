@@ -75,6 +75,51 @@ void kn_csr_apply(const kn_csr *a, const double *x, double *y)
     }
 }
 
+int kn_csr_block_diag(const kn_csr *const *blocks, size_t n, kn_csr *out)
+{
+    size_t rows = 0, cols = 0, nnz = 0;
+    for (size_t b = 0; b < n; b++)
+        if (kn_add_size(rows, blocks[b]->rows, &rows) || kn_add_size(cols, blocks[b]->cols, &cols) ||
+            kn_add_size(nnz, blocks[b]->row_ptr[blocks[b]->rows], &nnz))
+            return kn_error(KERNEST_E_TOOBIG, "%zu sparse blocks overflow the address space", n);
+    int st = kn_csr_alloc(out, rows, cols, nnz);
+    if (st)
+        return st;
+    size_t r0 = 0, c0 = 0, e = 0;
+    for (size_t b = 0; b < n; b++) {
+        const kn_csr *a = blocks[b];
+        for (size_t i = 0; i < a->rows; i++) {
+            for (size_t j = a->row_ptr[i]; j < a->row_ptr[i + 1]; j++, e++) {
+                out->col[e] = c0 + a->col[j];
+                out->val[e] = a->val[j];
+            }
+            out->row_ptr[r0 + i + 1] = e;
+        }
+        r0 += a->rows;
+        c0 += a->cols;
+    }
+    return KERNEST_OK;
+}
+
+int kn_csr_repeat_diag(kn_csr *a, size_t n)
+{
+    if (n == 1)
+        return KERNEST_OK;
+    const kn_csr **blocks = malloc((n ? n : 1) * sizeof *blocks);
+    if (!blocks)
+        return kn_error(KERNEST_E_NOMEM, "out of memory for %zu sparse blocks", n);
+    for (size_t b = 0; b < n; b++)
+        blocks[b] = a;
+    kn_csr out;
+    int st = kn_csr_block_diag(blocks, n, &out);
+    free(blocks);
+    if (!st) {
+        kn_csr_free(a);
+        *a = out;
+    }
+    return st;
+}
+
 int kn_csr_upload(kn_backend *be, const kn_csr *a, kn_sparse **out)
 {
     return be->ops->sparse_create(be, a->rows, a->cols, a->row_ptr, a->col, a->val, out);

@@ -21,6 +21,11 @@ void kn_csr_free(kn_csr *a);
 int kn_csr_transpose(const kn_csr *a, kn_csr *t);
 /* y = a x on the host (y: rows values, x: cols values). */
 void kn_csr_apply(const kn_csr *a, const double *x, double *y);
+/* out = diag(blocks[0], ..., blocks[n−1]): the blocks along the diagonal, block b's rows and
+ * columns after those of the blocks before it (n >= 1; a block may appear several times). */
+int kn_csr_block_diag(const kn_csr *const *blocks, size_t n, kn_csr *out);
+/* a = diag(a, ..., a), n copies (n >= 1): one block per kernel of several channels. */
+int kn_csr_repeat_diag(kn_csr *a, size_t n);
 /* Uploads a to the backend (which must implement sparse_create). */
 int kn_csr_upload(kn_backend *be, const kn_csr *a, kn_sparse **out);
 

@@ -62,7 +62,7 @@ done:
 
 /* g = Lᵀη with η standard normal, L the regulariser's square root on the model's unknowns:
  * ridge I; pixel grad the forward differences along rows and columns inside the kernel (LᵀL is
- * the backend's reg_gram); radial grad the first differences along r (DᵀD). */
+ * the backend's reg_gram); radial grad the first differences along r of each profile (DᵀD). */
 static int prior_draw(const kn_model *m, kernest_reg reg, kn_rng *rng, double *g)
 {
     const size_t nx = m->nx;
@@ -94,8 +94,11 @@ static int prior_draw(const kn_model *m, kernest_reg reg, kn_rng *rng, double *g
         }
         return KERNEST_OK;
     }
-    if (m->kind == KERNEST_MODEL_RADIAL) {
+    if (m->kind == KERNEST_MODEL_RADIAL) { /* each of the nk profiles on its own */
+        const size_t p = nx / (m->nk ? m->nk : 1);
         for (size_t j = 0; j + 1 < nx; j++) {
+            if ((j + 1) % p == 0)
+                continue; /* no difference from one kernel's last knot to the next one's first */
             double e = kn_rng_normal(rng);
             g[j + 1] += e;
             g[j] -= e;

@@ -186,7 +186,7 @@ Test(models, operators_are_adjoint)
     kn_model_free(&m);
     for (int side = 0; side < 2; side++) {
         random_vec(held, 2 * (side == 0 ? 7 : 9), -1, 1, &s);
-        cr_assert_eq(kn_lowrank_model(&m, side, 2, 9, 7, held), KERNEST_OK);
+        cr_assert_eq(kn_lowrank_model(&m, side, 2, 9, 7, 1, held), KERNEST_OK);
         cr_assert_eq(m.nx, (size_t)2 * (side == 0 ? 9 : 7));
         check_adjoint(side == 0 ? "lowrank U step" : "lowrank V step", &m, &pb, NULL, 0);
         check_adjoint(side == 0 ? "lowrank U step, background" : "lowrank V step, background", &m, &pb, NULL, 1);
@@ -210,8 +210,8 @@ Test(models, lowrank_half_step_is_u_v_transposed)
     random_vec(U, 10, -1, 1, &s);
     random_vec(V, 8, -1, 1, &s);
     kn_model m0, m1;
-    cr_assert_eq(kn_lowrank_model(&m0, 0, 2, kh, kw, V), KERNEST_OK);
-    cr_assert_eq(kn_lowrank_model(&m1, 1, 2, kh, kw, U), KERNEST_OK);
+    cr_assert_eq(kn_lowrank_model(&m0, 0, 2, kh, kw, 1, V), KERNEST_OK);
+    cr_assert_eq(kn_lowrank_model(&m1, 1, 2, kh, kw, 1, U), KERNEST_OK);
     kn_model_kernel(&m0, U, K0);
     kn_model_kernel(&m1, V, K1);
     memcpy(UV, U, sizeof U);

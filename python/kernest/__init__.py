@@ -315,7 +315,8 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     from; the result equals the uninterrupted solve's.
     Several channels: A of (C_in, H, W) or (S, C_in, H, W), B of (C_out, Hb, Wb) or
     (S, C_out, Hb, Wb) (one pair per list entry, as above) give B[s,o] = sum_i crop(A[s,i] ⊛ K[o,i]);
-    K is then returned as (C_out, C_in, Kh, Kw). layout: "auto" | "chw" | "nchw" — how 3-D arrays
+    K is then returned as (C_out, C_in, Kh, Kw), and every model's report entries (profile,
+    coefficients, u, v) gain the same two leading axes: one profile per kernel. layout: "auto" | "chw" | "nchw" — how 3-D arrays
     are read (auto = chw: (C, H, W), one sample; nchw: (S, H, W), one channel). correlate=True
     returns cross-correlation kernels (each flipped in both axes), the weights torch.nn.Conv2d
     stores; support and fixed are then read in that frame too.

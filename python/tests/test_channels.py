@@ -140,3 +140,24 @@ def test_uncertainty_maps_are_shaped_like_the_kernels():
     assert np.all(std > 0)
     _, rep1 = kernest.estimate([A[0, 1], A[1, 1]], [B[0, 0], B[1, 0]], **opts)
     np.testing.assert_allclose(cov[0, 1], rep1["uncertainty"]["coverage"], rtol=1e-9)
+
+
+def test_profile_models_give_each_kernel_its_own_unknowns():
+    """radial, harmonic:M and lowrank:R with channels: the report's unknowns carry K's (C_out, C_in)
+    axes in front, and a layer of radial kernels comes back with each kernel's own profile."""
+    rng = np.random.default_rng(8)
+    A, _ = layer(rng, n=16, k=5)
+    r = np.hypot(*np.mgrid[-2:3, -2:3])
+    f = rng.standard_normal((2, 3, 4))  # a profile per kernel on knots r = 0..3 px
+    W = np.stack([np.stack([np.interp(r, np.arange(4), f[o, i]) for i in range(3)]) for o in range(2)])
+    B = kernest.convolve(A, W, mode="same")
+    opts = dict(ksize=(5, 5), tol=1e-12, maxiter=2000, device="cpu", threads=1)
+    K, rep = kernest.estimate(A, B, model="radial", **opts)
+    prof = np.array(rep["model"]["profile"])
+    assert K.shape == (2, 3, 5, 5) and prof.shape == (2, 3, 4)
+    np.testing.assert_allclose(prof, f, atol=1e-8)
+    _, rep = kernest.estimate(A, B, model="harmonic:1", **opts)
+    assert np.array(rep["model"]["coefficients"]).shape == (2, 3, 4 + 2 * 3)
+    _, rep = kernest.estimate(A, B, model="lowrank:1", outer_maxiter=3, **opts)
+    assert np.array(rep["model"]["u"]).shape == (2, 3, 1, 5)
+    assert np.array(rep["model"]["v"]).shape == (2, 3, 1, 5)

@@ -175,22 +175,24 @@ int cli_parse_model(const char *s, kernest_options *opt)
 
 int cli_write_profile(const char *path, const kernest_report *rep)
 {
+    /* per kernel: radial p knots; harmonic (2M+1) × p rows f_0, f_1, g_1, ... (the angular ones
+     * 0 at r = 0); channel kernels add the leading C_out × C_in of K */
+    const size_t cout = rep->channels_out ? rep->channels_out : 1, cin = rep->channels_in ? rep->channels_in : 1;
+    const size_t nk = cout * cin, per = rep->nprofile / nk;
+    const int harmonic = rep->model == KERNEST_MODEL_HARMONIC, lead = rep->kernels_4d ? 2 : 0;
+    const size_t rows = harmonic ? 2 * (size_t)rep->order + 1 : 1, p0 = (per + rows - 1) / rows;
+    size_t shape[4] = {cout, cin}, nd = 2;
+    if (harmonic)
+        shape[nd++] = rows;
+    shape[nd++] = p0;
     kernest_array *p = NULL;
-    size_t shape[2] = {rep->nprofile, 1};
-    int harmonic = rep->model == KERNEST_MODEL_HARMONIC, st;
-    if (harmonic) { /* (2M+1) × p rows f_0, f_1, g_1, ...; the angular ones are 0 at r = 0 */
-        const size_t rows = 2 * (size_t)rep->order + 1, p0 = (rep->nprofile + rows - 1) / rows;
-        shape[0] = rows;
-        shape[1] = p0;
-    }
-    st = kernest_array_create(harmonic ? 2 : 1, shape, &p);
-    if (!st && harmonic) {
-        const size_t rows = shape[0], p0 = shape[1];
-        memcpy(p->data, rep->profile, p0 * sizeof *p->data);
+    int st = kernest_array_create((int)nd - 2 + lead, shape + 2 - lead, &p);
+    for (size_t k = 0; !st && k < nk; k++) {
+        const double *src = rep->profile + k * per;
+        double *dst = p->data + k * rows * p0;
+        memcpy(dst, src, p0 * sizeof *dst);
         for (size_t b = 1; b < rows; b++)
-            memcpy(p->data + b * p0 + 1, rep->profile + p0 + (b - 1) * (p0 - 1), (p0 - 1) * sizeof *p->data);
-    } else if (!st) {
-        memcpy(p->data, rep->profile, rep->nprofile * sizeof *p->data);
+            memcpy(dst + b * p0 + 1, src + p0 + (b - 1) * (p0 - 1), (p0 - 1) * sizeof *dst);
     }
     if (!st)
         st = kernest_array_write(path, p, rep->precision);
