@@ -4,6 +4,7 @@
 #define KN_SELECT_H
 
 #include "session.h"
+#include "synth.h"
 
 /* The most solver runs the automatic choice may spend, its final solve included. */
 enum { KN_SELECT_BUDGET = 15 };
@@ -59,6 +60,11 @@ int kn_trace_hutchinson(kn_session *s, const kernest_options *opt, int nprobe,
 /* Coverage map: Hᵀ applied to the observed-pixel mask with |A_i| in place of A_i, i.e. for each
  * kernel pixel the sum of |A_i| over the measurements it enters (kh*kw values into cov). */
 int kn_coverage(const kn_session *s, const kernest_options *opt, double *cov);
+/* g = Lᵀη, η standard normal, L a square root of the regulariser's Gram matrix on m's unknowns
+ * (LᵀL = I for ridge; for grad, pixel: the backend's DᵀD inside each kernel, radial and harmonic:
+ * m->gram), so that g ~ N(0, LᵀL): the prior half of a randomize-then-optimize sample. lowrank is
+ * refused (K = U Vᵀ is not linear in its unknowns). */
+int kn_prior_draw(const kn_model *m, kernest_reg reg, kn_rng *rng, double *g);
 
 /* Posterior standard deviation per kernel pixel by randomize-then-optimize: nsamp solves of
  * (HᵀH + λLᵀL) x = Hᵀ(b + σε) + √λ σ Lᵀη (ε, η standard normal), warm-started from x_hat, for

@@ -60,12 +60,22 @@ done:
     return st;
 }
 
-/* g = Lᵀη with η standard normal, L the regulariser's square root on the model's unknowns:
- * ridge I; pixel grad the forward differences along rows and columns inside the kernel (LᵀL is
- * the backend's reg_gram); radial grad the first differences along r of each profile (DᵀD). */
-static int prior_draw(const kn_model *m, kernest_reg reg, kn_rng *rng, double *g)
+/* g += Dᵀη for the first differences of len values at g (η standard normal), plus the difference
+ * from an implicit 0 before the first value when anchored (as kn_diff_gram_blocks) */
+static void diff_draw(double *g, size_t len, int anchored, kn_rng *rng)
 {
-    const size_t nx = m->nx;
+    if (anchored && len)
+        g[0] += kn_rng_normal(rng);
+    for (size_t j = 0; j + 1 < len; j++) {
+        const double e = kn_rng_normal(rng);
+        g[j + 1] += e;
+        g[j] -= e;
+    }
+}
+
+int kn_prior_draw(const kn_model *m, kernest_reg reg, kn_rng *rng, double *g)
+{
+    const size_t nx = m->nx, nk = m->nk ? m->nk : 1, per = nx / nk;
     memset(g, 0, nx * sizeof *g);
     if (reg == KERNEST_REG_RIDGE) {
         for (size_t i = 0; i < nx; i++)
@@ -76,7 +86,7 @@ static int prior_draw(const kn_model *m, kernest_reg reg, kn_rng *rng, double *g
         return kn_error(KERNEST_E_INVALID, "--uncertainty: needs --reg ridge or grad with lambda > 0");
     if (m->kind == KERNEST_MODEL_PIXEL) { /* each of the nk kernels on its own */
         const size_t h = m->kh, w = m->kw;
-        for (size_t c = 0; c < m->nk; c++) {
+        for (size_t c = 0; c < nk; c++) {
             double *gc = g + c * h * w;
             for (size_t y = 0; y < h; y++)
                 for (size_t x = 0; x < w; x++) {
@@ -95,18 +105,28 @@ static int prior_draw(const kn_model *m, kernest_reg reg, kn_rng *rng, double *g
         return KERNEST_OK;
     }
     if (m->kind == KERNEST_MODEL_RADIAL) { /* each of the nk profiles on its own */
-        const size_t p = nx / (m->nk ? m->nk : 1);
-        for (size_t j = 0; j + 1 < nx; j++) {
-            if ((j + 1) % p == 0)
-                continue; /* no difference from one kernel's last knot to the next one's first */
-            double e = kn_rng_normal(rng);
-            g[j + 1] += e;
-            g[j] -= e;
+        for (size_t c = 0; c < nk; c++)
+            diff_draw(g + c * per, per, 0, rng);
+        return KERNEST_OK;
+    }
+    if (m->kind == KERNEST_MODEL_HARMONIC) { /* per kernel: f_0, then the 2M angular profiles
+                                                 (anchored, + m²/j on knot j: model_harmonic.c) */
+        const size_t p = kn_radial_knots(m->kh, m->kw), q = p - 1;
+        for (size_t c = 0; c < nk; c++) {
+            double *gc = g + c * per;
+            diff_draw(gc, p, 0, rng);
+            for (int b = 1; b <= 2 * m->order; b++) {
+                double *gb = gc + p + (size_t)(b - 1) * q;
+                const double mm = (double)((b + 1) / 2);
+                diff_draw(gb, q, 1, rng);
+                for (size_t j = 1; j <= q; j++)
+                    gb[j - 1] += mm / sqrt((double)j) * kn_rng_normal(rng);
+            }
         }
         return KERNEST_OK;
     }
-    return kn_error(KERNEST_E_UNSUPPORTED, "--uncertainty: not available for --model %s yet",
-                    kernest_model_name(m->kind));
+    return kn_error(KERNEST_E_UNSUPPORTED, "--uncertainty: not available for --model %s (its posterior "
+                    "is not Gaussian)", kernest_model_name(m->kind));
 }
 
 int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_hat, double sigma,
@@ -145,7 +165,7 @@ int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_
             for (size_t j = 0; j < p->len; j++)
                 data[p->offset + j] = isnan(p->B[j]) ? 0.0 : p->B[j] + sigma * kn_rng_normal(&rng);
         }
-        if ((st = prior_draw(&model, o.reg, &rng, g)))
+        if ((st = kn_prior_draw(&model, o.reg, &rng, g)))
             goto done;
         for (size_t i = 0; i < model.nx; i++)
             g[i] *= sl; /* √λ σ Lᵀη */

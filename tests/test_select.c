@@ -460,6 +460,40 @@ Test(select, std_shrinks_with_more_data)
     free_prob(&p);
 }
 
+/* the prior half of a sample has covariance G, the model's grad Gram (harmonic: differences along
+ * r and the angular term, per kernel): the second moment of 40000 draws against G, entry by entry
+ * (standard error below 0.02 for these entries; the angular term alone is >= 0.25) */
+Test(select, prior_draw_has_the_models_grad_covariance)
+{
+    const kernest_model kinds[] = {KERNEST_MODEL_RADIAL, KERNEST_MODEL_HARMONIC};
+    for (int t = 0; t < 2; t++) {
+        kn_model m;
+        cr_assert_eq(kn_model_init_nk(&m, kinds[t], 2, 7, 7, 2), KERNEST_OK, "%s", kernest_last_error());
+        const size_t nx = m.nx, N = 40000;
+        double *g = malloc(nx * sizeof *g), *S = calloc(nx * nx, sizeof *S), *G = calloc(nx * nx, sizeof *G);
+        cr_assert(g && S && G);
+        kn_rng r;
+        kn_rng_seed(&r, 5);
+        for (size_t k = 0; k < N; k++) {
+            cr_assert_eq(kn_prior_draw(&m, KERNEST_REG_GRAD, &r, g), KERNEST_OK, "%s", kernest_last_error());
+            for (size_t i = 0; i < nx; i++)
+                for (size_t j = 0; j < nx; j++)
+                    S[i * nx + j] += g[i] * g[j] / (double)N;
+        }
+        for (size_t i = 0; i < nx; i++)
+            for (size_t e = m.gram.row_ptr[i]; e < m.gram.row_ptr[i + 1]; e++)
+                G[i * nx + m.gram.col[e]] += m.gram.val[e];
+        for (size_t i = 0; i < nx; i++)
+            for (size_t j = 0; j < nx; j++)
+                cr_assert(fabs(S[i * nx + j] - G[i * nx + j]) < 0.12, "%s: E[g gᵀ](%zu,%zu) = %g, G = %g",
+                          kernest_model_name(kinds[t]), i, j, S[i * nx + j], G[i * nx + j]);
+        free(g);
+        free(S);
+        free(G);
+        kn_model_free(&m);
+    }
+}
+
 /* ---- the CLI ------------------------------------------------------------------------------------------------ */
 
 Test(select, cli_default_is_automatic_and_writes_the_uncertainty_maps)
@@ -489,6 +523,32 @@ Test(select, cli_default_is_automatic_and_writes_the_uncertainty_maps)
     free(rp);
     cr_assert(strstr(buf, "\"automatic\"") && strstr(buf, "\"candidates\"") && strstr(buf, "radial+grad"),
               "report lacks the automatic section");
+}
+
+/* the automatic choice may pick harmonic:2; the uncertainty maps follow it */
+Test(select, cli_uncertainty_after_a_harmonic_choice)
+{
+    char cmd[2048], err[1024];
+    snprintf(cmd, sizeof cmd, "synth -o %s --n 24 --seed 13 --kernel power:1,0.8,2,30 --noise-rel 0.05", tu_dir);
+    cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 0, "%s", err);
+    snprintf(cmd, sizeof cmd, "estimate %s/A.npy %s/B.npy -o %s/K.npy --report %s/r.json "
+             "--uncertainty %s/u --samples 4 --threads 1 -q", tu_dir, tu_dir, tu_dir, tu_dir, tu_dir);
+    cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 0, "%s", err);
+    char *rp = tu_path(tu_dir, "r.json"), *up = tu_path(tu_dir, "u_std.npy");
+    FILE *f = fopen(rp, "r");
+    char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    cr_assert(strstr(buf, "\"chosen\":\t\"harmonic:2+grad\""), "the choice was not harmonic:2 (cJSON's tab)");
+    kernest_array *a = NULL;
+    cr_assert_eq(kernest_npy_read(up, &a), KERNEST_OK, "%s", kernest_last_error());
+    for (size_t i = 0; i < a->size; i++)
+        cr_assert(a->data[i] >= 0 && isfinite(a->data[i]));
+    cr_assert(a->data[(a->size - 1) / 2] > 0);
+    kernest_array_destroy(&a);
+    free(rp);
+    free(up);
 }
 
 Test(select, cli_bad_select_options)
