@@ -462,6 +462,9 @@ typedef struct kernest_report {
     /* ---- several channels, continued ---- */
     int kernels_4d;               /* 1 when K (and the uncertainty maps) are C_out×C_in×Kh×Kw:
                                      some A or B was 3-D or 4-D */
+    /* ---- low-rank, continued ---- */
+    long inner_iterations;        /* lowrank: iterations of the start and of every half-step
+                                     together (iterations above: the last half-step's); else 0 */
 } kernest_report;
 
 void kernest_report_destroy(kernest_report **r);

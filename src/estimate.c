@@ -88,6 +88,7 @@ int kn_report_make(const kn_session *s, kn_fit *fit, kernest_report **out)
     }
     rep->order = fit->model.order;
     rep->outer_iterations = fit->outer_iterations;
+    rep->inner_iterations = fit->inner_iterations;
     rep->outer_reason = fit->outer_reason;
     rep->outer_change = fit->outer_change;
     if (fit->beta) {

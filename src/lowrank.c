@@ -245,6 +245,7 @@ int kn_lowrank_solve(kn_session *s, const kernest_options *opt, kn_fit *fit)
         (st = kn_session_solve_model(s, &po, &model, NULL, &half)))
         goto done;
     seconds += half.solve_seconds;
+    long inner = half.res.iterations;
     for (size_t k = 0; k < nk; k++)
         leading_factors(half.K + k * kh * kw, kh, kw, R, opt->nonneg, U + k * (size_t)R * kh,
                         V + k * (size_t)R * kw);
@@ -259,6 +260,7 @@ int kn_lowrank_solve(kn_session *s, const kernest_options *opt, kn_fit *fit)
                 goto done;
             memcpy(x, half.x, half.model.nx * sizeof *x);
             seconds += half.solve_seconds;
+            inner += half.res.iterations;
         }
         balance(U, V, nk * (size_t)R, kh, kw, opt->reg); /* factor by factor, every kernel's */
         kernels(U, V, nk, R, kh, kw, half.K);
@@ -303,6 +305,7 @@ int kn_lowrank_solve(kn_session *s, const kernest_options *opt, kn_fit *fit)
     X = NULL;
     kn_model_kernel(&fit->model, fit->x, fit->K);
     fit->solve_seconds = seconds;
+    fit->inner_iterations = inner;
 done:
     kn_model_free(&model);
     kn_fit_free(&half);

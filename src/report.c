@@ -227,6 +227,7 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
         cJSON_AddItemToObject(m, "v", kernels_json(r, R * r->kh, R, r->kw));
         cJSON *o = cJSON_AddObjectToObject(m, "als");
         cJSON_AddNumberToObject(o, "sweeps", r->outer_iterations);
+        cJSON_AddNumberToObject(o, "inner_iterations", (double)r->inner_iterations);
         cJSON_AddStringToObject(o, "stop_reason", kernest_stop_reason_name(r->outer_reason));
         cJSON_AddNumberToObject(o, "relative_change", r->outer_change);
     } else if (r->profile) {
@@ -248,7 +249,8 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
     cJSON *t = cJSON_AddObjectToObject(root, "time_seconds");
     cJSON_AddNumberToObject(t, "setup", r->setup_seconds);
     cJSON_AddNumberToObject(t, "solve", r->solve_seconds);
-    cJSON_AddNumberToObject(t, "per_iteration", r->iterations ? r->solve_seconds / r->iterations : 0.0);
+    const double its = r->inner_iterations ? (double)r->inner_iterations : (double)r->iterations;
+    cJSON_AddNumberToObject(t, "per_iteration", its > 0 ? r->solve_seconds / its : 0.0);
     cJSON_AddNumberToObject(t, "wall", r->wall_seconds);
     if (r->ranks > 1) {
         cJSON *mp = cJSON_AddObjectToObject(root, "mpi");

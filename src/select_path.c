@@ -15,8 +15,8 @@
 
 void sel_count(ctx *c, const kn_fit *f, int *cand_solves)
 {
-    c->sel->solves++;
-    c->sel->iterations += f->res.iterations;
+    c->sel->solves++; /* one run of the model's solver: a lowrank fit counts its half-steps' iterations */
+    c->sel->iterations += f->inner_iterations ? f->inner_iterations : f->res.iterations;
     if (cand_solves)
         (*cand_solves)++;
 }

@@ -38,6 +38,8 @@ typedef struct kn_fit {
     int outer_iterations;  /* lowrank: ALS sweeps; 0 otherwise */
     kernest_stop_reason outer_reason; /* lowrank: converged or maxiter */
     double outer_change;   /* lowrank: relative change of K in the last sweep */
+    long inner_iterations; /* lowrank: iterations of the start and of every half-step together
+                              (res.iterations is the last half-step's); 0 otherwise */
 } kn_fit;
 
 /* Checks the options that do not depend on the data (ranges, enums, NULL lists). */

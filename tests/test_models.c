@@ -328,6 +328,10 @@ static void check_lowrank(const char *label, int R, const double *U, const doubl
     cr_assert_eq(rep->model, KERNEST_MODEL_LOWRANK);
     cr_assert_eq(rep->nprofile, (size_t)R * (kh + kw));
     cr_assert(rep->outer_iterations >= 1 && rep->outer_iterations <= 300);
+    /* the start and 2 half-steps per sweep, each at least one iteration: more than the last one's */
+    cr_assert(rep->inner_iterations >= 1 + 2L * rep->outer_iterations && rep->inner_iterations > rep->iterations,
+              "%s: inner iterations %ld, sweeps %d, last half-step %d", label, rep->inner_iterations,
+              rep->outer_iterations, rep->iterations);
     cr_assert(tu_rel_diff(Kh, K) < tol, "%s: kernel error %g after %d sweeps (%s, last change %g)", label,
               tu_rel_diff(Kh, K), rep->outer_iterations, kernest_stop_reason_name(rep->outer_reason),
               rep->outer_change);
