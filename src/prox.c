@@ -93,7 +93,7 @@ int kn_prox_create(kn_backend *be, const kn_prox_spec *s, kn_prox **out)
         goto fail;
     p->tv = s->tv;
     p->simple = s->l1 > 0 || p->bounded || p->masked || p->has_sum;
-    if (s->tv > 0 && (st = kn_tv_create(be, s->kh, s->kw, &p->tvw)))
+    if (s->tv > 0 && (st = kn_tv_create(be, 1, s->kh, s->kw, &p->tvw)))
         goto fail;
     *out = p;
     return KERNEST_OK;
