@@ -29,6 +29,8 @@ typedef struct kn_sparse {
  * Scalars cross the table in double; reductions (dot) accumulate in double in every precision.
  * Every operation returns a kernest_status (detail via kn_error) and may assume valid inputs:
  * argument checks live at the public interface.
+ * Every backend stores a vector's elements one after the other in data, elem_size bytes each, so
+ * a run of them is a vector too (kn_vec_part).
  */
 typedef struct kn_backend_ops {
     const char *name; /* "cpu" or "cuda" */
@@ -120,6 +122,15 @@ struct kn_backend {
     int setup_reused;  /* 1 when the last op_setup kept the plans and buffers of an earlier
                           problem of the same shape (a backend kept by kn_backend_keep) */
 };
+
+/* Elements [first, first + n) of v as a vector of their own, sharing v's storage (the layout
+ * above): valid for every operation of the table except vec_destroy (it owns nothing). The
+ * kernels of a layer are such runs of a kernel-space vector. */
+static inline kn_vec kn_vec_part(const kn_backend *be, const kn_vec *v, size_t first, size_t n)
+{
+    kn_vec part = {n, (char *)v->data + first * be->elem_size};
+    return part;
+}
 
 static inline int kn_data_dot(kn_backend *be, const kn_vec *x, const kn_vec *y, double *out)
 {
