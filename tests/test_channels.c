@@ -554,7 +554,8 @@ Test(channels, correlate_priors_in_correlation_frame)
 }
 
 /* priors act on every kernel: a box support holds the same pixels of each at 0, --nonneg
- * (FISTA) keeps each non-negative; --sum and --model radial are refused with channels */
+ * (FISTA) keeps each non-negative; --model radial is refused with channels (--sum and tv act on
+ * each kernel: test_channels_priors.c) */
 Test(channels, priors_per_kernel)
 {
     kernest_array *A, *B, *K;
@@ -597,11 +598,6 @@ Test(channels, priors_per_kernel)
     cr_assert(positive > 0);
     kernest_array_destroy(&Kh);
     opt.nonneg = 0;
-    opt.has_sum = 1;
-    opt.sum = 1.0;
-    cr_assert_eq(kernest_estimate(As, Bs, 1, &opt, &Kh, NULL), KERNEST_E_UNSUPPORTED);
-    cr_assert(strstr(kernest_last_error(), "--sum"), "'%s'", kernest_last_error());
-    opt.has_sum = 0;
     opt.model = KERNEST_MODEL_RADIAL;
     cr_assert_eq(kernest_estimate(As, Bs, 1, &opt, &Kh, NULL), KERNEST_E_UNSUPPORTED);
     cr_assert(strstr(kernest_last_error(), "--model radial"), "'%s'", kernest_last_error());
