@@ -26,7 +26,7 @@ static const char usage[] =
     "Several channels: A of C_in x H x W or S x C_in x H x W, B of C_out x Hb x Wb or\n"
     "S x C_out x Hb x Wb give B[s,o] = sum_i crop(A[s,i] (*) K[o,i]); K is written as\n"
     "C_out x C_in x Kh x Kw (a framework's conv weight layout); the priors act on each kernel.\n"
-    "With several channels: pixel model only; tv and --sum are refused; --background fits one\n"
+    "With several channels: pixel model only; tv and --sum act on each kernel; --background fits one\n"
     "offset per sample and output channel; --uncertainty writes C_out x C_in maps like K; --plot\n"
     "draws the kernels as a mosaic.\n"
     "\n"
