@@ -74,10 +74,10 @@ static int lipschitz(const work *w, const kn_vec *b, kn_vec *v, kn_vec *gv, kn_v
 }
 
 /* The prox's memory: kernel 0's shift as the scalar prox_tau (all of it for one kernel), every
- * kernel's as the values prox_tau_k when there are several. */
+ * kernel's as the values prox_tau_k when a sum is held on several. */
 static int save_prox_memory(kn_solver_state *st, const kn_prox *prox)
 {
-    const size_t nk = kn_prox_kernels(prox);
+    const size_t nk = kn_prox_shifts(prox);
     double *tau = malloc(nk * sizeof *tau);
     int have, e = KERNEST_OK;
     if (!tau)
@@ -93,7 +93,7 @@ static int save_prox_memory(kn_solver_state *st, const kn_prox *prox)
 
 static int resume_prox_memory(const kn_solver_state *rs, kn_prox *prox)
 {
-    const size_t nk = kn_prox_kernels(prox);
+    const size_t nk = kn_prox_shifts(prox);
     double *tau = malloc(nk * sizeof *tau), have;
     int e;
     if (!tau)

@@ -294,21 +294,21 @@ static int prox_simple(kn_backend *be, kn_prox *p, double step, kn_vec *v)
     return KERNEST_OK;
 }
 
-size_t kn_prox_kernels(const kn_prox *p)
+size_t kn_prox_shifts(const kn_prox *p)
 {
-    return p->nk;
+    return p->has_sum ? p->nk : 1;
 }
 
 void kn_prox_get_memory(const kn_prox *p, double *tau, int *have_tau)
 {
-    for (size_t k = 0; k < p->nk; k++)
+    for (size_t k = 0; k < kn_prox_shifts(p); k++)
         tau[k] = p->tau[k];
     *have_tau = p->have_tau;
 }
 
 void kn_prox_set_memory(kn_prox *p, const double *tau, int have_tau)
 {
-    for (size_t k = 0; k < p->nk; k++)
+    for (size_t k = 0; k < kn_prox_shifts(p); k++)
         p->tau[k] = tau[k];
     p->have_tau = have_tau != 0;
 }

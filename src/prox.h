@@ -45,8 +45,8 @@ void kn_prox_destroy(kn_backend *be, kn_prox **p); /* NULL allowed; sets *p = NU
 int kn_prox_apply(kn_backend *be, kn_prox *p, double step, kn_vec *v);
 /* The prox's memory between calls (each kernel's last shift τ_k, where the next search starts):
  * kept in checkpoints so that a resumed solve repeats the uninterrupted one's searches exactly.
- * tau holds kn_prox_kernels(p) values. */
-size_t kn_prox_kernels(const kn_prox *p);
+ * tau holds kn_prox_shifts(p) values: one per kernel with a sum, else one (unused). */
+size_t kn_prox_shifts(const kn_prox *p);
 void kn_prox_get_memory(const kn_prox *p, double *tau, int *have_tau);
 void kn_prox_set_memory(kn_prox *p, const double *tau, int have_tau);
 /* The TV part of p (NULL when tv = 0), to tune its inner accuracy in tests. */
