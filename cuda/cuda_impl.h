@@ -58,8 +58,9 @@ int kn_cuda_sparse_create(kn_backend *be, size_t rows, size_t cols, const size_t
                           const size_t *col, const double *val, kn_sparse **out);
 void kn_cuda_sparse_destroy(kn_backend *be, kn_sparse **s);
 int kn_cuda_sparse_apply(kn_backend *be, const kn_sparse *s, const kn_vec *x, kn_vec *y);
-int kn_cuda_tv_grad(kn_backend *be, size_t kh, size_t kw, const kn_vec *x, kn_vec *g);
-int kn_cuda_tv_grad_adjoint(kn_backend *be, size_t kh, size_t kw, const kn_vec *g, kn_vec *x);
+int kn_cuda_tv_grad(kn_backend *be, size_t nimg, size_t kh, size_t kw, const kn_vec *x, kn_vec *g);
+int kn_cuda_tv_grad_adjoint(kn_backend *be, size_t nimg, size_t kh, size_t kw, const kn_vec *g,
+                            kn_vec *x);
 int kn_cuda_vec_ball_proj(kn_backend *be, kn_vec *p, double t);
 int kn_cuda_vec_pair_nrm_sum(kn_backend *be, const kn_vec *p, double *out);
 

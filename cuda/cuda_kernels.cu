@@ -256,30 +256,32 @@ __global__ void csr_kernel(T *y, size_t rows, const size_t *row_ptr, const size_
     }
 }
 
-template <typename T> __global__ void tv_grad_kernel(T *g, const T *k, size_t kh, size_t kw)
+/* nimg kernels of kh×kw stacked: row y of the stack is row r = y % kh of its kernel */
+template <typename T> __global__ void tv_grad_kernel(T *g, const T *k, size_t nimg, size_t kh, size_t kw)
 {
-    const size_t n = kh * kw;
-    KN_FOR_ROWS(y, kh)
+    const size_t n = nimg * kh * kw;
+    KN_FOR_ROWS(y, nimg * kh)
         KN_FOR_COLS(x, kw) {
-            size_t i = y * kw + x;
+            size_t i = y * kw + x, r = y % kh;
             T c = k[i];
             g[i] = x + 1 < kw ? k[i + 1] - c : T(0);
-            g[n + i] = y + 1 < kh ? k[i + kw] - c : T(0);
+            g[n + i] = r + 1 < kh ? k[i + kw] - c : T(0);
         }
 }
 
-template <typename T> __global__ void tv_grad_adjoint_kernel(T *k, const T *g, size_t kh, size_t kw)
+template <typename T>
+__global__ void tv_grad_adjoint_kernel(T *k, const T *g, size_t nimg, size_t kh, size_t kw)
 {
-    const size_t n = kh * kw;
+    const size_t n = nimg * kh * kw;
     const T *gy = g + n;
-    KN_FOR_ROWS(y, kh)
+    KN_FOR_ROWS(y, nimg * kh)
         KN_FOR_COLS(x, kw) {
-            size_t i = y * kw + x;
+            size_t i = y * kw + x, r = y % kh;
             T s = T(0);
             if (x + 1 < kw) s -= g[i];
             if (x > 0) s += g[i - 1];
-            if (y + 1 < kh) s -= gy[i];
-            if (y > 0) s += gy[i - kw];
+            if (r + 1 < kh) s -= gy[i];
+            if (r > 0) s += gy[i - kw];
             k[i] = s;
         }
 }
@@ -438,16 +440,17 @@ cudaError_t csr_apply(void *y, size_t rows, const size_t *row_ptr, const size_t 
     return cudaGetLastError();
 }
 
-template <typename T> cudaError_t tv_grad(void *g, const void *k, size_t kh, size_t kw, cudaStream_t s)
+template <typename T>
+cudaError_t tv_grad(void *g, const void *k, size_t nimg, size_t kh, size_t kw, cudaStream_t s)
 {
-    tv_grad_kernel<T><<<tiles_for(kh, kw), kTile, 0, s>>>((T *)g, (const T *)k, kh, kw);
+    tv_grad_kernel<T><<<tiles_for(nimg * kh, kw), kTile, 0, s>>>((T *)g, (const T *)k, nimg, kh, kw);
     return cudaGetLastError();
 }
 
 template <typename T>
-cudaError_t tv_grad_adjoint(void *k, const void *g, size_t kh, size_t kw, cudaStream_t s)
+cudaError_t tv_grad_adjoint(void *k, const void *g, size_t nimg, size_t kh, size_t kw, cudaStream_t s)
 {
-    tv_grad_adjoint_kernel<T><<<tiles_for(kh, kw), kTile, 0, s>>>((T *)k, (const T *)g, kh, kw);
+    tv_grad_adjoint_kernel<T><<<tiles_for(nimg * kh, kw), kTile, 0, s>>>((T *)k, (const T *)g, nimg, kh, kw);
     return cudaGetLastError();
 }
 
@@ -576,16 +579,16 @@ extern "C" cudaError_t kn_cu_csr_apply(int dbl, void *y, size_t rows, const size
     return KN_DISPATCH(rows, csr_apply, y, rows, row_ptr, col, val, x, stream);
 }
 
-extern "C" cudaError_t kn_cu_tv_grad(int dbl, void *g, const void *k, size_t kh, size_t kw,
+extern "C" cudaError_t kn_cu_tv_grad(int dbl, void *g, const void *k, size_t nimg, size_t kh, size_t kw,
                                      cudaStream_t stream)
 {
-    return KN_DISPATCH(kh * kw, tv_grad, g, k, kh, kw, stream);
+    return KN_DISPATCH(nimg * kh * kw, tv_grad, g, k, nimg, kh, kw, stream);
 }
 
-extern "C" cudaError_t kn_cu_tv_grad_adjoint(int dbl, void *k, const void *g, size_t kh, size_t kw,
-                                             cudaStream_t stream)
+extern "C" cudaError_t kn_cu_tv_grad_adjoint(int dbl, void *k, const void *g, size_t nimg, size_t kh,
+                                             size_t kw, cudaStream_t stream)
 {
-    return KN_DISPATCH(kh * kw, tv_grad_adjoint, k, g, kh, kw, stream);
+    return KN_DISPATCH(nimg * kh * kw, tv_grad_adjoint, k, g, nimg, kh, kw, stream);
 }
 
 extern "C" cudaError_t kn_cu_ball_proj(int dbl, void *p, size_t half, double t, cudaStream_t stream)

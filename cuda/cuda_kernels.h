@@ -69,10 +69,12 @@ cudaError_t kn_cu_soft(int dbl, void *v, size_t n, double t, cudaStream_t stream
  * double. */
 cudaError_t kn_cu_csr_apply(int dbl, void *y, size_t rows, const size_t *row_ptr, const size_t *col,
                             const void *val, const void *x, cudaStream_t stream);
-/* g (2·kh·kw) = D k: forward differences along columns, then rows, 0 at the last one (backend.h). */
-cudaError_t kn_cu_tv_grad(int dbl, void *g, const void *k, size_t kh, size_t kw, cudaStream_t stream);
+/* g (2·n, n = nimg·kh·kw) = D k over nimg stacked kh×kw kernels: forward differences along
+ * columns, then rows, inside each kernel, 0 at its last column / row (backend.h). */
+cudaError_t kn_cu_tv_grad(int dbl, void *g, const void *k, size_t nimg, size_t kh, size_t kw,
+                          cudaStream_t stream);
 /* k = Dᵀ g, the adjoint of kn_cu_tv_grad. */
-cudaError_t kn_cu_tv_grad_adjoint(int dbl, void *k, const void *g, size_t kh, size_t kw,
+cudaError_t kn_cu_tv_grad_adjoint(int dbl, void *k, const void *g, size_t nimg, size_t kh, size_t kw,
                                   cudaStream_t stream);
 /* Pairs (p[i], p[half+i]), i < half, projected onto the disk of radius t. */
 cudaError_t kn_cu_ball_proj(int dbl, void *p, size_t half, double t, cudaStream_t stream);

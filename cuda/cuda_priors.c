@@ -143,23 +143,23 @@ int kn_cuda_sparse_apply(kn_backend *be, const kn_sparse *s, const kn_vec *x, kn
     return KERNEST_OK;
 }
 
-int kn_cuda_tv_grad(kn_backend *be, size_t kh, size_t kw, const kn_vec *x, kn_vec *g)
+int kn_cuda_tv_grad(kn_backend *be, size_t nimg, size_t kh, size_t kw, const kn_vec *x, kn_vec *g)
 {
     kn_cuda *c = impl(be);
     int st = kn_cuda_use(c);
     if (st)
         return st;
-    KN_CUDA_TRY(kn_cu_tv_grad(c->dbl, g->data, x->data, kh, kw, c->stream));
+    KN_CUDA_TRY(kn_cu_tv_grad(c->dbl, g->data, x->data, nimg, kh, kw, c->stream));
     return KERNEST_OK;
 }
 
-int kn_cuda_tv_grad_adjoint(kn_backend *be, size_t kh, size_t kw, const kn_vec *g, kn_vec *x)
+int kn_cuda_tv_grad_adjoint(kn_backend *be, size_t nimg, size_t kh, size_t kw, const kn_vec *g, kn_vec *x)
 {
     kn_cuda *c = impl(be);
     int st = kn_cuda_use(c);
     if (st)
         return st;
-    KN_CUDA_TRY(kn_cu_tv_grad_adjoint(c->dbl, x->data, g->data, kh, kw, c->stream));
+    KN_CUDA_TRY(kn_cu_tv_grad_adjoint(c->dbl, x->data, g->data, nimg, kh, kw, c->stream));
     return KERNEST_OK;
 }
 

@@ -283,7 +283,7 @@ typedef struct kernest_options {
     int nonneg;                  /* 1: K >= 0 */
     int has_bounds;              /* 1: lower <= K <= upper (±INFINITY allowed) */
     double lower, upper;
-    int has_sum;                 /* 1: Σ K = sum */
+    int has_sum;                 /* 1: Σ K = sum (with channels: the sum of each kernel) */
     double sum;
     kernest_support_kind support; /* default none */
     double support_radius;       /* disk */

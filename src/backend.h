@@ -29,6 +29,8 @@ typedef struct kn_sparse {
  * Scalars cross the table in double; reductions (dot) accumulate in double in every precision.
  * Every operation returns a kernest_status (detail via kn_error) and may assume valid inputs:
  * argument checks live at the public interface.
+ * Every backend stores a vector's elements one after the other in data, elem_size bytes each, so
+ * a run of them is a vector too (kn_vec_part).
  */
 typedef struct kn_backend_ops {
     const char *name; /* "cpu" or "cuda" */
@@ -77,14 +79,17 @@ typedef struct kn_backend_ops {
     void (*sparse_destroy)(kn_backend *be, kn_sparse **s);         /* NULL allowed; sets *s = NULL */
     int (*sparse_apply)(kn_backend *be, const kn_sparse *s, const kn_vec *x, kn_vec *y); /* y = S x */
 
-    /* ---- total variation on the kh×kw kernel grid (n = kh*kw), for the dual (FGP) prox of TV.
-     * D is the forward-difference gradient with no wrap: a dual vector g has 2n entries, the
-     * differences along columns in g[0, n) and along rows in g[n, 2n), each kh×kw row-major,
-     * with 0 in the last column / last row (no neighbour). ---- */
-    /* g = D x: g[y*kw+x] = x[y,x+1] − x[y,x] (x+1 < kw), g[n+y*kw+x] = x[y+1,x] − x[y,x] (y+1 < kh). */
-    int (*tv_grad)(kn_backend *be, size_t kh, size_t kw, const kn_vec *x, kn_vec *g);
+    /* ---- total variation on nimg kernels of kh×kw stacked one after the other (n = nimg*kh*kw;
+     * nimg = 1: one kernel), for the dual (FGP) prox of TV. D is the forward-difference gradient
+     * inside each kernel, with no wrap and no difference from one kernel into the next: a dual
+     * vector g has 2n entries, the differences along columns in g[0, n) and along rows in
+     * g[n, 2n), each laid out like x, with 0 in each kernel's last column / last row (no
+     * neighbour). ---- */
+    /* g = D x: on the stacked (nimg*kh)×kw grid, g[Y*kw+x] = x[Y,x+1] − x[Y,x] (x+1 < kw),
+     * g[n+Y*kw+x] = x[Y+1,x] − x[Y,x] (Y mod kh + 1 < kh). */
+    int (*tv_grad)(kn_backend *be, size_t nimg, size_t kh, size_t kw, const kn_vec *x, kn_vec *g);
     /* x = Dᵀ g (= −div g), the exact adjoint of tv_grad. */
-    int (*tv_grad_adjoint)(kn_backend *be, size_t kh, size_t kw, const kn_vec *g, kn_vec *x);
+    int (*tv_grad_adjoint)(kn_backend *be, size_t nimg, size_t kh, size_t kw, const kn_vec *g, kn_vec *x);
     /* p (2n entries): each pair (p[i], p[n+i]) projected onto the disk of radius t >= 0. */
     int (*vec_ball_proj)(kn_backend *be, kn_vec *p, double t);
     /* *out = Σ_i sqrt(p[i]² + p[n+i]²) over the pairs of p (2n entries), accumulated in double:
@@ -117,6 +122,15 @@ struct kn_backend {
     int setup_reused;  /* 1 when the last op_setup kept the plans and buffers of an earlier
                           problem of the same shape (a backend kept by kn_backend_keep) */
 };
+
+/* Elements [first, first + n) of v as a vector of their own, sharing v's storage (the layout
+ * above): valid for every operation of the table except vec_destroy (it owns nothing). The
+ * kernels of a layer are such runs of a kernel-space vector. */
+static inline kn_vec kn_vec_part(const kn_backend *be, const kn_vec *v, size_t first, size_t n)
+{
+    kn_vec part = {n, (char *)v->data + first * be->elem_size};
+    return part;
+}
 
 static inline int kn_data_dot(kn_backend *be, const kn_vec *x, const kn_vec *y, double *out)
 {

@@ -212,17 +212,14 @@ int kn_constraints_build(const kernest_options *opt, const kn_model *m, kn_const
     s->tv = opt->tv;
     s->kh = m->kh;
     s->kw = m->kw;
+    /* pixels of several kernels: the sum and TV act on each kernel; the other models take neither
+     * (refused here), and what they take acts entry by entry */
+    s->nk = m->kind == KERNEST_MODEL_PIXEL && m->nk > 1 ? m->nk : 1;
     if (radial && opt->support != KERNEST_SUPPORT_NONE && opt->support != KERNEST_SUPPORT_DISK)
         return kn_error(KERNEST_E_INVALID, "--support: only disk:R with --model radial (the profile is "
                         "held at 0 beyond r = R)");
     if (radial && opt->has_sum)
         return kn_error(KERNEST_E_INVALID, "--sum: not available with --model radial yet");
-    if (m->nk > 1 && opt->tv > 0)
-        return kn_error(KERNEST_E_UNSUPPORTED, "--reg tv: not available with several channels yet (its "
-                        "differences would cross from one of the %zu kernels into the next)", m->nk);
-    if (m->nk > 1 && opt->has_sum)
-        return kn_error(KERNEST_E_UNSUPPORTED, "--sum: not available with several channels yet (it would "
-                        "constrain the sum over all %zu kernels, not each one)", m->nk);
     if (opt->support == KERNEST_SUPPORT_NONE && !opt->nfixed)
         return KERNEST_OK;
     /* pinned (1 byte), keep and fixv (8 bytes each) per unknown, refused before allocation */

@@ -1,5 +1,7 @@
-/* constraints.h — internal: the options' priors (bounds, support, fixed pixels, sum, ℓ1) turned
- * into a prox spec on the model's unknowns, with the checks that name the option at fault. */
+/* constraints.h — internal: the options' priors (bounds, support, fixed pixels, sum, ℓ1, TV)
+ * turned into a prox spec on the model's unknowns, with the checks that name the option at fault.
+ * With several channels they act on each kernel: --sum fixes each kernel's sum, TV sums each
+ * kernel's own (no difference across two). */
 #ifndef KN_CONSTRAINTS_H
 #define KN_CONSTRAINTS_H
 

@@ -545,17 +545,18 @@ static int SFX(sparse_apply)(kn_backend *be, const kn_sparse *s, const kn_vec *x
     return KERNEST_OK;
 }
 
-/* ---- total variation: forward differences on the kernel grid and their adjoint ---------- */
+/* ---- total variation: forward differences inside each of the nimg stacked kernel grids and
+ * their adjoint (row Y of the stack is row Y mod kh of its kernel) ------------------------- */
 
-static int SFX(tv_grad)(kn_backend *be, size_t kh, size_t kw, const kn_vec *x, kn_vec *g)
+static int SFX(tv_grad)(kn_backend *be, size_t nimg, size_t kh, size_t kw, const kn_vec *x, kn_vec *g)
 {
     const R *k = SFX(vdata)(x);
-    R *gx = SFX(vdata)(g), *gy = gx + kh * kw;
+    R *gx = SFX(vdata)(g), *gy = gx + nimg * kh * kw;
 #pragma omp parallel for num_threads(be->threads) schedule(static)
-    for (long yl = 0; yl < (long)kh; yl++) {
-        size_t y = (size_t)yl;
+    for (long yl = 0; yl < (long)(nimg * kh); yl++) {
+        size_t y = (size_t)yl % kh, row = (size_t)yl * kw;
         for (size_t c = 0; c < kw; c++) {
-            size_t i = y * kw + c;
+            size_t i = row + c;
             gx[i] = c + 1 < kw ? k[i + 1] - k[i] : (R)0;
             gy[i] = y + 1 < kh ? k[i + kw] - k[i] : (R)0;
         }
@@ -563,15 +564,15 @@ static int SFX(tv_grad)(kn_backend *be, size_t kh, size_t kw, const kn_vec *x, k
     return KERNEST_OK;
 }
 
-static int SFX(tv_grad_adjoint)(kn_backend *be, size_t kh, size_t kw, const kn_vec *g, kn_vec *x)
+static int SFX(tv_grad_adjoint)(kn_backend *be, size_t nimg, size_t kh, size_t kw, const kn_vec *g, kn_vec *x)
 {
-    const R *gx = SFX(vdata)(g), *gy = gx + kh * kw;
+    const R *gx = SFX(vdata)(g), *gy = gx + nimg * kh * kw;
     R *o = SFX(vdata)(x);
 #pragma omp parallel for num_threads(be->threads) schedule(static)
-    for (long yl = 0; yl < (long)kh; yl++) {
-        size_t y = (size_t)yl;
+    for (long yl = 0; yl < (long)(nimg * kh); yl++) {
+        size_t y = (size_t)yl % kh, row = (size_t)yl * kw;
         for (size_t c = 0; c < kw; c++) {
-            size_t i = y * kw + c;
+            size_t i = row + c;
             R s = 0;
             if (c + 1 < kw) s -= gx[i];
             if (c > 0) s += gx[i - 1];

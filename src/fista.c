@@ -73,6 +73,39 @@ static int lipschitz(const work *w, const kn_vec *b, kn_vec *v, kn_vec *gv, kn_v
     return KERNEST_OK;
 }
 
+/* The prox's memory: kernel 0's shift as the scalar prox_tau (all of it for one kernel), every
+ * kernel's as the values prox_tau_k when a sum is held on several. */
+static int save_prox_memory(kn_solver_state *st, const kn_prox *prox)
+{
+    const size_t nk = kn_prox_shifts(prox);
+    double *tau = malloc(nk * sizeof *tau);
+    int have, e = KERNEST_OK;
+    if (!tau)
+        return kn_error(KERNEST_E_NOMEM, "checkpoint: out of memory");
+    kn_prox_get_memory(prox, tau, &have);
+    kn_state_put_scalar(st, "prox_tau", tau[0]);
+    kn_state_put_scalar(st, "prox_have_tau", have);
+    if (nk > 1)
+        e = kn_state_put_values(st, "prox_tau_k", tau, nk);
+    free(tau);
+    return e;
+}
+
+static int resume_prox_memory(const kn_solver_state *rs, kn_prox *prox)
+{
+    const size_t nk = kn_prox_shifts(prox);
+    double *tau = malloc(nk * sizeof *tau), have;
+    int e;
+    if (!tau)
+        return kn_error(KERNEST_E_NOMEM, "--resume: out of memory");
+    if (!(e = kn_state_get_scalar(rs, "prox_tau", &tau[0])) &&
+        !(e = kn_state_get_scalar(rs, "prox_have_tau", &have)) &&
+        !(e = nk > 1 ? kn_state_get_values(rs, "prox_tau_k", tau, nk) : KERNEST_OK))
+        kn_prox_set_memory(prox, tau, have != 0.0);
+    free(tau);
+    return e;
+}
+
 /* Hands the state after an iteration to the save hook: x_t, Hx_t, y_t, Hy_t (Hy is kept by the
  * recursion, not recomputed: recomputing would round differently), θ, L, the counters and the
  * prox's memory. The gradient, xn, d and r are recomputed from these by the next iteration. */
@@ -91,13 +124,8 @@ static int save_state(kn_backend *be, const kn_solve_params *prm, const kn_solve
     kn_state_put_scalar(&st, "restarts", info->restarts);
     kn_state_put_scalar(&st, "backtracks", info->backtracks);
     kn_state_put_scalar(&st, "power_its", info->power_iterations);
-    if (prox) {
-        double tau;
-        int have;
-        kn_prox_get_memory(prox, &tau, &have);
-        kn_state_put_scalar(&st, "prox_tau", tau);
-        kn_state_put_scalar(&st, "prox_have_tau", have);
-    }
+    if (prox && (e = save_prox_memory(&st, prox)))
+        goto out;
     e = prm->hooks->save ? prm->hooks->save(prm->hooks->user, &st) : KERNEST_OK;
 out:
     kn_state_free(&st);
@@ -120,14 +148,7 @@ static int resume_state(kn_backend *be, const kn_solver_state *rs, const kn_solv
     info->restarts = (int)r;
     info->backtracks = (int)b;
     info->power_iterations = (int)p;
-    if (prox) {
-        double tau, have;
-        if ((e = kn_state_get_scalar(rs, "prox_tau", &tau)) ||
-            (e = kn_state_get_scalar(rs, "prox_have_tau", &have)))
-            return e;
-        kn_prox_set_memory(prox, tau, have != 0.0);
-    }
-    return KERNEST_OK;
+    return prox ? resume_prox_memory(rs, prox) : KERNEST_OK;
 }
 
 /*

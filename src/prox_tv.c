@@ -8,7 +8,7 @@
 #include "solver.h"
 
 struct kn_tv {
-    size_t kh, kw, n;
+    size_t nimg, kh, kw, n; /* nimg kernels of kh×kw, one after the other: n = nimg*kh*kw */
     double tol;
     int maxit, last_iterations;
     double tau;  /* radius of u's balls at the end of the last call (0: u is 0) */
@@ -31,15 +31,16 @@ void kn_tv_destroy(kn_backend *be, kn_tv **tv)
     *tv = NULL;
 }
 
-int kn_tv_create(kn_backend *be, size_t kh, size_t kw, kn_tv **out)
+int kn_tv_create(kn_backend *be, size_t nimg, size_t kh, size_t kw, kn_tv **out)
 {
     const kn_backend_ops *o = be->ops;
     kn_tv *tv = calloc(1, sizeof *tv);
     if (!tv)
         return kn_error(KERNEST_E_NOMEM, "--reg tv: out of memory");
+    tv->nimg = nimg;
     tv->kh = kh;
     tv->kw = kw;
-    tv->n = kh * kw;
+    tv->n = nimg * kh * kw;
     tv->tol = KN_TV_TOL;
     tv->maxit = KN_TV_MAXIT;
     int st;
@@ -70,7 +71,8 @@ static int primal(kn_backend *be, kn_tv *tv, const kn_vec *w, double step, kn_tv
 {
     const kn_backend_ops *o = be->ops;
     int st;
-    if ((st = o->tv_grad_adjoint(be, tv->kh, tv->kw, w, x)) || (st = o->vec_aypx(be, x, -1.0, tv->v0)))
+    if ((st = o->tv_grad_adjoint(be, tv->nimg, tv->kh, tv->kw, w, x)) ||
+        (st = o->vec_aypx(be, x, -1.0, tv->v0)))
         return st;
     return inner ? inner(be, ctx, step, x) : KERNEST_OK;
 }
@@ -87,7 +89,7 @@ static int gap_bound(kn_backend *be, kn_tv *tv, double tau, double step, kn_tv_i
     double tvx, ux;
     int st;
     if ((st = primal(be, tv, tv->u, step, inner, ctx, tv->xo)) ||
-        (st = o->tv_grad(be, tv->kh, tv->kw, tv->xo, tv->uo)) ||
+        (st = o->tv_grad(be, tv->nimg, tv->kh, tv->kw, tv->xo, tv->uo)) ||
         (st = o->vec_pair_nrm_sum(be, tv->uo, &tvx)) || (st = o->vec_dot(be, tv->uo, tv->u, &ux)) ||
         (st = o->vec_nrm2(be, tv->xo, nx)))
         return st;
@@ -131,7 +133,7 @@ int kn_tv_prox(kn_backend *be, kn_tv *tv, double tau, double step, kn_tv_inner i
         }
         TRY(primal(be, tv, tv->q, step, inner, ctx, tv->x));
         TRY(o->vec_copy(be, tv->uo, tv->u));
-        TRY(o->tv_grad(be, tv->kh, tv->kw, tv->x, tv->u));   /* u = P(q + D x / 8) */
+        TRY(o->tv_grad(be, tv->nimg, tv->kh, tv->kw, tv->x, tv->u)); /* u = P(q + D x / 8) */
         TRY(o->vec_aypx(be, tv->u, 0.125, tv->q));
         TRY(o->vec_ball_proj(be, tv->u, tau));
         const double tn = 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t));

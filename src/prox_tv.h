@@ -19,9 +19,10 @@ typedef struct kn_tv kn_tv;
 /* The simple term g of the prox: v = prox_{step·g}(v) (ℓ1, constraints; see prox.h). */
 typedef int (*kn_tv_inner)(kn_backend *be, void *ctx, double step, kn_vec *v);
 
-/* Work vectors for a kh×kw grid; the dual variable starts at 0 and is kept between calls (warm
- * start). *out is freed with kn_tv_destroy. */
-int kn_tv_create(kn_backend *be, size_t kh, size_t kw, kn_tv **out);
+/* Work vectors for nimg kh×kw grids stacked one after the other (the kernels of a layer; TV is
+ * the sum of each one's, no difference crossing from one into the next); the dual variable
+ * starts at 0 and is kept between calls (warm start). *out is freed with kn_tv_destroy. */
+int kn_tv_create(kn_backend *be, size_t nimg, size_t kh, size_t kw, kn_tv **out);
 void kn_tv_destroy(kn_backend *be, kn_tv **tv); /* NULL allowed; sets *tv = NULL */
 /* Inner accuracy (tol > 0, maxit >= 1); the defaults are KN_TV_TOL, KN_TV_MAXIT. */
 void kn_tv_set_accuracy(kn_tv *tv, double tol, int maxit);
@@ -29,7 +30,8 @@ void kn_tv_set_accuracy(kn_tv *tv, double tol, int maxit);
 int kn_tv_last_iterations(const kn_tv *tv);
 
 /*
- * v = argmin_x ½‖x − v‖² + tau·TV(x) + step·g(x), TV(x) = Σ_pixels ‖(D x)_pixel‖₂, with g's prox
+ * v = argmin_x ½‖x − v‖² + tau·TV(x) + step·g(x), TV(x) = Σ_pixels ‖(D x)_pixel‖₂ (D inside each
+ * of the nimg kernels), with g's prox
  * given by inner (NULL: g = 0). The dual of this strongly convex problem is
  *   max_{‖u_i‖ <= tau}  min_x ½‖x − v‖² + step·g(x) + ⟨u, D x⟩,
  * whose inner minimiser is x(u) = prox_{step·g}(v − Dᵀu) and whose gradient D x(u) is

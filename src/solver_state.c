@@ -16,6 +16,19 @@ void kn_state_free(kn_solver_state *st)
     memset(st, 0, sizeof *st);
 }
 
+/* Appends the n values of h (malloc'd, taken over: freed on failure) under name. */
+static int adopt(kn_solver_state *st, const char *name, double *h, size_t n)
+{
+    if (st->nvec >= KN_STATE_MAXVEC) {
+        free(h);
+        return kn_error(KERNEST_E_INVALID, "solver state: more than %d vectors", KN_STATE_MAXVEC);
+    }
+    snprintf(st->vec_name[st->nvec], KN_STATE_NAME, "%s", name);
+    st->vec_len[st->nvec] = n;
+    st->vec[st->nvec++] = h;
+    return KERNEST_OK;
+}
+
 int kn_state_put_vec(kn_backend *be, kn_solver_state *st, const char *name, const kn_vec *v)
 {
     if (st->nvec >= KN_STATE_MAXVEC)
@@ -28,10 +41,17 @@ int kn_state_put_vec(kn_backend *be, kn_solver_state *st, const char *name, cons
         free(h);
         return st2;
     }
-    snprintf(st->vec_name[st->nvec], KN_STATE_NAME, "%s", name);
-    st->vec_len[st->nvec] = v->n;
-    st->vec[st->nvec++] = h;
-    return KERNEST_OK;
+    return adopt(st, name, h, v->n);
+}
+
+int kn_state_put_values(kn_solver_state *st, const char *name, const double *v, size_t n)
+{
+    double *h = malloc((n ? n : 1) * sizeof *h);
+    if (!h)
+        return kn_error(KERNEST_E_NOMEM, "checkpoint: out of memory for %zu values", n);
+    if (n)
+        memcpy(h, v, n * sizeof *h);
+    return adopt(st, name, h, n);
 }
 
 void kn_state_put_scalar(kn_solver_state *st, const char *name, double v)
@@ -53,16 +73,36 @@ int kn_state_put_history(kn_solver_state *st, const double *history, int iterati
     return KERNEST_OK;
 }
 
-int kn_state_get_vec(kn_backend *be, const kn_solver_state *st, const char *name, kn_vec *v)
+/* The state's vector called name, of n values (NULL, with the error set, when none fits). */
+static const double *find_vec(const kn_solver_state *st, const char *name, size_t n)
 {
     for (int i = 0; i < st->nvec; i++)
         if (!strncmp(st->vec_name[i], name, KN_STATE_NAME)) {
-            if (st->vec_len[i] != v->n)
-                return kn_error(KERNEST_E_INVALID, "--resume: the checkpoint's vector '%s' has %zu values, "
-                                "the solve needs %zu", name, st->vec_len[i], v->n);
-            return be->ops->vec_upload(be, v, st->vec[i]);
+            if (st->vec_len[i] != n) {
+                kn_error(KERNEST_E_INVALID, "--resume: the checkpoint's vector '%s' has %zu values, "
+                         "the solve needs %zu", name, st->vec_len[i], n);
+                return NULL;
+            }
+            return st->vec[i];
         }
-    return kn_error(KERNEST_E_INVALID, "--resume: the checkpoint has no vector '%s'", name);
+    kn_error(KERNEST_E_INVALID, "--resume: the checkpoint has no vector '%s'", name);
+    return NULL;
+}
+
+int kn_state_get_vec(kn_backend *be, const kn_solver_state *st, const char *name, kn_vec *v)
+{
+    const double *h = find_vec(st, name, v->n);
+    return h ? be->ops->vec_upload(be, v, h) : KERNEST_E_INVALID;
+}
+
+int kn_state_get_values(const kn_solver_state *st, const char *name, double *v, size_t n)
+{
+    const double *h = find_vec(st, name, n);
+    if (!h)
+        return KERNEST_E_INVALID;
+    if (n)
+        memcpy(v, h, n * sizeof *v);
+    return KERNEST_OK;
 }
 
 int kn_state_get_scalar(const kn_solver_state *st, const char *name, double *out)

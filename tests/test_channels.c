@@ -554,8 +554,8 @@ Test(channels, correlate_priors_in_correlation_frame)
 }
 
 /* priors act on every kernel: a box support holds the same pixels of each at 0, --nonneg
- * (FISTA) keeps each non-negative; --sum is refused with channels (the profile models:
- * test_channels_models.c) */
+ * (FISTA) keeps each non-negative (--sum and tv act on each kernel: test_channels_priors.c; the
+ * profile models: test_channels_models.c) */
 Test(channels, priors_per_kernel)
 {
     kernest_array *A, *B, *K;
@@ -597,12 +597,6 @@ Test(channels, priors_per_kernel)
     }
     cr_assert(positive > 0);
     kernest_array_destroy(&Kh);
-    opt.nonneg = 0;
-    opt.has_sum = 1;
-    opt.sum = 1.0;
-    cr_assert_eq(kernest_estimate(As, Bs, 1, &opt, &Kh, NULL), KERNEST_E_UNSUPPORTED);
-    cr_assert(strstr(kernest_last_error(), "--sum"), "'%s'", kernest_last_error());
-    cr_assert_null(Kh);
     kernest_array_destroy(&A);
     kernest_array_destroy(&B);
     kernest_array_destroy(&K);

@@ -668,24 +668,25 @@ static void check_prior_ops(kernest_precision p)
         gpu->ops->vec_destroy(gpu, &pg);
     }
 
-    /* the TV gradient and its adjoint on odd, thin and single-pixel grids */
-    static const size_t shapes[][2] = {{257, 131}, {1, 77}, {77, 1}, {1, 1}};
+    /* the TV gradient and its adjoint on odd, thin and single-pixel grids, and on stacks of
+     * kernels (channels) */
+    static const size_t shapes[][3] = {{257, 131, 1}, {1, 77, 1}, {77, 1, 1}, {1, 1, 1}, {13, 9, 6}, {1, 5, 4}};
     for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {
-        const size_t kh = shapes[k][0], kw = shapes[k][1], nk = kh * kw;
+        const size_t kh = shapes[k][0], kw = shapes[k][1], nimg = shapes[k][2], nk = nimg * kh * kw;
         kn_vec *xc = vec_of(cpu, x, nk), *xg = vec_of(gpu, x, nk), *gc = NULL, *gg = NULL;
         cr_assert_eq(cpu->ops->vec_create(cpu, 2 * nk, &gc), KERNEST_OK);
         cr_assert_eq(gpu->ops->vec_create(gpu, 2 * nk, &gg), KERNEST_OK);
-        cr_assert_eq(cpu->ops->tv_grad(cpu, kh, kw, xc, gc), KERNEST_OK);
-        cr_assert_eq(gpu->ops->tv_grad(gpu, kh, kw, xg, gg), KERNEST_OK, "%s", kernest_last_error());
+        cr_assert_eq(cpu->ops->tv_grad(cpu, nimg, kh, kw, xc, gc), KERNEST_OK);
+        cr_assert_eq(gpu->ops->tv_grad(gpu, nimg, kh, kw, xg, gg), KERNEST_OK, "%s", kernest_last_error());
         double *a = take(cpu, &gc), *b = take(gpu, &gg);
-        cr_assert_leq(rel_diff(b, a, 2 * nk), tol, "tv_grad %zux%zu", kh, kw);
+        cr_assert_leq(rel_diff(b, a, 2 * nk), tol, "tv_grad %zu x %zux%zu", nimg, kh, kw);
         free(a);
         free(b);
         kn_vec *pc = vec_of(cpu, w, 2 * nk), *pg = vec_of(gpu, w, 2 * nk);
-        cr_assert_eq(cpu->ops->tv_grad_adjoint(cpu, kh, kw, pc, xc), KERNEST_OK);
-        cr_assert_eq(gpu->ops->tv_grad_adjoint(gpu, kh, kw, pg, xg), KERNEST_OK, "%s", kernest_last_error());
+        cr_assert_eq(cpu->ops->tv_grad_adjoint(cpu, nimg, kh, kw, pc, xc), KERNEST_OK);
+        cr_assert_eq(gpu->ops->tv_grad_adjoint(gpu, nimg, kh, kw, pg, xg), KERNEST_OK, "%s", kernest_last_error());
         a = take(cpu, &xc), b = take(gpu, &xg);
-        cr_assert_leq(rel_diff(b, a, nk), tol, "tv_grad_adjoint %zux%zu", kh, kw);
+        cr_assert_leq(rel_diff(b, a, nk), tol, "tv_grad_adjoint %zu x %zux%zu", nimg, kh, kw);
         free(a);
         free(b);
         cpu->ops->vec_destroy(cpu, &pc);

@@ -109,13 +109,13 @@ Test(tv, gradient_and_adjoint_match_their_definitions)
             cr_assert_eq(o->vec_create(be, n, &vx), KERNEST_OK);
             cr_assert_eq(o->vec_create(be, 2 * n, &vg), KERNEST_OK);
             o->vec_upload(be, vx, x);
-            cr_assert_eq(o->tv_grad(be, kh, kw, vx, vg), KERNEST_OK);
+            cr_assert_eq(o->tv_grad(be, 1, kh, kw, vx, vg), KERNEST_OK);
             o->vec_download(be, vg, g);
             grad_ref(kh, kw, x, gr);
             for (size_t i = 0; i < 2 * n; i++)
                 cr_assert(fabs(g[i] - gr[i]) <= tol * 4, "%zux%zu: D x[%zu] = %g, want %g", kh, kw, i, g[i], gr[i]);
             o->vec_upload(be, vg, pv);
-            cr_assert_eq(o->tv_grad_adjoint(be, kh, kw, vg, vx), KERNEST_OK);
+            cr_assert_eq(o->tv_grad_adjoint(be, 1, kh, kw, vg, vx), KERNEST_OK);
             o->vec_download(be, vx, a);
             grad_adjoint_ref(kh, kw, pv, ar);
             double af[64];

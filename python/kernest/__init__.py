@@ -302,8 +302,9 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     | "auto" (see below). Which constraints each model takes: README "Priors" (others raise).
     solver: "auto" | "cgls" | "fista". l1: weight of l1 ||K||_1. tv: weight of isotropic total
     variation sum sqrt(dxK^2 + dyK^2) (pixel model; combines with reg, l1 and constraints). nonneg: K >= 0.
-    bounds: (lo, hi). sum: fixed sum of K. support: ("disk", R) | ("box", H, W) | a 0/1 array
-    shaped like K. fixed: {(row, col): value} or [(row, col, value)], offsets from the centre.
+    bounds: (lo, hi). sum: fixed sum of K (with channels, of each kernel). support: ("disk", R) |
+    ("box", H, W) | a 0/1 array shaped like K. fixed: {(row, col): value} or [(row, col, value)],
+    offsets from the centre.
     background: also fit one constant offset per pair (report["background"]).
     outer_maxiter, outer_tol: lowrank's ALS sweeps cap and relative change of K to stop at.
     progress: a callable called after every iteration with a dict (iteration, first_iteration,

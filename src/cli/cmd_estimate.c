@@ -27,7 +27,7 @@ static const char usage[] =
     "S x C_out x Hb x Wb give B[s,o] = sum_i crop(A[s,i] (*) K[o,i]); K is written as\n"
     "C_out x C_in x Kh x Kw (a framework's conv weight layout); the priors act on each kernel.\n"
     "With several channels: every model gives each kernel its own profile, coefficients or\n"
-    "factors (--profile and the report: C_out x C_in of them); tv and --sum are refused;\n"
+    "factors (--profile and the report: C_out x C_in of them); tv and --sum act on each kernel;\n"
     "--background fits one offset per sample and output channel; --uncertainty writes\n"
     "C_out x C_in maps like K; --plot draws the kernels as a mosaic.\n"
     "\n"
