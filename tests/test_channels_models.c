@@ -15,12 +15,6 @@
 
 enum { COUT = 2, CIN = 3, NK = COUT * CIN, KS = 7 };
 
-static void random_vec(double *v, size_t n, double lo, double hi, unsigned long long *s)
-{
-    for (size_t i = 0; i < n; i++)
-        v[i] = lo + (hi - lo) * tu_rand(s);
-}
-
 static void options(kernest_options *o, kernest_model model, int order)
 {
     kernest_options_default(o);
@@ -60,7 +54,7 @@ static kernest_array *layer_in_model(kernest_model model, int order, double *x, 
         cr_assert_eq(kn_model_init(&m, model, order, KS, KS), KERNEST_OK);
     for (size_t k = 0; k < NK; k++) {
         double *xk = x + k * per, *Kk = K->data + k * KS * KS;
-        random_vec(xk, per, -1, 1, s);
+        tu_random_vec(xk, per, -1, 1, s);
         xk[0] += 2.0 + (double)k; /* a distinct centre (radial, harmonic) or first factor entry */
         if (model != KERNEST_MODEL_LOWRANK) {
             kn_model_kernel(&m, xk, Kk);
@@ -81,7 +75,7 @@ static void observe(const kernest_array *K, kernest_array **A, kernest_array **B
 {
     const size_t shape[4] = {2, CIN, 16, 16};
     cr_assert_eq(kernest_array_create(4, shape, A), KERNEST_OK);
-    random_vec((*A)->data, (*A)->size, -1, 1, s);
+    tu_random_vec((*A)->data, (*A)->size, -1, 1, s);
     cr_assert_eq(kernest_convolve_channels(*A, K, KERNEST_MODE_SAME, KERNEST_LAYOUT_AUTO, 0, B), KERNEST_OK,
                  "%s", kernest_last_error());
 }
@@ -114,7 +108,7 @@ Test(channels_models, phi_and_gram_are_block_diagonal)
         double *x = malloc(all.nx * sizeof *x), *K = malloc(NK * KS * KS * sizeof *K), Kk[KS * KS];
         double *g = malloc(all.nx * sizeof *g);
         unsigned long long s = 11 + c;
-        random_vec(x, all.nx, -1, 1, &s);
+        tu_random_vec(x, all.nx, -1, 1, &s);
         kn_model_kernel(&all, x, K);
         for (size_t k = 0; k < NK; k++) {
             kn_model_kernel(&one, x + k * per, Kk);
@@ -139,8 +133,8 @@ Test(channels_models, phi_and_gram_are_block_diagonal)
     /* lowrank half-steps: kernel k is U_k V_kᵀ with its own held factor */
     double U[NK * 2 * KS], V[NK * 2 * KS], K0[NK * KS * KS], K1[NK * KS * KS];
     unsigned long long s = 5;
-    random_vec(U, NK * 2 * KS, -1, 1, &s);
-    random_vec(V, NK * 2 * KS, -1, 1, &s);
+    tu_random_vec(U, NK * 2 * KS, -1, 1, &s);
+    tu_random_vec(V, NK * 2 * KS, -1, 1, &s);
     kn_model m0, m1;
     cr_assert_eq(kn_lowrank_model(&m0, 0, 2, KS, KS, NK, V), KERNEST_OK);
     cr_assert_eq(kn_lowrank_model(&m1, 1, 2, KS, KS, NK, U), KERNEST_OK);

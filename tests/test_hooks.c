@@ -508,20 +508,6 @@ static char *write_problem(const char *name_a, const char *name_b)
     return args;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    s[fread(s, 1, (size_t)n, f)] = '\0';
-    fclose(f);
-    return s;
-}
-
 Test(hooks, cli_log_has_one_object_per_iteration)
 {
     char *base = write_problem("A.npy", "B.npy"), *args = NULL, err[4096];
@@ -530,7 +516,7 @@ Test(hooks, cli_log_has_one_object_per_iteration)
                        K, log, rep) > 0);
     cr_assert_eq(tu_run_cli(args, err, sizeof err), 0, "%s", err);
     cr_assert_null(strstr(err, "iteration"), "progress line without a terminal: %s", err);
-    char *text = slurp(log), *rtext = slurp(rep);
+    char *text = tu_read_text(log), *rtext = tu_read_text(rep);
     cr_assert_not_null(text);
     cJSON *report = cJSON_Parse(rtext), *solve = cJSON_GetObjectItem(report, "solve");
     cJSON *hist = cJSON_GetObjectItem(solve, "residual_history");
@@ -589,7 +575,7 @@ Test(hooks, cli_progress_line_on_a_terminal)
                                  "</dev/null", KERNEST_CLI, base, K, quiet ? "--quiet" : "", out) > 0);
         int st = system(cmd);
         cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s -> %d", cmd, st);
-        char *text = slurp(out);
+        char *text = tu_read_text(out);
         cr_assert_not_null(text);
         if (quiet) {
             cr_assert_eq(text[0], '\0', "--quiet printed: %s", text);
@@ -654,14 +640,14 @@ static void signal_and_resume(int sig, const char *solver_args)
     free(args);
     cr_assert(asprintf(&args, "%s %s -o '%s' --tol 0 --maxiter 300 --resume '%s'", base, solver_args, Kres, ck) > 0);
     cr_assert_eq(tu_run_cli(args, err, sizeof err), 0, "%s", err);
-    char *a = slurp(Kref), *b = slurp(Kres);
+    char *a = tu_read_text(Kref), *b = tu_read_text(Kres);
     FILE *f = fopen(Kref, "rb");
     fseek(f, 0, SEEK_END);
     const long n = ftell(f);
     fclose(f);
     cr_assert_eq(memcmp(a, b, (size_t)n), 0, "the resumed kernel differs from the uninterrupted one");
     /* the interrupted estimate is an earlier iterate: it differs */
-    char *c = slurp(Kint);
+    char *c = tu_read_text(Kint);
     cr_assert_neq(memcmp(a, c, (size_t)n), 0);
     free(a);
     free(b);

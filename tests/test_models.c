@@ -13,19 +13,6 @@
 #include "problem.h"
 #include "testutil.h"
 
-static kn_backend *cpu(void)
-{
-    kn_backend *be = NULL;
-    cr_assert_eq(kn_backend_cpu_create(KERNEST_DOUBLE, 1, &be), KERNEST_OK, "%s", kernest_last_error());
-    return be;
-}
-
-static void random_vec(double *v, size_t n, double lo, double hi, unsigned long long *s)
-{
-    for (size_t i = 0; i < n; i++)
-        v[i] = lo + (hi - lo) * tu_rand(s);
-}
-
 static void options(kernest_options *o, size_t kh, size_t kw)
 {
     kernest_options_default(o);
@@ -53,7 +40,7 @@ Test(harmonic, phi_follows_the_definition)
     cr_assert_eq(m.nx, p + 2 * (size_t)M * (p - 1));
     unsigned long long s = 7;
     double c[256], K[63], prof[5][16] = {{0}};
-    random_vec(c, m.nx, -1, 1, &s);
+    tu_random_vec(c, m.nx, -1, 1, &s);
     kn_model_kernel(&m, c, K);
     for (size_t j = 0; j < p; j++)
         prof[0][j] = c[j];
@@ -86,7 +73,7 @@ Test(harmonic, grad_prior_is_radial_differences_plus_the_angular_term)
     unsigned long long s = 11;
     double c[512], g[512];
     cr_assert(m.nx <= 512);
-    random_vec(c, m.nx, -1, 1, &s);
+    tu_random_vec(c, m.nx, -1, 1, &s);
     kn_csr_apply(&m.gram, c, g);
     double form = 0.0, want = 0.0;
     for (size_t i = 0; i < m.nx; i++)
@@ -110,7 +97,7 @@ Test(harmonic, grad_prior_is_radial_differences_plus_the_angular_term)
 static void check_adjoint(const char *label, const kn_model *m, const kn_problem *pb, const double *keep, int bg)
 {
     unsigned long long s = 43;
-    kn_backend *be = cpu(), *hb = NULL;
+    kn_backend *be = tu_cpu(KERNEST_DOUBLE), *hb = NULL;
     cr_assert_eq(be->ops->op_setup(be, pb), KERNEST_OK, "%s", kernest_last_error());
     cr_assert_eq(kn_model_backend_bg(m, be, keep, bg ? pb : NULL, &hb), KERNEST_OK, "%s", kernest_last_error());
     const kn_backend_ops *o = hb->ops;
@@ -122,8 +109,8 @@ static void check_adjoint(const char *label, const kn_model *m, const kn_problem
     o->vec_create(hb, m->nx, &gd);
     o->vec_create(hb, pb->m, &r);
     o->vec_create(hb, pb->m, &hc);
-    random_vec(x, m->nx, -1, 1, &s);
-    random_vec(y, pb->m, -1, 1, &s);
+    tu_random_vec(x, m->nx, -1, 1, &s);
+    tu_random_vec(y, pb->m, -1, 1, &s);
     o->vec_upload(hb, c, x);
     o->vec_upload(hb, r, y);
     cr_assert_eq(o->op_apply(hb, c, hc), KERNEST_OK);
@@ -134,7 +121,7 @@ static void check_adjoint(const char *label, const kn_model *m, const kn_problem
     o->vec_nrm2(hb, hc, &hn);
     cr_assert(hn > 0, "%s: the operator gave 0", label);
     cr_assert(fabs(a - b) <= 1e-12 * fmax(1.0, fabs(a)), "%s: <A c, r> = %.17g but <c, A'r> = %.17g", label, a, b);
-    random_vec(x, m->nx, -1, 1, &s);
+    tu_random_vec(x, m->nx, -1, 1, &s);
     o->vec_upload(hb, htr, x);
     o->reg_gram(hb, KERNEST_REG_GRAD, c, gc);
     o->reg_gram(hb, KERNEST_REG_GRAD, htr, gd);
@@ -185,7 +172,7 @@ Test(models, operators_are_adjoint)
     check_adjoint("harmonic:3, background", &m, &pb, NULL, 1);
     kn_model_free(&m);
     for (int side = 0; side < 2; side++) {
-        random_vec(held, 2 * (side == 0 ? 7 : 9), -1, 1, &s);
+        tu_random_vec(held, 2 * (side == 0 ? 7 : 9), -1, 1, &s);
         cr_assert_eq(kn_lowrank_model(&m, side, 2, 9, 7, 1, held), KERNEST_OK);
         cr_assert_eq(m.nx, (size_t)2 * (side == 0 ? 9 : 7));
         check_adjoint(side == 0 ? "lowrank U step" : "lowrank V step", &m, &pb, NULL, 0);
@@ -207,8 +194,8 @@ Test(models, lowrank_half_step_is_u_v_transposed)
     const size_t kh = 5, kw = 4;
     double U[10], V[8], K0[20], K1[20], Kf[20], UV[18];
     unsigned long long s = 3;
-    random_vec(U, 10, -1, 1, &s);
-    random_vec(V, 8, -1, 1, &s);
+    tu_random_vec(U, 10, -1, 1, &s);
+    tu_random_vec(V, 8, -1, 1, &s);
     kn_model m0, m1;
     cr_assert_eq(kn_lowrank_model(&m0, 0, 2, kh, kw, 1, V), KERNEST_OK);
     cr_assert_eq(kn_lowrank_model(&m1, 1, 2, kh, kw, 1, U), KERNEST_OK);
@@ -435,17 +422,6 @@ Test(background, offsets_are_recovered_with_the_kernel)
     kernest_array_destroy(&K);
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f, "%s missing", path);
-    char *text = calloc(1, 1 << 20);
-    size_t len = fread(text, 1, (1 << 20) - 1, f);
-    text[len] = '\0';
-    fclose(f);
-    return text;
-}
-
 Test(cli, models_and_background_run_and_refuse_what_they_cannot_take)
 {
     char *dir = tu_tmpdir(), args[2048], err[1024];
@@ -462,14 +438,14 @@ Test(cli, models_and_background_run_and_refuse_what_they_cannot_take)
               p->shape[0], p->shape[1]);
     cr_assert(p->data[p->shape[1]] == 0.0, "f_1(0) must be 0");
     kernest_array_destroy(&p);
-    char *text = slurp(rp);
+    char *text = tu_read_text(rp);
     cr_assert(strstr(text, "\"coefficients\":") && strstr(text, "\"background\":") &&
               strstr(text, "\"order\":\t2"), "report: %.600s", text);
     free(text);
     snprintf(args, sizeof args, "estimate '%s/A.npy' '%s/B.npy' -o '%s/K.npy' --model lowrank:1 --nonneg "
              "--outer-maxiter 5 --maxiter 50 --report '%s/r.json' --threads 1 -q", dir, dir, dir, dir);
     cr_assert_eq(tu_run_cli(args, err, sizeof err), 0, "%s", err);
-    text = slurp(rp);
+    text = tu_read_text(rp);
     cr_assert(strstr(text, "\"als\":") && strstr(text, "\"u\":") && strstr(text, "\"sweeps\":"), "report: %.600s", text);
     free(text);
     /* box:5x3 with lowrank: U's rows and V's columns outside the box are 0, so K is too */

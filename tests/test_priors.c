@@ -17,19 +17,12 @@
 
 /* ---- helpers ---------------------------------------------------------------------------------- */
 
-static kn_backend *cpu(void)
-{
-    kn_backend *be = NULL;
-    cr_assert_eq(kn_backend_cpu_create(KERNEST_DOUBLE, 1, &be), KERNEST_OK, "%s", kernest_last_error());
-    return be;
-}
-
 /* out_k = prox_{step g}(v_k) through the backend, k < count, with one prox object (so later
  * calls start from what earlier ones found) */
 static void run_prox_seq(const kn_prox_spec *spec, double step, const double *const *v, double **out,
                          int count)
 {
-    kn_backend *be = cpu();
+    kn_backend *be = tu_cpu(KERNEST_DOUBLE);
     kn_vec *x = NULL;
     kn_prox *p = NULL;
     cr_assert_eq(kn_prox_create(be, spec, &p), KERNEST_OK, "%s", kernest_last_error());
@@ -59,12 +52,6 @@ static double soft(double v, double t)
     return v > t ? v - t : v < -t ? v + t : 0.0;
 }
 
-static void random_vec(double *v, size_t n, double lo, double hi, unsigned long long *s)
-{
-    for (size_t i = 0; i < n; i++)
-        v[i] = lo + (hi - lo) * tu_rand(s);
-}
-
 /* ---- projections and shrinkage against their definitions ------------------------------------- */
 
 Test(prox, nonneg_and_bounds_are_clips)
@@ -72,7 +59,7 @@ Test(prox, nonneg_and_bounds_are_clips)
     enum { N = 50 };
     unsigned long long s = 11;
     double v[N], out[N];
-    random_vec(v, N, -2, 2, &s);
+    tu_random_vec(v, N, -2, 2, &s);
     kn_prox_spec nn = {.n = N, .lo = 0.0, .hi = INFINITY};
     run_prox(&nn, 1.0, v, out);
     for (size_t i = 0; i < N; i++)
@@ -88,7 +75,7 @@ Test(prox, support_and_fixed_entries_are_set)
     enum { N = 40 };
     unsigned long long s = 12;
     double v[N], out[N], keep[N], fixv[N];
-    random_vec(v, N, -2, 2, &s);
+    tu_random_vec(v, N, -2, 2, &s);
     for (size_t i = 0; i < N; i++) {
         keep[i] = i % 3 != 0;              /* every third entry forced */
         fixv[i] = i % 6 == 0 ? 0.25 * (double)i : 0.0; /* half of those fixed to a value, half to 0 */
@@ -106,7 +93,7 @@ Test(prox, soft_threshold_matches_its_definition)
     enum { N = 60 };
     unsigned long long s = 13;
     double v[N], out[N];
-    random_vec(v, N, -1, 1, &s);
+    tu_random_vec(v, N, -1, 1, &s);
     kn_prox_spec l1 = {.n = N, .l1 = 0.125, .lo = -INFINITY, .hi = INFINITY};
     run_prox(&l1, 2.0, v, out); /* threshold step * l1 = 0.25 */
     for (size_t i = 0; i < N; i++)
@@ -162,8 +149,8 @@ static void check_sum_case(const char *label, kn_prox_spec *sp, double step, uns
     unsigned long long s = seed;
     double v[N], x[N], ref[N], w[N], p[N], v2[N], x2[N], v3[N], x3[N];
     cr_assert_eq(sp->n, N);
-    random_vec(v, N, -2, 2, &s);
-    random_vec(v3, N, -20, 5, &s);
+    tu_random_vec(v, N, -2, 2, &s);
+    tu_random_vec(v3, N, -20, 5, &s);
     for (size_t i = 0; i < N; i++)
         v2[i] = v[i] + 1e-3 * (double)i;
     /* a nearby vector and a far one after v: the warm-started search must find the same point */
@@ -188,7 +175,7 @@ static void check_sum_case(const char *label, kn_prox_spec *sp, double step, uns
         return;
     /* closest point: ⟨v − x, p − x⟩ <= 0 for every feasible p (here: projections of random points) */
     for (int k = 0; k < 50; k++) {
-        random_vec(w, N, -3, 3, &s);
+        tu_random_vec(w, N, -3, 3, &s);
         sum_reference(sp, 0.0, w, p);
         cr_assert(feasible(sp, p), "%s: reference point %d infeasible", label, k);
         double ip = 0;
@@ -215,7 +202,7 @@ Test(prox, sum_is_reached_by_the_closest_point)
 
 Test(prox, unreachable_sum_and_empty_bounds_are_refused)
 {
-    kn_backend *be = cpu();
+    kn_backend *be = tu_cpu(KERNEST_DOUBLE);
     kn_prox *p = NULL;
     kn_prox_spec far = {.n = 4, .lo = 0.0, .hi = 1.0, .has_sum = 1, .sum = 5.0};
     cr_assert_eq(kn_prox_create(be, &far, &p), KERNEST_E_INVALID);
@@ -246,7 +233,7 @@ Test(radial, phi_interpolates_and_its_transpose_is_the_adjoint)
     cr_assert(phi.row_ptr[c + 1] - phi.row_ptr[c] == 1 && phi.col[phi.row_ptr[c]] == 0, "centre -> knot 0 only");
     cr_assert(phi.row_ptr[k3 + 1] - phi.row_ptr[k3] == 1 && phi.col[phi.row_ptr[k3]] == 3, "(0,3) -> knot 3 only");
 
-    kn_backend *be = cpu();
+    kn_backend *be = tu_cpu(KERNEST_DOUBLE);
     kn_sparse *sp = NULL, *spt = NULL;
     kn_vec *cv = NULL, *kv = NULL, *pc = NULL, *ptk = NULL;
     cr_assert_eq(kn_csr_upload(be, &phi, &sp), KERNEST_OK);
@@ -257,8 +244,8 @@ Test(radial, phi_interpolates_and_its_transpose_is_the_adjoint)
     be->ops->vec_create(be, n, &pc);
     unsigned long long s = 31;
     double hc[64], hk[88];
-    random_vec(hc, p, -1, 1, &s);
-    random_vec(hk, n, -1, 1, &s);
+    tu_random_vec(hc, p, -1, 1, &s);
+    tu_random_vec(hk, n, -1, 1, &s);
     be->ops->vec_upload(be, cv, hc);
     be->ops->vec_upload(be, kv, hk);
     be->ops->sparse_apply(be, sp, cv, pc);
@@ -291,7 +278,7 @@ static void check_composed_adjoint(kernest_model kind, int with_keep)
     double keep[63], x[63], y[30];
     for (size_t i = 0; i < m.nx; i++)
         keep[i] = i % 4 != 1;
-    kn_backend *be = cpu(), *hb = NULL;
+    kn_backend *be = tu_cpu(KERNEST_DOUBLE), *hb = NULL;
     cr_assert_eq(be->ops->op_setup(be, &pb), KERNEST_OK);
     cr_assert_eq(kn_model_backend(&m, be, with_keep ? keep : NULL, &hb), KERNEST_OK, "%s", kernest_last_error());
     kn_vec *c = NULL, *r = NULL, *hc = NULL, *htr = NULL;
@@ -299,8 +286,8 @@ static void check_composed_adjoint(kernest_model kind, int with_keep)
     hb->ops->vec_create(hb, m.nx, &htr);
     hb->ops->vec_create(hb, pb.m, &r);
     hb->ops->vec_create(hb, pb.m, &hc);
-    random_vec(x, m.nx, -1, 1, &s);
-    random_vec(y, pb.m, -1, 1, &s);
+    tu_random_vec(x, m.nx, -1, 1, &s);
+    tu_random_vec(y, pb.m, -1, 1, &s);
     hb->ops->vec_upload(hb, c, x);
     hb->ops->vec_upload(hb, r, y);
     cr_assert_eq(hb->ops->op_apply(hb, c, hc), KERNEST_OK);
@@ -314,7 +301,7 @@ static void check_composed_adjoint(kernest_model kind, int with_keep)
     kn_vec *d = NULL, *gd = NULL;
     hb->ops->vec_create(hb, m.nx, &d);
     hb->ops->vec_create(hb, m.nx, &gd);
-    random_vec(x, m.nx, -1, 1, &s);
+    tu_random_vec(x, m.nx, -1, 1, &s);
     hb->ops->vec_upload(hb, d, x);
     hb->ops->reg_gram(hb, KERNEST_REG_GRAD, c, htr);
     hb->ops->reg_gram(hb, KERNEST_REG_GRAD, d, gd);

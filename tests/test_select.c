@@ -496,14 +496,24 @@ Test(select, prior_draw_has_the_models_grad_covariance)
 
 /* ---- the CLI ------------------------------------------------------------------------------------------------ */
 
-Test(select, cli_default_is_automatic_and_writes_the_uncertainty_maps)
+/* synth with synth_args into tu_dir, then the default estimate with --uncertainty u (4 samples);
+ * returns the JSON report's text (free it) */
+static char *default_run_with_uncertainty(const char *synth_args)
 {
     char cmd[2048], err[1024];
-    snprintf(cmd, sizeof cmd, "synth -o %s --n 16 --kernel gaussian:2 --noise-rel 0.05", tu_dir);
+    snprintf(cmd, sizeof cmd, "synth -o %s %s", tu_dir, synth_args);
     cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 0, "%s", err);
     snprintf(cmd, sizeof cmd, "estimate %s/A.npy %s/B.npy -o %s/K.npy --report %s/r.json "
              "--uncertainty %s/u --samples 4 --threads 1 -q", tu_dir, tu_dir, tu_dir, tu_dir, tu_dir);
     cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 0, "%s", err);
+    char *rp = tu_path(tu_dir, "r.json"), *text = tu_read_text(rp);
+    free(rp);
+    return text;
+}
+
+Test(select, cli_default_is_automatic_and_writes_the_uncertainty_maps)
+{
+    char *report = default_run_with_uncertainty("--n 16 --kernel gaussian:2 --noise-rel 0.05");
     const char *names[] = {"u_coverage.npy", "u_std.npy"};
     for (int i = 0; i < 2; i++) {
         char *path = tu_path(tu_dir, names[i]);
@@ -514,40 +524,24 @@ Test(select, cli_default_is_automatic_and_writes_the_uncertainty_maps)
         kernest_array_destroy(&a);
         free(path);
     }
-    char *rp = tu_path(tu_dir, "r.json");
-    FILE *f = fopen(rp, "r");
-    char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = 0;
-    fclose(f);
-    free(rp);
-    cr_assert(strstr(buf, "\"automatic\"") && strstr(buf, "\"candidates\"") && strstr(buf, "radial+grad"),
+    cr_assert(strstr(report, "\"automatic\"") && strstr(report, "\"candidates\"") && strstr(report, "radial+grad"),
               "report lacks the automatic section");
+    free(report);
 }
 
 /* the automatic choice may pick harmonic:2; the uncertainty maps follow it */
 Test(select, cli_uncertainty_after_a_harmonic_choice)
 {
-    char cmd[2048], err[1024];
-    snprintf(cmd, sizeof cmd, "synth -o %s --n 24 --seed 13 --kernel power:1,0.8,2,30 --noise-rel 0.05", tu_dir);
-    cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 0, "%s", err);
-    snprintf(cmd, sizeof cmd, "estimate %s/A.npy %s/B.npy -o %s/K.npy --report %s/r.json "
-             "--uncertainty %s/u --samples 4 --threads 1 -q", tu_dir, tu_dir, tu_dir, tu_dir, tu_dir);
-    cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 0, "%s", err);
-    char *rp = tu_path(tu_dir, "r.json"), *up = tu_path(tu_dir, "u_std.npy");
-    FILE *f = fopen(rp, "r");
-    char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = 0;
-    fclose(f);
-    cr_assert(strstr(buf, "\"chosen\":\t\"harmonic:2+grad\""), "the choice was not harmonic:2 (cJSON's tab)");
+    char *report = default_run_with_uncertainty("--n 24 --seed 13 --kernel power:1,0.8,2,30 --noise-rel 0.05");
+    cr_assert(strstr(report, "\"chosen\":\t\"harmonic:2+grad\""), "the choice was not harmonic:2 (cJSON's tab)");
+    free(report);
+    char *up = tu_path(tu_dir, "u_std.npy");
     kernest_array *a = NULL;
     cr_assert_eq(kernest_npy_read(up, &a), KERNEST_OK, "%s", kernest_last_error());
     for (size_t i = 0; i < a->size; i++)
         cr_assert(a->data[i] >= 0 && isfinite(a->data[i]));
     cr_assert(a->data[(a->size - 1) / 2] > 0);
     kernest_array_destroy(&a);
-    free(rp);
     free(up);
 }
 

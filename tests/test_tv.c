@@ -15,13 +15,6 @@
 #include "synth.h"
 #include "testutil.h"
 
-static kn_backend *cpu(kernest_precision p)
-{
-    kn_backend *be = NULL;
-    cr_assert_eq(kn_backend_cpu_create(p, 1, &be), KERNEST_OK, "%s", kernest_last_error());
-    return be;
-}
-
 /* host reference of D: forward differences, no wrap, layout of backend.h */
 static void grad_ref(size_t kh, size_t kw, const double *x, double *g)
 {
@@ -82,12 +75,6 @@ static double tv_of(size_t kh, size_t kw, const double *x)
     return s;
 }
 
-static void random_vec(double *v, size_t n, double lo, double hi, unsigned long long *s)
-{
-    for (size_t i = 0; i < n; i++)
-        v[i] = lo + (hi - lo) * tu_rand(s);
-}
-
 /* ---- backend operations ------------------------------------------------------------------ */
 
 Test(tv, gradient_and_adjoint_match_their_definitions)
@@ -97,14 +84,14 @@ Test(tv, gradient_and_adjoint_match_their_definitions)
     for (int prec = 0; prec < 2; prec++) {
         kernest_precision p = prec ? KERNEST_SINGLE : KERNEST_DOUBLE;
         const double tol = prec ? 1e-6 : 1e-14;
-        kn_backend *be = cpu(p);
+        kn_backend *be = tu_cpu(p);
         const kn_backend_ops *o = be->ops;
         cr_assert(kn_backend_has_priors(o));
         for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {
             const size_t kh = shapes[k][0], kw = shapes[k][1], n = kh * kw;
             double x[64], pv[128], g[128], gr[128], a[64], ar[64];
-            random_vec(x, n, -1, 1, &s);
-            random_vec(pv, 2 * n, -1, 1, &s);
+            tu_random_vec(x, n, -1, 1, &s);
+            tu_random_vec(pv, 2 * n, -1, 1, &s);
             kn_vec *vx = NULL, *vg = NULL;
             cr_assert_eq(o->vec_create(be, n, &vx), KERNEST_OK);
             cr_assert_eq(o->vec_create(be, 2 * n, &vg), KERNEST_OK);
@@ -141,12 +128,12 @@ Test(tv, gradient_and_adjoint_match_their_definitions)
 
 Test(tv, ball_projection_and_pair_norms_match_their_definitions)
 {
-    kn_backend *be = cpu(KERNEST_DOUBLE);
+    kn_backend *be = tu_cpu(KERNEST_DOUBLE);
     const kn_backend_ops *o = be->ops;
     unsigned long long s = 11;
     enum { N = 50 };
     double p[2 * N], q[2 * N];
-    random_vec(p, 2 * N, -2, 2, &s);
+    tu_random_vec(p, 2 * N, -2, 2, &s);
     p[3] = 0, p[N + 3] = 0; /* a zero pair stays zero */
     kn_vec *v = NULL;
     cr_assert_eq(o->vec_create(be, 2 * N, &v), KERNEST_OK);
@@ -244,7 +231,7 @@ static void ref_solve(size_t kh, size_t kw, const double *v, double tau, const r
 /* kn_prox_apply with the TV part iterated to tight accuracy; step 1 so tau = spec tv */
 static void fgp_solve(const kn_prox_spec *spec, const double *v, double *x, int *iters)
 {
-    kn_backend *be = cpu(KERNEST_DOUBLE);
+    kn_backend *be = tu_cpu(KERNEST_DOUBLE);
     kn_prox *p = NULL;
     kn_vec *vx = NULL;
     cr_assert_eq(kn_prox_create(be, spec, &p), KERNEST_OK, "%s", kernest_last_error());
@@ -265,7 +252,7 @@ static void check_prox_case(const char *label, const ref_g *g, double tau, unsig
     const size_t kh = 6, kw = 5, n = kh * kw;
     double v[30], x[30], xr[30], xa[30];
     unsigned long long s = seed;
-    random_vec(v, n, -1, 1, &s);
+    tu_random_vec(v, n, -1, 1, &s);
     for (size_t i = 0; i < n; i++) /* a step edge, so TV has something to keep */
         v[i] += (i % kw) >= 2 ? 1.0 : 0.0;
     kn_prox_spec spec = {.n = n, .l1 = g->l1, .lo = g->lo, .hi = g->hi, .has_sum = g->has_sum,
@@ -312,11 +299,11 @@ Test(tv, warm_start_saves_iterations)
     const size_t kh = 12, kw = 10, n = kh * kw;
     double v[120], v2[120], xw[120], xc[120];
     unsigned long long s = 31;
-    random_vec(v, n, -1, 1, &s);
+    tu_random_vec(v, n, -1, 1, &s);
     for (size_t i = 0; i < n; i++)
         v2[i] = v[i] + 1e-3 * (tu_rand(&s) - 0.5);
     kn_prox_spec spec = {.n = n, .lo = -INFINITY, .hi = INFINITY, .tv = 0.3, .kh = kh, .kw = kw};
-    kn_backend *be = cpu(KERNEST_DOUBLE);
+    kn_backend *be = tu_cpu(KERNEST_DOUBLE);
     kn_prox *p = NULL;
     kn_vec *x = NULL;
     cr_assert_eq(kn_prox_create(be, &spec, &p), KERNEST_OK);
@@ -351,7 +338,7 @@ Test(tv, l1_is_exact_not_the_soft_threshold_of_the_tv_prox)
     const size_t kh = 6, kw = 5, n = kh * kw;
     double v[30], x[30], xt[30], xs[30];
     unsigned long long s = 21;
-    random_vec(v, n, -1, 1, &s);
+    tu_random_vec(v, n, -1, 1, &s);
     const double tau = 0.3, l1 = 0.3;
     int it;
     kn_prox_spec both = {.n = n, .l1 = l1, .lo = -INFINITY, .hi = INFINITY, .tv = tau, .kh = kh, .kw = kw};

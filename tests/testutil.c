@@ -11,6 +11,7 @@
 
 #include <criterion/criterion.h>
 
+#include "backend.h"
 #include "testutil.h"
 
 /* Every test program (and the CLI it runs) plans with FFTW_ESTIMATE unless told otherwise:
@@ -134,6 +135,38 @@ int tu_run_cli(const char *args, char *err, size_t cap)
     if (st == -1 || !WIFEXITED(st))
         return -1;
     return WEXITSTATUS(st);
+}
+
+char *tu_read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s: cannot open", path);
+    size_t cap = 4096, len = 0, got;
+    char *s = malloc(cap);
+    cr_assert_not_null(s);
+    while ((got = fread(s + len, 1, cap - 1 - len, f)) > 0) {
+        len += got;
+        if (len == cap - 1) {
+            s = realloc(s, cap *= 2);
+            cr_assert_not_null(s);
+        }
+    }
+    fclose(f);
+    s[len] = '\0';
+    return s;
+}
+
+void tu_random_vec(double *v, size_t n, double lo, double hi, unsigned long long *s)
+{
+    for (size_t i = 0; i < n; i++)
+        v[i] = lo + (hi - lo) * tu_rand(s);
+}
+
+struct kn_backend *tu_cpu(kernest_precision p)
+{
+    kn_backend *be = NULL;
+    cr_assert_eq(kn_backend_cpu_create(p, 1, &be), KERNEST_OK, "%s", kernest_last_error());
+    return be;
 }
 
 double tu_rand(unsigned long long *s)

@@ -33,6 +33,15 @@ int tu_run_cli(const char *args, char *err, size_t cap);
 double tu_rand(unsigned long long *state);
 /* New 2-D array filled with uniform values in [lo, hi). */
 kernest_array *tu_random_array(size_t h, size_t w, double lo, double hi, unsigned long long *state);
+/* The whole file as a NUL-terminated string (malloc'd; a Criterion assertion when it cannot be
+ * read). */
+char *tu_read_text(const char *path);
+/* n values uniform in [lo, hi) from tu_rand */
+void tu_random_vec(double *v, size_t n, double lo, double hi, unsigned long long *state);
+/* A single-thread CPU backend of precision p (a Criterion assertion on failure); destroy with
+ * kn_backend_destroy. */
+struct kn_backend;
+struct kn_backend *tu_cpu(kernest_precision p);
 
 /* Reference full 2-D convolution by the direct sum (O(ha wa kh kw)), then cropped as mode. */
 kernest_array *tu_direct_convolve(const kernest_array *A, const kernest_array *K, kernest_mode mode);
