@@ -330,11 +330,7 @@ static void make_layer(kernest_array **A, kernest_array **B, kernest_array **K, 
 static kernest_array *solve(const kernest_array *A, const kernest_array *B, int correlate, int background,
                             kernest_report **rep)
 {
-    kernest_options opt;
-    kernest_options_default(&opt);
-    opt.kh = opt.kw = 5;
-    opt.device = KERNEST_DEVICE_CPU;
-    opt.threads = 1;
+    kernest_options opt = tu_cpu_options(5, 5);
     opt.tol = 1e-12;
     opt.maxiter = 3000;
     opt.correlate = correlate;
@@ -425,11 +421,7 @@ Test(channels, correlate_is_flipped)
 static void uncertainty_maps(const kernest_array *const *A, const kernest_array *const *B, size_t np,
                              int correlate, kernest_array **cov, kernest_array **sd)
 {
-    kernest_options opt;
-    kernest_options_default(&opt);
-    opt.kh = opt.kw = 5;
-    opt.device = KERNEST_DEVICE_CPU;
-    opt.threads = 1;
+    kernest_options opt = tu_cpu_options(5, 5);
     opt.reg = KERNEST_REG_GRAD;
     opt.lambda = 1.0;
     opt.sigma = 0.01;
@@ -531,11 +523,7 @@ Test(channels, correlate_priors_in_correlation_frame)
 {
     kernest_array *A, *B, *K;
     make_layer(&A, &B, &K, 1, 1e-9);
-    kernest_options opt;
-    kernest_options_default(&opt);
-    opt.kh = opt.kw = 4; /* even: flipping moves the centre */
-    opt.device = KERNEST_DEVICE_CPU;
-    opt.threads = 1;
+    kernest_options opt = tu_cpu_options(4, 4); /* even: flipping moves the centre */
     opt.correlate = 1;
     opt.mode = KERNEST_MODE_SAME;
     kernest_fixed_pixel fx = {-1, 2, 0.25}; /* row (4-1)/2-1 = 0, column 1+2 = 3 */
@@ -560,11 +548,7 @@ Test(channels, priors_per_kernel)
 {
     kernest_array *A, *B, *K;
     make_layer(&A, &B, &K, 0, 1e-9);
-    kernest_options opt;
-    kernest_options_default(&opt);
-    opt.kh = opt.kw = 5;
-    opt.device = KERNEST_DEVICE_CPU;
-    opt.threads = 1;
+    kernest_options opt = tu_cpu_options(5, 5);
     opt.support = KERNEST_SUPPORT_BOX;
     opt.support_h = opt.support_w = 3;
     opt.reg = KERNEST_REG_GRAD;
@@ -655,12 +639,9 @@ Test(channels, correlate_matches_scipy_fixtures)
         }
         /* and the weights back from the valid outputs */
         kernest_array *B = fixture(names[c], "B_valid"), *K = NULL;
-        kernest_options opt;
-        kernest_options_default(&opt);
+        kernest_options opt = tu_cpu_options(0, 0);
         opt.mode = KERNEST_MODE_VALID;
         opt.correlate = 1;
-        opt.device = KERNEST_DEVICE_CPU;
-        opt.threads = 1;
         opt.tol = 1e-13;
         const kernest_array *As[1] = {A}, *Bs[1] = {B};
         cr_assert_eq(kernest_estimate(As, Bs, 1, &opt, &K, NULL), KERNEST_OK, "%s", kernest_last_error());

@@ -17,10 +17,7 @@ enum { COUT = 2, CIN = 3, NK = COUT * CIN, KS = 7 };
 
 static void options(kernest_options *o, kernest_model model, int order)
 {
-    kernest_options_default(o);
-    o->kh = o->kw = KS;
-    o->threads = 1;
-    o->device = KERNEST_DEVICE_CPU;
+    *o = tu_cpu_options(KS, KS);
     o->model = model;
     o->order = order;
     o->tol = 1e-13;

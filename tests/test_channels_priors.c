@@ -313,12 +313,7 @@ static void layer(size_t S, size_t H, double noise, int unit_sums, kernest_array
 
 static kernest_options layer_options(void)
 {
-    kernest_options opt;
-    kernest_options_default(&opt);
-    opt.kh = opt.kw = K5;
-    opt.device = KERNEST_DEVICE_CPU;
-    opt.threads = 1;
-    return opt;
+    return tu_cpu_options(K5, K5);
 }
 
 static kernest_array *estimate(const kernest_array *A, const kernest_array *B, const kernest_options *opt)

@@ -15,11 +15,7 @@
 
 static void options(kernest_options *o, size_t kh, size_t kw)
 {
-    kernest_options_default(o);
-    o->kh = kh;
-    o->kw = kw;
-    o->threads = 1;
-    o->device = KERNEST_DEVICE_CPU;
+    *o = tu_cpu_options(kh, kw);
 }
 
 /* linear interpolation of knots f (f[j] at r = j) at r */

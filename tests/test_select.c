@@ -53,9 +53,7 @@ static void free_prob(prob *p)
 
 static void opts(kernest_options *o)
 {
-    kernest_options_default(o);
-    o->device = KERNEST_DEVICE_CPU;
-    o->threads = 1;
+    *o = tu_cpu_options(0, 0);
 }
 
 static void estimate(const prob *p, const kernest_options *o, kernest_array **K, kernest_report **rep)

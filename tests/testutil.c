@@ -137,6 +137,17 @@ int tu_run_cli(const char *args, char *err, size_t cap)
     return WEXITSTATUS(st);
 }
 
+kernest_options tu_cpu_options(size_t kh, size_t kw)
+{
+    kernest_options o;
+    kernest_options_default(&o);
+    o.kh = kh;
+    o.kw = kw;
+    o.device = KERNEST_DEVICE_CPU;
+    o.threads = 1;
+    return o;
+}
+
 char *tu_read_text(const char *path)
 {
     FILE *f = fopen(path, "rb");

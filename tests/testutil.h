@@ -33,6 +33,9 @@ int tu_run_cli(const char *args, char *err, size_t cap);
 double tu_rand(unsigned long long *state);
 /* New 2-D array filled with uniform values in [lo, hi). */
 kernest_array *tu_random_array(size_t h, size_t w, double lo, double hi, unsigned long long *state);
+/* The default options for a kh×kw kernel (0: from the data) on one CPU thread, the set-up most
+ * tests start from. */
+kernest_options tu_cpu_options(size_t kh, size_t kw);
 /* The whole file as a NUL-terminated string (malloc'd; a Criterion assertion when it cannot be
  * read). */
 char *tu_read_text(const char *path);
