@@ -6,6 +6,12 @@
 #include "error.h"
 #include "model_op.h"
 
+double kn_harmonic_angular(size_t b, size_t j)
+{
+    const double m = (double)((b + 1) / 2);
+    return m * m / (double)j;
+}
+
 size_t kn_harmonic_unknowns(size_t p, int M)
 {
     return p + 2 * (size_t)M * (p - 1);
@@ -74,15 +80,13 @@ int kn_harmonic_phi(size_t kh, size_t kw, int M, kn_csr *phi, kn_csr *gram)
      * m² f_m(j)²/j at each knot j >= 1 (the constant π goes into λ): it shrinks the angular terms
      * most near the centre, where a ring of few pixels cannot tell them apart. Every row of an
      * anchored block has its diagonal entry. */
-    for (size_t b = 1; !st && b < nb; b++) {
-        const double m = (double)((b + 1) / 2);
+    for (size_t b = 1; !st && b < nb; b++)
         for (size_t j = 1; j <= q; j++) {
             const size_t i = p + (b - 1) * q + j - 1;
             for (size_t e2 = gram->row_ptr[i]; e2 < gram->row_ptr[i + 1]; e2++)
                 if (gram->col[e2] == i)
-                    gram->val[e2] += m * m / (double)j;
+                    gram->val[e2] += kn_harmonic_angular(b, j);
         }
-    }
     free(len);
     free(anch);
     if (st)

@@ -110,17 +110,16 @@ int kn_prior_draw(const kn_model *m, kernest_reg reg, kn_rng *rng, double *g)
         return KERNEST_OK;
     }
     if (m->kind == KERNEST_MODEL_HARMONIC) { /* per kernel: f_0, then the 2M angular profiles
-                                                 (anchored, + m²/j on knot j: model_harmonic.c) */
+                                                 (anchored, + kn_harmonic_angular on their knots) */
         const size_t p = kn_radial_knots(m->kh, m->kw), q = p - 1;
         for (size_t c = 0; c < nk; c++) {
             double *gc = g + c * per;
             diff_draw(gc, p, 0, rng);
             for (int b = 1; b <= 2 * m->order; b++) {
                 double *gb = gc + p + (size_t)(b - 1) * q;
-                const double mm = (double)((b + 1) / 2);
                 diff_draw(gb, q, 1, rng);
                 for (size_t j = 1; j <= q; j++)
-                    gb[j - 1] += mm / sqrt((double)j) * kn_rng_normal(rng);
+                    gb[j - 1] += sqrt(kn_harmonic_angular((size_t)b, j)) * kn_rng_normal(rng);
             }
         }
         return KERNEST_OK;
