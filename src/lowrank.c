@@ -209,7 +209,45 @@ static void move_fit(kn_fit *dst, kn_fit *src)
     memset(src, 0, sizeof *src);
 }
 
-int kn_lowrank_solve(kn_session *s, const kernest_options *opt, kn_fit *fit)
+/* The default start: a short unconstrained pixel estimate (early-stopped CGLS regularises it),
+ * whose leading singular vectors give each kernel's U and V. */
+static int pixel_start(kn_session *s, const kernest_options *opt, double *U, double *V, double *seconds,
+                       long *inner)
+{
+    const size_t kh = s->pb.kh, kw = s->pb.kw, nk = s->pb.cout * s->pb.cin;
+    const int R = opt->order;
+    kernest_options po = *opt;
+    po.model = KERNEST_MODEL_PIXEL;
+    po.solver = KERNEST_SOLVER_CGLS;
+    po.nonneg = po.has_bounds = po.has_sum = 0;
+    po.support = KERNEST_SUPPORT_NONE;
+    po.nfixed = 0;
+    po.l1 = 0.0;
+    po.maxiter = opt->maxiter < 50 ? opt->maxiter : 50;
+    kn_model model = {0};
+    kn_fit f = {0};
+    int st = kn_model_init_nk(&model, KERNEST_MODEL_PIXEL, 0, kh, kw, nk);
+    if (!st && !(st = kn_session_solve_model(s, &po, &model, NULL, &f))) {
+        *seconds += f.solve_seconds;
+        *inner += f.res.iterations;
+        for (size_t k = 0; k < nk; k++)
+            leading_factors(f.K + k * kh * kw, kh, kw, R, opt->nonneg, U + k * (size_t)R * kh,
+                            V + k * (size_t)R * kw);
+    }
+    kn_model_free(&model); /* zeroed when the solve took it */
+    kn_fit_free(&f);
+    return st;
+}
+
+void kn_lowrank_start(const double *K, size_t nk, size_t kh, size_t kw, int R, int nonneg, double *x)
+{
+    for (size_t k = 0; k < nk; k++) {
+        double *xk = x + k * (size_t)R * (kh + kw);
+        leading_factors(K + k * kh * kw, kh, kw, R, nonneg, xk, xk + (size_t)R * kh);
+    }
+}
+
+int kn_lowrank_solve(kn_session *s, const kernest_options *opt, const double *x0, kn_fit *fit)
 {
     const kn_problem *pb = &s->pb;
     const size_t kh = pb->kh, kw = pb->kw, nk = pb->cout * pb->cin, n = pb->n;
@@ -231,24 +269,15 @@ int kn_lowrank_solve(kn_session *s, const kernest_options *opt, kn_fit *fit)
         st = kn_error(KERNEST_E_NOMEM, "--model lowrank: out of memory");
         goto done;
     }
-    /* start: a short unconstrained pixel estimate (early-stopped CGLS regularises it), whose
-     * leading singular vectors give each kernel's U and V */
-    kernest_options po = *opt;
-    po.model = KERNEST_MODEL_PIXEL;
-    po.solver = KERNEST_SOLVER_CGLS;
-    po.nonneg = po.has_bounds = po.has_sum = 0;
-    po.support = KERNEST_SUPPORT_NONE;
-    po.nfixed = 0;
-    po.l1 = 0.0;
-    po.maxiter = opt->maxiter < 50 ? opt->maxiter : 50;
-    if ((st = kn_model_init_nk(&model, KERNEST_MODEL_PIXEL, 0, kh, kw, nk)) ||
-        (st = kn_session_solve_model(s, &po, &model, NULL, &half)))
+    long inner = 0;
+    if (x0) /* the given factors, kernel by kernel [U_k; V_k] */
+        for (size_t k = 0; k < nk; k++) {
+            const double *xk = x0 + k * (size_t)R * (kh + kw);
+            memcpy(U + k * (size_t)R * kh, xk, (size_t)R * kh * sizeof *U);
+            memcpy(V + k * (size_t)R * kw, xk + (size_t)R * kh, (size_t)R * kw * sizeof *V);
+        }
+    else if ((st = pixel_start(s, opt, U, V, &seconds, &inner)))
         goto done;
-    seconds += half.solve_seconds;
-    long inner = half.res.iterations;
-    for (size_t k = 0; k < nk; k++)
-        leading_factors(half.K + k * kh * kw, kh, kw, R, opt->nonneg, U + k * (size_t)R * kh,
-                        V + k * (size_t)R * kw);
     kernels(U, V, nk, R, kh, kw, Kprev);
     fit->outer_reason = KERNEST_STOP_MAXITER;
     for (int t = 1; t <= opt->outer_maxiter; t++) {

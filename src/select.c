@@ -64,6 +64,8 @@ static int cand_init(ctx *c, cand *cd, size_t index, const kn_candidate_spec *sp
         cd->opt.reg = KERNEST_REG_GRAD;
     cd->index = index;
     cd->best_score = INFINITY;
+    cd->grid = spec && spec->grid ? spec->grid : GRID_ALL;
+    cd->from_best = spec && spec->from_best;
     kernest_candidate *k = &sel->cands[index];
     snprintf(k->name, sizeof k->name, "%s", spec ? spec->name : "");
     if (!spec)
@@ -76,7 +78,9 @@ static int cand_init(ctx *c, cand *cd, size_t index, const kn_candidate_spec *sp
     kn_model model = {0};
     int st = kn_model_init_nk(&model, cd->opt.model, cd->opt.order, c->s->pb.kh, c->s->pb.kw,
                               c->s->pb.cout * c->s->pb.cin);
-    cd->nx = model.nx;
+    cd->nx = model.nx; /* lowrank: a half-step's; its fits hold both factors */
+    if (cd->opt.model == KERNEST_MODEL_LOWRANK)
+        cd->nx = c->s->pb.cout * c->s->pb.cin * (size_t)cd->opt.order * (c->s->pb.kh + c->s->pb.kw);
     kn_model_free(&model);
     if (st || (st = sel_lambda_scale(c->s, &cd->opt, c->user->seed + 17 * index, &lam0)))
         return st;
@@ -203,6 +207,11 @@ static size_t usable_candidates(const kn_session *s, const kernest_options *user
         o.nonneg |= spec->nonneg;
         if (spec->tweak)
             spec->tweak(&o);
+        /* lowrank: a rank the kernel can hold, and no --uncertainty (K = U Vᵀ is not linear in
+         * its factors: kn_prior_draw refuses it) */
+        if (o.model == KERNEST_MODEL_LOWRANK &&
+            (user->uncertainty > 0 || (size_t)o.order > s->pb.kh || (size_t)o.order > s->pb.kw))
+            continue;
         kn_model m;
         kn_constraints c = {0};
         int st = kn_model_init_nk(&m, o.model, o.order, s->pb.kh, s->pb.kw, s->pb.cout * s->pb.cin);

@@ -18,6 +18,12 @@ typedef struct kn_candidate_spec {
     kernest_reg reg;
     int nonneg;
     void (*tweak)(kernest_options *opt);
+    /* the coarse λ grid's points it gets when the budget is short (bits 1, 2, 4: λ₀·10, λ₀/10,
+     * λ₀/1000; 0: all three) */
+    int grid;
+    /* lowrank: 1 = start each fold's fit from the factors of the best kernel so far (the leading
+     * candidate's), 0 = from a short pixel estimate (kn_lowrank_solve) */
+    int from_best;
 } kn_candidate_spec;
 
 extern const kn_candidate_spec kn_candidates[];

@@ -5,7 +5,7 @@
 
 #include "select.h"
 
-enum { MAX_FOLDS = 3, MAX_POINTS = 64, BLOCKS = 4 };
+enum { MAX_FOLDS = 3, MAX_POINTS = 64, BLOCKS = 4, GRID_ALL = 7 };
 #define PATH_TOL 1e-4 /* path solves stop earlier than the final one: scores need no more */
 #define TIE 0.005     /* scores within 0.5 % count as equal: the larger λ is preferred */
 
@@ -22,6 +22,8 @@ typedef struct cand {
     double t[MAX_POINTS], f[MAX_POINTS]; /* evaluated log10 λ and scores, in order */
     size_t np;
     int vary_l1;         /* 1: the path varies the ℓ1 weight (λ fixed) instead of λ */
+    int grid;            /* coarse grid points (kn_candidate_spec.grid; GRID_ALL when not given) */
+    int from_best;       /* kn_candidate_spec.from_best */
 } cand;
 
 typedef struct ctx {
@@ -54,7 +56,8 @@ const double *sel_start(const kernest_options *op, const double *x); /* warm sta
 int sel_lambda_scale(kn_session *s, const kernest_options *opt, unsigned long long seed, double *lam0);
 int sel_l1_scale(kn_session *s, const kernest_options *opt, double *out);
 int sel_prior_norm(kn_session *s, const kernest_options *opt, const kn_fit *f, double *out);
-int sel_search_min(ctx *c, cand *cd, eval_fn fn, int npts, int coarse);
+int sel_search_min(ctx *c, cand *cd, eval_fn fn, int npts, int grid);
+int sel_grid_points(int grid);                               /* the points a grid mask holds */
 void sel_cand_done(ctx *c, cand *cd);
 void sel_cand_free(cand *cd);
 

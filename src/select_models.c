@@ -12,10 +12,12 @@ static void order2(kernest_options *o)
  * term on the radial profile) covers the common anisotropies of a field or a PSF; higher orders
  * and lowrank:R are left to --model (README, "--model auto"). */
 const kn_candidate_spec kn_candidates[] = {
-    {"pixel+grad", KERNEST_MODEL_PIXEL, KERNEST_REG_GRAD, 0, NULL},
-    {"pixel+nonneg+grad", KERNEST_MODEL_PIXEL, KERNEST_REG_GRAD, 1, NULL},
-    {"radial+grad", KERNEST_MODEL_RADIAL, KERNEST_REG_GRAD, 0, NULL},
-    {"harmonic:2+grad", KERNEST_MODEL_HARMONIC, KERNEST_REG_GRAD, 0, order2},
+    {"pixel+grad", KERNEST_MODEL_PIXEL, KERNEST_REG_GRAD, 0, NULL, 0, 0},
+    {"pixel+nonneg+grad", KERNEST_MODEL_PIXEL, KERNEST_REG_GRAD, 1, NULL, 0, 0},
+    {"radial+grad", KERNEST_MODEL_RADIAL, KERNEST_REG_GRAD, 0, NULL, 2 | 4, 0},
+    {"harmonic:2+grad", KERNEST_MODEL_HARMONIC, KERNEST_REG_GRAD, 0, order2, 2 | 4, 0},
+    {"lowrank:2+grad", KERNEST_MODEL_LOWRANK, KERNEST_REG_GRAD, 0, order2, 2, 0},
+    {"lowrank:2+grad@best", KERNEST_MODEL_LOWRANK, KERNEST_REG_GRAD, 0, order2, 2, 1},
 };
 
 const size_t kn_ncandidates = sizeof kn_candidates / sizeof kn_candidates[0];

@@ -81,7 +81,10 @@ int sel_is_linear(const kernest_options *o)
  * at this λ (measured: a warm-started path picked λ 600× too small on bench/auto.py's exp case). */
 const double *sel_start(const kernest_options *op, const double *x)
 {
-    return sel_is_linear(op) ? x : NULL;
+    /* lowrank: its alternating least squares is not convex, and the start picks the basin: each
+     * fit continues from the factors given (the path's neighbour, the leading candidate's kernel,
+     * the scored fit for the final solve) */
+    return sel_is_linear(op) || op->model == KERNEST_MODEL_LOWRANK ? x : NULL;
 }
 
 /* The natural scale of λ for opt's model and regulariser, tr(ΦᵀHᵀHΦ) / tr(G) with G the
@@ -96,7 +99,9 @@ int sel_lambda_scale(kn_session *s, const kernest_options *opt, unsigned long lo
     const kn_backend_ops *o = s->be->ops;
     kn_rng rng;
     kn_rng_seed(&rng, seed);
-    int st = kn_model_init_nk(&model, opt->model, opt->order, s->pb.kh, s->pb.kw, s->pb.cout * s->pb.cin);
+    /* lowrank has no fixed Φ (a half-step's depends on the held factor): the pixel model's scale */
+    const kernest_model kind = opt->model == KERNEST_MODEL_LOWRANK ? KERNEST_MODEL_PIXEL : opt->model;
+    int st = kn_model_init_nk(&model, kind, opt->order, s->pb.kh, s->pb.kw, s->pb.cout * s->pb.cin);
     if (st || (st = kn_model_backend(&model, s->be, NULL, &sbe)))
         goto done;
     if (!(zh = malloc(model.nx * sizeof *zh))) {
@@ -275,16 +280,23 @@ static double next_min_point(const cand *cd)
     return v;
 }
 
-/* coarse grid (3 points 2 decades apart: λ₀·10, λ₀/10, λ₀/1000, large λ first for warm starts;
- * the optimum of the test cases lay between λ₀·10⁻⁶ and λ₀·3, lower the less noise) then
- * refinement, npts evaluations in all */
-int sel_search_min(ctx *c, cand *cd, eval_fn fn, int npts, int coarse)
+int sel_grid_points(int grid)
+{
+    return (grid & 1) + (grid >> 1 & 1) + (grid >> 2 & 1);
+}
+
+/* the coarse grid's points in grid (bit i: λ₀·10^(1−2i), i.e. λ₀·10, λ₀/10, λ₀/1000, 2 decades
+ * apart, large λ first for warm starts; the optimum of the test cases lay between λ₀·10⁻⁶ and
+ * λ₀·3, lower the less noise) then refinement, npts evaluations in all */
+int sel_search_min(ctx *c, cand *cd, eval_fn fn, int npts, int grid)
 {
     int st;
-    if (coarse)
-        for (int i = 0; i < 3 && npts > 0; i++, npts--)
+    for (int i = 0; i < 3 && npts > 0; i++)
+        if (grid >> i & 1) {
             if ((st = sel_eval_at(c, cd, fn, cd->t0 + 1.0 - 2.0 * i)))
                 return st;
+            npts--;
+        }
     for (; npts > 0; npts--)
         if ((st = sel_eval_at(c, cd, fn, next_min_point(cd))))
             return st;

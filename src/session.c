@@ -316,9 +316,8 @@ int kn_session_solve_with(kn_session *s, const kernest_options *opt, const doubl
     if (st)
         return st;
     if (opt->model == KERNEST_MODEL_LOWRANK)
-        return x0 || data || shift
-                   ? kn_error(KERNEST_E_INVALID, "--model lowrank: a starting point or other data is not supported")
-                   : kn_lowrank_solve(s, opt, fit);
+        return data || shift ? kn_error(KERNEST_E_INVALID, "--model lowrank: other data is not supported")
+                             : kn_lowrank_solve(s, opt, x0, fit);
     kn_model model;
     if ((st = model_for(&s->pb, opt, &model)))
         return st;

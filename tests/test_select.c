@@ -343,6 +343,47 @@ Test(select, model_auto_picks_harmonic_for_an_anisotropic_power_law)
     free_prob(&p);
 }
 
+/* gabor:6,0.08,30: a Gaussian envelope times a tilted cosine, exactly rank 2; none of the profile
+ * families or a smooth pixel prior holds it (bench/auto.py: lowrank:2 1.09σ on fresh data, the
+ * next best 8.2σ) */
+Test(select, model_auto_picks_lowrank_for_a_rank_two_kernel)
+{
+    prob p;
+    make_prob(&p, "gabor:4,0.1,30", 24, 1, -0.05, 19);
+    cr_assert_str_eq(auto_choice(&p), "lowrank:2+grad");
+    free_prob(&p);
+}
+
+/* --model lowrank:R --lambda auto: the λ path continues each fit from its neighbour's factors
+ * (it was refused: lowrank took no starting point); the choice is close to the best of a scan */
+Test(select, lowrank_lambda_is_chosen_by_cv)
+{
+    prob p;
+    make_prob(&p, "gabor:4,0.1,30", 24, 1, -0.05, 19);
+    kernest_options o;
+    opts(&o);
+    o.model = KERNEST_MODEL_LOWRANK;
+    o.order = 2;
+    o.reg = KERNEST_REG_GRAD;
+    kernest_array *K = NULL;
+    kernest_report *r = NULL;
+    double best = INFINITY;
+    for (double lt = -3; lt <= 4.01; lt += 1) {
+        o.lambda = pow(10, lt);
+        estimate(&p, &o, &K, NULL);
+        best = fmin(best, heldout(&p, K, 99));
+        kernest_array_destroy(&K);
+    }
+    o.auto_lambda = 1;
+    estimate(&p, &o, &K, &r);
+    cr_assert_geq(r->npath, 4);
+    const double h = heldout(&p, K, 99);
+    cr_assert(h < 1.10 * best, "cv chose λ %g: held-out %g, scan best %g", r->lambda, h, best);
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&r);
+    free_prob(&p);
+}
+
 /* A constrained candidate's solves are not converged at the iteration cap, so they must not be
  * warm-started along the λ path: the delivered estimate is the one-off solve at the chosen λ (a
  * warm start from the path's solution gave a different, more regularised K, and path scores that
@@ -383,14 +424,16 @@ Test(select, model_auto_picks_pixel_grad_for_a_smooth_signed_kernel)
 {
     prob p;
     make_prob(&p, "gaussian:1", 24, 1, 0, 15);
-    /* a smooth, signed kernel of no profile family: two blobs of opposite signs off the centre
-     * (every angular order; x·exp(−r²/50), used before, is harmonic:1), and B from it */
+    /* a smooth, signed kernel of no profile family: three blobs of both signs off the centre
+     * (every angular order; x·exp(−r²/50), used before, is harmonic:1; each round blob is rank 1,
+     * so two of them, used before, are lowrank:2), and B from it */
     const size_t kh = p.K->shape[0], c = (kh - 1) / 2;
     for (size_t y = 0; y < kh; y++)
         for (size_t x = 0; x < kh; x++) {
             const double u = (double)x - (double)c, v = (double)y - (double)c;
             p.K->data[y * kh + x] = exp(-((u - 4) * (u - 4) + (v - 1) * (v - 1)) / 18.0) -
-                                    0.7 * exp(-((u + 3) * (u + 3) + (v + 5) * (v + 5)) / 12.0);
+                                    0.7 * exp(-((u + 3) * (u + 3) + (v + 5) * (v + 5)) / 12.0) +
+                                    0.6 * exp(-((u + 6) * (u + 6) + (v - 6) * (v - 6)) / 10.0);
         }
     kernest_array_destroy(&p.B[0]);
     kernest_convolve(p.A[0], p.K, KERNEST_MODE_SAME, &p.B[0]);
