@@ -137,7 +137,8 @@ def auto_block(d, rel):
         rows.append([r["case"], f"`{r['kernel']}`", r["noise"], a["chosen"], f"{a['lambda']:.3g}",
                      f"{a['rmse_over_sigma_test']:.4f}", b["candidate"], f"{b['lambda']:.3g}",
                      f"{b['rmse_over_sigma_test']:.4f}", f"{ratio:.3f}", "yes" if ratio <= 1.10 else "**no**",
-                     f"{a['solves']} ({a['iterations']} it)", f"{r['true_kernel_rmse_over_sigma_test']:.3f}"])
+                     f"{a['solves']} ({a['iterations']} it" + (f", {a['seconds']:.1f} s)" if "seconds" in a else ")"),
+                     f"{r['true_kernel_rmse_over_sigma_test']:.3f}"])
     lines.append(table(["case", "kernel", "noise", "auto: chosen", "λ", "RMSE/σ (test)", "scan best",
                         "λ", "RMSE/σ (test)", "auto / best", "within 10 %", "auto cost: solves",
                         "true K"], rows))
