@@ -95,10 +95,10 @@ done:
 
 /* A lowrank candidate's start on each scored fold: the leading factors of the kernel that the
  * best candidate so far fitted on that fold (its best λ on fold 0, its last on the others). Its
- * alternating least squares then descends from an estimate the score has already found good,
- * instead of from a short pixel estimate, whose basin can be far worse (measured: lowrank:2 on
- * bench/auto.py's isotropic Gaussian, 3.5σ on fresh data from the pixel start, 1.1σ from the
- * radial estimate's). None when no other candidate has been scored. */
+ * alternating least squares then descends from an estimate the score has already found good
+ * rather than from a short pixel estimate; neither start is always the better one
+ * (bench/results/auto-trials-2026-11-22.txt), hence both lines in the table. None when no other
+ * candidate has been scored. */
 static int lowrank_start(ctx *c, cand *cds, size_t i)
 {
     cand *cd = &cds[i];
@@ -115,12 +115,16 @@ static int lowrank_start(ctx *c, cand *cds, size_t i)
     if (st)
         return st;
     double *K = malloc(pb->n * sizeof *K);
-    for (int k = 0; K && k < c->nfold; k++) {
+    for (int k = 0; K && !st && k < c->nfold; k++) {
         const double *x = k == 0 && cds[b].best_x ? cds[b].best_x : cds[b].xw[k];
-        if (!x || (!cd->xw[k] && !(cd->xw[k] = malloc(cd->nx * sizeof *cd->xw[k]))))
+        if (!x)
             continue;
-        kn_model_kernel(&m, x, K);
-        kn_lowrank_start(K, nk, pb->kh, pb->kw, cd->opt.order, cd->opt.nonneg, cd->xw[k]);
+        if (!cd->xw[k] && !(cd->xw[k] = malloc(cd->nx * sizeof *cd->xw[k])))
+            st = kn_error(KERNEST_E_NOMEM, "out of memory for a lowrank start");
+        else {
+            kn_model_kernel(&m, x, K);
+            kn_lowrank_start(K, nk, pb->kh, pb->kw, cd->opt.order, cd->opt.nonneg, cd->xw[k]);
+        }
     }
     if (!K)
         st = kn_error(KERNEST_E_NOMEM, "out of memory for a lowrank start");
@@ -131,8 +135,8 @@ static int lowrank_start(ctx *c, cand *cds, size_t i)
 
 /* cv over the candidates: each gets an equal share of the budget (the coarse points, then
  * refinement); when that share is below the 3 coarse points, each gets its table line's grid
- * points instead, if the budget holds them all. What is left goes to the best one; the final solve is
- * kept out of the share. */
+ * points instead, if the budget holds them all. What is left goes to the best one; the final
+ * solve is kept out of the share. */
 int sel_run_cv(ctx *c, cand *cds, size_t nc)
 {
     const int paths = c->user->auto_l1 ? 2 : 1;
@@ -143,9 +147,9 @@ int sel_run_cv(ctx *c, cand *cds, size_t nc)
     for (size_t i = 0; i < nc; i++) {
         if (cds[i].from_best && cds[i].opt.model == KERNEST_MODEL_LOWRANK && (st = lowrank_start(c, cds, i)))
             return st;
-        const int fit = per < 3 && want <= KN_SELECT_BUDGET - 1; /* the table's grids */
-        if ((st = sel_search_min(c, &cds[i], sel_eval_cv, fit ? sel_grid_points(cds[i].grid) : per,
-                                 fit ? cds[i].grid : GRID_ALL)))
+        const int own = per < 3 && want <= KN_SELECT_BUDGET - 1; /* the table's grids */
+        if ((st = sel_search_min(c, &cds[i], sel_eval_cv, own ? sel_grid_points(cds[i].grid) : per,
+                                 own ? cds[i].grid : GRID_ALL)))
             return st;
         sel_cand_done(c, &cds[i]);
     }

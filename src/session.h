@@ -88,10 +88,10 @@ int kn_session_solve_model(kn_session *s, const kernest_options *opt, kn_model *
                            kn_fit *fit);
 
 /* --model lowrank:R: alternating least squares (lowrank.c). Starts from x0 (factors laid out as
- * fit->x) when given, else from the leading singular vectors of a short pixel estimate; then sweeps U (V held), V (U held) — each an ordinary solve
- * with opt's priors acting on the factor — until the relative change of K is <= opt->outer_tol
- * or opt->outer_maxiter sweeps. fit->x holds [U; V]; hx, β, history and solver are the last
- * half-step's. */
+ * fit->x) when given, else from the leading singular vectors of a short pixel estimate; then
+ * sweeps U (V held), V (U held) — each an ordinary solve with opt's priors acting on the factor —
+ * until the relative change of K is <= opt->outer_tol or opt->outer_maxiter sweeps. fit->x holds
+ * [U; V]; hx, β, history and solver are the last half-step's. */
 int kn_lowrank_solve(kn_session *s, const kernest_options *opt, const double *x0, kn_fit *fit);
 
 /* x (laid out as a lowrank fit's x: [U_k; V_k] kernel by kernel) from the R leading singular

@@ -326,7 +326,8 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     one solve, as the C library's (the CLI's default is automatic):
     lam="auto" (or lambda_="auto"): choose λ of reg (grad when reg="none") by select:
     "cv" | "cv:K" | "gcv" | "discrepancy" | "lcurve". model="auto": choose among pixel+grad,
-    pixel+nonneg+grad, radial+grad and harmonic:2+grad by cross-validation (implies lam="auto").
+    pixel+nonneg+grad, radial+grad, harmonic:2+grad and lowrank:2+grad (from two starts) by
+    cross-validation (implies lam="auto").
     sigma: noise standard deviation if known (else estimated). probes: Hutchinson probes.
     l1="auto" with lam="auto": also choose the ℓ1 weight, after λ, by cv.
     uncertainty=S: S randomize-then-optimize samples; report["uncertainty"] then also holds
