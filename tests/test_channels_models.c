@@ -219,6 +219,34 @@ Test(channels_models, lowrank_recovers_a_2_by_3_layer)
     check_recovery(KERNEST_MODEL_LOWRANK, 1, 1e-8);
 }
 
+/* --model auto with channels: every candidate of the table (the profile models and both lowrank
+ * lines, block-diagonal over the kernels) is fitted and scored within the budget, and the layer
+ * it delivers is close to a noiseless rank-1 layer's truth; the lowrank line from the best
+ * kernel starts from the factors of every kernel of the leading fit */
+Test(channels_models, model_auto_runs_every_candidate_on_a_layer)
+{
+    unsigned long long s = 31;
+    double x[NK * 2 * KS];
+    kernest_array *K = layer_in_model(KERNEST_MODEL_LOWRANK, 1, x, &s), *A = NULL, *B = NULL, *Kh = NULL;
+    observe(K, &A, &B, &s);
+    kernest_options o = tu_cpu_options(KS, KS);
+    o.auto_model = o.auto_lambda = 1;
+    kernest_report *rep = estimate(A, B, &o, &Kh);
+    cr_assert_eq(rep->ncandidates, 6);
+    for (size_t i = 0; i < rep->ncandidates; i++)
+        cr_assert(isfinite(rep->candidates[i].score) && rep->candidates[i].solves >= 1, "candidate %s: score %g, %d solves",
+                  rep->candidates[i].name, rep->candidates[i].score, rep->candidates[i].solves);
+    cr_assert_str_eq(rep->candidates[5].name, "lowrank:2+grad@best");
+    cr_assert_leq(rep->selection_solves, 15);
+    cr_assert(tu_rel_diff(Kh, K) < 1e-3, "chose %s: layer error %g", rep->candidates[rep->chosen].name,
+              tu_rel_diff(Kh, K));
+    kernest_report_destroy(&rep);
+    kernest_array_destroy(&Kh);
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&B);
+    kernest_array_destroy(&K);
+}
+
 /* ---- priors on every kernel ------------------------------------------------------------------- */
 
 /* radial and harmonic disk:R hold every kernel's profiles at 0 beyond R (K = 0 beyond ⌊R⌋ + 1
