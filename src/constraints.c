@@ -170,18 +170,19 @@ static int profile_disk(const kernest_options *opt, const kn_model *m, double *k
     return KERNEST_OK;
 }
 
-/* lowrank box:HxW: keep the rows of U (side 0) or the columns of V (side 1) inside the box; the
- * first kernel's unknowns */
+/* lowrank box:HxW: keep the rows of U (side 0) or the columns of V (side 1) inside the box, or
+ * both (side 2: R U factors, then R V factors); the first kernel's unknowns */
 static int lowrank_box(const kernest_options *opt, const kn_model *m, double *keep)
 {
     const size_t h = opt->support_h, w = opt->support_w, kh = m->kh, kw = m->kw;
     if (!h || !w || h > kh || w > kw)
         return kn_error(KERNEST_E_INVALID, "--support box:%zux%zu: must be non-empty and fit in the "
                         "%zux%zu kernel", h, w, kh, kw);
-    const size_t len = m->side == 0 ? kh : kw, ext = m->side == 0 ? h : w;
-    const size_t first = (len - 1) / 2 - (ext - 1) / 2;
+    const size_t nu = m->side == 2 ? (size_t)m->order * kh : 0;
     for (size_t i = 0; i < per_kernel(m); i++) {
-        const size_t k = i % len;
+        const int rows = m->side == 0 || (m->side == 2 && i < nu);
+        const size_t len = rows ? kh : kw, ext = rows ? h : w, first = (len - 1) / 2 - (ext - 1) / 2;
+        const size_t k = (i < nu ? i : i - nu) % len;
         keep[i] = k >= first && k < first + ext;
     }
     return KERNEST_OK;

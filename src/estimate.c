@@ -173,7 +173,7 @@ static int uncertainty(kn_session *s, const kernest_options *o, const kn_fit *fi
         lin.l1 = lin.tv = 0.0;
         lin.solver = KERNEST_SOLVER_AUTO;
         double t, rss = 0.0, m = 0.0;
-        if ((st = kn_trace_hutchinson(s, &lin, o->probes, o->seed, NULL, &t, NULL, NULL)))
+        if ((st = kn_trace_hutchinson(s, &lin, fit->x, o->probes, o->seed, NULL, &t, NULL, NULL)))
             return st;
         solves += o->probes;
         for (size_t i = 0; i < s->pb.npairs; i++)

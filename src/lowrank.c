@@ -81,6 +81,63 @@ int kn_lowrank_model(kn_model *m, int side, int R, size_t kh, size_t kw, size_t 
     return st;
 }
 
+/* One kernel's linearisation at x = [U; V]: row y*kw + c has the U columns r*kh + y (value
+ * V[r*kw + c]) and then the V columns R*kh + r*kw + c (value U[r*kh + y]), ascending. */
+static int linear_phi(int R, size_t kh, size_t kw, const double *x, kn_csr *phi)
+{
+    const size_t n = kh * kw, rr = (size_t)R;
+    const double *U = x, *V = x + rr * kh;
+    int st = kn_csr_alloc(phi, n, rr * (kh + kw), 2 * n * rr);
+    if (st)
+        return st;
+    size_t e = 0;
+    for (size_t y = 0; y < kh; y++)
+        for (size_t c = 0; c < kw; c++) {
+            for (size_t r = 0; r < rr; r++) {
+                phi->col[e] = r * kh + y;
+                phi->val[e++] = V[r * kw + c];
+            }
+            for (size_t r = 0; r < rr; r++) {
+                phi->col[e] = rr * kh + r * kw + c;
+                phi->val[e++] = U[r * kh + y];
+            }
+            phi->row_ptr[y * kw + c + 1] = e;
+        }
+    return KERNEST_OK;
+}
+
+int kn_lowrank_linear_model(kn_model *m, int R, size_t kh, size_t kw, size_t nk, const double *x)
+{
+    memset(m, 0, sizeof *m);
+    *m = (kn_model){.kind = KERNEST_MODEL_LOWRANK, .order = R, .side = 2, .kh = kh, .kw = kw, .nk = nk,
+                    .nx = nk * (size_t)R * (kh + kw)};
+    const size_t per = (size_t)R * (kh + kw);
+    kn_csr *blk = calloc(nk, sizeof *blk);
+    const kn_csr **ptr = malloc(nk * sizeof *ptr);
+    size_t *lens = malloc(2 * (size_t)R * sizeof *lens);
+    int *anch = calloc(2 * (size_t)R, sizeof *anch);
+    int st = !blk || !ptr || !lens || !anch ? kn_error(KERNEST_E_NOMEM, "--model lowrank: out of memory") : KERNEST_OK;
+    for (size_t k = 0; !st && k < nk; k++) {
+        ptr[k] = &blk[k];
+        st = linear_phi(R, kh, kw, x + k * per, &blk[k]);
+    }
+    if (!st)
+        st = kn_csr_block_diag(ptr, nk, &m->phi);
+    for (int b = 0; !st && b < 2 * R; b++)
+        lens[b] = b < R ? kh : kw;
+    if (!st && !(st = kn_diff_gram_blocks(2 * (size_t)R, lens, anch, &m->gram)))
+        st = kn_csr_repeat_diag(&m->gram, nk);
+    for (size_t k = 0; blk && k < nk; k++)
+        kn_csr_free(&blk[k]);
+    free(blk);
+    free(ptr);
+    free(lens);
+    free(anch);
+    if (st)
+        kn_model_free(m);
+    return st;
+}
+
 void kn_lowrank_kernel(const double *U, const double *V, int R, size_t kh, size_t kw, double *K)
 {
     for (size_t y = 0; y < kh; y++)

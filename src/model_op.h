@@ -9,7 +9,8 @@ typedef struct kn_model {
     kernest_model kind;
     int order;   /* harmonic: M; lowrank: R; 0 otherwise */
     int side;    /* lowrank: 0 = the U half-step (V held inside Φ), 1 = the V half-step,
-                    -1 = both factors (x = [U; V], not linear: no Φ; kn_model_kernel only) */
+                    -1 = both factors (x = [U; V], not linear: no Φ; kn_model_kernel only),
+                    2 = the linearisation at a point [Û; V̂]: Φ z = U' V̂ᵀ + Û V'ᵀ, z = [U'; V'] */
     size_t kh, kw;
     size_t nx;   /* unknowns the solvers work on, nk blocks of: kh*kw (pixel), knots (radial),
                     coefficients (harmonic), one factor (lowrank half-step), [U; V] (side -1) */
@@ -100,6 +101,10 @@ int kn_harmonic_phi(size_t kh, size_t kw, int M, kn_csr *phi, kn_csr *gram);
  * factor: u_r = U_k[r*kh ..]): side 0 solves for every U_k (x = U_0, U_1, ...) with the V_k held
  * (held = V_0, V_1, ..., R*kw values each; NULL: zeros), side 1 for the V_k with the U_k held. */
 int kn_lowrank_model(kn_model *m, int side, int R, size_t kh, size_t kw, size_t nk, const double *held);
+/* Side 2: K linearised at x (a lowrank fit's x, [U_k; V_k] per kernel): Φ z = U'_k V_kᵀ + U_k V'_kᵀ
+ * per kernel, z laid out as x, so Φ x = 2K and Φ(x + δ) − Φ x is the first-order change of K;
+ * G is DᵀD along each of the 2R factors of every kernel (as the half-steps'). */
+int kn_lowrank_linear_model(kn_model *m, int R, size_t kh, size_t kw, size_t nk, const double *x);
 /* K = U Vᵀ of one kh×kw kernel (U: R columns of kh values, V: R of kw). */
 void kn_lowrank_kernel(const double *U, const double *V, int R, size_t kh, size_t kw, double *K);
 

@@ -207,10 +207,8 @@ static size_t usable_candidates(const kn_session *s, const kernest_options *user
         o.nonneg |= spec->nonneg;
         if (spec->tweak)
             spec->tweak(&o);
-        /* lowrank: a rank the kernel can hold, and no --uncertainty (K = U Vᵀ is not linear in
-         * its factors: kn_prior_draw refuses it) */
-        if (o.model == KERNEST_MODEL_LOWRANK &&
-            (user->uncertainty > 0 || (size_t)o.order > s->pb.kh || (size_t)o.order > s->pb.kw))
+        /* lowrank: a rank the kernel can hold */
+        if (o.model == KERNEST_MODEL_LOWRANK && ((size_t)o.order > s->pb.kh || (size_t)o.order > s->pb.kw))
             continue;
         kn_model m;
         kn_constraints c = {0};

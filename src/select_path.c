@@ -179,7 +179,7 @@ int sel_prior_norm(kn_session *s, const kernest_options *opt, const kn_fit *f, d
     return st;
 }
 
-int kn_trace_hutchinson(kn_session *s, const kernest_options *opt, int nprobe,
+int kn_trace_hutchinson(kn_session *s, const kernest_options *opt, const double *x_lin, int nprobe,
                         unsigned long long seed, double **xs, double *t, double *tp, long *iters)
 {
     const size_t m = s->pb.m;
@@ -203,7 +203,7 @@ int kn_trace_hutchinson(kn_session *s, const kernest_options *opt, int nprobe,
     for (int p = 0; p < nprobe; p++) {
         for (size_t j = 0; j < m; j++) /* the same probes for every λ: a smooth GCV curve */
             z[j] = obs[j] ? (kn_rng_uniform(&rng) < 0.5 ? -1.0 : 1.0) : 0.0;
-        if ((st = kn_session_solve_with(s, opt, xs ? xs[p] : NULL, z, NULL, &f)))
+        if ((st = kn_session_solve_linearised(s, opt, x_lin, xs ? xs[p] : NULL, z, NULL, &f)))
             goto done;
         double q = 0.0;
         for (size_t j = 0; j < m; j++)

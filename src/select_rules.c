@@ -73,7 +73,7 @@ static int sel_eval_gcv(ctx *c, cand *cd, double lam, double *score)
     sel_count(c, &f, &c->sel->cands[cd->index].solves);
     const double rss = sel_rss_of(c->s, f.hx);
     if ((st = sel_keep_x(&cd->xw[0], &f)) ||
-        (st = kn_trace_hutchinson(c->s, &op, c->user->probes, c->user->seed, cd->xp, &t, NULL, &it)))
+        (st = kn_trace_hutchinson(c->s, &op, NULL, c->user->probes, c->user->seed, cd->xp, &t, NULL, &it)))
         goto done;
     for (int p = 0; p < c->user->probes; p++)
         c->sel->solves++, c->sel->cands[cd->index].solves++;

@@ -330,6 +330,19 @@ int kn_session_solve_model(kn_session *s, const kernest_options *opt, kn_model *
     return solve_model(s, opt, model, x0, NULL, NULL, fit);
 }
 
+int kn_session_solve_linearised(kn_session *s, const kernest_options *opt, const double *x_lin,
+                                const double *x0, const double *data, const double *shift, kn_fit *fit)
+{
+    if (opt->model != KERNEST_MODEL_LOWRANK || !x_lin)
+        return kn_session_solve_with(s, opt, x0, data, shift, fit);
+    memset(fit, 0, sizeof *fit);
+    kn_model m;
+    int st = kn_options_check(opt);
+    if (!st && !(st = kn_lowrank_linear_model(&m, opt->order, s->pb.kh, s->pb.kw, s->pb.cout * s->pb.cin, x_lin)))
+        st = solve_model(s, opt, &m, x0, data, shift, fit);
+    return st;
+}
+
 /* One solve of model (taken into fit->model) on the session, from x0, with other data and a
  * kernel-space right-hand side when given (NULL: the session's b, none). */
 static int solve_model(kn_session *s, const kernest_options *opt, kn_model *model_in, const double *x0,

@@ -86,6 +86,11 @@ void kn_pair_misfits(const kn_problem *pb, const double *hx, kernest_pair_misfit
  * iteration cap and background are. */
 int kn_session_solve_model(kn_session *s, const kernest_options *opt, kn_model *model, const double *x0,
                            kn_fit *fit);
+/* kn_session_solve_with; for lowrank, on the model linearised at x_lin (a lowrank fit's x:
+ * kn_lowrank_linear_model), whose unknowns are steps δ with K ≈ K(x_lin) + J δ (x0, shift and
+ * the fit's x in δ; the fit's K is J δ). Probing and sampling the lowrank posterior use it. */
+int kn_session_solve_linearised(kn_session *s, const kernest_options *opt, const double *x_lin,
+                                const double *x0, const double *data, const double *shift, kn_fit *fit);
 
 /* --model lowrank:R: alternating least squares (lowrank.c). Starts from x0 (factors laid out as
  * fit->x) when given, else from the leading singular vectors of a short pixel estimate; then

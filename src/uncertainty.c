@@ -124,8 +124,54 @@ int kn_prior_draw(const kn_model *m, kernest_reg reg, kn_rng *rng, double *g)
         }
         return KERNEST_OK;
     }
-    return kn_error(KERNEST_E_UNSUPPORTED, "--uncertainty: not available for --model %s (its posterior "
-                    "is not Gaussian)", kernest_model_name(m->kind));
+    if (m->kind == KERNEST_MODEL_LOWRANK && m->side == 2) { /* per kernel: R factors of kh, R of kw */
+        const size_t R = (size_t)m->order;
+        for (size_t c = 0; c < nk; c++)
+            for (size_t b = 0; b < 2 * R; b++)
+                diff_draw(g + c * per + (b < R ? b * m->kh : R * m->kh + (b - R) * m->kw), b < R ? m->kh : m->kw,
+                          0, rng);
+        return KERNEST_OK;
+    }
+    return kn_error(KERNEST_E_UNSUPPORTED, "--uncertainty: not available for --model %s with these unknowns",
+                    kernest_model_name(m->kind));
+}
+
+/* The fixed parts of the linearised lowrank samples: r0 = b − H K̂ on the data space (0 at NaN
+ * pixels of B) and g0 = −λ G x̂ on the unknowns (lin is the linearisation at x̂). */
+static int linearised_rhs(kn_session *s, const kernest_options *o, const kn_model *lin, const double *x_hat,
+                          double **r0, double **g0)
+{
+    const kn_problem *pb = &s->pb;
+    const kn_backend_ops *bo = s->be->ops;
+    const kn_model both = {.kind = KERNEST_MODEL_LOWRANK, .order = lin->order, .side = -1, .kh = pb->kh,
+                           .kw = pb->kw, .nk = lin->nk, .nx = lin->nx};
+    kn_vec *kv = NULL, *dv = NULL;
+    double *K = malloc(pb->n * sizeof *K);
+    *r0 = malloc((pb->m ? pb->m : 1) * sizeof **r0);
+    *g0 = malloc(lin->nx * sizeof **g0);
+    int st = !K || !*r0 || !*g0 ? kn_error(KERNEST_E_NOMEM, "out of memory for the uncertainty samples") : KERNEST_OK;
+    if (!st) {
+        kn_model_kernel(&both, x_hat, K);
+        if (!(st = bo->vec_create(s->be, pb->n, &kv)) && !(st = bo->vec_create(s->be, pb->m, &dv)) &&
+            !(st = bo->vec_upload(s->be, kv, K)) && !(st = bo->op_apply(s->be, kv, dv)))
+            st = bo->vec_download(s->be, dv, *r0);
+    }
+    for (size_t j = 0; !st && j < pb->m; j++)
+        (*r0)[j] = s->host_b[j] - (*r0)[j]; /* both 0 at NaN pixels of B */
+    if (!st) {
+        if (o->reg == KERNEST_REG_RIDGE)
+            memcpy(*g0, x_hat, lin->nx * sizeof **g0);
+        else
+            kn_csr_apply(&lin->gram, x_hat, *g0);
+        for (size_t i = 0; i < lin->nx; i++)
+            (*g0)[i] *= -o->lambda;
+    }
+    if (kv)
+        bo->vec_destroy(s->be, &kv);
+    if (dv)
+        bo->vec_destroy(s->be, &dv);
+    free(K);
+    return st;
 }
 
 int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_hat, double sigma,
@@ -146,10 +192,16 @@ int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_
         return kn_error(KERNEST_E_VALUE, "--uncertainty: the noise level is 0; give --sigma");
     kn_model model = {0};
     kn_fit f = {0};
-    double *data = NULL, *g = NULL, *mean = NULL, *m2 = NULL;
+    double *data = NULL, *g = NULL, *mean = NULL, *m2 = NULL, *r0 = NULL, *g0 = NULL;
     kn_rng rng;
     kn_rng_seed(&rng, seed * 0x9e3779b97f4a7c15ULL + 3);
-    int st = kn_model_init_nk(&model, o.model, o.order, pb->kh, pb->kw, pb->cout * pb->cin);
+    const size_t nk = pb->cout * pb->cin;
+    /* lowrank: K = U Vᵀ is not linear in its factors; its posterior is linearised at the estimate
+     * (Laplace, Gauss–Newton): each sample solves for a step δ of the linearised model J δ with
+     * data b − H K̂ + σε and prior on x̂ + δ, and K̂ + J δ is the sample */
+    const int lin = o.model == KERNEST_MODEL_LOWRANK;
+    int st = lin ? kn_lowrank_linear_model(&model, o.order, pb->kh, pb->kw, nk, x_hat)
+                 : kn_model_init_nk(&model, o.model, o.order, pb->kh, pb->kw, nk);
     if (st)
         goto done;
     if (!(data = malloc((pb->m ? pb->m : 1) * sizeof *data)) || !(g = malloc(model.nx * sizeof *g)) ||
@@ -157,18 +209,21 @@ int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_
         st = kn_error(KERNEST_E_NOMEM, "out of memory for the uncertainty samples");
         goto done;
     }
+    if (lin && (st = linearised_rhs(s, &o, &model, x_hat, &r0, &g0)))
+        goto done;
     const double sl = sqrt(o.lambda) * sigma;
     for (int k = 1; k <= nsamp; k++) {
-        for (size_t i = 0; i < pb->npairs; i++) { /* b + σε on observed pixels */
+        for (size_t i = 0; i < pb->npairs; i++) { /* b + σε (lowrank: b − H K̂ + σε) on observed pixels */
             const kn_pair *p = &pb->pairs[i];
             for (size_t j = 0; j < p->len; j++)
-                data[p->offset + j] = isnan(p->B[j]) ? 0.0 : p->B[j] + sigma * kn_rng_normal(&rng);
+                data[p->offset + j] = isnan(p->B[j]) ? 0.0
+                                                     : (lin ? r0[p->offset + j] : p->B[j]) + sigma * kn_rng_normal(&rng);
         }
         if ((st = kn_prior_draw(&model, o.reg, &rng, g)))
             goto done;
         for (size_t i = 0; i < model.nx; i++)
-            g[i] *= sl; /* √λ σ Lᵀη */
-        if ((st = kn_session_solve_with(s, &o, x_hat, data, g, &f)))
+            g[i] = sl * g[i] + (lin ? g0[i] : 0.0); /* √λ σ Lᵀη (lowrank: − λ G x̂ too) */
+        if ((st = kn_session_solve_linearised(s, &o, lin ? x_hat : NULL, lin ? NULL : x_hat, data, g, &f)))
             goto done;
         (*solves)++;
         for (size_t i = 0; i < pb->n; i++) { /* Welford */
@@ -187,5 +242,7 @@ done:
     free(g);
     free(mean);
     free(m2);
+    free(r0);
+    free(g0);
     return st;
 }

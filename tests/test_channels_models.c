@@ -318,14 +318,15 @@ Test(channels_models, priors_hold_on_every_kernel)
 }
 
 /* --uncertainty with radial and channels: C_out×C_in maps, the std positive where data reach */
-Test(channels_models, radial_uncertainty_maps_per_kernel)
+static void uncertainty_maps_per_kernel(kernest_model model, int order)
 {
     unsigned long long s = 8;
     double x[NK * 64];
-    kernest_array *K = layer_in_model(KERNEST_MODEL_RADIAL, 0, x, &s), *A = NULL, *B = NULL, *Kh = NULL;
+    kernest_array *K = layer_in_model(model, order, x, &s), *A = NULL, *B = NULL, *Kh = NULL;
     observe(K, &A, &B, &s);
     kernest_options o;
-    options(&o, KERNEST_MODEL_RADIAL, 0);
+    options(&o, model, order);
+    o.outer_maxiter = 30;
     o.maxiter = 200;
     o.reg = KERNEST_REG_GRAD;
     o.lambda = 1e-2;
@@ -344,6 +345,17 @@ Test(channels_models, radial_uncertainty_maps_per_kernel)
     kernest_array_destroy(&A);
     kernest_array_destroy(&B);
     kernest_array_destroy(&K);
+}
+
+Test(channels_models, radial_uncertainty_maps_per_kernel)
+{
+    uncertainty_maps_per_kernel(KERNEST_MODEL_RADIAL, 0);
+}
+
+/* lowrank's: the posterior linearised at every kernel's factors */
+Test(channels_models, lowrank_uncertainty_maps_per_kernel)
+{
+    uncertainty_maps_per_kernel(KERNEST_MODEL_LOWRANK, 1);
 }
 
 /* ---- one channel, and the report ------------------------------------------------------------- */

@@ -222,7 +222,7 @@ Test(select, gcv_trace_matches_a_dense_computation)
     double mean = 0;
     for (unsigned long long seed = 1; seed <= 25; seed++) {
         double t;
-        cr_assert_eq(kn_trace_hutchinson(&s, &o, 8, seed, NULL, &t, NULL, NULL), KERNEST_OK, "%s",
+        cr_assert_eq(kn_trace_hutchinson(&s, &o, NULL, 8, seed, NULL, &t, NULL, NULL), KERNEST_OK, "%s",
                      kernest_last_error());
         mean += t / 25;
     }
@@ -491,6 +491,92 @@ Test(select, std_ignores_the_tv_term)
     free_prob(&p);
 }
 
+/* lowrank's std is the linearised (Laplace, Gauss–Newton) posterior's at the estimate: against
+ * diag(J Σ Jᵀ), Σ = σ²(JᵀHᵀHJ + λG)⁻¹, computed densely on a 5×4 rank-1 kernel (J z = U'V̂ᵀ + ÛV'ᵀ,
+ * G = DᵀD along each factor), within the Monte-Carlo error of 1500 samples */
+Test(select, lowrank_std_is_the_linearised_posterior)
+{
+    enum { KH = 5, KW = 4, NZ = KH + KW, NP = KH * KW, N = 9 };
+    unsigned long long s = 21;
+    kernest_array *A = tu_random_array(N, N, 0, 1, &s), *K = NULL, *B = NULL, *Kh = NULL;
+    kernest_array_create2(KH, KW, &K);
+    for (size_t y = 0; y < KH; y++)
+        for (size_t x = 0; x < KW; x++)
+            K->data[y * KW + x] = exp(-0.3 * ((double)y - 2) * ((double)y - 2)) * (1.0 + 0.5 * (double)x);
+    cr_assert_eq(kernest_convolve(A, K, KERNEST_MODE_SAME, &B), KERNEST_OK);
+    kn_rng r;
+    kn_rng_seed(&r, 4);
+    kn_synth_noise(&r, 0.1, B);
+    kernest_options o = tu_cpu_options(KH, KW);
+    o.model = KERNEST_MODEL_LOWRANK;
+    o.order = 1;
+    o.reg = KERNEST_REG_GRAD;
+    o.lambda = 1.0;
+    o.tol = 1e-13;
+    o.maxiter = 2000;
+    o.outer_tol = 1e-12;
+    o.outer_maxiter = 500;
+    o.sigma = 0.1;
+    o.uncertainty = 1500;
+    const kernest_array *As[1] = {A}, *Bs[1] = {B};
+    kernest_report *rep = NULL;
+    cr_assert_eq(kernest_estimate(As, Bs, 1, &o, &Kh, &rep), KERNEST_OK, "%s", kernest_last_error());
+    const double *u = rep->profile, *v = rep->profile + KH;
+    static double H[N * N][NP], J[NP][NZ], M[NZ * NZ], col[NZ];
+    for (size_t i = 0; i < NP; i++) { /* H column by column: the response to a unit kernel pixel */
+        kernest_array *E = NULL, *HE = NULL;
+        kernest_array_create2(KH, KW, &E);
+        E->data[i] = 1.0;
+        kernest_convolve(A, E, KERNEST_MODE_SAME, &HE);
+        for (size_t j = 0; j < N * N; j++)
+            H[j][i] = HE->data[j];
+        kernest_array_destroy(&E);
+        kernest_array_destroy(&HE);
+    }
+    for (size_t y = 0; y < KH; y++)
+        for (size_t x = 0; x < KW; x++) {
+            J[y * KW + x][y] = v[x];
+            J[y * KW + x][KH + x] = u[y];
+        }
+    for (size_t a = 0; a < NZ; a++) /* M = JᵀHᵀHJ + λG */
+        for (size_t b = 0; b < NZ; b++) {
+            double t = 0;
+            for (size_t j = 0; j < N * N; j++) {
+                double ha = 0, hb = 0;
+                for (size_t i = 0; i < NP; i++)
+                    ha += H[j][i] * J[i][a], hb += H[j][i] * J[i][b];
+                t += ha * hb;
+            }
+            M[a * NZ + b] = t;
+        }
+    for (size_t f = 0; f < 2; f++) { /* DᵀD along u (KH values), then v (KW) */
+        const size_t off = f ? KH : 0, len = f ? KW : KH;
+        for (size_t j = 0; j + 1 < len; j++) {
+            const size_t p = off + j, q = p + 1;
+            M[p * NZ + p] += o.lambda, M[q * NZ + q] += o.lambda;
+            M[p * NZ + q] -= o.lambda, M[q * NZ + p] -= o.lambda;
+        }
+    }
+    for (size_t i = 0; i < NP; i++) { /* var K_i = σ² J_i M⁻¹ J_iᵀ */
+        double Mc[NZ * NZ];
+        memcpy(Mc, M, sizeof Mc);
+        for (size_t a = 0; a < NZ; a++)
+            col[a] = J[i][a];
+        dense_solve(Mc, col, NZ);
+        double q = 0;
+        for (size_t a = 0; a < NZ; a++)
+            q += J[i][a] * col[a];
+        const double want = 0.1 * sqrt(q);
+        cr_assert(fabs(rep->std[i] - want) < 0.08 * want, "pixel %zu: std %g, linearised posterior %g", i,
+                  rep->std[i], want);
+    }
+    kernest_report_destroy(&rep);
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&B);
+    kernest_array_destroy(&K);
+    kernest_array_destroy(&Kh);
+}
+
 Test(select, std_shrinks_with_more_data)
 {
     prob p;
@@ -570,10 +656,13 @@ Test(select, cli_default_is_automatic_and_writes_the_uncertainty_maps)
 }
 
 /* the automatic choice may pick harmonic:2; the uncertainty maps follow it */
-Test(select, cli_uncertainty_after_a_harmonic_choice)
+/* a default run with --uncertainty whose choice is chosen (a prefix of the name), then its std
+ * map: finite, >= 0, > 0 at the centre */
+static void uncertainty_after_choice(const char *synth_args, const char *chosen)
 {
-    char *report = default_run_with_uncertainty("--n 24 --seed 13 --kernel power:1,0.8,2,30 --noise-rel 0.05");
-    cr_assert(strstr(report, "\"chosen\":\t\"harmonic:2+grad\""), "the choice was not harmonic:2 (cJSON's tab)");
+    char *report = default_run_with_uncertainty(synth_args), want[64];
+    snprintf(want, sizeof want, "\"chosen\":\t\"%s", chosen); /* cJSON's tab */
+    cr_assert(strstr(report, want), "the choice was not %s", chosen);
     free(report);
     char *up = tu_path(tu_dir, "u_std.npy");
     kernest_array *a = NULL;
@@ -583,6 +672,17 @@ Test(select, cli_uncertainty_after_a_harmonic_choice)
     cr_assert(a->data[(a->size - 1) / 2] > 0);
     kernest_array_destroy(&a);
     free(up);
+}
+
+Test(select, cli_uncertainty_after_a_harmonic_choice)
+{
+    uncertainty_after_choice("--n 24 --seed 13 --kernel power:1,0.8,2,30 --noise-rel 0.05", "harmonic:2+grad");
+}
+
+/* lowrank's posterior linearised at the chosen factors */
+Test(select, cli_uncertainty_after_a_lowrank_choice)
+{
+    uncertainty_after_choice("--n 24 --seed 19 --kernel gabor:4,0.1,30 --noise-rel 0.05", "lowrank:2+grad");
 }
 
 Test(select, cli_bad_select_options)
