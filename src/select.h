@@ -76,7 +76,8 @@ int kn_prior_draw(const kn_model *m, kernest_reg reg, kn_rng *rng, double *g);
 /* Posterior standard deviation per kernel pixel by randomize-then-optimize: nsamp solves of
  * (HᵀH + λLᵀL) x = Hᵀ(b + σε) + √λ σ Lᵀη (ε, η standard normal), warm-started from x_hat, for
  * opt's model and quadratic prior (linear constraints such as non-negativity are dropped: the
- * samples describe the Gaussian posterior). std gets kh*kw values; *solves the solver runs. */
+ * samples describe the Gaussian posterior; lowrank's is linearised at x_hat, its factors, see
+ * kn_session_solve_linearised). std gets kh*kw values; *solves the solver runs. */
 int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_hat, double sigma,
                      int nsamp, unsigned long long seed, double *std, int *solves);
 
