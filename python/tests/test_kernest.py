@@ -133,10 +133,14 @@ def test_automatic_choice_and_uncertainty():
     B += 0.05 * B.std() * rng.standard_normal(B.shape)
     K, rep = kernest.estimate(A, B, model="auto", uncertainty=4, device="cpu", threads=1)
     auto = rep["automatic"]
-    assert len(auto["candidates"]) == 4 and auto["solves"] <= 15
+    names = [c["name"] for c in auto["candidates"]]
+    assert names == ["pixel+grad", "pixel+nonneg+grad", "radial+grad", "harmonic:2+grad", "lowrank:2+grad",
+                     "lowrank:2+grad@best"] and auto["solves"] <= 15
     assert sum(c["chosen"] for c in auto["candidates"]) == 1
     assert rep["uncertainty"]["coverage"].shape == K.shape == rep["uncertainty"]["std"].shape
     assert np.all(rep["uncertainty"]["std"] > 0)
+    K4, rep4 = kernest.estimate(A, B, model="lowrank:1", reg="grad", lam="auto", device="cpu", threads=1)
+    assert rep4["final"]["model"] == "lowrank" and rep4["automatic"]["solves"] <= 15  # was refused
     K2, rep2 = kernest.estimate(A, B, lam="auto", select="gcv", device="cpu", threads=1)
     assert rep2["final"]["reg"] == "grad" and rep2["final"]["lambda"] > 0
     K3, rep3 = kernest.estimate(A, B, reg="grad", lam="auto", l1="auto", device="cpu", threads=1)
