@@ -32,55 +32,6 @@ static int half_phi(int side, int R, size_t kh, size_t kw, const double *held, k
     return KERNEST_OK;
 }
 
-/* Φ block-diagonal over the kernels, kernel k's block with its own held factor; G is DᵀD along
- * each factor (R blocks per kernel). */
-int kn_lowrank_model(kn_model *m, int side, int R, size_t kh, size_t kw, size_t nk, const double *held)
-{
-    memset(m, 0, sizeof *m);
-    m->nk = nk;
-    m->kind = KERNEST_MODEL_LOWRANK;
-    m->order = R;
-    m->side = side;
-    m->kh = kh;
-    m->kw = kw;
-    const size_t len = side == 0 ? kh : kw, other = side == 0 ? kw : kh;
-    m->nx = nk * (size_t)R * len; /* bounded: R <= 64 times the nk kernels' rows or columns */
-    int st = KERNEST_OK;
-    if (nk == 1) {
-        st = half_phi(side, R, kh, kw, held, &m->phi);
-    } else {
-        kn_csr *blk = calloc(nk, sizeof *blk);
-        const kn_csr **ptr = malloc(nk * sizeof *ptr);
-        if (!blk || !ptr)
-            st = kn_error(KERNEST_E_NOMEM, "--model lowrank: out of memory");
-        for (size_t k = 0; !st && k < nk; k++) {
-            ptr[k] = &blk[k];
-            st = half_phi(side, R, kh, kw, held ? held + k * (size_t)R * other : NULL, &blk[k]);
-        }
-        if (!st)
-            st = kn_csr_block_diag(ptr, nk, &m->phi);
-        for (size_t k = 0; blk && k < nk; k++)
-            kn_csr_free(&blk[k]);
-        free(blk);
-        free(ptr);
-    }
-    size_t *lens = malloc((size_t)R * sizeof *lens);
-    int *anch = calloc((size_t)R, sizeof *anch);
-    if (!st && (!lens || !anch)) {
-        st = kn_error(KERNEST_E_NOMEM, "--model lowrank: out of memory");
-    } else if (!st) {
-        for (int r = 0; r < R; r++)
-            lens[r] = len;
-        if (!(st = kn_diff_gram_blocks((size_t)R, lens, anch, &m->gram)))
-            st = kn_csr_repeat_diag(&m->gram, nk);
-    }
-    free(lens);
-    free(anch);
-    if (st)
-        kn_model_free(m);
-    return st;
-}
-
 /* One kernel's linearisation at x = [U; V]: row y*kw + c has the U columns r*kh + y (value
  * V[r*kw + c]) and then the V columns R*kh + r*kw + c (value U[r*kh + y]), ascending. */
 static int linear_phi(int R, size_t kh, size_t kw, const double *x, kn_csr *phi)
@@ -106,36 +57,59 @@ static int linear_phi(int R, size_t kh, size_t kw, const double *x, kn_csr *phi)
     return KERNEST_OK;
 }
 
-int kn_lowrank_linear_model(kn_model *m, int R, size_t kh, size_t kw, size_t nk, const double *x)
+/* A lowrank model's Φ and G from m's header (side, order R, kh, kw, nk): kernel k's Φ block is
+ * the half-step's with its held factor (side 0, 1; src + k·R·kw or k·R·kh, NULL: zeros) or the
+ * linearisation at its [U_k; V_k] (side 2; src + k·R·(kh + kw)), Φ block-diagonal over the kernels;
+ * G is DᵀD along each factor the unknowns hold (R of them, 2R for side 2), for every kernel. */
+static int assemble(kn_model *m, const double *src)
 {
-    memset(m, 0, sizeof *m);
-    *m = (kn_model){.kind = KERNEST_MODEL_LOWRANK, .order = R, .side = 2, .kh = kh, .kw = kw, .nk = nk,
-                    .nx = nk * (size_t)R * (kh + kw)};
-    const size_t per = (size_t)R * (kh + kw);
-    kn_csr *blk = calloc(nk, sizeof *blk);
+    const size_t R = (size_t)m->order, nk = m->nk, kh = m->kh, kw = m->kw;
+    const size_t stride = R * (m->side == 0 ? kw : m->side == 1 ? kh : kh + kw), nb = m->side == 2 ? 2 * R : R;
+    int st = KERNEST_OK;
+    kn_csr *blk = nk == 1 ? &m->phi : calloc(nk, sizeof *blk); /* one kernel: its block is Φ */
     const kn_csr **ptr = malloc(nk * sizeof *ptr);
-    size_t *lens = malloc(2 * (size_t)R * sizeof *lens);
-    int *anch = calloc(2 * (size_t)R, sizeof *anch);
-    int st = !blk || !ptr || !lens || !anch ? kn_error(KERNEST_E_NOMEM, "--model lowrank: out of memory") : KERNEST_OK;
+    size_t *lens = malloc(nb * sizeof *lens);
+    int *anch = calloc(nb, sizeof *anch);
+    if (!blk || !ptr || !lens || !anch)
+        st = kn_error(KERNEST_E_NOMEM, "--model lowrank: out of memory");
     for (size_t k = 0; !st && k < nk; k++) {
+        const double *sk = src ? src + k * stride : NULL;
         ptr[k] = &blk[k];
-        st = linear_phi(R, kh, kw, x + k * per, &blk[k]);
+        st = m->side == 2 ? linear_phi(m->order, kh, kw, sk, &blk[k]) : half_phi(m->side, m->order, kh, kw, sk, &blk[k]);
     }
-    if (!st)
+    if (!st && nk > 1)
         st = kn_csr_block_diag(ptr, nk, &m->phi);
-    for (int b = 0; !st && b < 2 * R; b++)
-        lens[b] = b < R ? kh : kw;
-    if (!st && !(st = kn_diff_gram_blocks(2 * (size_t)R, lens, anch, &m->gram)))
+    for (size_t b = 0; !st && b < nb; b++) /* U's factors (kh values), V's (kw) */
+        lens[b] = m->side == 0 || (m->side == 2 && b < R) ? kh : kw;
+    if (!st && !(st = kn_diff_gram_blocks(nb, lens, anch, &m->gram)))
         st = kn_csr_repeat_diag(&m->gram, nk);
-    for (size_t k = 0; blk && k < nk; k++)
+    for (size_t k = 0; nk > 1 && blk && k < nk; k++)
         kn_csr_free(&blk[k]);
-    free(blk);
+    if (nk > 1)
+        free(blk);
     free(ptr);
     free(lens);
     free(anch);
     if (st)
         kn_model_free(m);
     return st;
+}
+
+/* Φ block-diagonal over the kernels, kernel k's block with its own held factor; G is DᵀD along
+ * each factor (R blocks per kernel). */
+int kn_lowrank_model(kn_model *m, int side, int R, size_t kh, size_t kw, size_t nk, const double *held)
+{
+    /* nx bounded: R <= 64 times the nk kernels' rows or columns */
+    *m = (kn_model){.kind = KERNEST_MODEL_LOWRANK, .order = R, .side = side, .kh = kh, .kw = kw, .nk = nk,
+                    .nx = nk * (size_t)R * (side == 0 ? kh : kw)};
+    return assemble(m, held);
+}
+
+int kn_lowrank_linear_model(kn_model *m, int R, size_t kh, size_t kw, size_t nk, const double *x)
+{
+    *m = (kn_model){.kind = KERNEST_MODEL_LOWRANK, .order = R, .side = 2, .kh = kh, .kw = kw, .nk = nk,
+                    .nx = nk * (size_t)R * (kh + kw)};
+    return assemble(m, x);
 }
 
 void kn_lowrank_kernel(const double *U, const double *V, int R, size_t kh, size_t kw, double *K)
