@@ -15,12 +15,9 @@
 /* CPU options for the tests: one thread (OpenMP spins badly on a loaded two-core machine) */
 static kernest_options cpu_options(kernest_mode mode, kernest_precision prec)
 {
-    kernest_options o;
-    kernest_options_default(&o);
+    kernest_options o = tu_cpu_options(0, 0); /* kh, kw: the defaults' 0 */
     o.mode = mode;
-    o.device = KERNEST_DEVICE_CPU;
     o.precision = prec;
-    o.threads = 1;
     return o;
 }
 
