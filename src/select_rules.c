@@ -144,10 +144,10 @@ int sel_run_cv(ctx *c, cand *cds, size_t nc)
     int want = 0, st;
     for (size_t i = 0; i < nc; i++)
         want += sel_grid_points(cds[i].grid) * paths * c->nfold;
+    const int own = per < 3 && want <= KN_SELECT_BUDGET - 1; /* the table's grids */
     for (size_t i = 0; i < nc; i++) {
         if (cds[i].from_best && cds[i].opt.model == KERNEST_MODEL_LOWRANK && (st = lowrank_start(c, cds, i)))
             return st;
-        const int own = per < 3 && want <= KN_SELECT_BUDGET - 1; /* the table's grids */
         if ((st = sel_search_min(c, &cds[i], sel_eval_cv, own ? sel_grid_points(cds[i].grid) : per,
                                  own ? cds[i].grid : GRID_ALL)))
             return st;
