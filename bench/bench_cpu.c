@@ -8,13 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "clock.h"
-#include "fftw_wisdom.h"
+#include "backend/backend.h"
+#include "backend/cpu/cpu_backend.h"
+#include "base/clock.h"
+#include "backend/cpu/fftw_wisdom.h"
 #include "kernest.h"
-#include "problem.h"
-#include "solver.h"
-#include "synth.h"
+#include "backend/problem.h"
+#include "solve/solver.h"
+#include "base/synth.h"
 
 static const char usage[] =
     "usage: bench_cpu [options]\n"

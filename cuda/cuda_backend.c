@@ -5,8 +5,9 @@
 
 #include "cuda_check.h"
 #include "cuda_impl.h"
+#include "kn_cuda.h"
 #include "cuda_kernels.h"
-#include "error.h"
+#include "base/error.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
 /* Elements converted per host<->device copy in single precision. */

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "cuda_check.h"
-#include "error.h"
+#include "base/error.h"
 
 /* Length of the function name at the start of a stringified call ("cufftExecR2C(p, a, b)"). */
 static int call_name_len(const char *call)

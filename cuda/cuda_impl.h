@@ -6,7 +6,7 @@
 #include <cuda_runtime_api.h>
 #include <cufft.h>
 
-#include "backend.h"
+#include "backend/backend.h"
 
 /* kn_backend.impl of the cuda backend. Every device call is ordered on `stream`. */
 typedef struct kn_cuda {

@@ -3,7 +3,7 @@
 #include <stdio.h>
 
 #include "cuda_check.h"
-#include "error.h"
+#include "base/error.h"
 #include "kn_cuda.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)

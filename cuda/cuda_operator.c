@@ -7,7 +7,7 @@
 #include "cuda_check.h"
 #include "cuda_impl.h"
 #include "cuda_kernels.h"
-#include "error.h"
+#include "base/error.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
 

@@ -5,7 +5,7 @@
 #include "cuda_check.h"
 #include "cuda_impl.h"
 #include "cuda_kernels.h"
-#include "error.h"
+#include "base/error.h"
 
 static kn_cuda *impl(const kn_backend *be)
 {

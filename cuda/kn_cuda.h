@@ -1,8 +1,15 @@
-/* kn_cuda.h — internal: CUDA device count and build/device information (fallbacks without CUDA in src/backend.c). */
+/* kn_cuda.h — the CUDA backend's face to the layers above it (compiled only with CUDA):
+ * creating the backend, counting devices, and the build/device information. */
 #ifndef KN_CUDA_H
 #define KN_CUDA_H
 
 #include <stddef.h>
+
+#include "backend/backend.h"
+
+/* Creates the CUDA backend on device `index` (-1: the current/first usable). Returns
+ * KERNEST_E_DEVICE when no device is usable. *out caller-owned. */
+int kn_backend_cuda_create(kernest_precision precision, int index, kn_backend **out);
 
 /* *count receives the number of CUDA devices; no driver or no device gives 0 with KERNEST_OK. */
 int kn_cuda_device_count(int *count);

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batch_manifest.h"
-#include "cli.h"
+#include "cli/batch_manifest.h"
+#include "cli/cli.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

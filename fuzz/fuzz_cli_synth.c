@@ -1,6 +1,6 @@
 /* fuzz_cli_synth.c — fuzzes the options of `kernest synth`: the input is split into argv strings
  * at NUL and newline; small inputs a.npy b.npy k.npy m.npy r.npy exist; no work is done. */
-#include "cli.h"
+#include "cli/cli.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -7,10 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "cli_priors.h"
+#include "cli/cli.h"
+#include "cli/cli_priors.h"
 #include "fuzz_util.h"
-#include "synth.h"
+#include "base/synth.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

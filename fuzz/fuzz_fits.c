@@ -1,6 +1,6 @@
 /* fuzz_fits.c — fuzzes the FITS reader (cfitsio): any bytes as a file. */
 #include "fuzz_util.h"
-#include "io.h"
+#include "io/io.h"
 #include "kernest.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

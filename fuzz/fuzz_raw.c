@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "fuzz_util.h"
-#include "io.h"
+#include "io/io.h"
 #include "kernest.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

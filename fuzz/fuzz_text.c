@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "fuzz_util.h"
-#include "io.h"
+#include "io/io.h"
 #include "kernest.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "fuzz_util.h"
-#include "io.h"
+#include "io/io.h"
 #include "kernest.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

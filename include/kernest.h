@@ -175,6 +175,14 @@ const char *kernest_layout_name(kernest_layout layout);
 int kernest_convolve_channels(const kernest_array *A, const kernest_array *K, kernest_mode mode,
                               kernest_layout layout, int correlate, kernest_array **out);
 
+/* kernest_convolve and kernest_convolve_channels with names for A and K (file names, say) in the
+ * error messages (either may be NULL: "A", "K"). */
+int kernest_convolve_named(const kernest_array *A, const kernest_array *K, kernest_mode mode,
+                           const char *a_name, const char *k_name, kernest_array **out);
+int kernest_convolve_channels_named(const kernest_array *A, const kernest_array *K,
+                                    kernest_mode mode, kernest_layout layout, int correlate,
+                                    const char *a_name, const char *k_name, kernest_array **out);
+
 /* ---- estimation -------------------------------------------------------------------------- */
 
 typedef enum kernest_reg {
@@ -482,6 +490,18 @@ int kernest_report_uncertainty(const kernest_report *r, kernest_array **coverage
 int kernest_estimate(const kernest_array *const *A, const kernest_array *const *B, size_t npairs,
                      const kernest_options *opt, kernest_array **K, kernest_report **report);
 
+/* An estimation context keeps one backend (its FFT plans, spectra buffers and, on a GPU, its
+ * device memory) from one estimate to the next, so that a series of problems of one shape on the
+ * same device, precision and threads (the jobs of a batch) sets up once. Not thread-safe: one
+ * context per thread. Destroy accepts NULL and sets *ctx = NULL. */
+typedef struct kernest_context kernest_context;
+int kernest_context_create(kernest_context **out);
+void kernest_context_destroy(kernest_context **ctx);
+/* kernest_estimate through a context (ctx NULL: exactly kernest_estimate). */
+int kernest_estimate_in(kernest_context *ctx, const kernest_array *const *A,
+                        const kernest_array *const *B, size_t npairs, const kernest_options *opt,
+                        kernest_array **K, kernest_report **report);
+
 /* Writes a JSON report (the options, the solve, per-pair misfit) atomically to path. inputs
  * names the input files (2*npairs entries, may be NULL). */
 int kernest_report_write_json(const char *path, const kernest_report *r,
@@ -504,6 +524,13 @@ int kernest_have_cuda(void);
 int kernest_have_mpi(void);
 /* FFTW version string, e.g. "fftw-3.3.10". */
 const char *kernest_fftw_version(void);
+/* The folder where FFTW wisdom is cached between runs ("" when none). */
+const char *kernest_fftw_wisdom_dir(void);
+/* Writes the CUDA libraries' versions and the devices with their memory and compute capability
+ * into buf (multi-line text, cap bytes, always NUL-terminated). KERNEST_E_UNSUPPORTED without
+ * CUDA (buf then says so); KERNEST_E_DEVICE when no device is usable (buf still holds the
+ * library versions). */
+int kernest_cuda_info(char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

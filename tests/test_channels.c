@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "backend/backend.h"
+#include "backend/cpu/cpu_backend.h"
 #include "kernest.h"
-#include "problem.h"
+#include "backend/problem.h"
 #include "testutil.h"
 
 /* ---- helpers ---------------------------------------------------------------------------------- */

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "kernest.h"
-#include "model_op.h"
+#include "model/model.h"
 #include "testutil.h"
 
 enum { COUT = 2, CIN = 3, NK = COUT * CIN, KS = 7 };

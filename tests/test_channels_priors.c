@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "backend/backend.h"
 #include "kernest.h"
-#include "prox.h"
-#include "prox_tv.h"
+#include "solve/prox.h"
+#include "solve/prox_tv.h"
 #include "testutil.h"
 
 static kn_vec *upload(kn_backend *be, const double *x, size_t n)

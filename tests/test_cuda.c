@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cuda/kn_cuda.h"
-#include "backend.h"
-#include "problem.h"
+#include "cuda/kn_cuda.h"
+#include "backend/backend.h"
+#include "backend/problem.h"
 #include "testutil.h"
 
 #ifndef KERNEST_WITH_CUDA

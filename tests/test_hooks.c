@@ -14,11 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "fista.h"
+#include "backend/backend.h"
+#include "backend/cpu/cpu_backend.h"
+#include "solve/fista.h"
 #include "kernest.h"
-#include "problem.h"
-#include "solver.h"
+#include "backend/problem.h"
+#include "solve/solver.h"
 #include "testutil.h"
 
 extern char **environ;
@@ -693,7 +694,7 @@ Test(hooks, failed_checkpoint_is_a_warning)
 
 /* GPU failures name the call and say what to do (the messages need no device to be made) */
 #ifdef KERNEST_WITH_CUDA
-#include "cuda_check.h"
+#include "cuda/cuda_check.h"
 Test(hooks, cuda_errors_say_what_to_do)
 {
     cr_assert_eq(kn_cuda_check(cudaErrorMemoryAllocation, "cudaMalloc(&p, n)"), KERNEST_E_DEVICE);

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "backend/backend.h"
 #include "kernest.h"
-#include "model_op.h"
-#include "problem.h"
-#include "session.h"
+#include "model/model.h"
+#include "backend/problem.h"
+#include "fit/fit.h"
 #include "testutil.h"
 
 static void options(kernest_options *o, size_t kh, size_t kw)
@@ -378,7 +378,7 @@ Test(lowrank, starts_from_the_factors_given)
     o.outer_maxiter = 1;
     kn_session sess;
     const kernest_array *As[1] = {A}, *Bs[1] = {B};
-    cr_assert_eq(kn_session_open(&sess, As, Bs, 1, &o), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(kn_session_open(&sess, As, Bs, 1, &o, NULL), KERNEST_OK, "%s", kernest_last_error());
     kn_fit given = {0}, dflt = {0};
     cr_assert_eq(kn_session_solve(&sess, &o, x, &given), KERNEST_OK, "%s", kernest_last_error());
     cr_assert_eq(kn_session_solve(&sess, &o, NULL, &dflt), KERNEST_OK, "%s", kernest_last_error());

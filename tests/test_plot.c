@@ -12,7 +12,7 @@
 #endif
 
 #include "kernest.h"
-#include "plot.h"
+#include "plot/plot.h"
 #include "testutil.h"
 
 TestSuite(plot, .init = tu_dir_setup, .fini = tu_dir_teardown, .timeout = 120);

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "backend/backend.h"
 #include "kernest.h"
-#include "model_op.h"
-#include "problem.h"
-#include "prox.h"
-#include "synth.h"
+#include "model/model.h"
+#include "backend/problem.h"
+#include "solve/prox.h"
+#include "base/synth.h"
 #include "testutil.h"
 
 /* ---- helpers ---------------------------------------------------------------------------------- */

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "kernest.h"
-#include "problem.h"
+#include "backend/problem.h"
 #include "testutil.h"
 
 /* ---- kernest_output_shape against scipy.signal.convolve2d ------------------------------------- */

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "kernest.h"
-#include "select.h"
-#include "synth.h"
+#include "select/select.h"
+#include "base/synth.h"
 #include "testutil.h"
 
 TestSuite(select, .init = tu_dir_setup, .fini = tu_dir_teardown);
@@ -153,7 +153,7 @@ Test(select, gcv_trace_matches_a_dense_computation)
     o.tol = 1e-12;
     o.maxiter = 2000;
     kn_session s;
-    cr_assert_eq(kn_session_open(&s, (const kernest_array *const *)p.A, (const kernest_array *const *)p.B, 1, &o),
+    cr_assert_eq(kn_session_open(&s, (const kernest_array *const *)p.A, (const kernest_array *const *)p.B, 1, &o, NULL),
                  KERNEST_OK, "%s", kernest_last_error());
     const size_t n = s.pb.n, m = s.pb.m;
     const kn_backend_ops *bo = s.be->ops;

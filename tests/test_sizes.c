@@ -7,11 +7,11 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "constraints.h"
-#include "error.h"
-#include "model_op.h"
-#include "sparse.h"
-#include "sysmem.h"
+#include "fit/constraints.h"
+#include "base/error.h"
+#include "model/model.h"
+#include "model/sparse.h"
+#include "base/sysmem.h"
 #include "testutil.h"
 
 TestSuite(sizes, .init = tu_dir_setup, .fini = tu_dir_teardown);

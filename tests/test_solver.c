@@ -7,9 +7,10 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "backend.h"
+#include "backend/backend.h"
+#include "backend/cpu/cpu_backend.h"
 #include "kernest.h"
-#include "problem.h"
+#include "backend/problem.h"
 #include "testutil.h"
 
 /* CPU options for the tests: one thread (OpenMP spins badly on a loaded two-core machine) */

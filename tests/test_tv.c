@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "backend/backend.h"
 #include "kernest.h"
-#include "prox.h"
-#include "prox_tv.h"
-#include "synth.h"
+#include "solve/prox.h"
+#include "solve/prox_tv.h"
+#include "base/synth.h"
 #include "testutil.h"
 
 /* host reference of D: forward differences, no wrap, layout of backend.h */

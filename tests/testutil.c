@@ -11,7 +11,8 @@
 
 #include <criterion/criterion.h>
 
-#include "backend.h"
+#include "backend/backend.h"
+#include "backend/cpu/cpu_backend.h"
 #include "testutil.h"
 
 /* Every test program (and the CLI it runs) plans with FFTW_ESTIMATE unless told otherwise:

@@ -78,6 +78,10 @@ int cli_take_read_options(int *argc, char **argv);
 int cli_check_format(const char *opt, const char *path);
 /* Reads a .npy of 2 to 4 dimensions (channels, see kernest_layout); returns 0 or the exit code. */
 int cli_read_channels(const char *path, kernest_array **out);
+/* Checks --plot DIR: creates it when missing; refuses a non-folder or an unwritable one, and a
+ * build without cairo ("--plot: not compiled in (install libcairo2-dev)"). Returns 0 or the
+ * exit code with the error printed. */
+int cli_plot_prepare_dir(const char *dir);
 /* Parses --layout auto|chw|nchw. */
 int cli_parse_layout(const char *s, kernest_layout *layout);
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "plot/plot.h"
 
 int cli_stop_before_work = 0;
 
@@ -280,5 +281,22 @@ int cli_parse_layout(const char *s, kernest_layout *layout)
         return -1;
     }
     *layout = (kernest_layout)l;
+    return 0;
+}
+
+int cli_plot_prepare_dir(const char *dir)
+{
+    if (!kn_plot_available())
+        return cli_usage_error("--plot: not compiled in (install libcairo2-dev)");
+    struct stat st;
+    if (!*dir)
+        return cli_usage_error("--plot: a folder is required");
+    if (stat(dir, &st) != 0) {
+        if (mkdir(dir, 0777) != 0)
+            return cli_usage_error("--plot: cannot create folder '%s': %s", dir, strerror(errno));
+    } else if (!S_ISDIR(st.st_mode))
+        return cli_usage_error("--plot: '%s' is not a folder", dir);
+    if (access(dir, W_OK) != 0)
+        return cli_usage_error("--plot: folder '%s' is not writable", dir);
     return 0;
 }

@@ -13,11 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
-#include "backend.h"
+#include "base/atomic_file.h"
 #include "batch_manifest.h"
 #include "cli.h"
-#include "clock.h"
+#include "base/clock.h"
 #include "cmd_estimate.h"
 
 static const char usage[] =
@@ -56,7 +55,7 @@ static const char *const status_name[] = {"pending", "ok", "skipped", "failed"};
 
 /* ---- one job ------------------------------------------------------------------------------- */
 
-static void run_job(batch_job *j, const char *device)
+static void run_job(batch_job *j, const char *device, kernest_context *ctx)
 {
     double t0 = kn_now();
     struct stat st;
@@ -80,7 +79,7 @@ static void run_job(batch_job *j, const char *device)
         if (rc == CLI_ESTIMATE_HELP)
             rc = cli_usage_error("\"help\" is not a job option");
         else if (rc == CLI_OK)
-            rc = cli_estimate_run(&est, &res);
+            rc = cli_estimate_run(&est, ctx, &res);
         cli_estimate_free(&est);
     }
     cli_capture_errors(0);
@@ -251,6 +250,7 @@ int cmd_batch(int argc, char **argv)
     char *summary_abs = NULL, *dir_copy = NULL;
     batch_job *jobs = NULL;
     unsigned char *mine = NULL; /* the jobs this rank ran */
+    kernest_context *ctx = NULL;
     size_t njobs = 0;
     int cwd = -1;
     if (summary) {
@@ -303,7 +303,11 @@ int cmd_batch(int argc, char **argv)
         rc = cli_usage_error("batch: out of memory");
         goto done;
     }
-    kn_backend_keep(1); /* jobs of one shape share the FFT plans and device buffers */
+    /* jobs of one shape share the FFT plans and device buffers */
+    if (kernest_context_create(&ctx)) {
+        rc = cli_usage_error("batch: out of memory");
+        goto done;
+    }
     for (size_t i = first;;) {
         long next;
         const int q = cli_mpi_queue_next((long)(last - first), &next);
@@ -311,7 +315,7 @@ int cmd_batch(int argc, char **argv)
             break;
         if (q > 0)
             i = first + (size_t)next;
-        run_job(&jobs[i], device);
+        run_job(&jobs[i], device, ctx);
         mine[i] = 1;
         if (!quiet) {
             if (spread)
@@ -329,7 +333,7 @@ int cmd_batch(int argc, char **argv)
         if (q < 0)
             i++;
     }
-    kn_backend_keep(0);
+    kernest_context_destroy(&ctx);
     if (spread) {
         cli_mpi_queue_close();
         if ((rc = collect_results(jobs, njobs, mine)))
@@ -358,6 +362,7 @@ int cmd_batch(int argc, char **argv)
     if (spread)
         rc = cli_mpi_max(rc);
 done:
+    kernest_context_destroy(&ctx);
     if (cwd >= 0)
         close(cwd);
     batch_free_jobs(jobs, njobs);

@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "cli.h"
-#include "problem.h"
+#include "base/array.h"
 
 static const char usage[] =
     "usage: kernest convolve A.npy K.npy -o B.npy [--mode same|full|valid] [--precision P]\n"
@@ -65,8 +65,8 @@ int cmd_convolve(int argc, char **argv)
     if (!(rc = cli_read_channels(an, &A)) && !(rc = cli_read_channels(kn, &K)) &&
         !cli_stop_before_work) {
         int st = A->ndim == 2 && K->ndim == 2 && !correlate && layout == KERNEST_LAYOUT_AUTO
-                     ? kn_convolve_named(A, K, mode, an, kn, &B)
-                     : kn_convolve_channels_named(A, K, mode, layout, correlate, an, kn, &B);
+                     ? kernest_convolve_named(A, K, mode, an, kn, &B)
+                     : kernest_convolve_channels_named(A, K, mode, layout, correlate, an, kn, &B);
         if (!st)
             st = kernest_array_write(output, B, prec);
         if (st)

@@ -11,7 +11,8 @@
 #include "cli.h"
 #include "cli_priors.h"
 #include "cmd_estimate.h"
-#include "plot.h"
+#include "plot/plot.h"
+#include "plot_estimate.h"
 #include "progress.h"
 
 static const char usage[] =
@@ -374,7 +375,7 @@ void cli_estimate_free(cli_estimate *job)
     memset(job, 0, sizeof *job);
 }
 
-int cli_estimate_run(const cli_estimate *job, cli_estimate_result *res)
+int cli_estimate_run(const cli_estimate *job, kernest_context *ctx, cli_estimate_result *res)
 {
     kernest_options opt = job->opt;
     const char *output = job->output, *report_path = job->report_path, *profile_path = job->profile_path;
@@ -430,8 +431,8 @@ int cli_estimate_run(const cli_estimate *job, cli_estimate_result *res)
             goto done;
     } else {
         opt.input_names = names;
-        st = kernest_estimate((const kernest_array *const *)A, (const kernest_array *const *)B, np, &opt,
-                              &K, &rep);
+        st = kernest_estimate_in(ctx, (const kernest_array *const *)A, (const kernest_array *const *)B,
+                                 np, &opt, &K, &rep);
         cli_progress_clear(&prog);
         if (st) {
             rc = cli_fail(st);
@@ -456,8 +457,10 @@ int cli_estimate_run(const cli_estimate *job, cli_estimate_result *res)
         written[nw++] = job->cov_path; /* cli_write_uncertainty writes both or neither */
         written[nw++] = job->std_path;
     }
+#ifdef KERNEST_WITH_CAIRO /* without it, cli_plot_prepare_dir refused --plot before any work */
     if (!rc && job->plot_dir)
         rc = cli_plot_estimate(job->plot_dir, job->plot_scale, K, rep, A[0], B[0], &opt, truth);
+#endif
     if (!rc)
         rc = cli_progress_finish(&prog, 1);
     if (rc) {
@@ -527,7 +530,7 @@ int cmd_estimate(int argc, char **argv)
     cli_estimate job;
     int rc = cli_estimate_parse(argc, argv, &job);
     if (rc == CLI_OK)
-        rc = cli_estimate_run(&job, NULL);
+        rc = cli_estimate_run(&job, NULL, NULL);
     else if (rc == CLI_ESTIMATE_HELP)
         rc = CLI_OK;
     cli_estimate_free(&job);

@@ -42,9 +42,10 @@ typedef struct cli_estimate_result {
  * CLI_OK, CLI_ESTIMATE_HELP (help printed) or an exit code with the error printed. Always call
  * cli_estimate_free afterwards. */
 int cli_estimate_parse(int argc, char **argv, cli_estimate *job);
-/* Reads the inputs, solves, writes the outputs (all or nothing) and prints the summary line
- * unless quiet. Returns an exit code; res (may be NULL) is filled on success. */
-int cli_estimate_run(const cli_estimate *job, cli_estimate_result *res);
+/* Reads the inputs, solves (through ctx, which may be NULL: see kernest_estimate_in), writes the
+ * outputs (all or nothing) and prints the summary line unless quiet. Returns an exit code; res
+ * (may be NULL) is filled on success. */
+int cli_estimate_run(const cli_estimate *job, kernest_context *ctx, cli_estimate_result *res);
 /* Frees what job owns (NULL allowed) and clears it. */
 void cli_estimate_free(cli_estimate *job);
 

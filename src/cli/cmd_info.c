@@ -4,10 +4,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "fftw_wisdom.h"
-#ifdef KERNEST_WITH_CUDA
-#include "kn_cuda.h"
-#endif
 #ifdef KERNEST_WITH_MPI
 #include <mpi.h>
 #endif
@@ -31,16 +27,12 @@ int cmd_info(int argc, char **argv)
             printf(" %s", kernest_format_name((kernest_format)f));
     printf("\n");
     printf("cpu: %ld core%s, %s (OpenMP threads), wisdom cache %s\n", cores, cores == 1 ? "" : "s",
-           kernest_fftw_version(), *kn_fftw_wisdom_dir() ? kn_fftw_wisdom_dir() : "(none)");
-#ifdef KERNEST_WITH_CUDA
+           kernest_fftw_version(), *kernest_fftw_wisdom_dir() ? kernest_fftw_wisdom_dir() : "(none)");
     char buf[8192] = "";
-    int st = kn_cuda_info_string(buf, sizeof buf);
+    int st = kernest_cuda_info(buf, sizeof buf);
     fputs(buf, stdout); /* the library versions, even when no device is usable */
-    if (st)
+    if (st && st != KERNEST_E_UNSUPPORTED)
         printf("cuda: compiled in, no usable device (%s)\n", kernest_last_error());
-#else
-    puts("cuda: not compiled in");
-#endif
 #ifdef KERNEST_WITH_MPI
     char lib[MPI_MAX_LIBRARY_VERSION_STRING] = "";
     int len = 0;

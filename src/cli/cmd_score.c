@@ -5,7 +5,7 @@
 #include <stdio.h>
 
 #include "cli.h"
-#include "problem.h"
+#include "base/array.h"
 
 static const char usage[] =
     "usage: kernest score A_test.npy B_test.npy K.npy [--mode M] [--sigma S] [--truth K_true.npy]\n"
@@ -91,8 +91,8 @@ int cmd_score(int argc, char **argv)
         (rc = cli_read_channels(kn, &K)) || (truth && (rc = cli_read_channels(truth, &T))))
         goto done;
     const int plain = A->ndim == 2 && B->ndim == 2 && K->ndim == 2 && !correlate && layout == KERNEST_LAYOUT_AUTO;
-    int st = plain ? kn_convolve_named(A, K, mode, an, kn, &P)
-                   : kn_convolve_channels_named(A, K, mode, layout, correlate, an, kn, &P);
+    int st = plain ? kernest_convolve_named(A, K, mode, an, kn, &P)
+                   : kernest_convolve_channels_named(A, K, mode, layout, correlate, an, kn, &P);
     if (st) {
         rc = cli_fail(st);
         goto done;

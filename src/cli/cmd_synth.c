@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
-#include "synth.h"
+#include "base/synth.h"
 
 static const char usage[] =
     "usage: kernest synth -o DIR [options]\n"

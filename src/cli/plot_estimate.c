@@ -1,6 +1,7 @@
 /* plot_estimate.c — the pictures of `kernest estimate --plot DIR`: the kernel, the residual of the
  * first pair, the kernel's radial profile (and the truth's) and the convergence curve. With
- * several channels the kernels and the output channels are drawn side by side (a mosaic). */
+ * several channels the kernels and the output channels are drawn side by side (a mosaic).
+ * Compiled only when cairo is found. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
@@ -11,24 +12,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "plot.h"
-
-int cli_plot_prepare_dir(const char *dir)
-{
-    if (!kn_plot_available())
-        return cli_usage_error("--plot: not compiled in (install libcairo2-dev)");
-    struct stat st;
-    if (!*dir)
-        return cli_usage_error("--plot: a folder is required");
-    if (stat(dir, &st) != 0) {
-        if (mkdir(dir, 0777) != 0)
-            return cli_usage_error("--plot: cannot create folder '%s': %s", dir, strerror(errno));
-    } else if (!S_ISDIR(st.st_mode))
-        return cli_usage_error("--plot: '%s' is not a folder", dir);
-    if (access(dir, W_OK) != 0)
-        return cli_usage_error("--plot: folder '%s' is not writable", dir);
-    return 0;
-}
+#include "plot/plot.h"
+#include "plot_estimate.h"
 
 static char *join(const char *dir, const char *name)
 {

@@ -3,7 +3,7 @@
 #ifndef KN_CLI_PROGRESS_H
 #define KN_CLI_PROGRESS_H
 
-#include "atomic_file.h"
+#include "base/atomic_file.h"
 #include "kernest.h"
 
 typedef struct cli_progress {

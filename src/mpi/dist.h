@@ -4,7 +4,7 @@
 
 #include <mpi.h>
 
-#include "backend.h"
+#include "backend/backend.h"
 
 /* What the wrapped operations need, reached through kn_backend.dist (model wrappers copy the
  * backend struct, so this pointer travels with them). */

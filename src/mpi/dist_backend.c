@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "clock.h"
+#include "base/clock.h"
 #include "dist.h"
-#include "error.h"
+#include "base/error.h"
 
 typedef struct dist_be {
     kn_backend be;      /* first member: a copy of the inner backend with this table */

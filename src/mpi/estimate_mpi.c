@@ -7,13 +7,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "base/clock.h"
 #include "dist.h"
-#include "error.h"
+#include "base/error.h"
 #include "kernest_mpi.h"
-#include "session.h"
+#include "api/report.h"
+#include "base/options.h"
+#include "fit/fit.h"
 #ifdef KERNEST_WITH_CUDA
-#include "kn_cuda.h"
+#include "cuda/kn_cuda.h"
 #endif
 
 void kernest_mpi_share(size_t npairs, int rank, int size, size_t *first, size_t *count)

@@ -1,0 +1,158 @@
+/* estimate.c — kernest_estimate: one session (validate, pick a backend, check memory, set up),
+ * one solve (or the automatic choice of λ and the model, select.c), the uncertainty maps when
+ * asked for, and the report. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "report.h"
+#include "select/select.h"
+
+/* The automatic choice's part of the report; takes the selection's tables. */
+static void selection_report(kn_selection *sel, kernest_report *rep)
+{
+    rep->automatic = 1;
+    snprintf(rep->select_rule, sizeof rep->select_rule, "%s", sel->rule);
+    rep->ncandidates = sel->ncands;
+    rep->candidates = sel->cands;
+    sel->cands = NULL;
+    rep->chosen = sel->chosen;
+    rep->npath = sel->npath;
+    rep->path = sel->path;
+    sel->path = NULL;
+    rep->selection_solves = sel->solves;
+    rep->selection_iterations = sel->iterations;
+}
+
+/* Coverage and posterior standard deviation of the estimate fit (options o), with σ given,
+ * estimated by the rule, or estimated here from ‖r‖²/(m − tr H_λ) by Hutchinson probes. */
+static int uncertainty(kn_session *s, const kernest_options *o, const kn_fit *fit, double sigma,
+                       int *sigma_estimated, kernest_report *rep)
+{
+    const size_t n = s->pb.n;
+    int st, solves = 0;
+    if (o->reg == KERNEST_REG_NONE || !(o->lambda > 0)) /* before any probe is spent */
+        return kn_error(KERNEST_E_INVALID, "--uncertainty: needs a regulariser (--reg ridge or grad) with "
+                        "lambda > 0, or the automatic choice: without one the posterior is improper");
+    if (!(rep->coverage = malloc(n * sizeof(double))) || !(rep->std = malloc(n * sizeof(double))))
+        return kn_error(KERNEST_E_NOMEM, "out of memory for the uncertainty maps");
+    if ((st = kn_coverage(s, o, rep->coverage)))
+        return st;
+    if (!(sigma > 0)) {
+        kernest_options lin = *o;
+        lin.nonneg = lin.has_bounds = lin.has_sum = 0;
+        lin.l1 = lin.tv = 0.0;
+        lin.solver = KERNEST_SOLVER_AUTO;
+        double t, rss = 0.0, m = 0.0;
+        if ((st = kn_trace_hutchinson(s, &lin, fit->x, o->probes, o->seed, NULL, &t, NULL, NULL)))
+            return st;
+        solves += o->probes;
+        for (size_t i = 0; i < s->pb.npairs; i++)
+            m += (double)s->pb.pairs[i].nobs;
+        for (size_t j = 0; j < s->pb.m; j++)
+            rss += (fit->hx[j] - s->host_b[j]) * (fit->hx[j] - s->host_b[j]);
+        sigma = m > t ? sqrt(rss / (m - t)) : 0.0;
+        *sigma_estimated = 1;
+    }
+    st = kn_posterior_std(s, o, fit->x, sigma, o->uncertainty, o->seed, rep->std, &solves);
+    rep->sigma = sigma;
+    rep->std_samples = o->uncertainty;
+    rep->std_rel_error = 1.0 / sqrt(2.0 * (o->uncertainty - 1));
+    rep->uncertainty_solves = solves;
+    return st;
+}
+
+int kernest_estimate(const kernest_array *const *A, const kernest_array *const *B, size_t npairs,
+                     const kernest_options *opt, kernest_array **K, kernest_report **report)
+{
+    return kernest_estimate_in(NULL, A, B, npairs, opt, K, report);
+}
+
+int kernest_estimate_in(kernest_context *ctx, const kernest_array *const *A,
+                        const kernest_array *const *B, size_t npairs, const kernest_options *opt,
+                        kernest_array **K, kernest_report **report)
+{
+    const double t0 = kn_now();
+    kn_error_clear();
+    if (!A || !B || !opt || !K)
+        return kn_error(KERNEST_E_INVALID, "kernest_estimate: NULL argument");
+    if (opt->uncertainty < 0 || opt->uncertainty > 100000)
+        return kn_error(KERNEST_E_INVALID, "--samples: must be 2..100000, got %d", opt->uncertainty);
+    kn_session s;
+    kn_selection sel = {0};
+    kn_fit fit = {0}, *f = &fit;
+    kernest_options chosen = *opt, open_opt;
+    kernest_array *k = NULL;
+    kernest_report *rep = NULL, tmp = {0};
+    const int automatic = opt->auto_lambda || opt->auto_model;
+    int st, sigma_est = 0;
+    kn_select_open_options(opt, &open_opt);
+    if ((st = kn_session_open(&s, A, B, npairs, automatic ? &open_opt : opt, ctx)))
+        goto done;
+    if (automatic && (opt->checkpoint || opt->resume)) {
+        st = kn_error(KERNEST_E_INVALID, "%s: not with the automatic choice of lambda or model (it runs "
+                      "many solves; give --reg, --lambda and --model, or --fast)",
+                      opt->checkpoint ? "--checkpoint" : "--resume");
+        goto done;
+    }
+    if (automatic) { /* the automatic choice: λ paths and candidates, then the final solve */
+        if ((st = kn_select(&s, A, B, npairs, opt, &sel)))
+            goto done;
+        f = &sel.fit;
+        chosen = sel.opt;
+        chosen.uncertainty = opt->uncertainty;
+        sigma_est = sel.sigma_estimated;
+    } else if ((st = kn_session_solve(&s, opt, NULL, &fit)))
+        goto done;
+    if ((st = kn_kernel_array(&s.pb, &k)))
+        goto done;
+    memcpy(k->data, f->K, s.pb.n * sizeof *k->data);
+    if (opt->correlate)
+        kn_flip_kernels(k->data, s.pb.cout * s.pb.cin, s.pb.kh, s.pb.kw);
+    rep = &tmp;
+    if (opt->uncertainty > 0 &&
+        (st = uncertainty(&s, &chosen, f, opt->sigma > 0 ? opt->sigma : sel.sigma, &sigma_est, &tmp)))
+        goto done;
+    if (opt->uncertainty > 0 && opt->correlate) { /* the maps in K's orientation */
+        kn_flip_kernels(tmp.coverage, s.pb.cout * s.pb.cin, s.pb.kh, s.pb.kw);
+        kn_flip_kernels(tmp.std, s.pb.cout * s.pb.cin, s.pb.kh, s.pb.kw);
+    }
+    if (report) {
+        if ((st = kn_report_make(&s, f, &rep)))
+            goto done;
+        rep->coverage = tmp.coverage;
+        rep->std = tmp.std;
+        tmp.coverage = tmp.std = NULL;
+        rep->std_samples = tmp.std_samples;
+        rep->std_rel_error = tmp.std_rel_error;
+        rep->uncertainty_solves = tmp.uncertainty_solves;
+        rep->sigma = opt->uncertainty > 0 ? tmp.sigma : sel.sigma;
+        rep->sigma_estimated = sigma_est;
+        rep->reg = chosen.reg;
+        rep->lambda = chosen.lambda;
+        rep->l1 = chosen.l1;
+        rep->nonneg = chosen.nonneg;
+        if (automatic)
+            selection_report(&sel, rep);
+        rep->wall_seconds = kn_now() - t0;
+    } else
+        rep = NULL;
+done:
+    free(tmp.coverage);
+    free(tmp.std);
+    kn_fit_free(&fit);
+    kn_selection_free(&sel);
+    kn_session_close(&s);
+    if (st) {
+        kernest_array_destroy(&k);
+        return st;
+    }
+    *K = k;
+    if (report)
+        *report = rep;
+    return KERNEST_OK;
+}

@@ -1,0 +1,378 @@
+/* session.c — one problem set up once on a backend, solved many times (see session.h). */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "backend_open.h"
+#include "constraints.h"
+#include "base/error.h"
+#include "base/options.h"
+#include "session.h"
+#include "solve/solve_hooks.h"
+#include "base/sysmem.h"
+
+/* The backend the options ask for, able to run the priors they set. The cpu and cuda backends
+ * both implement every prior operation, so this only guards a backend (or a future table op)
+ * without them: refused when asked for by name, passed over for the CPU under auto. */
+static int open_backend(kn_session *s, const kernest_options *opt, kn_backend **out)
+{
+    kn_warnings *warnings = &s->warnings;
+    s->key = kn_backend_key_of(opt);
+    int st = kn_context_take(s->ctx, opt, warnings, out);
+    const char *prior = kn_priors_option(opt);
+    if (st || !prior || kn_backend_has_priors((*out)->ops))
+        return st;
+    const char *name = (*out)->ops->name;
+    kn_backend_destroy(out);
+    if (opt->device != KERNEST_DEVICE_AUTO)
+        return kn_error(KERNEST_E_UNSUPPORTED, "%s: not available on the %s backend yet (use --device cpu)",
+                        prior, name);
+    kn_warn(warnings, "device auto: %s is not available on the %s backend yet; running on the CPU",
+            prior, name);
+    kernest_options cpu = *opt;
+    cpu.device = KERNEST_DEVICE_CPU;
+    s->key = kn_backend_key_of(&cpu);
+    return kn_context_take(s->ctx, &cpu, warnings, out);
+}
+
+/* Bytes of the solve on the backend: the operator, the model, the constraints' masks, the
+ * solver's vectors and x, b. */
+static size_t solve_bytes(const kn_backend *be, const kn_problem *pb, const kn_model *model,
+                          int fista, kernest_reg reg, const kn_prox_spec *spec, int background)
+{
+    size_t kv, dv;
+    if (fista)
+        kn_fista_vectors(reg, &kv, &dv);
+    else
+        kn_cgls_vectors(reg, &kv, &dv);
+    if (fista)
+        kv += kn_prox_vectors(spec);
+    else if (spec->keep)
+        kv += 2 + (spec->fixv != NULL); /* keep, keep ⊙ x, fixv (+ H fixv, counted as data below) */
+    if (!fista && spec->fixv)
+        dv += 1;
+    double vec = ((double)(kv + 1) * model->nx + (double)(dv + 1) * pb->m) * be->elem_size; /* + x, b */
+    double total = vec + (double)be->ops->op_bytes(be, pb) + (double)kn_model_bytes(model, be->elem_size) +
+                   (background ? (double)kn_background_bytes(pb, be->elem_size) : 0.0);
+    return total >= (double)SIZE_MAX ? SIZE_MAX : (size_t)total;
+}
+
+static int check_memory(kn_backend *be, size_t need)
+{
+    size_t avail;
+    int st = be->ops->mem_available(be, &avail);
+    if (st)
+        return st;
+    if (need > avail) {
+        char a[32], b[32];
+        return kn_error(KERNEST_E_TOOBIG, "--ksize: the solve needs %s (%zu bytes) on %s but only %s "
+                        "is available; try --precision single, a smaller --ksize%s",
+                        kn_format_bytes(need, a, sizeof a), need, be->ops->name,
+                        kn_format_bytes(avail, b, sizeof b),
+                        strcmp(be->ops->name, "cpu") ? " or --device cpu" : "");
+    }
+    return KERNEST_OK;
+}
+
+/* b = B with NaN -> 0 (the mask removes those pixels from the fit), pairs concatenated */
+static double *gather_data(const kn_problem *pb)
+{
+    double *b = malloc((pb->m ? pb->m : 1) * sizeof *b);
+    if (!b)
+        return NULL;
+    for (size_t i = 0; i < pb->npairs; i++) {
+        const kn_pair *p = &pb->pairs[i];
+        for (size_t j = 0; j < p->len; j++)
+            b[p->offset + j] = isnan(p->B[j]) ? 0.0 : p->B[j];
+    }
+    return b;
+}
+
+/* Only held unknowns (support, fixed pixels), no inequality, ℓ1 or sum: CGLS over the free
+ * unknowns solves that exactly, with b shifted by H(fixv), as long as the regulariser does not
+ * see the held values (they are 0 or λ = 0). */
+static int holds_only(const kn_prox_spec *s, const kernest_options *opt)
+{
+    return s->keep && s->l1 == 0 && s->tv == 0 && s->lo == -INFINITY && s->hi == INFINITY && !s->has_sum &&
+           (!s->fixv || opt->reg == KERNEST_REG_NONE || opt->lambda == 0);
+}
+
+/* FISTA when asked for, or under auto when a constraint, l1 or tv needs it; CGLS otherwise. */
+static int pick_solver(const kernest_options *opt, const kn_prox_spec *spec, int *fista)
+{
+    const int needs_prox = kn_prox_spec_active(spec) && !holds_only(spec, opt);
+    if (opt->solver == KERNEST_SOLVER_CGLS && needs_prox)
+        return kn_error(KERNEST_E_INVALID, "--solver cgls: cannot take %s (use --solver fista or auto)",
+                        opt->nonneg ? "--nonneg" : opt->has_bounds ? "--bounds" : opt->has_sum ? "--sum"
+                        : opt->l1 > 0 ? "--reg l1" : opt->tv > 0 ? "--reg tv" : "--fix with a regulariser");
+    *fista = opt->solver == KERNEST_SOLVER_FISTA || (opt->solver == KERNEST_SOLVER_AUTO && needs_prox);
+    return KERNEST_OK;
+}
+
+/* x = the estimate of the model's unknowns, on the backend (setup done, b uploaded). CGLS with
+ * held unknowns solves for z over the free ones with b − H(fixv), then x = keep ⊙ z + fixv. */
+static int solve(kn_backend *be, const kn_model *model, const kn_prox_spec *spec, int fista,
+                 const kn_solve_params *prm, const kn_problem *bg, kn_vec *b, kn_vec *x,
+                 kn_backend **sbe, kn_solve_result *res, kn_fista_info *info)
+{
+    const kn_backend_ops *o = be->ops;
+    const int held = !fista && spec->keep;
+    kn_prox *prox = NULL;
+    kn_vec *fix = NULL, *hf = NULL;
+    int st = kn_model_backend_bg(model, be, held ? spec->keep : NULL, bg, sbe);
+    if (!st && bg)
+        st = kn_model_project(*sbe, b); /* b = P b: the background is profiled out */
+    if (st)
+        return st;
+    if (fista) {
+        if (kn_prox_spec_active(spec) && (st = kn_prox_create(be, spec, &prox)))
+            return st;
+        st = kn_fista(*sbe, b, prm, prox, x, res, info);
+        kn_prox_destroy(be, &prox);
+        return st;
+    }
+    if (held && spec->fixv) {
+        if ((st = o->vec_create(be, model->nx, &fix)) || (st = o->vec_upload(be, fix, spec->fixv)) ||
+            (st = o->vec_create(be, b->n, &hf)) || (st = kn_model_forward(*sbe, fix, hf)) ||
+            (st = o->vec_axpy(be, b, -1.0, hf))) /* b −= H fixv */
+            goto done;
+    }
+    if ((st = kn_cgls(*sbe, b, prm, x, res)))
+        goto done;
+    if (held && spec->fixv)
+        st = o->vec_axpy(be, x, 1.0, fix); /* held entries of z stayed 0: CGLS never moves them */
+done:
+    o->vec_destroy(be, &fix);
+    o->vec_destroy(be, &hf);
+    return st;
+}
+
+/* The model, its constraints and the solver opt asks for, with the bytes of the whole solve. */
+static int plan_solve(const kn_backend *be, const kn_problem *pb, const kernest_options *opt,
+                      const kn_model *model, kn_constraints *cons, int *fista, size_t *bytes)
+{
+    int st;
+    if ((st = kn_constraints_build(opt, model, cons)) || (st = pick_solver(opt, &cons->spec, fista)))
+        return st;
+    *bytes = solve_bytes(be, pb, model, *fista, opt->reg, &cons->spec, opt->background);
+    return KERNEST_OK;
+}
+
+/* The model opt asks for on pb's kernels (lowrank: the larger half-step, for memory). */
+static int model_for(const kn_problem *pb, const kernest_options *opt, kn_model *model)
+{
+    return kn_model_init_nk(model, opt->model, opt->order, pb->kh, pb->kw, pb->cout * pb->cin);
+}
+
+/* Everything after the backend is chosen: memory check, operator set-up, upload of b. */
+static int setup_backend(kn_session *s, const kernest_options *opt)
+{
+    kn_model model = {0};
+    kn_constraints cons = {0};
+    int fista;
+    size_t need;
+    int st = model_for(&s->pb, opt, &model);
+    if (!st)
+        st = plan_solve(s->be, &s->pb, opt, &model, &cons, &fista, &need);
+    kn_constraints_free(&cons);
+    kn_model_free(&model);
+    if (st || (st = check_memory(s->be, need)))
+        return st;
+    if (!s->host_b && !(s->host_b = gather_data(&s->pb)))
+        return kn_error(KERNEST_E_NOMEM, "out of memory for the data (%zu values)", s->pb.m);
+    const kn_backend_ops *o = s->be->ops;
+    if ((st = o->op_setup(s->be, &s->pb)) || (st = o->vec_create(s->be, s->pb.m, &s->b)) ||
+        (st = o->vec_upload(s->be, s->b, s->host_b)))
+        return st;
+    return KERNEST_OK;
+}
+
+int kn_session_open(kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
+                    size_t npairs, const kernest_options *opt, kernest_context *ctx)
+{
+    const double t0 = kn_now();
+    memset(s, 0, sizeof *s);
+    s->ctx = ctx;
+    int st = kn_options_check(opt);
+    if (st || (st = kn_problem_init_channels(&s->pb, A, B, npairs, opt->mode, opt->kh, opt->kw, opt->layout, 1,
+                                             opt->input_names)) ||
+        (st = kn_session_setup(s, opt, NULL, NULL)))
+        return st;
+    s->setup_seconds = kn_now() - t0;
+    return KERNEST_OK;
+}
+
+/* opens the backend opt asks for and wraps it when asked */
+static int open_wrapped(kn_session *s, const kernest_options *opt, kn_backend_wrap wrap, void *ctx)
+{
+    int st = open_backend(s, opt, &s->be);
+    if (st || !wrap)
+        return st;
+    s->wrapped = 1;
+    kn_backend *inner = s->be;
+    s->be = NULL;
+    return wrap(ctx, inner, &s->be); /* on failure wrap destroyed inner */
+}
+
+int kn_session_setup(kn_session *s, const kernest_options *opt, kn_backend_wrap wrap, void *ctx)
+{
+    const double t0 = kn_now();
+    int st = open_wrapped(s, opt, wrap, ctx);
+    if (st)
+        return st;
+    st = setup_backend(s, opt);
+    /* device auto: a GPU that fails to set up (memory, cuFFT plans) hands over to the CPU */
+    if (st && opt->device == KERNEST_DEVICE_AUTO && strcmp(s->be->ops->name, "cpu") &&
+        (st == KERNEST_E_TOOBIG || !kernest_status_is_input_error(st))) {
+        kn_warn(&s->warnings, "device auto: the %s backend failed to set up (%s); running on the CPU",
+                s->be->ops->name, kernest_last_error());
+        s->be->ops->vec_destroy(s->be, &s->b);
+        kn_backend_destroy(&s->be);
+        kernest_options cpu = *opt;
+        cpu.device = KERNEST_DEVICE_CPU;
+        if (!(st = open_wrapped(s, &cpu, wrap, ctx)))
+            st = setup_backend(s, &cpu);
+    }
+    if (st)
+        return st;
+    s->setup_seconds = kn_now() - t0;
+    return KERNEST_OK;
+}
+
+void kn_session_close(kn_session *s)
+{
+    if (s->be)
+        s->be->ops->vec_destroy(s->be, &s->b);
+    if (s->wrapped) /* the wrapper owns what the context lent */
+        kn_backend_destroy(&s->be);
+    else
+        kn_context_give(s->ctx, s->key, &s->be);
+    kn_problem_free(&s->pb);
+    free(s->host_b);
+    kn_warnings_free(&s->warnings);
+    memset(s, 0, sizeof *s);
+}
+
+void kn_fit_free(kn_fit *f)
+{
+    kn_model_free(&f->model);
+    free(f->x);
+    free(f->K);
+    free(f->hx);
+    free(f->res.history);
+    free(f->beta);
+    kn_warnings_free(&f->warnings);
+    memset(f, 0, sizeof *f);
+}
+
+static int solve_model(kn_session *s, const kernest_options *opt, kn_model *model_in, const double *x0,
+                       const double *data, const double *shift, kn_fit *fit);
+
+int kn_session_solve_model(kn_session *s, const kernest_options *opt, kn_model *model, const double *x0,
+                           const double *data, const double *shift, kn_fit *fit)
+{
+    return solve_model(s, opt, model, x0, data, shift, fit);
+}
+
+/* One solve of model (taken into fit->model) on the session, from x0, with other data and a
+ * kernel-space right-hand side when given (NULL: the session's b, none). */
+static int solve_model(kn_session *s, const kernest_options *opt, kn_model *model_in, const double *x0,
+                       const double *data, const double *shift, kn_fit *fit)
+{
+    memset(fit, 0, sizeof *fit);
+    fit->model = *model_in; /* taken: freed with the fit */
+    memset(model_in, 0, sizeof *model_in);
+    int st;
+    kn_backend *be = s->be, *sbe = NULL; /* sbe: what the solver runs on (be, or H∘Φ over be) */
+    const kn_backend_ops *o = be->ops;
+    const kn_problem *pb = &s->pb;
+    kn_constraints cons = {0};
+    kn_vec *x = NULL, *b = NULL, *hx = NULL, *g = NULL;
+    double *z0 = NULL, *g0 = NULL;
+    kn_run_hooks rh = {0};
+    kn_solve_params prm = {opt->reg, opt->lambda, opt->tol, opt->maxiter, NULL, NULL};
+    if ((st = plan_solve(be, pb, opt, &fit->model, &cons, &fit->fista, &fit->bytes_needed)))
+        goto done;
+    if ((st = kn_host_check("--maxiter: the residual history", (size_t)opt->maxiter + 1, sizeof(double))))
+        goto done;
+    if (opt->background && !(fit->beta = calloc(kn_background_count(pb) ? kn_background_count(pb) : 1,
+                                                sizeof *fit->beta))) {
+        st = kn_error(KERNEST_E_NOMEM, "--background: out of memory");
+        goto done;
+    }
+    const kn_model *model = &fit->model;
+    /* the operator is allocated already: check what this solve adds to it */
+    const size_t op = o->op_bytes(be, pb);
+    if ((st = check_memory(be, fit->bytes_needed > op ? fit->bytes_needed - op : 0)))
+        goto done;
+    if (!(fit->x = malloc((model->nx ? model->nx : 1) * sizeof *fit->x)) ||
+        !(fit->K = malloc((pb->n ? pb->n : 1) * sizeof *fit->K)) ||
+        !(fit->hx = malloc((pb->m ? pb->m : 1) * sizeof *fit->hx))) {
+        st = kn_error(KERNEST_E_NOMEM, "out of memory for the estimate (%zu values)", pb->n + pb->m);
+        goto done;
+    }
+    /* b is copied: the solvers may shift it (held values) and b's storage becomes H x */
+    if ((st = o->vec_create(be, model->nx, &x)) || (st = o->vec_create(be, pb->m, &b)) ||
+        (st = data ? o->vec_upload(be, b, data) : o->vec_copy(be, b, s->b)))
+        goto done;
+    if (shift) { /* CGLS over the free unknowns: the held ones take no right-hand side */
+        const int held = !fit->fista && cons.spec.keep;
+        if (held && !(g0 = malloc(model->nx * sizeof *g0))) {
+            st = kn_error(KERNEST_E_NOMEM, "out of memory for the right-hand side");
+            goto done;
+        }
+        for (size_t i = 0; held && i < model->nx; i++)
+            g0[i] = cons.spec.keep[i] * shift[i];
+        if ((st = o->vec_create(be, model->nx, &g)) || (st = o->vec_upload(be, g, held ? g0 : shift)))
+            goto done;
+    }
+    if (x0) {
+        const int held = !fit->fista && cons.spec.keep;
+        if (held) { /* CGLS over the free unknowns: start from keep ⊙ x0 (held ones are 0 in z) */
+            if (!(z0 = malloc(model->nx * sizeof *z0))) {
+                st = kn_error(KERNEST_E_NOMEM, "out of memory for the starting point");
+                goto done;
+            }
+            for (size_t i = 0; i < model->nx; i++)
+                z0[i] = cons.spec.keep[i] * x0[i];
+        }
+        if ((st = o->vec_upload(be, x, held ? z0 : x0)))
+            goto done;
+    }
+    /* progress, checkpoints, resume (a resumed solver replaces x by the checkpoint's) */
+    if ((st = kn_run_hooks_init(&rh, pb, opt, fit->fista ? KERNEST_SOLVER_FISTA : KERNEST_SOLVER_CGLS,
+                                be->precision, &fit->warnings, &prm)))
+        goto done;
+    fit->resumed_from = rh.first_iteration;
+    const double t1 = kn_now();
+    prm.shift = g;
+    if ((st = solve(be, model, &cons.spec, fit->fista, &prm, opt->background ? pb : NULL, b, x, &sbe,
+                    &fit->res, &fit->info)))
+        goto done;
+    fit->solve_seconds = kn_now() - t1;
+    hx = b; /* b is no longer needed: its storage takes H x */
+    b = NULL;
+    if ((st = o->vec_download(be, x, fit->x)) || (st = kn_model_predict(sbe, x, hx)) ||
+        (st = o->vec_download(be, hx, fit->hx)))
+        goto done;
+    kn_model_kernel(model, fit->x, fit->K);
+    if (fit->beta) { /* β = (EᵀE)⁻¹Eᵀ(b − H K), then H K + E β is the prediction */
+        kn_background_offsets(pb, data ? data : s->host_b, fit->hx, fit->beta);
+        kn_background_add(pb, fit->beta, fit->hx);
+    }
+done:
+    o->vec_destroy(be, &x);
+    o->vec_destroy(be, &b);
+    o->vec_destroy(be, &hx);
+    o->vec_destroy(be, &g);
+    if (sbe != be)
+        kn_backend_destroy(&sbe);
+    kn_constraints_free(&cons);
+    free(z0);
+    kn_run_hooks_free(&rh);
+    free(g0);
+    return st;
+}

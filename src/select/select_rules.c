@@ -1,0 +1,380 @@
+/* select_rules.c — the rules that score λ: cv (folds of B), gcv (Hutchinson trace), the
+ * discrepancy principle and the L-curve, each on a warm-started path within the solve budget. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "model/model.h"
+#include "select_impl.h"
+#include "base/synth.h"
+
+/* ---- scores of one λ ------------------------------------------------------------------------ */
+
+/* cv: fit on each scored fold (its held-out pixels are NaN in that fold's session) and score
+ * the held-out pixels with H K computed on all pixels of the full session */
+int sel_eval_cv(ctx *c, cand *cd, double lam, double *score)
+{
+    kn_session *s = c->s;
+    const kn_backend_ops *o = s->be->ops;
+    kernest_options op = cd->opt;
+    if (cd->vary_l1)
+        op.l1 = lam;
+    else
+        op.lambda = lam;
+    op.tol = sel_is_linear(&op) ? c->tol : c->user->tol; /* FISTA: the final solve's test */
+    double sse = 0.0, rss = 0.0;
+    size_t cnt = 0;
+    int iters = 0, st;
+    kn_fit f = {0};
+    for (int k = 0; k < c->nfold; k++) {
+        if ((st = kn_session_solve(&c->fold[k], &op, sel_start(&op, cd->xw[k]), &f)))
+            goto done;
+        sel_count(c, &f, &c->sel->cands[cd->index].solves);
+        iters += f.res.iterations;
+        rss += sel_rss_of(&c->fold[k], f.hx);
+        if ((st = o->vec_upload(s->be, c->kv, f.K)) || (st = o->op_apply(s->be, c->kv, c->dv)) ||
+            (st = o->vec_download(s->be, c->dv, c->hk)))
+            goto done;
+        for (size_t j = 0; j < s->pb.m; j++)
+            if (c->fold_of[j] == k) {
+                double d = c->hk[j] - s->host_b[j];
+                sse += d * d;
+                cnt++;
+            }
+        if ((st = sel_keep_x(&cd->xw[k], &f)))
+            goto done;
+        kn_fit_free(&f);
+    }
+    *score = cnt ? sse / (double)cnt : INFINITY;
+    if (*score < cd->best_score && (st = sel_keep_x(&cd->best_x, &(kn_fit){.model.nx = cd->nx, .x = cd->xw[0]})))
+        goto done;
+    st = sel_add_point(c, cd->index, op.lambda, op.l1, *score, rss, (double)c->nfold, iters);
+done:
+    kn_fit_free(&f);
+    return st;
+}
+
+/* gcv: one solve on all the data and one per probe: m ‖r‖² / (m − t)² */
+static int sel_eval_gcv(ctx *c, cand *cd, double lam, double *score)
+{
+    kernest_options op = cd->opt;
+    op.lambda = lam;
+    op.tol = c->tol;
+    kn_fit f = {0};
+    long it = 0;
+    double t;
+    const double m = (double)sel_observed(c->s);
+    int st = kn_session_solve(c->s, &op, cd->xw[0], &f);
+    if (st)
+        goto done;
+    sel_count(c, &f, &c->sel->cands[cd->index].solves);
+    const double rss = sel_rss_of(c->s, f.hx);
+    if ((st = sel_keep_x(&cd->xw[0], &f)) ||
+        (st = kn_trace_hutchinson(c->s, &op, NULL, c->user->probes, c->user->seed, cd->xp, &t, NULL, &it)))
+        goto done;
+    for (int p = 0; p < c->user->probes; p++)
+        c->sel->solves++, c->sel->cands[cd->index].solves++;
+    c->sel->iterations += it;
+    *score = m > t ? m * rss / ((m - t) * (m - t)) : INFINITY;
+    if (*score < cd->best_score) {
+        if ((st = sel_keep_x(&cd->best_x, &f)))
+            goto done;
+        c->sel->sigma = m > t ? sqrt(rss / (m - t)) : 0.0; /* Wahba's estimate at the best λ */
+    }
+    st = sel_add_point(c, cd->index, lam, op.l1, *score, rss, t, f.res.iterations + (int)it);
+done:
+    kn_fit_free(&f);
+    return st;
+}
+
+
+/* ---- the rules -------------------------------------------------------------------------------- */
+
+/* A lowrank candidate's start on each scored fold: the leading factors of the kernel that the
+ * best candidate so far fitted on that fold (its best λ on fold 0, its last on the others). Its
+ * alternating least squares then descends from an estimate the score has already found good
+ * rather than from a short pixel estimate; neither start is always the better one
+ * (bench/results/auto-trials-2026-11-22.txt), hence both lines in the table. None when no other
+ * candidate has been scored. */
+static int lowrank_start(ctx *c, cand *cds, size_t i)
+{
+    cand *cd = &cds[i];
+    size_t b = i;
+    for (size_t j = 0; j < i; j++)
+        if (cds[j].opt.model != KERNEST_MODEL_LOWRANK && (b == i || cds[j].best_score < cds[b].best_score))
+            b = j;
+    if (b == i)
+        return KERNEST_OK;
+    const kn_problem *pb = &c->s->pb;
+    const size_t nk = pb->cout * pb->cin;
+    kn_model m;
+    int st = kn_model_init_nk(&m, cds[b].opt.model, cds[b].opt.order, pb->kh, pb->kw, nk);
+    if (st)
+        return st;
+    double *K = malloc(pb->n * sizeof *K);
+    for (int k = 0; K && !st && k < c->nfold; k++) {
+        const double *x = k == 0 && cds[b].best_x ? cds[b].best_x : cds[b].xw[k];
+        if (!x)
+            continue;
+        if (!cd->xw[k] && !(cd->xw[k] = malloc(cd->nx * sizeof *cd->xw[k])))
+            st = kn_error(KERNEST_E_NOMEM, "out of memory for a lowrank start");
+        else {
+            kn_model_kernel(&m, x, K);
+            kn_lowrank_start(K, nk, pb->kh, pb->kw, cd->opt.order, cd->opt.nonneg, cd->xw[k]);
+        }
+    }
+    if (!K)
+        st = kn_error(KERNEST_E_NOMEM, "out of memory for a lowrank start");
+    free(K);
+    kn_model_free(&m);
+    return st;
+}
+
+/* cv over the candidates: each gets an equal share of the budget (the coarse points, then
+ * refinement); when that share is below the 3 coarse points, each gets its table line's grid
+ * points instead, if the budget holds them all. What is left goes to the best one; the final
+ * solve is kept out of the share. */
+int sel_run_cv(ctx *c, cand *cds, size_t nc)
+{
+    const int paths = c->user->auto_l1 ? 2 : 1;
+    const int per = (KN_SELECT_BUDGET - 1) / ((int)nc * paths * c->nfold);
+    int want = 0, st;
+    for (size_t i = 0; i < nc; i++)
+        want += sel_grid_points(cds[i].grid) * paths * c->nfold;
+    const int own = per < 3 && want <= KN_SELECT_BUDGET - 1; /* the table's grids */
+    for (size_t i = 0; i < nc; i++) {
+        if (cds[i].from_best && cds[i].opt.model == KERNEST_MODEL_LOWRANK && (st = lowrank_start(c, cds, i)))
+            return st;
+        if ((st = sel_search_min(c, &cds[i], sel_eval_cv, own ? sel_grid_points(cds[i].grid) : per,
+                                 own ? cds[i].grid : GRID_ALL)))
+            return st;
+        sel_cand_done(c, &cds[i]);
+    }
+    size_t b = 0;
+    for (size_t i = 1; i < nc; i++)
+        if (cds[i].best_score < cds[b].best_score)
+            b = i;
+    const int extra = c->user->auto_l1 ? 0 : (KN_SELECT_BUDGET - 1 - c->sel->solves) / c->nfold;
+    if (extra > 0 && (st = sel_search_min(c, &cds[b], sel_eval_cv, extra, 0)))
+        return st;
+    sel_cand_done(c, &cds[b]);
+    c->sel->chosen = b;
+    if (c->user->auto_l1) { /* then the ℓ1 weight at the chosen λ: a path of its own */
+        cand l = cds[b];
+        memset(l.xw, 0, sizeof l.xw);
+        memset(l.xp, 0, sizeof l.xp);
+        l.best_x = NULL;
+        l.np = 0;
+        l.best_score = INFINITY;
+        l.vary_l1 = 1;
+        l.opt.lambda = c->sel->cands[b].lambda;
+        double m1 = 0.0;
+        if ((st = sel_l1_scale(c->s, &l.opt, &m1)))
+            return st;
+        l.t0 = log10(m1 > 0 ? m1 : 1.0) - 1.0; /* coarse: m1·{1, 10⁻², 10⁻⁴} */
+        for (int k = 0; k < MAX_FOLDS; k++) /* warm starts from the λ path's last solutions */
+            if (cds[b].xw[k] && (st = sel_keep_x(&l.xw[k], &(kn_fit){.model.nx = l.nx, .x = cds[b].xw[k]})))
+                break;
+        const int n = (KN_SELECT_BUDGET - 1 - c->sel->solves) / c->nfold;
+        if (!st)
+            st = sel_search_min(c, &l, sel_eval_cv, n, GRID_ALL);
+        if (!st) {
+            sel_cand_done(c, &l);
+            if (c->sel->cands[b].l1 > 0) { /* the ℓ1 path won: its solution starts the final solve */
+                cds[b].opt.l1 = c->sel->cands[b].l1;
+                free(cds[b].best_x);
+                cds[b].best_x = l.best_x;
+                l.best_x = NULL;
+            }
+        }
+        sel_cand_free(&l);
+        if (st)
+            return st;
+    }
+    if (!(c->user->sigma > 0)) { /* held-out MSE = σ² + prediction error: an upper estimate */
+        c->sel->sigma = sqrt(cds[b].best_score);
+        c->sel->sigma_estimated = 1;
+    }
+    return KERNEST_OK;
+}
+
+int sel_run_gcv(ctx *c, cand *cd, int npts)
+{
+    int st = sel_search_min(c, cd, sel_eval_gcv, npts, GRID_ALL);
+    if (!st)
+        sel_cand_done(c, cd);
+    return st;
+}
+
+/* discrepancy: the λ where ‖r‖² = m σ² (‖r‖² grows with λ), by regula falsi on
+ * (log10 λ, log(‖r‖²/mσ²)); on all the data, warm-started along the path */
+int sel_run_discrepancy(ctx *c, cand *cd)
+{
+    kn_session *s = c->s;
+    const double target = (double)sel_observed(s) * c->sel->sigma * c->sel->sigma;
+    double tt[MAX_POINTS], ff[MAX_POINTS], ratio = 0.0;
+    size_t n = 0;
+    int st;
+    /* points the gcv path already fitted (σ estimated) count too */
+    for (size_t i = 0; i < c->sel->npath; i++) {
+        tt[n] = log10(c->sel->path[i].lambda);
+        ff[n++] = log(c->sel->path[i].rss / target);
+    }
+    const double coarse[3] = {cd->t0 + 1.0, cd->t0 - 1.0, cd->t0 - 3.0};
+    for (int it = 0; c->sel->solves < KN_SELECT_BUDGET - 1; it++) {
+        double tn;
+        size_t lo = SIZE_MAX, hi = SIZE_MAX, bestabs = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (fabs(ff[i]) < fabs(ff[bestabs]))
+                bestabs = i;
+            if (ff[i] <= 0 && (lo == SIZE_MAX || tt[i] > tt[lo]))
+                lo = i;
+            if (ff[i] > 0 && (hi == SIZE_MAX || tt[i] < tt[hi]))
+                hi = i;
+        }
+        if (n && fabs(ff[bestabs]) < 0.005)
+            break;
+        if (n < 3 && n == (size_t)it)
+            tn = coarse[it];
+        else if (lo != SIZE_MAX && hi != SIZE_MAX && tt[lo] < tt[hi]) {
+            tn = tt[lo] + (tt[hi] - tt[lo]) * (-ff[lo]) / (ff[hi] - ff[lo]);
+            const double w = tt[hi] - tt[lo];
+            tn = fmin(fmax(tn, tt[lo] + 0.05 * w), tt[hi] - 0.05 * w);
+        } else if (lo == SIZE_MAX) { /* every ‖r‖² too large: smaller λ */
+            double m = tt[0];
+            for (size_t i = 1; i < n; i++)
+                m = fmin(m, tt[i]);
+            tn = m - 2.0;
+        } else {
+            double m = tt[0];
+            for (size_t i = 1; i < n; i++)
+                m = fmax(m, tt[i]);
+            tn = m + 2.0;
+        }
+        kernest_options op = cd->opt;
+        op.lambda = pow(10.0, tn);
+        op.tol = c->tol;
+        kn_fit f = {0};
+        if ((st = kn_session_solve(s, &op, sel_start(&op, cd->xw[0]), &f))) {
+            kn_fit_free(&f);
+            return st;
+        }
+        sel_count(c, &f, &c->sel->cands[cd->index].solves);
+        const double rss = sel_rss_of(s, f.hx);
+        st = sel_keep_x(&cd->xw[0], &f);
+        tt[n] = tn;
+        ff[n] = log(rss / target);
+        if (!st && fabs(ff[n]) < cd->best_score) {
+            cd->best_score = fabs(ff[n]);
+            ratio = rss / target;
+            cd->best_t = tn;
+            st = sel_keep_x(&cd->best_x, &f);
+        }
+        n++;
+        if (!st)
+            st = sel_add_point(c, cd->index, op.lambda, op.l1, rss / target, rss, 0.0, f.res.iterations);
+        kn_fit_free(&f);
+        if (st)
+            return st;
+    }
+    if (!cd->best_x) { /* every point came from the gcv path */
+        size_t b = 0;
+        for (size_t i = 1; i < n; i++)
+            if (fabs(ff[i]) < fabs(ff[b]))
+                b = i;
+        cd->best_t = tt[b];
+        cd->best_score = fabs(ff[b]);
+        ratio = exp(ff[b]);
+    }
+    sel_cand_done(c, cd);
+    c->sel->cands[cd->index].score = ratio; /* ‖r‖²/(mσ²) at the choice */
+    return KERNEST_OK;
+}
+
+/* lcurve: 7 points a decade apart, then 2 at ±½ decade around the corner; the corner is the
+ * point of maximum |curvature| of (log ‖r‖², log ‖L K‖²) as functions of log λ */
+int sel_run_lcurve(ctx *c, cand *cd)
+{
+    kn_session *s = c->s;
+    double tt[16], rho[16], eta[16], kap[16];
+    double *xs[16] = {0};
+    size_t n = 0, b = 0;
+    int st = KERNEST_OK;
+    for (int phase = 0; phase < 2 && !st; phase++) {
+        double pts[7];
+        int np = 0;
+        if (phase == 0)
+            for (int i = 0; i < 7; i++)
+                pts[np++] = cd->t0 + 3.0 - i;
+        else {
+            pts[np++] = tt[b] - 0.5;
+            pts[np++] = tt[b] + 0.5;
+        }
+        for (int i = 0; i < np && !st; i++) {
+            kernest_options op = cd->opt;
+            op.lambda = pow(10.0, pts[i]);
+            op.tol = c->tol;
+            kn_fit f = {0};
+            double pn = 0.0;
+            if (!(st = kn_session_solve(s, &op, sel_start(&op, cd->xw[0]), &f))) {
+                sel_count(c, &f, &c->sel->cands[cd->index].solves);
+                tt[n] = pts[i];
+                const double rss = sel_rss_of(s, f.hx);
+                if (!(st = sel_prior_norm(s, &op, &f, &pn)) && !(st = sel_keep_x(&cd->xw[0], &f)) &&
+                    !(st = sel_keep_x(&xs[n], &f))) {
+                    rho[n] = log(fmax(rss, 1e-300));
+                    eta[n] = log(fmax(pn, 1e-300));
+                    st = sel_add_point(c, cd->index, op.lambda, op.l1, 0.0, rss, pn, f.res.iterations);
+                    n++;
+                }
+            }
+            kn_fit_free(&f);
+        }
+        if (st)
+            break;
+        /* sort by t, curvature at interior points (non-uniform 3-point differences) */
+        for (size_t i = 1; i < n; i++)
+            for (size_t j = i; j > 0 && tt[j] < tt[j - 1]; j--) {
+#define SWAP(a) do { double w_ = a[j]; a[j] = a[j - 1]; a[j - 1] = w_; } while (0)
+                SWAP(tt); SWAP(rho); SWAP(eta);
+#undef SWAP
+                double *w = xs[j];
+                xs[j] = xs[j - 1];
+                xs[j - 1] = w;
+            }
+        b = 1;
+        for (size_t i = 0; i < n; i++) {
+            kap[i] = -INFINITY;
+            if (i == 0 || i == n - 1)
+                continue;
+            const double h1 = tt[i] - tt[i - 1], h2 = tt[i + 1] - tt[i], hs = h1 * h2 * (h1 + h2);
+            const double r1 = (h1 * h1 * rho[i + 1] - h2 * h2 * rho[i - 1] + (h2 * h2 - h1 * h1) * rho[i]) / hs;
+            const double e1 = (h1 * h1 * eta[i + 1] - h2 * h2 * eta[i - 1] + (h2 * h2 - h1 * h1) * eta[i]) / hs;
+            const double r2 = 2 * (h1 * rho[i + 1] - (h1 + h2) * rho[i] + h2 * rho[i - 1]) / hs;
+            const double e2 = 2 * (h1 * eta[i + 1] - (h1 + h2) * eta[i] + h2 * eta[i - 1]) / hs;
+            const double d = pow(r1 * r1 + e1 * e1, 1.5);
+            /* |κ|: with more unknowns than data ‖r‖² → 0 as λ → 0, so the curve runs flat then
+             * down (a clockwise corner), the mirror of the textbook L */
+            kap[i] = d > 0 ? fabs(r1 * e2 - r2 * e1) / d : -INFINITY;
+            if (kap[i] > kap[b])
+                b = i;
+        }
+    }
+    if (!st) {
+        for (size_t i = 0; i < c->sel->npath; i++) /* the curvature of every point, for the report */
+            for (size_t j = 0; j < n; j++)
+                if (fabs(log10(c->sel->path[i].lambda) - tt[j]) < 1e-12)
+                    c->sel->path[i].score = isfinite(kap[j]) ? kap[j] : 0.0;
+        cd->best_t = tt[b];
+        cd->best_score = kap[b];
+        st = sel_keep_x(&cd->best_x, &(kn_fit){.model.nx = cd->nx, .x = xs[b]});
+        sel_cand_done(c, cd);
+    }
+    for (int i = 0; i < 16; i++)
+        free(xs[i]);
+    return st;
+}
+

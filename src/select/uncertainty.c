@@ -1,0 +1,247 @@
+/* uncertainty.c — how sure the estimate is: the coverage map (|A|-weighted count of the
+ * measurements that touch each kernel pixel) and the posterior standard deviation per pixel by
+ * randomize-then-optimize samples that reuse the solver. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/cpu/cpu_apply.h"
+#include "base/error.h"
+#include "model/model.h"
+#include "select.h"
+#include "base/synth.h"
+
+int kn_coverage(const kn_session *s, const kernest_options *opt, double *cov)
+{
+    const kn_problem *pb = &s->pb;
+    const size_t np = pb->npairs;
+    kernest_array **A = calloc(np, sizeof *A), **B = calloc(np, sizeof *B);
+    kn_problem p2 = {0};
+    double *ones = NULL;
+    int st = KERNEST_OK;
+    if (!A || !B) {
+        st = kn_error(KERNEST_E_NOMEM, "out of memory for the coverage map");
+        goto done;
+    }
+    for (size_t i = 0; i < np; i++) { /* one sample per pair: C_in × Ha × Wa and C_out × Hb × Wb */
+        const kn_pair *p = &pb->pairs[i];
+        const size_t sa[3] = {pb->cin, p->ha, p->wa}, sb[3] = {pb->cout, p->hb, p->wb};
+        const int nd = pb->channels ? 3 : 2;
+        if ((st = kernest_array_create(nd, sa + 3 - nd, &A[i])) || (st = kernest_array_create(nd, sb + 3 - nd, &B[i])))
+            goto done;
+        for (size_t j = 0; j < A[i]->size; j++)
+            A[i]->data[j] = fabs(p->A[j]);
+        memcpy(B[i]->data, p->B, B[i]->size * sizeof(double)); /* the NaN mask */
+    }
+    /* one adjoint in double on the CPU: no solve, and the map is exact */
+    if ((st = kn_problem_init_channels(&p2, (const kernest_array *const *)A, (const kernest_array *const *)B,
+                                       np, pb->mode, pb->kh, pb->kw, KERNEST_LAYOUT_CHW, 0, NULL)) ||
+        !(ones = malloc(p2.m * sizeof *ones))) {
+        st = st ? st : kn_error(KERNEST_E_NOMEM, "out of memory for the coverage map");
+        goto done;
+    }
+    for (size_t j = 0; j < p2.m; j++)
+        ones[j] = 1.0;
+    if ((st = kn_cpu_apply_once(&p2, opt->threads, 1, ones, cov)))
+        goto done;
+    for (size_t j = 0; j < p2.n; j++) /* a sum of non-negative terms: FFT round-off only below 0 */
+        cov[j] = cov[j] > 0 ? cov[j] : 0.0;
+done:
+    free(ones);
+    kn_problem_free(&p2);
+    for (size_t i = 0; i < np && A && B; i++) {
+        kernest_array_destroy(&A[i]);
+        kernest_array_destroy(&B[i]);
+    }
+    free(A);
+    free(B);
+    return st;
+}
+
+/* g += Dᵀη for the first differences of len values at g (η standard normal), plus the difference
+ * from an implicit 0 before the first value when anchored (as kn_diff_gram_blocks) */
+static void diff_draw(double *g, size_t len, int anchored, kn_rng *rng)
+{
+    if (anchored && len)
+        g[0] += kn_rng_normal(rng);
+    for (size_t j = 0; j + 1 < len; j++) {
+        const double e = kn_rng_normal(rng);
+        g[j + 1] += e;
+        g[j] -= e;
+    }
+}
+
+int kn_prior_draw(const kn_model *m, kernest_reg reg, kn_rng *rng, double *g)
+{
+    const size_t nx = m->nx, nk = m->nk ? m->nk : 1, per = nx / nk;
+    memset(g, 0, nx * sizeof *g);
+    if (reg == KERNEST_REG_RIDGE) {
+        for (size_t i = 0; i < nx; i++)
+            g[i] = kn_rng_normal(rng);
+        return KERNEST_OK;
+    }
+    if (reg != KERNEST_REG_GRAD)
+        return kn_error(KERNEST_E_INVALID, "--uncertainty: needs --reg ridge or grad with lambda > 0");
+    if (m->kind == KERNEST_MODEL_PIXEL) { /* each of the nk kernels on its own */
+        const size_t h = m->kh, w = m->kw;
+        for (size_t c = 0; c < nk; c++) {
+            double *gc = g + c * h * w;
+            for (size_t y = 0; y < h; y++)
+                for (size_t x = 0; x < w; x++) {
+                    if (x + 1 < w) { /* η for (Lk) = k[y,x+1] − k[y,x] */
+                        double e = kn_rng_normal(rng);
+                        gc[y * w + x + 1] += e;
+                        gc[y * w + x] -= e;
+                    }
+                    if (y + 1 < h) {
+                        double e = kn_rng_normal(rng);
+                        gc[(y + 1) * w + x] += e;
+                        gc[y * w + x] -= e;
+                    }
+                }
+        }
+        return KERNEST_OK;
+    }
+    if (m->kind == KERNEST_MODEL_RADIAL) { /* each of the nk profiles on its own */
+        for (size_t c = 0; c < nk; c++)
+            diff_draw(g + c * per, per, 0, rng);
+        return KERNEST_OK;
+    }
+    if (m->kind == KERNEST_MODEL_HARMONIC) { /* per kernel: f_0, then the 2M angular profiles
+                                                 (anchored, + kn_harmonic_angular on their knots) */
+        const size_t p = kn_radial_knots(m->kh, m->kw), q = p - 1;
+        for (size_t c = 0; c < nk; c++) {
+            double *gc = g + c * per;
+            diff_draw(gc, p, 0, rng);
+            for (int b = 1; b <= 2 * m->order; b++) {
+                double *gb = gc + p + (size_t)(b - 1) * q;
+                diff_draw(gb, q, 1, rng);
+                for (size_t j = 1; j <= q; j++)
+                    gb[j - 1] += sqrt(kn_harmonic_angular((size_t)b, j)) * kn_rng_normal(rng);
+            }
+        }
+        return KERNEST_OK;
+    }
+    if (m->kind == KERNEST_MODEL_LOWRANK && m->side == 2) { /* per kernel: R factors of kh, R of kw */
+        const size_t R = (size_t)m->order;
+        for (size_t c = 0; c < nk; c++)
+            for (size_t b = 0; b < 2 * R; b++)
+                diff_draw(g + c * per + (b < R ? b * m->kh : R * m->kh + (b - R) * m->kw), b < R ? m->kh : m->kw,
+                          0, rng);
+        return KERNEST_OK;
+    }
+    return kn_error(KERNEST_E_UNSUPPORTED, "--uncertainty: not available for --model %s with these unknowns",
+                    kernest_model_name(m->kind));
+}
+
+/* The fixed parts of the linearised lowrank samples: r0 = b − H K̂ on the data space (0 at NaN
+ * pixels of B) and g0 = −λ G x̂ on the unknowns (lin is the linearisation at x̂). */
+static int linearised_rhs(kn_session *s, const kernest_options *o, const kn_model *lin, const double *x_hat,
+                          double **r0, double **g0)
+{
+    const kn_problem *pb = &s->pb;
+    const kn_backend_ops *bo = s->be->ops;
+    const kn_model both = {.kind = KERNEST_MODEL_LOWRANK, .order = lin->order, .side = -1, .kh = pb->kh,
+                           .kw = pb->kw, .nk = lin->nk, .nx = lin->nx};
+    kn_vec *kv = NULL, *dv = NULL;
+    double *K = malloc(pb->n * sizeof *K);
+    *r0 = malloc((pb->m ? pb->m : 1) * sizeof **r0);
+    *g0 = malloc(lin->nx * sizeof **g0);
+    int st = !K || !*r0 || !*g0 ? kn_error(KERNEST_E_NOMEM, "out of memory for the uncertainty samples") : KERNEST_OK;
+    if (!st) {
+        kn_model_kernel(&both, x_hat, K);
+        if (!(st = bo->vec_create(s->be, pb->n, &kv)) && !(st = bo->vec_create(s->be, pb->m, &dv)) &&
+            !(st = bo->vec_upload(s->be, kv, K)) && !(st = bo->op_apply(s->be, kv, dv)))
+            st = bo->vec_download(s->be, dv, *r0);
+    }
+    for (size_t j = 0; !st && j < pb->m; j++)
+        (*r0)[j] = s->host_b[j] - (*r0)[j]; /* both 0 at NaN pixels of B */
+    if (!st) {
+        if (o->reg == KERNEST_REG_RIDGE)
+            memcpy(*g0, x_hat, lin->nx * sizeof **g0);
+        else
+            kn_csr_apply(&lin->gram, x_hat, *g0);
+        for (size_t i = 0; i < lin->nx; i++)
+            (*g0)[i] *= -o->lambda;
+    }
+    if (kv)
+        bo->vec_destroy(s->be, &kv);
+    if (dv)
+        bo->vec_destroy(s->be, &dv);
+    free(K);
+    return st;
+}
+
+int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_hat, double sigma,
+                     int nsamp, unsigned long long seed, double *std, int *solves)
+{
+    const kn_problem *pb = &s->pb;
+    kernest_options o = *opt;
+    o.nonneg = o.has_bounds = o.has_sum = 0; /* the Gaussian posterior of the quadratic prior */
+    o.l1 = o.tv = 0.0; /* the non-smooth priors too: the samples are CGLS solves */
+    o.solver = KERNEST_SOLVER_AUTO;
+    o.auto_lambda = o.auto_model = o.uncertainty = 0;
+    if (!(o.lambda > 0) || o.reg == KERNEST_REG_NONE)
+        return kn_error(KERNEST_E_INVALID, "--uncertainty: needs a regulariser (--reg ridge or grad) with "
+                        "lambda > 0: without one the posterior is improper");
+    if (nsamp < 2)
+        return kn_error(KERNEST_E_INVALID, "--uncertainty: needs at least 2 samples, got %d", nsamp);
+    if (!(sigma > 0))
+        return kn_error(KERNEST_E_VALUE, "--uncertainty: the noise level is 0; give --sigma");
+    kn_model model = {0};
+    kn_fit f = {0};
+    double *data = NULL, *g = NULL, *mean = NULL, *m2 = NULL, *r0 = NULL, *g0 = NULL;
+    kn_rng rng;
+    kn_rng_seed(&rng, seed * 0x9e3779b97f4a7c15ULL + 3);
+    const size_t nk = pb->cout * pb->cin;
+    /* lowrank: K = U Vᵀ is not linear in its factors; its posterior is linearised at the estimate
+     * (Laplace, Gauss–Newton): each sample solves for a step δ of the linearised model J δ with
+     * data b − H K̂ + σε and prior on x̂ + δ, and K̂ + J δ is the sample */
+    const int lin = o.model == KERNEST_MODEL_LOWRANK;
+    int st = lin ? kn_lowrank_linear_model(&model, o.order, pb->kh, pb->kw, nk, x_hat)
+                 : kn_model_init_nk(&model, o.model, o.order, pb->kh, pb->kw, nk);
+    if (st)
+        goto done;
+    if (!(data = malloc((pb->m ? pb->m : 1) * sizeof *data)) || !(g = malloc(model.nx * sizeof *g)) ||
+        !(mean = calloc(pb->n, sizeof *mean)) || !(m2 = calloc(pb->n, sizeof *m2))) {
+        st = kn_error(KERNEST_E_NOMEM, "out of memory for the uncertainty samples");
+        goto done;
+    }
+    if (lin && (st = linearised_rhs(s, &o, &model, x_hat, &r0, &g0)))
+        goto done;
+    const double sl = sqrt(o.lambda) * sigma;
+    for (int k = 1; k <= nsamp; k++) {
+        for (size_t i = 0; i < pb->npairs; i++) { /* b + σε (lowrank: b − H K̂ + σε) on observed pixels */
+            const kn_pair *p = &pb->pairs[i];
+            for (size_t j = 0; j < p->len; j++)
+                data[p->offset + j] = isnan(p->B[j]) ? 0.0
+                                                     : (lin ? r0[p->offset + j] : p->B[j]) + sigma * kn_rng_normal(&rng);
+        }
+        if ((st = kn_prior_draw(&model, o.reg, &rng, g)))
+            goto done;
+        for (size_t i = 0; i < model.nx; i++)
+            g[i] = sl * g[i] + (lin ? g0[i] : 0.0); /* √λ σ Lᵀη (lowrank: − λ G x̂ too) */
+        if ((st = kn_session_solve_linearised(s, &o, lin ? x_hat : NULL, lin ? NULL : x_hat, data, g, &f)))
+            goto done;
+        (*solves)++;
+        for (size_t i = 0; i < pb->n; i++) { /* Welford */
+            const double d = f.K[i] - mean[i];
+            mean[i] += d / k;
+            m2[i] += d * (f.K[i] - mean[i]);
+        }
+        kn_fit_free(&f);
+    }
+    for (size_t i = 0; i < pb->n; i++)
+        std[i] = sqrt(m2[i] / (nsamp - 1));
+done:
+    kn_fit_free(&f);
+    kn_model_free(&model);
+    free(data);
+    free(g);
+    free(mean);
+    free(m2);
+    free(r0);
+    free(g0);
+    return st;
+}

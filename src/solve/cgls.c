@@ -1,0 +1,170 @@
+/* cgls.c — CGLS with a quadratic regulariser, written against the backend table (any device). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "solver.h"
+
+void kn_cgls_vectors(kernest_reg reg, size_t *kernel_vecs, size_t *data_vecs)
+{
+    *kernel_vecs = reg == KERNEST_REG_NONE ? 2 : 4; /* s, p (+ z = LᵀL x, t = LᵀL p) */
+    *data_vecs = 2;                                 /* r, q */
+}
+
+/* Hands the state after an iteration (x, r, s, p, z and γ, γ₀: all the next one reads) to the
+ * save hook. */
+static int save_state(kn_backend *be, const kn_solve_params *prm, const kn_solve_result *res,
+                      const kn_vec *x, const kn_vec *r, const kn_vec *s, const kn_vec *p,
+                      const kn_vec *z, double gamma, double gamma0)
+{
+    kn_solver_state st = {.solver = KERNEST_SOLVER_CGLS};
+    int e;
+    if ((e = kn_state_put_vec(be, &st, "x", x)) || (e = kn_state_put_vec(be, &st, "r", r)) ||
+        (e = kn_state_put_vec(be, &st, "s", s)) || (e = kn_state_put_vec(be, &st, "p", p)) ||
+        (z && (e = kn_state_put_vec(be, &st, "z", z))) ||
+        (e = kn_state_put_history(&st, res->history, res->iterations)))
+        goto out;
+    kn_state_put_scalar(&st, "gamma", gamma);
+    kn_state_put_scalar(&st, "gamma0", gamma0);
+    e = prm->hooks->save ? prm->hooks->save(prm->hooks->user, &st) : KERNEST_OK;
+out:
+    kn_state_free(&st);
+    return e;
+}
+
+/*
+ * CGLS on the stacked system [H; √λ L] x ≈ [b; 0] without forming it (Björck; PETSc KSPCGLS):
+ *   r = b − Hx, z = LᵀLx, s = Hᵀr − λz, p = s, γ = ‖s‖²
+ *   repeat: q = Hp, t = LᵀLp, δ = ‖q‖² + λ⟨p,t⟩, α = γ/δ,
+ *           x += αp, r −= αq, z += αt, s = Hᵀr − λz, β = ‖s‖²/γ, p = s + βp.
+ * One H and one Hᵀ per iteration; the scalars γ, δ are the only values that leave the device.
+ * x moves last, once ‖s‖² is known to be finite, so that a non-finite stop keeps the last finite
+ * iterate exactly. After each iteration the hooks may stop the solve or save its state (x, r, s,
+ * p, z, γ, γ₀: everything the next iteration reads); a resumed solve starts from such a state.
+ */
+int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec *x,
+            kn_solve_result *res)
+{
+    const kn_backend_ops *o = be->ops;
+    const int reg = prm->reg != KERNEST_REG_NONE && prm->lambda > 0;
+    const double lam = reg ? prm->lambda : 0.0;
+    kn_vec *r = NULL, *q = NULL, *s = NULL, *p = NULL, *z = NULL, *t = NULL;
+    int st = 0;
+    res->reason = KERNEST_STOP_MAXITER;
+    res->iterations = 0;
+    res->history = malloc(((size_t)prm->maxiter + 1) * sizeof(double));
+    if (!res->history)
+        return kn_error(KERNEST_E_NOMEM, "solver: out of memory");
+    TRY(o->vec_create(be, b->n, &r));
+    TRY(o->vec_create(be, b->n, &q));
+    TRY(o->vec_create(be, x->n, &s));
+    TRY(o->vec_create(be, x->n, &p));
+    if (reg) {
+        TRY(o->vec_create(be, x->n, &z));
+        TRY(o->vec_create(be, x->n, &t));
+    }
+    double gamma, gamma0;
+    int k0 = 0;
+    const kn_solver_state *rs = prm->hooks ? prm->hooks->resume : NULL;
+    if (rs) { /* the state after iteration k0, exactly as the interrupted solve held it */
+        TRY(kn_state_check(rs, KERNEST_SOLVER_CGLS, prm->maxiter));
+        TRY(kn_state_get_vec(be, rs, "x", x));
+        TRY(kn_state_get_vec(be, rs, "r", r));
+        TRY(kn_state_get_vec(be, rs, "s", s));
+        TRY(kn_state_get_vec(be, rs, "p", p));
+        if (reg)
+            TRY(kn_state_get_vec(be, rs, "z", z));
+        TRY(kn_state_get_scalar(rs, "gamma", &gamma));
+        TRY(kn_state_get_scalar(rs, "gamma0", &gamma0));
+        k0 = res->iterations = rs->iteration;
+        memcpy(res->history, rs->history, ((size_t)k0 + 1) * sizeof *res->history);
+    } else {
+        TRY(o->op_apply(be, x, q));        /* r = b − Hx */
+        TRY(o->vec_copy(be, r, b));
+        TRY(o->vec_axpy(be, r, -1.0, q));
+        TRY(o->op_adjoint(be, r, s));      /* s = Hᵀr − λ LᵀL x (+ g) */
+        if (reg) {
+            TRY(o->reg_gram(be, prm->reg, x, z));
+            TRY(o->vec_axpy(be, s, -lam, z));
+        }
+        if (prm->shift)
+            TRY(o->vec_axpy(be, s, 1.0, prm->shift));
+        TRY(o->vec_copy(be, p, s));
+        TRY(o->vec_dot(be, s, s, &gamma));
+        gamma0 = gamma;
+        res->history[0] = 1.0;
+        if (!isfinite(gamma0)) {
+            res->reason = KERNEST_STOP_NONFINITE;
+            goto done;
+        }
+        if (gamma0 == 0.0) {
+            res->reason = KERNEST_STOP_CONVERGED;
+            goto done;
+        }
+    }
+    const double t0 = kn_now();
+    for (int k = k0 + 1; k <= prm->maxiter; k++) {
+        double qq, pt = 0.0;
+        TRY(o->op_apply(be, p, q));        /* q = Hp */
+        TRY(kn_data_dot(be, q, q, &qq));
+        if (reg) {
+            TRY(o->reg_gram(be, prm->reg, p, t));
+            TRY(o->vec_dot(be, p, t, &pt));
+        }
+        const double delta = qq + lam * pt;
+        if (!isfinite(delta)) {
+            res->reason = KERNEST_STOP_NONFINITE;
+            break;
+        }
+        if (delta <= 0.0) {
+            res->reason = KERNEST_STOP_BREAKDOWN;
+            break;
+        }
+        const double alpha = gamma / delta;
+        TRY(o->vec_axpy(be, r, -alpha, q)); /* r −= αq */
+        TRY(o->op_adjoint(be, r, s));      /* s = Hᵀr − λz (+ g) */
+        if (reg) {
+            TRY(o->vec_axpy(be, z, alpha, t));
+            TRY(o->vec_axpy(be, s, -lam, z));
+        }
+        if (prm->shift)
+            TRY(o->vec_axpy(be, s, 1.0, prm->shift));
+        double gnew;
+        TRY(o->vec_dot(be, s, s, &gnew));
+        if (!isfinite(gnew)) { /* x is still the last finite iterate: it moves only below */
+            res->reason = KERNEST_STOP_NONFINITE;
+            break;
+        }
+        TRY(o->vec_axpy(be, x, alpha, p)); /* x += αp */
+        res->iterations = k;
+        res->history[k] = sqrt(gnew / gamma0);
+        if (res->history[k] <= prm->tol) {
+            res->reason = KERNEST_STOP_CONVERGED;
+            kn_hooks_after(prm, k, res->history[k], kn_now() - t0);
+            break;
+        }
+        TRY(o->vec_aypx(be, p, gnew / gamma, s)); /* p = s + βp */
+        gamma = gnew;
+        const int ask = kn_hooks_after(prm, k, res->history[k], kn_now() - t0);
+        if (ask & KN_HOOK_SAVE)
+            TRY(save_state(be, prm, res, x, r, s, p, z, gamma, gamma0));
+        if (ask & KN_HOOK_STOP) {
+            res->reason = KERNEST_STOP_INTERRUPTED;
+            break;
+        }
+    }
+done:
+    o->vec_destroy(be, &r);
+    o->vec_destroy(be, &q);
+    o->vec_destroy(be, &s);
+    o->vec_destroy(be, &p);
+    o->vec_destroy(be, &z);
+    o->vec_destroy(be, &t);
+    if (st) {
+        free(res->history);
+        res->history = NULL;
+    }
+    return st;
+}

@@ -1,0 +1,321 @@
+/* fista.c — FISTA with adaptive restart (Beck & Teboulle; O'Donoghue & Candès), written against
+ * the backend table: one H and one Hᵀ per iteration, like CGLS. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "fista.h"
+
+void kn_fista_vectors(kernest_reg reg, size_t *kernel_vecs, size_t *data_vecs)
+{
+    *kernel_vecs = reg == KERNEST_REG_NONE ? 4 : 5; /* xn, y, g, d (+ z = LᵀL ·) */
+    *data_vecs = 4;                                 /* Hx, Hxn, Hy, r */
+}
+
+enum { POWER_MIN = 3, POWER_MAX = 20, BACKTRACK_MAX = 60 };
+#define KN_PROX_TOL_START 1e-4 /* an iterative prox's relative tolerance at the start */
+
+typedef struct work {
+    kn_backend *be;
+    const kn_solve_params *prm;
+    int reg;
+    kn_vec *z; /* LᵀL · */
+} work;
+
+/* out = (HᵀH + λLᵀL) v, with hv = H v as scratch */
+static int gram(const work *w, const kn_vec *v, kn_vec *hv, kn_vec *out)
+{
+    const kn_backend_ops *o = w->be->ops;
+    int st;
+    if ((st = o->op_apply(w->be, v, hv)) || (st = o->op_adjoint(w->be, hv, out)))
+        return st;
+    if (w->reg && ((st = o->reg_gram(w->be, w->prm->reg, v, w->z)) ||
+                   (st = o->vec_axpy(w->be, out, w->prm->lambda, w->z))))
+        return st;
+    return KERNEST_OK;
+}
+
+/*
+ * Power iteration for λmax(HᵀH + λLᵀL), started from Hᵀb (rich in the leading singular vectors
+ * the data excite). ‖G v‖ with ‖v‖ = 1 never exceeds λmax, hence the 1.05 margin; the step test
+ * in the main loop catches what is left.
+ */
+static int lipschitz(const work *w, const kn_vec *b, kn_vec *v, kn_vec *gv, kn_vec *hv,
+                     kn_fista_info *info, double *L)
+{
+    const kn_backend_ops *o = w->be->ops;
+    double nrm, mu = 0.0, prev = 0.0;
+    int st;
+    if ((st = o->op_adjoint(w->be, b, v)) || (st = o->vec_nrm2(w->be, v, &nrm)))
+        return st;
+    if (!(nrm > 0) || !isfinite(nrm)) {
+        if ((st = o->vec_fill(w->be, v, 1.0)))
+            return st;
+        nrm = sqrt((double)v->n);
+    }
+    if ((st = o->vec_scale(w->be, v, 1.0 / nrm)))
+        return st;
+    for (int it = 1; it <= POWER_MAX; it++) {
+        if ((st = gram(w, v, hv, gv)) || (st = o->vec_nrm2(w->be, gv, &mu)))
+            return st;
+        info->power_iterations = it;
+        if (!isfinite(mu) || mu == 0.0)
+            break;
+        if ((st = o->vec_copy(w->be, v, gv)) || (st = o->vec_scale(w->be, v, 1.0 / mu)))
+            return st;
+        if (it >= POWER_MIN && fabs(mu - prev) <= 1e-3 * mu)
+            break;
+        prev = mu;
+    }
+    *L = mu > 0 && isfinite(mu) ? 1.05 * mu : 1.0;
+    return KERNEST_OK;
+}
+
+/* The prox's memory: kernel 0's shift as the scalar prox_tau (all of it for one kernel), every
+ * kernel's as the values prox_tau_k when a sum is held on several. */
+static int save_prox_memory(kn_solver_state *st, const kn_prox *prox)
+{
+    const size_t nk = kn_prox_shifts(prox);
+    double *tau = malloc(nk * sizeof *tau);
+    int have, e = KERNEST_OK;
+    if (!tau)
+        return kn_error(KERNEST_E_NOMEM, "checkpoint: out of memory");
+    kn_prox_get_memory(prox, tau, &have);
+    kn_state_put_scalar(st, "prox_tau", tau[0]);
+    kn_state_put_scalar(st, "prox_have_tau", have);
+    if (nk > 1)
+        e = kn_state_put_values(st, "prox_tau_k", tau, nk);
+    free(tau);
+    return e;
+}
+
+static int resume_prox_memory(const kn_solver_state *rs, kn_prox *prox)
+{
+    const size_t nk = kn_prox_shifts(prox);
+    double *tau = malloc(nk * sizeof *tau), have;
+    int e;
+    if (!tau)
+        return kn_error(KERNEST_E_NOMEM, "--resume: out of memory");
+    if (!(e = kn_state_get_scalar(rs, "prox_tau", &tau[0])) &&
+        !(e = kn_state_get_scalar(rs, "prox_have_tau", &have)) &&
+        !(e = nk > 1 ? kn_state_get_values(rs, "prox_tau_k", tau, nk) : KERNEST_OK))
+        kn_prox_set_memory(prox, tau, have != 0.0);
+    free(tau);
+    return e;
+}
+
+/* Hands the state after an iteration to the save hook: x_t, Hx_t, y_t, Hy_t (Hy is kept by the
+ * recursion, not recomputed: recomputing would round differently), θ, L, the counters and the
+ * prox's memory. The gradient, xn, d and r are recomputed from these by the next iteration. */
+static int save_state(kn_backend *be, const kn_solve_params *prm, const kn_solve_result *res,
+                      const kn_prox *prox, const kn_vec *x, const kn_vec *hx, const kn_vec *y,
+                      const kn_vec *hy, double theta, double L, const kn_fista_info *info)
+{
+    kn_solver_state st = {.solver = KERNEST_SOLVER_FISTA};
+    int e;
+    if ((e = kn_state_put_vec(be, &st, "x", x)) || (e = kn_state_put_vec(be, &st, "hx", hx)) ||
+        (e = kn_state_put_vec(be, &st, "y", y)) || (e = kn_state_put_vec(be, &st, "hy", hy)) ||
+        (e = kn_state_put_history(&st, res->history, res->iterations)))
+        goto out;
+    kn_state_put_scalar(&st, "theta", theta);
+    kn_state_put_scalar(&st, "L", L);
+    kn_state_put_scalar(&st, "restarts", info->restarts);
+    kn_state_put_scalar(&st, "backtracks", info->backtracks);
+    kn_state_put_scalar(&st, "power_its", info->power_iterations);
+    if (prox && (e = save_prox_memory(&st, prox)))
+        goto out;
+    e = prm->hooks->save ? prm->hooks->save(prm->hooks->user, &st) : KERNEST_OK;
+out:
+    kn_state_free(&st);
+    return e;
+}
+
+static int resume_state(kn_backend *be, const kn_solver_state *rs, const kn_solve_params *prm,
+                        kn_prox *prox, kn_vec *x, kn_vec *hx, kn_vec *y, kn_vec *hy, double *theta,
+                        double *L, kn_fista_info *info)
+{
+    double r, b, p;
+    int e;
+    if ((e = kn_state_check(rs, KERNEST_SOLVER_FISTA, prm->maxiter)) ||
+        (e = kn_state_get_vec(be, rs, "x", x)) || (e = kn_state_get_vec(be, rs, "hx", hx)) ||
+        (e = kn_state_get_vec(be, rs, "y", y)) || (e = kn_state_get_vec(be, rs, "hy", hy)) ||
+        (e = kn_state_get_scalar(rs, "theta", theta)) || (e = kn_state_get_scalar(rs, "L", L)) ||
+        (e = kn_state_get_scalar(rs, "restarts", &r)) || (e = kn_state_get_scalar(rs, "backtracks", &b)) ||
+        (e = kn_state_get_scalar(rs, "power_its", &p)))
+        return e;
+    info->restarts = (int)r;
+    info->backtracks = (int)b;
+    info->power_iterations = (int)p;
+    return prox ? resume_prox_memory(rs, prox) : KERNEST_OK;
+}
+
+/*
+ * Iteration t, from y_t with Hy_t known:
+ *   g = Hᵀ(Hy − b) + λLᵀLy,  x_{t+1} = prox_{g/L}(y − g/L),  d = x_{t+1} − y;
+ *   the step is kept when ‖Hd‖² + λ⟨d, LᵀLd⟩ <= L‖d‖² (f is quadratic, so this is exactly the
+ *   sufficient-decrease test), else L grows and the step is redone;
+ *   restart when ⟨y − x_{t+1}, x_{t+1} − x_t⟩ > 0, else θ_{t+1} = (1 + √(1 + 4θ_t²))/2;
+ *   y_{t+1} = x_{t+1} + β (x_{t+1} − x_t), β = (θ_t − 1)/θ_{t+1} (0 on restart), and
+ *   Hy_{t+1} = Hx_{t+1} + β (Hx_{t+1} − Hx_t) by linearity, so H runs once per iteration.
+ */
+int kn_fista(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_prox *prox,
+             kn_vec *x, kn_solve_result *res, kn_fista_info *info)
+{
+    const kn_backend_ops *o = be->ops;
+    const int reg = prm->reg != KERNEST_REG_NONE && prm->lambda > 0;
+    const double lam = reg ? prm->lambda : 0.0;
+    kn_vec *xn = NULL, *y = NULL, *g = NULL, *d = NULL, *hx = NULL, *hxn = NULL, *hy = NULL, *r = NULL;
+    work w = {be, prm, reg, NULL};
+    kn_vec *cur = x; /* x_t; swapped with xn each iteration, copied back into x at the end */
+    int st = 0;
+    double L = 1.0;
+    *info = (kn_fista_info){0};
+    res->reason = KERNEST_STOP_MAXITER;
+    res->iterations = 0;
+    res->history = malloc(((size_t)prm->maxiter + 1) * sizeof(double));
+    if (!res->history)
+        return kn_error(KERNEST_E_NOMEM, "solver: out of memory");
+    res->history[0] = 1.0;
+    TRY(o->vec_create(be, x->n, &xn));
+    TRY(o->vec_create(be, x->n, &y));
+    TRY(o->vec_create(be, x->n, &g));
+    TRY(o->vec_create(be, x->n, &d));
+    if (reg)
+        TRY(o->vec_create(be, x->n, &w.z));
+    TRY(o->vec_create(be, b->n, &hx));
+    TRY(o->vec_create(be, b->n, &hxn));
+    TRY(o->vec_create(be, b->n, &hy));
+    TRY(o->vec_create(be, b->n, &r));
+    double theta = 1.0;
+    int k0 = 0;
+    const kn_solver_state *rs = prm->hooks ? prm->hooks->resume : NULL;
+    if (rs) { /* the state after iteration k0, exactly as the interrupted solve held it */
+        TRY(resume_state(be, rs, prm, prox, cur, hx, y, hy, &theta, &L, info));
+        k0 = res->iterations = rs->iteration;
+        memcpy(res->history, rs->history, ((size_t)k0 + 1) * sizeof *res->history);
+    } else {
+        TRY(lipschitz(&w, b, y, g, hy, info, &L));
+        if (prox)
+            TRY(kn_prox_apply(be, prox, 1.0 / L, cur)); /* start from a feasible point */
+        TRY(o->op_apply(be, cur, hx));
+        TRY(o->vec_copy(be, y, cur));
+        TRY(o->vec_copy(be, hy, hx));
+    }
+    /* an inexact prox (TV's inner FGP) leaves noise of its own size in ‖x_t − x_{t−1}‖: its
+     * tolerance follows the last relative change, 10× below it, down to 0.1·tol (or what the
+     * precision can resolve), so the stopping test measures the outer iteration */
+    const double prox_floor = fmax(0.1 * prm->tol, be->precision == KERNEST_SINGLE ? 1e-6 : 1e-12);
+    const double t0 = kn_now();
+    for (int k = k0 + 1; k <= prm->maxiter; k++) {
+        if (prox)
+            kn_prox_set_tolerance(prox, fmax(fmin(KN_PROX_TOL_START, 0.1 * res->history[k - 1]), prox_floor));
+        TRY(o->vec_copy(be, r, hy));          /* g = Hᵀ(Hy − b) + λLᵀLy */
+        TRY(o->vec_axpy(be, r, -1.0, b));
+        TRY(o->op_adjoint(be, r, g));
+        if (reg) {
+            TRY(o->reg_gram(be, prm->reg, y, w.z));
+            TRY(o->vec_axpy(be, g, lam, w.z));
+        }
+        if (prm->shift)                       /* g −= shift */
+            TRY(o->vec_axpy(be, g, -1.0, prm->shift));
+        int ok = 0, bad = 0;
+        for (int bt = 0; bt <= BACKTRACK_MAX && !ok && !bad; bt++) {
+            double dd, hd, dz = 0.0;
+            TRY(o->vec_copy(be, xn, y));      /* xn = prox(y − g/L) */
+            TRY(o->vec_axpy(be, xn, -1.0 / L, g));
+            if (prox)
+                TRY(kn_prox_apply(be, prox, 1.0 / L, xn));
+            TRY(o->op_apply(be, xn, hxn));
+            TRY(o->vec_copy(be, d, xn));      /* d = xn − y, r = H d */
+            TRY(o->vec_axpy(be, d, -1.0, y));
+            TRY(o->vec_copy(be, r, hxn));
+            TRY(o->vec_axpy(be, r, -1.0, hy));
+            TRY(o->vec_dot(be, d, d, &dd));
+            TRY(kn_data_dot(be, r, r, &hd));
+            if (reg) {
+                TRY(o->reg_gram(be, prm->reg, d, w.z));
+                TRY(o->vec_dot(be, d, w.z, &dz));
+            }
+            const double q = hd + lam * dz;
+            if (!isfinite(q) || !isfinite(dd))
+                bad = 1;
+            else if (q <= L * dd)
+                ok = 1;
+            else {
+                L = fmax(2.0 * L, 1.05 * q / dd);
+                info->backtracks++;
+            }
+        }
+        if (bad) {
+            res->reason = KERNEST_STOP_NONFINITE;
+            break;
+        }
+        if (!ok) {
+            res->reason = KERNEST_STOP_BREAKDOWN;
+            break;
+        }
+        double de, en, nx_old, nx_new;
+        TRY(o->vec_copy(be, g, xn));          /* g = xn − x (the gradient is no longer needed) */
+        TRY(o->vec_axpy(be, g, -1.0, cur));
+        TRY(o->vec_dot(be, d, g, &de));
+        TRY(o->vec_nrm2(be, g, &en));
+        TRY(o->vec_nrm2(be, cur, &nx_old));
+        TRY(o->vec_nrm2(be, xn, &nx_new));
+        double beta = 0.0;
+        if (de < 0) {                         /* ⟨y − xn, xn − x⟩ > 0: momentum points uphill */
+            theta = 1.0;
+            info->restarts++;
+        } else {
+            const double tn = 0.5 * (1.0 + sqrt(1.0 + 4.0 * theta * theta));
+            beta = (theta - 1.0) / tn;
+            theta = tn;
+        }
+        TRY(o->vec_copy(be, y, xn));          /* y = xn + β(xn − x) */
+        TRY(o->vec_copy(be, hy, hxn));        /* Hy = (1 + β)Hxn − βHx */
+        if (beta != 0.0) {
+            TRY(o->vec_axpy(be, y, beta, g));
+            TRY(o->vec_scale(be, hy, 1.0 + beta));
+            TRY(o->vec_axpy(be, hy, -beta, hx));
+        }
+        kn_vec *sw = cur;
+        cur = xn, xn = sw;
+        sw = hx, hx = hxn, hxn = sw;
+        const double den = fmax(nx_old, nx_new);
+        res->iterations = k;
+        res->history[k] = den > 0 ? en / den : 0.0;
+        if (res->history[k] <= prm->tol) {
+            res->reason = KERNEST_STOP_CONVERGED;
+            kn_hooks_after(prm, k, res->history[k], kn_now() - t0);
+            break;
+        }
+        const int ask = kn_hooks_after(prm, k, res->history[k], kn_now() - t0);
+        if (ask & KN_HOOK_SAVE)
+            TRY(save_state(be, prm, res, prox, cur, hx, y, hy, theta, L, info));
+        if (ask & KN_HOOK_STOP) {
+            res->reason = KERNEST_STOP_INTERRUPTED;
+            break;
+        }
+    }
+done:
+    info->lipschitz = L;
+    if (!st && cur != x)
+        st = o->vec_copy(be, x, cur);
+    if (cur != x) /* xn holds the caller's x: free the solver's own vector, now in cur */
+        xn = cur;
+    o->vec_destroy(be, &xn);
+    o->vec_destroy(be, &y);
+    o->vec_destroy(be, &g);
+    o->vec_destroy(be, &d);
+    o->vec_destroy(be, &w.z);
+    o->vec_destroy(be, &hx);
+    o->vec_destroy(be, &hxn);
+    o->vec_destroy(be, &hy);
+    o->vec_destroy(be, &r);
+    if (st) {
+        free(res->history);
+        res->history = NULL;
+    }
+    return st;
+}
