@@ -14,7 +14,7 @@
 #include "backend/cpu/fftw_wisdom.h"
 #include "kernest.h"
 #include "backend/problem.h"
-#include "solve/solver.h"
+#include "solve/cgls.h"
 #include "base/synth.h"
 
 static const char usage[] =

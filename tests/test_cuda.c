@@ -7,6 +7,7 @@
 
 #include "cuda/kn_cuda.h"
 #include "backend/backend.h"
+#include "backend/cpu/cpu_backend.h"
 #include "backend/problem.h"
 #include "testutil.h"
 

@@ -19,7 +19,7 @@
 #include "solve/fista.h"
 #include "kernest.h"
 #include "backend/problem.h"
-#include "solve/solver.h"
+#include "solve/cgls.h"
 #include "testutil.h"
 
 extern char **environ;

@@ -9,7 +9,7 @@
 #include "backend_open.h"
 #include "solve/fista.h"
 #include "model/model.h"
-#include "solve/solver.h"
+#include "solve/cgls.h"
 #include "base/warnings.h"
 
 typedef struct kn_session {

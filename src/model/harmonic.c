@@ -4,7 +4,8 @@
 #include <stdlib.h>
 
 #include "base/error.h"
-#include "model.h"
+#include "harmonic.h"
+#include "radial.h"
 
 double kn_harmonic_angular(size_t b, size_t j)
 {
@@ -93,3 +94,13 @@ int kn_harmonic_phi(size_t kh, size_t kw, int M, kn_csr *phi, kn_csr *gram)
         kn_csr_free(phi);
     return st;
 }
+
+static int harmonic_init(kn_model *m, int order)
+{
+    if (order < 0)
+        return kn_error(KERNEST_E_INVALID, "--model harmonic:M: M must be >= 0, got %d", order);
+    m->order = order;
+    return kn_harmonic_phi(m->kh, m->kw, order, &m->phi, &m->gram);
+}
+
+const kn_model_kind kn_kind_harmonic = {KERNEST_MODEL_HARMONIC, "--model harmonic", harmonic_init, 1, NULL};

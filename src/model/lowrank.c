@@ -6,7 +6,8 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "model.h"
+#include "lowrank.h"
+#include "radial.h"
 
 /*
  * One kernel, side 0: K[y, x] = Σ_r U[r*kh + y] V[r*kw + x]: row y*kw + x has column r*kh + y
@@ -90,8 +91,10 @@ static int assemble(kn_model *m, const double *src)
     free(ptr);
     free(lens);
     free(anch);
-    if (st)
-        kn_model_free(m);
+    if (st) {
+        kn_csr_free(&m->phi);
+        kn_csr_free(&m->gram);
+    }
     return st;
 }
 
@@ -122,3 +125,28 @@ void kn_lowrank_kernel(const double *U, const double *V, int R, size_t kh, size_
             K[y * kw + c] = s;
         }
 }
+
+/* the larger half-step, V = 0: what a solve allocates at most (memory estimates) */
+static int lowrank_init(kn_model *m, int order)
+{
+    if (order < 1)
+        return kn_error(KERNEST_E_INVALID, "--model lowrank:R: R must be >= 1, got %d", order);
+    return kn_lowrank_model(m, m->kh >= m->kw ? 0 : 1, order, m->kh, m->kw, m->nk, NULL);
+}
+
+/* side -1: kernel k's [U_k; V_k] one after the other (kn_lowrank_solve); a half-step: Φ x */
+static void lowrank_kernel(const kn_model *m, const double *x, double *K)
+{
+    if (m->side >= 0) {
+        kn_csr_apply(&m->phi, x, K);
+        return;
+    }
+    const size_t kh = m->kh, kw = m->kw, R = (size_t)m->order, nk = m->nk ? m->nk : 1;
+    for (size_t k = 0; k < nk; k++) {
+        const double *U = x + k * R * (kh + kw);
+        kn_lowrank_kernel(U, U + R * kh, m->order, kh, kw, K + k * kh * kw);
+    }
+}
+
+const kn_model_kind kn_kind_lowrank = {KERNEST_MODEL_LOWRANK, "--model lowrank", lowrank_init, 0,
+                                       lowrank_kernel};

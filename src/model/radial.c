@@ -2,7 +2,7 @@
 #include <math.h>
 
 #include "base/error.h"
-#include "model.h"
+#include "radial.h"
 
 /* distance of pixel (y, x) from the centre; exact for integer distances (sqrt of a perfect
  * square is exact in IEEE arithmetic), which kn_radial_knot relies on */
@@ -110,3 +110,11 @@ int kn_diff_gram_blocks(size_t nblocks, const size_t *len, const int *anchored, 
         }
     return KERNEST_OK;
 }
+
+static int radial_init(kn_model *m, int order)
+{
+    int st = kn_radial_phi(m->kh, m->kw, &m->phi);
+    return st ? st : kn_diff_gram_1d(m->phi.cols, &m->gram);
+}
+
+const kn_model_kind kn_kind_radial = {KERNEST_MODEL_RADIAL, "--model radial", radial_init, 1, NULL};

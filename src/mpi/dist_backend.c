@@ -2,14 +2,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "backend/wrap.h"
 #include "base/clock.h"
 #include "dist.h"
 #include "base/error.h"
 
 typedef struct dist_be {
-    kn_backend be;      /* first member: a copy of the inner backend with this table */
-    kn_backend_ops ops; /* the inner table with the operator and the reductions replaced */
-    kn_backend *inner;
+    kn_backend_wrapper w; /* first member: the inner table with the operator and the reductions
+                             replaced; owns the inner backend */
     int has_pairs;      /* 0: this rank holds no pair (its data space is empty) */
     double *buf;        /* kernel-sized host buffer for the sum over ranks */
     size_t nbuf;
@@ -43,7 +43,7 @@ static int mpi_check(const kn_dist *d, int rc, const char *call)
 static size_t dist_op_bytes(const kn_backend *be, const kn_problem *pb)
 {
     const dist_be *w = (const dist_be *)be;
-    return w->inner->ops->op_bytes(w->inner, pb) + pb->n * sizeof(double);
+    return w->w.inner->ops->op_bytes(w->w.inner, pb) + pb->n * sizeof(double);
 }
 
 static int dist_op_setup(kn_backend *be, const kn_problem *pb)
@@ -53,20 +53,20 @@ static int dist_op_setup(kn_backend *be, const kn_problem *pb)
     w->nbuf = pb->n;
     if (!(w->buf = malloc((pb->n ? pb->n : 1) * sizeof *w->buf)))
         return kn_error(KERNEST_E_NOMEM, "mpi: out of memory for a kernel buffer (%zu values)", pb->n);
-    return w->inner->ops->op_setup(w->inner, pb); /* also with no pair: the kernel grid */
+    return w->w.inner->ops->op_setup(w->w.inner, pb); /* also with no pair: the kernel grid */
 }
 
 static int dist_op_apply(kn_backend *be, const kn_vec *k, kn_vec *r)
 {
     dist_be *w = outer(be);
-    return w->has_pairs ? w->inner->ops->op_apply(w->inner, k, r) : KERNEST_OK;
+    return w->has_pairs ? w->w.inner->ops->op_apply(w->w.inner, k, r) : KERNEST_OK;
 }
 
 static int dist_op_adjoint(kn_backend *be, const kn_vec *r, kn_vec *k)
 {
     dist_be *w = outer(be);
     kn_dist *d = be->dist;
-    kn_backend *in = w->inner;
+    kn_backend *in = w->w.inner;
     int st = w->has_pairs ? in->ops->op_adjoint(in, r, k) : in->ops->vec_fill(in, k, 0.0);
     if (st)
         return fatal(d, st);
@@ -130,7 +130,7 @@ static void dist_destroy(kn_backend *be)
 {
     dist_be *w = outer(be);
     free(w->buf);
-    kn_backend_destroy(&w->inner);
+    kn_backend_destroy(&w->w.inner);
 }
 
 int kn_dist_wrap(kn_dist *d, kn_backend *inner, kn_backend **out)
@@ -141,22 +141,19 @@ int kn_dist_wrap(kn_dist *d, kn_backend *inner, kn_backend **out)
         return kn_error(KERNEST_E_NOMEM, "mpi: out of memory");
     }
     d->inner_ops = inner->ops;
-    w->inner = inner;
-    w->be = *inner;
-    w->ops = *inner->ops;
-    w->ops.destroy = dist_destroy;
-    w->ops.op_bytes = dist_op_bytes;
-    w->ops.op_setup = dist_op_setup;
-    w->ops.op_apply = dist_op_apply;
-    w->ops.op_adjoint = dist_op_adjoint;
-    w->ops.vec_dot = dist_vec_dot;
-    w->ops.vec_nrm2 = dist_vec_nrm2;
-    w->ops.data_dot = dist_data_dot;
+    kn_backend_wrap_init(&w->w, inner);
+    w->w.ops.destroy = dist_destroy;
+    w->w.ops.op_bytes = dist_op_bytes;
+    w->w.ops.op_setup = dist_op_setup;
+    w->w.ops.op_apply = dist_op_apply;
+    w->w.ops.op_adjoint = dist_op_adjoint;
+    w->w.ops.vec_dot = dist_vec_dot;
+    w->w.ops.vec_nrm2 = dist_vec_nrm2;
+    w->w.ops.data_dot = dist_data_dot;
     if (inner->ops->vec_pair_nrm_sum) /* TV's kernel-space sum: also rank 0's value everywhere */
-        w->ops.vec_pair_nrm_sum = dist_pair_nrm_sum;
-    w->be.ops = &w->ops;
-    w->be.dist = d;
-    snprintf(w->be.device, sizeof w->be.device, "%.90s, rank %d of %d", inner->device, d->rank, d->size);
-    *out = &w->be;
+        w->w.ops.vec_pair_nrm_sum = dist_pair_nrm_sum;
+    w->w.be.dist = d;
+    snprintf(w->w.be.device, sizeof w->w.be.device, "%.90s, rank %d of %d", inner->device, d->rank, d->size);
+    *out = &w->w.be;
     return KERNEST_OK;
 }

@@ -11,7 +11,7 @@
 #include "base/error.h"
 #include "model/model.h"
 #include "select_impl.h"
-#include "base/synth.h"
+#include "base/rng.h"
 
 static const char *const select_names[] = {"cv", "gcv", "discrepancy", "lcurve"};
 

@@ -1,10 +1,12 @@
-/* select.h — internal: choosing λ and the model from the data on one session (λ paths, the
- * rules cv / gcv / discrepancy / lcurve, the candidate table), and the uncertainty maps. */
+/* select.h — the select layer's index: choosing λ and the model from the data on one session (λ
+ * paths, the rules cv / gcv / discrepancy / lcurve, the candidate table); the trace estimator
+ * (trace.h) and the uncertainty maps (uncertainty.h) it includes. */
 #ifndef KN_SELECT_H
 #define KN_SELECT_H
 
 #include "fit/fit.h"
-#include "base/synth.h"
+#include "trace.h"
+#include "uncertainty.h"
 
 /* The most solver runs the automatic choice may spend, its final solve included. */
 enum { KN_SELECT_BUDGET = 15 };
@@ -53,32 +55,5 @@ void kn_selection_free(kn_selection *sel);
 /* The options to open the session with: under --model auto, priors that make the backend able
  * to run every candidate (and the memory check cover them). */
 void kn_select_open_options(const kernest_options *opt, kernest_options *out);
-
-/* Hutchinson estimate of tr(H_λ), H_λ = H (HᵀH + λLᵀL)⁻¹ Hᵀ on the observed pixels, with
- * nprobe Rademacher probes z (±1 on observed pixels, 0 elsewhere; drawn from seed): the mean
- * of zᵀ H x_z where x_z solves the problem with data z (one solve per probe, warm-started from
- * xs[p] when xs and xs[p] are not NULL; the solutions are stored back there when xs[p] is
- * allocated). opt must give a linear fit (CGLS); lowrank is linearised at x_lin (its fit's x;
- * kn_session_solve_linearised), NULL otherwise. *t receives the estimate, tp (may be NULL) the
- * per-probe values; *iters (may be NULL) accumulates iterations. */
-int kn_trace_hutchinson(kn_session *s, const kernest_options *opt, const double *x_lin, int nprobe,
-                        unsigned long long seed, double **xs, double *t, double *tp, long *iters);
-
-/* Coverage map: Hᵀ applied to the observed-pixel mask with |A_i| in place of A_i, i.e. for each
- * kernel pixel the sum of |A_i| over the measurements it enters (kh*kw values into cov). */
-int kn_coverage(const kn_session *s, const kernest_options *opt, double *cov);
-/* g = Lᵀη, η standard normal, L a square root of the regulariser's Gram matrix on m's unknowns
- * (LᵀL = I for ridge; for grad, pixel: the backend's DᵀD inside each kernel, radial and harmonic:
- * m->gram), so that g ~ N(0, LᵀL): the prior half of a randomize-then-optimize sample. lowrank is
- * refused (K = U Vᵀ is not linear in its unknowns). */
-int kn_prior_draw(const kn_model *m, kernest_reg reg, kn_rng *rng, double *g);
-
-/* Posterior standard deviation per kernel pixel by randomize-then-optimize: nsamp solves of
- * (HᵀH + λLᵀL) x = Hᵀ(b + σε) + √λ σ Lᵀη (ε, η standard normal), warm-started from x_hat, for
- * opt's model and quadratic prior (linear constraints such as non-negativity are dropped: the
- * samples describe the Gaussian posterior; lowrank's is linearised at x_hat, its factors, see
- * kn_session_solve_linearised). std gets kh*kw values; *solves the solver runs. */
-int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_hat, double sigma,
-                     int nsamp, unsigned long long seed, double *std, int *solves);
 
 #endif

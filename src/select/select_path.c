@@ -1,5 +1,5 @@
 /* select_path.c — the bookkeeping of the automatic choice (solves, path points), the natural
- * scales of λ and of the ℓ1 weight, the Hutchinson trace, and the search along log λ. */
+ * scales of λ and of the ℓ1 weight, and the search along log λ (the Hutchinson trace: trace.c). */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include "base/error.h"
 #include "model/model.h"
 #include "select_impl.h"
-#include "base/synth.h"
+#include "base/rng.h"
 
 /* ---- small helpers ------------------------------------------------------------------------- */
 
@@ -178,52 +178,6 @@ int sel_prior_norm(kn_session *s, const kernest_options *opt, const kn_fit *f, d
         kn_backend_destroy(&sbe);
     return st;
 }
-
-int kn_trace_hutchinson(kn_session *s, const kernest_options *opt, const double *x_lin, int nprobe,
-                        unsigned long long seed, double **xs, double *t, double *tp, long *iters)
-{
-    const size_t m = s->pb.m;
-    double *z = malloc((m ? m : 1) * sizeof *z);
-    unsigned char *obs = malloc(m ? m : 1);
-    kn_fit f = {0};
-    int st = KERNEST_OK;
-    kn_rng rng;
-    if (!z || !obs) {
-        st = kn_error(KERNEST_E_NOMEM, "out of memory for the trace probes");
-        goto done;
-    }
-    if (!sel_is_linear(opt)) {
-        st = kn_error(KERNEST_E_INVALID, "--select gcv / sigma estimate: needs a linear fit (no --nonneg, "
-                      "--bounds, --sum, l1 or tv); use --select cv or give --sigma");
-        goto done;
-    }
-    sel_observed_mask(s, obs);
-    kn_rng_seed(&rng, seed ^ 0x9e3779b97f4a7c15ULL);
-    *t = 0.0;
-    for (int p = 0; p < nprobe; p++) {
-        for (size_t j = 0; j < m; j++) /* the same probes for every λ: a smooth GCV curve */
-            z[j] = obs[j] ? (kn_rng_uniform(&rng) < 0.5 ? -1.0 : 1.0) : 0.0;
-        if ((st = kn_session_solve_linearised(s, opt, x_lin, xs ? xs[p] : NULL, z, NULL, &f)))
-            goto done;
-        double q = 0.0;
-        for (size_t j = 0; j < m; j++)
-            q += z[j] * f.hx[j]; /* zᵀ H (HᵀH + λLᵀL)⁻¹ Hᵀ z */
-        if (tp)
-            tp[p] = q;
-        *t += q / nprobe;
-        if (iters)
-            *iters += f.res.iterations;
-        if (xs && (st = sel_keep_x(&xs[p], &f)))
-            goto done;
-        kn_fit_free(&f);
-    }
-done:
-    kn_fit_free(&f);
-    free(z);
-    free(obs);
-    return st;
-}
-
 
 static int sel_eval_at(ctx *c, cand *cd, eval_fn fn, double t)
 {

@@ -9,7 +9,7 @@
 #include "base/error.h"
 #include "model/model.h"
 #include "select_impl.h"
-#include "base/synth.h"
+#include "base/rng.h"
 
 /* ---- scores of one λ ------------------------------------------------------------------------ */
 

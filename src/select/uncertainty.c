@@ -9,8 +9,8 @@
 #include "backend/cpu/cpu_apply.h"
 #include "base/error.h"
 #include "model/model.h"
-#include "select.h"
-#include "base/synth.h"
+#include "uncertainty.h"
+#include "base/rng.h"
 
 int kn_coverage(const kn_session *s, const kernest_options *opt, double *cov)
 {

@@ -5,7 +5,7 @@
 
 #include "base/clock.h"
 #include "base/error.h"
-#include "solver.h"
+#include "cgls.h"
 
 void kn_cgls_vectors(kernest_reg reg, size_t *kernel_vecs, size_t *data_vecs)
 {

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "backend/problem.h"
-#include "solver.h"
+#include "solver_state.h"
 
 #define KN_CHECKPOINT_VERSION 1
 

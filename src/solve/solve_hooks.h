@@ -4,6 +4,7 @@
 #define KN_SOLVE_HOOKS_H
 
 #include "checkpoint.h"
+#include "solver.h"
 #include "base/warnings.h"
 
 typedef struct kn_run_hooks {

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "solver.h"
+#include "solver_state.h"
 
 void kn_state_free(kn_solver_state *st)
 {
