@@ -213,6 +213,10 @@ typedef enum kernest_model {
                                    alternating least squares over U and V */
 } kernest_model;
 
+/* The largest order of a model: harmonic M is 0..KERNEST_MODEL_MAX_ORDER, lowrank R is
+ * 1..KERNEST_MODEL_MAX_ORDER. */
+#define KERNEST_MODEL_MAX_ORDER 64
+
 /* "pixel" | "radial" | "harmonic" | "lowrank" (the order is a separate option); -1 otherwise */
 int kernest_model_parse(const char *s);
 const char *kernest_model_name(kernest_model model);

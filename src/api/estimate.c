@@ -9,6 +9,7 @@
 
 #include "base/clock.h"
 #include "base/error.h"
+#include "base/options.h"
 #include "report.h"
 #include "select/select.h"
 
@@ -43,10 +44,8 @@ static int uncertainty(kn_session *s, const kernest_options *o, const kn_fit *fi
     if ((st = kn_coverage(s, o, rep->coverage)))
         return st;
     if (!(sigma > 0)) {
-        kernest_options lin = *o;
-        lin.nonneg = lin.has_bounds = lin.has_sum = 0;
-        lin.l1 = lin.tv = 0.0;
-        lin.solver = KERNEST_SOLVER_AUTO;
+        kernest_options lin;
+        kn_options_linear(o, &lin);
         double t, rss = 0.0, m = 0.0;
         if ((st = kn_trace_hutchinson(s, &lin, fit->x, o->probes, o->seed, NULL, &t, NULL, NULL)))
             return st;
@@ -80,8 +79,9 @@ int kernest_estimate_in(kernest_context *ctx, const kernest_array *const *A,
     kn_error_clear();
     if (!A || !B || !opt || !K)
         return kn_error(KERNEST_E_INVALID, "kernest_estimate: NULL argument");
-    if (opt->uncertainty < 0 || opt->uncertainty > 100000)
-        return kn_error(KERNEST_E_INVALID, "--samples: must be 2..100000, got %d", opt->uncertainty);
+    int st = kn_options_check(opt); /* before anything is read or allocated */
+    if (st)
+        return st;
     kn_session s;
     kn_selection sel = {0};
     kn_fit fit = {0}, *f = &fit;
@@ -89,7 +89,7 @@ int kernest_estimate_in(kernest_context *ctx, const kernest_array *const *A,
     kernest_array *k = NULL;
     kernest_report *rep = NULL, tmp = {0};
     const int automatic = opt->auto_lambda || opt->auto_model;
-    int st, sigma_est = 0;
+    int sigma_est = 0;
     kn_select_open_options(opt, &open_opt);
     if ((st = kn_session_open(&s, A, B, npairs, automatic ? &open_opt : opt, ctx)))
         goto done;

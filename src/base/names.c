@@ -1,35 +1,63 @@
-/* prior_names.c — the names of kernel models and solvers, as the CLI, reports and Python use them. */
+/* names.c — the names of the options' values (modes, regularisers, layouts, models, solvers, rules
+ * of the automatic choice, stop reasons) as the CLI, reports and Python use them: one table per
+ * enum, read by one lookup in each direction (names.h). */
+#include <stdlib.h>
 #include <string.h>
 
-#include "kernest.h"
+#include "names.h"
 
-static const char *const model_names[] = {"pixel", "radial", "harmonic", "lowrank"};
-static const char *const solver_names[] = {"auto", "cgls", "fista"};
-
-static int lookup(const char *s, const char *const *names, int n)
+int kn_name_parse(const char *s, const char *const *names, int n)
 {
     for (int i = 0; s && i < n; i++)
-        if (!strcmp(s, names[i]))
+        if (names[i] && !strcmp(s, names[i]))
             return i;
     return -1;
 }
 
-int kernest_model_parse(const char *s)
+const char *kn_name_of(int v, const char *const *names, int n)
 {
-    return lookup(s, model_names, 4);
+    return v >= 0 && v < n && names[v] ? names[v] : "?";
 }
 
-const char *kernest_model_name(kernest_model model)
-{
-    return (unsigned)model < 4 ? model_names[model] : "?";
-}
+static const char *const mode_names[] = {"full", "same", "valid"};
+static const char *const reg_names[] = {"none", "ridge", "grad"};
+static const char *const layout_names[] = {"auto", "chw", "nchw"};
+static const char *const model_names[] = {"pixel", "radial", "harmonic", "lowrank"};
+static const char *const solver_names[] = {"auto", "cgls", "fista"};
+static const char *const select_names[] = {"cv", "gcv", "discrepancy", "lcurve"};
+static const char *const stop_names[] = {"converged", "max-iterations", "breakdown", "non-finite",
+                                         "interrupted"};
 
-int kernest_solver_parse(const char *s)
-{
-    return lookup(s, solver_names, 3);
-}
+int kernest_mode_parse(const char *s) { return kn_name_parse(s, KN_NAMES(mode_names)); }
+const char *kernest_mode_name(kernest_mode v) { return kn_name_of((int)v, KN_NAMES(mode_names)); }
+int kernest_reg_parse(const char *s) { return kn_name_parse(s, KN_NAMES(reg_names)); }
+const char *kernest_reg_name(kernest_reg v) { return kn_name_of((int)v, KN_NAMES(reg_names)); }
+int kernest_layout_parse(const char *s) { return kn_name_parse(s, KN_NAMES(layout_names)); }
+const char *kernest_layout_name(kernest_layout v) { return kn_name_of((int)v, KN_NAMES(layout_names)); }
+int kernest_model_parse(const char *s) { return kn_name_parse(s, KN_NAMES(model_names)); }
+const char *kernest_model_name(kernest_model v) { return kn_name_of((int)v, KN_NAMES(model_names)); }
+int kernest_solver_parse(const char *s) { return kn_name_parse(s, KN_NAMES(solver_names)); }
+const char *kernest_solver_name(kernest_solver v) { return kn_name_of((int)v, KN_NAMES(solver_names)); }
+const char *kernest_select_name(kernest_select v) { return kn_name_of((int)v, KN_NAMES(select_names)); }
+const char *kernest_stop_reason_name(kernest_stop_reason v) { return kn_name_of((int)v, KN_NAMES(stop_names)); }
 
-const char *kernest_solver_name(kernest_solver solver)
+/* a rule's name, or "cv:K" (K folds, 2..100; plain "cv" is 5) */
+int kernest_select_parse(const char *s, int *folds)
 {
-    return (unsigned)solver < 3 ? solver_names[solver] : "?";
+    const int i = kn_name_parse(s, KN_NAMES(select_names));
+    if (i >= 0) {
+        if (i == KERNEST_SELECT_CV && folds)
+            *folds = 5;
+        return i;
+    }
+    if (s && !strncmp(s, "cv:", 3)) {
+        char *end;
+        long k = strtol(s + 3, &end, 10);
+        if (end == s + 3 || *end || k < 2 || k > 100)
+            return -1;
+        if (folds)
+            *folds = (int)k;
+        return KERNEST_SELECT_CV;
+    }
+    return -1;
 }

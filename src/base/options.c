@@ -1,59 +1,11 @@
-/* model.c — the convolution model's vocabulary: modes, output windows, regularisers, defaults. */
+/* options.c — the options' defaults and the checks that do not depend on the data, and the
+ * output window of each mode. */
 #include <math.h>
 #include <string.h>
 
 #include "error.h"
+#include "names.h"
 #include "options.h"
-
-static const char *const mode_names[] = {"full", "same", "valid"};
-static const char *const reg_names[] = {"none", "ridge", "grad"};
-static const char *const layout_names[] = {"auto", "chw", "nchw"};
-static const char *const stop_names[] = {"converged", "max-iterations", "breakdown", "non-finite",
-                                            "interrupted"};
-
-int kernest_mode_parse(const char *s)
-{
-    for (int i = 0; s && i < 3; i++)
-        if (!strcmp(s, mode_names[i]))
-            return i;
-    return -1;
-}
-
-const char *kernest_mode_name(kernest_mode mode)
-{
-    return (unsigned)mode < 3 ? mode_names[mode] : "?";
-}
-
-int kernest_reg_parse(const char *s)
-{
-    for (int i = 0; s && i < 3; i++)
-        if (!strcmp(s, reg_names[i]))
-            return i;
-    return -1;
-}
-
-const char *kernest_reg_name(kernest_reg reg)
-{
-    return (unsigned)reg < 3 ? reg_names[reg] : "?";
-}
-
-int kernest_layout_parse(const char *s)
-{
-    for (int i = 0; s && i < 3; i++)
-        if (!strcmp(s, layout_names[i]))
-            return i;
-    return -1;
-}
-
-const char *kernest_layout_name(kernest_layout layout)
-{
-    return (unsigned)layout < 3 ? layout_names[layout] : "?";
-}
-
-const char *kernest_stop_reason_name(kernest_stop_reason r)
-{
-    return (unsigned)r < sizeof stop_names / sizeof *stop_names ? stop_names[r] : "?";
-}
 
 void kernest_options_default(kernest_options *opt)
 {
@@ -129,10 +81,12 @@ int kn_options_check(const kernest_options *opt)
         return kn_error(KERNEST_E_INVALID, "--precision: unknown precision %d", (int)opt->precision);
     if ((unsigned)opt->model > KERNEST_MODEL_LOWRANK)
         return kn_error(KERNEST_E_INVALID, "--model: unknown model %d", (int)opt->model);
-    if (opt->model == KERNEST_MODEL_HARMONIC && (opt->order < 0 || opt->order > 64))
-        return kn_error(KERNEST_E_INVALID, "--model harmonic:M: M must be 0..64, got %d", opt->order);
-    if (opt->model == KERNEST_MODEL_LOWRANK && (opt->order < 1 || opt->order > 64))
-        return kn_error(KERNEST_E_INVALID, "--model lowrank:R: R must be 1..64, got %d", opt->order);
+    if (opt->model == KERNEST_MODEL_HARMONIC && (opt->order < 0 || opt->order > KERNEST_MODEL_MAX_ORDER))
+        return kn_error(KERNEST_E_INVALID, "--model harmonic:M: M must be 0..%d, got %d",
+                        KERNEST_MODEL_MAX_ORDER, opt->order);
+    if (opt->model == KERNEST_MODEL_LOWRANK && (opt->order < 1 || opt->order > KERNEST_MODEL_MAX_ORDER))
+        return kn_error(KERNEST_E_INVALID, "--model lowrank:R: R must be 1..%d, got %d",
+                        KERNEST_MODEL_MAX_ORDER, opt->order);
     if (opt->model == KERNEST_MODEL_LOWRANK && opt->outer_maxiter < 1)
         return kn_error(KERNEST_E_INVALID, "--outer-maxiter: must be >= 1, got %d", opt->outer_maxiter);
     if (!(opt->outer_tol >= 0) || !isfinite(opt->outer_tol))
@@ -154,5 +108,43 @@ int kn_options_check(const kernest_options *opt)
         return kn_error(KERNEST_E_INVALID, "--support: the mask is NULL");
     if (opt->nfixed && !opt->fixed)
         return kn_error(KERNEST_E_INVALID, "--fix: %zu fixed pixels but the list is NULL", opt->nfixed);
+    if (opt->uncertainty < 0 || opt->uncertainty > 100000)
+        return kn_error(KERNEST_E_INVALID, "--samples: must be 2..100000, got %d", opt->uncertainty);
+    if (opt->auto_lambda || opt->auto_model || opt->auto_l1)
+        return kn_options_check_select(opt);
     return KERNEST_OK;
+}
+
+int kn_options_check_select(const kernest_options *opt)
+{
+    if ((unsigned)opt->select > KERNEST_SELECT_LCURVE)
+        return kn_error(KERNEST_E_INVALID, "--select: unknown rule %d", (int)opt->select);
+    if (opt->cv_folds < 2 || opt->cv_folds > 100)
+        return kn_error(KERNEST_E_INVALID, "--select cv:K: K must be 2..100, got %d", opt->cv_folds);
+    if (opt->probes < 1 || opt->probes > 8)
+        return kn_error(KERNEST_E_INVALID, "--probes: must be 1..8, got %d", opt->probes);
+    if (!(opt->sigma >= 0) || !isfinite(opt->sigma))
+        return kn_error(KERNEST_E_INVALID, "--sigma: must be a finite number >= 0, got %g", opt->sigma);
+    if (opt->auto_l1 && (opt->select != KERNEST_SELECT_CV || opt->auto_model))
+        return kn_error(KERNEST_E_INVALID, "--reg l1:auto: the ℓ1 weight is chosen by cross-validation "
+                        "for one model (--select cv[:K], not with --model auto)");
+    if (opt->auto_model && opt->select != KERNEST_SELECT_CV)
+        return kn_error(KERNEST_E_INVALID, "--model auto: candidates are compared by cross-validation; "
+                        "--select must be cv or cv:K, got %s", kernest_select_name(opt->select));
+    return KERNEST_OK;
+}
+
+
+void kn_options_linear(const kernest_options *opt, kernest_options *out)
+{
+    *out = *opt;
+    out->nonneg = out->has_bounds = out->has_sum = 0;
+    out->l1 = out->tv = 0.0;
+    out->solver = KERNEST_SOLVER_AUTO;
+}
+
+int kn_options_is_linear(const kernest_options *o)
+{
+    return !o->nonneg && !o->has_bounds && !o->has_sum && o->l1 == 0 && o->tv == 0 &&
+           o->solver != KERNEST_SOLVER_FISTA;
 }

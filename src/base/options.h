@@ -7,5 +7,15 @@
 
 /* Checks the options that do not depend on the data (ranges, enums, NULL lists). */
 int kn_options_check(const kernest_options *opt);
+/* The checks of the automatic choice's options (the rule, folds, probes, σ, which automatic
+ * choices go together); kn_options_check runs them when an automatic choice is asked for. */
+int kn_options_check_select(const kernest_options *opt);
+
+/* *out = opt without the priors that need a proximal solver (non-negativity, bounds, sum, ℓ1,
+ * TV) and with the solver left to choose: the quadratic problem that remains is linear in the
+ * data, what the Gaussian posterior's samples and the influence matrix's trace are about. */
+void kn_options_linear(const kernest_options *opt, kernest_options *out);
+/* 1 when opt is such a linear fit already (nothing kn_options_linear drops, no FISTA by name). */
+int kn_options_is_linear(const kernest_options *opt);
 
 #endif

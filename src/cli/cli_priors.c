@@ -165,7 +165,7 @@ int cli_parse_model(const char *s, kernest_options *opt)
             return -1;
         }
         if (cli_parse_int(m == KERNEST_MODEL_HARMONIC ? "--model harmonic:M" : "--model lowrank:R", colon + 1,
-                          m == KERNEST_MODEL_HARMONIC ? 0 : 1, 64, &v))
+                          m == KERNEST_MODEL_HARMONIC ? 0 : 1, KERNEST_MODEL_MAX_ORDER, &v))
             return -1;
         opt->order = (int)v;
     }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/options.h"
 #include "lowrank_als.h"
 #include "model/model.h"
 
@@ -133,13 +134,12 @@ static int pixel_start(kn_session *s, const kernest_options *opt, double *U, dou
 {
     const size_t kh = s->pb.kh, kw = s->pb.kw, nk = s->pb.cout * s->pb.cin;
     const int R = opt->order;
-    kernest_options po = *opt;
+    kernest_options po;
+    kn_options_linear(opt, &po); /* (TV never reaches here: the session refuses it for lowrank) */
     po.model = KERNEST_MODEL_PIXEL;
     po.solver = KERNEST_SOLVER_CGLS;
-    po.nonneg = po.has_bounds = po.has_sum = 0;
     po.support = KERNEST_SUPPORT_NONE;
     po.nfixed = 0;
-    po.l1 = 0.0;
     po.maxiter = opt->maxiter < 50 ? opt->maxiter : 50;
     kn_model model = {0};
     kn_fit f = {0};
@@ -170,8 +170,7 @@ int kn_lowrank_solve(kn_session *s, const kernest_options *opt, const double *x0
     const size_t kh = pb->kh, kw = pb->kw, nk = pb->cout * pb->cin, n = pb->n;
     const int R = opt->order;
     memset(fit, 0, sizeof *fit);
-    if (R < 1 || R > 64)
-        return kn_error(KERNEST_E_INVALID, "--model lowrank:R: R must be 1..64, got %d", R);
+    /* R's range is kn_options_check's (kn_session_solve checked it); the kernel's size is not */
     if ((size_t)R > kh || (size_t)R > kw)
         return kn_error(KERNEST_E_INVALID, "--model lowrank:%d: the rank exceeds the %zux%zu kernel", R, kh, kw);
     kn_fit half = {0};

@@ -10,6 +10,7 @@
  * sweeps U (V held), V (U held) — each an ordinary solve with opt's priors acting on the factor —
  * until the relative change of K is <= opt->outer_tol or opt->outer_maxiter sweeps. fit->x holds
  * [U; V]; hx, β, history and solver are the last half-step's. */
+/* opt passed kn_options_check (kn_session_solve, fit.h, calls this). */
 int kn_lowrank_solve(kn_session *s, const kernest_options *opt, const double *x0, kn_fit *fit);
 
 /* x (laid out as a lowrank fit's x: [U_k; V_k] kernel by kernel) from the R leading singular

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "base/atomic_file.h"
+#include "base/bytes.h"
 #include "base/error.h"
 #include "io.h"
 #include "npy.h"
@@ -40,31 +41,6 @@ typedef struct npy_header {
     int ndim; /* as stored: 0..KERNEST_MAX_NDIM */
     size_t shape[KERNEST_MAX_NDIM];
 } npy_header;
-
-/* ---- little-endian loads and stores (byte assembly works on any host; compilers fold it) -- */
-
-static uint16_t ld16(const unsigned char *p)
-{
-    return (uint16_t)(p[0] | (unsigned)p[1] << 8);
-}
-static uint32_t ld32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t ld64(const unsigned char *p)
-{
-    return (uint64_t)ld32(p) | (uint64_t)ld32(p + 4) << 32;
-}
-static void st32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-static void st64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
 
 /* ---- header parsing ------------------------------------------------------------------------ */
 
@@ -333,13 +309,13 @@ static void convert(npy_kind kind, const unsigned char *s, size_t n, double *d)
     switch (kind) {
     case NPY_F8:
         for (i = 0; i < n; i++) {
-            uint64_t u = ld64(s + 8 * i);
+            uint64_t u = kn_ld_le64(s + 8 * i);
             memcpy(&d[i], &u, 8);
         }
         break;
     case NPY_F4:
         for (i = 0; i < n; i++) {
-            uint32_t u = ld32(s + 4 * i);
+            uint32_t u = kn_ld_le32(s + 4 * i);
             float f;
             memcpy(&f, &u, 4);
             d[i] = f;
@@ -354,7 +330,7 @@ static void convert(npy_kind kind, const unsigned char *s, size_t n, double *d)
         break;
     case NPY_I2:
         for (i = 0; i < n; i++) {
-            uint16_t u = ld16(s + 2 * i);
+            uint16_t u = kn_ld_le16(s + 2 * i);
             int16_t v;
             memcpy(&v, &u, 2);
             d[i] = v;
@@ -362,7 +338,7 @@ static void convert(npy_kind kind, const unsigned char *s, size_t n, double *d)
         break;
     case NPY_I4:
         for (i = 0; i < n; i++) {
-            uint32_t u = ld32(s + 4 * i);
+            uint32_t u = kn_ld_le32(s + 4 * i);
             int32_t v;
             memcpy(&v, &u, 4);
             d[i] = v;
@@ -370,7 +346,7 @@ static void convert(npy_kind kind, const unsigned char *s, size_t n, double *d)
         break;
     case NPY_I8:
         for (i = 0; i < n; i++) {
-            uint64_t u = ld64(s + 8 * i);
+            uint64_t u = kn_ld_le64(s + 8 * i);
             int64_t v;
             memcpy(&v, &u, 8);
             d[i] = (double)v;
@@ -382,15 +358,15 @@ static void convert(npy_kind kind, const unsigned char *s, size_t n, double *d)
         break;
     case NPY_U2:
         for (i = 0; i < n; i++)
-            d[i] = ld16(s + 2 * i);
+            d[i] = kn_ld_le16(s + 2 * i);
         break;
     case NPY_U4:
         for (i = 0; i < n; i++)
-            d[i] = ld32(s + 4 * i);
+            d[i] = kn_ld_le32(s + 4 * i);
         break;
     case NPY_U8:
         for (i = 0; i < n; i++)
-            d[i] = (double)ld64(s + 8 * i);
+            d[i] = (double)kn_ld_le64(s + 8 * i);
         break;
     case NPY_B1:
         for (i = 0; i < n; i++)
@@ -428,7 +404,7 @@ static int read_header(FILE *fp, const char *path, const struct stat *sb, npy_he
     if (got < lenbytes)
         return kn_error(KERNEST_E_FORMAT, "%s: truncated .npy header (file ends in the header "
                         "length)", path);
-    size_t hlen = lenbytes == 2 ? ld16(pre + 8) : ld32(pre + 8);
+    size_t hlen = lenbytes == 2 ? kn_ld_le16(pre + 8) : kn_ld_le32(pre + 8);
     size_t prefix = 8 + lenbytes;
     if (hlen == 0)
         return kn_error(KERNEST_E_FORMAT, "%s: malformed .npy header: header length is 0", path);
@@ -621,12 +597,12 @@ int kn_npy_write_stream(FILE *fp, const char *path, const kernest_array *a,
             if (item == 8) {
                 uint64_t u;
                 memcpy(&u, &v, 8);
-                st64(buf + 8 * j, u);
+                kn_st_le(buf + 8 * j, u, 8);
             } else {
                 float fv = (float)v;
                 uint32_t u;
                 memcpy(&u, &fv, 4);
-                st32(buf + 4 * j, u);
+                kn_st_le(buf + 4 * j, u, 4);
             }
         }
         if (fwrite(buf, item, m, fp) != m)

@@ -102,7 +102,7 @@ static int assemble(kn_model *m, const double *src)
  * each factor (R blocks per kernel). */
 int kn_lowrank_model(kn_model *m, int side, int R, size_t kh, size_t kw, size_t nk, const double *held)
 {
-    /* nx bounded: R <= 64 times the nk kernels' rows or columns */
+    /* nx bounded: R <= KERNEST_MODEL_MAX_ORDER times the nk kernels' rows or columns */
     *m = (kn_model){.kind = KERNEST_MODEL_LOWRANK, .order = R, .side = side, .kh = kh, .kw = kw, .nk = nk,
                     .nx = nk * (size_t)R * (side == 0 ? kh : kw)};
     return assemble(m, held);

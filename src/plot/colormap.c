@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/names.h"
 #include "plot.h"
 
 /* viridis (Stéfan van der Walt and Nathaniel Smith, 2015; CC0, as published in matplotlib's
@@ -65,13 +66,10 @@ static const char *const scale_names[] = {"auto", "linear", "log", "symlog"};
 
 int kn_plot_scale_parse(const char *s)
 {
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(s, scale_names[i]))
-            return i;
-    return -1;
+    return kn_name_parse(s, KN_NAMES(scale_names));
 }
 
 const char *kn_plot_scale_name(kn_plot_scale s)
 {
-    return (unsigned)s < 4 ? scale_names[s] : "?";
+    return kn_name_of((int)s, KN_NAMES(scale_names));
 }

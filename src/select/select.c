@@ -1,4 +1,4 @@
-/* select.c — choosing λ and the model from the data on one session: the rule names, the
+/* select.c — choosing λ and the model from the data on one session: the
  * candidates' set-up, the folds, and the driver kn_select (the rules: select_rules.c; the
  * search along log λ: select_path.c). */
 #define _GNU_SOURCE
@@ -9,39 +9,10 @@
 
 #include "fit/constraints.h"
 #include "base/error.h"
+#include "base/options.h"
 #include "model/model.h"
 #include "select_impl.h"
 #include "base/rng.h"
-
-static const char *const select_names[] = {"cv", "gcv", "discrepancy", "lcurve"};
-
-int kernest_select_parse(const char *s, int *folds)
-{
-    if (!s)
-        return -1;
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(s, select_names[i])) {
-            if (i == 0 && folds)
-                *folds = 5;
-            return i;
-        }
-    if (!strncmp(s, "cv:", 3)) {
-        char *end;
-        long k = strtol(s + 3, &end, 10);
-        if (end == s + 3 || *end || k < 2 || k > 100)
-            return -1;
-        if (folds)
-            *folds = (int)k;
-        return KERNEST_SELECT_CV;
-    }
-    return -1;
-}
-
-const char *kernest_select_name(kernest_select s)
-{
-    return (unsigned)s < 4 ? select_names[s] : "?";
-}
-
 
 /* ---- set-up ---------------------------------------------------------------------------------- */
 
@@ -173,25 +144,6 @@ void kn_selection_free(kn_selection *sel)
     memset(sel, 0, sizeof *sel);
 }
 
-static int check(const kernest_options *opt)
-{
-    if ((unsigned)opt->select > KERNEST_SELECT_LCURVE)
-        return kn_error(KERNEST_E_INVALID, "--select: unknown rule %d", (int)opt->select);
-    if (opt->cv_folds < 2 || opt->cv_folds > 100)
-        return kn_error(KERNEST_E_INVALID, "--select cv:K: K must be 2..100, got %d", opt->cv_folds);
-    if (opt->probes < 1 || opt->probes > 8)
-        return kn_error(KERNEST_E_INVALID, "--probes: must be 1..8, got %d", opt->probes);
-    if (!(opt->sigma >= 0) || !isfinite(opt->sigma))
-        return kn_error(KERNEST_E_INVALID, "--sigma: must be a finite number >= 0, got %g", opt->sigma);
-    if (opt->auto_l1 && (opt->select != KERNEST_SELECT_CV || opt->auto_model))
-        return kn_error(KERNEST_E_INVALID, "--reg l1:auto: the ℓ1 weight is chosen by cross-validation "
-                        "for one model (--select cv[:K], not with --model auto)");
-    if (opt->auto_model && opt->select != KERNEST_SELECT_CV)
-        return kn_error(KERNEST_E_INVALID, "--model auto: candidates are compared by cross-validation; "
-                        "--select must be cv or cv:K, got %s", kernest_select_name(opt->select));
-    return KERNEST_OK;
-}
-
 /* The candidates this problem and the user's own priors admit, in table order: one whose model
  * or constraints refuse them (e.g. a --fix that ties two radial knots) is left out rather than
  * failing the choice. */
@@ -228,7 +180,7 @@ int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array 
               size_t npairs, const kernest_options *opt, kn_selection *sel)
 {
     memset(sel, 0, sizeof *sel);
-    int st = check(opt);
+    int st = kn_options_check_select(opt);
     if (st)
         return st;
     const kn_candidate_spec **specs = calloc(kn_ncandidates, sizeof *specs);

@@ -51,7 +51,6 @@ double sel_rss_of(const kn_session *s, const double *hx);  /* ‖H x − b‖² 
 size_t sel_observed(const kn_session *s);                    /* observed pixels m */
 void sel_observed_mask(const kn_session *s, unsigned char *mask);
 int sel_keep_x(double **dst, const kn_fit *f);               /* copy f->x (allocated once) */
-int sel_is_linear(const kernest_options *o);                 /* CGLS: no prox-needing prior */
 const double *sel_start(const kernest_options *op, const double *x); /* warm start or NULL */
 int sel_lambda_scale(kn_session *s, const kernest_options *opt, unsigned long long seed, double *lam0);
 int sel_l1_scale(kn_session *s, const kernest_options *opt, double *out);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/options.h"
 #include "model/model.h"
 #include "select_impl.h"
 #include "base/rng.h"
@@ -67,12 +68,6 @@ int sel_keep_x(double **dst, const kn_fit *f)
     return KERNEST_OK;
 }
 
-int sel_is_linear(const kernest_options *o)
-{
-    return !o->nonneg && !o->has_bounds && !o->has_sum && o->l1 == 0 && o->tv == 0 &&
-           o->solver != KERNEST_SOLVER_FISTA;
-}
-
 /* The start of a path solve: the neighbouring solution x for CGLS, which converges to the same
  * minimiser from any start (the warm start only saves iterations); none for FISTA (constraints,
  * ℓ1, TV), whose solves on these ill-conditioned problems end at the iteration cap or on a small
@@ -84,7 +79,7 @@ const double *sel_start(const kernest_options *op, const double *x)
     /* lowrank: its alternating least squares is not convex, and the start picks the basin: each
      * fit continues from the factors given (the path's neighbour, the leading candidate's kernel,
      * the scored fit for the final solve) */
-    return sel_is_linear(op) || op->model == KERNEST_MODEL_LOWRANK ? x : NULL;
+    return kn_options_is_linear(op) || op->model == KERNEST_MODEL_LOWRANK ? x : NULL;
 }
 
 /* The natural scale of λ for opt's model and regulariser, tr(ΦᵀHᵀHΦ) / tr(G) with G the

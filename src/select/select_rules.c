@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/options.h"
 #include "model/model.h"
 #include "select_impl.h"
 #include "base/rng.h"
@@ -24,7 +25,7 @@ int sel_eval_cv(ctx *c, cand *cd, double lam, double *score)
         op.l1 = lam;
     else
         op.lambda = lam;
-    op.tol = sel_is_linear(&op) ? c->tol : c->user->tol; /* FISTA: the final solve's test */
+    op.tol = kn_options_is_linear(&op) ? c->tol : c->user->tol; /* FISTA: the final solve's test */
     double sse = 0.0, rss = 0.0;
     size_t cnt = 0;
     int iters = 0, st;

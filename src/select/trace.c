@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "base/error.h"
+#include "base/options.h"
 #include "base/rng.h"
 #include "select_impl.h"
 #include "trace.h"
@@ -20,7 +21,7 @@ int kn_trace_hutchinson(kn_session *s, const kernest_options *opt, const double 
         st = kn_error(KERNEST_E_NOMEM, "out of memory for the trace probes");
         goto done;
     }
-    if (!sel_is_linear(opt)) {
+    if (!kn_options_is_linear(opt)) {
         st = kn_error(KERNEST_E_INVALID, "--select gcv / sigma estimate: needs a linear fit (no --nonneg, "
                       "--bounds, --sum, l1 or tv); use --select cv or give --sigma");
         goto done;

@@ -8,6 +8,7 @@
 
 #include "backend/cpu/cpu_apply.h"
 #include "base/error.h"
+#include "base/options.h"
 #include "model/model.h"
 #include "uncertainty.h"
 #include "base/rng.h"
@@ -177,10 +178,8 @@ int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_
                      int nsamp, unsigned long long seed, double *std, int *solves)
 {
     const kn_problem *pb = &s->pb;
-    kernest_options o = *opt;
-    o.nonneg = o.has_bounds = o.has_sum = 0; /* the Gaussian posterior of the quadratic prior */
-    o.l1 = o.tv = 0.0; /* the non-smooth priors too: the samples are CGLS solves */
-    o.solver = KERNEST_SOLVER_AUTO;
+    kernest_options o; /* the Gaussian posterior of the quadratic prior: the samples are CGLS solves */
+    kn_options_linear(opt, &o);
     o.auto_lambda = o.auto_model = o.uncertainty = 0;
     if (!(o.lambda > 0) || o.reg == KERNEST_REG_NONE)
         return kn_error(KERNEST_E_INVALID, "--uncertainty: needs a regulariser (--reg ridge or grad) with "

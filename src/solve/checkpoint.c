@@ -18,6 +18,7 @@
 
 #include "base/atomic_file.h"
 #include "checkpoint.h"
+#include "base/bytes.h"
 #include "base/error.h"
 
 static const char magic[8] = {'K', 'N', 'C', 'K', 'P', 'T', '\r', '\n'};
@@ -124,8 +125,7 @@ static void put(writer *w, const void *p, size_t n)
 static void put_le(writer *w, uint64_t v, int nbytes)
 {
     unsigned char b[8];
-    for (int i = 0; i < nbytes; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
+    kn_st_le(b, v, nbytes);
     put(w, b, (size_t)nbytes);
 }
 
@@ -221,10 +221,7 @@ static uint64_t get_le(reader *r, int nbytes)
 {
     unsigned char b[8];
     get(r, b, (size_t)nbytes);
-    uint64_t v = 0;
-    for (int i = 0; i < nbytes; i++)
-        v |= (uint64_t)b[i] << (8 * i);
-    return v;
+    return kn_ld_le(b, nbytes);
 }
 
 static uint32_t get_u32(reader *r)
