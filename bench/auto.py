@@ -42,7 +42,7 @@ CANDIDATES = [("pixel+grad", ["--model", "pixel", "--reg", "grad"]),
               ("radial+grad", ["--model", "radial", "--reg", "grad"]),
               ("harmonic:2+grad", ["--model", "harmonic:2", "--reg", "grad"]),
               ("lowrank:2+grad", ["--model", "lowrank:2", "--reg", "grad"])]
-# the automatic choice's table (src/select_models.c)
+# the automatic choice's table (src/select/select_models.c)
 AUTO_TABLE = [c for c, _ in CANDIDATES] + ["lowrank:2+grad@best"]
 # scanned too (--no-extra leaves it out), though not in the automatic choice's table: the best
 # of the whole scan may be it, and then the automatic choice is measured against it

@@ -3,7 +3,7 @@
 
 For the original problem shape (N×N inputs, the (2N−1)² kernel, mode same) it prints, per N and
 pairs P: the FFT grid G (the smallest 2,3,5,7-smooth even size >= 2N−1: the alias-free length
-of a same-mode window, kn_alias_free_size in src/problem.c), the bytes one
+of a same-mode window, kn_alias_free_size in src/backend/problem.c), the bytes one
 single-precision CUDA solve needs (the operator as kn_cuda_op_bytes counts it, cuFFT's work area
 taken as one complex grid, and CGLS with grad: 5 kernel-space and 3 data-space vectors), the
 bytes the pairs-across-ranks sum moves per iteration (one MPI_Allreduce of the kernel in double),
