@@ -1,4 +1,4 @@
-/* io_fits.c — FITS images through cfitsio: read the first image HDU with data, write one image. */
+/* fits.c — FITS images through cfitsio: read the first image HDU with data, write one image. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>

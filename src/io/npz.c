@@ -1,4 +1,4 @@
-/* io_npz.c — NumPy .npz archives through libzip: read one member (stored or deflated), write one. */
+/* npz.c — NumPy .npz archives through libzip: read one member (stored or deflated), write one. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>

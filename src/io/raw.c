@@ -1,4 +1,4 @@
-/* io_raw.c — headerless little-endian binary arrays; the shape and dtype come from the caller. */
+/* raw.c — headerless little-endian binary arrays; the shape and dtype come from the caller. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* report.c — the JSON report of a solve (options, inputs, stop reason, misfit, device, times). */
+/* report_json.c — the JSON report of a solve (options, inputs, stop reason, misfit, device, times). */
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
 #include <math.h>

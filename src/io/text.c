@@ -1,4 +1,4 @@
-/* io_text.c — small arrays as text rows (CSV, TSV or whitespace); '#' starts a comment. */
+/* text.c — small arrays as text rows (CSV, TSV or whitespace); '#' starts a comment. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>

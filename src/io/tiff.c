@@ -1,4 +1,4 @@
-/* io_tiff.c — grayscale TIFF through libtiff: read float or integer images (strips or tiles),
+/* tiff.c — grayscale TIFF through libtiff: read float or integer images (strips or tiles),
  * write float32 or float64. */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* model_harmonic.c — the harmonic model K(r, θ) = f_0(r) + Σ_m f_m(r) cos mθ + g_m(r) sin mθ:
+/* harmonic.c — the harmonic model K(r, θ) = f_0(r) + Σ_m f_m(r) cos mθ + g_m(r) sin mθ:
  * every profile on the radial knots 1 px apart, linearly interpolated, as a host CSR Φ. */
 #include <math.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* model_radial.c — the radial model K = Φ(c): a profile on knots 1 px apart, linearly interpolated. */
+/* radial.c — the radial model K = Φ(c): a profile on knots 1 px apart, linearly interpolated. */
 #include <math.h>
 
 #include "base/error.h"

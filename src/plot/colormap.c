@@ -1,4 +1,4 @@
-/* plot_colormap.c — the colour maps of the pictures, tabulated from their published definitions,
+/* colormap.c — the colour maps of the pictures, tabulated from their published definitions,
  * and CIE lightness (the tests check that it is monotonic along the maps). */
 #include <math.h>
 #include <string.h>
