@@ -108,6 +108,9 @@ int kn_options_check(const kernest_options *opt)
         return kn_error(KERNEST_E_INVALID, "--support: the mask is NULL");
     if (opt->nfixed && !opt->fixed)
         return kn_error(KERNEST_E_INVALID, "--fix: %zu fixed pixels but the list is NULL", opt->nfixed);
+    if (opt->model == KERNEST_MODEL_LOWRANK && (opt->checkpoint || opt->resume))
+        return kn_error(KERNEST_E_INVALID, "%s: not with --model lowrank (its alternating half-steps "
+                        "have no single solver state to save)", opt->checkpoint ? "--checkpoint" : "--resume");
     if (opt->uncertainty < 0 || opt->uncertainty > 100000)
         return kn_error(KERNEST_E_INVALID, "--samples: must be 2..100000, got %d", opt->uncertainty);
     if (opt->auto_lambda || opt->auto_model || opt->auto_l1)
@@ -141,6 +144,9 @@ void kn_options_linear(const kernest_options *opt, kernest_options *out)
     out->nonneg = out->has_bounds = out->has_sum = 0;
     out->l1 = out->tv = 0.0;
     out->solver = KERNEST_SOLVER_AUTO;
+    /* an auxiliary solve (a sample, a probe, a start) neither writes the user's checkpoint over
+     * the estimate's state nor resumes from it */
+    out->checkpoint = out->resume = NULL;
 }
 
 int kn_options_is_linear(const kernest_options *o)
