@@ -217,6 +217,10 @@ typedef enum kernest_model {
  * 1..KERNEST_MODEL_MAX_ORDER. */
 #define KERNEST_MODEL_MAX_ORDER 64
 
+/* 1 when the model takes an order (harmonic M, lowrank R), with its range in *lo..*hi (either
+ * pointer may be NULL); 0 otherwise. */
+int kernest_model_order_range(kernest_model model, int *lo, int *hi);
+
 /* "pixel" | "radial" | "harmonic" | "lowrank" (the order is a separate option); -1 otherwise */
 int kernest_model_parse(const char *s);
 const char *kernest_model_name(kernest_model model);

@@ -81,12 +81,11 @@ int kn_options_check(const kernest_options *opt)
         return kn_error(KERNEST_E_INVALID, "--precision: unknown precision %d", (int)opt->precision);
     if ((unsigned)opt->model > KERNEST_MODEL_LOWRANK)
         return kn_error(KERNEST_E_INVALID, "--model: unknown model %d", (int)opt->model);
-    if (opt->model == KERNEST_MODEL_HARMONIC && (opt->order < 0 || opt->order > KERNEST_MODEL_MAX_ORDER))
-        return kn_error(KERNEST_E_INVALID, "--model harmonic:M: M must be 0..%d, got %d",
-                        KERNEST_MODEL_MAX_ORDER, opt->order);
-    if (opt->model == KERNEST_MODEL_LOWRANK && (opt->order < 1 || opt->order > KERNEST_MODEL_MAX_ORDER))
-        return kn_error(KERNEST_E_INVALID, "--model lowrank:R: R must be 1..%d, got %d",
-                        KERNEST_MODEL_MAX_ORDER, opt->order);
+    int lo, hi;
+    if (kernest_model_order_range(opt->model, &lo, &hi) && (opt->order < lo || opt->order > hi))
+        return kn_error(KERNEST_E_INVALID, "--model %s:%s: %s must be %d..%d, got %d",
+                        kernest_model_name(opt->model), opt->model == KERNEST_MODEL_HARMONIC ? "M" : "R",
+                        opt->model == KERNEST_MODEL_HARMONIC ? "M" : "R", lo, hi, opt->order);
     if (opt->model == KERNEST_MODEL_LOWRANK && opt->outer_maxiter < 1)
         return kn_error(KERNEST_E_INVALID, "--outer-maxiter: must be >= 1, got %d", opt->outer_maxiter);
     if (!(opt->outer_tol >= 0) || !isfinite(opt->outer_tol))

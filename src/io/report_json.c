@@ -26,7 +26,7 @@ static void priors_json(cJSON *o, const kernest_options *opt)
 {
     static const char *const supports[] = {"none", "disk", "box", "mask"};
     cJSON_AddStringToObject(o, "model", kernest_model_name(opt->model));
-    if (opt->model == KERNEST_MODEL_HARMONIC || opt->model == KERNEST_MODEL_LOWRANK)
+    if (kernest_model_order_range(opt->model, NULL, NULL))
         cJSON_AddNumberToObject(o, "order", opt->order);
     if (opt->model == KERNEST_MODEL_LOWRANK) {
         cJSON_AddNumberToObject(o, "outer_maxiter", opt->outer_maxiter);
@@ -218,7 +218,7 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
     }
     cJSON *m = cJSON_AddObjectToObject(root, "model");
     cJSON_AddStringToObject(m, "kind", kernest_model_name(r->model));
-    if (r->model == KERNEST_MODEL_HARMONIC || r->model == KERNEST_MODEL_LOWRANK)
+    if (kernest_model_order_range(r->model, NULL, NULL))
         cJSON_AddNumberToObject(m, "order", r->order);
     if (r->profile && r->model == KERNEST_MODEL_LOWRANK) {
         /* U then V, factor by factor, per kernel (kernest.h) */
