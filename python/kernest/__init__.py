@@ -24,6 +24,8 @@ import ctypes
 import ctypes.util
 import json
 import os
+import signal
+import threading
 
 import numpy as np
 
@@ -445,10 +447,14 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
         raise KernestInputError("progress: %r is not None, True, False or a callable" % (progress,), "E_INVALID")
     count = {"solve": 0, "total": 0, "last": None}
 
+    sigint = []
+
     def on_progress(_user, p):
-        # always installed: the solve runs without the GIL, and this is where Python gets the
-        # chance to deliver Ctrl-C (KeyboardInterrupt) and stop the solve cleanly
+        # always installed: the solve runs without the GIL, and this is where Python runs its
+        # signal handlers; Ctrl-C stops the solve cleanly (see on_sigint below)
         try:
+            if sigint:
+                return 1
             q = p.contents
             # a solve's first call has iteration first_iteration + 1 (the count starts over)
             new = count["last"] is None or q.iteration <= count["last"] or q.iteration == q.first_iteration + 1
@@ -475,12 +481,27 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
     opt.outer_tol = float(outer_tol)
     K = _P_Array()
     rep = ctypes.c_void_p()
+    # Ctrl-C: Python's own handler raises KeyboardInterrupt wherever the main thread is, and in a
+    # ctypes callback that can be before any try (ctypes then prints and drops it, and the solve
+    # goes on). So during the solve a handler that only records it; the next progress call stops
+    # the solve (the checkpoint is written) and KeyboardInterrupt is raised here afterwards.
+    def on_sigint(signum, frame):
+        sigint.append(signum)
+
+    previous = None
+    if (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+        previous = signal.signal(signal.SIGINT, on_sigint)
     status = None
     try:
         status = _lib.kernest_estimate(pa, pb, n, ctypes.byref(opt), ctypes.byref(K), ctypes.byref(rep))
     finally:
-        if bar is not None and (status != 0 or raised):  # a failure: no summary line
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        if bar is not None and (status != 0 or raised or sigint):  # stopped or failed: no summary
             bar.close()
+    if status == 0 and sigint and not raised:
+        raised.append(KeyboardInterrupt())
     if status == 0 and raised:
         _lib.kernest_array_destroy(ctypes.byref(K))
         _lib.kernest_report_destroy(ctypes.byref(rep))

@@ -47,8 +47,8 @@ def run_cli(tmp_path, A, B, *args):
 def test_default_is_the_clis_default(tmp_path):
     """kernest.estimate(A, B) == kernest estimate A B -o K: the same automatic choice, the same K."""
     A, B, _, _, _ = problem()
-    Kc, rc = run_cli(tmp_path, A, B, "--threads", "1")
-    res = kernest.estimate(A, B, threads=1, progress=False)
+    Kc, rc = run_cli(tmp_path, A, B, "--threads", "1", "--device", "cpu")
+    res = kernest.estimate(A, B, threads=1, device="cpu", progress=False)
     K, rep = res
     assert rep["automatic"]["chosen"] == rc["automatic"]["chosen"]
     assert rep["final"] == rc["final"]
@@ -58,8 +58,8 @@ def test_default_is_the_clis_default(tmp_path):
 
 def test_fast_is_one_plain_solve_as_the_clis(tmp_path):
     A, B, _, _, _ = problem()
-    Kc, rc = run_cli(tmp_path, A, B, "--fast", "--threads", "1", "--maxiter", "50")
-    K, rep = kernest.estimate(A, B, fast=True, threads=1, maxiter=50, progress=False)
+    Kc, rc = run_cli(tmp_path, A, B, "--fast", "--threads", "1", "--device", "cpu", "--maxiter", "50")
+    K, rep = kernest.estimate(A, B, fast=True, threads=1, device="cpu", maxiter=50, progress=False)
     assert "automatic" not in rep and "automatic" not in rc
     assert rep["model"]["kind"] == "pixel" and rep["options"]["reg"] == "none"
     assert rep["solve"]["iterations"] == rc["solve"]["iterations"]
@@ -197,3 +197,41 @@ def test_ctrl_c_through_the_display_stops_cleanly(monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         kernest.estimate(A, B, fast=True, maxiter=50, tol=0, progress=True)
     assert calls == [1, 2, 3]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_sigint_stops_a_long_solve_promptly(fast):
+    """A real Ctrl-C (SIGINT) during a solve with the progress display: KeyboardInterrupt within
+    seconds, for one solve and for the automatic choice."""
+    import signal
+    import time
+    code = """
+import signal, sys, numpy as np, kernest
+# Python's own Ctrl-C handler even where the parent ignores SIGINT (a shell's background job)
+signal.signal(signal.SIGINT, signal.default_int_handler)
+rng = np.random.default_rng(1)
+A = (rng.random((96, 96)) < 0.2).astype(float)
+B = rng.standard_normal((96, 96))
+# FISTA (nonneg) with tol 0 never stops by itself; the automatic choice runs for minutes here
+opts = dict(tol=0, maxiter=10**8, nonneg=True, fast=True) if %r else dict(model="auto", maxiter=10**6, tol=0)
+print("start", flush=True)
+try:
+    kernest.estimate(A, B, threads=1, device="cpu", progress=True, **opts)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(3)
+print("finished", flush=True)
+""" % (fast,)
+    env = dict(os.environ)
+    if not os.environ.get("KERNEST_TEST_INSTALLED"):
+        env["PYTHONPATH"] = os.path.join(ROOT, "python") + os.pathsep + env.get("PYTHONPATH", "")
+    p = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    assert p.stdout.readline().strip() == "start"
+    time.sleep(1.5)  # into the solve
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 3, (out, err)
+    assert "interrupted" in out
+    assert time.monotonic() - t0 < 20
