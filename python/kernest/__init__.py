@@ -392,6 +392,10 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
                                 "E_INVALID")
     if model == "auto" and lam is not None and lam != "auto":
         raise KernestInputError("model='auto': chooses lambda too; drop lam", "E_INVALID")
+    if automatic and (checkpoint is not None or resume is not None):
+        raise KernestInputError("%s: not with the automatic choice, the default (it runs many solves); give "
+                                "model, reg and lam, or fast=True" % ("checkpoint" if checkpoint is not None
+                                                                      else "resume"), "E_INVALID")
     reg = "none" if reg is None else reg
     lam = 0.0 if lam is None else lam
     l1 = 0.0 if l1 is None else l1

@@ -80,6 +80,8 @@ def test_what_turns_the_automatic_choice_off():
         kernest.estimate(A, B, fast=True, lam="auto")
     with pytest.raises(kernest.KernestInputError, match="drop lam"):
         kernest.estimate(A, B, model="auto", lam=1.0)
+    with pytest.raises(kernest.KernestInputError, match="fast=True"):
+        kernest.estimate(A, B, checkpoint="never-written.ckpt")
 
 
 def test_result_unpacks_and_predicts_and_scores_as_the_cli(tmp_path):
