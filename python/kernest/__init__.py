@@ -1,18 +1,21 @@
 """kernest — estimate a 2-D convolution kernel K from pairs (A, B = crop_mode(A ⊛ K) + noise).
 
-A thin ctypes binding of libkernest; arrays are NumPy arrays, the report is a dict.
+A ctypes binding of libkernest; arrays are NumPy arrays, the report is a dict.
 
-    K, report = kernest.estimate(A, B)                   # one pair, default (2Ha-1)x(2Wa-1) kernel
-    K, report = kernest.estimate([A1, A2], [B1, B2], reg="grad", lam=100.0)
-    K, report = kernest.estimate(A, B, model="auto")     # model and lambda chosen from the data
+    result = kernest.estimate(A, B)     # as `kernest estimate A B -o K`: model and lambda chosen
+    K, report = result                  # from the data; (2Ha-1)x(2Wa-1) kernel; progress bar
+    result.kernel, result.profile, result.predict(A2), result.score(A_test, B_test)
+    kernest.plot(result)                                 # matplotlib: kernel, residual, profile, convergence
+    K, report = kernest.estimate(A, B, fast=True)        # one plain solve, as --fast
+    K, report = kernest.estimate([A1, A2], [B1, B2], reg="grad", lam=100.0)  # one solve, as given
     B_hat = kernest.convolve(A, K, mode="same")          # scipy.signal.convolve2d semantics
     W, report = kernest.estimate(X, Y, ksize=(3, 3), correlate=True)  # a conv layer: X (S, C_in, H, W),
                                                          # Y (S, C_out, H, W) -> W (C_out, C_in, 3, 3)
 
     A = kernest.read("A.fits"); kernest.write("K.tif", K)  # the CLI's file formats
 
-estimate makes one solve unless asked for the automatic choice (model="auto" or lam="auto"), as
-the C library does; the kernest command's default is the automatic choice (--fast: one solve).
+estimate's default is the kernest command's: the automatic choice of model and λ when none of
+model, reg, lam, l1, tv is given; fast=True makes one plain solve (--fast; the C library's default).
 NaN in B marks a missing pixel. Library errors raise KernestError, or KernestInputError (also a
 ValueError) for bad input, carrying the library's message. Solves release the GIL (ctypes does
 so for every call).
@@ -21,10 +24,15 @@ import ctypes
 import ctypes.util
 import json
 import os
+import signal
+import threading
 
 import numpy as np
 
-__all__ = ["estimate", "convolve", "KernestError", "KernestInputError", "version"]
+from . import _progress
+from ._result import Result, plot
+
+__all__ = ["estimate", "convolve", "plot", "Result", "KernestError", "KernestInputError", "version"]
 
 _MAX_NDIM = 4
 
@@ -136,14 +144,15 @@ def _load():
             errors.append(path + ": not found")
             continue
         try:
-            return ctypes.CDLL(path)
+            return ctypes.CDLL(path), path
         except OSError as e:
             errors.append(str(e))
-    raise ImportError("kernest: cannot load libkernest.so; set KERNEST_LIB to its path (tried: "
-                      + "; ".join(errors) + ")")
+    raise ImportError("kernest: cannot load libkernest.so; install the package with `pip install .` "
+                      "from the repository (it builds the library into the package), or set KERNEST_LIB "
+                      "to a built libkernest.so (tried: " + "; ".join(errors) + ")")
 
 
-_lib = _load()
+_lib, _lib_path = _load()  # _lib_path: the file loaded (KERNEST_LIB, the package's, or the checkout's)
 _P_Array = ctypes.POINTER(_Array)
 _lib.kernest_last_error.restype = ctypes.c_char_p
 _lib.kernest_status_name.restype = ctypes.c_char_p
@@ -278,13 +287,20 @@ def _set_priors(opt, keep, model, solver, l1, nonneg, bounds, sum, support, fixe
         opt.fixed = ctypes.cast(arr, ctypes.c_void_p)
 
 
-def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxiter=500,
-             threads=0, precision=None, device="auto", model="pixel", solver="auto", l1=0.0,
+def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxiter=500,
+             threads=0, precision=None, device="auto", model=None, solver="auto", l1=None,
              nonneg=False, bounds=None, sum=None, support=None, fixed=None, progress=None,
-             checkpoint=None, checkpoint_every=60.0, resume=None, tv=0.0, layout="auto",
+             checkpoint=None, checkpoint_every=60.0, resume=None, tv=None, layout="auto",
              correlate=False, lambda_=None, select="cv", sigma=None, probes=2, uncertainty=None,
-             seed=1, background=False, outer_maxiter=30, outer_tol=1e-4):
-    """Estimate the kernel K shared by the pairs (A_i, B_i).
+             seed=1, background=False, outer_maxiter=30, outer_tol=1e-4, fast=False):
+    """Estimate the kernel K shared by the pairs (A_i, B_i); returns a Result (unpacks as (K, report)).
+
+    The default is the kernest command's (`kernest estimate A B -o K`): when none of model, reg,
+    lam (lambda_), l1 and tv is given, the model and λ are chosen from the data (model="auto",
+    below); its cost (solves, iterations, time) shows in the progress display and in
+    report["automatic"]. fast=True makes one plain solve instead (--fast: pixel model, no
+    regulariser, CGLS; the C library's default). Giving model, reg, lam, l1 or tv makes one solve
+    with what is given (as on the command line).
 
     A, B: arrays, or lists of arrays (one pair per entry; shapes may differ between pairs): 2-D,
     or with channels as described under "Several channels" below.
@@ -296,7 +312,7 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     threads: CPU threads (0 = all cores). precision: None (double on CPU, single on GPU),
     "double" or "single". device: "auto" | "cpu" | "cuda" | "cuda:N".
     Priors (any constraint, l1 or tv selects FISTA under solver="auto"):
-    model: "pixel" (default) | "radial" (K = Phi(f), a profile on knots 1 px apart; report["model"]["profile"])
+    model: "pixel" (the default of one solve) | "radial" (K = Phi(f), a profile on knots 1 px apart; report["model"]["profile"])
     | "harmonic:M" (profiles times cos/sin of m*theta, m <= M; report["model"]["coefficients"])
     | "lowrank:R" (K = sum of R outer products u v^T by ALS; report["model"]["u"], ["v"], ["als"])
     | "auto" (see below). Which constraints each model takes: README "Priors" (others raise).
@@ -307,10 +323,16 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     offsets from the centre.
     background: also fit one constant offset per pair (report["background"]).
     outer_maxiter, outer_tol: lowrank's ALS sweeps cap and relative change of K to stop at.
-    progress: a callable called after every iteration with a dict (iteration, first_iteration,
-    maxiter, residual, tol, elapsed, solver); a true return value stops the solve (stop reason
-    "interrupted", K is the current iterate). An exception raised in it, KeyboardInterrupt
-    (Ctrl-C) included, stops the solve cleanly (writing the checkpoint) and is raised again.
+    progress: None (default): a progress display on stderr in a terminal or a notebook, once a
+    call has run for a second (tqdm's bar when tqdm is installed, a plain line otherwise); True:
+    the display wherever stderr goes; False: none. A callable is called instead after every
+    iteration with a dict (iteration, first_iteration, maxiter, residual, tol, elapsed, solver of
+    the current solver run; run: which run of this call, from 1 — the automatic choice's λ path
+    and folds and lowrank's sweeps make many; total_iterations: iterations of every run of this
+    call so far, report["automatic"]["iterations"] at the end of an automatic choice); a true
+    return value stops the solve (stop reason "interrupted", K is the current iterate). An
+    exception raised in it, KeyboardInterrupt (Ctrl-C) included, stops the solve cleanly
+    (writing the checkpoint) and is raised again; Ctrl-C works the same with the display.
     checkpoint: path of the solver state, written every checkpoint_every seconds, at the last
     iteration and when stopped. resume: a checkpoint of the same inputs and options to go on
     from; the result equals the uninterrupted solve's.
@@ -322,8 +344,7 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     returns cross-correlation kernels (each flipped in both axes), the weights torch.nn.Conv2d
     stores; support and fixed are then read in that frame too.
 
-    Automatic choices (README "Automatic choices and uncertainty"); this function's default stays
-    one solve, as the C library's (the CLI's default is automatic):
+    Automatic choices (README "Automatic choices and uncertainty"); the default, as the CLI's:
     lam="auto" (or lambda_="auto"): choose λ of reg (grad when reg="none") by select:
     "cv" | "cv:K" | "gcv" | "discrepancy" | "lcurve". model="auto": choose among pixel+grad,
     pixel+nonneg+grad, radial+grad, harmonic:2+grad and lowrank:2+grad (from two starts) by
@@ -335,8 +356,10 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     The report's "automatic" entry lists every candidate with its λ and score, and the choice;
     report["final"] holds the model, reg and λ of the estimate.
 
-    Returns (K, report): K as a float64 array, report as a dict (stop reason, iterations,
-    residual history, misfit per pair, device, times). Not converging is reported, not raised.
+    Returns a kernest.Result: it unpacks as (K, report) — K a float64 array, report a dict (stop
+    reason, iterations, residual history, misfit per pair, device, times) — and has .kernel,
+    .report, .background (.bias), .profile, .uncertainty, .predict(A), .score(A_test, B_test);
+    kernest.plot(result) draws it. Not converging is reported, not raised.
     """
     As = list(A) if isinstance(A, (list, tuple)) else [A]
     Bs = list(B) if isinstance(B, (list, tuple)) else [B]
@@ -361,6 +384,26 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
             raise KernestInputError("ksize: must be two positive integers, got %r" % (ksize,), "E_INVALID")
     if lambda_ is not None:
         lam = lambda_
+    # the CLI's rule (cmd_estimate.c): automatic unless a model, a regulariser or a weight is given
+    # (l1 and tv are parts of --reg there), or fast
+    automatic = not fast and model is None and reg is None and lam is None and l1 is None and tv is None
+    if fast and (model == "auto" or lam == "auto" or l1 == "auto"):
+        raise KernestInputError("fast=True: cannot be combined with model='auto', lam='auto' or l1='auto'",
+                                "E_INVALID")
+    if model == "auto" and lam is not None and lam != "auto":
+        raise KernestInputError("model='auto': chooses lambda too; drop lam", "E_INVALID")
+    if automatic and (checkpoint is not None or resume is not None):
+        raise KernestInputError("%s: not with the automatic choice, the default (it runs many solves); give "
+                                "model, reg and lam, or fast=True" % ("checkpoint" if checkpoint is not None
+                                                                      else "resume"), "E_INVALID")
+    reg = "none" if reg is None else reg
+    lam = 0.0 if lam is None else lam
+    l1 = 0.0 if l1 is None else l1
+    tv = 0.0 if tv is None else tv
+    if automatic:
+        model = "auto"
+    elif model is None:
+        model = "pixel"
     opt.reg = _pick(_REGS, reg, "reg")
     auto_model = model == "auto"
     if auto_model:
@@ -398,17 +441,36 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     if resume is not None:
         opt.resume = os.fsencode(resume)
     raised = []
+    if progress is None or progress is True or progress is False:
+        show = progress is True or (progress is None and _progress.interactive())
+        bar = _progress.Bar(opt.auto_model or opt.auto_lambda) if show else None
+        callback = bar.update if bar else None
+    elif callable(progress):
+        bar, callback = None, progress
+    else:
+        raise KernestInputError("progress: %r is not None, True, False or a callable" % (progress,), "E_INVALID")
+    count = {"solve": 0, "total": 0, "last": None}
+
+    sigint = []
 
     def on_progress(_user, p):
-        # always installed: the solve runs without the GIL, and this is where Python gets the
-        # chance to deliver Ctrl-C (KeyboardInterrupt) and stop the solve cleanly
+        # always installed: the solve runs without the GIL, and this is where Python runs its
+        # signal handlers; Ctrl-C stops the solve cleanly (see on_sigint below)
         try:
-            if progress is None:
-                return 0
+            if sigint:
+                return 1
             q = p.contents
-            return 1 if progress({"iteration": q.iteration, "first_iteration": q.first_iteration,
+            # a solve's first call has iteration first_iteration + 1 (the count starts over)
+            new = count["last"] is None or q.iteration <= count["last"] or q.iteration == q.first_iteration + 1
+            count["solve"] += new
+            count["total"] += q.iteration - (q.first_iteration if new else count["last"])
+            count["last"] = q.iteration
+            if callback is None:
+                return 0
+            return 1 if callback({"iteration": q.iteration, "first_iteration": q.first_iteration,
                                   "maxiter": q.maxiter, "residual": q.residual, "tol": q.tol,
-                                  "elapsed": q.elapsed, "solver": q.solver.decode()}) else 0
+                                  "elapsed": q.elapsed, "solver": q.solver.decode(),
+                                  "run": count["solve"], "total_iterations": count["total"]}) else 0
         except BaseException as e:  # noqa: B036 - re-raised after the solve
             raised.append(e)
             return 1
@@ -423,7 +485,27 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     opt.outer_tol = float(outer_tol)
     K = _P_Array()
     rep = ctypes.c_void_p()
-    status = _lib.kernest_estimate(pa, pb, n, ctypes.byref(opt), ctypes.byref(K), ctypes.byref(rep))
+    # Ctrl-C: Python's own handler raises KeyboardInterrupt wherever the main thread is, and in a
+    # ctypes callback that can be before any try (ctypes then prints and drops it, and the solve
+    # goes on). So during the solve a handler that only records it; the next progress call stops
+    # the solve (the checkpoint is written) and KeyboardInterrupt is raised here afterwards.
+    def on_sigint(signum, frame):
+        sigint.append(signum)
+
+    previous = None
+    if (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    status = None
+    try:
+        status = _lib.kernest_estimate(pa, pb, n, ctypes.byref(opt), ctypes.byref(K), ctypes.byref(rep))
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        if bar is not None and (status != 0 or raised or sigint):  # stopped or failed: no summary
+            bar.close()
+    if status == 0 and sigint and not raised:
+        raised.append(KeyboardInterrupt())
     if status == 0 and raised:
         _lib.kernest_array_destroy(ctypes.byref(K))
         _lib.kernest_report_destroy(ctypes.byref(rep))
@@ -441,7 +523,21 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
             report["uncertainty"]["std"] = _take(std)
     finally:
         _lib.kernest_report_destroy(ctypes.byref(rep))
-    return _take(K), report
+    if bar is not None:
+        bar.close(_summary(report))
+    return Result(_take(K), report, mode=mode, layout=layout, correlate=correlate, first_pair=(As[0], Bs[0]))
+
+
+def _summary(report):
+    """One line on what a call did, as the kernest command prints it."""
+    auto, solve = report.get("automatic"), report["solve"]
+    head = ""
+    if auto:
+        final = report.get("final", {})
+        head = "kernest: chose %s, lambda %.4g by %s (%d solves, %d iterations); " % (
+            auto["chosen"], final.get("lambda", 0.0), auto["rule"], auto["solves"], auto["iterations"])
+    return "%s%s %s after %d iterations, %.2f s" % (head or "kernest: ", solve["solver"], solve["stop_reason"],
+                                                    solve["iterations"], report["time_seconds"]["wall"])
 
 
 def convolve(A, K, mode="same", layout="auto", correlate=False):

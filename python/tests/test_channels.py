@@ -81,12 +81,12 @@ def test_estimate_recovers_framework_weights():
     rng = np.random.default_rng(3)
     A, W = layer(rng, s=2, cin=3, cout=2, n=20, k=3)
     B = conv2d_like_torch(A, W, 1)  # padding=1: 'same' for k = 3
-    K, rep = kernest.estimate(A, B, ksize=(3, 3), correlate=True, tol=1e-12, maxiter=2000, device="cpu")
+    K, rep = kernest.estimate(A, B, ksize=(3, 3), correlate=True, tol=1e-12, maxiter=2000, device="cpu", fast=True)
     assert K.shape == (2, 3, 3, 3)
     np.testing.assert_allclose(K, W, atol=1e-8)
     assert rep["channels"] == {"in": 3, "out": 2, "samples": 2, "layout": "auto", "correlate": True}
     # without --correlate the same data give the convolution kernels: each one flipped
-    Kc, _ = kernest.estimate(A, B, ksize=(3, 3), tol=1e-12, maxiter=2000, device="cpu")
+    Kc, _ = kernest.estimate(A, B, ksize=(3, 3), tol=1e-12, maxiter=2000, device="cpu", fast=True)
     np.testing.assert_allclose(Kc, W[:, :, ::-1, ::-1], atol=1e-8)
 
 
@@ -97,7 +97,7 @@ def test_estimate_several_pairs_and_3d():
     B = kernest.convolve(A[0], W, mode="same")
     B2 = kernest.convolve(A2, W, mode="same")
     assert B.shape == (1, 14, 14) and B2.shape == (1, 11, 12)
-    K, rep = kernest.estimate([A[0], A2], [B, B2], ksize=(3, 3), tol=1e-12, maxiter=2000, device="cpu")
+    K, rep = kernest.estimate([A[0], A2], [B, B2], ksize=(3, 3), tol=1e-12, maxiter=2000, device="cpu", fast=True)
     assert K.shape == (1, 2, 3, 3)
     np.testing.assert_allclose(K, W, atol=1e-8)
     assert len(rep["pairs"]) == 2 and rep["pairs"][1]["observed_pixels"] == 11 * 12
@@ -121,7 +121,7 @@ def test_2d_unchanged():
     A = rng.standard_normal((10, 9))
     K = rng.standard_normal((3, 3))
     B = kernest.convolve(A, K)
-    Kh, rep = kernest.estimate(A, B, ksize=(3, 3), tol=1e-12, device="cpu")
+    Kh, rep = kernest.estimate(A, B, ksize=(3, 3), tol=1e-12, device="cpu", fast=True)
     assert Kh.shape == (3, 3)
     assert rep["channels"]["in"] == 1 and rep["channels"]["samples"] == 1
     np.testing.assert_allclose(Kh, K, atol=1e-8)
