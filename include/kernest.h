@@ -354,6 +354,9 @@ typedef struct kernest_options {
 } kernest_options;
 
 void kernest_options_default(kernest_options *opt);
+/* sizeof(kernest_options) in this build of the library: a binding that mirrors the struct (the
+ * Python package) checks its own size against it when it loads. */
+size_t kernest_options_size(void);
 
 /* Why the solver stopped. Not converging is a result, not an error. */
 typedef enum kernest_stop_reason {

@@ -173,6 +173,14 @@ _lib.kernest_free.argtypes = [ctypes.c_void_p]
 _lib.kernest_select_parse.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]
 _lib.kernest_report_uncertainty.argtypes = [ctypes.c_void_p, ctypes.POINTER(_P_Array), ctypes.POINTER(_P_Array)]
 
+# the mirror must match the library's struct exactly: a field added on one side only would make the
+# library read past (or beside) what Python passes
+_lib.kernest_options_size.restype = ctypes.c_size_t
+if _lib.kernest_options_size() != ctypes.sizeof(_Options):
+    raise ImportError("kernest: %s has a kernest_options of %d bytes but this package mirrors %d: the "
+                      "package and the library come from different versions (reinstall with `pip install .`)"
+                      % (_lib_path, _lib.kernest_options_size(), ctypes.sizeof(_Options)))
+
 _MODES = {"full": 0, "same": 1, "valid": 2}
 _REGS = {"none": 0, "ridge": 1, "grad": 2}
 _PRECISIONS = {"double": 0, "single": 1, None: 2}
@@ -205,10 +213,49 @@ def _view(a):
     return s
 
 
+_INT_MAX = 2**31 - 1
+_SIZE_MAX = 2**63 - 1
+
+
+def _int(value, name, lo, hi):
+    """value as an int in lo..hi (the CLI's range), else KernestInputError naming the argument:
+    nothing wraps silently into a C type."""
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
+        value = int(value)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise KernestInputError("%s: must be an integer, got %r" % (name, value), "E_INVALID")
+    v = int(value)
+    if not lo <= v <= hi:
+        raise KernestInputError("%s: must be %d..%d, got %d" % (name, lo, hi, v), "E_INVALID")
+    return v
+
+
+def _float(value, name, lo=None):
+    """value as a finite float (>= lo when given), else KernestInputError naming the argument."""
+    if isinstance(value, (bool, np.bool_, str, bytes)) or np.iscomplexobj(value):
+        raise KernestInputError("%s: must be a real number, got %r" % (name, value), "E_INVALID")
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise KernestInputError("%s: must be a real number, got %r" % (name, value), "E_INVALID") from None
+    if not np.isfinite(v) or (lo is not None and v < lo):
+        raise KernestInputError("%s: must be a finite number%s, got %r" % (name, "" if lo is None else " >= %g" % lo,
+                                                                            value), "E_INVALID")
+    return v
+
+
+def _real(x, what):
+    """np.asarray(x) refusing what is not real numbers (complex, strings, dates, objects)."""
+    a = np.asarray(x)
+    if a.dtype.kind not in "biuf":
+        raise KernestInputError("%s: expected an array of real numbers, got dtype %s" % (what, a.dtype), "E_INVALID")
+    return a
+
+
 def _as_array(x, what, max_ndim=2):
     """A float64 C-contiguous copy of 2..max_ndim dimensions (kept alive by the caller) and a
     view struct over it."""
-    a = np.ascontiguousarray(np.asarray(x, dtype=np.float64))
+    a = np.ascontiguousarray(_real(x, what).astype(np.float64, copy=False))
     if not 2 <= a.ndim <= max_ndim:
         want = "a 2-D" if max_ndim == 2 else "a 2-D to %d-D" % max_ndim
         raise KernestInputError("%s: expected %s array, got %d dimensions" % (what, want, a.ndim), "E_SHAPE")
@@ -251,7 +298,7 @@ def _model(model):
         if not order.isdigit():
             raise KernestInputError("model: %r needs its order, e.g. %s:%d" % (model, name, 4 if kind == 2 else 1),
                                     "E_INVALID")
-        return kind, int(order)
+        return kind, _int(int(order), "model %s:%s" % (name, "M" if kind == 2 else "R"), 0 if kind == 2 else 1, 64)
     if order:
         raise KernestInputError("model: %r takes no order" % (model,), "E_INVALID")
     return kind, 0
@@ -261,19 +308,30 @@ def _set_priors(opt, keep, model, solver, l1, nonneg, bounds, sum, support, fixe
     """Fill the prior fields of opt; arrays that the library borrows are appended to keep."""
     opt.model, opt.order = _model(model)
     opt.solver = _pick(_SOLVERS, solver, "solver")
-    opt.l1 = float(l1)
+    opt.l1 = _float(l1, "l1", 0.0)
     opt.nonneg = 1 if nonneg else 0
     if bounds is not None:
+        if not isinstance(bounds, (tuple, list)) or len(bounds) != 2:
+            raise KernestInputError("bounds: must be (lo, hi), got %r" % (bounds,), "E_INVALID")
         opt.has_bounds = 1
-        opt.lower, opt.upper = float(bounds[0]), float(bounds[1])
+        opt.lower, opt.upper = float(bounds[0]), float(bounds[1])  # ±inf allowed: the library checks
     if sum is not None:
         opt.has_sum = 1
-        opt.sum = float(sum)
+        opt.sum = _float(sum, "sum")
     if support is not None:
         if isinstance(support, tuple) and support and support[0] == "disk":
-            opt.support, opt.support_radius = 1, float(support[1])
+            if len(support) != 2:
+                raise KernestInputError("support: ('disk', R) takes one radius, got %r" % (support,), "E_INVALID")
+            opt.support, opt.support_radius = 1, _float(support[1], "support disk radius", 0.0)
         elif isinstance(support, tuple) and support and support[0] == "box":
-            opt.support, opt.support_h, opt.support_w = 2, int(support[1]), int(support[2])
+            if len(support) != 3:
+                raise KernestInputError("support: ('box', H, W) takes two sizes, got %r" % (support,), "E_INVALID")
+            opt.support = 2
+            opt.support_h = _int(support[1], "support box H", 1, _SIZE_MAX)
+            opt.support_w = _int(support[2], "support box W", 1, _SIZE_MAX)
+        elif isinstance(support, (tuple, str)):
+            raise KernestInputError("support: %r is not ('disk', R), ('box', H, W) or a 2-D mask" % (support,),
+                                    "E_INVALID")
         else:
             mn, msx = _as_array(support, "support")
             keep += [mn, msx]
@@ -281,7 +339,9 @@ def _set_priors(opt, keep, model, solver, l1, nonneg, bounds, sum, support, fixe
             opt.support_mask = ctypes.cast(ctypes.pointer(msx), ctypes.c_void_p)
     if fixed:
         items = list(fixed.items()) if isinstance(fixed, dict) else [((r, c), v) for r, c, v in fixed]
-        arr = (_Fixed * len(items))(*[_Fixed(int(r), int(c), float(v)) for (r, c), v in items])
+        lim = 2**63 - 1
+        arr = (_Fixed * len(items))(*[_Fixed(_int(r, "fixed row", -lim, lim), _int(c, "fixed column", -lim, lim),
+                                             _float(v, "fixed value")) for (r, c), v in items])
         keep.append(arr)
         opt.nfixed = len(items)
         opt.fixed = ctypes.cast(arr, ctypes.c_void_p)
@@ -379,9 +439,9 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
     _lib.kernest_options_default(ctypes.byref(opt))
     opt.mode = _pick(_MODES, mode, "mode")
     if ksize is not None:
-        opt.kh, opt.kw = int(ksize[0]), int(ksize[1])
-        if opt.kh <= 0 or opt.kw <= 0:
+        if not isinstance(ksize, (tuple, list)) or len(ksize) != 2:
             raise KernestInputError("ksize: must be two positive integers, got %r" % (ksize,), "E_INVALID")
+        opt.kh, opt.kw = _int(ksize[0], "ksize", 1, _INT_MAX), _int(ksize[1], "ksize", 1, _INT_MAX)
     if lambda_ is not None:
         lam = lambda_
     # the CLI's rule (cmd_estimate.c): automatic unless a model, a regulariser or a weight is given
@@ -419,25 +479,25 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
     if sel < 0:
         raise KernestInputError("select: %r is not cv, cv:K, gcv, discrepancy or lcurve" % (select,), "E_INVALID")
     opt.select, opt.cv_folds = sel, folds.value
-    opt.sigma = 0.0 if sigma is None else float(sigma)
-    opt.probes = int(probes)
-    opt.uncertainty = 0 if not uncertainty else int(uncertainty)
-    opt.seed = int(seed)
-    opt.lambda_ = float(lam)
+    opt.sigma = 0.0 if sigma is None else _float(sigma, "sigma", 0.0)
+    opt.probes = _int(probes, "probes", 1, 8)
+    opt.uncertainty = 0 if not uncertainty else _int(uncertainty, "uncertainty", 2, 100000)
+    opt.seed = _int(seed, "seed", 0, 2**64 - 1)
+    opt.lambda_ = _float(lam, "lam")  # its range: the library's check (--lambda)
     if isinstance(l1, str):
         if l1 != "auto":
             raise KernestInputError("l1: %r is not a number or 'auto'" % (l1,), "E_INVALID")
         opt.auto_l1 = 1
         l1 = 0.0
-    opt.tol = float(tol)
-    opt.maxiter = int(maxiter)
-    opt.threads = int(threads)
+    opt.tol = _float(tol, "tol", 0.0)
+    opt.maxiter = _int(maxiter, "maxiter", 0, 100000000)
+    opt.threads = _int(threads, "threads", 0, 4096)  # 0: all cores
     opt.precision = _pick(_PRECISIONS, precision, "precision")
     opt.device, opt.device_index = _device(device)
     _set_priors(opt, keep, model, solver, l1, nonneg, bounds, sum, support, fixed)
     if checkpoint is not None:
         opt.checkpoint = os.fsencode(checkpoint)
-    opt.checkpoint_every = float(checkpoint_every)
+    opt.checkpoint_every = _float(checkpoint_every, "checkpoint_every", 0.0)
     if resume is not None:
         opt.resume = os.fsencode(resume)
     raised = []
@@ -477,12 +537,12 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
 
     opt.progress = _PROGRESS_FN(on_progress)
     keep.append(opt.progress)
-    opt.tv = float(tv)
+    opt.tv = _float(tv, "tv", 0.0)
     opt.layout = _pick(_LAYOUTS, layout, "layout")
     opt.correlate = 1 if correlate else 0
     opt.background = 1 if background else 0
-    opt.outer_maxiter = int(outer_maxiter)
-    opt.outer_tol = float(outer_tol)
+    opt.outer_maxiter = _int(outer_maxiter, "outer_maxiter", 1, 100000)
+    opt.outer_tol = _float(outer_tol, "outer_tol", 0.0)
     K = _P_Array()
     rep = ctypes.c_void_p()
     # Ctrl-C: Python's own handler raises KeyboardInterrupt wherever the main thread is, and in a
@@ -600,7 +660,7 @@ def read(path, shape=None, dtype=None):
 def write(path, array, precision="double"):
     """Write a 1-D to 4-D array in the format the extension names (as read), as float64
     (precision="double") or float32 ("single"), atomically (temporary file, then rename)."""
-    a = np.ascontiguousarray(np.asarray(array, dtype=np.float64))
+    a = np.ascontiguousarray(_real(array, "array").astype(np.float64, copy=False))
     if not 1 <= a.ndim <= _MAX_NDIM:
         raise KernestInputError("array: 1 to %d dimensions, got %d" % (_MAX_NDIM, a.ndim), "E_INVALID")
     s = _view(a)

@@ -7,6 +7,11 @@
 #include "names.h"
 #include "options.h"
 
+size_t kernest_options_size(void)
+{
+    return sizeof(kernest_options);
+}
+
 void kernest_options_default(kernest_options *opt)
 {
     memset(opt, 0, sizeof *opt);
