@@ -1,6 +1,7 @@
 /* test_checkpoint.c — what a checkpoint is tied to and what it holds: --background and the
  * model's order in the fingerprint, --fix as a set, NaN refused, TV's resume bit for bit, the
- * estimate's state (not an uncertainty sample's), and lowrank refused up front. */
+ * estimate's state (not an uncertainty sample's), and lowrank refused up front; and an
+ * interruption during the uncertainty samples, which the result says. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <string.h>
@@ -12,15 +13,6 @@
 TestSuite(checkpoint, .init = tu_dir_setup, .fini = tu_dir_teardown);
 
 #define CA(x) ((const kernest_array *const *)(x))
-
-static kernest_options cpu_options(void)
-{
-    kernest_options o;
-    kernest_options_default(&o);
-    o.device = KERNEST_DEVICE_CPU;
-    o.threads = 1; /* one thread: reductions in a fixed order */
-    return o;
-}
 
 /* A 16×16 random A, a smooth 31×31 K, B = same(A ⊛ K) + 1e-3 noise + an offset of 0.5 */
 static void problem(kernest_array **A, kernest_array **B)
@@ -66,7 +58,7 @@ Test(checkpoint, background_is_part_of_the_problem)
     kernest_report *r = NULL;
     problem(&A, &B);
     char *ck = tu_path(tu_dir, "bg.ckpt");
-    kernest_options o = cpu_options();
+    kernest_options o = tu_cpu_options(0, 0);
     o.maxiter = 5;
     o.tol = 0;
     o.checkpoint = ck;
@@ -74,7 +66,7 @@ Test(checkpoint, background_is_part_of_the_problem)
     kernest_array_destroy(&K);
     kernest_report_destroy(&r);
     for (int bg = 0; bg < 2; bg++) { /* written without: resumed with (refused), and back */
-        kernest_options p = cpu_options();
+        kernest_options p = tu_cpu_options(0, 0);
         p.maxiter = 10;
         p.tol = 0;
         p.resume = ck;
@@ -103,7 +95,7 @@ Test(checkpoint, fixes_in_another_order_are_the_same_problem)
     char *ck = tu_path(tu_dir, "fix.ckpt");
     const kernest_fixed_pixel ab[] = {{0, 0, 0.0}, {1, 1, 0.0}}, ba[] = {{1, 1, 0.0}, {0, 0, 0.0}},
                               other[] = {{1, 1, 0.0}, {0, 0, 0.5}};
-    kernest_options o = cpu_options();
+    kernest_options o = tu_cpu_options(0, 0);
     o.maxiter = 5;
     o.tol = 0;
     o.fixed = ab;
@@ -133,7 +125,7 @@ Test(checkpoint, model_order_is_part_of_the_problem)
     kernest_report *r = NULL;
     problem(&A, &B);
     char *ck = tu_path(tu_dir, "order.ckpt");
-    kernest_options o = cpu_options();
+    kernest_options o = tu_cpu_options(0, 0);
     o.model = KERNEST_MODEL_HARMONIC;
     o.order = 1;
     o.reg = KERNEST_REG_GRAD;
@@ -187,7 +179,7 @@ Test(checkpoint, tv_resume_is_bitwise_identical)
     kernest_report *rref = NULL, *rint = NULL, *rres = NULL;
     problem(&A, &B);
     char *ck = tu_path(tu_dir, "tv.ckpt");
-    kernest_options o = cpu_options();
+    kernest_options o = tu_cpu_options(0, 0);
     o.tv = 1e-3;
     o.maxiter = 40;
     o.tol = 1e-14;
@@ -228,7 +220,7 @@ Test(checkpoint, uncertainty_samples_leave_the_checkpoint_alone)
     kernest_report *r1 = NULL, *r2 = NULL;
     problem(&A, &B);
     char *ck = tu_path(tu_dir, "unc.ckpt");
-    kernest_options o = cpu_options();
+    kernest_options o = tu_cpu_options(0, 0);
     o.reg = KERNEST_REG_GRAD;
     o.lambda = 0.1;
     o.maxiter = 30;
@@ -267,7 +259,7 @@ Test(checkpoint, lowrank_is_refused_up_front)
     kernest_report *r = NULL;
     problem(&A, &B);
     char *ck = tu_path(tu_dir, "lr.ckpt");
-    kernest_options o = cpu_options();
+    kernest_options o = tu_cpu_options(0, 0);
     o.model = KERNEST_MODEL_LOWRANK;
     o.order = 1;
     o.checkpoint = ck;
@@ -276,6 +268,55 @@ Test(checkpoint, lowrank_is_refused_up_front)
               kernest_last_error());
     cr_assert_not(tu_exists(ck), "a checkpoint was written");
     free(ck);
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&B);
+}
+
+/* stops the solve in progress once the n-th solve (the estimate is the first, then the samples)
+ * has begun, and every later one at once, as a signal does */
+typedef struct solve_counter {
+    int solves, stop_in, last;
+} solve_counter;
+
+static int stop_in_solve(void *user, const kernest_progress *p)
+{
+    solve_counter *c = user;
+    if (p->iteration == p->first_iteration + 1)
+        c->solves++;
+    return c->solves >= c->stop_in && p->iteration >= p->first_iteration + 2;
+}
+
+Test(checkpoint, interrupted_uncertainty_sampling_says_so)
+{
+    kernest_array *A, *B;
+    problem(&A, &B);
+    for (int stop_in = 3; stop_in <= 5; stop_in += 2) { /* during sample 2 (1 done), sample 4 (3 done) */
+        kernest_array *K = NULL, *sd = NULL;
+        kernest_report *r = NULL;
+        kernest_options o = tu_cpu_options(0, 0);
+        o.reg = KERNEST_REG_GRAD;
+        o.lambda = 0.1;
+        o.maxiter = 30;
+        o.tol = 1e-12;
+        o.uncertainty = 8;
+        o.sigma = 1e-3;
+        solve_counter c = {0, stop_in, 0};
+        o.progress = stop_in_solve;
+        o.progress_user = &c;
+        cr_assert_eq(kernest_estimate(CA(&A), CA(&B), 1, &o, &K, &r), KERNEST_OK, "%s", kernest_last_error());
+        cr_assert_eq(r->reason, KERNEST_STOP_INTERRUPTED, "sampling stopped in solve %d but the result says %s",
+                     stop_in, kernest_stop_reason_name(r->reason));
+        cr_assert_eq(r->std_samples, stop_in - 2, "%d samples finished, the report says %d", stop_in - 2,
+                     r->std_samples);
+        cr_assert_eq(kernest_report_uncertainty(r, NULL, &sd), KERNEST_OK);
+        if (r->std_samples < 2)
+            cr_assert(isnan(sd->data[0]), "a std map from one sample");
+        else
+            cr_assert(sd->data[sd->size / 2] > 0);
+        kernest_array_destroy(&K);
+        kernest_array_destroy(&sd);
+        kernest_report_destroy(&r);
+    }
     kernest_array_destroy(&A);
     kernest_array_destroy(&B);
 }

@@ -57,10 +57,13 @@ static int uncertainty(kn_session *s, const kernest_options *o, const kn_fit *fi
         sigma = m > t ? sqrt(rss / (m - t)) : 0.0;
         *sigma_estimated = 1;
     }
-    st = kn_posterior_std(s, o, fit->x, sigma, o->uncertainty, o->seed, rep->std, &solves);
+    int done = 0;
+    st = kn_posterior_std(s, o, fit->x, sigma, o->uncertainty, o->seed, rep->std, &solves, &done);
     rep->sigma = sigma;
-    rep->std_samples = o->uncertainty;
-    rep->std_rel_error = 1.0 / sqrt(2.0 * (o->uncertainty - 1));
+    rep->std_samples = done;
+    rep->std_rel_error = done >= 2 ? 1.0 / sqrt(2.0 * (done - 1)) : NAN;
+    if (done < o->uncertainty) /* interrupted: the estimate says so (the CLI exits 130/143) */
+        rep->reason = KERNEST_STOP_INTERRUPTED;
     rep->uncertainty_solves = solves;
     return st;
 }
@@ -114,7 +117,9 @@ int kernest_estimate_in(kernest_context *ctx, const kernest_array *const *A,
     if (opt->correlate)
         kn_flip_kernels(k->data, s.pb.cout * s.pb.cin, s.pb.kh, s.pb.kw);
     rep = &tmp;
-    if (opt->uncertainty > 0 &&
+    tmp.reason = f->res.reason;
+    /* an interrupted estimate gets no uncertainty: its samples would be cut short too */
+    if (opt->uncertainty > 0 && f->res.reason != KERNEST_STOP_INTERRUPTED &&
         (st = uncertainty(&s, &chosen, f, opt->sigma > 0 ? opt->sigma : sel.sigma, &sigma_est, &tmp)))
         goto done;
     if (opt->uncertainty > 0 && opt->correlate) { /* the maps in K's orientation */
@@ -128,6 +133,8 @@ int kernest_estimate_in(kernest_context *ctx, const kernest_array *const *A,
         rep->std = tmp.std;
         tmp.coverage = tmp.std = NULL;
         rep->std_samples = tmp.std_samples;
+        if (tmp.reason == KERNEST_STOP_INTERRUPTED)
+            rep->reason = KERNEST_STOP_INTERRUPTED;
         rep->std_rel_error = tmp.std_rel_error;
         rep->uncertainty_solves = tmp.uncertainty_solves;
         rep->sigma = opt->uncertainty > 0 ? tmp.sigma : sel.sigma;

@@ -175,8 +175,9 @@ static int linearised_rhs(kn_session *s, const kernest_options *o, const kn_mode
 }
 
 int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_hat, double sigma,
-                     int nsamp, unsigned long long seed, double *std, int *solves)
+                     int nsamp, unsigned long long seed, double *std, int *solves, int *done)
 {
+    *done = 0;
     const kn_problem *pb = &s->pb;
     kernest_options o; /* the Gaussian posterior of the quadratic prior: the samples are CGLS solves */
     kn_options_linear(opt, &o);
@@ -224,6 +225,9 @@ int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_
         if ((st = kn_session_solve_linearised(s, &o, lin ? x_hat : NULL, lin ? NULL : x_hat, data, g, &f)))
             goto done;
         (*solves)++;
+        if (f.res.reason == KERNEST_STOP_INTERRUPTED) /* a cut-short sample is no sample */
+            break;
+        *done = k;
         for (size_t i = 0; i < pb->n; i++) { /* Welford */
             const double d = f.K[i] - mean[i];
             mean[i] += d / k;
@@ -231,8 +235,8 @@ int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_
         }
         kn_fit_free(&f);
     }
-    for (size_t i = 0; i < pb->n; i++)
-        std[i] = sqrt(m2[i] / (nsamp - 1));
+    for (size_t i = 0; i < pb->n; i++) /* from the samples that finished; none without two */
+        std[i] = *done >= 2 ? sqrt(m2[i] / (*done - 1)) : NAN;
 done:
     kn_fit_free(&f);
     kn_model_free(&model);
