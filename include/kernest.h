@@ -351,6 +351,9 @@ typedef struct kernest_options {
                                     default 1e-4 */
     int background;              /* 1: fit a constant offset β_i per pair jointly with K (not
                                     regularised, not constrained) */
+    int bias;                    /* 1: fit one offset per output channel, shared by every sample
+                                    (a convolution layer's bias), jointly with K, unregularised;
+                                    not with background (whose offsets already hold it) */
 } kernest_options;
 
 void kernest_options_default(kernest_options *opt);
@@ -484,6 +487,9 @@ typedef struct kernest_report {
     /* ---- low-rank, continued ---- */
     long inner_iterations;        /* lowrank: iterations of the start and of every half-step
                                      together (iterations above: the last half-step's); else 0 */
+    /* ---- bias ---- */
+    int bias;                     /* 1 with opt->bias: background/nbackground hold the C_out
+                                     offsets of the output channels (the layer's bias) */
 } kernest_report;
 
 void kernest_report_destroy(kernest_report **r);

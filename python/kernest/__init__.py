@@ -118,7 +118,8 @@ class _Options(ctypes.Structure):
                 ("order", ctypes.c_int),
                 ("outer_maxiter", ctypes.c_int),
                 ("outer_tol", ctypes.c_double),
-                ("background", ctypes.c_int)]
+                ("background", ctypes.c_int),
+                ("bias", ctypes.c_int)]
 
 
 class _Fixed(ctypes.Structure):
@@ -352,7 +353,7 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
              nonneg=False, bounds=None, sum=None, support=None, fixed=None, progress=None,
              checkpoint=None, checkpoint_every=60.0, resume=None, tv=None, layout="auto",
              correlate=False, lambda_=None, select="cv", sigma=None, probes=2, uncertainty=None,
-             seed=1, background=False, outer_maxiter=30, outer_tol=1e-4, fast=False):
+             seed=1, background=False, outer_maxiter=30, outer_tol=1e-4, fast=False, bias=False):
     """Estimate the kernel K shared by the pairs (A_i, B_i); returns a Result (unpacks as (K, report)).
 
     The default is the kernest command's (`kernest estimate A B -o K`): when none of model, reg,
@@ -382,6 +383,8 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
     ("box", H, W) | a 0/1 array shaped like K. fixed: {(row, col): value} or [(row, col, value)],
     offsets from the centre.
     background: also fit one constant offset per pair (report["background"]).
+    bias: also fit one offset per output channel shared by every sample, a convolution layer's
+    bias (report["bias"], result.bias); not with background.
     outer_maxiter, outer_tol: lowrank's ALS sweeps cap and relative change of K to stop at.
     progress: None (default): a progress display on stderr in a terminal or a notebook, once a
     call has run for a second (tqdm's bar when tqdm is installed, a plain line otherwise); True:
@@ -541,6 +544,7 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
     opt.layout = _pick(_LAYOUTS, layout, "layout")
     opt.correlate = 1 if correlate else 0
     opt.background = 1 if background else 0
+    opt.bias = 1 if bias else 0
     opt.outer_maxiter = _int(outer_maxiter, "outer_maxiter", 1, 100000)
     opt.outer_tol = _float(outer_tol, "outer_tol", 0.0)
     K = _P_Array()

@@ -28,7 +28,9 @@ class Result(tuple):
 
     .kernel       the estimate K (float64; (C_out, C_in, Kh, Kw) with channels)
     .report       the report dict (as `kernest estimate --report` writes it)
-    .background   the fitted offset per pair (an array; None unless background=True); .bias is the same
+    .background   the fitted offset per pair (an array; None unless background=True)
+    .bias         the fitted offset per output channel (an array, C_out values, with bias=True: a
+                  layer's bias); without bias=True, the same as .background
     .profile      the radial profile: the model's f(r) at r = 0, 1, 2, ... px for model "radial",
                   else the mean of K over rings 1 px wide (as the CLI's profile.png)
     .uncertainty  report["uncertainty"] (coverage and std maps when uncertainty=S), or None
@@ -59,7 +61,10 @@ class Result(tuple):
         b = self[1].get("background")
         return None if b is None else np.asarray(b, dtype=float)
 
-    bias = background
+    @property
+    def bias(self):
+        b = self[1].get("bias")
+        return self.background if b is None else np.asarray(b, dtype=float)
 
     @property
     def profile(self):
@@ -75,6 +80,11 @@ class Result(tuple):
     def _offset(self, offset):
         if offset is not None:
             return offset
+        if self[1].get("bias") is not None: # a bias per output channel: broadcast over the planes
+            b = self.bias
+            if self[0].ndim == 4:
+                return b.reshape(-1, 1, 1)
+            return float(b.reshape(-1)[0]) if b.size == 1 else b.reshape(-1, 1, 1)
         b = self.background
         if b is None:
             return 0.0

@@ -161,3 +161,23 @@ def test_profile_models_give_each_kernel_its_own_unknowns():
     _, rep = kernest.estimate(A, B, model="lowrank:1", outer_maxiter=3, **opts)
     assert np.array(rep["model"]["u"]).shape == (2, 3, 1, 5)
     assert np.array(rep["model"]["v"]).shape == (2, 3, 1, 5)
+
+
+def test_bias_is_one_offset_per_output_channel():
+    """A layer with a bias (issue 22, item 1): Y = conv2d(X, W) + b[o]; bias=True recovers W and b
+    (C_out numbers, shared by every sample), where the same fit without it is far off."""
+    rng = np.random.default_rng(8)
+    A, W = layer(rng, s=4, cin=2, cout=3, n=16, k=3)
+    b = np.array([0.7, -1.3, 2.1])
+    B = conv2d_like_torch(A, W, 1) + b[None, :, None, None]
+    r = kernest.estimate(A, B, ksize=(3, 3), correlate=True, bias=True, tol=1e-12, maxiter=2000, device="cpu",
+                         fast=True)
+    np.testing.assert_allclose(r.kernel, W, atol=1e-7)
+    np.testing.assert_allclose(r.bias, b, atol=1e-7)
+    assert r.report["bias"] == pytest.approx(list(b), abs=1e-7)
+    assert "background" not in r.report
+    np.testing.assert_allclose(r.predict(A), B, atol=1e-6)
+    K0, _ = kernest.estimate(A, B, ksize=(3, 3), correlate=True, tol=1e-12, maxiter=2000, device="cpu", fast=True)
+    assert np.abs(K0 - W).max() > 100 * np.abs(r.kernel - W).max()
+    with pytest.raises(kernest.KernestInputError, match="--bias"):
+        kernest.estimate(A, B, ksize=(3, 3), correlate=True, bias=True, background=True, device="cpu", fast=True)

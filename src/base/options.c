@@ -112,6 +112,9 @@ int kn_options_check(const kernest_options *opt)
         return kn_error(KERNEST_E_INVALID, "--support: the mask is NULL");
     if (opt->nfixed && !opt->fixed)
         return kn_error(KERNEST_E_INVALID, "--fix: %zu fixed pixels but the list is NULL", opt->nfixed);
+    if (opt->bias && opt->background)
+        return kn_error(KERNEST_E_INVALID, "--bias: not with --background (one offset per sample and "
+                        "channel already holds one per channel)");
     if (opt->model == KERNEST_MODEL_LOWRANK && (opt->checkpoint || opt->resume))
         return kn_error(KERNEST_E_INVALID, "%s: not with --model lowrank (its alternating half-steps "
                         "have no single solver state to save)", opt->checkpoint ? "--checkpoint" : "--resume");

@@ -14,6 +14,7 @@ const char *kn_priors_option(const kernest_options *opt)
     if (opt->model == KERNEST_MODEL_HARMONIC) return "--model harmonic";
     if (opt->model == KERNEST_MODEL_LOWRANK) return "--model lowrank";
     if (opt->background) return "--background";
+    if (opt->bias) return "--bias";
     if (opt->nonneg) return "--nonneg";
     if (opt->has_bounds) return "--bounds";
     if (opt->has_sum) return "--sum";

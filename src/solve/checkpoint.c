@@ -125,6 +125,7 @@ void kn_fingerprint_make(const kn_problem *pb, const kernest_options *opt, kerne
         h = mix_array(h, opt->support_mask->data, opt->support_mask->size);
     h = mix_fixed(h, opt->fixed, opt->nfixed);
     h = mix_u64(h, (uint64_t)opt->background);
+    h = mix_u64(h, (uint64_t)opt->bias);
     h = mix_u64(h, (uint64_t)opt->order);
     fp->options_hash = h;
 }
