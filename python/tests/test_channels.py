@@ -181,3 +181,15 @@ def test_bias_is_one_offset_per_output_channel():
     assert np.abs(K0 - W).max() > 100 * np.abs(r.kernel - W).max()
     with pytest.raises(kernest.KernestInputError, match="--bias"):
         kernest.estimate(A, B, ksize=(3, 3), correlate=True, bias=True, background=True, device="cpu", fast=True)
+
+
+def test_even_kernel_same_with_correlate_warns():
+    """--mode same with an even kernel is SciPy's window, one pixel off PyTorch's padding='same':
+    the run says so (issue 22), and an odd kernel does not."""
+    rng = np.random.default_rng(4)
+    A, W = layer(rng, s=1, cin=1, cout=1, n=12, k=3)
+    B = conv2d_like_torch(A, W, 1)
+    _, rep = kernest.estimate(A, B, ksize=(4, 4), correlate=True, maxiter=3, device="cpu", fast=True)
+    assert any("one pixel off" in w for w in rep.get("warnings", [])), rep.get("warnings")
+    _, rep = kernest.estimate(A, B, ksize=(3, 3), correlate=True, maxiter=3, device="cpu", fast=True)
+    assert not any("one pixel off" in w for w in rep.get("warnings", []))

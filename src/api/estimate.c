@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "base/options.h"
+#include "base/warnings.h"
 #include "report.h"
 #include "select/select.h"
 
@@ -96,6 +97,10 @@ int kernest_estimate_in(kernest_context *ctx, const kernest_array *const *A,
     kn_select_open_options(opt, &open_opt);
     if ((st = kn_session_open(&s, A, B, npairs, automatic ? &open_opt : opt, ctx)))
         goto done;
+    if (opt->correlate && opt->mode == KERNEST_MODE_SAME && (s.pb.kh % 2 == 0 || s.pb.kw % 2 == 0))
+        kn_warn(&s.warnings, "--mode same with the even kernel %zux%zu and --correlate: SciPy's 'same' "
+                "window, one pixel off a framework's padding='same' (which pads (k-1)//2 before and k//2 "
+                "after); for a layer, pad the input that way and use --mode valid", s.pb.kh, s.pb.kw);
     if (automatic && (opt->checkpoint || opt->resume)) {
         st = kn_error(KERNEST_E_INVALID, "%s: not with the automatic choice of lambda or model (it runs "
                       "many solves; give --reg, --lambda and --model, or --fast)",
