@@ -69,6 +69,35 @@ static int uncertainty(kn_session *s, const kernest_options *o, const kn_fit *fi
     return st;
 }
 
+/* A kernel that is exactly 0 comes from the data, not from a solve: say why, so that it is not
+ * taken for an estimate (issue: degenerate or badly scaled inputs used to give K = 0 silently). */
+static void zero_kernel_warning(kn_session *s, const kn_fit *f)
+{
+    const kn_problem *pb = &s->pb;
+    for (size_t i = 0; i < pb->n; i++)
+        if (f->K[i] != 0.0)
+            return;
+    double amax = 0.0, bmax = 0.0;
+    for (size_t i = 0; i < pb->npairs; i++) {
+        const kn_pair *p = &pb->pairs[i];
+        for (size_t j = 0; j < pb->cin * p->ha * p->wa; j++)
+            amax = fmax(amax, fabs(p->A[j]));
+    }
+    for (size_t j = 0; j < pb->m; j++)
+        bmax = fmax(bmax, fabs(s->host_b[j]));
+    if (amax == 0.0)
+        kn_warn(&s->warnings, "the estimate is 0: every A is 0 (nothing constrains K)");
+    else if (bmax == 0.0)
+        kn_warn(&s->warnings, "the estimate is 0: every observed pixel of B is 0");
+    else if (amax * bmax < 1e-150 || amax * bmax > 1e150)
+        kn_warn(&s->warnings, "the estimate is 0: max|A| = %.3g and max|B| = %.3g are too far from 1 for "
+                "double arithmetic (their products underflow or overflow); rescale A and B (K scales "
+                "with B/A)", amax, bmax);
+    else
+        kn_warn(&s->warnings, "the estimate is 0: the data hold no part of B that A explains within the "
+                "support and constraints");
+}
+
 int kernest_estimate(const kernest_array *const *A, const kernest_array *const *B, size_t npairs,
                      const kernest_options *opt, kernest_array **K, kernest_report **report)
 {
@@ -119,6 +148,7 @@ int kernest_estimate_in(kernest_context *ctx, const kernest_array *const *A,
     if ((st = kn_kernel_array(&s.pb, &k)))
         goto done;
     memcpy(k->data, f->K, s.pb.n * sizeof *k->data);
+    zero_kernel_warning(&s, f);
     if (opt->correlate)
         kn_flip_kernels(k->data, s.pb.cout * s.pb.cin, s.pb.kh, s.pb.kw);
     rep = &tmp;
