@@ -183,6 +183,24 @@ int kernest_convolve_channels_named(const kernest_array *A, const kernest_array 
                                     kernest_mode mode, kernest_layout layout, int correlate,
                                     const char *a_name, const char *k_name, kernest_array **out);
 
+/* A framework's padding of a layer's input (PyTorch's padding_mode names): zeros, reflect (the
+ * edge not repeated: d c b | a b c d | c b a), replicate (the edge repeated: a a | a b c d | d d),
+ * circular (wrapped: c d | a b c d | a b). */
+typedef enum kernest_padding_mode {
+    KERNEST_PAD_ZEROS = 0,
+    KERNEST_PAD_REFLECT = 1,
+    KERNEST_PAD_REPLICATE = 2,
+    KERNEST_PAD_CIRCULAR = 3
+} kernest_padding_mode;
+
+int kernest_padding_mode_parse(const char *s); /* "zeros" | "reflect" | "replicate" | "circular" */
+const char *kernest_padding_mode_name(kernest_padding_mode mode);
+
+/* *out = A (2-D to 4-D) with its last two axes padded by top, bottom rows and left, right columns
+ * in mode (caller owns *out). reflect needs each pad smaller than the axis, circular no larger. */
+int kernest_pad(const kernest_array *A, size_t top, size_t bottom, size_t left, size_t right,
+                kernest_padding_mode mode, kernest_array **out);
+
 /* ---- estimation -------------------------------------------------------------------------- */
 
 typedef enum kernest_reg {
@@ -354,6 +372,13 @@ typedef struct kernest_options {
     int bias;                    /* 1: fit one offset per output channel, shared by every sample
                                     (a convolution layer's bias), jointly with K, unregularised;
                                     not with background (whose offsets already hold it) */
+    /* ---- a framework's padding (python mirrors these too, in order) ---- */
+    int padding;                 /* 1: a layer's padding instead of `mode`: every A is padded
+                                    (pad_h, pad_w, padding_mode) and the window is valid, as
+                                    PyTorch's conv2d computes it; needs kh, kw */
+    int pad_h, pad_w;            /* rows and columns padded on each side (>= 0), or -1 for 'same':
+                                    (k−1)//2 before and the rest after, even kernels included */
+    kernest_padding_mode padding_mode; /* default zeros */
 } kernest_options;
 
 void kernest_options_default(kernest_options *opt);

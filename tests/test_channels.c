@@ -754,3 +754,42 @@ Test(channels_cli, layouts_and_errors)
     for (size_t i = 0; i < sizeof arrs / sizeof arrs[0]; i++)
         kernest_array_destroy(&arrs[i]);
 }
+
+/* kernest_pad: PyTorch's four padding modes on a 2×3 plane, every plane of a 4-D array alike */
+Test(channels, pad_modes_match_the_framework)
+{
+    kernest_array *A = NULL, *P = NULL;
+    const size_t shape[4] = {2, 1, 2, 3};
+    cr_assert_eq(kernest_array_create(4, shape, &A), KERNEST_OK);
+    for (size_t i = 0; i < A->size; i++)
+        A->data[i] = (double)(i % 6) + 10.0 * (double)(i / 6); /* plane 0: 0..5, plane 1: 10..15 */
+    /* row 0 of each mode, padded by 1 row and 2 columns: np.pad(plane, ((1, 1), (2, 2)), mode) */
+    const struct {
+        kernest_padding_mode mode;
+        double row0[7], row1[7];
+    } cases[] = {
+        {KERNEST_PAD_ZEROS, {0, 0, 0, 0, 0, 0, 0}, {0, 0, 0, 1, 2, 0, 0}},
+        {KERNEST_PAD_REFLECT, {5, 4, 3, 4, 5, 4, 3}, {2, 1, 0, 1, 2, 1, 0}},
+        {KERNEST_PAD_REPLICATE, {0, 0, 0, 1, 2, 2, 2}, {0, 0, 0, 1, 2, 2, 2}},
+        {KERNEST_PAD_CIRCULAR, {4, 5, 3, 4, 5, 3, 4}, {1, 2, 0, 1, 2, 0, 1}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        cr_assert_eq(kernest_pad(A, 1, 1, 2, 2, cases[c].mode, &P), KERNEST_OK, "%s", kernest_last_error());
+        cr_assert_eq(P->ndim, 4);
+        cr_assert(P->shape[0] == 2 && P->shape[2] == 4 && P->shape[3] == 7);
+        for (size_t x = 0; x < 7; x++) {
+            cr_assert_eq(P->data[x], cases[c].row0[x], "%s row 0 [%zu]: %g", kernest_padding_mode_name(cases[c].mode),
+                         x, P->data[x]);
+            cr_assert_eq(P->data[7 + x], cases[c].row1[x], "%s row 1 [%zu]", kernest_padding_mode_name(cases[c].mode), x);
+            /* the second sample's plane is padded the same way, from its own values */
+            const double want = cases[c].mode == KERNEST_PAD_ZEROS && P->data[7 + x] == 0 && (x < 2 || x > 4)
+                                    ? 0.0 : cases[c].row1[x] + 10.0;
+            cr_assert_eq(P->data[28 + 7 + x], want, "%s second plane [%zu]", kernest_padding_mode_name(cases[c].mode), x);
+        }
+        kernest_array_destroy(&P);
+    }
+    cr_assert_eq(kernest_pad(A, 2, 0, 0, 0, KERNEST_PAD_REFLECT, &P), KERNEST_E_INVALID, "reflect by the axis length");
+    cr_assert_eq(kernest_padding_mode_parse("replicate"), KERNEST_PAD_REPLICATE);
+    cr_assert_eq(kernest_padding_mode_parse("edge"), -1);
+    kernest_array_destroy(&A);
+}

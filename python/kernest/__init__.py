@@ -119,7 +119,12 @@ class _Options(ctypes.Structure):
                 ("outer_maxiter", ctypes.c_int),
                 ("outer_tol", ctypes.c_double),
                 ("background", ctypes.c_int),
-                ("bias", ctypes.c_int)]
+                ("bias", ctypes.c_int),
+                # a framework's padding, in kernest.h's order
+                ("padding", ctypes.c_int),
+                ("pad_h", ctypes.c_int),
+                ("pad_w", ctypes.c_int),
+                ("padding_mode", ctypes.c_int)]
 
 
 class _Fixed(ctypes.Structure):
@@ -188,6 +193,7 @@ _PRECISIONS = {"double": 0, "single": 1, None: 2}
 _MODELS = {"pixel": 0, "radial": 1, "harmonic": 2, "lowrank": 3}
 _SOLVERS = {"auto": 0, "cgls": 1, "fista": 2}
 _LAYOUTS = {"auto": 0, "chw": 1, "nchw": 2}
+_PADDING_MODES = {"zeros": 0, "reflect": 1, "replicate": 2, "circular": 3}
 
 
 def version():
@@ -353,7 +359,8 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
              nonneg=False, bounds=None, sum=None, support=None, fixed=None, progress=None,
              checkpoint=None, checkpoint_every=60.0, resume=None, tv=None, layout="auto",
              correlate=False, lambda_=None, select="cv", sigma=None, probes=2, uncertainty=None,
-             seed=1, background=False, outer_maxiter=30, outer_tol=1e-4, fast=False, bias=False):
+             seed=1, background=False, outer_maxiter=30, outer_tol=1e-4, fast=False, bias=False,
+             padding=None, padding_mode="zeros"):
     """Estimate the kernel K shared by the pairs (A_i, B_i); returns a Result (unpacks as (K, report)).
 
     The default is the kernest command's (`kernest estimate A B -o K`): when none of model, reg,
@@ -385,6 +392,10 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
     background: also fit one constant offset per pair (report["background"]).
     bias: also fit one offset per output channel shared by every sample, a convolution layer's
     bias (report["bias"], result.bias); not with background.
+    padding, padding_mode: a layer's padding as PyTorch defines it, instead of mode: None (use
+    mode), "valid" (none), "same" ((k-1)//2 before, the rest after), an int, or (rows, columns);
+    padding_mode "zeros" | "reflect" | "replicate" | "circular". A is padded, then the window is
+    valid; needs ksize.
     outer_maxiter, outer_tol: lowrank's ALS sweeps cap and relative change of K to stop at.
     progress: None (default): a progress display on stderr in a terminal or a notebook, once a
     call has run for a second (tqdm's bar when tqdm is installed, a plain line otherwise); True:
@@ -545,6 +556,17 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
     opt.correlate = 1 if correlate else 0
     opt.background = 1 if background else 0
     opt.bias = 1 if bias else 0
+    if padding is not None:
+        opt.padding = 1
+        opt.padding_mode = _pick(_PADDING_MODES, padding_mode, "padding_mode")
+        if padding == "same":
+            opt.pad_h = opt.pad_w = -1
+        elif padding == "valid":
+            opt.pad_h = opt.pad_w = 0
+        elif isinstance(padding, (tuple, list)) and len(padding) == 2:
+            opt.pad_h, opt.pad_w = _int(padding[0], "padding", 0, _INT_MAX), _int(padding[1], "padding", 0, _INT_MAX)
+        else:
+            opt.pad_h = opt.pad_w = _int(padding, "padding", 0, _INT_MAX)
     opt.outer_maxiter = _int(outer_maxiter, "outer_maxiter", 1, 100000)
     opt.outer_tol = _float(outer_tol, "outer_tol", 0.0)
     K = _P_Array()
@@ -589,7 +611,8 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
         _lib.kernest_report_destroy(ctypes.byref(rep))
     if bar is not None:
         bar.close(_summary(report))
-    return Result(_take(K), report, mode=mode, layout=layout, correlate=correlate, first_pair=(As[0], Bs[0]))
+    return Result(_take(K), report, mode=mode, layout=layout, correlate=correlate, first_pair=(As[0], Bs[0]),
+                  padding=None if padding is None else (padding, padding_mode))
 
 
 def _summary(report):

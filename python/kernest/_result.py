@@ -39,14 +39,33 @@ class Result(tuple):
     kernest.plot(result) draws kernel, residual, profile and convergence.
     """
 
-    def __new__(cls, kernel, report, mode="same", layout="auto", correlate=False, first_pair=None):
+    def __new__(cls, kernel, report, mode="same", layout="auto", correlate=False, first_pair=None, padding=None):
         self = super().__new__(cls, (kernel, report))
         self._mode, self._layout, self._correlate = mode, layout, correlate
         self._first_pair = first_pair
+        self._padding = padding  # (padding, padding_mode) as given to estimate, or None
         return self
 
     def __getnewargs__(self):
-        return (self[0], self[1], self._mode, self._layout, self._correlate, self._first_pair)
+        return (self[0], self[1], self._mode, self._layout, self._correlate, self._first_pair, self._padding)
+
+    def _padded(self, A):
+        """A padded as the fit's framework padding says (the last two axes), or A itself."""
+        if self._padding is None:
+            return A
+        padding, mode = self._padding
+        kh, kw = self[0].shape[-2:]
+        if padding == "same":
+            pads = ((kh - 1) // 2, kh - 1 - (kh - 1) // 2), ((kw - 1) // 2, kw - 1 - (kw - 1) // 2)
+        elif padding == "valid":
+            pads = (0, 0), (0, 0)
+        elif isinstance(padding, (tuple, list)):
+            pads = (padding[0], padding[0]), (padding[1], padding[1])
+        else:
+            pads = (padding, padding), (padding, padding)
+        A = np.asarray(A, dtype=float)
+        np_mode = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
+        return np.pad(A, ((0, 0),) * (A.ndim - 2) + pads, mode=np_mode)
 
     @property
     def kernel(self):
@@ -100,6 +119,8 @@ class Result(tuple):
         with one pair; with several, pass offset=). mode defaults to the fit's; layout and correlate
         are the fit's."""
         from . import convolve
+        if self._padding is not None and mode is None:  # the fit's framework padding, then valid
+            A, mode = self._padded(A), "valid"
         P = convolve(A, self[0], mode=mode or self._mode, layout=self._layout, correlate=self._correlate)
         return P + self._offset(offset)
 

@@ -193,3 +193,26 @@ def test_even_kernel_same_with_correlate_warns():
     assert any("one pixel off" in w for w in rep.get("warnings", [])), rep.get("warnings")
     _, rep = kernest.estimate(A, B, ksize=(3, 3), correlate=True, maxiter=3, device="cpu", fast=True)
     assert not any("one pixel off" in w for w in rep.get("warnings", []))
+
+
+@pytest.mark.parametrize("mode, npmode", [("zeros", "constant"), ("reflect", "reflect"),
+                                          ("replicate", "edge"), ("circular", "wrap")])
+@pytest.mark.parametrize("padding, k", [(1, 3), ("same", 4), ((2, 1), 3)])
+def test_framework_padding_maps_option_for_option(mode, npmode, padding, k):
+    """A layer defined with PyTorch's padding and padding_mode (issue 22, item 3): the estimate
+    with the same padding recovers its weights; 'same' for an even kernel pads (k-1)//2 before."""
+    rng = np.random.default_rng(11)
+    A, W = layer(rng, s=3, cin=2, cout=2, n=14, k=k)
+    if padding == "same":
+        pads = ((k - 1) // 2, k - 1 - (k - 1) // 2), ((k - 1) // 2, k - 1 - (k - 1) // 2)
+    elif isinstance(padding, tuple):
+        pads = (padding[0], padding[0]), (padding[1], padding[1])
+    else:
+        pads = (padding, padding), (padding, padding)
+    Ap = np.pad(A, ((0, 0), (0, 0)) + pads, mode=npmode)
+    B = conv2d_like_torch(Ap, W, 0)
+    r = kernest.estimate(A, B, ksize=(k, k), correlate=True, padding=padding, padding_mode=mode, tol=1e-12,
+                         maxiter=3000, device="cpu", fast=True)
+    np.testing.assert_allclose(r.kernel, W, atol=1e-6)
+    np.testing.assert_allclose(r.predict(A), B, atol=1e-6)
+    assert r.report["options"]["padding"]["mode"] == mode

@@ -104,17 +104,12 @@ int kernest_estimate(const kernest_array *const *A, const kernest_array *const *
     return kernest_estimate_in(NULL, A, B, npairs, opt, K, report);
 }
 
-int kernest_estimate_in(kernest_context *ctx, const kernest_array *const *A,
-                        const kernest_array *const *B, size_t npairs, const kernest_options *opt,
-                        kernest_array **K, kernest_report **report)
+/* The estimate on the pairs as given (opt checked, no framework padding left to apply). */
+static int estimate_in(kernest_context *ctx, const kernest_array *const *A, const kernest_array *const *B,
+                       size_t npairs, const kernest_options *opt, kernest_array **K, kernest_report **report)
 {
     const double t0 = kn_now();
-    kn_error_clear();
-    if (!A || !B || !opt || !K)
-        return kn_error(KERNEST_E_INVALID, "kernest_estimate: NULL argument");
-    int st = kn_options_check(opt); /* before anything is read or allocated */
-    if (st)
-        return st;
+    int st;
     kn_session s;
     kn_selection sel = {0};
     kn_fit fit = {0}, *f = &fit;
@@ -197,4 +192,52 @@ done:
     if (report)
         *report = rep;
     return KERNEST_OK;
+}
+
+/* A framework's padding (opt->padding): each A padded by pad_h, pad_w ('same': (k−1)//2 before,
+ * the rest after) in padding_mode, and *valid = opt with the window valid, as PyTorch's conv2d
+ * computes a layer. *padded gets npairs new arrays (kernest_array_destroy each, then free). */
+static int framework_padding(const kernest_array *const *A, size_t npairs, const kernest_options *opt,
+                             kernest_array ***padded, kernest_options *valid)
+{
+    if (!opt->kh || !opt->kw)
+        return kn_error(KERNEST_E_INVALID, "--padding: needs the kernel's size (--ksize HxW)");
+    if (opt->pad_h < -1 || opt->pad_w < -1)
+        return kn_error(KERNEST_E_INVALID, "--padding: must be >= 0 or same, got %d,%d", opt->pad_h, opt->pad_w);
+    const size_t top = opt->pad_h < 0 ? (opt->kh - 1) / 2 : (size_t)opt->pad_h;
+    const size_t bottom = opt->pad_h < 0 ? opt->kh - 1 - top : (size_t)opt->pad_h;
+    const size_t left = opt->pad_w < 0 ? (opt->kw - 1) / 2 : (size_t)opt->pad_w;
+    const size_t right = opt->pad_w < 0 ? opt->kw - 1 - left : (size_t)opt->pad_w;
+    if (!(*padded = calloc(npairs ? npairs : 1, sizeof **padded)))
+        return kn_error(KERNEST_E_NOMEM, "--padding: out of memory");
+    for (size_t i = 0; i < npairs; i++) {
+        int st = A[i] ? kernest_pad(A[i], top, bottom, left, right, opt->padding_mode, &(*padded)[i])
+                      : kn_error(KERNEST_E_INVALID, "kernest_estimate: NULL argument");
+        if (st)
+            return st;
+    }
+    *valid = *opt;
+    valid->padding = 0;
+    valid->mode = KERNEST_MODE_VALID;
+    return KERNEST_OK;
+}
+
+int kernest_estimate_in(kernest_context *ctx, const kernest_array *const *A,
+                        const kernest_array *const *B, size_t npairs, const kernest_options *opt,
+                        kernest_array **K, kernest_report **report)
+{
+    kn_error_clear();
+    if (!A || !B || !opt || !K)
+        return kn_error(KERNEST_E_INVALID, "kernest_estimate: NULL argument");
+    int st = kn_options_check(opt); /* before anything is read or allocated */
+    if (st || !opt->padding)
+        return st ? st : estimate_in(ctx, A, B, npairs, opt, K, report);
+    kernest_array **padded = NULL;
+    kernest_options valid;
+    if (!(st = framework_padding(A, npairs, opt, &padded, &valid)))
+        st = estimate_in(ctx, (const kernest_array *const *)padded, B, npairs, &valid, K, report);
+    for (size_t i = 0; padded && i < npairs; i++)
+        kernest_array_destroy(&padded[i]);
+    free(padded);
+    return st;
 }

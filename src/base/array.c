@@ -1,6 +1,7 @@
 /* array.c — host arrays of doubles: create and destroy with overflow-checked sizes. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "array.h"
 #include "error.h"
@@ -64,4 +65,63 @@ const char *kn_shape_str(const kernest_array *a, char *buf, size_t n)
     for (int d = 0; d < a->ndim && used < n; d++)
         used += (size_t)snprintf(buf + used, n - used, d ? "x%zu" : "%zu", a->shape[d]);
     return buf;
+}
+
+/* the source index of padded position i on an axis of n values with `before` padded first */
+static long pad_index(long i, long before, long n, kernest_padding_mode mode)
+{
+    long j = i - before;
+    if (j >= 0 && j < n)
+        return j;
+    switch (mode) {
+    case KERNEST_PAD_REFLECT:
+        return j < 0 ? -j : 2 * (n - 1) - j;
+    case KERNEST_PAD_REPLICATE:
+        return j < 0 ? 0 : n - 1;
+    case KERNEST_PAD_CIRCULAR:
+        return ((j % n) + n) % n;
+    default:
+        return -1; /* zeros */
+    }
+}
+
+int kernest_pad(const kernest_array *A, size_t top, size_t bottom, size_t left, size_t right,
+                kernest_padding_mode mode, kernest_array **out)
+{
+    if (!A || !out || A->ndim < 2 || A->ndim > KERNEST_MAX_NDIM)
+        return kn_error(KERNEST_E_INVALID, "--padding: needs an array of 2 to %d dimensions", KERNEST_MAX_NDIM);
+    if ((unsigned)mode > KERNEST_PAD_CIRCULAR)
+        return kn_error(KERNEST_E_INVALID, "--padding-mode: unknown mode %d", (int)mode);
+    const size_t h = A->shape[A->ndim - 2], w = A->shape[A->ndim - 1];
+    const size_t limit = (size_t)1 << 30;
+    if (top > limit || bottom > limit || left > limit || right > limit)
+        return kn_error(KERNEST_E_INVALID, "--padding: %zu, %zu, %zu, %zu is more than 2^30", top, bottom, left, right);
+    if (!h || !w)
+        return kn_error(KERNEST_E_SHAPE, "--padding: the array is empty");
+    if (mode == KERNEST_PAD_REFLECT && (top >= h || bottom >= h || left >= w || right >= w))
+        return kn_error(KERNEST_E_INVALID, "--padding-mode reflect: each pad must be smaller than the axis "
+                        "(%zux%zu padded by %zu,%zu rows and %zu,%zu columns)", h, w, top, bottom, left, right);
+    if (mode == KERNEST_PAD_CIRCULAR && (top > h || bottom > h || left > w || right > w))
+        return kn_error(KERNEST_E_INVALID, "--padding-mode circular: no pad may exceed the axis "
+                        "(%zux%zu padded by %zu,%zu rows and %zu,%zu columns)", h, w, top, bottom, left, right);
+    size_t shape[KERNEST_MAX_NDIM];
+    memcpy(shape, A->shape, (size_t)A->ndim * sizeof *shape);
+    shape[A->ndim - 2] = h + top + bottom;
+    shape[A->ndim - 1] = w + left + right;
+    int st = kernest_array_create(A->ndim, shape, out);
+    if (st)
+        return st;
+    const size_t ph = shape[A->ndim - 2], pw = shape[A->ndim - 1], planes = A->size / (h * w);
+    double *d = (*out)->data;
+    for (size_t p = 0; p < planes; p++) {
+        const double *src = A->data + p * h * w;
+        for (size_t y = 0; y < ph; y++) {
+            const long sy = pad_index((long)y, (long)top, (long)h, mode);
+            for (size_t x = 0; x < pw; x++) {
+                const long sx = pad_index((long)x, (long)left, (long)w, mode);
+                *d++ = sy < 0 || sx < 0 ? 0.0 : src[(size_t)sy * w + (size_t)sx];
+            }
+        }
+    }
+    return KERNEST_OK;
 }

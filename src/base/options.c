@@ -112,6 +112,9 @@ int kn_options_check(const kernest_options *opt)
         return kn_error(KERNEST_E_INVALID, "--support: the mask is NULL");
     if (opt->nfixed && !opt->fixed)
         return kn_error(KERNEST_E_INVALID, "--fix: %zu fixed pixels but the list is NULL", opt->nfixed);
+    if (opt->padding && ((unsigned)opt->padding_mode > KERNEST_PAD_CIRCULAR || opt->pad_h < -1 || opt->pad_w < -1))
+        return kn_error(KERNEST_E_INVALID, "--padding: %d,%d in mode %d is not a padding", opt->pad_h,
+                        opt->pad_w, (int)opt->padding_mode);
     if (opt->bias && opt->background)
         return kn_error(KERNEST_E_INVALID, "--bias: not with --background (one offset per sample and "
                         "channel already holds one per channel)");

@@ -67,7 +67,19 @@ static cJSON *options_json(const kernest_options *opt)
 {
     cJSON *o = cJSON_CreateObject();
     static const char *const devices[] = {"auto", "cpu", "cuda"};
-    cJSON_AddStringToObject(o, "mode", kernest_mode_name(opt->mode));
+    cJSON_AddStringToObject(o, "mode", opt->padding ? "valid" : kernest_mode_name(opt->mode));
+    if (opt->padding) { /* a framework's padding: A padded, then the valid window */
+        cJSON *pd = cJSON_AddObjectToObject(o, "padding");
+        if (opt->pad_h < 0)
+            cJSON_AddStringToObject(pd, "rows", "same");
+        else
+            cJSON_AddNumberToObject(pd, "rows", opt->pad_h);
+        if (opt->pad_w < 0)
+            cJSON_AddStringToObject(pd, "columns", "same");
+        else
+            cJSON_AddNumberToObject(pd, "columns", opt->pad_w);
+        cJSON_AddStringToObject(pd, "mode", kernest_padding_mode_name(opt->padding_mode));
+    }
     cJSON *ks = cJSON_AddArrayToObject(o, "ksize");
     cJSON_AddItemToArray(ks, cJSON_CreateNumber((double)opt->kh));
     cJSON_AddItemToArray(ks, cJSON_CreateNumber((double)opt->kw));
