@@ -11,23 +11,39 @@
 #include "backend/problem.h"
 #include "testutil.h"
 
+/* KERNEST_REQUIRE_GPU=1 (scripts/gpu-check run sets it): a test that cannot use a GPU fails
+ * instead of skipping, so that a driver mismatch on a GPU machine never reads as success. */
+static int strict_gpu(void)
+{
+    const char *v = getenv("KERNEST_REQUIRE_GPU");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
 #ifndef KERNEST_WITH_CUDA
 
 Test(cuda, not_compiled_in)
 {
+    if (strict_gpu())
+        cr_assert_fail("KERNEST_REQUIRE_GPU is set but the CUDA backend is not compiled in");
     cr_skip_test("CUDA backend not compiled in");
 }
 
 #else
 
-/* Skips the calling test where no CUDA device can be used, with the reason. */
+/* Skips the calling test where no CUDA device can be used, with the reason; fails instead under
+ * KERNEST_REQUIRE_GPU. */
 static void require_gpu(void)
 {
     int count = 0;
-    cr_assert_eq(kn_cuda_device_count(&count), KERNEST_OK);
+    int st = kn_cuda_device_count(&count);
+    if (strict_gpu() && st)
+        cr_assert_fail("KERNEST_REQUIRE_GPU is set and counting CUDA devices failed: %s", kernest_last_error());
+    cr_assert_eq(st, KERNEST_OK);
     if (count == 0) {
         char info[2048];
         (void)kn_cuda_info_string(info, sizeof info); /* records why in kernest_last_error */
+        if (strict_gpu())
+            cr_assert_fail("KERNEST_REQUIRE_GPU is set but no CUDA device is usable: %s", kernest_last_error());
         cr_skip_test("%s", kernest_last_error());
     }
 }
