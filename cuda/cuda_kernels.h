@@ -12,7 +12,8 @@ extern "C" {
 
 /*
  * Every launcher takes `dbl` (1: double / cufftDoubleComplex data, 0: float / cufftComplex),
- * enqueues on `stream`, and returns the launch status (cudaGetLastError). Pointers are device
+ * enqueues on `stream`, and returns the status of its own launch (an error left by an earlier call
+ * is cleared first, so it is not blamed on this launch; a sticky error still shows). Pointers are device
  * pointers. Real grids are gh×gw row-major; spectra are the r2c half spectra, gh×(gw/2+1).
  */
 
@@ -65,10 +66,11 @@ cudaError_t kn_cu_clip(int dbl, void *v, size_t n, double lo, double hi, cudaStr
 cudaError_t kn_cu_mul(int dbl, void *v, const void *w, size_t n, cudaStream_t stream);
 /* v = sign(v) max(|v| − t, 0). */
 cudaError_t kn_cu_soft(int dbl, void *v, size_t n, double t, cudaStream_t stream);
-/* y = S x, S in CSR (row_ptr: rows+1 entries, col/val: nnz), one row per thread, accumulated in
- * double. */
-cudaError_t kn_cu_csr_apply(int dbl, void *y, size_t rows, const size_t *row_ptr, const size_t *col,
-                            const void *val, const void *x, cudaStream_t stream);
+/* y = S x, S in CSR (row_ptr: rows+1 entries, col/val: nnz), accumulated in double: a warp per row,
+ * or a block per row when rows are few (long rows). col holds unsigned (4-byte) indices when col32,
+ * else size_t. */
+cudaError_t kn_cu_csr_apply(int dbl, void *y, size_t rows, const size_t *row_ptr, const void *col,
+                            int col32, const void *val, const void *x, cudaStream_t stream);
 /* g (2·n, n = nimg·kh·kw) = D k over nimg stacked kh×kw kernels: forward differences along
  * columns, then rows, inside each kernel, 0 at its last column / row (backend.h). */
 cudaError_t kn_cu_tv_grad(int dbl, void *g, const void *k, size_t nimg, size_t kh, size_t kw,
