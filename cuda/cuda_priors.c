@@ -58,7 +58,7 @@ void kn_cuda_sparse_destroy(kn_backend *be, kn_sparse **s)
     cuda_csr *d = (*s)->data;
     if (d) {
         kn_cuda *c = impl(be);
-        (void)cudaSetDevice(c->device);
+        kn_cuda_use_quiet(c);
         (void)cudaStreamSynchronize(c->stream); /* no kernel may still read it */
         if (d->row_ptr)
             (void)cudaFree(d->row_ptr);
