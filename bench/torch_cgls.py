@@ -180,6 +180,7 @@ def main():
     ap.add_argument("--budget", type=float, default=math.inf, help="start no new case after S seconds")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--data", help="folder of A_N.npy, B_N.npy (bench_gpu --save-data)")
+    ap.add_argument("--grid-from", help="bench_gpu's JSON: use the FFT grid kernest used for each N")
     ap.add_argument("--check", action="store_true", help="check H against direct sums (tiny N only)")
     ap.add_argument("--json")
     args = ap.parse_args()
@@ -200,6 +201,10 @@ def main():
                 json.dump(result, f, indent=1)
             os.replace(args.json + ".tmp", args.json)
 
+    grids = {}
+    if args.grid_from and os.path.exists(args.grid_from):
+        with open(args.grid_from) as f:
+            grids = {c["N"]: tuple(c["grid"]) for c in json.load(f).get("cases", []) if "grid" in c}
     start = time.perf_counter()
     failed = False
     for n in [int(s) for s in args.sizes.split(",")]:
@@ -217,10 +222,11 @@ def main():
             b = None
             source = "numpy"
         kh, kw = 2 * n - 1, 2 * n - 1
-        grid = (smooth_size(n + kh - 1), smooth_size(n + kw - 1))
+        grid = grids.get(n) or (smooth_size(n + kh - 1), smooth_size(n + kw - 1))
         for prec in args.precisions.split(","):
             dtype = {"single": torch.float32, "double": torch.float64}[prec]
-            case = {"N": n, "precision": prec, "kernel": [kh, kw], "grid": list(grid), "data": source}
+            case = {"N": n, "precision": prec, "kernel": [kh, kw], "grid": list(grid), "data": source,
+                    "grid_from": "kernest" if n in grids else "smooth size here"}
             try:
                 op = Op(a, kh, kw, grid, dtype, device)
                 if b is None:  # B = same(A ⊛ K) + noise, made in double on the same device

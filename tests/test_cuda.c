@@ -948,7 +948,7 @@ Test(cuda, errors_attributed_to_their_call)
 }
 
 /* The memory op_setup takes, measured with cudaMemGetInfo, is what op_bytes promised (plus the
- * plans' own tables and the allocator's rounding), and a second op_setup of the same shape reuses
+ * plans' own tables, first-use kernel loading and the allocator's rounding), and a second op_setup of the same shape reuses
  * the plans and buffers (batch jobs) yet computes the new problem's operator. */
 Test(cuda, op_setup_memory_and_reuse_match_cpu)
 {
@@ -972,7 +972,10 @@ Test(cuda, op_setup_memory_and_reuse_match_cpu)
     cr_assert_eq(gpu->ops->mem_available(gpu, &free1), KERNEST_OK);
     const size_t taken = free0 > free1 ? free0 - free1 : 0;
     cr_log_info("op_setup: op_bytes %zu, measured %zu", promised, taken);
-    cr_assert_leq(taken, promised + ((size_t)64 << 20), "op_setup took %zu bytes, op_bytes said %zu", taken, promised);
+    /* slack: cuFFT's plan tables and the kernels it loads on first use, which op_bytes leaves to
+     * op_setup's headroom */
+    cr_assert_leq(taken, promised + ((size_t)256 << 20), "op_setup took %zu bytes, op_bytes said %zu", taken,
+                  promised);
     cr_assert_eq(gpu->ops->op_setup(gpu, &p2), KERNEST_OK, "%s", kernest_last_error());
     cr_assert(gpu->setup_reused, "a second problem of the same shape should reuse the plans");
     side g = {.be = gpu}, c;
