@@ -199,18 +199,21 @@ __global__ void spec_mul_conj_kernel(C *acc, const C *x, const C *a, size_t n, T
 
 /* ---- regularisation ----------------------------------------------------------------------- */
 
-/* reg is a kernest_reg; anything but ridge and grad gives 0 (none). */
-template <typename T> __global__ void reg_gram_kernel(int reg, T *out, const T *k, size_t kh, size_t kw)
+/* reg is a kernest_reg; anything but ridge and grad gives 0 (none). nimg kernels of kh×kw
+ * stacked, in one launch: row y of the stack is row r = y % kh of its kernel (grad does not
+ * difference across kernels). */
+template <typename T>
+__global__ void reg_gram_kernel(int reg, T *out, const T *k, size_t nimg, size_t kh, size_t kw)
 {
-    KN_FOR_ROWS(y, kh)
+    KN_FOR_ROWS(y, nimg * kh)
         KN_FOR_COLS(x, kw) {
-            size_t i = y * kw + x;
+            size_t i = y * kw + x, r = y % kh;
             T c = k[i], v = T(0);
             if (reg == KERNEST_REG_RIDGE) {
                 v = c;
             } else if (reg == KERNEST_REG_GRAD) {
-                if (y > 0) v += c - k[i - kw];
-                if (y + 1 < kh) v += c - k[i + kw];
+                if (r > 0) v += c - k[i - kw];
+                if (r + 1 < kh) v += c - k[i + kw];
                 if (x > 0) v += c - k[i - 1];
                 if (x + 1 < kw) v += c - k[i + 1];
             }
@@ -429,9 +432,9 @@ cudaError_t spec_mul_conj_multi(void *acc, const void *x, const void *a, size_t 
 }
 
 template <typename T>
-cudaError_t reg_gram(int reg, void *out, const void *k, size_t kh, size_t kw, cudaStream_t s)
+cudaError_t reg_gram(int reg, void *out, const void *k, size_t nimg, size_t kh, size_t kw, cudaStream_t s)
 {
-    reg_gram_kernel<T><<<tiles_for(kh, kw), kTile, 0, s>>>(reg, (T *)out, (const T *)k, kh, kw);
+    reg_gram_kernel<T><<<tiles_for(nimg * kh, kw), kTile, 0, s>>>(reg, (T *)out, (const T *)k, nimg, kh, kw);
     return cudaGetLastError();
 }
 
@@ -596,10 +599,10 @@ extern "C" cudaError_t kn_cu_spec_mul_conj_multi(int dbl, void *acc, const void 
     return KN_DISPATCH(n * nch, spec_mul_conj_multi, acc, x, a, n, nch, scale, accumulate, stream);
 }
 
-extern "C" cudaError_t kn_cu_reg_gram(int dbl, int reg, void *out, const void *k, size_t kh,
-                                      size_t kw, cudaStream_t stream)
+extern "C" cudaError_t kn_cu_reg_gram(int dbl, int reg, void *out, const void *k, size_t nimg,
+                                      size_t kh, size_t kw, cudaStream_t stream)
 {
-    return KN_DISPATCH(kh * kw, reg_gram, reg, out, k, kh, kw, stream);
+    return KN_DISPATCH(nimg * kh * kw, reg_gram, reg, out, k, nimg, kh, kw, stream);
 }
 
 extern "C" cudaError_t kn_cu_clip(int dbl, void *v, size_t n, double lo, double hi, cudaStream_t stream)

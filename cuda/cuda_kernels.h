@@ -55,8 +55,9 @@ cudaError_t kn_cu_spec_mul_sum(int dbl, void *out, const void *x, const void *a,
  * c < nch; acc and a hold nch spectra of n entries, x one. */
 cudaError_t kn_cu_spec_mul_conj_multi(int dbl, void *acc, const void *x, const void *a, size_t n,
                                       size_t nch, double scale, int accumulate, cudaStream_t stream);
-/* out = LᵀL k on the kh×kw kernel grid; reg is a kernest_reg (see backend.h reg_gram). */
-cudaError_t kn_cu_reg_gram(int dbl, int reg, void *out, const void *k, size_t kh, size_t kw,
+/* out = LᵀL k for nimg stacked kh×kw kernels, in one launch; reg is a kernest_reg (see backend.h
+ * reg_gram). */
+cudaError_t kn_cu_reg_gram(int dbl, int reg, void *out, const void *k, size_t nimg, size_t kh, size_t kw,
                            cudaStream_t stream);
 
 /* ---- priors ---- */

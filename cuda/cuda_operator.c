@@ -460,9 +460,7 @@ int kn_cuda_reg_gram(kn_backend *be, kernest_reg reg, const kn_vec *k, kn_vec *o
     int st = need_operator(c, "reg_gram");
     if (st)
         return st;
-    const size_t nker = c->pb->kh * c->pb->kw, nk = c->pb->cout * c->pb->cin;
-    for (size_t q = 0; q < nk; q++)
-        KN_CUDA_TRY(kn_cu_reg_gram(c->dbl, (int)reg, elem(c, out->data, q * nker), elem(c, k->data, q * nker),
-                                   c->pb->kh, c->pb->kw, c->stream));
+    const size_t nk = c->pb->cout * c->pb->cin; /* the kernels, stacked: one launch */
+    KN_CUDA_TRY(kn_cu_reg_gram(c->dbl, (int)reg, out->data, k->data, nk, c->pb->kh, c->pb->kw, c->stream));
     return KERNEST_OK;
 }
