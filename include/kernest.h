@@ -217,6 +217,10 @@ typedef enum kernest_model {
  * 1..KERNEST_MODEL_MAX_ORDER. */
 #define KERNEST_MODEL_MAX_ORDER 64
 
+/* 1 when the model takes an order (harmonic M, lowrank R), with its range in *lo..*hi (either
+ * pointer may be NULL); 0 otherwise. */
+int kernest_model_order_range(kernest_model model, int *lo, int *hi);
+
 /* "pixel" | "radial" | "harmonic" | "lowrank" (the order is a separate option); -1 otherwise */
 int kernest_model_parse(const char *s);
 const char *kernest_model_name(kernest_model model);
@@ -347,9 +351,15 @@ typedef struct kernest_options {
                                     default 1e-4 */
     int background;              /* 1: fit a constant offset β_i per pair jointly with K (not
                                     regularised, not constrained) */
+    int bias;                    /* 1: fit one offset per output channel, shared by every sample
+                                    (a convolution layer's bias), jointly with K, unregularised;
+                                    not with background (whose offsets already hold it) */
 } kernest_options;
 
 void kernest_options_default(kernest_options *opt);
+/* sizeof(kernest_options) in this build of the library: a binding that mirrors the struct (the
+ * Python package) checks its own size against it when it loads. */
+size_t kernest_options_size(void);
 
 /* Why the solver stopped. Not converging is a result, not an error. */
 typedef enum kernest_stop_reason {
@@ -477,6 +487,9 @@ typedef struct kernest_report {
     /* ---- low-rank, continued ---- */
     long inner_iterations;        /* lowrank: iterations of the start and of every half-step
                                      together (iterations above: the last half-step's); else 0 */
+    /* ---- bias ---- */
+    int bias;                     /* 1 with opt->bias: background/nbackground hold the C_out
+                                     offsets of the output channels (the layer's bias) */
 } kernest_report;
 
 void kernest_report_destroy(kernest_report **r);

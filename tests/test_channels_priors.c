@@ -15,14 +15,6 @@
 #include "solve/prox_tv.h"
 #include "testutil.h"
 
-static kn_vec *upload(kn_backend *be, const double *x, size_t n)
-{
-    kn_vec *v = NULL;
-    cr_assert_eq(be->ops->vec_create(be, n, &v), KERNEST_OK);
-    cr_assert_eq(be->ops->vec_upload(be, v, x), KERNEST_OK);
-    return v;
-}
-
 /* g = D x of one kh×kw kernel (backend.h's layout for nimg = 1), on the host */
 static void grad_one(size_t kh, size_t kw, const double *x, double *gx, double *gy)
 {
@@ -58,7 +50,7 @@ Test(channels_priors, tv_operators_act_on_each_kernel)
             cr_assert(x && pv && g && gr && a && ar && one);
             tu_random_vec(x, n, -1, 1, &s);
             tu_random_vec(pv, 2 * n, -1, 1, &s);
-            kn_vec *vx = upload(be, x, n), *vg = NULL;
+            kn_vec *vx = tu_upload(be, x, n), *vg = NULL;
             cr_assert_eq(o->vec_create(be, 2 * n, &vg), KERNEST_OK);
             cr_assert_eq(o->tv_grad(be, nimg, kh, kw, vx, vg), KERNEST_OK);
             o->vec_download(be, vg, g);
@@ -91,11 +83,8 @@ Test(channels_priors, tv_operators_act_on_each_kernel)
             for (size_t i = 0; i < n; i++)
                 cr_assert(fabs(a[i] - ar[i]) <= 8 * tol, "%zu x %zux%zu: Dᵀp[%zu] = %g, kernel alone %g", nimg, kh,
                           kw, i, a[i], ar[i]);
-            double dxp = 0, xdp = 0;
-            for (size_t i = 0; i < 2 * n; i++)
-                dxp += gr[i] * pv[i];
-            for (size_t i = 0; i < n; i++)
-                xdp += x[i] * a[i];
+            double dxp, xdp;
+            tu_dot_test(n, x, a, 2 * n, gr, pv, &dxp, &xdp);
             cr_assert(fabs(dxp - xdp) <= 16 * tol * (1 + fabs(dxp)), "%zu x %zux%zu: <Dx,p> %.17g vs <x,Dᵀp> %.17g",
                       nimg, kh, kw, dxp, xdp);
             o->vec_destroy(be, &w1);
@@ -123,7 +112,7 @@ static int prox_calls(kn_backend *be, const kn_prox_spec *sp, const double *v, c
         return st;
     if (tv_tol > 0)
         kn_tv_set_accuracy(kn_prox_tv(p), tv_tol, 20000);
-    kn_vec *x = upload(be, v, sp->n);
+    kn_vec *x = tu_upload(be, v, sp->n);
     for (int c = 0; c < ncalls; c++) {
         if (c)
             be->ops->vec_upload(be, x, v + c * sp->n);

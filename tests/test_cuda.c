@@ -53,28 +53,9 @@ static void require_gpu(void)
     }
 }
 
-static double rel_diff(const double *a, const double *b, size_t n)
-{
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        num += (a[i] - b[i]) * (a[i] - b[i]);
-        den += b[i] * b[i];
-    }
-    return den > 0 ? sqrt(num / den) : sqrt(num);
-}
-
 static double tolerance(kernest_precision p)
 {
     return p == KERNEST_SINGLE ? 1e-5 : 1e-11;
-}
-
-static double *random_vector(size_t n, unsigned long long *seed)
-{
-    double *v = malloc(n * sizeof *v);
-    cr_assert_not_null(v);
-    for (size_t i = 0; i < n; i++)
-        v[i] = 2.0 * tu_rand(seed) - 1.0;
-    return v;
 }
 
 static size_t count_not_equal(const double *v, size_t n, double a)
@@ -157,7 +138,7 @@ static void check_vector_ops(kernest_precision p)
     require_gpu();
     const size_t n = ((size_t)1 << 20) + 12345;
     unsigned long long seed = 99;
-    double *x = random_vector(n, &seed), *y = random_vector(n, &seed);
+    double *x = tu_random_vec_new(n, -1.0, 1.0, &seed), *y = tu_random_vec_new(n, -1.0, 1.0, &seed);
     double *got = malloc(n * sizeof *got), *want = malloc(n * sizeof *want);
     cr_assert(got && want);
     if (p == KERNEST_SINGLE) /* the device holds the rounded values */
@@ -200,7 +181,7 @@ static void check_vector_ops(kernest_precision p)
     cr_assert_eq(o->vec_download(be, vy, got), KERNEST_OK);
     for (size_t i = 0; i < n; i++)
         want[i] = -2.0 * (x[i] + 0.25 * (y[i] + 0.5 * x[i]));
-    cr_assert_leq(rel_diff(got, want, n), tol, "axpy/aypx/scale");
+    cr_assert_leq(tu_rel_diff_vec(got, want, n), tol, "axpy/aypx/scale");
 
     cr_assert_eq(o->vec_copy(be, vy, vx), KERNEST_OK);
     cr_assert_eq(o->vec_download(be, vy, got), KERNEST_OK);
@@ -293,7 +274,7 @@ static void side_close(side *s)
 static void expect_close(const double *got, const double *want, size_t n, double tol,
                          const char *what, const gpu_case *tc)
 {
-    double d = rel_diff(got, want, n);
+    double d = tu_rel_diff_vec(got, want, n);
     cr_assert_leq(d, tol, "%s: GPU vs CPU relative difference %.3g > %.3g (mode %s, kernel %zux%zu, "
                   "%s)", what, d, tol, kernest_mode_name(tc->mode), tc->kh, tc->kw,
                   tc->precision == KERNEST_SINGLE ? "single" : "double");
@@ -334,7 +315,7 @@ ParameterizedTest(gpu_case *tc, cuda, operator_matches_cpu)
     side_open(&g, gbe, &pb);
     side_open(&c, cbe, &pb);
 
-    double *k = random_vector(pb.n, &seed), *r = random_vector(pb.m, &seed);
+    double *k = tu_random_vec_new(pb.n, -1.0, 1.0, &seed), *r = tu_random_vec_new(pb.m, -1.0, 1.0, &seed);
     if (tc->precision == KERNEST_SINGLE) /* both sides start from the same values */
         for (size_t i = 0; i < pb.n || i < pb.m; i++) {
             if (i < pb.n)
@@ -361,9 +342,9 @@ ParameterizedTest(gpu_case *tc, cuda, operator_matches_cpu)
         for (size_t j = 0; tc->nan && j < pb.pairs[i].hb * pb.pairs[i].wb; j++)
             if (isnan(pb.pairs[i].B[j]))
                 cr_assert_eq(got[pb.pairs[i].offset + j], 0.0);
-    double hk_r = 0;
-    for (size_t i = 0; i < pb.m; i++)
-        hk_r += got[i] * r[i];
+    double *hk = malloc(pb.m * sizeof *hk); /* H k on the GPU, for the adjoint identity below */
+    cr_assert_not_null(hk);
+    memcpy(hk, got, pb.m * sizeof *hk);
 
     /* k' = Hᵀ r */
     for (int s = 0; s < 2; s++) {
@@ -375,11 +356,11 @@ ParameterizedTest(gpu_case *tc, cuda, operator_matches_cpu)
     }
     expect_close(got, want, pb.n, tol, "op_adjoint", tc);
     /* <H k, r> = <k, Hᵀ r> on the GPU alone */
-    double k_htr = 0, scale = 0;
-    for (size_t i = 0; i < pb.n; i++) {
-        k_htr += k[i] * got[i];
+    double hk_r, k_htr, scale = 0;
+    tu_dot_test(pb.n, k, got, pb.m, hk, r, &hk_r, &k_htr);
+    for (size_t i = 0; i < pb.n; i++)
         scale += fabs(k[i] * got[i]);
-    }
+    free(hk);
     cr_assert_leq(fabs(hk_r - k_htr), 10 * tol * scale, "adjoint identity %.17g vs %.17g", hk_r,
                   k_htr);
 
@@ -439,7 +420,7 @@ ParameterizedTestParameters(cuda, channel_operator_matches_cpu)
 static void chan_compare(const double *got, const double *want, size_t n, double tol, const char *what,
                          const chan_case *tc)
 {
-    double d = rel_diff(got, want, n);
+    double d = tu_rel_diff_vec(got, want, n);
     cr_assert_leq(d, tol, "%s: GPU vs CPU relative difference %.3g > %.3g (mode %s, %zu->%zu channels, "
                   "kernel %zux%zu, %s)", what, d, tol, kernest_mode_name(tc->mode), tc->cin, tc->cout,
                   tc->kh, tc->kw, tc->precision == KERNEST_SINGLE ? "single" : "double");
@@ -471,7 +452,7 @@ ParameterizedTest(chan_case *tc, cuda, channel_operator_matches_cpu)
     side g, c;
     side_open(&g, gbe, &pb);
     side_open(&c, cbe, &pb);
-    double *k = random_vector(pb.n, &seed), *r = random_vector(pb.m, &seed);
+    double *k = tu_random_vec_new(pb.n, -1.0, 1.0, &seed), *r = tu_random_vec_new(pb.m, -1.0, 1.0, &seed);
     if (tc->precision == KERNEST_SINGLE)
         for (size_t i = 0; i < pb.n || i < pb.m; i++) {
             if (i < pb.n)
@@ -614,15 +595,6 @@ static void both_backends(kernest_precision p, kn_backend **cpu, kn_backend **gp
     cr_assert(kn_backend_has_priors((*gpu)->ops), "the cuda backend lacks a prior operation");
 }
 
-/* Uploads x (n values) to a new vector of be. */
-static kn_vec *vec_of(kn_backend *be, const double *x, size_t n)
-{
-    kn_vec *v = NULL;
-    cr_assert_eq(be->ops->vec_create(be, n, &v), KERNEST_OK, "%s", kernest_last_error());
-    cr_assert_eq(be->ops->vec_upload(be, v, x), KERNEST_OK, "%s", kernest_last_error());
-    return v;
-}
-
 /* Downloads v into a new array and destroys v. */
 static double *take(kn_backend *be, kn_vec **v)
 {
@@ -644,12 +616,12 @@ static int do_ball(kn_backend *be, kn_vec *v, const kn_vec *w, double a, double 
 static void check_inplace(const char *what, kn_backend *cpu, kn_backend *gpu, inplace_fn f, const double *x,
                           const double *w, size_t n, double a, double b, double tol)
 {
-    kn_vec *vc = vec_of(cpu, x, n), *vg = vec_of(gpu, x, n);
-    kn_vec *wc = vec_of(cpu, w, n), *wg = vec_of(gpu, w, n);
+    kn_vec *vc = tu_upload(cpu, x, n), *vg = tu_upload(gpu, x, n);
+    kn_vec *wc = tu_upload(cpu, w, n), *wg = tu_upload(gpu, w, n);
     cr_assert_eq(f(cpu, vc, wc, a, b), KERNEST_OK, "cpu %s: %s", what, kernest_last_error());
     cr_assert_eq(f(gpu, vg, wg, a, b), KERNEST_OK, "cuda %s: %s", what, kernest_last_error());
     double *rc = take(cpu, &vc), *rg = take(gpu, &vg);
-    double d = rel_diff(rg, rc, n);
+    double d = tu_rel_diff_vec(rg, rc, n);
     cr_assert_leq(d, tol, "%s: GPU vs CPU relative difference %.3g", what, d);
     cpu->ops->vec_destroy(cpu, &wc);
     gpu->ops->vec_destroy(gpu, &wg);
@@ -665,7 +637,7 @@ static void check_prior_ops(kernest_precision p)
     const double tol = tolerance(p);
     unsigned long long seed = 404;
     const size_t n = 300001; /* several blocks, an odd tail */
-    double *x = random_vector(n, &seed), *w = random_vector(n, &seed);
+    double *x = tu_random_vec_new(n, -1.0, 1.0, &seed), *w = tu_random_vec_new(n, -1.0, 1.0, &seed);
     if (p == KERNEST_SINGLE)
         for (size_t i = 0; i < n; i++) {
             x[i] = (float)x[i];
@@ -680,7 +652,7 @@ static void check_prior_ops(kernest_precision p)
     check_inplace("vec_ball_proj radius 0", cpu, gpu, do_ball, x, w, n - 1, 0.0, 0, tol);
     for (size_t len = 0; len <= 2; len++) { /* empty, and the whole vector */
         const size_t m = len == 1 ? 2 : len ? n - 1 : 0;
-        kn_vec *pc = vec_of(cpu, x, m), *pg = vec_of(gpu, x, m);
+        kn_vec *pc = tu_upload(cpu, x, m), *pg = tu_upload(gpu, x, m);
         double sc = -1, sg = -1;
         cr_assert_eq(cpu->ops->vec_pair_nrm_sum(cpu, pc, &sc), KERNEST_OK);
         cr_assert_eq(gpu->ops->vec_pair_nrm_sum(gpu, pg, &sg), KERNEST_OK, "%s", kernest_last_error());
@@ -695,20 +667,20 @@ static void check_prior_ops(kernest_precision p)
     static const size_t shapes[][3] = {{257, 131, 1}, {1, 77, 1}, {77, 1, 1}, {1, 1, 1}, {13, 9, 6}, {1, 5, 4}};
     for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {
         const size_t kh = shapes[k][0], kw = shapes[k][1], nimg = shapes[k][2], nk = nimg * kh * kw;
-        kn_vec *xc = vec_of(cpu, x, nk), *xg = vec_of(gpu, x, nk), *gc = NULL, *gg = NULL;
+        kn_vec *xc = tu_upload(cpu, x, nk), *xg = tu_upload(gpu, x, nk), *gc = NULL, *gg = NULL;
         cr_assert_eq(cpu->ops->vec_create(cpu, 2 * nk, &gc), KERNEST_OK);
         cr_assert_eq(gpu->ops->vec_create(gpu, 2 * nk, &gg), KERNEST_OK);
         cr_assert_eq(cpu->ops->tv_grad(cpu, nimg, kh, kw, xc, gc), KERNEST_OK);
         cr_assert_eq(gpu->ops->tv_grad(gpu, nimg, kh, kw, xg, gg), KERNEST_OK, "%s", kernest_last_error());
         double *a = take(cpu, &gc), *b = take(gpu, &gg);
-        cr_assert_leq(rel_diff(b, a, 2 * nk), tol, "tv_grad %zu x %zux%zu", nimg, kh, kw);
+        cr_assert_leq(tu_rel_diff_vec(b, a, 2 * nk), tol, "tv_grad %zu x %zux%zu", nimg, kh, kw);
         free(a);
         free(b);
-        kn_vec *pc = vec_of(cpu, w, 2 * nk), *pg = vec_of(gpu, w, 2 * nk);
+        kn_vec *pc = tu_upload(cpu, w, 2 * nk), *pg = tu_upload(gpu, w, 2 * nk);
         cr_assert_eq(cpu->ops->tv_grad_adjoint(cpu, nimg, kh, kw, pc, xc), KERNEST_OK);
         cr_assert_eq(gpu->ops->tv_grad_adjoint(gpu, nimg, kh, kw, pg, xg), KERNEST_OK, "%s", kernest_last_error());
         a = take(cpu, &xc), b = take(gpu, &xg);
-        cr_assert_leq(rel_diff(b, a, nk), tol, "tv_grad_adjoint %zu x %zux%zu", nimg, kh, kw);
+        cr_assert_leq(tu_rel_diff_vec(b, a, nk), tol, "tv_grad_adjoint %zu x %zux%zu", nimg, kh, kw);
         free(a);
         free(b);
         cpu->ops->vec_destroy(cpu, &pc);
@@ -738,7 +710,7 @@ static void check_prior_ops(kernest_precision p)
                      "%s", kernest_last_error());
         cr_assert_eq(sg->rows, r);
         cr_assert_eq(sg->nnz, empty ? 0u : rp[rows]);
-        kn_vec *xc = vec_of(cpu, x, cols), *xg = vec_of(gpu, x, cols), *yc = NULL, *yg = NULL;
+        kn_vec *xc = tu_upload(cpu, x, cols), *xg = tu_upload(gpu, x, cols), *yc = NULL, *yg = NULL;
         cr_assert_eq(cpu->ops->vec_create(cpu, r, &yc), KERNEST_OK);
         cr_assert_eq(gpu->ops->vec_create(gpu, r, &yg), KERNEST_OK);
         cr_assert_eq(gpu->ops->vec_fill(gpu, yg, 7.0), KERNEST_OK); /* overwritten, not accumulated */
@@ -746,7 +718,7 @@ static void check_prior_ops(kernest_precision p)
         cr_assert_eq(gpu->ops->sparse_apply(gpu, sg, xg, yg), KERNEST_OK, "%s", kernest_last_error());
         double *a = take(cpu, &yc), *b = take(gpu, &yg);
         /* the device accumulates each row in double, the host in the working precision */
-        cr_assert_leq(rel_diff(b, a, r), p == KERNEST_SINGLE ? 1e-6 : tol, "sparse_apply (empty %d)", empty);
+        cr_assert_leq(tu_rel_diff_vec(b, a, r), p == KERNEST_SINGLE ? 1e-6 : tol, "sparse_apply (empty %d)", empty);
         free(a);
         free(b);
         cpu->ops->vec_destroy(cpu, &xc);

@@ -28,15 +28,6 @@ TestSuite(hooks, .init = tu_dir_setup, .fini = tu_dir_teardown);
 
 #define CA(x) ((const kernest_array *const *)(x))
 
-static kernest_options cpu_options(void)
-{
-    kernest_options o;
-    kernest_options_default(&o);
-    o.device = KERNEST_DEVICE_CPU;
-    o.threads = 1; /* one thread: reductions in a fixed order, and no spinning on a loaded machine */
-    return o;
-}
-
 /* A 16×16 random A, a smooth positive 31×31 K, B = same(A ⊛ K) + noise of 1e-3 (scaled) */
 static void problem(double scale, kernest_array **A, kernest_array **B)
 {
@@ -84,7 +75,7 @@ Test(hooks, progress_sees_every_iteration)
     problem(1.0, &A, &B);
     const char *solvers[] = {"cgls", "fista"};
     for (int s = 0; s < 2; s++) {
-        kernest_options o = cpu_options();
+        kernest_options o = tu_cpu_options(0, 0);
         record rec = {0};
         o.tol = 1e-8;
         o.maxiter = 80;
@@ -113,7 +104,7 @@ Test(hooks, stop_is_interrupted_with_current_iterate)
     kernest_array *A, *B, *K1 = NULL, *K2 = NULL;
     kernest_report *r1 = NULL, *r2 = NULL;
     problem(1.0, &A, &B);
-    kernest_options o = cpu_options();
+    kernest_options o = tu_cpu_options(0, 0);
     o.tol = 0;
     o.maxiter = 7;
     cr_assert_eq(kernest_estimate(CA(&A), CA(&B), 1, &o, &K1, &r1), KERNEST_OK);
@@ -166,7 +157,7 @@ ParameterizedTestParameters(hooks, resume_is_bitwise_identical)
 
 static kernest_options case_options(const resume_case *c, const kernest_fixed_pixel *fix)
 {
-    kernest_options o = cpu_options();
+    kernest_options o = tu_cpu_options(0, 0);
     o.tol = 1e-14;
     o.maxiter = 40;
     o.solver = c->solver;
@@ -246,7 +237,7 @@ Test(hooks, continue_past_maxiter)
     kernest_report *r1 = NULL, *r2 = NULL, *r3 = NULL;
     problem(1.0, &A, &B);
     char *ck = tu_path(tu_dir, "last.ckpt");
-    kernest_options o = cpu_options();
+    kernest_options o = tu_cpu_options(0, 0);
     o.tol = 0;
     o.maxiter = 30;
     cr_assert_eq(kernest_estimate(CA(&A), CA(&B), 1, &o, &K1, &r1), KERNEST_OK);
@@ -292,7 +283,7 @@ Test(hooks, mismatched_or_damaged_checkpoint_is_refused)
     problem(1.0, &A, &B);
     problem(2.0, &A2, &B2);
     char *ck = tu_path(tu_dir, "s.ckpt");
-    kernest_options o = cpu_options();
+    kernest_options o = tu_cpu_options(0, 0);
     o.maxiter = 5;
     o.tol = 0;
     o.checkpoint = ck;
@@ -434,7 +425,7 @@ Test(hooks, overflow_in_single_precision)
     kernest_report *r = NULL;
     problem(1e18, &A, &B);
     for (int s = 0; s < 2; s++) {
-        kernest_options o = cpu_options();
+        kernest_options o = tu_cpu_options(0, 0);
         o.precision = KERNEST_SINGLE;
         o.solver = s ? KERNEST_SOLVER_FISTA : KERNEST_SOLVER_CGLS;
         cr_assert_eq(kernest_estimate(CA(&A), CA(&B), 1, &o, &K, &r), KERNEST_OK, "%s", kernest_last_error());
@@ -456,7 +447,7 @@ Test(hooks, auto_falls_back_to_cpu_with_warning)
     kernest_array *A, *B, *K = NULL;
     kernest_report *r = NULL;
     problem(1.0, &A, &B);
-    kernest_options o = cpu_options();
+    kernest_options o = tu_cpu_options(0, 0);
     o.maxiter = 5;
     cr_assert_eq(kernest_estimate(CA(&A), CA(&B), 1, &o, &K, &r), KERNEST_OK);
     cr_assert_eq(r->nwarnings, 0);
@@ -677,7 +668,7 @@ Test(hooks, failed_checkpoint_is_a_warning)
     kernest_array *A, *B, *K = NULL;
     kernest_report *r = NULL;
     problem(1.0, &A, &B);
-    kernest_options o = cpu_options();
+    kernest_options o = tu_cpu_options(0, 0);
     o.maxiter = 6;
     o.tol = 0;
     o.checkpoint = "/nonexistent-folder/run.ckpt";

@@ -97,55 +97,42 @@ static void check_adjoint(const char *label, const kn_model *m, const kn_problem
     kn_backend *be = tu_cpu(KERNEST_DOUBLE), *hb = NULL;
     cr_assert_eq(be->ops->op_setup(be, pb), KERNEST_OK, "%s", kernest_last_error());
     cr_assert_eq(kn_model_backend_bg(m, be, keep, bg ? pb : NULL, &hb), KERNEST_OK, "%s", kernest_last_error());
-    const kn_backend_ops *o = hb->ops;
-    double *x = malloc(m->nx * sizeof *x), *y = malloc(pb->m * sizeof *y);
-    kn_vec *c = NULL, *r = NULL, *hc = NULL, *htr = NULL, *gc = NULL, *gd = NULL;
-    o->vec_create(hb, m->nx, &c);
-    o->vec_create(hb, m->nx, &htr);
-    o->vec_create(hb, m->nx, &gc);
-    o->vec_create(hb, m->nx, &gd);
-    o->vec_create(hb, pb->m, &r);
-    o->vec_create(hb, pb->m, &hc);
+    double *x = malloc(m->nx * sizeof *x), *y = malloc(pb->m * sizeof *y), *d = malloc(m->nx * sizeof *d);
+    double *hc = malloc(pb->m * sizeof *hc), *htr = malloc(m->nx * sizeof *htr);
+    double *gc = malloc(m->nx * sizeof *gc), *gd = malloc(m->nx * sizeof *gd);
+    cr_assert(x && y && d && hc && htr && gc && gd);
     tu_random_vec(x, m->nx, -1, 1, &s);
     tu_random_vec(y, pb->m, -1, 1, &s);
-    o->vec_upload(hb, c, x);
-    o->vec_upload(hb, r, y);
-    cr_assert_eq(o->op_apply(hb, c, hc), KERNEST_OK);
-    cr_assert_eq(o->op_adjoint(hb, r, htr), KERNEST_OK);
-    double a, b, g1, g2, hn;
-    o->vec_dot(hb, hc, r, &a);
-    o->vec_dot(hb, c, htr, &b);
-    o->vec_nrm2(hb, hc, &hn);
+    tu_apply(hb, 0, x, m->nx, hc, pb->m);
+    tu_apply(hb, 1, y, pb->m, htr, m->nx);
+    double a, b, g1, g2;
+    tu_dot_test(m->nx, x, htr, pb->m, hc, y, &a, &b);
+    const double hn = sqrt(tu_dot(hc, hc, pb->m));
     cr_assert(hn > 0, "%s: the operator gave 0", label);
     cr_assert(fabs(a - b) <= 1e-12 * fmax(1.0, fabs(a)), "%s: <A c, r> = %.17g but <c, A'r> = %.17g", label, a, b);
-    tu_random_vec(x, m->nx, -1, 1, &s);
-    o->vec_upload(hb, htr, x);
-    o->reg_gram(hb, KERNEST_REG_GRAD, c, gc);
-    o->reg_gram(hb, KERNEST_REG_GRAD, htr, gd);
-    o->vec_dot(hb, gc, htr, &g1);
-    o->vec_dot(hb, gd, c, &g2);
+    tu_random_vec(d, m->nx, -1, 1, &s);
+    tu_gram(hb, KERNEST_REG_GRAD, x, gc, m->nx);
+    tu_gram(hb, KERNEST_REG_GRAD, d, gd, m->nx);
+    tu_dot_test(m->nx, x, gd, m->nx, gc, d, &g1, &g2); /* g1 = <G c, d>, g2 = <c, G d> */
     cr_assert(fabs(g1 - g2) <= 1e-12 * fmax(1.0, fabs(g1)), "%s: reg Gram not symmetric: %.17g vs %.17g", label, g1, g2);
     if (bg) { /* P H c has zero mean over each pair's observed pixels */
-        double *h = malloc(pb->m * sizeof *h), beta[4];
+        double beta[4];
         double *zero = calloc(pb->m, sizeof *zero);
-        o->vec_download(hb, hc, h);
-        kn_background_offsets(pb, zero, h, beta);
+        kn_background_offsets(pb, zero, hc, beta);
         for (size_t i = 0; i < pb->npairs; i++)
             cr_assert(fabs(beta[i]) < 1e-12, "%s: pair %zu keeps a mean %g", label, i, beta[i]);
-        free(h);
         free(zero);
     }
-    o->vec_destroy(hb, &c);
-    o->vec_destroy(hb, &r);
-    o->vec_destroy(hb, &hc);
-    o->vec_destroy(hb, &htr);
-    o->vec_destroy(hb, &gc);
-    o->vec_destroy(hb, &gd);
     if (hb != be)
         kn_backend_destroy(&hb);
     kn_backend_destroy(&be);
     free(x);
     free(y);
+    free(d);
+    free(hc);
+    free(htr);
+    free(gc);
+    free(gd);
 }
 
 Test(models, operators_are_adjoint)
@@ -212,13 +199,6 @@ Test(models, lowrank_half_step_is_u_v_transposed)
     kn_model_free(&m1);
 }
 
-static kernest_array *observe(const kernest_array *A, const kernest_array *K)
-{
-    kernest_array *B = NULL;
-    cr_assert_eq(kernest_convolve(A, K, KERNEST_MODE_SAME, &B), KERNEST_OK);
-    return B;
-}
-
 Test(harmonic, recovers_an_anisotropic_kernel_from_noiseless_data)
 {
     const size_t kh = 11, kw = 11;
@@ -232,7 +212,7 @@ Test(harmonic, recovers_an_anisotropic_kernel_from_noiseless_data)
         c[j] = (j < p ? 1.0 : 0.4 * sin(1.3 * (double)j)) / (1.0 + (double)(j % p));
     kernest_array_create2(kh, kw, &K);
     kn_model_kernel(&m, c, K->data);
-    kernest_array *B = observe(A, K);
+    kernest_array *B = tu_observe(A, K, 0.0, NULL);
     kernest_options o;
     options(&o, kh, kw);
     o.model = KERNEST_MODEL_HARMONIC;
@@ -254,7 +234,7 @@ Test(harmonic, recovers_an_anisotropic_kernel_from_noiseless_data)
             c[j] = 0.0;
     kn_model_kernel(&m, c, K->data);
     kernest_array_destroy(&B);
-    B = observe(A, K);
+    B = tu_observe(A, K, 0.0, NULL);
     Bs[0] = B;
     o.support = KERNEST_SUPPORT_DISK;
     o.support_radius = 3;
@@ -296,7 +276,7 @@ static void check_lowrank(const char *label, int R, const double *U, const doubl
     const size_t kh = 11, kw = 9;
     unsigned long long s = 77;
     kernest_array *A = tu_random_array(20, 20, 0, 1, &s), *K = lowrank_kernel(kh, kw, R, U, V), *Kh = NULL;
-    kernest_array *B = observe(A, K);
+    kernest_array *B = tu_observe(A, K, 0.0, NULL);
     kernest_options o;
     options(&o, kh, kw);
     o.model = KERNEST_MODEL_LOWRANK;
@@ -363,7 +343,7 @@ Test(lowrank, starts_from_the_factors_given)
     test_factors(U, V);
     unsigned long long s = 77;
     kernest_array *A = tu_random_array(20, 20, 0, 1, &s), *K = lowrank_kernel(kh, kw, 2, U, V);
-    kernest_array *B = observe(A, K);
+    kernest_array *B = tu_observe(A, K, 0.0, NULL);
     kn_lowrank_start(K->data, 1, kh, kw, 2, 0, x);
     const kn_model full = {.kind = KERNEST_MODEL_LOWRANK, .order = 2, .side = -1, .kh = kh, .kw = kw, .nk = 1,
                            .nx = 40};
@@ -404,7 +384,7 @@ Test(background, offsets_are_recovered_with_the_kernel)
     unsigned long long s = 91;
     kernest_array *A1 = tu_random_array(18, 18, 0, 1, &s), *A2 = tu_random_array(15, 17, 0, 1, &s);
     kernest_array *K = tu_random_array(kh, kw, 0, 1, &s), *Kh = NULL;
-    kernest_array *B1 = observe(A1, K), *B2 = observe(A2, K);
+    kernest_array *B1 = tu_observe(A1, K, 0.0, NULL), *B2 = tu_observe(A2, K, 0.0, NULL);
     const double beta[2] = {3.5, -1.25};
     for (size_t i = 0; i < B1->size; i++)
         B1->data[i] += beta[0];
@@ -451,7 +431,7 @@ Test(background, offsets_are_recovered_with_the_kernel)
         c[j] = 1.0 / (1.0 + (double)j);
     kn_model_kernel(&m, c, K->data);
     kernest_array_destroy(&B1);
-    B1 = observe(A1, K);
+    B1 = tu_observe(A1, K, 0.0, NULL);
     for (size_t i = 0; i < B1->size; i++)
         B1->data[i] += beta[0];
     const kernest_array *Bs1[1] = {B1};
@@ -472,10 +452,7 @@ Test(background, offsets_are_recovered_with_the_kernel)
 
 Test(cli, models_and_background_run_and_refuse_what_they_cannot_take)
 {
-    char *dir = tu_tmpdir(), args[2048], err[1024];
-    cr_assert_not_null(dir);
-    snprintf(args, sizeof args, "synth -o '%s' --n 8 --kernel gaussian:2,1,30 --noise-rel 0.05", dir);
-    cr_assert_eq(tu_run_cli(args, err, sizeof err), 0, "%s", err);
+    char *dir = tu_synth_dir(), args[2048], err[1024];
     snprintf(args, sizeof args, "estimate '%s/A.npy' '%s/B.npy' -o '%s/K.npy' --model harmonic:2 --reg grad:1 "
              "--profile '%s/p.npy' --report '%s/r.json' --background --threads 1 -q", dir, dir, dir, dir, dir);
     cr_assert_eq(tu_run_cli(args, err, sizeof err), 0, "%s", err);

@@ -238,21 +238,20 @@ Test(radial, phi_interpolates_and_its_transpose_is_the_adjoint)
     kn_vec *cv = NULL, *kv = NULL, *pc = NULL, *ptk = NULL;
     cr_assert_eq(kn_csr_upload(be, &phi, &sp), KERNEST_OK);
     cr_assert_eq(kn_csr_upload(be, &phit, &spt), KERNEST_OK);
-    be->ops->vec_create(be, p, &cv);
     be->ops->vec_create(be, p, &ptk);
-    be->ops->vec_create(be, n, &kv);
     be->ops->vec_create(be, n, &pc);
     unsigned long long s = 31;
     double hc[64], hk[88];
     tu_random_vec(hc, p, -1, 1, &s);
     tu_random_vec(hk, n, -1, 1, &s);
-    be->ops->vec_upload(be, cv, hc);
-    be->ops->vec_upload(be, kv, hk);
+    cv = tu_upload(be, hc, p);
+    kv = tu_upload(be, hk, n);
     be->ops->sparse_apply(be, sp, cv, pc);
     be->ops->sparse_apply(be, spt, kv, ptk);
-    double a, b;
-    be->ops->vec_dot(be, pc, kv, &a);
-    be->ops->vec_dot(be, cv, ptk, &b);
+    double a, b, hpc[88], hptk[64];
+    be->ops->vec_download(be, pc, hpc);
+    be->ops->vec_download(be, ptk, hptk);
+    tu_dot_test(p, hc, hptk, n, hpc, hk, &a, &b);
     cr_assert(fabs(a - b) <= 1e-12 * fmax(1.0, fabs(a)), "<Phi c, K> = %.17g but <c, Phi'K> = %.17g", a, b);
     be->ops->vec_destroy(be, &cv);
     be->ops->vec_destroy(be, &kv);
@@ -281,39 +280,21 @@ static void check_composed_adjoint(kernest_model kind, int with_keep)
     kn_backend *be = tu_cpu(KERNEST_DOUBLE), *hb = NULL;
     cr_assert_eq(be->ops->op_setup(be, &pb), KERNEST_OK);
     cr_assert_eq(kn_model_backend(&m, be, with_keep ? keep : NULL, &hb), KERNEST_OK, "%s", kernest_last_error());
-    kn_vec *c = NULL, *r = NULL, *hc = NULL, *htr = NULL;
-    hb->ops->vec_create(hb, m.nx, &c);
-    hb->ops->vec_create(hb, m.nx, &htr);
-    hb->ops->vec_create(hb, pb.m, &r);
-    hb->ops->vec_create(hb, pb.m, &hc);
+    double hc[30], htr[63], d[63], gc[63], gd[63];
     tu_random_vec(x, m.nx, -1, 1, &s);
     tu_random_vec(y, pb.m, -1, 1, &s);
-    hb->ops->vec_upload(hb, c, x);
-    hb->ops->vec_upload(hb, r, y);
-    cr_assert_eq(hb->ops->op_apply(hb, c, hc), KERNEST_OK);
-    cr_assert_eq(hb->ops->op_adjoint(hb, r, htr), KERNEST_OK);
+    tu_apply(hb, 0, x, m.nx, hc, pb.m);
+    tu_apply(hb, 1, y, pb.m, htr, m.nx);
     double a, b, g1, g2;
-    hb->ops->vec_dot(hb, hc, r, &a);
-    hb->ops->vec_dot(hb, c, htr, &b);
+    tu_dot_test(m.nx, x, htr, pb.m, hc, y, &a, &b);
     cr_assert(fabs(a - b) <= 1e-12 * fmax(1.0, fabs(a)), "%s%s: <H c, r> = %.17g but <c, H'r> = %.17g",
               kernest_model_name(kind), with_keep ? " with held unknowns" : "", a, b);
     /* the regulariser's Gram matrix is symmetric too */
-    kn_vec *d = NULL, *gd = NULL;
-    hb->ops->vec_create(hb, m.nx, &d);
-    hb->ops->vec_create(hb, m.nx, &gd);
-    tu_random_vec(x, m.nx, -1, 1, &s);
-    hb->ops->vec_upload(hb, d, x);
-    hb->ops->reg_gram(hb, KERNEST_REG_GRAD, c, htr);
-    hb->ops->reg_gram(hb, KERNEST_REG_GRAD, d, gd);
-    hb->ops->vec_dot(hb, htr, d, &g1);
-    hb->ops->vec_dot(hb, gd, c, &g2);
+    tu_random_vec(d, m.nx, -1, 1, &s);
+    tu_gram(hb, KERNEST_REG_GRAD, x, gc, m.nx);
+    tu_gram(hb, KERNEST_REG_GRAD, d, gd, m.nx);
+    tu_dot_test(m.nx, x, gd, m.nx, gc, d, &g1, &g2); /* g1 = <G c, d>, g2 = <c, G d> */
     cr_assert(fabs(g1 - g2) <= 1e-12 * fmax(1.0, fabs(g1)), "reg Gram not symmetric: %.17g vs %.17g", g1, g2);
-    hb->ops->vec_destroy(hb, &d);
-    hb->ops->vec_destroy(hb, &gd);
-    hb->ops->vec_destroy(hb, &c);
-    hb->ops->vec_destroy(hb, &r);
-    hb->ops->vec_destroy(hb, &hc);
-    hb->ops->vec_destroy(hb, &htr);
     if (hb != be)
         kn_backend_destroy(&hb);
     kn_backend_destroy(&be);
@@ -330,21 +311,9 @@ Test(radial, composed_operator_is_adjoint)
 }
 
 /* B = same(A ⊛ K) (+ sigma noise) for a random A of h×w */
-static kernest_array *observe(const kernest_array *A, const kernest_array *K, double sigma, kn_rng *rng)
-{
-    kernest_array *B = NULL;
-    cr_assert_eq(kernest_convolve(A, K, KERNEST_MODE_SAME, &B), KERNEST_OK);
-    kn_synth_noise(rng, sigma, B);
-    return B;
-}
-
 static void options(kernest_options *o, size_t kh, size_t kw)
 {
-    kernest_options_default(o);
-    o->kh = kh;
-    o->kw = kw;
-    o->threads = 1;
-    o->device = KERNEST_DEVICE_CPU;
+    *o = tu_cpu_options(kh, kw);
 }
 
 Test(radial, recovers_a_radial_kernel_from_noiseless_data)
@@ -361,7 +330,7 @@ Test(radial, recovers_a_radial_kernel_from_noiseless_data)
     kn_model_kernel(&m, c, K->data);
     kn_rng rng;
     kn_rng_seed(&rng, 1);
-    kernest_array *B = observe(A, K, 0.0, &rng);
+    kernest_array *B = tu_observe(A, K, 0.0, &rng);
     kernest_options o;
     options(&o, 11, 11);
     o.model = KERNEST_MODEL_RADIAL;
@@ -444,7 +413,7 @@ Test(fista, agrees_with_cgls_when_no_constraint_is_active)
     kernest_array *Kc = NULL, *Kf = NULL, *Kg = NULL;
     kn_rng rng;
     kn_rng_seed(&rng, 2);
-    kernest_array *B = observe(A, K, 0.0, &rng);
+    kernest_array *B = tu_observe(A, K, 0.0, &rng);
     const kernest_array *As[1] = {A}, *Bs[1] = {B};
     kernest_options o;
     options(&o, 5, 5);
@@ -462,7 +431,7 @@ Test(fista, agrees_with_cgls_when_no_constraint_is_active)
     kernest_report_destroy(&rf);
     /* no constraint at all, a gradient regulariser and noisy data: the same minimiser */
     kernest_array_destroy(&B);
-    B = observe(A, K, 0.1, &rng);
+    B = tu_observe(A, K, 0.1, &rng);
     Bs[0] = B;
     o.nonneg = 0;
     o.reg = KERNEST_REG_GRAD;
@@ -510,10 +479,10 @@ Test(fista, nonneg_beats_no_constraint_on_a_compact_kernel)
     kernest_array_create2(n, n, &At);
     kn_synth_binary(&rng, 0.2, A);
     kn_synth_binary(&rng, 0.2, At);
-    kernest_array *B = observe(A, K, 0.0, &rng);
+    kernest_array *B = tu_observe(A, K, 0.0, &rng);
     const double sigma = 0.02 * kn_synth_std(B);
     kn_synth_noise(&rng, sigma, B);
-    kernest_array *Bt = observe(At, K, sigma, &rng);
+    kernest_array *Bt = tu_observe(At, K, sigma, &rng);
     const kernest_array *As[1] = {A}, *Bs[1] = {B};
     kernest_options o;
     options(&o, 0, 0);
@@ -651,10 +620,7 @@ Test(synth, new_kernels_follow_their_definitions)
 
 Test(cli, prior_options_parse_and_report_the_solver)
 {
-    char *dir = tu_tmpdir(), args[2048], err[1024];
-    cr_assert_not_null(dir);
-    snprintf(args, sizeof args, "synth -o '%s' --n 8 --kernel gaussian:2,1,30 --noise-rel 0.05", dir);
-    cr_assert_eq(tu_run_cli(args, err, sizeof err), 0, "%s", err);
+    char *dir = tu_synth_dir(), args[2048], err[1024];
     snprintf(args, sizeof args, "estimate '%s/A.npy' '%s/B.npy' -o '%s/K.npy' --reg grad:1e-2,l1:1e-3 "
              "--nonneg --support box:9x7 --fix 0,1=0.5 --maxiter 50 --report '%s/r.json' --threads 1",
              dir, dir, dir, dir);

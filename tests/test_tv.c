@@ -112,11 +112,8 @@ Test(tv, gradient_and_adjoint_match_their_definitions)
             for (size_t i = 0; i < n; i++)
                 cr_assert(fabs(a[i] - ar[i]) <= tol * 8, "%zux%zu: Dᵀp[%zu] = %g, want %g", kh, kw, i, a[i], ar[i]);
             /* the adjoint identity on the backend itself */
-            double dxp = 0, xdp = 0;
-            for (size_t i = 0; i < 2 * n; i++)
-                dxp += gr[i] * pv[i];
-            for (size_t i = 0; i < n; i++)
-                xdp += x[i] * a[i];
+            double dxp, xdp;
+            tu_dot_test(n, x, a, 2 * n, gr, pv, &dxp, &xdp);
             cr_assert(fabs(dxp - xdp) <= tol * 16 * (1 + fabs(dxp)), "%zux%zu: <Dx,p> %.17g vs <x,D'p> %.17g",
                       kh, kw, dxp, xdp);
             o->vec_destroy(be, &vx);
@@ -356,14 +353,6 @@ Test(tv, l1_is_exact_not_the_soft_threshold_of_the_tv_prox)
 
 /* ---- estimation --------------------------------------------------------------------------- */
 
-static kernest_array *observe(const kernest_array *A, const kernest_array *K, double sigma, kn_rng *rng)
-{
-    kernest_array *B = NULL;
-    cr_assert_eq(kernest_convolve(A, K, KERNEST_MODE_SAME, &B), KERNEST_OK);
-    kn_synth_noise(rng, sigma, B);
-    return B;
-}
-
 static double held_out(const kernest_array *A, const kernest_array *B, const kernest_array *K, double sigma)
 {
     kernest_array *P = NULL;
@@ -404,10 +393,10 @@ Test(tv, recovers_a_piecewise_constant_kernel_better_than_grad)
         kernest_array_create2(n, n, &A[i]);
         kn_synth_binary(&rng, 0.3, A[i]);
     }
-    kernest_array *B0 = observe(A[0], K, 0.0, &rng);
+    kernest_array *B0 = tu_observe(A[0], K, 0.0, &rng);
     const double sigma = 0.05 * kn_synth_std(B0);
     kn_synth_noise(&rng, sigma, B0);
-    kernest_array *Bv = observe(A[1], K, sigma, &rng), *Bt = observe(A[2], K, sigma, &rng);
+    kernest_array *Bv = tu_observe(A[1], K, sigma, &rng), *Bt = tu_observe(A[2], K, sigma, &rng);
     const kernest_array *As[1] = {A[0]}, *Bs[1] = {B0};
     static const double lams[] = {1e-2, 1e-1, 1, 10, 100};
     double best[2] = {INFINITY, INFINITY}, test[2] = {0, 0}, kerr[2] = {0, 0}, lbest[2] = {0, 0};
@@ -461,7 +450,7 @@ Test(tv, combined_priors_hold_in_the_estimate)
     piecewise_kernel(K);
     kernest_array_create2(n, n, &A);
     kn_synth_binary(&rng, 0.3, A);
-    kernest_array *B = observe(A, K, 0.05, &rng);
+    kernest_array *B = tu_observe(A, K, 0.05, &rng);
     const kernest_array *As[1] = {A}, *Bs[1] = {B};
     kernest_options o;
     kernest_options_default(&o);
@@ -512,10 +501,7 @@ Test(tv, combined_priors_hold_in_the_estimate)
 
 Test(tv, cli_parses_tv_in_the_reg_list)
 {
-    char *dir = tu_tmpdir(), args[2048], err[1024];
-    cr_assert_not_null(dir);
-    snprintf(args, sizeof args, "synth -o '%s' --n 8 --kernel gaussian:2,1,30 --noise-rel 0.05", dir);
-    cr_assert_eq(tu_run_cli(args, err, sizeof err), 0, "%s", err);
+    char *dir = tu_synth_dir(), args[2048], err[1024];
     snprintf(args, sizeof args, "estimate '%s/A.npy' '%s/B.npy' -o '%s/K.npy' --reg grad:1e-2,l1:1e-3,tv:0.5 "
              "--nonneg --maxiter 30 --report '%s/r.json' --threads 1", dir, dir, dir, dir);
     cr_assert_eq(tu_run_cli(args, err, sizeof err), 0, "%s", err);

@@ -13,6 +13,8 @@
 
 #include "backend/backend.h"
 #include "backend/cpu/cpu_backend.h"
+#include "base/rng.h"
+#include "base/synth.h"
 #include "testutil.h"
 
 /* Every test program (and the CLI it runs) plans with FFTW_ESTIMATE unless told otherwise:
@@ -229,11 +231,104 @@ kernest_array *tu_direct_convolve(const kernest_array *A, const kernest_array *K
 
 double tu_rel_diff(const kernest_array *a, const kernest_array *b)
 {
+    return tu_rel_diff_vec(a->data, b->data, b->size);
+}
+
+double tu_rel_diff_vec(const double *a, const double *b, size_t n)
+{
     double num = 0, den = 0;
-    for (size_t i = 0; i < b->size; i++) {
-        double d = a->data[i] - b->data[i];
+    for (size_t i = 0; i < n; i++) {
+        double d = a[i] - b[i];
         num += d * d;
-        den += b->data[i] * b->data[i];
+        den += b[i] * b[i];
     }
     return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+double *tu_random_vec_new(size_t n, double lo, double hi, unsigned long long *state)
+{
+    double *v = malloc((n ? n : 1) * sizeof *v);
+    cr_assert_not_null(v);
+    tu_random_vec(v, n, lo, hi, state);
+    return v;
+}
+
+double tu_dot(const double *a, const double *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+struct kn_vec *tu_upload(struct kn_backend *be, const double *x, size_t n)
+{
+    kn_vec *v = NULL;
+    cr_assert_eq(be->ops->vec_create(be, n, &v), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(be->ops->vec_upload(be, v, x), KERNEST_OK, "%s", kernest_last_error());
+    return v;
+}
+
+void tu_apply(struct kn_backend *be, int adjoint, const double *in, size_t nin, double *out, size_t nout)
+{
+    const kn_backend_ops *o = be->ops;
+    kn_vec *vi = NULL, *vo = NULL;
+    cr_assert_eq(o->vec_create(be, nin, &vi), KERNEST_OK);
+    cr_assert_eq(o->vec_create(be, nout, &vo), KERNEST_OK);
+    cr_assert_eq(vi->n, nin);
+    cr_assert_eq(vo->n, nout);
+    /* poison the output so an operation that forgets to write some entries is caught */
+    cr_assert_eq(o->vec_fill(be, vo, 12345.0), KERNEST_OK);
+    cr_assert_eq(o->vec_upload(be, vi, in), KERNEST_OK);
+    int st = adjoint ? o->op_adjoint(be, vi, vo) : o->op_apply(be, vi, vo);
+    cr_assert_eq(st, KERNEST_OK, "op -> %d (%s)", st, kernest_last_error());
+    cr_assert_eq(o->vec_download(be, vo, out), KERNEST_OK);
+    o->vec_destroy(be, &vi);
+    o->vec_destroy(be, &vo);
+    cr_assert_null(vi);
+}
+
+void tu_gram(struct kn_backend *be, kernest_reg reg, const double *in, double *out, size_t n)
+{
+    const kn_backend_ops *o = be->ops;
+    kn_vec *vi = NULL, *vo = NULL;
+    cr_assert_eq(o->vec_create(be, n, &vi), KERNEST_OK);
+    cr_assert_eq(o->vec_create(be, n, &vo), KERNEST_OK);
+    cr_assert_eq(o->vec_fill(be, vo, -777.0), KERNEST_OK);
+    cr_assert_eq(o->vec_upload(be, vi, in), KERNEST_OK);
+    cr_assert_eq(o->reg_gram(be, reg, vi, vo), KERNEST_OK);
+    cr_assert_eq(o->vec_download(be, vo, out), KERNEST_OK);
+    o->vec_destroy(be, &vi);
+    o->vec_destroy(be, &vo);
+}
+
+double tu_dot_test(size_t n, const double *x, const double *hty, size_t m, const double *hx, const double *y,
+                   double *lhs, double *rhs)
+{
+    const double l = tu_dot(hx, y, m), r = tu_dot(x, hty, n);
+    const double scale = fmax(sqrt(tu_dot(hx, hx, m)) * sqrt(tu_dot(y, y, m)),
+                              sqrt(tu_dot(x, x, n)) * sqrt(tu_dot(hty, hty, n)));
+    if (lhs)
+        *lhs = l;
+    if (rhs)
+        *rhs = r;
+    return scale > 0 ? fabs(l - r) / scale : NAN;
+}
+
+kernest_array *tu_observe(const kernest_array *A, const kernest_array *K, double sigma, struct kn_rng *rng)
+{
+    kernest_array *B = NULL;
+    cr_assert_eq(kernest_convolve(A, K, KERNEST_MODE_SAME, &B), KERNEST_OK);
+    if (rng)
+        kn_synth_noise(rng, sigma, B);
+    return B;
+}
+
+char *tu_synth_dir(void)
+{
+    char *dir = tu_tmpdir(), args[2048], err[1024];
+    cr_assert_not_null(dir);
+    snprintf(args, sizeof args, "synth -o '%s' --n 8 --kernel gaussian:2,1,30 --noise-rel 0.05", dir);
+    cr_assert_eq(tu_run_cli(args, err, sizeof err), 0, "%s", err);
+    return dir;
 }

@@ -34,7 +34,7 @@ double tu_rand(unsigned long long *state);
 /* New 2-D array filled with uniform values in [lo, hi). */
 kernest_array *tu_random_array(size_t h, size_t w, double lo, double hi, unsigned long long *state);
 /* The default options for a kh×kw kernel (0: from the data) on one CPU thread, the set-up most
- * tests start from. */
+ * tests start from (one thread: reductions in a fixed order, no spinning on a loaded machine). */
 kernest_options tu_cpu_options(size_t kh, size_t kw);
 /* The whole file as a NUL-terminated string (malloc'd; a Criterion assertion when it cannot be
  * read). */
@@ -49,7 +49,45 @@ struct kn_backend *tu_cpu(kernest_precision p);
 /* Reference full 2-D convolution by the direct sum (O(ha wa kh kw)), then cropped as mode. */
 kernest_array *tu_direct_convolve(const kernest_array *A, const kernest_array *K, kernest_mode mode);
 
-/* Relative difference ‖a − b‖ / ‖b‖ (arrays of equal size). */
+/* Relative difference ‖a − b‖ / ‖b‖ (arrays of equal size); ‖a − b‖ where ‖b‖ = 0. */
 double tu_rel_diff(const kernest_array *a, const kernest_array *b);
+/* The same for two vectors of n values. */
+double tu_rel_diff_vec(const double *a, const double *b, size_t n);
+
+/* n new values uniform in [lo, hi) from tu_rand (malloc'd, at least one slot; a Criterion
+ * assertion when it cannot be allocated). */
+double *tu_random_vec_new(size_t n, double lo, double hi, unsigned long long *state);
+/* Σ a[i] b[i], in index order. */
+double tu_dot(const double *a, const double *b, size_t n);
+
+/* ---- a backend's operations applied to host data (Criterion assertions on every step) ---- */
+struct kn_vec;
+/* A new vector of be holding the n values of x. */
+struct kn_vec *tu_upload(struct kn_backend *be, const double *x, size_t n);
+/* out (nout values) = H in (adjoint 0) or Hᵀ in (adjoint 1) with be's operator, set up by the
+ * caller: upload, op_apply or op_adjoint, download. The output vector is poisoned first, so an
+ * operation that leaves an entry unwritten is caught. For H of a fresh CPU backend in double,
+ * see kn_cpu_apply_once (backend/cpu/cpu_apply.h). */
+void tu_apply(struct kn_backend *be, int adjoint, const double *in, size_t nin, double *out, size_t nout);
+/* out = LᵀL in (n values) for the regulariser reg with be's reg_gram, the output poisoned first. */
+void tu_gram(struct kn_backend *be, kernest_reg reg, const double *in, double *out, size_t n);
+
+/* The dot test of an operator H (m×n) against its adjoint: from x (n values), hty = Hᵀ y (n),
+ * hx = H x (m) and y (m), stores lhs = ⟨H x, y⟩ and rhs = ⟨x, Hᵀ y⟩ (each where not NULL) and
+ * returns the relative mismatch |lhs − rhs| / max(‖H x‖‖y‖, ‖x‖‖Hᵀ y‖); NaN where that scale is
+ * 0, so that `rel <= tol` fails. A self-adjoint G (a Gram matrix) is H = Hᵀ = G with m = n.
+ * Tests whose tolerance is on another scale assert on lhs and rhs themselves. */
+double tu_dot_test(size_t n, const double *x, const double *hty, size_t m, const double *hx, const double *y,
+                   double *lhs, double *rhs);
+
+/* ---- problems ---------------------------------------------------------------------------- */
+struct kn_rng;
+/* B = same(A ⊛ K) by kernest_convolve, plus kn_synth_noise(rng, sigma) where rng is not NULL (a
+ * Criterion assertion on failure). */
+kernest_array *tu_observe(const kernest_array *A, const kernest_array *K, double sigma, struct kn_rng *rng);
+/* A fresh temporary folder holding the small problem of `kernest synth --n 8 --kernel
+ * gaussian:2,1,30 --noise-rel 0.05` (A.npy, B.npy, ...), Criterion assertions on failure; remove
+ * it with tu_rmtree and free the path. */
+char *tu_synth_dir(void);
 
 #endif

@@ -1,18 +1,21 @@
 """kernest — estimate a 2-D convolution kernel K from pairs (A, B = crop_mode(A ⊛ K) + noise).
 
-A thin ctypes binding of libkernest; arrays are NumPy arrays, the report is a dict.
+A ctypes binding of libkernest; arrays are NumPy arrays, the report is a dict.
 
-    K, report = kernest.estimate(A, B)                   # one pair, default (2Ha-1)x(2Wa-1) kernel
-    K, report = kernest.estimate([A1, A2], [B1, B2], reg="grad", lam=100.0)
-    K, report = kernest.estimate(A, B, model="auto")     # model and lambda chosen from the data
+    result = kernest.estimate(A, B)     # as `kernest estimate A B -o K`: model and lambda chosen
+    K, report = result                  # from the data; (2Ha-1)x(2Wa-1) kernel; progress bar
+    result.kernel, result.profile, result.predict(A2), result.score(A_test, B_test)
+    kernest.plot(result)                                 # matplotlib: kernel, residual, profile, convergence
+    K, report = kernest.estimate(A, B, fast=True)        # one plain solve, as --fast
+    K, report = kernest.estimate([A1, A2], [B1, B2], reg="grad", lam=100.0)  # one solve, as given
     B_hat = kernest.convolve(A, K, mode="same")          # scipy.signal.convolve2d semantics
     W, report = kernest.estimate(X, Y, ksize=(3, 3), correlate=True)  # a conv layer: X (S, C_in, H, W),
                                                          # Y (S, C_out, H, W) -> W (C_out, C_in, 3, 3)
 
     A = kernest.read("A.fits"); kernest.write("K.tif", K)  # the CLI's file formats
 
-estimate makes one solve unless asked for the automatic choice (model="auto" or lam="auto"), as
-the C library does; the kernest command's default is the automatic choice (--fast: one solve).
+estimate's default is the kernest command's: the automatic choice of model and λ when none of
+model, reg, lam, l1, tv is given; fast=True makes one plain solve (--fast; the C library's default).
 NaN in B marks a missing pixel. Library errors raise KernestError, or KernestInputError (also a
 ValueError) for bad input, carrying the library's message. Solves release the GIL (ctypes does
 so for every call).
@@ -21,10 +24,15 @@ import ctypes
 import ctypes.util
 import json
 import os
+import signal
+import threading
 
 import numpy as np
 
-__all__ = ["estimate", "convolve", "KernestError", "KernestInputError", "version"]
+from . import _progress
+from ._result import Result, plot
+
+__all__ = ["estimate", "convolve", "plot", "Result", "KernestError", "KernestInputError", "version"]
 
 _MAX_NDIM = 4
 
@@ -110,7 +118,8 @@ class _Options(ctypes.Structure):
                 ("order", ctypes.c_int),
                 ("outer_maxiter", ctypes.c_int),
                 ("outer_tol", ctypes.c_double),
-                ("background", ctypes.c_int)]
+                ("background", ctypes.c_int),
+                ("bias", ctypes.c_int)]
 
 
 class _Fixed(ctypes.Structure):
@@ -136,14 +145,15 @@ def _load():
             errors.append(path + ": not found")
             continue
         try:
-            return ctypes.CDLL(path)
+            return ctypes.CDLL(path), path
         except OSError as e:
             errors.append(str(e))
-    raise ImportError("kernest: cannot load libkernest.so; set KERNEST_LIB to its path (tried: "
-                      + "; ".join(errors) + ")")
+    raise ImportError("kernest: cannot load libkernest.so; install the package with `pip install .` "
+                      "from the repository (it builds the library into the package), or set KERNEST_LIB "
+                      "to a built libkernest.so (tried: " + "; ".join(errors) + ")")
 
 
-_lib = _load()
+_lib, _lib_path = _load()  # _lib_path: the file loaded (KERNEST_LIB, the package's, or the checkout's)
 _P_Array = ctypes.POINTER(_Array)
 _lib.kernest_last_error.restype = ctypes.c_char_p
 _lib.kernest_status_name.restype = ctypes.c_char_p
@@ -163,6 +173,14 @@ _lib.kernest_report_destroy.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
 _lib.kernest_free.argtypes = [ctypes.c_void_p]
 _lib.kernest_select_parse.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]
 _lib.kernest_report_uncertainty.argtypes = [ctypes.c_void_p, ctypes.POINTER(_P_Array), ctypes.POINTER(_P_Array)]
+
+# the mirror must match the library's struct exactly: a field added on one side only would make the
+# library read past (or beside) what Python passes
+_lib.kernest_options_size.restype = ctypes.c_size_t
+if _lib.kernest_options_size() != ctypes.sizeof(_Options):
+    raise ImportError("kernest: %s has a kernest_options of %d bytes but this package mirrors %d: the "
+                      "package and the library come from different versions (reinstall with `pip install .`)"
+                      % (_lib_path, _lib.kernest_options_size(), ctypes.sizeof(_Options)))
 
 _MODES = {"full": 0, "same": 1, "valid": 2}
 _REGS = {"none": 0, "ridge": 1, "grad": 2}
@@ -196,10 +214,49 @@ def _view(a):
     return s
 
 
+_INT_MAX = 2**31 - 1
+_SIZE_MAX = 2**63 - 1
+
+
+def _int(value, name, lo, hi):
+    """value as an int in lo..hi (the CLI's range), else KernestInputError naming the argument:
+    nothing wraps silently into a C type."""
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
+        value = int(value)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise KernestInputError("%s: must be an integer, got %r" % (name, value), "E_INVALID")
+    v = int(value)
+    if not lo <= v <= hi:
+        raise KernestInputError("%s: must be %d..%d, got %d" % (name, lo, hi, v), "E_INVALID")
+    return v
+
+
+def _float(value, name, lo=None):
+    """value as a finite float (>= lo when given), else KernestInputError naming the argument."""
+    if isinstance(value, (bool, np.bool_, str, bytes)) or np.iscomplexobj(value):
+        raise KernestInputError("%s: must be a real number, got %r" % (name, value), "E_INVALID")
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise KernestInputError("%s: must be a real number, got %r" % (name, value), "E_INVALID") from None
+    if not np.isfinite(v) or (lo is not None and v < lo):
+        raise KernestInputError("%s: must be a finite number%s, got %r" % (name, "" if lo is None else " >= %g" % lo,
+                                                                            value), "E_INVALID")
+    return v
+
+
+def _real(x, what):
+    """np.asarray(x) refusing what is not real numbers (complex, strings, dates, objects)."""
+    a = np.asarray(x)
+    if a.dtype.kind not in "biuf":
+        raise KernestInputError("%s: expected an array of real numbers, got dtype %s" % (what, a.dtype), "E_INVALID")
+    return a
+
+
 def _as_array(x, what, max_ndim=2):
     """A float64 C-contiguous copy of 2..max_ndim dimensions (kept alive by the caller) and a
     view struct over it."""
-    a = np.ascontiguousarray(np.asarray(x, dtype=np.float64))
+    a = np.ascontiguousarray(_real(x, what).astype(np.float64, copy=False))
     if not 2 <= a.ndim <= max_ndim:
         want = "a 2-D" if max_ndim == 2 else "a 2-D to %d-D" % max_ndim
         raise KernestInputError("%s: expected %s array, got %d dimensions" % (what, want, a.ndim), "E_SHAPE")
@@ -242,7 +299,7 @@ def _model(model):
         if not order.isdigit():
             raise KernestInputError("model: %r needs its order, e.g. %s:%d" % (model, name, 4 if kind == 2 else 1),
                                     "E_INVALID")
-        return kind, int(order)
+        return kind, _int(int(order), "model %s:%s" % (name, "M" if kind == 2 else "R"), 0 if kind == 2 else 1, 64)
     if order:
         raise KernestInputError("model: %r takes no order" % (model,), "E_INVALID")
     return kind, 0
@@ -252,19 +309,30 @@ def _set_priors(opt, keep, model, solver, l1, nonneg, bounds, sum, support, fixe
     """Fill the prior fields of opt; arrays that the library borrows are appended to keep."""
     opt.model, opt.order = _model(model)
     opt.solver = _pick(_SOLVERS, solver, "solver")
-    opt.l1 = float(l1)
+    opt.l1 = _float(l1, "l1", 0.0)
     opt.nonneg = 1 if nonneg else 0
     if bounds is not None:
+        if not isinstance(bounds, (tuple, list)) or len(bounds) != 2:
+            raise KernestInputError("bounds: must be (lo, hi), got %r" % (bounds,), "E_INVALID")
         opt.has_bounds = 1
-        opt.lower, opt.upper = float(bounds[0]), float(bounds[1])
+        opt.lower, opt.upper = float(bounds[0]), float(bounds[1])  # ±inf allowed: the library checks
     if sum is not None:
         opt.has_sum = 1
-        opt.sum = float(sum)
+        opt.sum = _float(sum, "sum")
     if support is not None:
         if isinstance(support, tuple) and support and support[0] == "disk":
-            opt.support, opt.support_radius = 1, float(support[1])
+            if len(support) != 2:
+                raise KernestInputError("support: ('disk', R) takes one radius, got %r" % (support,), "E_INVALID")
+            opt.support, opt.support_radius = 1, _float(support[1], "support disk radius", 0.0)
         elif isinstance(support, tuple) and support and support[0] == "box":
-            opt.support, opt.support_h, opt.support_w = 2, int(support[1]), int(support[2])
+            if len(support) != 3:
+                raise KernestInputError("support: ('box', H, W) takes two sizes, got %r" % (support,), "E_INVALID")
+            opt.support = 2
+            opt.support_h = _int(support[1], "support box H", 1, _SIZE_MAX)
+            opt.support_w = _int(support[2], "support box W", 1, _SIZE_MAX)
+        elif isinstance(support, (tuple, str)):
+            raise KernestInputError("support: %r is not ('disk', R), ('box', H, W) or a 2-D mask" % (support,),
+                                    "E_INVALID")
         else:
             mn, msx = _as_array(support, "support")
             keep += [mn, msx]
@@ -272,19 +340,28 @@ def _set_priors(opt, keep, model, solver, l1, nonneg, bounds, sum, support, fixe
             opt.support_mask = ctypes.cast(ctypes.pointer(msx), ctypes.c_void_p)
     if fixed:
         items = list(fixed.items()) if isinstance(fixed, dict) else [((r, c), v) for r, c, v in fixed]
-        arr = (_Fixed * len(items))(*[_Fixed(int(r), int(c), float(v)) for (r, c), v in items])
+        lim = 2**63 - 1
+        arr = (_Fixed * len(items))(*[_Fixed(_int(r, "fixed row", -lim, lim), _int(c, "fixed column", -lim, lim),
+                                             _float(v, "fixed value")) for (r, c), v in items])
         keep.append(arr)
         opt.nfixed = len(items)
         opt.fixed = ctypes.cast(arr, ctypes.c_void_p)
 
 
-def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxiter=500,
-             threads=0, precision=None, device="auto", model="pixel", solver="auto", l1=0.0,
+def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxiter=500,
+             threads=0, precision=None, device="auto", model=None, solver="auto", l1=None,
              nonneg=False, bounds=None, sum=None, support=None, fixed=None, progress=None,
-             checkpoint=None, checkpoint_every=60.0, resume=None, tv=0.0, layout="auto",
+             checkpoint=None, checkpoint_every=60.0, resume=None, tv=None, layout="auto",
              correlate=False, lambda_=None, select="cv", sigma=None, probes=2, uncertainty=None,
-             seed=1, background=False, outer_maxiter=30, outer_tol=1e-4):
-    """Estimate the kernel K shared by the pairs (A_i, B_i).
+             seed=1, background=False, outer_maxiter=30, outer_tol=1e-4, fast=False, bias=False):
+    """Estimate the kernel K shared by the pairs (A_i, B_i); returns a Result (unpacks as (K, report)).
+
+    The default is the kernest command's (`kernest estimate A B -o K`): when none of model, reg,
+    lam (lambda_), l1 and tv is given, the model and λ are chosen from the data (model="auto",
+    below); its cost (solves, iterations, time) shows in the progress display and in
+    report["automatic"]. fast=True makes one plain solve instead (--fast: pixel model, no
+    regulariser, CGLS; the C library's default). Giving model, reg, lam, l1 or tv makes one solve
+    with what is given (as on the command line).
 
     A, B: arrays, or lists of arrays (one pair per entry; shapes may differ between pairs): 2-D,
     or with channels as described under "Several channels" below.
@@ -296,7 +373,7 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     threads: CPU threads (0 = all cores). precision: None (double on CPU, single on GPU),
     "double" or "single". device: "auto" | "cpu" | "cuda" | "cuda:N".
     Priors (any constraint, l1 or tv selects FISTA under solver="auto"):
-    model: "pixel" (default) | "radial" (K = Phi(f), a profile on knots 1 px apart; report["model"]["profile"])
+    model: "pixel" (the default of one solve) | "radial" (K = Phi(f), a profile on knots 1 px apart; report["model"]["profile"])
     | "harmonic:M" (profiles times cos/sin of m*theta, m <= M; report["model"]["coefficients"])
     | "lowrank:R" (K = sum of R outer products u v^T by ALS; report["model"]["u"], ["v"], ["als"])
     | "auto" (see below). Which constraints each model takes: README "Priors" (others raise).
@@ -306,11 +383,19 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     ("box", H, W) | a 0/1 array shaped like K. fixed: {(row, col): value} or [(row, col, value)],
     offsets from the centre.
     background: also fit one constant offset per pair (report["background"]).
+    bias: also fit one offset per output channel shared by every sample, a convolution layer's
+    bias (report["bias"], result.bias); not with background.
     outer_maxiter, outer_tol: lowrank's ALS sweeps cap and relative change of K to stop at.
-    progress: a callable called after every iteration with a dict (iteration, first_iteration,
-    maxiter, residual, tol, elapsed, solver); a true return value stops the solve (stop reason
-    "interrupted", K is the current iterate). An exception raised in it, KeyboardInterrupt
-    (Ctrl-C) included, stops the solve cleanly (writing the checkpoint) and is raised again.
+    progress: None (default): a progress display on stderr in a terminal or a notebook, once a
+    call has run for a second (tqdm's bar when tqdm is installed, a plain line otherwise); True:
+    the display wherever stderr goes; False: none. A callable is called instead after every
+    iteration with a dict (iteration, first_iteration, maxiter, residual, tol, elapsed, solver of
+    the current solver run; run: which run of this call, from 1 — the automatic choice's λ path
+    and folds and lowrank's sweeps make many; total_iterations: iterations of every run of this
+    call so far, report["automatic"]["iterations"] at the end of an automatic choice); a true
+    return value stops the solve (stop reason "interrupted", K is the current iterate). An
+    exception raised in it, KeyboardInterrupt (Ctrl-C) included, stops the solve cleanly
+    (writing the checkpoint) and is raised again; Ctrl-C works the same with the display.
     checkpoint: path of the solver state, written every checkpoint_every seconds, at the last
     iteration and when stopped. resume: a checkpoint of the same inputs and options to go on
     from; the result equals the uninterrupted solve's.
@@ -322,8 +407,7 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     returns cross-correlation kernels (each flipped in both axes), the weights torch.nn.Conv2d
     stores; support and fixed are then read in that frame too.
 
-    Automatic choices (README "Automatic choices and uncertainty"); this function's default stays
-    one solve, as the C library's (the CLI's default is automatic):
+    Automatic choices (README "Automatic choices and uncertainty"); the default, as the CLI's:
     lam="auto" (or lambda_="auto"): choose λ of reg (grad when reg="none") by select:
     "cv" | "cv:K" | "gcv" | "discrepancy" | "lcurve". model="auto": choose among pixel+grad,
     pixel+nonneg+grad, radial+grad, harmonic:2+grad and lowrank:2+grad (from two starts) by
@@ -335,8 +419,10 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     The report's "automatic" entry lists every candidate with its λ and score, and the choice;
     report["final"] holds the model, reg and λ of the estimate.
 
-    Returns (K, report): K as a float64 array, report as a dict (stop reason, iterations,
-    residual history, misfit per pair, device, times). Not converging is reported, not raised.
+    Returns a kernest.Result: it unpacks as (K, report) — K a float64 array, report a dict (stop
+    reason, iterations, residual history, misfit per pair, device, times) — and has .kernel,
+    .report, .background (.bias), .profile, .uncertainty, .predict(A), .score(A_test, B_test);
+    kernest.plot(result) draws it. Not converging is reported, not raised.
     """
     As = list(A) if isinstance(A, (list, tuple)) else [A]
     Bs = list(B) if isinstance(B, (list, tuple)) else [B]
@@ -356,11 +442,31 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     _lib.kernest_options_default(ctypes.byref(opt))
     opt.mode = _pick(_MODES, mode, "mode")
     if ksize is not None:
-        opt.kh, opt.kw = int(ksize[0]), int(ksize[1])
-        if opt.kh <= 0 or opt.kw <= 0:
+        if not isinstance(ksize, (tuple, list)) or len(ksize) != 2:
             raise KernestInputError("ksize: must be two positive integers, got %r" % (ksize,), "E_INVALID")
+        opt.kh, opt.kw = _int(ksize[0], "ksize", 1, _INT_MAX), _int(ksize[1], "ksize", 1, _INT_MAX)
     if lambda_ is not None:
         lam = lambda_
+    # the CLI's rule (cmd_estimate.c): automatic unless a model, a regulariser or a weight is given
+    # (l1 and tv are parts of --reg there), or fast
+    automatic = not fast and model is None and reg is None and lam is None and l1 is None and tv is None
+    if fast and (model == "auto" or lam == "auto" or l1 == "auto"):
+        raise KernestInputError("fast=True: cannot be combined with model='auto', lam='auto' or l1='auto'",
+                                "E_INVALID")
+    if model == "auto" and lam is not None and lam != "auto":
+        raise KernestInputError("model='auto': chooses lambda too; drop lam", "E_INVALID")
+    if automatic and (checkpoint is not None or resume is not None):
+        raise KernestInputError("%s: not with the automatic choice, the default (it runs many solves); give "
+                                "model, reg and lam, or fast=True" % ("checkpoint" if checkpoint is not None
+                                                                      else "resume"), "E_INVALID")
+    reg = "none" if reg is None else reg
+    lam = 0.0 if lam is None else lam
+    l1 = 0.0 if l1 is None else l1
+    tv = 0.0 if tv is None else tv
+    if automatic:
+        model = "auto"
+    elif model is None:
+        model = "pixel"
     opt.reg = _pick(_REGS, reg, "reg")
     auto_model = model == "auto"
     if auto_model:
@@ -376,54 +482,94 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
     if sel < 0:
         raise KernestInputError("select: %r is not cv, cv:K, gcv, discrepancy or lcurve" % (select,), "E_INVALID")
     opt.select, opt.cv_folds = sel, folds.value
-    opt.sigma = 0.0 if sigma is None else float(sigma)
-    opt.probes = int(probes)
-    opt.uncertainty = 0 if not uncertainty else int(uncertainty)
-    opt.seed = int(seed)
-    opt.lambda_ = float(lam)
+    opt.sigma = 0.0 if sigma is None else _float(sigma, "sigma", 0.0)
+    opt.probes = _int(probes, "probes", 1, 8)
+    opt.uncertainty = 0 if not uncertainty else _int(uncertainty, "uncertainty", 2, 100000)
+    opt.seed = _int(seed, "seed", 0, 2**64 - 1)
+    opt.lambda_ = _float(lam, "lam")  # its range: the library's check (--lambda)
     if isinstance(l1, str):
         if l1 != "auto":
             raise KernestInputError("l1: %r is not a number or 'auto'" % (l1,), "E_INVALID")
         opt.auto_l1 = 1
         l1 = 0.0
-    opt.tol = float(tol)
-    opt.maxiter = int(maxiter)
-    opt.threads = int(threads)
+    opt.tol = _float(tol, "tol", 0.0)
+    opt.maxiter = _int(maxiter, "maxiter", 0, 100000000)
+    opt.threads = _int(threads, "threads", 0, 4096)  # 0: all cores
     opt.precision = _pick(_PRECISIONS, precision, "precision")
     opt.device, opt.device_index = _device(device)
     _set_priors(opt, keep, model, solver, l1, nonneg, bounds, sum, support, fixed)
     if checkpoint is not None:
         opt.checkpoint = os.fsencode(checkpoint)
-    opt.checkpoint_every = float(checkpoint_every)
+    opt.checkpoint_every = _float(checkpoint_every, "checkpoint_every", 0.0)
     if resume is not None:
         opt.resume = os.fsencode(resume)
     raised = []
+    if progress is None or progress is True or progress is False:
+        show = progress is True or (progress is None and _progress.interactive())
+        bar = _progress.Bar(opt.auto_model or opt.auto_lambda) if show else None
+        callback = bar.update if bar else None
+    elif callable(progress):
+        bar, callback = None, progress
+    else:
+        raise KernestInputError("progress: %r is not None, True, False or a callable" % (progress,), "E_INVALID")
+    count = {"solve": 0, "total": 0, "last": None}
+
+    sigint = []
 
     def on_progress(_user, p):
-        # always installed: the solve runs without the GIL, and this is where Python gets the
-        # chance to deliver Ctrl-C (KeyboardInterrupt) and stop the solve cleanly
+        # always installed: the solve runs without the GIL, and this is where Python runs its
+        # signal handlers; Ctrl-C stops the solve cleanly (see on_sigint below)
         try:
-            if progress is None:
-                return 0
+            if sigint:
+                return 1
             q = p.contents
-            return 1 if progress({"iteration": q.iteration, "first_iteration": q.first_iteration,
+            # a solve's first call has iteration first_iteration + 1 (the count starts over)
+            new = count["last"] is None or q.iteration <= count["last"] or q.iteration == q.first_iteration + 1
+            count["solve"] += new
+            count["total"] += q.iteration - (q.first_iteration if new else count["last"])
+            count["last"] = q.iteration
+            if callback is None:
+                return 0
+            return 1 if callback({"iteration": q.iteration, "first_iteration": q.first_iteration,
                                   "maxiter": q.maxiter, "residual": q.residual, "tol": q.tol,
-                                  "elapsed": q.elapsed, "solver": q.solver.decode()}) else 0
+                                  "elapsed": q.elapsed, "solver": q.solver.decode(),
+                                  "run": count["solve"], "total_iterations": count["total"]}) else 0
         except BaseException as e:  # noqa: B036 - re-raised after the solve
             raised.append(e)
             return 1
 
     opt.progress = _PROGRESS_FN(on_progress)
     keep.append(opt.progress)
-    opt.tv = float(tv)
+    opt.tv = _float(tv, "tv", 0.0)
     opt.layout = _pick(_LAYOUTS, layout, "layout")
     opt.correlate = 1 if correlate else 0
     opt.background = 1 if background else 0
-    opt.outer_maxiter = int(outer_maxiter)
-    opt.outer_tol = float(outer_tol)
+    opt.bias = 1 if bias else 0
+    opt.outer_maxiter = _int(outer_maxiter, "outer_maxiter", 1, 100000)
+    opt.outer_tol = _float(outer_tol, "outer_tol", 0.0)
     K = _P_Array()
     rep = ctypes.c_void_p()
-    status = _lib.kernest_estimate(pa, pb, n, ctypes.byref(opt), ctypes.byref(K), ctypes.byref(rep))
+    # Ctrl-C: Python's own handler raises KeyboardInterrupt wherever the main thread is, and in a
+    # ctypes callback that can be before any try (ctypes then prints and drops it, and the solve
+    # goes on). So during the solve a handler that only records it; the next progress call stops
+    # the solve (the checkpoint is written) and KeyboardInterrupt is raised here afterwards.
+    def on_sigint(signum, frame):
+        sigint.append(signum)
+
+    previous = None
+    if (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    status = None
+    try:
+        status = _lib.kernest_estimate(pa, pb, n, ctypes.byref(opt), ctypes.byref(K), ctypes.byref(rep))
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        if bar is not None and (status != 0 or raised or sigint):  # stopped or failed: no summary
+            bar.close()
+    if status == 0 and sigint and not raised:
+        raised.append(KeyboardInterrupt())
     if status == 0 and raised:
         _lib.kernest_array_destroy(ctypes.byref(K))
         _lib.kernest_report_destroy(ctypes.byref(rep))
@@ -441,7 +587,21 @@ def estimate(A, B, mode="same", ksize=None, reg="none", lam=0.0, tol=1e-6, maxit
             report["uncertainty"]["std"] = _take(std)
     finally:
         _lib.kernest_report_destroy(ctypes.byref(rep))
-    return _take(K), report
+    if bar is not None:
+        bar.close(_summary(report))
+    return Result(_take(K), report, mode=mode, layout=layout, correlate=correlate, first_pair=(As[0], Bs[0]))
+
+
+def _summary(report):
+    """One line on what a call did, as the kernest command prints it."""
+    auto, solve = report.get("automatic"), report["solve"]
+    head = ""
+    if auto:
+        final = report.get("final", {})
+        head = "kernest: chose %s, lambda %.4g by %s (%d solves, %d iterations); " % (
+            auto["chosen"], final.get("lambda", 0.0), auto["rule"], auto["solves"], auto["iterations"])
+    return "%s%s %s after %d iterations, %.2f s" % (head or "kernest: ", solve["solver"], solve["stop_reason"],
+                                                    solve["iterations"], report["time_seconds"]["wall"])
 
 
 def convolve(A, K, mode="same", layout="auto", correlate=False):
@@ -504,7 +664,7 @@ def read(path, shape=None, dtype=None):
 def write(path, array, precision="double"):
     """Write a 1-D to 4-D array in the format the extension names (as read), as float64
     (precision="double") or float32 ("single"), atomically (temporary file, then rename)."""
-    a = np.ascontiguousarray(np.asarray(array, dtype=np.float64))
+    a = np.ascontiguousarray(_real(array, "array").astype(np.float64, copy=False))
     if not 1 <= a.ndim <= _MAX_NDIM:
         raise KernestInputError("array: 1 to %d dimensions, got %d" % (_MAX_NDIM, a.ndim), "E_INVALID")
     s = _view(a)

@@ -81,12 +81,12 @@ def test_estimate_recovers_framework_weights():
     rng = np.random.default_rng(3)
     A, W = layer(rng, s=2, cin=3, cout=2, n=20, k=3)
     B = conv2d_like_torch(A, W, 1)  # padding=1: 'same' for k = 3
-    K, rep = kernest.estimate(A, B, ksize=(3, 3), correlate=True, tol=1e-12, maxiter=2000, device="cpu")
+    K, rep = kernest.estimate(A, B, ksize=(3, 3), correlate=True, tol=1e-12, maxiter=2000, device="cpu", fast=True)
     assert K.shape == (2, 3, 3, 3)
     np.testing.assert_allclose(K, W, atol=1e-8)
     assert rep["channels"] == {"in": 3, "out": 2, "samples": 2, "layout": "auto", "correlate": True}
     # without --correlate the same data give the convolution kernels: each one flipped
-    Kc, _ = kernest.estimate(A, B, ksize=(3, 3), tol=1e-12, maxiter=2000, device="cpu")
+    Kc, _ = kernest.estimate(A, B, ksize=(3, 3), tol=1e-12, maxiter=2000, device="cpu", fast=True)
     np.testing.assert_allclose(Kc, W[:, :, ::-1, ::-1], atol=1e-8)
 
 
@@ -97,7 +97,7 @@ def test_estimate_several_pairs_and_3d():
     B = kernest.convolve(A[0], W, mode="same")
     B2 = kernest.convolve(A2, W, mode="same")
     assert B.shape == (1, 14, 14) and B2.shape == (1, 11, 12)
-    K, rep = kernest.estimate([A[0], A2], [B, B2], ksize=(3, 3), tol=1e-12, maxiter=2000, device="cpu")
+    K, rep = kernest.estimate([A[0], A2], [B, B2], ksize=(3, 3), tol=1e-12, maxiter=2000, device="cpu", fast=True)
     assert K.shape == (1, 2, 3, 3)
     np.testing.assert_allclose(K, W, atol=1e-8)
     assert len(rep["pairs"]) == 2 and rep["pairs"][1]["observed_pixels"] == 11 * 12
@@ -121,7 +121,7 @@ def test_2d_unchanged():
     A = rng.standard_normal((10, 9))
     K = rng.standard_normal((3, 3))
     B = kernest.convolve(A, K)
-    Kh, rep = kernest.estimate(A, B, ksize=(3, 3), tol=1e-12, device="cpu")
+    Kh, rep = kernest.estimate(A, B, ksize=(3, 3), tol=1e-12, device="cpu", fast=True)
     assert Kh.shape == (3, 3)
     assert rep["channels"]["in"] == 1 and rep["channels"]["samples"] == 1
     np.testing.assert_allclose(Kh, K, atol=1e-8)
@@ -161,3 +161,35 @@ def test_profile_models_give_each_kernel_its_own_unknowns():
     _, rep = kernest.estimate(A, B, model="lowrank:1", outer_maxiter=3, **opts)
     assert np.array(rep["model"]["u"]).shape == (2, 3, 1, 5)
     assert np.array(rep["model"]["v"]).shape == (2, 3, 1, 5)
+
+
+def test_bias_is_one_offset_per_output_channel():
+    """A layer with a bias (issue 22, item 1): Y = conv2d(X, W) + b[o]; bias=True recovers W and b
+    (C_out numbers, shared by every sample), where the same fit without it is far off."""
+    rng = np.random.default_rng(8)
+    A, W = layer(rng, s=4, cin=2, cout=3, n=16, k=3)
+    b = np.array([0.7, -1.3, 2.1])
+    B = conv2d_like_torch(A, W, 1) + b[None, :, None, None]
+    r = kernest.estimate(A, B, ksize=(3, 3), correlate=True, bias=True, tol=1e-12, maxiter=2000, device="cpu",
+                         fast=True)
+    np.testing.assert_allclose(r.kernel, W, atol=1e-7)
+    np.testing.assert_allclose(r.bias, b, atol=1e-7)
+    assert r.report["bias"] == pytest.approx(list(b), abs=1e-7)
+    assert "background" not in r.report
+    np.testing.assert_allclose(r.predict(A), B, atol=1e-6)
+    K0, _ = kernest.estimate(A, B, ksize=(3, 3), correlate=True, tol=1e-12, maxiter=2000, device="cpu", fast=True)
+    assert np.abs(K0 - W).max() > 100 * np.abs(r.kernel - W).max()
+    with pytest.raises(kernest.KernestInputError, match="--bias"):
+        kernest.estimate(A, B, ksize=(3, 3), correlate=True, bias=True, background=True, device="cpu", fast=True)
+
+
+def test_even_kernel_same_with_correlate_warns():
+    """--mode same with an even kernel is SciPy's window, one pixel off PyTorch's padding='same':
+    the run says so (issue 22), and an odd kernel does not."""
+    rng = np.random.default_rng(4)
+    A, W = layer(rng, s=1, cin=1, cout=1, n=12, k=3)
+    B = conv2d_like_torch(A, W, 1)
+    _, rep = kernest.estimate(A, B, ksize=(4, 4), correlate=True, maxiter=3, device="cpu", fast=True)
+    assert any("one pixel off" in w for w in rep.get("warnings", [])), rep.get("warnings")
+    _, rep = kernest.estimate(A, B, ksize=(3, 3), correlate=True, maxiter=3, device="cpu", fast=True)
+    assert not any("one pixel off" in w for w in rep.get("warnings", []))

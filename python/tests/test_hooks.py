@@ -18,7 +18,7 @@ def test_progress_sees_every_iteration():
     A, B = problem()
     seen = []
     K, rep = kernest.estimate(A, B, device="cpu", threads=1, maxiter=40, tol=1e-8,
-                              progress=seen.append)
+                              progress=seen.append, fast=True)
     assert [p["iteration"] for p in seen] == list(range(1, rep["solve"]["iterations"] + 1))
     # the report went through cJSON, which prints 15 significant digits
     assert [p["residual"] for p in seen] == pytest.approx(rep["solve"]["residual_history"][1:], rel=1e-13)
@@ -27,7 +27,7 @@ def test_progress_sees_every_iteration():
 
 def test_stop_resume_equals_uninterrupted(tmp_path):
     A, B = problem()
-    opts = dict(device="cpu", threads=1, maxiter=40, tol=1e-14, nonneg=True)
+    opts = dict(device="cpu", threads=1, maxiter=40, tol=1e-14, nonneg=True, fast=True)
     Kref, rref = kernest.estimate(A, B, **opts)
     ck = tmp_path / "state.ckpt"
     Kint, rint = kernest.estimate(A, B, checkpoint=ck, checkpoint_every=1e9,
@@ -53,15 +53,15 @@ def test_exception_in_progress_stops_and_is_raised(tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         kernest.estimate(A, B, device="cpu", threads=1, maxiter=50, tol=0, checkpoint=ck,
-                         checkpoint_every=1e9, progress=boom)
+                         checkpoint_every=1e9, progress=boom, fast=True)
     assert ck.exists()  # the solve stopped cleanly and saved its state
 
 
 def test_auto_fallback_warning(monkeypatch):
     A, B = problem()
     monkeypatch.setenv("KERNEST_TEST_FAIL_CUDA", "1")
-    K, rep = kernest.estimate(A, B, device="auto", maxiter=5)
+    K, rep = kernest.estimate(A, B, device="auto", maxiter=5, fast=True)
     assert rep["device"]["backend"] == "cpu"
     assert len(rep["warnings"]) == 1 and "KERNEST_TEST_FAIL_CUDA" in rep["warnings"][0]
     with pytest.raises(kernest.KernestError, match="KERNEST_TEST_FAIL_CUDA"):
-        kernest.estimate(A, B, device="cuda", maxiter=5)
+        kernest.estimate(A, B, device="cuda", maxiter=5, fast=True)

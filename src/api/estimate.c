@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "base/options.h"
+#include "base/warnings.h"
 #include "report.h"
 #include "select/select.h"
 
@@ -57,12 +58,44 @@ static int uncertainty(kn_session *s, const kernest_options *o, const kn_fit *fi
         sigma = m > t ? sqrt(rss / (m - t)) : 0.0;
         *sigma_estimated = 1;
     }
-    st = kn_posterior_std(s, o, fit->x, sigma, o->uncertainty, o->seed, rep->std, &solves);
+    int done = 0;
+    st = kn_posterior_std(s, o, fit->x, sigma, o->uncertainty, o->seed, rep->std, &solves, &done);
     rep->sigma = sigma;
-    rep->std_samples = o->uncertainty;
-    rep->std_rel_error = 1.0 / sqrt(2.0 * (o->uncertainty - 1));
+    rep->std_samples = done;
+    rep->std_rel_error = done >= 2 ? 1.0 / sqrt(2.0 * (done - 1)) : NAN;
+    if (done < o->uncertainty) /* interrupted: the estimate says so (the CLI exits 130/143) */
+        rep->reason = KERNEST_STOP_INTERRUPTED;
     rep->uncertainty_solves = solves;
     return st;
+}
+
+/* A kernel that is exactly 0 comes from the data, not from a solve: say why, so that it is not
+ * taken for an estimate (issue: degenerate or badly scaled inputs used to give K = 0 silently). */
+static void zero_kernel_warning(kn_session *s, const kn_fit *f)
+{
+    const kn_problem *pb = &s->pb;
+    for (size_t i = 0; i < pb->n; i++)
+        if (f->K[i] != 0.0)
+            return;
+    double amax = 0.0, bmax = 0.0;
+    for (size_t i = 0; i < pb->npairs; i++) {
+        const kn_pair *p = &pb->pairs[i];
+        for (size_t j = 0; j < pb->cin * p->ha * p->wa; j++)
+            amax = fmax(amax, fabs(p->A[j]));
+    }
+    for (size_t j = 0; j < pb->m; j++)
+        bmax = fmax(bmax, fabs(s->host_b[j]));
+    if (amax == 0.0)
+        kn_warn(&s->warnings, "the estimate is 0: every A is 0 (nothing constrains K)");
+    else if (bmax == 0.0)
+        kn_warn(&s->warnings, "the estimate is 0: every observed pixel of B is 0");
+    else if (amax * bmax < 1e-150 || amax * bmax > 1e150)
+        kn_warn(&s->warnings, "the estimate is 0: max|A| = %.3g and max|B| = %.3g are too far from 1 for "
+                "double arithmetic (their products underflow or overflow); rescale A and B (K scales "
+                "with B/A)", amax, bmax);
+    else
+        kn_warn(&s->warnings, "the estimate is 0: the data hold no part of B that A explains within the "
+                "support and constraints");
 }
 
 int kernest_estimate(const kernest_array *const *A, const kernest_array *const *B, size_t npairs,
@@ -93,6 +126,10 @@ int kernest_estimate_in(kernest_context *ctx, const kernest_array *const *A,
     kn_select_open_options(opt, &open_opt);
     if ((st = kn_session_open(&s, A, B, npairs, automatic ? &open_opt : opt, ctx)))
         goto done;
+    if (opt->correlate && opt->mode == KERNEST_MODE_SAME && (s.pb.kh % 2 == 0 || s.pb.kw % 2 == 0))
+        kn_warn(&s.warnings, "--mode same with the even kernel %zux%zu and --correlate: SciPy's 'same' "
+                "window, one pixel off a framework's padding='same' (which pads (k-1)//2 before and k//2 "
+                "after); for a layer, pad the input that way and use --mode valid", s.pb.kh, s.pb.kw);
     if (automatic && (opt->checkpoint || opt->resume)) {
         st = kn_error(KERNEST_E_INVALID, "%s: not with the automatic choice of lambda or model (it runs "
                       "many solves; give --reg, --lambda and --model, or --fast)",
@@ -111,10 +148,13 @@ int kernest_estimate_in(kernest_context *ctx, const kernest_array *const *A,
     if ((st = kn_kernel_array(&s.pb, &k)))
         goto done;
     memcpy(k->data, f->K, s.pb.n * sizeof *k->data);
+    zero_kernel_warning(&s, f);
     if (opt->correlate)
         kn_flip_kernels(k->data, s.pb.cout * s.pb.cin, s.pb.kh, s.pb.kw);
     rep = &tmp;
-    if (opt->uncertainty > 0 &&
+    tmp.reason = f->res.reason;
+    /* an interrupted estimate gets no uncertainty: its samples would be cut short too */
+    if (opt->uncertainty > 0 && f->res.reason != KERNEST_STOP_INTERRUPTED &&
         (st = uncertainty(&s, &chosen, f, opt->sigma > 0 ? opt->sigma : sel.sigma, &sigma_est, &tmp)))
         goto done;
     if (opt->uncertainty > 0 && opt->correlate) { /* the maps in K's orientation */
@@ -128,6 +168,8 @@ int kernest_estimate_in(kernest_context *ctx, const kernest_array *const *A,
         rep->std = tmp.std;
         tmp.coverage = tmp.std = NULL;
         rep->std_samples = tmp.std_samples;
+        if (tmp.reason == KERNEST_STOP_INTERRUPTED)
+            rep->reason = KERNEST_STOP_INTERRUPTED;
         rep->std_rel_error = tmp.std_rel_error;
         rep->uncertainty_solves = tmp.uncertainty_solves;
         rep->sigma = opt->uncertainty > 0 ? tmp.sigma : sel.sigma;

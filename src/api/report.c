@@ -91,6 +91,7 @@ int kn_report_make(const kn_session *s, kn_fit *fit, kernest_report **out)
     if (fit->beta) {
         rep->background = fit->beta;
         rep->nbackground = kn_background_count(pb);
+        rep->bias = pb->shared_offsets;
         fit->beta = NULL;
     }
     rep->lipschitz = fit->info.lipschitz;

@@ -34,6 +34,9 @@ typedef struct kn_problem {
                                grid_w/2+1 columns */
     int has_mask;           /* 1 when any B has a NaN */
     size_t cin, cout;       /* channels (1, 1 for 2-D pairs) */
+    int shared_offsets;     /* offsets (when fitted): 0 one per sample and output channel
+                               (--background), 1 one per output channel over every sample (--bias,
+                               a layer's bias); set by whoever opens the problem */
     int channels;           /* 1 when some array has a channel axis: K is written 4-D */
 } kn_problem;
 

@@ -1,6 +1,6 @@
 /* names.c — the names of the options' values (modes, regularisers, layouts, models, solvers, rules
  * of the automatic choice, stop reasons) as the CLI, reports and Python use them: one table per
- * enum, read by one lookup in each direction (names.h). */
+ * enum, read by one lookup in each direction (names.h); which models take an order, and its range. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +40,22 @@ int kernest_solver_parse(const char *s) { return kn_name_parse(s, KN_NAMES(solve
 const char *kernest_solver_name(kernest_solver v) { return kn_name_of((int)v, KN_NAMES(solver_names)); }
 const char *kernest_select_name(kernest_select v) { return kn_name_of((int)v, KN_NAMES(select_names)); }
 const char *kernest_stop_reason_name(kernest_stop_reason v) { return kn_name_of((int)v, KN_NAMES(stop_names)); }
+
+/* the smallest order of each model that takes one; -1: none */
+static const int order_min[] = {[KERNEST_MODEL_PIXEL] = -1, [KERNEST_MODEL_RADIAL] = -1,
+                                [KERNEST_MODEL_HARMONIC] = 0, [KERNEST_MODEL_LOWRANK] = 1};
+
+int kernest_model_order_range(kernest_model model, int *lo, int *hi)
+{
+    const int m = (int)model;
+    if (m < 0 || m >= (int)(sizeof order_min / sizeof *order_min) || order_min[m] < 0)
+        return 0;
+    if (lo)
+        *lo = order_min[m];
+    if (hi)
+        *hi = KERNEST_MODEL_MAX_ORDER;
+    return 1;
+}
 
 /* a rule's name, or "cv:K" (K folds, 2..100; plain "cv" is 5) */
 int kernest_select_parse(const char *s, int *folds)

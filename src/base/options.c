@@ -7,6 +7,11 @@
 #include "names.h"
 #include "options.h"
 
+size_t kernest_options_size(void)
+{
+    return sizeof(kernest_options);
+}
+
 void kernest_options_default(kernest_options *opt)
 {
     memset(opt, 0, sizeof *opt);
@@ -81,12 +86,11 @@ int kn_options_check(const kernest_options *opt)
         return kn_error(KERNEST_E_INVALID, "--precision: unknown precision %d", (int)opt->precision);
     if ((unsigned)opt->model > KERNEST_MODEL_LOWRANK)
         return kn_error(KERNEST_E_INVALID, "--model: unknown model %d", (int)opt->model);
-    if (opt->model == KERNEST_MODEL_HARMONIC && (opt->order < 0 || opt->order > KERNEST_MODEL_MAX_ORDER))
-        return kn_error(KERNEST_E_INVALID, "--model harmonic:M: M must be 0..%d, got %d",
-                        KERNEST_MODEL_MAX_ORDER, opt->order);
-    if (opt->model == KERNEST_MODEL_LOWRANK && (opt->order < 1 || opt->order > KERNEST_MODEL_MAX_ORDER))
-        return kn_error(KERNEST_E_INVALID, "--model lowrank:R: R must be 1..%d, got %d",
-                        KERNEST_MODEL_MAX_ORDER, opt->order);
+    int lo, hi;
+    if (kernest_model_order_range(opt->model, &lo, &hi) && (opt->order < lo || opt->order > hi))
+        return kn_error(KERNEST_E_INVALID, "--model %s:%s: %s must be %d..%d, got %d",
+                        kernest_model_name(opt->model), opt->model == KERNEST_MODEL_HARMONIC ? "M" : "R",
+                        opt->model == KERNEST_MODEL_HARMONIC ? "M" : "R", lo, hi, opt->order);
     if (opt->model == KERNEST_MODEL_LOWRANK && opt->outer_maxiter < 1)
         return kn_error(KERNEST_E_INVALID, "--outer-maxiter: must be >= 1, got %d", opt->outer_maxiter);
     if (!(opt->outer_tol >= 0) || !isfinite(opt->outer_tol))
@@ -108,6 +112,12 @@ int kn_options_check(const kernest_options *opt)
         return kn_error(KERNEST_E_INVALID, "--support: the mask is NULL");
     if (opt->nfixed && !opt->fixed)
         return kn_error(KERNEST_E_INVALID, "--fix: %zu fixed pixels but the list is NULL", opt->nfixed);
+    if (opt->bias && opt->background)
+        return kn_error(KERNEST_E_INVALID, "--bias: not with --background (one offset per sample and "
+                        "channel already holds one per channel)");
+    if (opt->model == KERNEST_MODEL_LOWRANK && (opt->checkpoint || opt->resume))
+        return kn_error(KERNEST_E_INVALID, "%s: not with --model lowrank (its alternating half-steps "
+                        "have no single solver state to save)", opt->checkpoint ? "--checkpoint" : "--resume");
     if (opt->uncertainty < 0 || opt->uncertainty > 100000)
         return kn_error(KERNEST_E_INVALID, "--samples: must be 2..100000, got %d", opt->uncertainty);
     if (opt->auto_lambda || opt->auto_model || opt->auto_l1)
@@ -141,6 +151,9 @@ void kn_options_linear(const kernest_options *opt, kernest_options *out)
     out->nonneg = out->has_bounds = out->has_sum = 0;
     out->l1 = out->tv = 0.0;
     out->solver = KERNEST_SOLVER_AUTO;
+    /* an auxiliary solve (a sample, a probe, a start) neither writes the user's checkpoint over
+     * the estimate's state nor resumes from it */
+    out->checkpoint = out->resume = NULL;
 }
 
 int kn_options_is_linear(const kernest_options *o)

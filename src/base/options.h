@@ -13,7 +13,8 @@ int kn_options_check_select(const kernest_options *opt);
 
 /* *out = opt without the priors that need a proximal solver (non-negativity, bounds, sum, ℓ1,
  * TV) and with the solver left to choose: the quadratic problem that remains is linear in the
- * data, what the Gaussian posterior's samples and the influence matrix's trace are about. */
+ * data, what the Gaussian posterior's samples and the influence matrix's trace are about. These
+ * auxiliary solves neither checkpoint nor resume (checkpoint and resume are cleared). */
 void kn_options_linear(const kernest_options *opt, kernest_options *out);
 /* 1 when opt is such a linear fit already (nothing kn_options_linear drops, no FISTA by name). */
 int kn_options_is_linear(const kernest_options *opt);

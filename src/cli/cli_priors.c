@@ -153,19 +153,22 @@ int cli_parse_model(const char *s, kernest_options *opt)
         name[len] = '\0';
         m = kernest_model_parse(name);
     }
-    const int ordered = m == KERNEST_MODEL_HARMONIC || m == KERNEST_MODEL_LOWRANK;
+    int lo = 0, hi = 0;
+    const int ordered = m >= 0 && kernest_model_order_range((kernest_model)m, &lo, &hi);
     if (m < 0 || (colon && !ordered)) {
         cli_usage_error("--model: '%s' is not pixel, radial, harmonic:M or lowrank:R", s);
         return -1;
     }
     if (ordered) {
         long v;
+        const char *letter = m == KERNEST_MODEL_HARMONIC ? "M" : "R";
+        char what[48];
         if (!colon) {
             cli_usage_error("--model %s: needs the order, e.g. %s:%d", name, name, m == KERNEST_MODEL_HARMONIC ? 4 : 1);
             return -1;
         }
-        if (cli_parse_int(m == KERNEST_MODEL_HARMONIC ? "--model harmonic:M" : "--model lowrank:R", colon + 1,
-                          m == KERNEST_MODEL_HARMONIC ? 0 : 1, KERNEST_MODEL_MAX_ORDER, &v))
+        snprintf(what, sizeof what, "--model %s:%s", name, letter);
+        if (cli_parse_int(what, colon + 1, lo, hi, &v))
             return -1;
         opt->order = (int)v;
     }

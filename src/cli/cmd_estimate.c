@@ -453,7 +453,9 @@ int cli_estimate_run(const cli_estimate *job, kernest_context *ctx, cli_estimate
         written[nw++] = report_path;
     if (!rc && profile_path && !(rc = cli_write_profile(profile_path, rep)))
         written[nw++] = profile_path;
-    if (!rc && job->cov_path && !(rc = cli_write_uncertainty(rep, job->cov_path, job->std_path))) {
+    /* an interrupted run's maps (none, or from the samples that finished) are not written as if whole */
+    if (!rc && job->cov_path && rep->reason != KERNEST_STOP_INTERRUPTED &&
+        !(rc = cli_write_uncertainty(rep, job->cov_path, job->std_path))) {
         written[nw++] = job->cov_path; /* cli_write_uncertainty writes both or neither */
         written[nw++] = job->std_path;
     }

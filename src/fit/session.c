@@ -157,7 +157,7 @@ static int plan_solve(const kn_backend *be, const kn_problem *pb, const kernest_
     int st;
     if ((st = kn_constraints_build(opt, model, cons)) || (st = pick_solver(opt, &cons->spec, fista)))
         return st;
-    *bytes = solve_bytes(be, pb, model, *fista, opt->reg, &cons->spec, opt->background);
+    *bytes = solve_bytes(be, pb, model, *fista, opt->reg, &cons->spec, opt->background || opt->bias);
     return KERNEST_OK;
 }
 
@@ -198,8 +198,10 @@ int kn_session_open(kn_session *s, const kernest_array *const *A, const kernest_
     s->ctx = ctx;
     int st = kn_options_check(opt);
     if (st || (st = kn_problem_init_channels(&s->pb, A, B, npairs, opt->mode, opt->kh, opt->kw, opt->layout, 1,
-                                             opt->input_names)) ||
-        (st = kn_session_setup(s, opt, NULL, NULL)))
+                                             opt->input_names)))
+        return st;
+    s->pb.shared_offsets = opt->bias;
+    if ((st = kn_session_setup(s, opt, NULL, NULL)))
         return st;
     s->setup_seconds = kn_now() - t0;
     return KERNEST_OK;
@@ -298,7 +300,7 @@ static int solve_model(kn_session *s, const kernest_options *opt, kn_model *mode
         goto done;
     if ((st = kn_host_check("--maxiter: the residual history", (size_t)opt->maxiter + 1, sizeof(double))))
         goto done;
-    if (opt->background && !(fit->beta = calloc(kn_background_count(pb) ? kn_background_count(pb) : 1,
+    if ((opt->background || opt->bias) && !(fit->beta = calloc(kn_background_count(pb) ? kn_background_count(pb) : 1,
                                                 sizeof *fit->beta))) {
         st = kn_error(KERNEST_E_NOMEM, "--background: out of memory");
         goto done;
@@ -349,7 +351,7 @@ static int solve_model(kn_session *s, const kernest_options *opt, kn_model *mode
     fit->resumed_from = rh.first_iteration;
     const double t1 = kn_now();
     prm.shift = g;
-    if ((st = solve(be, model, &cons.spec, fit->fista, &prm, opt->background ? pb : NULL, b, x, &sbe,
+    if ((st = solve(be, model, &cons.spec, fit->fista, &prm, opt->background || opt->bias ? pb : NULL, b, x, &sbe,
                     &fit->res, &fit->info)))
         goto done;
     fit->solve_seconds = kn_now() - t1;
@@ -360,7 +362,8 @@ static int solve_model(kn_session *s, const kernest_options *opt, kn_model *mode
         goto done;
     kn_model_kernel(model, fit->x, fit->K);
     if (fit->beta) { /* β = (EᵀE)⁻¹Eᵀ(b − H K), then H K + E β is the prediction */
-        kn_background_offsets(pb, data ? data : s->host_b, fit->hx, fit->beta);
+        if ((st = kn_background_offsets(pb, data ? data : s->host_b, fit->hx, fit->beta)))
+            goto done;
         kn_background_add(pb, fit->beta, fit->hx);
     }
 done:

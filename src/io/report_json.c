@@ -26,13 +26,14 @@ static void priors_json(cJSON *o, const kernest_options *opt)
 {
     static const char *const supports[] = {"none", "disk", "box", "mask"};
     cJSON_AddStringToObject(o, "model", kernest_model_name(opt->model));
-    if (opt->model == KERNEST_MODEL_HARMONIC || opt->model == KERNEST_MODEL_LOWRANK)
+    if (kernest_model_order_range(opt->model, NULL, NULL))
         cJSON_AddNumberToObject(o, "order", opt->order);
     if (opt->model == KERNEST_MODEL_LOWRANK) {
         cJSON_AddNumberToObject(o, "outer_maxiter", opt->outer_maxiter);
         cJSON_AddNumberToObject(o, "outer_tol", opt->outer_tol);
     }
     cJSON_AddBoolToObject(o, "background", opt->background);
+    cJSON_AddBoolToObject(o, "bias", opt->bias);
     cJSON_AddStringToObject(o, "solver", kernest_solver_name(opt->solver));
     cJSON_AddNumberToObject(o, "l1", opt->l1);
     cJSON_AddNumberToObject(o, "tv", opt->tv);
@@ -190,7 +191,7 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
         cJSON_AddNumberToObject(p, "observed_pixels", (double)r->misfit[i].count);
         cJSON_AddNumberToObject(p, "sse", r->misfit[i].sse);
         cJSON_AddNumberToObject(p, "rms", r->misfit[i].rms);
-        if (r->background)
+        if (r->background && !r->bias)
             cJSON_AddNumberToObject(p, "background", r->background[i]);
         cJSON_AddItemToArray(pairs, p);
     }
@@ -218,7 +219,7 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
     }
     cJSON *m = cJSON_AddObjectToObject(root, "model");
     cJSON_AddStringToObject(m, "kind", kernest_model_name(r->model));
-    if (r->model == KERNEST_MODEL_HARMONIC || r->model == KERNEST_MODEL_LOWRANK)
+    if (kernest_model_order_range(r->model, NULL, NULL))
         cJSON_AddNumberToObject(m, "order", r->order);
     if (r->profile && r->model == KERNEST_MODEL_LOWRANK) {
         /* U then V, factor by factor, per kernel (kernest.h) */
@@ -236,8 +237,8 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
         cJSON_AddItemToObject(m, r->model == KERNEST_MODEL_HARMONIC ? "coefficients" : "profile",
                               kernels_json(r, 0, 0, r->nprofile / nk));
     }
-    if (r->background) {
-        cJSON *bg = cJSON_AddArrayToObject(root, "background");
+    if (r->background) { /* --bias: the C_out offsets of the output channels */
+        cJSON *bg = cJSON_AddArrayToObject(root, r->bias ? "bias" : "background");
         for (size_t i = 0; i < r->nbackground; i++)
             cJSON_AddItemToArray(bg, cJSON_CreateNumber(r->background[i]));
     }

@@ -19,33 +19,53 @@ size_t kn_background_bytes(const kn_problem *pb, size_t elem_size)
 
 size_t kn_background_count(const kn_problem *pb)
 {
-    return pb->npairs * pb->cout; /* bounded: each group has at least one data value */
+    /* bounded: each group has at least one data value */
+    return pb->shared_offsets ? pb->cout : pb->npairs * pb->cout;
 }
 
-/* observed pixels of the plane of output o of pair p (all of them without B) */
-static size_t group_nobs(const kn_pair *p, size_t o)
+/* the group of output plane o of pair i: its own (--background), or that plane over every pair
+ * (--bias: a layer's bias, one per output channel) */
+static size_t group_of(const kn_problem *pb, size_t i, size_t o)
 {
-    const size_t win = p->hb * p->wb;
-    size_t n = 0;
-    for (size_t j = o * win; j < (o + 1) * win; j++)
-        n += !p->B || !isnan(p->B[j]);
+    return pb->shared_offsets ? o : i * pb->cout + o;
+}
+
+/* observed pixels of each group (ng = kn_background_count values, malloc'd; NULL: out of memory) */
+static size_t *group_counts(const kn_problem *pb)
+{
+    size_t *n = calloc(kn_background_count(pb) ? kn_background_count(pb) : 1, sizeof *n);
+    for (size_t i = 0; n && i < pb->npairs; i++) {
+        const kn_pair *p = &pb->pairs[i];
+        const size_t win = p->hb * p->wb;
+        for (size_t o = 0; o < pb->cout; o++)
+            for (size_t j = o * win; j < (o + 1) * win; j++)
+                n[group_of(pb, i, o)] += !p->B || !isnan(p->B[j]);
+    }
     return n;
 }
 
-void kn_background_offsets(const kn_problem *pb, const double *b, const double *hx, double *beta)
+int kn_background_offsets(const kn_problem *pb, const double *b, const double *hx, double *beta)
 {
+    const size_t ng = kn_background_count(pb);
+    size_t *n = group_counts(pb);
+    if (!n)
+        return kn_error(KERNEST_E_NOMEM, "--background: out of memory");
+    for (size_t g = 0; g < ng; g++)
+        beta[g] = 0.0;
     for (size_t i = 0; i < pb->npairs; i++) {
         const kn_pair *p = &pb->pairs[i];
         const size_t win = p->hb * p->wb;
         for (size_t o = 0; o < pb->cout; o++) {
-            double s = 0.0;
+            double *s = &beta[group_of(pb, i, o)];
             for (size_t j = o * win; j < (o + 1) * win; j++)
                 if (!isnan(p->B[j]))
-                    s += b[p->offset + j] - hx[p->offset + j];
-            const size_t n = group_nobs(p, o);
-            beta[i * pb->cout + o] = n ? s / (double)n : 0.0;
+                    *s += b[p->offset + j] - hx[p->offset + j];
         }
     }
+    for (size_t g = 0; g < ng; g++)
+        beta[g] = n[g] ? beta[g] / (double)n[g] : 0.0;
+    free(n);
+    return KERNEST_OK;
 }
 
 void kn_background_add(const kn_problem *pb, const double *beta, double *hx)
@@ -55,7 +75,7 @@ void kn_background_add(const kn_problem *pb, const double *beta, double *hx)
         const size_t win = p->hb * p->wb;
         for (size_t j = 0; j < p->len; j++)
             if (!isnan(p->B[j]))
-                hx[p->offset + j] += beta[i * pb->cout + j / win];
+                hx[p->offset + j] += beta[group_of(pb, i, j / win)];
     }
 }
 
@@ -195,38 +215,44 @@ static int model_parts(const kn_model *m, kn_backend *be, composed *c)
     return st;
 }
 
-/* E (m×G, 1 at each observed pixel of group g = (pair i, output o) in column g) and (EᵀE)⁻¹Eᵀ,
+/* E (m×G, 1 at each observed pixel of group g in column g; a group is (pair i, output o), or
+ * output o over every pair with --bias) and (EᵀE)⁻¹Eᵀ (row g: 1/n_g at each of g's pixels),
  * uploaded */
 static int background_parts(const kn_problem *pb, kn_backend *be, composed *c)
 {
     kn_csr e = {0}, f = {0};
     const size_t ng = kn_background_count(pb);
-    size_t nobs = 0;
+    size_t nobs = 0, *n = group_counts(pb), *at = calloc(ng ? ng : 1, sizeof *at);
     for (size_t i = 0; i < pb->npairs; i++)
         nobs += pb->pairs[i].nobs;
-    int st = kn_csr_alloc(&e, pb->m, ng, nobs);
+    int st = !n || !at ? kn_error(KERNEST_E_NOMEM, "--background: out of memory") : KERNEST_OK;
+    if (!st)
+        st = kn_csr_alloc(&e, pb->m, ng, nobs);
     if (!st)
         st = kn_csr_alloc(&f, ng, pb->m, nobs);
     if (st)
         goto done;
+    for (size_t g = 0; g < ng; g++) { /* F's rows: each group's pixels together */
+        f.row_ptr[g + 1] = f.row_ptr[g] + n[g];
+        at[g] = f.row_ptr[g];
+    }
     size_t k = 0;
     for (size_t i = 0; i < pb->npairs; i++) {
         const kn_pair *p = &pb->pairs[i];
         const size_t win = p->hb * p->wb;
         for (size_t o = 0; o < pb->cout; o++) {
-            const size_t g = i * pb->cout + o, n = group_nobs(p, o);
+            const size_t g = group_of(pb, i, o);
             for (size_t j = o * win; j < (o + 1) * win; j++) {
-                const int obs = !p->B || !isnan(p->B[j]);
-                if (obs) {
+                if (!p->B || !isnan(p->B[j])) {
                     e.col[k] = g;
                     e.val[k] = 1.0;
-                    f.col[k] = p->offset + j;
-                    f.val[k] = 1.0 / (double)n;
                     k++;
+                    f.col[at[g]] = p->offset + j;
+                    f.val[at[g]] = 1.0 / (double)n[g];
+                    at[g]++;
                 }
                 e.row_ptr[p->offset + j + 1] = k;
             }
-            f.row_ptr[g + 1] = k;
         }
     }
     if (!(st = kn_csr_upload(be, &e, &c->e)) && !(st = kn_csr_upload(be, &f, &c->f)) &&
@@ -235,6 +261,8 @@ static int background_parts(const kn_problem *pb, kn_backend *be, composed *c)
 done:
     kn_csr_free(&e);
     kn_csr_free(&f);
+    free(n);
+    free(at);
     return st;
 }
 

@@ -32,10 +32,12 @@ int kn_model_predict(kn_backend *sbe, const kn_vec *x, kn_vec *r);
 /* v = P v on a data-space vector (nothing without a background). */
 int kn_model_project(kn_backend *sbe, kn_vec *v);
 /* The background offsets: one per (sample, output channel), β[i·cout + o] over the plane of
- * output o of pb's pair i: npairs·cout of them. */
+ * output o of pb's pair i: npairs·cout of them; with pb->shared_offsets (--bias) one per output
+ * channel over every sample, β[o]: cout of them. */
 size_t kn_background_count(const kn_problem *pb);
-/* β_g = mean over group g's observed pixels of (b − hx) (host, data-space vectors). */
-void kn_background_offsets(const kn_problem *pb, const double *b, const double *hx, double *beta);
+/* β_g = mean over group g's observed pixels of (b − hx) (host, data-space vectors); fails only
+ * when out of memory. */
+int kn_background_offsets(const kn_problem *pb, const double *b, const double *hx, double *beta);
 /* hx += β_g at every observed pixel of group g. */
 void kn_background_add(const kn_problem *pb, const double *beta, double *hx);
 

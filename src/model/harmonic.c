@@ -95,6 +95,51 @@ int kn_harmonic_phi(size_t kh, size_t kw, int M, kn_csr *phi, kn_csr *gram)
     return st;
 }
 
+/* the coefficients are not pixels: bounds on K are not bounds on them */
+static int harmonic_refuse(const kernest_options *opt)
+{
+    const char *what = "the harmonic coefficients";
+    if (opt->nonneg)
+        return kn_error(KERNEST_E_INVALID, "--nonneg: not available with --model harmonic (K >= 0 is not a "
+                        "bound on %s; use --model radial, lowrank or pixel)", what);
+    int st = kn_kind_refuse_pixel_priors(opt, "harmonic", what);
+    if (st)
+        return st;
+    if (opt->support != KERNEST_SUPPORT_NONE && opt->support != KERNEST_SUPPORT_DISK)
+        return kn_error(KERNEST_E_INVALID, "--support: only disk:R with --model harmonic (the profiles are "
+                        "held at 0 beyond r = R)");
+    for (size_t f = 0; f < opt->nfixed; f++)
+        if (opt->fixed[f].row || opt->fixed[f].col)
+            return kn_error(KERNEST_E_INVALID, "--fix %ld,%ld: with --model harmonic only the centre (0,0) can "
+                            "be fixed (any other pixel ties several profiles)", opt->fixed[f].row, opt->fixed[f].col);
+    return KERNEST_OK;
+}
+
+/* the centre (harmonic_refuse allows no other): f_0 at r = 0 alone reaches it */
+static int harmonic_fixed(const kn_model *m, const kernest_fixed_pixel *p, size_t y, size_t x, size_t *i)
+{
+    *i = 0;
+    return KERNEST_OK;
+}
+
+/* per kernel: f_0, then the 2M angular profiles (anchored, + kn_harmonic_angular on their knots) */
+static int harmonic_draw(const kn_model *m, kn_rng *rng, double *g)
+{
+    const size_t nk = m->nk ? m->nk : 1, per = m->nx / nk;
+    const size_t p = kn_radial_knots(m->kh, m->kw), q = p - 1;
+    for (size_t c = 0; c < nk; c++) {
+        double *gc = g + c * per;
+        kn_diff_draw(gc, p, 0, rng);
+        for (int b = 1; b <= 2 * m->order; b++) {
+            double *gb = gc + p + (size_t)(b - 1) * q;
+            kn_diff_draw(gb, q, 1, rng);
+            for (size_t j = 1; j <= q; j++)
+                gb[j - 1] += sqrt(kn_harmonic_angular((size_t)b, j)) * kn_rng_normal(rng);
+        }
+    }
+    return 0;
+}
+
 static int harmonic_init(kn_model *m, int order)
 {
     if (order < 0)
@@ -103,4 +148,14 @@ static int harmonic_init(kn_model *m, int order)
     return kn_harmonic_phi(m->kh, m->kw, order, &m->phi, &m->gram);
 }
 
-const kn_model_kind kn_kind_harmonic = {KERNEST_MODEL_HARMONIC, "--model harmonic", harmonic_init, 1, NULL};
+const kn_model_kind kn_kind_harmonic = {
+    .id = KERNEST_MODEL_HARMONIC,
+    .option = "--model harmonic",
+    .init = harmonic_init,
+    .per_kernel = 1,
+    .refuse = harmonic_refuse,
+    .support = kn_profile_disk,
+    .fixed_unknown = harmonic_fixed,
+    .fixed_what = "pixel",
+    .grad_draw = harmonic_draw,
+};

@@ -4,6 +4,7 @@
 #ifndef KN_KIND_H
 #define KN_KIND_H
 
+#include "base/rng.h"
 #include "kernest.h"
 #include "sparse.h"
 
@@ -36,6 +37,39 @@ typedef struct kn_model_kind {
     int per_kernel;
     /* K = Φ(x) when Φ does not say it (lowrank's factors, side -1); NULL: K = Φ x */
     void (*kernel)(const kn_model *m, const double *x, double *K);
+    /* ---- what the priors mean on the kind's unknowns (fit/constraints.c asks) ---- */
+    /* refuses the options its unknowns cannot take (KERNEST_E_INVALID naming the option); NULL:
+     * it takes every one */
+    int (*refuse)(const kernest_options *opt);
+    /* --support on the first kernel's unknowns: keep[i] = 0 for those held at 0 (keep holds 1s) */
+    int (*support)(const kernest_options *opt, const kn_model *m, double *keep);
+    /* --fix p at kernel pixel (y, x): the unknown it pins into *i (which holds y·kw + x, the
+     * pixel, on entry); refuses a pixel no single unknown reaches. NULL: the pixel itself. */
+    int (*fixed_unknown)(const kn_model *m, const kernest_fixed_pixel *p, size_t y, size_t x, size_t *i);
+    const char *fixed_what; /* what one fixed unknown is, in messages ("pixel" when NULL) */
+    /* g (nx values, zeroed) += Lᵀη, η standard normal, L a square root of the grad prior's Gram
+     * matrix on these unknowns: a prior draw of the uncertainty's samples. Returns 0, or 1 when
+     * this model's unknowns have none (lowrank's half-steps). NULL: none. */
+    int (*grad_draw)(const kn_model *m, kn_rng *rng, double *g);
 } kn_model_kind;
+
+/* The unknowns of one kernel: the first nx/nk (the other kernels' blocks follow). */
+static inline size_t kn_model_per_kernel(const kn_model *m)
+{
+    return m->nx / (m->nk ? m->nk : 1);
+}
+
+/* The refusals every kind whose unknowns are not pixels shares: --bounds (not a bound on what),
+ * --sum and --reg l1 (model.c). */
+int kn_kind_refuse_pixel_priors(const kernest_options *opt, const char *name, const char *what);
+
+/* g += Dᵀη for the first differences of len values at g (η standard normal), plus the
+ * difference from an implicit 0 before the first value when anchored (as kn_diff_gram_blocks;
+ * radial.c). */
+void kn_diff_draw(double *g, size_t len, int anchored, kn_rng *rng);
+
+/* --support disk:R on a profile (radial, harmonic): every profile held at 0 on knots r > R
+ * (radial.c). */
+int kn_profile_disk(const kernest_options *opt, const kn_model *m, double *keep);
 
 #endif

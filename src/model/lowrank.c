@@ -126,6 +126,52 @@ void kn_lowrank_kernel(const double *U, const double *V, int R, size_t kh, size_
         }
 }
 
+/* --nonneg makes both factors >= 0 (so K >= 0) and box:HxW is separable (rows of U, columns of
+ * V); nothing else maps onto the factors */
+static int lowrank_refuse(const kernest_options *opt)
+{
+    int st = kn_kind_refuse_pixel_priors(opt, "lowrank", "the factors u_r, v_r");
+    if (st)
+        return st;
+    if (opt->support != KERNEST_SUPPORT_NONE && opt->support != KERNEST_SUPPORT_BOX)
+        return kn_error(KERNEST_E_INVALID, "--support: only box:HxW with --model lowrank (a disk or a mask is "
+                        "not separable)");
+    if (opt->nfixed)
+        return kn_error(KERNEST_E_INVALID, "--fix: not available with --model lowrank");
+    return KERNEST_OK;
+}
+
+/* lowrank box:HxW: keep the rows of U (side 0) or the columns of V (side 1) inside the box, or
+ * both (side 2: R U factors, then R V factors); the first kernel's unknowns */
+static int lowrank_box(const kernest_options *opt, const kn_model *m, double *keep)
+{
+    const size_t h = opt->support_h, w = opt->support_w, kh = m->kh, kw = m->kw;
+    if (!h || !w || h > kh || w > kw)
+        return kn_error(KERNEST_E_INVALID, "--support box:%zux%zu: must be non-empty and fit in the "
+                        "%zux%zu kernel", h, w, kh, kw);
+    const size_t nu = m->side == 2 ? (size_t)m->order * kh : 0;
+    for (size_t i = 0; i < kn_model_per_kernel(m); i++) {
+        const int rows = m->side == 0 || (m->side == 2 && i < nu);
+        const size_t len = rows ? kh : kw, ext = rows ? h : w, first = (len - 1) / 2 - (ext - 1) / 2;
+        const size_t k = (i < nu ? i : i - nu) % len;
+        keep[i] = k >= first && k < first + ext;
+    }
+    return KERNEST_OK;
+}
+
+/* the linearisation (side 2), per kernel: R factors of kh, R of kw; the half-steps have none */
+static int lowrank_draw(const kn_model *m, kn_rng *rng, double *g)
+{
+    if (m->side != 2)
+        return 1;
+    const size_t nk = m->nk ? m->nk : 1, per = m->nx / nk, R = (size_t)m->order;
+    for (size_t c = 0; c < nk; c++)
+        for (size_t b = 0; b < 2 * R; b++)
+            kn_diff_draw(g + c * per + (b < R ? b * m->kh : R * m->kh + (b - R) * m->kw), b < R ? m->kh : m->kw,
+                         0, rng);
+    return 0;
+}
+
 /* the larger half-step, V = 0: what a solve allocates at most (memory estimates) */
 static int lowrank_init(kn_model *m, int order)
 {
@@ -148,5 +194,13 @@ static void lowrank_kernel(const kn_model *m, const double *x, double *K)
     }
 }
 
-const kn_model_kind kn_kind_lowrank = {KERNEST_MODEL_LOWRANK, "--model lowrank", lowrank_init, 0,
-                                       lowrank_kernel};
+const kn_model_kind kn_kind_lowrank = {
+    .id = KERNEST_MODEL_LOWRANK,
+    .option = "--model lowrank",
+    .init = lowrank_init,
+    .per_kernel = 0,
+    .kernel = lowrank_kernel,
+    .refuse = lowrank_refuse,
+    .support = lowrank_box,
+    .grad_draw = lowrank_draw,
+}; /* --fix: refused (lowrank_refuse) */

@@ -7,10 +7,9 @@
 #include "base/error.h"
 #include "model.h"
 
-/* The kinds table: one row per kernest_model (pixel is the identity and needs no file). */
-static const kn_model_kind kind_pixel = {KERNEST_MODEL_PIXEL, "--model pixel", NULL, 0, NULL};
+/* The kinds table: one row per kernest_model, each from its own file. */
 static const kn_model_kind *const kinds[] = {
-    [KERNEST_MODEL_PIXEL] = &kind_pixel,
+    [KERNEST_MODEL_PIXEL] = &kn_kind_pixel,
     [KERNEST_MODEL_RADIAL] = &kn_kind_radial,
     [KERNEST_MODEL_HARMONIC] = &kn_kind_harmonic,
     [KERNEST_MODEL_LOWRANK] = &kn_kind_lowrank,
@@ -80,4 +79,15 @@ void kn_model_kernel(const kn_model *m, const double *x, double *K)
         memcpy(K, x, m->nx * sizeof *K);
     else
         kn_csr_apply(&m->phi, x, K);
+}
+
+int kn_kind_refuse_pixel_priors(const kernest_options *opt, const char *name, const char *what)
+{
+    if (opt->has_bounds)
+        return kn_error(KERNEST_E_INVALID, "--bounds: not available with --model %s (not a bound on %s)", name, what);
+    if (opt->has_sum)
+        return kn_error(KERNEST_E_INVALID, "--sum: not available with --model %s", name);
+    if (opt->l1 > 0)
+        return kn_error(KERNEST_E_INVALID, "--reg l1: not available with --model %s", name);
+    return KERNEST_OK;
 }

@@ -1,5 +1,5 @@
 /* model.h — the model layer's index: kernel models K = Φ(c) (model.c: the kinds table; radial.h,
- * harmonic.h, lowrank.h: the kinds) and the composed operator H∘Φ the solvers see, with the
+ * pixel.h, harmonic.h, lowrank.h: the kinds) and the composed operator H∘Φ the solvers see, with the
  * background (compose.h). */
 #ifndef KN_MODEL_H
 #define KN_MODEL_H
@@ -8,8 +8,12 @@
 #include "harmonic.h"
 #include "kind.h"
 #include "lowrank.h"
+#include "pixel.h"
 #include "radial.h"
 #include "sparse.h"
+
+/* The row of a model kind (pixel, radial, harmonic, lowrank), or NULL for an unknown one. */
+const kn_model_kind *kn_model_kind_of(kernest_model id);
 
 /* Builds the host side of the model for a kh×kw kernel (order: harmonic M >= 0, lowrank R >= 1;
  * ignored otherwise). lowrank gives the U half-step with V = 0 (the shape of a half-step, for

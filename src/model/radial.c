@@ -111,10 +111,76 @@ int kn_diff_gram_blocks(size_t nblocks, const size_t *len, const int *anchored, 
     return KERNEST_OK;
 }
 
+/* radial, harmonic disk:R: every profile held at 0 on knots r > R, so K = 0 beyond ⌊R⌋ + 1 px
+ * (pixels between ⌊R⌋ and ⌊R⌋ + 1 px see the last free knot through the interpolation); the
+ * first kernel's unknowns */
+int kn_profile_disk(const kernest_options *opt, const kn_model *m, double *keep)
+{
+    const double R = opt->support_radius;
+    if (!(R >= 0) || !isfinite(R))
+        return kn_error(KERNEST_E_INVALID, "--support disk:R: R must be a finite number >= 0, got %g", R);
+    const size_t p = kn_radial_knots(m->kh, m->kw);
+    for (size_t i = 0; i < kn_model_per_kernel(m); i++) {
+        const size_t knot = i < p ? i : 1 + (i - p) % (p - 1); /* harmonic: f_0, then blocks of knots 1.. */
+        keep[i] = (double)knot <= R;
+    }
+    return KERNEST_OK;
+}
+
+void kn_diff_draw(double *g, size_t len, int anchored, kn_rng *rng)
+{
+    if (anchored && len)
+        g[0] += kn_rng_normal(rng);
+    for (size_t j = 0; j + 1 < len; j++) {
+        const double e = kn_rng_normal(rng);
+        g[j + 1] += e;
+        g[j] -= e;
+    }
+}
+
+/* each of the nk profiles on its own */
+static int radial_draw(const kn_model *m, kn_rng *rng, double *g)
+{
+    const size_t nk = m->nk ? m->nk : 1, per = m->nx / nk;
+    for (size_t c = 0; c < nk; c++)
+        kn_diff_draw(g + c * per, per, 0, rng);
+    return 0;
+}
+
+static int radial_refuse(const kernest_options *opt)
+{
+    if (opt->support != KERNEST_SUPPORT_NONE && opt->support != KERNEST_SUPPORT_DISK)
+        return kn_error(KERNEST_E_INVALID, "--support: only disk:R with --model radial (the profile is "
+                        "held at 0 beyond r = R)");
+    if (opt->has_sum)
+        return kn_error(KERNEST_E_INVALID, "--sum: not available with --model radial yet");
+    return KERNEST_OK;
+}
+
+/* a pixel at a whole-number distance r depends on knot r alone */
+static int radial_fixed(const kn_model *m, const kernest_fixed_pixel *p, size_t y, size_t x, size_t *i)
+{
+    if (!kn_radial_knot(m->kh, m->kw, y, x, i))
+        return kn_error(KERNEST_E_INVALID, "--fix %ld,%ld: with --model radial a fixed pixel must lie at "
+                        "a whole-number distance from the centre (this one ties two profile knots)",
+                        p->row, p->col);
+    return KERNEST_OK;
+}
+
 static int radial_init(kn_model *m, int order)
 {
     int st = kn_radial_phi(m->kh, m->kw, &m->phi);
     return st ? st : kn_diff_gram_1d(m->phi.cols, &m->gram);
 }
 
-const kn_model_kind kn_kind_radial = {KERNEST_MODEL_RADIAL, "--model radial", radial_init, 1, NULL};
+const kn_model_kind kn_kind_radial = {
+    .id = KERNEST_MODEL_RADIAL,
+    .option = "--model radial",
+    .init = radial_init,
+    .per_kernel = 1,
+    .refuse = radial_refuse,
+    .support = kn_profile_disk,
+    .fixed_unknown = radial_fixed,
+    .fixed_what = "distance from the centre",
+    .grad_draw = radial_draw,
+};

@@ -201,9 +201,9 @@ int kernest_estimate_mpi(MPI_Comm comm, const kernest_array *const *A, const ker
         st = kn_error(KERNEST_E_INVALID, "%s: not with the pairs spread over MPI ranks yet (give --reg, "
                       "--lambda and --model, or --fast)",
                       opt.uncertainty > 0 ? "--uncertainty" : opt.auto_model ? "--model auto" : "--lambda auto");
-    else if (opt.background || opt.model == KERNEST_MODEL_LOWRANK)
+    else if (opt.background || opt.bias || opt.model == KERNEST_MODEL_LOWRANK)
         st = kn_error(KERNEST_E_INVALID, "%s: not with the pairs spread over MPI ranks yet",
-                      opt.background ? "--background" : "--model lowrank");
+                      opt.background ? "--background" : opt.bias ? "--bias" : "--model lowrank");
     else
         st = kn_options_check(&opt);
     if ((st = agree(&d, st)))

@@ -60,22 +60,9 @@ done:
     return st;
 }
 
-/* g += Dᵀη for the first differences of len values at g (η standard normal), plus the difference
- * from an implicit 0 before the first value when anchored (as kn_diff_gram_blocks) */
-static void diff_draw(double *g, size_t len, int anchored, kn_rng *rng)
-{
-    if (anchored && len)
-        g[0] += kn_rng_normal(rng);
-    for (size_t j = 0; j + 1 < len; j++) {
-        const double e = kn_rng_normal(rng);
-        g[j + 1] += e;
-        g[j] -= e;
-    }
-}
-
 int kn_prior_draw(const kn_model *m, kernest_reg reg, kn_rng *rng, double *g)
 {
-    const size_t nx = m->nx, nk = m->nk ? m->nk : 1, per = nx / nk;
+    const size_t nx = m->nx;
     memset(g, 0, nx * sizeof *g);
     if (reg == KERNEST_REG_RIDGE) {
         for (size_t i = 0; i < nx; i++)
@@ -84,54 +71,9 @@ int kn_prior_draw(const kn_model *m, kernest_reg reg, kn_rng *rng, double *g)
     }
     if (reg != KERNEST_REG_GRAD)
         return kn_error(KERNEST_E_INVALID, "--uncertainty: needs --reg ridge or grad with lambda > 0");
-    if (m->kind == KERNEST_MODEL_PIXEL) { /* each of the nk kernels on its own */
-        const size_t h = m->kh, w = m->kw;
-        for (size_t c = 0; c < nk; c++) {
-            double *gc = g + c * h * w;
-            for (size_t y = 0; y < h; y++)
-                for (size_t x = 0; x < w; x++) {
-                    if (x + 1 < w) { /* η for (Lk) = k[y,x+1] − k[y,x] */
-                        double e = kn_rng_normal(rng);
-                        gc[y * w + x + 1] += e;
-                        gc[y * w + x] -= e;
-                    }
-                    if (y + 1 < h) {
-                        double e = kn_rng_normal(rng);
-                        gc[(y + 1) * w + x] += e;
-                        gc[y * w + x] -= e;
-                    }
-                }
-        }
+    const kn_model_kind *kind = kn_model_kind_of(m->kind);
+    if (kind && kind->grad_draw && !kind->grad_draw(m, rng, g))
         return KERNEST_OK;
-    }
-    if (m->kind == KERNEST_MODEL_RADIAL) { /* each of the nk profiles on its own */
-        for (size_t c = 0; c < nk; c++)
-            diff_draw(g + c * per, per, 0, rng);
-        return KERNEST_OK;
-    }
-    if (m->kind == KERNEST_MODEL_HARMONIC) { /* per kernel: f_0, then the 2M angular profiles
-                                                 (anchored, + kn_harmonic_angular on their knots) */
-        const size_t p = kn_radial_knots(m->kh, m->kw), q = p - 1;
-        for (size_t c = 0; c < nk; c++) {
-            double *gc = g + c * per;
-            diff_draw(gc, p, 0, rng);
-            for (int b = 1; b <= 2 * m->order; b++) {
-                double *gb = gc + p + (size_t)(b - 1) * q;
-                diff_draw(gb, q, 1, rng);
-                for (size_t j = 1; j <= q; j++)
-                    gb[j - 1] += sqrt(kn_harmonic_angular((size_t)b, j)) * kn_rng_normal(rng);
-            }
-        }
-        return KERNEST_OK;
-    }
-    if (m->kind == KERNEST_MODEL_LOWRANK && m->side == 2) { /* per kernel: R factors of kh, R of kw */
-        const size_t R = (size_t)m->order;
-        for (size_t c = 0; c < nk; c++)
-            for (size_t b = 0; b < 2 * R; b++)
-                diff_draw(g + c * per + (b < R ? b * m->kh : R * m->kh + (b - R) * m->kw), b < R ? m->kh : m->kw,
-                          0, rng);
-        return KERNEST_OK;
-    }
     return kn_error(KERNEST_E_UNSUPPORTED, "--uncertainty: not available for --model %s with these unknowns",
                     kernest_model_name(m->kind));
 }
@@ -175,8 +117,9 @@ static int linearised_rhs(kn_session *s, const kernest_options *o, const kn_mode
 }
 
 int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_hat, double sigma,
-                     int nsamp, unsigned long long seed, double *std, int *solves)
+                     int nsamp, unsigned long long seed, double *std, int *solves, int *done)
 {
+    *done = 0;
     const kn_problem *pb = &s->pb;
     kernest_options o; /* the Gaussian posterior of the quadratic prior: the samples are CGLS solves */
     kn_options_linear(opt, &o);
@@ -224,6 +167,9 @@ int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_
         if ((st = kn_session_solve_linearised(s, &o, lin ? x_hat : NULL, lin ? NULL : x_hat, data, g, &f)))
             goto done;
         (*solves)++;
+        if (f.res.reason == KERNEST_STOP_INTERRUPTED) /* a cut-short sample is no sample */
+            break;
+        *done = k;
         for (size_t i = 0; i < pb->n; i++) { /* Welford */
             const double d = f.K[i] - mean[i];
             mean[i] += d / k;
@@ -231,8 +177,8 @@ int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_
         }
         kn_fit_free(&f);
     }
-    for (size_t i = 0; i < pb->n; i++)
-        std[i] = sqrt(m2[i] / (nsamp - 1));
+    for (size_t i = 0; i < pb->n; i++) /* from the samples that finished; none without two */
+        std[i] = *done >= 2 ? sqrt(m2[i] / (*done - 1)) : NAN;
 done:
     kn_fit_free(&f);
     kn_model_free(&model);

@@ -19,8 +19,11 @@ int kn_prior_draw(const kn_model *m, kernest_reg reg, kn_rng *rng, double *g);
  * (HᵀH + λLᵀL) x = Hᵀ(b + σε) + √λ σ Lᵀη (ε, η standard normal), warm-started from x_hat, for
  * opt's model and quadratic prior (linear constraints such as non-negativity are dropped: the
  * samples describe the Gaussian posterior; lowrank's is linearised at x_hat, its factors, see
- * kn_session_solve_linearised). std gets kh*kw values; *solves the solver runs. */
+ * kn_session_solve_linearised). std gets kh*kw values; *solves the solver runs. A sample whose
+ * solve was interrupted (the progress callback asked to stop) ends the sampling: *done is the
+ * number of samples that finished (nsamp unless interrupted) and std is made from them (NaN
+ * with fewer than two). */
 int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_hat, double sigma,
-                     int nsamp, unsigned long long seed, double *std, int *solves);
+                     int nsamp, unsigned long long seed, double *std, int *solves, int *done);
 
 #endif

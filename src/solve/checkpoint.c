@@ -1,7 +1,7 @@
 /* checkpoint.c — the solver state file: header with a fingerprint, named vectors and scalars,
  * the residual history, and a checksum; written atomically, read with every size checked.
  *
- * Layout (version 1; every integer and double little-endian):
+ * Layout (version 2; every integer and double little-endian):
  *   magic "KNCKPT\r\n" (8) | u32 version | u32 solver | u32 precision | u32 mode | u32 model |
  *   i32 iteration | u64 kh | u64 kw | u64 npairs | u64 data_hash | u64 options_hash |
  *   u32 nvec | u32 nscal |
@@ -57,6 +57,32 @@ static uint64_t mix_array(uint64_t h, const double *a, size_t n)
     return h;
 }
 
+static int fixed_order(const void *a, const void *b)
+{
+    const kernest_fixed_pixel *p = a, *q = b;
+    if (p->row != q->row)
+        return p->row < q->row ? -1 : 1;
+    if (p->col != q->col)
+        return p->col < q->col ? -1 : 1;
+    return p->value < q->value ? -1 : p->value > q->value;
+}
+
+/* The fixed pixels as a set: the same --fix options in any order make the same hash. */
+static uint64_t mix_fixed(uint64_t h, const kernest_fixed_pixel *fixed, size_t n)
+{
+    h = mix_u64(h, n);
+    kernest_fixed_pixel *sorted = fixed && n ? malloc(n * sizeof *sorted) : NULL;
+    if (sorted) {
+        memcpy(sorted, fixed, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, fixed_order);
+        fixed = sorted;
+    } /* out of memory: the given order, which at worst refuses a resume it could have taken */
+    for (size_t i = 0; fixed && i < n; i++)
+        h = mix_f64(mix_u64(mix_u64(h, (uint64_t)fixed[i].row), (uint64_t)fixed[i].col), fixed[i].value);
+    free(sorted);
+    return h;
+}
+
 void kn_fingerprint_make(const kn_problem *pb, const kernest_options *opt, kernest_solver solver,
                          kernest_precision precision, kn_fingerprint *fp)
 {
@@ -97,10 +123,10 @@ void kn_fingerprint_make(const kn_problem *pb, const kernest_options *opt, kerne
         h = mix_u64(mix_u64(h, opt->support_h), opt->support_w);
     if (opt->support == KERNEST_SUPPORT_MASK && opt->support_mask)
         h = mix_array(h, opt->support_mask->data, opt->support_mask->size);
-    h = mix_u64(h, opt->nfixed);
-    for (size_t i = 0; opt->fixed && i < opt->nfixed; i++)
-        h = mix_f64(mix_u64(mix_u64(h, (uint64_t)opt->fixed[i].row), (uint64_t)opt->fixed[i].col),
-                    opt->fixed[i].value);
+    h = mix_fixed(h, opt->fixed, opt->nfixed);
+    h = mix_u64(h, (uint64_t)opt->background);
+    h = mix_u64(h, (uint64_t)opt->bias);
+    h = mix_u64(h, (uint64_t)opt->order);
     fp->options_hash = h;
 }
 
@@ -297,6 +323,7 @@ int kn_checkpoint_read(const char *path, const kn_fingerprint *want, kn_solver_s
     }
     reader r = {f, path, FNV_OFFSET, (uint64_t)sb.st_size, 0};
     int e = KERNEST_OK;
+    const char *nonfinite = NULL; /* the first vector holding NaN or infinity */
     char m[8];
     get(&r, m, sizeof m);
     if (r.bad || memcmp(m, magic, sizeof m)) {
@@ -351,6 +378,9 @@ int kn_checkpoint_read(const char *path, const kn_fingerprint *want, kn_solver_s
         st->nvec = (int)i + 1;
         for (uint64_t j = 0; j < n; j++)
             st->vec[i][j] = get_f64(&r);
+        for (uint64_t j = 0; j < n && !r.bad && !nonfinite; j++)
+            if (!isfinite(st->vec[i][j]))
+                nonfinite = st->vec_name[i];
     }
     for (uint32_t i = 0; i < nscal && !r.bad; i++) {
         get_name(&r, st->scal_name[i]);
@@ -368,6 +398,12 @@ int kn_checkpoint_read(const char *path, const kn_fingerprint *want, kn_solver_s
     if (r.bad || r.left != 0 || stored != sum) {
         e = kn_error(KERNEST_E_FORMAT, "--resume: %s: damaged (%s)", path,
                      r.bad ? "truncated" : r.left ? "trailing bytes" : "checksum mismatch");
+        goto out;
+    }
+    /* a state no finite iteration can leave: resuming it would only carry NaN on */
+    if (nonfinite) {
+        e = kn_error(KERNEST_E_FORMAT, "--resume: %s: damaged (vector '%.16s' holds NaN or infinity)",
+                     path, nonfinite);
         goto out;
     }
 out:

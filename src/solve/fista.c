@@ -7,6 +7,7 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "fista.h"
+#include "prox_tv.h"
 
 void kn_fista_vectors(kernest_reg reg, size_t *kernel_vecs, size_t *data_vecs)
 {
@@ -74,8 +75,8 @@ static int lipschitz(const work *w, const kn_vec *b, kn_vec *v, kn_vec *gv, kn_v
 }
 
 /* The prox's memory: kernel 0's shift as the scalar prox_tau (all of it for one kernel), every
- * kernel's as the values prox_tau_k when a sum is held on several. */
-static int save_prox_memory(kn_solver_state *st, const kn_prox *prox)
+ * kernel's as the values prox_tau_k when a sum is held on several; TV's dual state. */
+static int save_prox_memory(kn_backend *be, kn_solver_state *st, kn_prox *prox)
 {
     const size_t nk = kn_prox_shifts(prox);
     double *tau = malloc(nk * sizeof *tau);
@@ -88,10 +89,12 @@ static int save_prox_memory(kn_solver_state *st, const kn_prox *prox)
     if (nk > 1)
         e = kn_state_put_values(st, "prox_tau_k", tau, nk);
     free(tau);
+    if (!e && kn_prox_tv(prox))
+        e = kn_tv_save(be, kn_prox_tv(prox), st);
     return e;
 }
 
-static int resume_prox_memory(const kn_solver_state *rs, kn_prox *prox)
+static int resume_prox_memory(kn_backend *be, const kn_solver_state *rs, kn_prox *prox)
 {
     const size_t nk = kn_prox_shifts(prox);
     double *tau = malloc(nk * sizeof *tau), have;
@@ -103,6 +106,8 @@ static int resume_prox_memory(const kn_solver_state *rs, kn_prox *prox)
         !(e = nk > 1 ? kn_state_get_values(rs, "prox_tau_k", tau, nk) : KERNEST_OK))
         kn_prox_set_memory(prox, tau, have != 0.0);
     free(tau);
+    if (!e && kn_prox_tv(prox))
+        e = kn_tv_restore(be, kn_prox_tv(prox), rs);
     return e;
 }
 
@@ -110,7 +115,7 @@ static int resume_prox_memory(const kn_solver_state *rs, kn_prox *prox)
  * recursion, not recomputed: recomputing would round differently), θ, L, the counters and the
  * prox's memory. The gradient, xn, d and r are recomputed from these by the next iteration. */
 static int save_state(kn_backend *be, const kn_solve_params *prm, const kn_solve_result *res,
-                      const kn_prox *prox, const kn_vec *x, const kn_vec *hx, const kn_vec *y,
+                      kn_prox *prox, const kn_vec *x, const kn_vec *hx, const kn_vec *y,
                       const kn_vec *hy, double theta, double L, const kn_fista_info *info)
 {
     kn_solver_state st = {.solver = KERNEST_SOLVER_FISTA};
@@ -124,7 +129,7 @@ static int save_state(kn_backend *be, const kn_solve_params *prm, const kn_solve
     kn_state_put_scalar(&st, "restarts", info->restarts);
     kn_state_put_scalar(&st, "backtracks", info->backtracks);
     kn_state_put_scalar(&st, "power_its", info->power_iterations);
-    if (prox && (e = save_prox_memory(&st, prox)))
+    if (prox && (e = save_prox_memory(be, &st, prox)))
         goto out;
     e = prm->hooks->save ? prm->hooks->save(prm->hooks->user, &st) : KERNEST_OK;
 out:
@@ -148,7 +153,7 @@ static int resume_state(kn_backend *be, const kn_solver_state *rs, const kn_solv
     info->restarts = (int)r;
     info->backtracks = (int)b;
     info->power_iterations = (int)p;
-    return prox ? resume_prox_memory(rs, prox) : KERNEST_OK;
+    return prox ? resume_prox_memory(be, rs, prox) : KERNEST_OK;
 }
 
 /*

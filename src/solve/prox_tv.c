@@ -149,3 +149,15 @@ int kn_tv_prox(kn_backend *be, kn_tv *tv, double tau, double step, kn_tv_inner i
 done:
     return st;
 }
+
+int kn_tv_save(kn_backend *be, const kn_tv *tv, kn_solver_state *st)
+{
+    kn_state_put_scalar(st, "tv_tau", tv->tau);
+    return kn_state_put_vec(be, st, "tv_u", tv->u);
+}
+
+int kn_tv_restore(kn_backend *be, kn_tv *tv, const kn_solver_state *st)
+{
+    int e = kn_state_get_scalar(st, "tv_tau", &tv->tau);
+    return e ? e : kn_state_get_vec(be, st, "tv_u", tv->u);
+}

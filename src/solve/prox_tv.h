@@ -4,6 +4,7 @@
 #define KN_PROX_TV_H
 
 #include "backend/backend.h"
+#include "solver_state.h"
 
 /* Backend vectors of n elements a kn_tv holds (its 2n dual vectors count twice). */
 #define KN_TV_VECTORS 9
@@ -41,5 +42,11 @@ int kn_tv_last_iterations(const kn_tv *tv);
  */
 int kn_tv_prox(kn_backend *be, kn_tv *tv, double tau, double step, kn_tv_inner inner, void *ctx,
                kn_vec *v);
+
+/* The dual state kept between calls (u and the radius it is scaled to) into a solver state as
+ * "tv_u" and "tv_tau", and back: a checkpoint holds it, so that a resumed solve continues bit
+ * for bit. restore refuses (KERNEST_E_INVALID, "--resume: ...") a state without them. */
+int kn_tv_save(kn_backend *be, const kn_tv *tv, kn_solver_state *st);
+int kn_tv_restore(kn_backend *be, kn_tv *tv, const kn_solver_state *st);
 
 #endif
