@@ -849,7 +849,7 @@ static void check_sparse_rows(kernest_precision p, size_t rows, size_t min_len, 
         rp[i + 1] = rp[i] + min_len + (size_t)(tu_rand(&seed) * (double)(max_len - min_len + 1)) % (max_len - min_len + 1);
     const size_t nnz = rp[rows];
     size_t *col = malloc((nnz ? nnz : 1) * sizeof *col);
-    double *val = malloc((nnz ? nnz : 1) * sizeof *val), *x = random_vector(cols, &seed);
+    double *val = malloc((nnz ? nnz : 1) * sizeof *val), *x = tu_random_vec_new(cols, -1.0, 1.0, &seed);
     cr_assert(col && val);
     for (size_t j = 0; j < nnz; j++) {
         col[j] = (size_t)(tu_rand(&seed) * (double)cols) % cols;
@@ -862,7 +862,7 @@ static void check_sparse_rows(kernest_precision p, size_t rows, size_t min_len, 
     kn_sparse *sc = NULL, *sg = NULL;
     cr_assert_eq(cpu->ops->sparse_create(cpu, rows, cols, rp, col, val, &sc), KERNEST_OK);
     cr_assert_eq(gpu->ops->sparse_create(gpu, rows, cols, rp, col, val, &sg), KERNEST_OK, "%s", kernest_last_error());
-    kn_vec *xc = vec_of(cpu, x, cols), *xg = vec_of(gpu, x, cols), *yc = NULL, *yg = NULL;
+    kn_vec *xc = tu_upload(cpu, x, cols), *xg = tu_upload(gpu, x, cols), *yc = NULL, *yg = NULL;
     cr_assert_eq(cpu->ops->vec_create(cpu, rows, &yc), KERNEST_OK);
     cr_assert_eq(gpu->ops->vec_create(gpu, rows, &yg), KERNEST_OK);
     cr_assert_eq(gpu->ops->vec_fill(gpu, yg, 7.0), KERNEST_OK); /* overwritten, not accumulated */
@@ -870,7 +870,7 @@ static void check_sparse_rows(kernest_precision p, size_t rows, size_t min_len, 
     cr_assert_eq(gpu->ops->sparse_apply(gpu, sg, xg, yg), KERNEST_OK, "%s", kernest_last_error());
     double *a = take(cpu, &yc), *b = take(gpu, &yg);
     /* exact products summed in double on both sides, in different orders */
-    double d = rel_diff(b, a, rows);
+    double d = tu_rel_diff_vec(b, a, rows);
     cr_assert_leq(d, p == KERNEST_SINGLE ? 1e-6 : 1e-12, "sparse_apply %zu rows of %zu..%zu: %.3g", rows,
                   min_len, max_len, d);
     free(a);
@@ -955,7 +955,7 @@ Test(cuda, op_setup_memory_and_reuse_match_cpu)
     cr_assert_eq(gpu->ops->vec_create(gpu, p2.n, &g.k2), KERNEST_OK);
     cr_assert_eq(gpu->ops->vec_create(gpu, p2.m, &g.r), KERNEST_OK);
     side_open(&c, cpu, &p2);
-    double *k = random_vector(p2.n, &seed), *got = malloc(p2.m * sizeof *got), *want = malloc(p2.m * sizeof *want);
+    double *k = tu_random_vec_new(p2.n, -1.0, 1.0, &seed), *got = malloc(p2.m * sizeof *got), *want = malloc(p2.m * sizeof *want);
     cr_assert(got && want);
     side *both[2] = {&g, &c};
     for (int s = 0; s < 2; s++) {
@@ -964,7 +964,7 @@ Test(cuda, op_setup_memory_and_reuse_match_cpu)
         cr_assert_eq(be->ops->op_apply(be, both[s]->k, both[s]->r), KERNEST_OK, "%s", kernest_last_error());
         cr_assert_eq(be->ops->vec_download(be, both[s]->r, s ? want : got), KERNEST_OK);
     }
-    double d = rel_diff(got, want, p2.m);
+    double d = tu_rel_diff_vec(got, want, p2.m);
     cr_assert_leq(d, 1e-11, "reused set-up: GPU vs CPU %.3g", d);
     cr_assert_eq(got[5], 0.0, "the second problem's mask");
     side_close(&g);
@@ -998,7 +998,7 @@ Test(cuda, operator_2048_single_matches_cpu)
     side g, c;
     side_open(&g, gpu, &pb);
     side_open(&c, cpu, &pb);
-    double *k = random_vector(pb.n, &seed), *r = random_vector(pb.m, &seed);
+    double *k = tu_random_vec_new(pb.n, -1.0, 1.0, &seed), *r = tu_random_vec_new(pb.m, -1.0, 1.0, &seed);
     for (size_t i = 0; i < pb.n; i++)
         k[i] = (float)k[i];
     for (size_t i = 0; i < pb.m; i++)
@@ -1012,7 +1012,7 @@ Test(cuda, operator_2048_single_matches_cpu)
         cr_assert_eq(be->ops->op_apply(be, both[s]->k, both[s]->r), KERNEST_OK, "%s", kernest_last_error());
         cr_assert_eq(be->ops->vec_download(be, both[s]->r, s ? want : got), KERNEST_OK);
     }
-    double d = rel_diff(got, want, pb.m);
+    double d = tu_rel_diff_vec(got, want, pb.m);
     cr_assert_leq(d, 1e-5, "op_apply 2048²: %.3g", d);
     for (int s = 0; s < 2; s++) {
         kn_backend *be = both[s]->be;
@@ -1020,7 +1020,7 @@ Test(cuda, operator_2048_single_matches_cpu)
         cr_assert_eq(be->ops->op_adjoint(be, both[s]->r, both[s]->k), KERNEST_OK, "%s", kernest_last_error());
         cr_assert_eq(be->ops->vec_download(be, both[s]->k, s ? want : got), KERNEST_OK);
     }
-    d = rel_diff(got, want, pb.n);
+    d = tu_rel_diff_vec(got, want, pb.n);
     cr_assert_leq(d, 1e-5, "op_adjoint 2048²: %.3g", d);
     side_close(&g);
     side_close(&c);
