@@ -6,7 +6,7 @@
   python3 bench/make_tables.py --print F  print the tables of one result file (run_cpu.sh does)
 
 Generated blocks sit between '<!-- BEGIN GENERATED: name -->' and '<!-- END GENERATED: name -->'
-(names: quality, auto, cpu, channels); everything else in BENCHMARKS.md is left as written.
+(names: quality, auto, cpu, channels, mpi, gpu); everything else in BENCHMARKS.md is left as written.
 """
 import argparse
 import glob
@@ -204,6 +204,32 @@ def mpi_block(d, rel):
     return "\n".join(lines)
 
 
+def gpu_block(d, rel):
+    """The GPU table from the one JSON `scripts/gpu-check run` writes (gpu.json)."""
+    m = d["machine"]
+    k, t = d.get("kernest", {}), d.get("torch", {})
+    lines = [f"Source: `{rel}` — {m.get('gpu') or '?'}, host `{m.get('hostname')}`, "
+             f"{k.get('kernest_version', '?')}, PyTorch {t.get('torch_version', '—')}.  \n"
+             f"Command: `{d['command']}`", ""]
+    torch_cases = {(c["N"], c.get("precision")): c for c in t.get("cases", []) if "iter_s" in c}
+    rows = []
+    for c in k.get("cases", []):
+        if "iter_s" not in c:
+            rows.append([c["N"], c.get("precision", "—"), "—", "—", "—", "—", "—", "—", "—", "—", "—",
+                         c.get("error") or c.get("skipped") or "—"])
+            continue
+        tc = torch_cases.get((c["N"], c["precision"]))
+        rows.append([c["N"], c["precision"], f"{c['grid'][0]}×{c['grid'][1]}", ms(c["floor_iter_s"]),
+                     ms(c["iter_s"]), f"{c['ratio_iter_over_floor']:.2f}", ms(tc["iter_s"]) if tc else "—",
+                     f"{c['iterations_to_tol']} ({c['stop_reason']})", sec(c["time_to_tol_wall_s"]),
+                     sec(tc["time_to_tol_s"]) if tc else "—",
+                     f"{c['op_bytes'] / 2**30:.2f} / {c['setup_bytes_measured'] / 2**30:.2f}", ""])
+    lines.append(table(["N", "precision", "FFT grid", "cuFFT floor ms/iter", "kernest ms/iter", "kernest / floor",
+                        "PyTorch ms/iter", "kernest iterations to tol", "kernest to tol (s)",
+                        "PyTorch to tol (s)", "op_bytes / measured (GiB)", "note"], rows))
+    return "\n".join(lines)
+
+
 def load(path):
     with open(path) as f:
         return json.load(f)
@@ -230,6 +256,9 @@ def blocks():
     mpis = sorted(glob.glob(os.path.join(RESULTS, "mpi-*.json")))
     out["mpi"] = ("\n\n".join(mpi_block(load(p), rel(p)) for p in mpis) if mpis
                   else "_No result yet: run `python3 bench/mpi_scaling.py`._")
+    gpus = sorted(glob.glob(os.path.join(RESULTS, "gpu-*.json")))
+    out["gpu"] = ("\n\n".join(gpu_block(load(p), rel(p)) for p in gpus) if gpus
+                  else "_No result yet: no GPU has run `scripts/gpu-check run` (see the README's GPU section)._")
     return out
 
 
@@ -251,7 +280,7 @@ def main():
     if args.show:
         d = load(args.show)
         blk = {"cpu": cpu_block, "auto": auto_block, "channels": channels_block,
-               "mpi_scaling": mpi_block}.get(d.get("bench", d.get("benchmark")), quality_block)
+               "mpi_scaling": mpi_block, "gpu": gpu_block}.get(d.get("bench", d.get("benchmark")), quality_block)
         print(blk(d, rel(os.path.abspath(args.show))))
         return
     with open(DOC) as f:

@@ -25,6 +25,12 @@ int kn_cuda_use(kn_cuda *c)
     return KERNEST_OK;
 }
 
+void kn_cuda_use_quiet(kn_cuda *c)
+{
+    if (cudaSetDevice(c->device) != cudaSuccess)
+        (void)cudaGetLastError();
+}
+
 int kn_cuda_alloc(kn_cuda *c, void **p, size_t bytes, const char *what)
 {
     *p = NULL;
@@ -60,7 +66,7 @@ static void impl_free(kn_cuda *c)
 {
     if (!c)
         return;
-    (void)cudaSetDevice(c->device);
+    kn_cuda_use_quiet(c);
     if (c->stream)
         (void)cudaStreamSynchronize(c->stream);
     kn_cuda_op_free(c);
@@ -127,7 +133,7 @@ static void vec_destroy(kn_backend *be, kn_vec **v)
         return;
     kn_cuda *c = impl(be);
     if ((*v)->data) {
-        (void)cudaSetDevice(c->device);
+        kn_cuda_use_quiet(c);
         (void)cudaStreamSynchronize(c->stream); /* no kernel may still use it */
         (void)cudaFree((*v)->data);
         (void)cudaGetLastError();

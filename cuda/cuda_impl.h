@@ -37,6 +37,9 @@ typedef struct kn_cuda {
 
 /* Makes c's device current. */
 int kn_cuda_use(kn_cuda *c);
+/* The same where no error can be returned (freeing): a failure is cleared at once, so that no
+ * later call reports it as its own. */
+void kn_cuda_use_quiet(kn_cuda *c);
 /* cudaMalloc of bytes into *p (NULL for 0 bytes); out of memory -> KERNEST_E_TOOBIG with the
  * numbers, `what` names the buffer. */
 int kn_cuda_alloc(kn_cuda *c, void **p, size_t bytes, const char *what);

@@ -199,18 +199,21 @@ __global__ void spec_mul_conj_kernel(C *acc, const C *x, const C *a, size_t n, T
 
 /* ---- regularisation ----------------------------------------------------------------------- */
 
-/* reg is a kernest_reg; anything but ridge and grad gives 0 (none). */
-template <typename T> __global__ void reg_gram_kernel(int reg, T *out, const T *k, size_t kh, size_t kw)
+/* reg is a kernest_reg; anything but ridge and grad gives 0 (none). nimg kernels of kh×kw
+ * stacked, in one launch: row y of the stack is row r = y % kh of its kernel (grad does not
+ * difference across kernels). */
+template <typename T>
+__global__ void reg_gram_kernel(int reg, T *out, const T *k, size_t nimg, size_t kh, size_t kw)
 {
-    KN_FOR_ROWS(y, kh)
+    KN_FOR_ROWS(y, nimg * kh)
         KN_FOR_COLS(x, kw) {
-            size_t i = y * kw + x;
+            size_t i = y * kw + x, r = y % kh;
             T c = k[i], v = T(0);
             if (reg == KERNEST_REG_RIDGE) {
                 v = c;
             } else if (reg == KERNEST_REG_GRAD) {
-                if (y > 0) v += c - k[i - kw];
-                if (y + 1 < kh) v += c - k[i + kw];
+                if (r > 0) v += c - k[i - kw];
+                if (r + 1 < kh) v += c - k[i + kw];
                 if (x > 0) v += c - k[i - 1];
                 if (x + 1 < kw) v += c - k[i + 1];
             }
@@ -242,17 +245,39 @@ template <typename T> __global__ void soft_kernel(T *v, size_t n, T t)
     }
 }
 
-/* one output row per thread: a gather, no write conflicts (Φ has 1–2 entries per row; Φᵀ one
- * ring of pixels per knot, unbalanced but short next to the FFTs) */
-template <typename T>
-__global__ void csr_kernel(T *y, size_t rows, const size_t *row_ptr, const size_t *col, const T *val,
-                           const T *x)
+/* CSR rows as gathers (no write conflicts). Rows are short (Φ: 1–2 entries) or long (Φᵀ: a ring of
+ * up to ~10⁵ pixels per knot; the background: every observed pixel of a pair): a warp per row
+ * when there are many rows, a block per row when there are few, so that a long row is read by
+ * many threads at once. Column indices are 4 bytes (I = unsigned) where the columns fit. */
+template <typename T, typename I>
+__global__ void csr_warp_kernel(T *y, size_t rows, const size_t *row_ptr, const I *col, const T *val,
+                                const T *x)
 {
-    for (size_t i = first_index(); i < rows; i += stride()) {
+    const unsigned lane = threadIdx.x & 31u;
+    const size_t warps = ((size_t)gridDim.x * blockDim.x) >> 5;
+    for (size_t i = first_index() >> 5; i < rows; i += warps) {
         double acc = 0.0;
-        for (size_t j = row_ptr[i]; j < row_ptr[i + 1]; j++)
+        for (size_t j = row_ptr[i] + lane; j < row_ptr[i + 1]; j += 32)
             acc += (double)val[j] * (double)x[col[j]];
-        y[i] = (T)acc;
+        for (int off = 16; off > 0; off >>= 1)
+            acc += __shfl_down_sync(0xffffffffu, acc, off);
+        if (lane == 0)
+            y[i] = (T)acc;
+    }
+}
+
+template <typename T, typename I>
+__global__ void csr_block_kernel(T *y, size_t rows, const size_t *row_ptr, const I *col, const T *val,
+                                 const T *x)
+{
+    for (size_t i = blockIdx.x; i < rows; i += gridDim.x) {
+        double acc = 0.0;
+        for (size_t j = row_ptr[i] + threadIdx.x; j < row_ptr[i + 1]; j += blockDim.x)
+            acc += (double)val[j] * (double)x[col[j]];
+        acc = block_sum(acc);
+        if (threadIdx.x == 0)
+            y[i] = (T)acc;
+        __syncthreads(); /* block_sum's shared memory is reused by the next row */
     }
 }
 
@@ -407,9 +432,9 @@ cudaError_t spec_mul_conj_multi(void *acc, const void *x, const void *a, size_t 
 }
 
 template <typename T>
-cudaError_t reg_gram(int reg, void *out, const void *k, size_t kh, size_t kw, cudaStream_t s)
+cudaError_t reg_gram(int reg, void *out, const void *k, size_t nimg, size_t kh, size_t kw, cudaStream_t s)
 {
-    reg_gram_kernel<T><<<tiles_for(kh, kw), kTile, 0, s>>>(reg, (T *)out, (const T *)k, kh, kw);
+    reg_gram_kernel<T><<<tiles_for(nimg * kh, kw), kTile, 0, s>>>(reg, (T *)out, (const T *)k, nimg, kh, kw);
     return cudaGetLastError();
 }
 
@@ -431,13 +456,33 @@ template <typename T> cudaError_t soft(void *v, size_t n, double t, cudaStream_t
     return cudaGetLastError();
 }
 
-template <typename T>
-cudaError_t csr_apply(void *y, size_t rows, const size_t *row_ptr, const size_t *col, const void *val,
-                      const void *x, cudaStream_t s)
+/* Rows at or below this count get a block each (a few long rows: Φᵀ knots, background pairs). */
+constexpr size_t kCsrBlockRows = 4096;
+constexpr unsigned kCsrBlockThreads = 512;
+
+template <typename T, typename I>
+cudaError_t csr_apply_idx(T *y, size_t rows, const size_t *row_ptr, const I *col, const T *val, const T *x,
+                          cudaStream_t s)
 {
-    csr_kernel<T><<<blocks_for(rows), kThreads, 0, s>>>((T *)y, rows, row_ptr, col, (const T *)val,
-                                                        (const T *)x);
+    if (rows <= kCsrBlockRows) {
+        csr_block_kernel<T, I><<<(unsigned)rows, kCsrBlockThreads, 0, s>>>(y, rows, row_ptr, col, val, x);
+    } else {
+        size_t b = (rows * 32 + kThreads - 1) / kThreads;
+        csr_warp_kernel<T, I><<<b < kMaxBlocks ? (unsigned)b : kMaxBlocks, kThreads, 0, s>>>(y, rows, row_ptr,
+                                                                                          col, val, x);
+    }
     return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t csr_apply(void *y, size_t rows, const size_t *row_ptr, const void *col, int col32,
+                      const void *val, const void *x, cudaStream_t s)
+{
+    if (col32)
+        return csr_apply_idx<T, unsigned>((T *)y, rows, row_ptr, (const unsigned *)col, (const T *)val,
+                                          (const T *)x, s);
+    return csr_apply_idx<T, size_t>((T *)y, rows, row_ptr, (const size_t *)col, (const T *)val,
+                                    (const T *)x, s);
 }
 
 template <typename T>
@@ -477,8 +522,11 @@ template <typename T> cudaError_t pair_nrm_sum(const void *p, size_t half, doubl
 
 /* ---- C launchers: empty launches are skipped (a zero-block grid is a launch error) ------- */
 
+/* A launcher reports its own launch: an error left by an earlier call (cleared here) is not
+ * blamed on it. Sticky errors (a kernel that failed) survive the clearing and are reported. */
 #define KN_DISPATCH(n, fn, ...)                                                              \
-    ((n) == 0 ? cudaSuccess : (dbl ? fn<double>(__VA_ARGS__) : fn<float>(__VA_ARGS__)))
+    ((n) == 0 ? cudaSuccess                                                                  \
+              : ((void)cudaGetLastError(), dbl ? fn<double>(__VA_ARGS__) : fn<float>(__VA_ARGS__)))
 
 extern "C" cudaError_t kn_cu_fill(int dbl, void *v, size_t n, double a, cudaStream_t stream)
 {
@@ -551,10 +599,10 @@ extern "C" cudaError_t kn_cu_spec_mul_conj_multi(int dbl, void *acc, const void 
     return KN_DISPATCH(n * nch, spec_mul_conj_multi, acc, x, a, n, nch, scale, accumulate, stream);
 }
 
-extern "C" cudaError_t kn_cu_reg_gram(int dbl, int reg, void *out, const void *k, size_t kh,
-                                      size_t kw, cudaStream_t stream)
+extern "C" cudaError_t kn_cu_reg_gram(int dbl, int reg, void *out, const void *k, size_t nimg,
+                                      size_t kh, size_t kw, cudaStream_t stream)
 {
-    return KN_DISPATCH(kh * kw, reg_gram, reg, out, k, kh, kw, stream);
+    return KN_DISPATCH(nimg * kh * kw, reg_gram, reg, out, k, nimg, kh, kw, stream);
 }
 
 extern "C" cudaError_t kn_cu_clip(int dbl, void *v, size_t n, double lo, double hi, cudaStream_t stream)
@@ -573,10 +621,10 @@ extern "C" cudaError_t kn_cu_soft(int dbl, void *v, size_t n, double t, cudaStre
 }
 
 extern "C" cudaError_t kn_cu_csr_apply(int dbl, void *y, size_t rows, const size_t *row_ptr,
-                                       const size_t *col, const void *val, const void *x,
+                                       const void *col, int col32, const void *val, const void *x,
                                        cudaStream_t stream)
 {
-    return KN_DISPATCH(rows, csr_apply, y, rows, row_ptr, col, val, x, stream);
+    return KN_DISPATCH(rows, csr_apply, y, rows, row_ptr, col, col32, val, x, stream);
 }
 
 extern "C" cudaError_t kn_cu_tv_grad(int dbl, void *g, const void *k, size_t nimg, size_t kh, size_t kw,

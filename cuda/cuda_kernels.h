@@ -12,7 +12,8 @@ extern "C" {
 
 /*
  * Every launcher takes `dbl` (1: double / cufftDoubleComplex data, 0: float / cufftComplex),
- * enqueues on `stream`, and returns the launch status (cudaGetLastError). Pointers are device
+ * enqueues on `stream`, and returns the status of its own launch (an error left by an earlier call
+ * is cleared first, so it is not blamed on this launch; a sticky error still shows). Pointers are device
  * pointers. Real grids are gh×gw row-major; spectra are the r2c half spectra, gh×(gw/2+1).
  */
 
@@ -54,8 +55,9 @@ cudaError_t kn_cu_spec_mul_sum(int dbl, void *out, const void *x, const void *a,
  * c < nch; acc and a hold nch spectra of n entries, x one. */
 cudaError_t kn_cu_spec_mul_conj_multi(int dbl, void *acc, const void *x, const void *a, size_t n,
                                       size_t nch, double scale, int accumulate, cudaStream_t stream);
-/* out = LᵀL k on the kh×kw kernel grid; reg is a kernest_reg (see backend.h reg_gram). */
-cudaError_t kn_cu_reg_gram(int dbl, int reg, void *out, const void *k, size_t kh, size_t kw,
+/* out = LᵀL k for nimg stacked kh×kw kernels, in one launch; reg is a kernest_reg (see backend.h
+ * reg_gram). */
+cudaError_t kn_cu_reg_gram(int dbl, int reg, void *out, const void *k, size_t nimg, size_t kh, size_t kw,
                            cudaStream_t stream);
 
 /* ---- priors ---- */
@@ -65,10 +67,11 @@ cudaError_t kn_cu_clip(int dbl, void *v, size_t n, double lo, double hi, cudaStr
 cudaError_t kn_cu_mul(int dbl, void *v, const void *w, size_t n, cudaStream_t stream);
 /* v = sign(v) max(|v| − t, 0). */
 cudaError_t kn_cu_soft(int dbl, void *v, size_t n, double t, cudaStream_t stream);
-/* y = S x, S in CSR (row_ptr: rows+1 entries, col/val: nnz), one row per thread, accumulated in
- * double. */
-cudaError_t kn_cu_csr_apply(int dbl, void *y, size_t rows, const size_t *row_ptr, const size_t *col,
-                            const void *val, const void *x, cudaStream_t stream);
+/* y = S x, S in CSR (row_ptr: rows+1 entries, col/val: nnz), accumulated in double: a warp per row,
+ * or a block per row when rows are few (long rows). col holds unsigned (4-byte) indices when col32,
+ * else size_t. */
+cudaError_t kn_cu_csr_apply(int dbl, void *y, size_t rows, const size_t *row_ptr, const void *col,
+                            int col32, const void *val, const void *x, cudaStream_t stream);
 /* g (2·n, n = nimg·kh·kw) = D k over nimg stacked kh×kw kernels: forward differences along
  * columns, then rows, inside each kernel, 0 at its last column / row (backend.h). */
 cudaError_t kn_cu_tv_grad(int dbl, void *g, const void *k, size_t nimg, size_t kh, size_t kw,

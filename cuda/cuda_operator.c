@@ -107,7 +107,8 @@ size_t kn_cuda_op_bytes(const kn_backend *be, const kn_problem *pb)
         kn_mul_size(pb->grid_h, pb->grid_w, &grid) || kn_mul_size(grid, c->es * pb->cin, &grid) ||
         (pb->has_mask && kn_mul_size(pb->m, c->es, &mask)))
         return SIZE_MAX;
-    (void)cudaSetDevice(c->device);
+    if (cudaSetDevice(c->device) != cudaSuccess)
+        (void)cudaGetLastError(); /* not left for a later call to report; the sizes fall back */
     size_t w1 = fft_work_bytes(c, pb, r2c_type(c), 1), w2 = fft_work_bytes(c, pb, c2r_type(c), 1);
     size_t w = w1 > w2 ? w1 : w2;
     if (pb->cin > 1) {
@@ -122,6 +123,18 @@ size_t kn_cuda_op_bytes(const kn_backend *be, const kn_problem *pb)
 }
 
 /* ---- set-up ------------------------------------------------------------------------------- */
+
+/* Device memory kept free beyond the buffers op_setup counts: cuBLAS's workspace, the kernels
+ * cuFFT and cuBLAS load on first use and the allocator's granularity (64 MiB + 1/256 of the card). */
+static size_t headroom_bytes(void)
+{
+    size_t free_b = 0, total_b = 0;
+    if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
+        (void)cudaGetLastError();
+        total_b = 0;
+    }
+    return ((size_t)64 << 20) + total_b / 256;
+}
 
 void kn_cuda_op_free(kn_cuda *c)
 {
@@ -140,6 +153,7 @@ void kn_cuda_op_free(kn_cuda *c)
             (void)cudaFree(*bufs[i]);
         *bufs[i] = NULL;
     }
+    (void)cudaGetLastError(); /* a failed free is not the next call's error */
     c->pb = NULL;
     c->made_gh = c->made_gw = c->made_cin = c->made_npairs = 0;
 }
@@ -292,13 +306,26 @@ int kn_cuda_op_setup(kn_backend *be, const kn_problem *pb)
     st = be->ops->mem_available(be, &avail);
     if (st)
         return st;
-    if (need > avail)
+    const size_t room = headroom_bytes();
+    if (need > avail || avail - need < room)
         return kn_error(KERNEST_E_TOOBIG,
-                        "the operator needs %zu bytes (%.2f GiB) on %s but only %zu bytes "
-                        "(%.2f GiB) are free",
-                        need, need / GIB, be->device, avail, avail / GIB);
+                        "the operator needs %zu bytes (%.2f GiB) on %s, plus %.2f GiB of headroom for "
+                        "cuFFT and cuBLAS, but only %zu bytes (%.2f GiB) are free",
+                        need, need / GIB, be->device, room / GIB, avail, avail / GIB);
     size_t spec_bytes = spec_len(pb) * 2 * c->es, grid_bytes = pb->grid_h * pb->grid_w * c->es * pb->cin;
     st = make_plans(c, pb);
+    /* measured again once the plans, their work area and the libraries' kernels are in: what the
+     * buffers still need must fit in what is free now, headroom kept */
+    size_t rest = 0, avail2 = 0;
+    if (!st && !(st = be->ops->mem_available(be, &avail2))) {
+        size_t bufs = spec_bytes * (pb->npairs * pb->cin + pb->cin + 1) + grid_bytes;
+        rest = bufs + (pb->has_mask ? pb->m * c->es : 0);
+        if (rest > avail2 || avail2 - rest < room)
+            st = kn_error(KERNEST_E_TOOBIG,
+                          "after cuFFT's plans the operator's buffers need %zu bytes (%.2f GiB) on %s, "
+                          "plus %.2f GiB of headroom, but only %.2f GiB are free",
+                          rest, rest / GIB, be->device, room / GIB, avail2 / GIB);
+    }
     if (!st) /* the products cannot overflow: kn_cuda_op_bytes checked them */
         st = kn_cuda_alloc(c, &c->spec_a, spec_bytes * pb->npairs * pb->cin, "the spectra of A");
     if (!st)
@@ -433,9 +460,7 @@ int kn_cuda_reg_gram(kn_backend *be, kernest_reg reg, const kn_vec *k, kn_vec *o
     int st = need_operator(c, "reg_gram");
     if (st)
         return st;
-    const size_t nker = c->pb->kh * c->pb->kw, nk = c->pb->cout * c->pb->cin;
-    for (size_t q = 0; q < nk; q++)
-        KN_CUDA_TRY(kn_cu_reg_gram(c->dbl, (int)reg, elem(c, out->data, q * nker), elem(c, k->data, q * nker),
-                                   c->pb->kh, c->pb->kw, c->stream));
+    const size_t nk = c->pb->cout * c->pb->cin; /* the kernels, stacked: one launch */
+    KN_CUDA_TRY(kn_cu_reg_gram(c->dbl, (int)reg, out->data, k->data, nk, c->pb->kh, c->pb->kw, c->stream));
     return KERNEST_OK;
 }

@@ -2,32 +2,53 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cuda/kn_cuda.h"
+#ifdef KERNEST_WITH_CUDA
+#include <cuda_runtime_api.h> /* errors_attributed_to_their_call leaves a stale error behind */
+#endif
 #include "backend/backend.h"
 #include "backend/cpu/cpu_backend.h"
 #include "backend/problem.h"
 #include "testutil.h"
 
+/* KERNEST_REQUIRE_GPU=1 (scripts/gpu-check run sets it): a test that cannot use a GPU fails
+ * instead of skipping, so that a driver mismatch on a GPU machine never reads as success. */
+static int strict_gpu(void)
+{
+    const char *v = getenv("KERNEST_REQUIRE_GPU");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
 #ifndef KERNEST_WITH_CUDA
 
 Test(cuda, not_compiled_in)
 {
+    if (strict_gpu())
+        cr_assert_fail("KERNEST_REQUIRE_GPU is set but the CUDA backend is not compiled in");
     cr_skip_test("CUDA backend not compiled in");
 }
 
 #else
 
-/* Skips the calling test where no CUDA device can be used, with the reason. */
+/* Skips the calling test where no CUDA device can be used, with the reason; fails instead under
+ * KERNEST_REQUIRE_GPU. */
 static void require_gpu(void)
 {
     int count = 0;
-    cr_assert_eq(kn_cuda_device_count(&count), KERNEST_OK);
+    int st = kn_cuda_device_count(&count);
+    if (strict_gpu() && st)
+        cr_assert_fail("KERNEST_REQUIRE_GPU is set and counting CUDA devices failed: %s", kernest_last_error());
+    cr_assert_eq(st, KERNEST_OK);
     if (count == 0) {
         char info[2048];
         (void)kn_cuda_info_string(info, sizeof info); /* records why in kernest_last_error */
+        if (strict_gpu())
+            cr_assert_fail("KERNEST_REQUIRE_GPU is set but no CUDA device is usable: %s", kernest_last_error());
         cr_skip_test("%s", kernest_last_error());
     }
 }
@@ -806,6 +827,358 @@ ParameterizedTest(prior_case *pc, cuda, prior_solves_match_cpu)
     kernest_report_destroy(&rg);
     kernest_array_destroy(&Kc);
     kernest_array_destroy(&Kg);
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&B);
+    kernest_array_destroy(&Kt);
+}
+
+/* ---- issue 19: the fixes and the solves a GPU run must cover ----------------------------------- */
+
+/* CSR maps of few long rows (a block per row: Φᵀ rings, the background's per-pair sums) and of
+ * many short rows (a warp per row: Φ), 4-byte column indices, against the CPU backend. */
+static void check_sparse_rows(kernest_precision p, size_t rows, size_t min_len, size_t max_len, size_t cols)
+{
+    require_gpu();
+    unsigned long long seed = 4242 + rows;
+    kn_backend *cpu = NULL, *gpu = NULL;
+    both_backends(p, &cpu, &gpu);
+    size_t *rp = malloc((rows + 1) * sizeof *rp);
+    cr_assert_not_null(rp);
+    rp[0] = 0;
+    for (size_t i = 0; i < rows; i++)
+        rp[i + 1] = rp[i] + min_len + (size_t)(tu_rand(&seed) * (double)(max_len - min_len + 1)) % (max_len - min_len + 1);
+    const size_t nnz = rp[rows];
+    size_t *col = malloc((nnz ? nnz : 1) * sizeof *col);
+    double *val = malloc((nnz ? nnz : 1) * sizeof *val), *x = tu_random_vec_new(cols, -1.0, 1.0, &seed);
+    cr_assert(col && val);
+    for (size_t j = 0; j < nnz; j++) {
+        col[j] = (size_t)(tu_rand(&seed) * (double)cols) % cols;
+        val[j] = 2 * tu_rand(&seed) - 1;
+        if (p == KERNEST_SINGLE)
+            val[j] = (float)val[j];
+    }
+    for (size_t j = 0; p == KERNEST_SINGLE && j < cols; j++)
+        x[j] = (float)x[j];
+    kn_sparse *sc = NULL, *sg = NULL;
+    cr_assert_eq(cpu->ops->sparse_create(cpu, rows, cols, rp, col, val, &sc), KERNEST_OK);
+    cr_assert_eq(gpu->ops->sparse_create(gpu, rows, cols, rp, col, val, &sg), KERNEST_OK, "%s", kernest_last_error());
+    kn_vec *xc = tu_upload(cpu, x, cols), *xg = tu_upload(gpu, x, cols), *yc = NULL, *yg = NULL;
+    cr_assert_eq(cpu->ops->vec_create(cpu, rows, &yc), KERNEST_OK);
+    cr_assert_eq(gpu->ops->vec_create(gpu, rows, &yg), KERNEST_OK);
+    cr_assert_eq(gpu->ops->vec_fill(gpu, yg, 7.0), KERNEST_OK); /* overwritten, not accumulated */
+    cr_assert_eq(cpu->ops->sparse_apply(cpu, sc, xc, yc), KERNEST_OK);
+    cr_assert_eq(gpu->ops->sparse_apply(gpu, sg, xg, yg), KERNEST_OK, "%s", kernest_last_error());
+    double *a = take(cpu, &yc), *b = take(gpu, &yg);
+    /* exact products summed in double on both sides, in different orders */
+    double d = tu_rel_diff_vec(b, a, rows);
+    cr_assert_leq(d, p == KERNEST_SINGLE ? 1e-6 : 1e-12, "sparse_apply %zu rows of %zu..%zu: %.3g", rows,
+                  min_len, max_len, d);
+    free(a);
+    free(b);
+    cpu->ops->vec_destroy(cpu, &xc);
+    gpu->ops->vec_destroy(gpu, &xg);
+    cpu->ops->sparse_destroy(cpu, &sc);
+    gpu->ops->sparse_destroy(gpu, &sg);
+    kn_backend_destroy(&cpu);
+    kn_backend_destroy(&gpu);
+    free(rp);
+    free(col);
+    free(val);
+    free(x);
+}
+
+Test(cuda, sparse_long_rows_match_cpu)
+{
+    /* 3 rows of ~300 000 entries (a block each), one of them longer than a million */
+    check_sparse_rows(KERNEST_DOUBLE, 3, 200000, 1200000, 4000000);
+    check_sparse_rows(KERNEST_SINGLE, 3, 200000, 1200000, 4000000);
+}
+
+Test(cuda, sparse_many_rows_match_cpu)
+{
+    /* 50 000 rows of 0..40 entries (a warp each), and rows of 0..2 (Φ) */
+    check_sparse_rows(KERNEST_DOUBLE, 50000, 0, 40, 70000);
+    check_sparse_rows(KERNEST_SINGLE, 50000, 0, 2, 70000);
+}
+
+/* A launch reports its own status: an error left by an unrelated earlier call is not blamed on it. */
+Test(cuda, errors_attributed_to_their_call)
+{
+    require_gpu();
+    kn_backend *be = NULL;
+    cr_assert_eq(kn_backend_cuda_create(KERNEST_SINGLE, -1, &be), KERNEST_OK, "%s", kernest_last_error());
+    kn_vec *v = NULL;
+    cr_assert_eq(be->ops->vec_create(be, 1000, &v), KERNEST_OK);
+    cr_assert_neq(cudaSetDevice(1 << 20), cudaSuccess); /* leaves cudaErrorInvalidDevice behind */
+    cr_assert_eq(be->ops->vec_fill(be, v, 2.0), KERNEST_OK, "a stale error was blamed on the fill: %s",
+                 kernest_last_error());
+    double nrm = 0;
+    cr_assert_eq(be->ops->vec_nrm2(be, v, &nrm), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_float_eq(nrm, 2.0 * sqrt(1000.0), 1e-4);
+    be->ops->vec_destroy(be, &v);
+    kn_backend_destroy(&be);
+}
+
+/* The memory op_setup takes, measured with cudaMemGetInfo, is what op_bytes promised (plus the
+ * plans' own tables, first-use kernel loading and the allocator's rounding), and a second op_setup of the same shape reuses
+ * the plans and buffers (batch jobs) yet computes the new problem's operator. */
+Test(cuda, op_setup_memory_and_reuse_match_cpu)
+{
+    require_gpu();
+    unsigned long long seed = 77;
+    const size_t h = 300, w = 280, kh = 31, kw = 29;
+    kernest_array *A1 = tu_random_array(h, w, -1, 1, &seed), *A2 = tu_random_array(h, w, -1, 1, &seed);
+    kernest_array *B1 = tu_random_array(h, w, -1, 1, &seed), *B2 = tu_random_array(h, w, -1, 1, &seed);
+    B2->data[5] = NAN; /* a mask in the second problem only */
+    const kernest_array *As1[1] = {A1}, *Bs1[1] = {B1}, *As2[1] = {A2}, *Bs2[1] = {B2};
+    kn_problem p1, p2;
+    cr_assert_eq(kn_problem_init(&p1, As1, Bs1, 1, KERNEST_MODE_SAME, kh, kw, NULL), KERNEST_OK);
+    cr_assert_eq(kn_problem_init(&p2, As2, Bs2, 1, KERNEST_MODE_SAME, kh, kw, NULL), KERNEST_OK);
+    kn_backend *gpu = NULL, *cpu = NULL;
+    cr_assert_eq(kn_backend_cuda_create(KERNEST_DOUBLE, -1, &gpu), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(kn_backend_cpu_create(KERNEST_DOUBLE, 1, &cpu), KERNEST_OK, "%s", kernest_last_error());
+    size_t free0 = 0, free1 = 0;
+    cr_assert_eq(gpu->ops->mem_available(gpu, &free0), KERNEST_OK);
+    const size_t promised = gpu->ops->op_bytes(gpu, &p1);
+    cr_assert_eq(gpu->ops->op_setup(gpu, &p1), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(gpu->ops->mem_available(gpu, &free1), KERNEST_OK);
+    const size_t taken = free0 > free1 ? free0 - free1 : 0;
+    cr_log_info("op_setup: op_bytes %zu, measured %zu", promised, taken);
+    /* slack: cuFFT's plan tables and the kernels it loads on first use, which op_bytes leaves to
+     * op_setup's headroom */
+    cr_assert_leq(taken, promised + ((size_t)256 << 20), "op_setup took %zu bytes, op_bytes said %zu", taken,
+                  promised);
+    cr_assert_eq(gpu->ops->op_setup(gpu, &p2), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert(gpu->setup_reused, "a second problem of the same shape should reuse the plans");
+    side g = {.be = gpu}, c;
+    cr_assert_eq(gpu->ops->vec_create(gpu, p2.n, &g.k), KERNEST_OK);
+    cr_assert_eq(gpu->ops->vec_create(gpu, p2.n, &g.k2), KERNEST_OK);
+    cr_assert_eq(gpu->ops->vec_create(gpu, p2.m, &g.r), KERNEST_OK);
+    side_open(&c, cpu, &p2);
+    double *k = tu_random_vec_new(p2.n, -1.0, 1.0, &seed), *got = malloc(p2.m * sizeof *got), *want = malloc(p2.m * sizeof *want);
+    cr_assert(got && want);
+    side *both[2] = {&g, &c};
+    for (int s = 0; s < 2; s++) {
+        kn_backend *be = both[s]->be;
+        cr_assert_eq(be->ops->vec_upload(be, both[s]->k, k), KERNEST_OK);
+        cr_assert_eq(be->ops->op_apply(be, both[s]->k, both[s]->r), KERNEST_OK, "%s", kernest_last_error());
+        cr_assert_eq(be->ops->vec_download(be, both[s]->r, s ? want : got), KERNEST_OK);
+    }
+    double d = tu_rel_diff_vec(got, want, p2.m);
+    cr_assert_leq(d, 1e-11, "reused set-up: GPU vs CPU %.3g", d);
+    cr_assert_eq(got[5], 0.0, "the second problem's mask");
+    side_close(&g);
+    side_close(&c);
+    free(k);
+    free(got);
+    free(want);
+    kn_problem_free(&p1);
+    kn_problem_free(&p2);
+    kernest_array_destroy(&A1);
+    kernest_array_destroy(&A2);
+    kernest_array_destroy(&B1);
+    kernest_array_destroy(&B2);
+}
+
+/* A 2048² single-precision operator: the grid-stride loops past 2 M elements and the 2-D tiles'
+ * grid limits, against the CPU in double. */
+Test(cuda, operator_2048_single_matches_cpu)
+{
+    require_gpu();
+    unsigned long long seed = 2048;
+    kernest_array *A = tu_random_array(2048, 2048, -1, 1, &seed), *B = tu_random_array(2048, 2048, -1, 1, &seed);
+    for (size_t j = 0; j < B->size; j += 977)
+        B->data[j] = NAN;
+    const kernest_array *As[1] = {A}, *Bs[1] = {B};
+    kn_problem pb;
+    cr_assert_eq(kn_problem_init(&pb, As, Bs, 1, KERNEST_MODE_SAME, 9, 7, NULL), KERNEST_OK);
+    kn_backend *gpu = NULL, *cpu = NULL;
+    cr_assert_eq(kn_backend_cuda_create(KERNEST_SINGLE, -1, &gpu), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(kn_backend_cpu_create(KERNEST_DOUBLE, 0, &cpu), KERNEST_OK, "%s", kernest_last_error());
+    side g, c;
+    side_open(&g, gpu, &pb);
+    side_open(&c, cpu, &pb);
+    double *k = tu_random_vec_new(pb.n, -1.0, 1.0, &seed), *r = tu_random_vec_new(pb.m, -1.0, 1.0, &seed);
+    for (size_t i = 0; i < pb.n; i++)
+        k[i] = (float)k[i];
+    for (size_t i = 0; i < pb.m; i++)
+        r[i] = (float)r[i];
+    double *got = malloc(pb.m * sizeof *got), *want = malloc(pb.m * sizeof *want);
+    cr_assert(got && want);
+    side *both[2] = {&g, &c};
+    for (int s = 0; s < 2; s++) {
+        kn_backend *be = both[s]->be;
+        cr_assert_eq(be->ops->vec_upload(be, both[s]->k, k), KERNEST_OK);
+        cr_assert_eq(be->ops->op_apply(be, both[s]->k, both[s]->r), KERNEST_OK, "%s", kernest_last_error());
+        cr_assert_eq(be->ops->vec_download(be, both[s]->r, s ? want : got), KERNEST_OK);
+    }
+    double d = tu_rel_diff_vec(got, want, pb.m);
+    cr_assert_leq(d, 1e-5, "op_apply 2048²: %.3g", d);
+    for (int s = 0; s < 2; s++) {
+        kn_backend *be = both[s]->be;
+        cr_assert_eq(be->ops->vec_upload(be, both[s]->r, r), KERNEST_OK);
+        cr_assert_eq(be->ops->op_adjoint(be, both[s]->r, both[s]->k), KERNEST_OK, "%s", kernest_last_error());
+        cr_assert_eq(be->ops->vec_download(be, both[s]->k, s ? want : got), KERNEST_OK);
+    }
+    d = tu_rel_diff_vec(got, want, pb.n);
+    cr_assert_leq(d, 1e-5, "op_adjoint 2048²: %.3g", d);
+    side_close(&g);
+    side_close(&c);
+    free(k);
+    free(r);
+    free(got);
+    free(want);
+    kn_problem_free(&pb);
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&B);
+}
+
+/* Whole estimates through the public API, GPU against CPU, for the options a GPU run must cover. */
+typedef enum solve_kind {
+    SOLVE_SINGLE_GRAD, SOLVE_SUM, SOLVE_FIX, SOLVE_BOUNDS, SOLVE_HARMONIC, SOLVE_LOWRANK,
+    SOLVE_BACKGROUND, SOLVE_PAIRS_MASKS, SOLVE_CHANNELS_PRIORS
+} solve_kind;
+
+typedef struct solve_case {
+    const char *name;
+    solve_kind kind;
+    kernest_precision precision;
+    double tol; /* GPU vs CPU relative difference allowed on K */
+} solve_case;
+
+ParameterizedTestParameters(cuda, solves_match_cpu)
+{
+    static solve_case cases[] = {
+        {"single, --reg grad", SOLVE_SINGLE_GRAD, KERNEST_SINGLE, 1e-3},
+        {"--sum", SOLVE_SUM, KERNEST_DOUBLE, 1e-5},
+        {"--fix", SOLVE_FIX, KERNEST_DOUBLE, 1e-5},
+        {"finite bounds", SOLVE_BOUNDS, KERNEST_DOUBLE, 1e-4},
+        {"harmonic", SOLVE_HARMONIC, KERNEST_DOUBLE, 1e-6},
+        {"lowrank", SOLVE_LOWRANK, KERNEST_DOUBLE, 1e-5},
+        {"--background", SOLVE_BACKGROUND, KERNEST_DOUBLE, 1e-6},
+        {"3 pairs with masks, single", SOLVE_PAIRS_MASKS, KERNEST_SINGLE, 1e-3},
+        {"channels + nonneg", SOLVE_CHANNELS_PRIORS, KERNEST_DOUBLE, 1e-4},
+    };
+    return cr_make_param_array(solve_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(solve_case *sc, cuda, solves_match_cpu)
+{
+    require_gpu();
+    unsigned long long seed = 31 + sc->kind;
+    kernest_array *A[3] = {0}, *B[3] = {0};
+    size_t npairs = sc->kind == SOLVE_PAIRS_MASKS ? 3 : 1;
+    kernest_array *Kt = tu_random_array(7, 7, 0, 1, &seed);
+    for (size_t i = 0; i < npairs; i++) {
+        if (sc->kind == SOLVE_CHANNELS_PRIORS) { /* 2 samples, 2 -> 1 channels */
+            size_t sa[4] = {2, 2, 24, 22}, sb[4] = {2, 1, 24, 22};
+            cr_assert_eq(kernest_array_create(4, sa, &A[i]), KERNEST_OK);
+            cr_assert_eq(kernest_array_create(4, sb, &B[i]), KERNEST_OK);
+            for (size_t j = 0; j < A[i]->size; j++)
+                A[i]->data[j] = 2 * tu_rand(&seed) - 1;
+            for (size_t j = 0; j < B[i]->size; j++)
+                B[i]->data[j] = 2 * tu_rand(&seed) - 1;
+            continue;
+        }
+        A[i] = tu_random_array(26 + 3 * i, 24 + i, -1, 1, &seed);
+        B[i] = tu_direct_convolve(A[i], Kt, KERNEST_MODE_SAME);
+        cr_assert(A[i] && B[i]);
+        for (size_t j = 0; j < B[i]->size; j++) {
+            B[i]->data[j] += 1e-2 * (tu_rand(&seed) - 0.5) + (sc->kind == SOLVE_BACKGROUND ? 0.3 : 0.0);
+            if (sc->kind == SOLVE_PAIRS_MASKS && tu_rand(&seed) < 0.1)
+                B[i]->data[j] = NAN;
+        }
+    }
+    kernest_options opt;
+    kernest_options_default(&opt);
+    opt.mode = KERNEST_MODE_SAME;
+    opt.kh = opt.kw = 7;
+    opt.tol = sc->precision == KERNEST_SINGLE ? 1e-5 : 1e-10;
+    opt.maxiter = 3000;
+    opt.precision = sc->precision;
+    opt.reg = KERNEST_REG_RIDGE;
+    opt.lambda = 1e-3;
+    kernest_fixed_pixel fix[2] = {{0, 0, 0.5}, {1, -2, 0.0}};
+    switch (sc->kind) {
+    case SOLVE_SINGLE_GRAD: opt.reg = KERNEST_REG_GRAD; opt.lambda = 1e-2; break;
+    case SOLVE_SUM: opt.has_sum = 1; opt.sum = 1.0; break;
+    case SOLVE_FIX: opt.nfixed = 2; opt.fixed = fix; break;
+    case SOLVE_BOUNDS: opt.has_bounds = 1; opt.lower = 0.05; opt.upper = 0.6; opt.tol = 1e-9; break;
+    case SOLVE_HARMONIC: opt.model = KERNEST_MODEL_HARMONIC; opt.order = 2; break;
+    case SOLVE_LOWRANK: opt.model = KERNEST_MODEL_LOWRANK; opt.order = 2; opt.outer_tol = 1e-8; break;
+    case SOLVE_BACKGROUND: opt.background = 1; break;
+    case SOLVE_PAIRS_MASKS: break;
+    case SOLVE_CHANNELS_PRIORS: opt.kh = opt.kw = 5; opt.nonneg = 1; opt.tol = 1e-9; break;
+    }
+    kernest_array *Kc = NULL, *Kg = NULL;
+    kernest_report *rc = NULL, *rg = NULL;
+    opt.device = KERNEST_DEVICE_CPU;
+    cr_assert_eq(kernest_estimate((const kernest_array *const *)A, (const kernest_array *const *)B, npairs, &opt,
+                                  &Kc, &rc), KERNEST_OK, "%s (cpu): %s", sc->name, kernest_last_error());
+    opt.device = KERNEST_DEVICE_CUDA;
+    opt.device_index = -1;
+    cr_assert_eq(kernest_estimate((const kernest_array *const *)A, (const kernest_array *const *)B, npairs, &opt,
+                                  &Kg, &rg), KERNEST_OK, "%s (gpu): %s", sc->name, kernest_last_error());
+    cr_assert_str_eq(rg->backend, "cuda");
+    double d = tu_rel_diff(Kg, Kc);
+    cr_log_info("%s: GPU vs CPU %.3g (iterations cpu %d, gpu %d)", sc->name, d, rc->iterations, rg->iterations);
+    cr_assert_leq(d, sc->tol, "%s: GPU vs CPU kernel relative difference %.3g", sc->name, d);
+    kernest_report_destroy(&rc);
+    kernest_report_destroy(&rg);
+    kernest_array_destroy(&Kc);
+    kernest_array_destroy(&Kg);
+    kernest_array_destroy(&Kt);
+    for (size_t i = 0; i < npairs; i++) {
+        kernest_array_destroy(&A[i]);
+        kernest_array_destroy(&B[i]);
+    }
+}
+
+/* A GPU solve stopped after 10 iterations, checkpointed, and resumed ends where an uninterrupted
+ * GPU solve ends. */
+Test(cuda, checkpoint_resume_on_gpu)
+{
+    require_gpu();
+    unsigned long long seed = 99;
+    kernest_array *A = tu_random_array(30, 28, -1, 1, &seed), *Kt = tu_random_array(5, 5, 0, 1, &seed);
+    kernest_array *B = tu_direct_convolve(A, Kt, KERNEST_MODE_SAME);
+    cr_assert(A && Kt && B);
+    const kernest_array *As[1] = {A}, *Bs[1] = {B};
+    char path[] = "/tmp/kernest_cuda_ckpt_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    kernest_options opt;
+    kernest_options_default(&opt);
+    opt.mode = KERNEST_MODE_SAME;
+    opt.kh = opt.kw = 5;
+    opt.tol = 1e-10;
+    opt.maxiter = 300;
+    opt.precision = KERNEST_DOUBLE;
+    opt.device = KERNEST_DEVICE_CUDA;
+    opt.device_index = -1;
+    kernest_array *Kfull = NULL, *Kpart = NULL, *Kres = NULL;
+    kernest_report *r1 = NULL, *r2 = NULL, *r3 = NULL;
+    cr_assert_eq(kernest_estimate(As, Bs, 1, &opt, &Kfull, &r1), KERNEST_OK, "%s", kernest_last_error());
+    opt.maxiter = 10;
+    opt.checkpoint = path;
+    opt.checkpoint_every = 0;
+    cr_assert_eq(kernest_estimate(As, Bs, 1, &opt, &Kpart, &r2), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(r2->iterations, 10);
+    opt.maxiter = 300;
+    opt.checkpoint = NULL;
+    opt.resume = path;
+    cr_assert_eq(kernest_estimate(As, Bs, 1, &opt, &Kres, &r3), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(r3->resumed_from, 10);
+    double d = tu_rel_diff(Kres, Kfull);
+    cr_assert_leq(d, 1e-8, "resumed vs uninterrupted GPU solve: %.3g", d);
+    remove(path);
+    kernest_report_destroy(&r1);
+    kernest_report_destroy(&r2);
+    kernest_report_destroy(&r3);
+    kernest_array_destroy(&Kfull);
+    kernest_array_destroy(&Kpart);
+    kernest_array_destroy(&Kres);
     kernest_array_destroy(&A);
     kernest_array_destroy(&B);
     kernest_array_destroy(&Kt);
