@@ -17,19 +17,7 @@ TestSuite(checkpoint, .init = tu_dir_setup, .fini = tu_dir_teardown);
 /* A 16×16 random A, a smooth 31×31 K, B = same(A ⊛ K) + 1e-3 noise + an offset of 0.5 */
 static void problem(kernest_array **A, kernest_array **B)
 {
-    unsigned long long seed = 7;
-    *A = tu_random_array(16, 16, 0, 1, &seed);
-    kernest_array *K = NULL;
-    cr_assert_eq(kernest_array_create2(31, 31, &K), KERNEST_OK);
-    for (size_t y = 0; y < 31; y++)
-        for (size_t x = 0; x < 31; x++) {
-            double dy = (double)y - 15, dx = (double)x - 15;
-            K->data[y * 31 + x] = exp(-(dy * dy + dx * dx) / 18.0);
-        }
-    cr_assert_eq(kernest_convolve(*A, K, KERNEST_MODE_SAME, B), KERNEST_OK, "%s", kernest_last_error());
-    for (size_t i = 0; i < (*B)->size; i++)
-        (*B)->data[i] += 0.5 + 1e-3 * (tu_rand(&seed) - 0.5);
-    kernest_array_destroy(&K);
+    tu_smooth_problem(7, 1.0, 0.5, A, B);
 }
 
 typedef struct stopper {

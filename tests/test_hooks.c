@@ -31,19 +31,7 @@ TestSuite(hooks, .init = tu_dir_setup, .fini = tu_dir_teardown);
 /* A 16×16 random A, a smooth positive 31×31 K, B = same(A ⊛ K) + noise of 1e-3 (scaled) */
 static void problem(double scale, kernest_array **A, kernest_array **B)
 {
-    unsigned long long seed = 99;
-    *A = tu_random_array(16, 16, 0, scale, &seed);
-    kernest_array *K = NULL;
-    cr_assert_eq(kernest_array_create2(31, 31, &K), KERNEST_OK);
-    for (size_t y = 0; y < 31; y++)
-        for (size_t x = 0; x < 31; x++) {
-            double dy = (double)y - 15, dx = (double)x - 15;
-            K->data[y * 31 + x] = exp(-(dy * dy + dx * dx) / 18.0);
-        }
-    cr_assert_eq(kernest_convolve(*A, K, KERNEST_MODE_SAME, B), KERNEST_OK, "%s", kernest_last_error());
-    for (size_t i = 0; i < (*B)->size; i++)
-        (*B)->data[i] += 1e-3 * scale * (tu_rand(&seed) - 0.5);
-    kernest_array_destroy(&K);
+    tu_smooth_problem(99, scale, 0.0, A, B);
 }
 
 /* ---- the progress callback ---- */

@@ -332,3 +332,20 @@ char *tu_synth_dir(void)
     cr_assert_eq(tu_run_cli(args, err, sizeof err), 0, "%s", err);
     return dir;
 }
+
+void tu_smooth_problem(unsigned long long seed, double scale, double offset, kernest_array **A,
+                       kernest_array **B)
+{
+    *A = tu_random_array(16, 16, 0, scale, &seed);
+    kernest_array *K = NULL;
+    cr_assert_eq(kernest_array_create2(31, 31, &K), KERNEST_OK);
+    for (size_t y = 0; y < 31; y++)
+        for (size_t x = 0; x < 31; x++) {
+            double dy = (double)y - 15, dx = (double)x - 15;
+            K->data[y * 31 + x] = exp(-(dy * dy + dx * dx) / 18.0);
+        }
+    cr_assert_eq(kernest_convolve(*A, K, KERNEST_MODE_SAME, B), KERNEST_OK, "%s", kernest_last_error());
+    for (size_t i = 0; i < (*B)->size; i++)
+        (*B)->data[i] += offset + 1e-3 * scale * (tu_rand(&seed) - 0.5);
+    kernest_array_destroy(&K);
+}

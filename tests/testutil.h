@@ -90,4 +90,10 @@ kernest_array *tu_observe(const kernest_array *A, const kernest_array *K, double
  * it with tu_rmtree and free the path. */
 char *tu_synth_dir(void);
 
+/* A 16×16 random A in [0, scale] drawn from *seed, a smooth positive 31×31 K (a Gaussian of
+ * width 3), B = same(A ⊛ K) + offset + 1e-3·scale uniform noise from the same stream: the small
+ * problem the hook and checkpoint suites stop and resume. */
+void tu_smooth_problem(unsigned long long seed, double scale, double offset, kernest_array **A,
+                       kernest_array **B);
+
 #endif
