@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "backend/backend.h"
 #include "backend/cpu/cpu_backend.h"
 #include "base/clock.h"
@@ -52,18 +53,6 @@ typedef struct args {
     kernest_precision precision;
     const char *check_dir;
 } args;
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static int die(const char *what, int st)
 {
@@ -205,7 +194,7 @@ static double floor_round(floor_ctx *f, int c2r, long min_reps, double min_time,
         t[n] = floor_exec(f, c2r);
         total += t[n++];
     }
-    double m = median(t, n);
+    double m = bench_median(t, n);
     free(t);
     *reps += (long)n;
     return m;
@@ -399,7 +388,7 @@ int main(int argc, char **argv)
         ratio[r] = ((t_full[r] - t_init[r]) / (double)a.iters) /
                    ((double)(1 + P) * f_r2c[r] + (double)(P + 1) * f_c2r[r]);
     }
-#define MED(v) (memcpy(tmp, (v), R * sizeof(double)), median(tmp, R))
+#define MED(v) (memcpy(tmp, (v), R * sizeof(double)), bench_median(tmp, R))
     const double r2c_s = MED(f_r2c), c2r_s = MED(f_c2r);
     const double floor_iter = (double)(1 + P) * r2c_s + (double)(P + 1) * c2r_s;
     const double med_full = MED(t_full), med_init = MED(t_init);
@@ -451,9 +440,9 @@ int main(int argc, char **argv)
         kernest_array_destroy(&Kh);
         kernest_report_destroy(&rep);
     }
-    const double tol_solve = median(t_tol, (size_t)a.tol_reps);
-    const double tol_wall = median(t_tol_wall, (size_t)a.tol_reps);
-    const double tol_setup = median(t_tol_setup, (size_t)a.tol_reps);
+    const double tol_solve = bench_median(t_tol, (size_t)a.tol_reps);
+    const double tol_wall = bench_median(t_tol_wall, (size_t)a.tol_reps);
+    const double tol_setup = bench_median(t_tol_setup, (size_t)a.tol_reps);
 
     const char *planner = getenv("KERNEST_FFTW_PLANNER");
     printf("{\"bench\": \"bench_cpu\", \"kernest_version\": \"%s\", \"fftw_version\": \"%s\", "

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_util.h"
 #include "kernest.h"
 
 static const char usage[] =
@@ -68,18 +69,6 @@ typedef struct args {
     double tol, budget;
     const char *json, *save_dir;
 } args;
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 /* ---- the results: one JSON object per case, the file rewritten after each ------------------ */
 
@@ -210,7 +199,7 @@ static int floor_time(size_t gh, size_t gw, int dbl, long reps, double *r2c, dou
             if (r >= 0)
                 t[r] = ms * 1e-3;
         }
-        *(which ? c2r : r2c) = median(t, (size_t)reps);
+        *(which ? c2r : r2c) = bench_median(t, (size_t)reps);
     }
     rc = 0;
 out:
@@ -381,7 +370,7 @@ static int run_case(const args *a, long n, kernest_precision p, const kernest_ar
             FAIL("kn_cgls: %s", kernest_last_error());
         }
     }
-    iter_s = (median(tf, (size_t)a->reps) - median(ti, (size_t)a->reps)) / (double)a->iters;
+    iter_s = (bench_median(tf, (size_t)a->reps) - bench_median(ti, (size_t)a->reps)) / (double)a->iters;
     free(tf);
     free(ti);
     size_t u = used_bytes();
