@@ -793,3 +793,73 @@ Test(channels, pad_modes_match_the_framework)
     cr_assert_eq(kernest_padding_mode_parse("edge"), -1);
     kernest_array_destroy(&A);
 }
+
+/* a layer with a bias and PyTorch's padding='same' in reflect mode, on an even kernel: estimate
+ * --bias --bias-out --padding --padding-mode gives its weights and bias; score takes them back */
+Test(channels_cli, layer_with_bias_and_padding)
+{
+    const size_t S = 2, ci = 2, co = 3, n = 12, k = 4, ho = n; /* 'same' keeps the size */
+    const size_t sa[4] = {S, ci, n, n}, sy[4] = {S, co, ho, ho}, sw[4] = {co, ci, k, k};
+    kernest_array *A = NULL, *Y = NULL, *W = NULL, *Ap = NULL;
+    unsigned long long seed = 21;
+    cr_assert_eq(kernest_array_create(4, sa, &A), KERNEST_OK);
+    cr_assert_eq(kernest_array_create(4, sy, &Y), KERNEST_OK);
+    cr_assert_eq(kernest_array_create(4, sw, &W), KERNEST_OK);
+    tu_random_vec(A->data, A->size, -1, 1, &seed);
+    tu_random_vec(W->data, W->size, -1, 1, &seed);
+    const double bias[3] = {0.5, -2.0, 1.25};
+    /* Y[s,o] = Σ_i correlate(pad_reflect(A[s,i]), W[o,i]) + b[o], the padded input's valid window */
+    cr_assert_eq(kernest_pad(A, (k - 1) / 2, k / 2, (k - 1) / 2, k / 2, KERNEST_PAD_REFLECT, &Ap), KERNEST_OK);
+    const size_t pw = n + k - 1;
+    for (size_t s = 0; s < S; s++)
+        for (size_t o = 0; o < co; o++)
+            for (size_t y = 0; y < ho; y++)
+                for (size_t x = 0; x < ho; x++) {
+                    double v = bias[o];
+                    for (size_t i = 0; i < ci; i++)
+                        for (size_t u = 0; u < k; u++)
+                            for (size_t w = 0; w < k; w++)
+                                v += Ap->data[((s * ci + i) * pw + y + u) * pw + x + w] * W->data[((o * ci + i) * k + u) * k + w];
+                    Y->data[((s * co + o) * ho + y) * ho + x] = v;
+                }
+    write_npy("X.npy", A);
+    write_npy("Y.npy", Y);
+    char cmd[2048], err[1024];
+    snprintf(cmd, sizeof cmd, "estimate %s/X.npy %s/Y.npy -o %s/W.npy --ksize 4x4 --correlate --bias --bias-out "
+             "%s/b.npy --padding same --padding-mode reflect --fast --tol 1e-12 --maxiter 3000 -q",
+             tu_dir, tu_dir, tu_dir, tu_dir);
+    cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 0, "%s", err);
+    kernest_array *We = read_npy("W.npy"), *be = read_npy("b.npy");
+    cr_assert(tu_rel_diff(We, W) < 1e-8, "weights off by %g", tu_rel_diff(We, W));
+    cr_assert_eq(be->size, co);
+    for (size_t o = 0; o < co; o++)
+        cr_assert_float_eq(be->data[o], bias[o], 1e-8, "bias %zu: %g", o, be->data[o]);
+    /* score: with the bias the held-out error is rounding; without it, the bias itself */
+    snprintf(cmd, sizeof cmd, "'%s' score %s/X.npy %s/Y.npy %s/W.npy --correlate --bias %s/b.npy --padding same "
+             "--padding-mode reflect 2>/dev/null", KERNEST_CLI, tu_dir, tu_dir, tu_dir, tu_dir);
+    FILE *pipe = popen(cmd, "r");
+    cr_assert(pipe);
+    double rmse = 1;
+    const int got = fscanf(pipe, "rmse %lf", &rmse);
+    cr_assert_eq(pclose(pipe), 0, "score failed");
+    cr_assert(got == 1 && rmse < 1e-8, "score's rmse %g", rmse);
+    /* refusals: --bias-out without --bias, --padding with --mode, --padding without --ksize */
+    const char *bad[] = {"--bias-out %s/b2.npy --ksize 4x4", "--bias --padding same --mode valid --ksize 4x4",
+                         "--bias --padding 1"};
+    for (size_t c = 0; c < 3; c++) {
+        char extra[512];
+        snprintf(extra, sizeof extra, bad[c], tu_dir);
+        snprintf(cmd, sizeof cmd, "estimate %s/X.npy %s/Y.npy -o %s/W2.npy --correlate --fast %s", tu_dir, tu_dir,
+                 tu_dir, extra);
+        cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 2, "%s: %s", extra, err);
+    }
+    char *w2 = tu_path(tu_dir, "W2.npy");
+    cr_assert(!tu_exists(w2));
+    free(w2);
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&Y);
+    kernest_array_destroy(&W);
+    kernest_array_destroy(&Ap);
+    kernest_array_destroy(&We);
+    kernest_array_destroy(&be);
+}

@@ -82,6 +82,14 @@ int cli_read_channels(const char *path, kernest_array **out);
  * build without cairo ("--plot: not compiled in (install libcairo2-dev)"). Returns 0 or the
  * exit code with the error printed. */
 int cli_plot_prepare_dir(const char *dir);
+/* Parses --padding same|valid|N|PHxPW into *pad_h, *pad_w (-1: same) and --padding-mode into
+ * *mode; either text may be NULL (then left as it is). Returns 0 or the exit code. */
+int cli_parse_padding(const char *padding, const char *mode_text, int *pad_h, int *pad_w,
+                      kernest_padding_mode *mode);
+/* A padded as --padding says for a kh×kw kernel (pad_h/pad_w -1: same), into *out (caller owns);
+ * returns 0 or the exit code with the error printed. */
+int cli_pad(const kernest_array *A, size_t kh, size_t kw, int pad_h, int pad_w, kernest_padding_mode mode,
+            kernest_array **out);
 /* Parses --layout auto|chw|nchw. */
 int cli_parse_layout(const char *s, kernest_layout *layout);
 

@@ -300,3 +300,52 @@ int cli_plot_prepare_dir(const char *dir)
         return cli_usage_error("--plot: folder '%s' is not writable", dir);
     return 0;
 }
+
+int cli_parse_padding(const char *padding, const char *mode_text, int *pad_h, int *pad_w,
+                      kernest_padding_mode *mode)
+{
+    if (mode_text) {
+        const int m = kernest_padding_mode_parse(mode_text);
+        if (m < 0)
+            return cli_usage_error("--padding-mode: '%s' is not zeros, reflect, replicate or circular", mode_text);
+        *mode = (kernest_padding_mode)m;
+    }
+    if (!padding)
+        return 0;
+    if (!strcmp(padding, "same")) {
+        *pad_h = *pad_w = -1;
+        return 0;
+    }
+    if (!strcmp(padding, "valid")) {
+        *pad_h = *pad_w = 0;
+        return 0;
+    }
+    long h, w;
+    const char *x = strpbrk(padding, "xX");
+    if (x) {
+        char first[32];
+        const size_t len = (size_t)(x - padding);
+        if (len >= sizeof first)
+            return cli_usage_error("--padding: '%s' is not same, valid, N or PHxPW", padding);
+        memcpy(first, padding, len);
+        first[len] = '\0';
+        if (cli_parse_int("--padding", first, 0, 1 << 30, &h) || cli_parse_int("--padding", x + 1, 0, 1 << 30, &w))
+            return CLI_USAGE;
+    } else {
+        if (cli_parse_int("--padding", padding, 0, 1 << 30, &h))
+            return CLI_USAGE;
+        w = h;
+    }
+    *pad_h = (int)h;
+    *pad_w = (int)w;
+    return 0;
+}
+
+int cli_pad(const kernest_array *A, size_t kh, size_t kw, int pad_h, int pad_w, kernest_padding_mode mode,
+            kernest_array **out)
+{
+    const size_t top = pad_h < 0 ? (kh - 1) / 2 : (size_t)pad_h, bottom = pad_h < 0 ? kh - 1 - top : (size_t)pad_h;
+    const size_t left = pad_w < 0 ? (kw - 1) / 2 : (size_t)pad_w, right = pad_w < 0 ? kw - 1 - left : (size_t)pad_w;
+    const int st = kernest_pad(A, top, bottom, left, right, mode, out);
+    return st ? cli_fail(st) : 0;
+}

@@ -214,3 +214,17 @@ int cli_write_uncertainty(const kernest_report *rep, const char *cov_path, const
     kernest_array_destroy(&s);
     return st ? cli_fail(st) : 0;
 }
+
+int cli_write_bias(const char *path, const kernest_report *rep)
+{
+    if (!rep->bias || !rep->background)
+        return cli_usage_error("--bias-out: the estimate has no bias");
+    kernest_array *b = NULL;
+    int st = kernest_array_create(1, &rep->nbackground, &b);
+    if (!st) {
+        memcpy(b->data, rep->background, rep->nbackground * sizeof *b->data);
+        st = kernest_array_write(path, b, KERNEST_DOUBLE);
+    }
+    kernest_array_destroy(&b);
+    return st ? cli_fail(st) : 0;
+}

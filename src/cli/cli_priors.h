@@ -24,4 +24,8 @@ int cli_write_profile(const char *path, const kernest_report *rep);
 /* Writes the coverage and std maps of rep (both or neither); 0 or the exit code. */
 int cli_write_uncertainty(const kernest_report *rep, const char *cov_path, const char *std_path);
 
+/* Writes the estimate's bias (rep->background with rep->bias: one value per output channel) to
+ * path as a 1-D array; returns 0 or the exit code with the error printed. */
+int cli_write_bias(const char *path, const kernest_report *rep);
+
 #endif

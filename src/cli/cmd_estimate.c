@@ -61,6 +61,13 @@ static const char usage[] =
     "                           channels C_out x C_in of them in front, like K\n"
     "      --background         also fit a constant offset per pair (B_i = crop(A_i (*) K) + beta_i);\n"
     "                           beta is neither regularised nor constrained; any model; in the report\n"
+    "      --bias               a layer's bias: one offset per output channel, shared by every\n"
+    "                           sample, fitted jointly and unregularised (not with --background)\n"
+    "      --bias-out FILE.npy  write the bias (C_out values) there (needs --bias)\n"
+    "      --padding P          a layer's padding instead of --mode: same | valid | N | PHxPW, as\n"
+    "                           PyTorch's Conv2d (same: (k-1)//2 before, the rest after, even k\n"
+    "                           too); A is padded, then the window is valid; needs --ksize\n"
+    "      --padding-mode M     zeros (default) | reflect | replicate | circular\n"
     "      --outer-maxiter N    lowrank: cap on ALS sweeps (default 30)\n"
     "      --outer-tol T        lowrank: stop when ||K_t - K_t-1|| / ||K_t-1|| <= T (default 1e-4)\n"
     "constraints:\n"
@@ -159,7 +166,7 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
     const char *plot_dir = NULL, *truth_path = NULL, *plot_scale_arg = NULL;
     int quiet = 0, reg_given = 0, lambda_given = 0, lambda_in_reg = 0, rc;
     int plot_scale = KN_PLOT_AUTO;
-    int model_given = 0, fast = 0, samples = 16;
+    int model_given = 0, fast = 0, samples = 16, mode_given = 0;
     const char *unc_prefix = NULL;
     char *cov_path = NULL, *std_path = NULL;
     kernest_array *mask = NULL;
@@ -188,8 +195,10 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
         {"fast", no_argument, 0, 2007},
         {"background", no_argument, 0, 3001}, {"outer-maxiter", required_argument, 0, 3002},
         {"outer-tol", required_argument, 0, 3003},
+        {"bias", no_argument, 0, 3004}, {"bias-out", required_argument, 0, 3005},
+        {"padding", required_argument, 0, 3006}, {"padding-mode", required_argument, 0, 3007},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    const char *log_path = NULL;
+    const char *log_path = NULL, *bias_out = NULL, *padding = NULL, *padding_mode = NULL;
     int c;
     long v;
     optind = 0; /* 0, not 1: glibc then starts afresh on a new argv (batch parses many) */
@@ -199,7 +208,7 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
         switch (c) {
         case 'o': output = optarg; break;
         case 'k': if (cli_parse_ksize(optarg, &opt.kh, &opt.kw)) goto done; break;
-        case 'm': if (cli_parse_mode(optarg, &opt.mode)) goto done; break;
+        case 'm': if (cli_parse_mode(optarg, &opt.mode)) goto done; mode_given = 1; break;
         case 'r':
             if (cli_parse_reg_list(optarg, &opt, &lambda_in_reg)) goto done;
             reg_given = 1;
@@ -226,6 +235,10 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
             if (cli_parse_model(optarg, &opt)) goto done;
             break;
         case 3001: opt.background = 1; break;
+        case 3004: opt.bias = 1; break;
+        case 3005: bias_out = optarg; break;
+        case 3006: padding = optarg; break;
+        case 3007: padding_mode = optarg; break;
         case 3002: if (cli_parse_int("--outer-maxiter", optarg, 1, 100000, &v)) goto done; opt.outer_maxiter = (int)v; break;
         case 3003:
             if (cli_parse_double("--outer-tol", optarg, &opt.outer_tol)) goto done;
@@ -344,8 +357,31 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
         cli_usage_error("%s: needs --plot DIR", truth_path ? "--truth" : "--plot-scale");
         goto done;
     }
+    if (bias_out && !opt.bias) {
+        cli_usage_error("--bias-out: needs --bias");
+        goto done;
+    }
+    if (padding_mode && !padding) {
+        cli_usage_error("--padding-mode: needs --padding");
+        goto done;
+    }
+    if (padding) { /* a framework's padding replaces --mode's window */
+        if (mode_given) {
+            cli_usage_error("--padding: not with --mode (the padded input's window is valid)");
+            goto done;
+        }
+        if (!opt.kh) {
+            cli_usage_error("--padding: needs --ksize HxW (the kernel's size decides 'same')");
+            goto done;
+        }
+        if (cli_parse_padding(padding, padding_mode, &opt.pad_h, &opt.pad_w, &opt.padding_mode))
+            goto done;
+        opt.padding = 1;
+    }
     opt.fixed = fixed;
     opt.nfixed = nfixed;
+    if ((bias_out && ((rc = cli_check_output("--bias-out", bias_out)) || (rc = cli_check_format("--bias-out", bias_out)))))
+        goto done;
     if ((rc = cli_check_output("-o", output)) || (report_path && (rc = cli_check_output("--report", report_path))) ||
         (profile_path && (rc = cli_check_output("--profile", profile_path))) ||
         (plot_dir && (rc = cli_plot_prepare_dir(plot_dir))) ||
@@ -360,7 +396,8 @@ done:
                           .report_path = report_path, .profile_path = profile_path,
                           .plot_dir = plot_dir, .truth_path = truth_path, .plot_scale = plot_scale,
                           .log_path = log_path, .cov_path = cov_path, .std_path = std_path,
-                          .quiet = quiet, .mask = mask, .fixed = fixed, .nfixed = nfixed};
+                          .quiet = quiet, .mask = mask, .fixed = fixed, .nfixed = nfixed,
+                          .bias_out = bias_out};
     return rc;
 }
 
@@ -440,7 +477,7 @@ int cli_estimate_run(const cli_estimate *job, kernest_context *ctx, cli_estimate
         }
     }
     /* the outputs, all or nothing: a failure removes what was written before it */
-    const char *written[5] = {NULL};
+    const char *written[6] = {NULL};
     int nw = 0;
     if ((st = kernest_array_write(output, K, rep->precision))) {
         rc = cli_fail(st);
@@ -453,6 +490,8 @@ int cli_estimate_run(const cli_estimate *job, kernest_context *ctx, cli_estimate
         written[nw++] = report_path;
     if (!rc && profile_path && !(rc = cli_write_profile(profile_path, rep)))
         written[nw++] = profile_path;
+    if (!rc && job->bias_out && !(rc = cli_write_bias(job->bias_out, rep)))
+        written[nw++] = job->bias_out;
     /* an interrupted run's maps (none, or from the samples that finished) are not written as if whole */
     if (!rc && job->cov_path && rep->reason != KERNEST_STOP_INTERRUPTED &&
         !(rc = cli_write_uncertainty(rep, job->cov_path, job->std_path))) {

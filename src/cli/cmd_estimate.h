@@ -29,6 +29,7 @@ typedef struct cli_estimate {
     kernest_array *mask;          /* --support MASK.npy */
     kernest_fixed_pixel *fixed;   /* --fix, nfixed entries */
     size_t nfixed;
+    const char *bias_out;         /* --bias-out BIAS.npy (C_out values), or NULL */
 } cli_estimate;
 
 /* What a run did, for the batch summary. */
