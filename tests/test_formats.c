@@ -907,3 +907,30 @@ Test(formats, npz_member_does_not_expand_beyond_its_shape, .timeout = 120)
               WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     free(p);
 }
+
+/* Issue 21, item 10: a multi-page TIFF is refused, saying how many pages, not read as page 1. */
+Test(formats, tiff_multi_page_is_refused)
+{
+#ifndef KERNEST_HAVE_LIBTIFF
+    cr_skip_test("no libtiff in this build");
+#else
+    char *p = in_dir("stack.tif");
+    TIFF *t = TIFFOpen(p, "w");
+    cr_assert_not_null(t);
+    unsigned char row[4] = {1, 2, 3, 4};
+    for (int page = 0; page < 3; page++) {
+        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 4);
+        TIFFSetField(t, TIFFTAG_IMAGELENGTH, 1);
+        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+        TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, SAMPLEFORMAT_UINT);
+        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+        TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 1);
+        cr_assert(TIFFWriteEncodedStrip(t, 0, row, 4) > 0);
+        cr_assert(TIFFWriteDirectory(t));
+    }
+    TIFFClose(t);
+    expect_fail(p, NULL, KERNEST_E_FORMAT, "3 pages");
+    free(p);
+#endif
+}
