@@ -351,6 +351,7 @@ Test(batch, outputs_compared_as_resolved_paths)
         {"{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"./data/A.npy\"}", "input 1"},
         {"{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"K9.npy\", \"options\": {\"report\": \"data/B.npy\"}}", "input 2"},
         {"{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"K9.npy\", \"options\": {\"log\": \"./K9.npy\"}}", "\"log\""},
+        {"{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"K_std.npy\", \"options\": {\"reg\": \"grad\", \"lambda\": 1, \"uncertainty\": \"K\"}}", "\"uncertainty\""},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char text[2048], err[4096];

@@ -82,7 +82,8 @@ static int parse_job(const char *manifest, int line, const char *text, batch_job
         static const char *const readers[] = {"truth", "support"};
         static const char *const writers[] = {"report", "profile", "log", "checkpoint"};
         const int nin = cJSON_GetArraySize(in);
-        const size_t cap = (size_t)nin + 2 + 1 + 4;
+        const size_t cap = (size_t)nin + 2 + 1 + 4 + 2;
+        char *unc[2] = {NULL, NULL}; /* "uncertainty": PREFIX_coverage.npy and PREFIX_std.npy */
         const char **what = calloc(cap, sizeof *what), **path = calloc(cap, sizeof *path);
         char (*labels)[48] = calloc(cap, sizeof *labels);
         int rc = 0;
@@ -118,6 +119,16 @@ static int parse_job(const char *manifest, int line, const char *text, batch_job
                 path[k++] = v->valuestring;
             }
         }
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(opts, "uncertainty");
+        if (!rc && cJSON_IsString(u)) {
+            if (asprintf(&unc[0], "%s_coverage.npy", u->valuestring) < 0 ||
+                asprintf(&unc[1], "%s_std.npy", u->valuestring) < 0)
+                rc = cli_usage_error("out of memory");
+            for (int i = 0; !rc && i < 2; i++) {
+                what[k] = "\"uncertainty\"";
+                path[k++] = unc[i];
+            }
+        }
         if (!rc) {
             char why[1024];
             cli_capture_errors(1);
@@ -130,6 +141,8 @@ static int parse_job(const char *manifest, int line, const char *text, batch_job
         free(what);
         free(path);
         free(labels);
+        free(unc[0]);
+        free(unc[1]);
         if (rc)
             return rc;
     }
