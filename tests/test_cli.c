@@ -528,8 +528,8 @@ Test(cli, messages_name_the_right_option)
     expect_usage_error("estimate @/A.npy @/B.npy -o @/dir.npz:K --fast", 3, NEEDLES("-o", "dir.npz", "folder"));
     /* a name that fits only without the temporary's suffix: refused before the solve */
     char name[300], args[600];
-    memset(name, 'k', 240);
-    strcpy(name + 240, ".npy");
+    memset(name, 'k', 246); /* 250 characters: a valid name, but not with ".tmp.XXXXXX" after it */
+    strcpy(name + 246, ".npy");
     snprintf(args, sizeof args, "estimate @/A.npy @/B.npy -o @/%s --fast", name);
     expect_usage_error(args, 3, NEEDLES("-o", "too long"));
 }

@@ -161,9 +161,9 @@ static char *file_part(const char *path)
     return f;
 }
 
-/* ".tmp.XXXXXX" that the atomic writer appends (base/atomic_file.c), and what the batch appends
- * to a log for its temporary; the longest suffix a name gets on the way to its place */
-enum { TEMP_SUFFIX_LEN = 24 };
+/* ".tmp.XXXXXX", what the atomic writer (base/atomic_file.c) appends for an output's temporary: a
+ * name longer than NAME_MAX less this would fail only when the output is written, after the solve */
+enum { TEMP_SUFFIX_LEN = 11 };
 
 int cli_check_output(const char *opt, const char *path)
 {
@@ -195,7 +195,7 @@ int cli_check_output(const char *opt, const char *path)
         rc = cli_usage_error("%s: %s is a folder, not a file", opt, file);
     else if ((long)strlen(base) + TEMP_SUFFIX_LEN > name_max)
         rc = cli_usage_error("%s: %s: the file name is too long (%zu characters; at most %ld here, "
-                             "%d of them kept for the temporary file's suffix)", opt, path,
+                             "as the temporary file adds %d)", opt, path,
                              strlen(base), name_max - TEMP_SUFFIX_LEN, (int)TEMP_SUFFIX_LEN);
     else if (strlen(file) + TEMP_SUFFIX_LEN >= 4096)
         rc = cli_usage_error("%s: the path is too long (%zu characters)", opt, strlen(file));
