@@ -337,3 +337,55 @@ Test(batch, usage_errors)
     cr_assert_eq(pclose(p), 0);
     cr_assert(strstr(help, "--task-index") && strstr(help, "SLURM_ARRAY_TASK_ID") && strstr(help, "0-based"), "%s", help);
 }
+
+/* Issue 21, item 2: an output that is an input or another job's output (compared as resolved
+ * paths: K1.npy, ./K1.npy and the absolute path alike) is refused before any job runs. */
+Test(batch, outputs_compared_as_resolved_paths)
+{
+    write_pair();
+    static const struct {
+        const char *line, *why;
+    } bad[] = {
+        {"{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"./K0.npy\"}", "also the output of line 2"},
+        {"{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"data/../K0.npy\"}", "also the output of line 2"},
+        {"{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"./data/A.npy\"}", "input 1"},
+        {"{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"K9.npy\", \"options\": {\"report\": \"data/B.npy\"}}", "input 2"},
+        {"{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"K9.npy\", \"options\": {\"log\": \"./K9.npy\"}}", "\"log\""},
+        {"{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"K_std.npy\", \"options\": {\"reg\": \"grad\", \"lambda\": 1, \"uncertainty\": \"K\"}}", "\"uncertainty\""},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[2048], err[4096];
+        snprintf(text, sizeof text, "# job 0 is good\n%s%s\n", GOOD("K0.npy"), bad[i].line);
+        write_text("jobs.jsonl", text);
+        int rc = batch("jobs.jsonl", NULL, err, sizeof err);
+        cr_assert_eq(rc, 2, "case %zu (%s): exit %d, %s", i, bad[i].line, rc, err);
+        cr_assert(strstr(err, "jobs.jsonl:3:"), "case %zu names the line: %s", i, err);
+        cr_assert(strstr(err, bad[i].why), "case %zu: expected '%s' in %s", i, bad[i].why, err);
+        cr_assert_not(exists("K0.npy"), "case %zu: nothing runs", i);
+        cr_assert_not(exists("K9.npy"), "case %zu: nothing runs", i);
+    }
+    /* the absolute path of another job's output */
+    char text[4096], err[4096];
+    snprintf(text, sizeof text, "%s{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"%s/K0.npy\"}\n",
+             GOOD("K0.npy"), tu_dir);
+    write_text("jobs.jsonl", text);
+    cr_assert_eq(batch("jobs.jsonl", NULL, err, sizeof err), 2, "%s", err);
+    cr_assert(strstr(err, "also the output of line 1"), "%s", err);
+}
+
+/* Issue 21, item 9: a job killed by SIGKILL leaves its log's temporary file; rerunning the batch
+ * removes it (the temporary no longer held by a live writer) and writes the log. */
+Test(batch, rerun_removes_a_killed_jobs_temporaries)
+{
+    write_pair();
+    write_text("jobs.jsonl", "{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"K0.npy\", "
+                             "\"options\": {\"maxiter\": 5, \"threads\": 1, \"fast\": true, \"log\": \"K0.jsonl\"}}\n");
+    write_text("K0.jsonl.tmp.Ab12Cd", "{\"iter\": 0}\n"); /* what a SIGKILL mid-job leaves */
+    write_text("K0.npy.tmp.Zz99Yy", "partial");
+    char err[4096];
+    int rc = batch("jobs.jsonl", "-q", err, sizeof err);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+    cr_assert(exists("K0.npy") && exists("K0.jsonl"));
+    cr_assert_not(exists("K0.jsonl.tmp.Ab12Cd"), "the killed run's log temporary is left");
+    cr_assert_not(exists("K0.npy.tmp.Zz99Yy"), "the killed run's kernel temporary is left");
+}

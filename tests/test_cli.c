@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -448,4 +449,190 @@ Test(cli, unknown_command)
     expect_usage_error("frobnicate @/A.npy", 2, NEEDLES("frobnicate"));
     expect_usage_error("info extra", 2, NEEDLES("extra"));
     expect_usage_error("synth", 2, NEEDLES("-o"));
+}
+
+/* ---- issue 21: nothing lost, nothing half-written, clear messages -------------------------- */
+
+/* Runs `sh -c 'LIMITS; kernest ARGS'` (every "@" in args replaced by dir) and returns the exit
+ * code; stderr into err. */
+static int run_limited(const char *limits, const char *args, char *err, size_t cap)
+{
+    char *full = malloc(strlen(args) * 2 + strlen(dir) * 16 + 16), *o = full;
+    cr_assert_not_null(full);
+    for (const char *s = args; *s; s++) {
+        if (*s == '@') {
+            strcpy(o, dir);
+            o += strlen(dir);
+        } else
+            *o++ = *s;
+    }
+    *o = '\0';
+    char ef[] = "/tmp/kernest-cli-err-XXXXXX";
+    int fe = mkstemp(ef);
+    cr_assert(fe >= 0);
+    close(fe);
+    char *cmd = NULL;
+    cr_assert(asprintf(&cmd, "sh -c \"%s; exec '%s' %s\" 2>'%s' </dev/null >/dev/null", limits, KERNEST_CLI,
+                       full, ef) >= 0);
+    int st = system(cmd);
+    free(cmd);
+    free(full);
+    err[0] = '\0';
+    FILE *f = fopen(ef, "rb");
+    if (f) {
+        size_t n = fread(err, 1, cap - 1, f);
+        err[n] = '\0';
+        fclose(f);
+    }
+    unlink(ef);
+    if (st == -1)
+        return -1;
+    if (WIFSIGNALED(st))
+        return 128 + WTERMSIG(st);
+    int rc = WEXITSTATUS(st);
+    return rc;
+}
+
+/* Item 2: an output that would overwrite an input or another output is refused before any work,
+ * naming both; the paths are compared resolved (./K.npy is K.npy). */
+Test(cli, output_may_not_overwrite_an_input_or_another_output)
+{
+    write_good_pair();
+    expect_usage_error("estimate @/A.npy @/B.npy -o @/A.npy --fast", 2, NEEDLES("-o", "A.npy", "input"));
+    expect_usage_error("estimate @/A.npy @/B.npy -o @/K.npy --fast --report @/./B.npy", 2,
+                       NEEDLES("--report", "B.npy"));
+    expect_usage_error("estimate @/A.npy @/B.npy -o @/K.npy --fast --report @/K.npy", 2,
+                       NEEDLES("--report", "-o", "K.npy"));
+    expect_usage_error("estimate @/A.npy @/B.npy -o @/K.npy --fast --log @/../$(basename @)/K.npy", 2,
+                       NEEDLES("--log", "-o"));
+    expect_usage_error("estimate @/A.npy @/B.npy -o @/K_std.npy --reg grad --lambda 1 --uncertainty @/K", 2,
+                       NEEDLES("--uncertainty", "K_std.npy"));
+    expect_usage_error("estimate @/A.npy @/B.npy -o @/K.npy --fast --checkpoint @/A.npy", 2,
+                       NEEDLES("--checkpoint", "A.npy"));
+    expect_usage_error("convolve @/A.npy @/B.npy -o @/./A.npy", 2, NEEDLES("-o", "A.npy", "input"));
+}
+
+/* Item 10: the option that is wrong is the one named, with a message of its own. */
+Test(cli, messages_name_the_right_option)
+{
+    write_good_pair();
+    expect_usage_error("estimate @/A.npy @/B.npy -o @/K.npy --support box:0x0", 2, NEEDLES("--support", "box:0x0"));
+    expect_usage_error("estimate @/A.npy @/B.npy -o @/K.npy --support ''", 2, NEEDLES("--support", "empty"));
+    expect_usage_error("estimate @/A.npy @/B.npy -o @/K.npy --support circle:3", 2,
+                       NEEDLES("--support", "circle:3", "disk:R"));
+    expect_usage_error("estimate @/A.npy @/B.npy -o @/K.npy --model auto --lambda 5", 2, NEEDLES("--model auto", "--lambda"));
+    expect_usage_error("estimate @/A.npy @/B.npy -o @/K.npy --lambda 5 --model auto", 2, NEEDLES("--model auto", "--lambda"));
+    char *d = path_in("dir.npz");
+    cr_assert_eq(mkdir(d, 0777), 0);
+    free(d);
+    expect_usage_error("estimate @/A.npy @/B.npy -o @/dir.npz:K --fast", 3, NEEDLES("-o", "dir.npz", "folder"));
+    /* a name that fits only without the temporary's suffix: refused before the solve */
+    char name[300], args[600];
+    memset(name, 'k', 246); /* 250 characters: a valid name, but not with ".tmp.XXXXXX" after it */
+    strcpy(name + 246, ".npy");
+    snprintf(args, sizeof args, "estimate @/A.npy @/B.npy -o @/%s --fast", name);
+    expect_usage_error(args, 3, NEEDLES("-o", "too long"));
+}
+
+/* Item 10: --threads beyond what the problem can use is capped (the report says how many ran). */
+Test(cli, threads_capped_by_the_work)
+{
+    write_good_pair();
+    char err[4096], args[1024];
+    snprintf(args, sizeof args, "estimate '%s/A.npy' '%s/B.npy' -o '%s/K.npy' --fast --threads 4096 "
+             "--report '%s/r.json' --device cpu -q", dir, dir, dir, dir);
+    int rc = tu_run_cli(args, err, sizeof err);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+    char *r = read_text("r.json");
+    cJSON *j = cJSON_Parse(r);
+    cr_assert_not_null(j);
+    const cJSON *t = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "options"), "threads");
+    if (!t)
+        t = cJSON_GetObjectItem(j, "threads");
+    cr_assert(cJSON_IsNumber(t), "no threads in the report: %s", r);
+    cr_assert_eq(t->valueint, 1, "an 8x8 problem ran on %d threads", t->valueint);
+    cJSON_Delete(j);
+    free(r);
+}
+
+/* Item 8: a cgroup memory limit (KERNEST_CGROUP_ROOT stands for /sys/fs/cgroup) and ulimit -v are
+ * consulted: a solve that needs more is refused with the byte count, exit 2, nothing written. */
+Test(cli, memory_limits_of_cgroups_and_ulimit)
+{
+    write_good_pair();
+    char *cg = path_in("cg"), *f;
+    cr_assert_eq(mkdir(cg, 0777), 0);
+    f = path_in("cg/memory.max");
+    cr_assert_eq(tu_write_bytes(f, "50000000\n", 9), 0);
+    free(f);
+    f = path_in("cg/memory.current");
+    cr_assert_eq(tu_write_bytes(f, "0\n", 2), 0);
+    free(f);
+    char err[4096], limits[1200];
+    snprintf(limits, sizeof limits, "export KERNEST_CGROUP_ROOT='%s'", cg);
+    int rc = run_limited(limits, "estimate @/A.npy @/B.npy -o @/K.npy --ksize 3001x3001 --fast --maxiter 1 --device cpu",
+                         err, sizeof err);
+    cr_assert_eq(rc, 2, "exit %d under a 50 MB cgroup limit: %s", rc, err);
+    cr_assert(strstr(err, "bytes"), "%s", err);
+    cr_assert_not(tu_exists(path_in("K.npy")));
+    rc = run_limited("ulimit -v 400000", "estimate @/A.npy @/B.npy -o @/K.npy --ksize 5001x5001 --fast --device cpu",
+                     err, sizeof err);
+    cr_assert_eq(rc, 2, "exit %d under ulimit -v: %s", rc, err);
+    cr_assert(strstr(err, "bytes"), "%s", err);
+    cr_assert_not(tu_exists(path_in("K.npy")));
+    free(cg);
+}
+
+/* Item 9: a file-size limit is a write error: exit 1, no temporary file left (SIGXFSZ ignored). */
+Test(cli, file_size_limit_leaves_no_temporary)
+{
+    write_good_pair();
+    char err[4096];
+    int rc = run_limited("ulimit -f 1", "estimate @/A.npy @/B.npy -o @/K.npy --fast --log @/log.jsonl --maxiter 3",
+                         err, sizeof err);
+    cr_assert_eq(rc, 1, "exit %d (153 = killed by SIGXFSZ): %s", rc, err);
+    cr_assert(strstr(err, "K.npy"), "%s", err);
+    cr_assert_eq(tu_count_entries(dir), 2, "files left beside A.npy and B.npy");
+}
+
+/* Item 9: synth writes its set whole: under a file-size limit that K_true.npy exceeds, no A/B
+ * without K_true.npy stays (a new folder is removed again; an existing one is left as it was). */
+Test(cli, synth_set_is_whole_or_absent)
+{
+    char err[4096];
+    int rc = run_limited("ulimit -f 20", "synth -o @/s --n 40", err, sizeof err);
+    cr_assert_eq(rc, 1, "exit %d: %s", rc, err);
+    char *s = path_in("s");
+    cr_assert_not(tu_exists(s), "the new folder is left");
+    cr_assert_eq(mkdir(s, 0777), 0);
+    rc = run_limited("ulimit -f 20", "synth -o @/s --n 40", err, sizeof err);
+    cr_assert_eq(rc, 1, "exit %d: %s", rc, err);
+    cr_assert_eq(tu_count_entries(s), 0, "part of the set is left");
+    free(s);
+    /* a bad --kernel makes no folder */
+    expect_usage_error("synth -o @/t --kernel bogus", 1, NEEDLES("--kernel"));
+}
+
+/* Item 9: a failed --plot leaves no picture (nor K), and bad input makes no --plot folder. */
+Test(cli, plot_is_whole_or_absent)
+{
+    write_good_pair();
+    char err[4096], args[1024];
+    snprintf(args, sizeof args, "estimate '%s/A.npy' '%s/B.npy' -o '%s/K.npy' --fast --plot '%s/p0' -q", dir, dir, dir, dir);
+    int rc = tu_run_cli(args, err, sizeof err);
+    if (rc == 2 && strstr(err, "not compiled in"))
+        cr_skip_test("no cairo in this build");
+    cr_assert_eq(rc, 0, "%s", err);
+    expect_usage_error("estimate @/A.npy @/nothere.npy -o @/K2.npy --fast --plot @/p1", 4, NEEDLES("nothere.npy"));
+    /* residual.png cannot be written (a folder of that name): kernel.png must not stay */
+    char *p = path_in("p2"), *q = path_in("p2/residual.png");
+    cr_assert_eq(mkdir(p, 0777), 0);
+    cr_assert_eq(mkdir(q, 0777), 0);
+    snprintf(args, sizeof args, "estimate '%s/A.npy' '%s/B.npy' -o '%s/K2.npy' --fast --plot '%s' -q", dir, dir, dir, p);
+    rc = tu_run_cli(args, err, sizeof err);
+    cr_assert_neq(rc, 0);
+    cr_assert_eq(tu_count_entries(p), 1, "pictures left after a failed --plot");
+    cr_assert_not(tu_exists(path_in("K2.npy")));
+    free(p);
+    free(q);
 }

@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "kernest.h"
 #include "testutil.h"
@@ -855,4 +858,79 @@ Test(formats, cli_info_lists_the_formats)
                  kernest_format_available(KERNEST_FORMAT_FITS));
     free(b);
     free(out);
+}
+
+/* Issue 21, item 8: a deflated npz member that declares a small shape but inflates to 200 MB (a
+ * 200 KB file) is refused without inflating it: in a child limited to 100 MB more address space,
+ * the read fails as a format error ("unexpected bytes"), not as an allocation failure. */
+Test(formats, npz_member_does_not_expand_beyond_its_shape, .timeout = 120)
+{
+    if (!kernest_format_available(KERNEST_FORMAT_NPZ))
+        cr_skip_test("no libzip in this build");
+    char *p = in_dir("bomb.npz");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "python3 -c \"import zipfile,sys\n"
+             "h=b\\\"{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }\\\"\n"
+             "h=h+b' '*(117-len(h))+b'\\\\n'\n"
+             "z=zipfile.ZipFile(sys.argv[1],'w',zipfile.ZIP_DEFLATED)\n"
+             "w=z.open('a.npy','w',force_zip64=True)\n"
+             "w.write(b'\\\\x93NUMPY\\\\x01\\\\x00'+bytes([118,0])+h+bytes(32))\n"
+             "[w.write(bytes(1<<20)) for i in range(200)]\n"
+             "w.close();z.close()\" '%s' 2>/dev/null", p);
+    if (system(cmd) != 0)
+        cr_skip_test("python3 (zipfile) is needed to build the archive");
+    struct stat sb;
+    cr_assert_eq(stat(p, &sb), 0);
+    cr_assert_lt(sb.st_size, 2 << 20, "the archive should be small: %lld bytes", (long long)sb.st_size);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        unsigned long long vm = 0, kb;
+        char line[256];
+        FILE *f = fopen("/proc/self/status", "r");
+        while (f && fgets(line, sizeof line, f))
+            if (sscanf(line, "VmSize: %llu kB", &kb) == 1)
+                vm = kb * 1024ull;
+        if (f)
+            fclose(f);
+        struct rlimit rl = {vm + (100ull << 20), vm + (100ull << 20)};
+        setrlimit(RLIMIT_AS, &rl);
+        kernest_array *a = NULL;
+        int st = kernest_array_read(p, NULL, &a);
+        _exit(st == KERNEST_E_FORMAT && strstr(kernest_last_error(), "unexpected bytes") ? 0 : 10 + st);
+    }
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "the read did not refuse the archive as a format error before inflating it (child status %d)",
+              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    free(p);
+}
+
+/* Issue 21, item 10: a multi-page TIFF is refused, saying how many pages, not read as page 1. */
+Test(formats, tiff_multi_page_is_refused)
+{
+#ifndef KERNEST_HAVE_LIBTIFF
+    cr_skip_test("no libtiff in this build");
+#else
+    char *p = in_dir("stack.tif");
+    TIFF *t = TIFFOpen(p, "w");
+    cr_assert_not_null(t);
+    unsigned char row[4] = {1, 2, 3, 4};
+    for (int page = 0; page < 3; page++) {
+        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 4);
+        TIFFSetField(t, TIFFTAG_IMAGELENGTH, 1);
+        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+        TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, SAMPLEFORMAT_UINT);
+        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+        TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 1);
+        cr_assert(TIFFWriteEncodedStrip(t, 0, row, 4) > 0);
+        cr_assert(TIFFWriteDirectory(t));
+    }
+    TIFFClose(t);
+    expect_fail(p, NULL, KERNEST_E_FORMAT, "3 pages");
+    free(p);
+#endif
 }

@@ -1,8 +1,14 @@
 /* atomic_file.c — temporary file plus rename, so a failed run never leaves a half-written file. */
+#define _DEFAULT_SOURCE
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,6 +37,9 @@ int kn_atomic_temp(const char *path, char **tmp, int *fd_out)
         free(t);
         return kn_error(KERNEST_E_IO, "%s: cannot create file: %s", path, strerror(e));
     }
+    /* locked while open: a rerun removes a temporary left by a killed process (no lock held) and
+     * never one that a live writer holds (kn_atomic_remove_stale) */
+    (void)flock(fd, LOCK_EX | LOCK_NB);
     /* mkstemp makes the file 0600; give it the mode a plain fopen() would */
     mode_t um = umask(0);
     umask(um);
@@ -95,4 +104,42 @@ void kn_atomic_abort(kn_atomic_file *f)
     if (f->tmp_path)
         unlink(f->tmp_path);
     release(f);
+}
+
+int kn_atomic_remove_stale(const char *path)
+{
+    char *d = strdup(path), *b = strdup(path);
+    int removed = 0;
+    if (!d || !b) {
+        free(d);
+        free(b);
+        return 0;
+    }
+    const char *dir = dirname(d), *base = basename(b);
+    const size_t blen = strlen(base);
+    DIR *dp = opendir(dir);
+    struct dirent *e;
+    while (dp && (e = readdir(dp))) {
+        /* exactly "NAME.tmp.XXXXXX", as kn_atomic_temp makes them */
+        if (strlen(e->d_name) != blen + 11 || strncmp(e->d_name, base, blen) ||
+            strncmp(e->d_name + blen, ".tmp.", 5))
+            continue;
+        char *full = malloc(strlen(dir) + strlen(e->d_name) + 2);
+        if (!full)
+            break;
+        sprintf(full, "%s/%s", dir, e->d_name);
+        int fd = open(full, O_RDONLY | O_NOFOLLOW);
+        struct stat st;
+        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+            unlink(full) == 0)
+            removed++;
+        if (fd >= 0)
+            close(fd);
+        free(full);
+    }
+    if (dp)
+        closedir(dp);
+    free(d);
+    free(b);
+    return removed;
 }

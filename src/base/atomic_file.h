@@ -20,5 +20,8 @@ int kn_atomic_open(kn_atomic_file *f, const char *path);
 int kn_atomic_commit(kn_atomic_file *f);
 /* Closes and removes the temporary file (safe after a failed open or commit). */
 void kn_atomic_abort(kn_atomic_file *f);
+/* Removes the temporaries "PATH.tmp.XXXXXX" that a killed process left beside path (a temporary
+ * is locked while its writer has it open; only unlocked ones go). Returns how many it removed. */
+int kn_atomic_remove_stale(const char *path);
 
 #endif

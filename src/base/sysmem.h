@@ -4,9 +4,16 @@
 
 #include <stddef.h>
 
-/* Bytes of host memory available now (MemAvailable of /proc/meminfo, else free pages).
- * Returns 0 and sets *bytes = SIZE_MAX when it cannot be told. */
+/* Bytes of host memory available now: the least of MemAvailable (/proc/meminfo, else free pages),
+ * the cgroup memory limits of this process's cgroup and its ancestors less their usage (v2
+ * memory.max - memory.current, v1 memory.limit_in_bytes - memory.usage_in_bytes, reclaimable
+ * page cache not counted as used; KERNEST_CGROUP_ROOT replaces /sys/fs/cgroup) and the address
+ * space left under RLIMIT_AS (ulimit -v). Returns 0 and sets *bytes = SIZE_MAX when it cannot be
+ * told. */
 int kn_host_mem_available(size_t *bytes);
+/* Which of those bounded the last kn_host_mem_available ("MemAvailable", "the cgroup memory
+ * limit less its usage", ...), for messages. Not thread-safe beyond a diagnostic. */
+const char *kn_host_mem_source(void);
 
 /* Refuses (KERNEST_E_TOOBIG, with the number of bytes; "WHAT: needs ...") an allocation of
  * count × size bytes that overflows or exceeds the host memory available now; 0 when it may go

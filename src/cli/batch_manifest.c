@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <libgen.h>
+#include <fcntl.h>
 
 #include "batch_manifest.h"
 #include "cli.h"
@@ -68,9 +71,81 @@ static int parse_job(const char *manifest, int line, const char *text, batch_job
     if (!cJSON_IsString(out) || !*out->valuestring)
         return cli_usage_error("%s:%d: \"output\" must be a file name (a string)", manifest, line);
     j->output = out->valuestring;
+    if (!(j->output_key = cli_path_key(j->output)))
+        return cli_usage_error("out of memory");
     const cJSON *opts = cJSON_GetObjectItemCaseSensitive(o, "options");
     if (opts && !cJSON_IsObject(opts))
         return cli_usage_error("%s:%d: \"options\" must be an object", manifest, line);
+    /* no file the job writes may be one it reads or another it writes: found here, before any job
+     * runs (the job's own estimate checks the same again) */
+    {
+        static const char *const readers[] = {"truth", "support"};
+        static const char *const writers[] = {"report", "profile", "log", "checkpoint", "bias-out"};
+        const int nin = cJSON_GetArraySize(in);
+        const size_t cap = (size_t)nin + 2 + 1 + 5 + 2;
+        char *unc[2] = {NULL, NULL}; /* "uncertainty": PREFIX_coverage.npy and PREFIX_std.npy */
+        const char **what = calloc(cap, sizeof *what), **path = calloc(cap, sizeof *path);
+        char (*labels)[48] = calloc(cap, sizeof *labels);
+        int rc = 0;
+        if (!what || !path || !labels)
+            rc = cli_usage_error("out of memory");
+        size_t k = 0;
+        cJSON_ArrayForEach(item, in)
+        {
+            if (rc)
+                break;
+            snprintf(labels[k], sizeof labels[k], "input %zu", k + 1);
+            what[k] = labels[k];
+            path[k++] = item->valuestring;
+        }
+        for (size_t i = 0; !rc && i < 2; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(opts, readers[i]);
+            if (cJSON_IsString(v) && strncmp(v->valuestring, "disk:", 5) && strncmp(v->valuestring, "box:", 4)) {
+                snprintf(labels[k], sizeof labels[k], "\"%s\"", readers[i]);
+                what[k] = labels[k];
+                path[k++] = v->valuestring;
+            }
+        }
+        const size_t ninputs = k;
+        if (!rc) {
+            what[k] = "\"output\"";
+            path[k++] = j->output;
+        }
+        for (size_t i = 0; !rc && i < sizeof writers / sizeof *writers; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(opts, writers[i]);
+            if (cJSON_IsString(v)) {
+                snprintf(labels[k], sizeof labels[k], "\"%s\"", writers[i]);
+                what[k] = labels[k];
+                path[k++] = v->valuestring;
+            }
+        }
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(opts, "uncertainty");
+        if (!rc && cJSON_IsString(u)) {
+            if (asprintf(&unc[0], "%s_coverage.npy", u->valuestring) < 0 ||
+                asprintf(&unc[1], "%s_std.npy", u->valuestring) < 0)
+                rc = cli_usage_error("out of memory");
+            for (int i = 0; !rc && i < 2; i++) {
+                what[k] = "\"uncertainty\"";
+                path[k++] = unc[i];
+            }
+        }
+        if (!rc) {
+            char why[1024];
+            cli_capture_errors(1);
+            rc = cli_check_distinct(k, what, path, ninputs);
+            snprintf(why, sizeof why, "%s", cli_last_message());
+            cli_capture_errors(0);
+            if (rc)
+                rc = cli_usage_error("%s:%d: %s", manifest, line, why);
+        }
+        free(what);
+        free(path);
+        free(labels);
+        free(unc[0]);
+        free(unc[1]);
+        if (rc)
+            return rc;
+    }
     cJSON_ArrayForEach(item, opts)
     {
         const char *why = bad_option_value(item);
@@ -90,6 +165,15 @@ int batch_read_manifest(const char *path, batch_job **jobs_out, size_t *njobs)
     FILE *f = fopen(path, "r");
     if (!f)
         return cli_usage_error("%s: cannot open the manifest: %s", path, strerror(errno));
+    /* the jobs' paths are relative to the manifest's folder: resolve them there (duplicates,
+     * outputs that are inputs), then come back */
+    int cwd = open(".", O_RDONLY | O_DIRECTORY);
+    char *dir_copy = strdup(path);
+    if (cwd >= 0 && dir_copy && chdir(dirname(dir_copy)) != 0) {
+        close(cwd);
+        cwd = -1;
+    }
+    free(dir_copy);
     batch_job *jobs = NULL;
     size_t n = 0, cap = 0, len = 0;
     char *buf = NULL;
@@ -119,7 +203,8 @@ int batch_read_manifest(const char *path, batch_job **jobs_out, size_t *njobs)
         n++; /* its json is freed with the others, also on failure */
         if (!rc)
             for (size_t k = 0; k + 1 < n && !rc; k++)
-                if (!strcmp(jobs[k].output, jobs[n - 1].output))
+                if (jobs[k].output_key && jobs[n - 1].output_key &&
+                    !strcmp(jobs[k].output_key, jobs[n - 1].output_key)) /* K.npy, ./K.npy, /abs/K.npy */
                     rc = cli_usage_error("%s:%d: output \"%s\" is also the output of line %d", path, line,
                                          shown(jobs[n - 1].output, name, sizeof name), jobs[k].line);
     }
@@ -129,6 +214,11 @@ int batch_read_manifest(const char *path, batch_job **jobs_out, size_t *njobs)
         rc = cli_usage_error("%s: no jobs (one JSON object per line)", path);
     free(buf);
     fclose(f);
+    if (cwd >= 0) {
+        if (fchdir(cwd) != 0 && !rc)
+            rc = cli_usage_error("%s: cannot come back to the current folder: %s", path, strerror(errno));
+        close(cwd);
+    }
     *jobs_out = jobs;
     *njobs = n;
     return rc;
@@ -136,8 +226,10 @@ int batch_read_manifest(const char *path, batch_job **jobs_out, size_t *njobs)
 
 void batch_free_jobs(batch_job *jobs, size_t njobs)
 {
-    for (size_t i = 0; i < njobs; i++)
+    for (size_t i = 0; i < njobs; i++) {
         cJSON_Delete(jobs[i].json);
+        free(jobs[i].output_key);
+    }
     free(jobs);
 }
 

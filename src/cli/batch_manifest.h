@@ -13,6 +13,7 @@ typedef struct batch_job {
     int line;           /* 1-based line in the manifest */
     cJSON *json;        /* the parsed line (owned) */
     const char *output; /* inside json */
+    char *output_key;   /* output's resolved path (cli_path_key; owned): duplicates are found by it */
     batch_job_status status;
     int iterations;     /* -1 when none */
     double seconds;

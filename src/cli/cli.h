@@ -40,6 +40,16 @@ int cli_parse_device(const char *s, kernest_device_kind *kind, int *index);
 /* Refuses (exit-code-2 error) an output path whose folder does not exist or is not writable, so
  * that a long solve is not wasted on an unwritable output. */
 int cli_check_output(const char *opt, const char *path);
+/* 1 when the two paths name one file: the same resolved folder and name ("K.npy", "./K.npy" and
+ * the absolute path; "a.npz:K" is a.npz), or, for files that exist, one device and inode. */
+int cli_same_file(const char *a, const char *b);
+/* The resolved name cli_same_file compares (the folder through realpath, then the name); malloc'd,
+ * NULL when out of memory. */
+char *cli_path_key(const char *path);
+/* Refuses (exit code 2, naming both) two of the n paths that name one file, where the first
+ * ninputs are inputs (they may repeat among themselves) and the rest outputs; what[i] names the
+ * option or role of path[i] ("-o", "input"); a NULL path is skipped. Returns 0 or the exit code. */
+int cli_check_distinct(size_t n, const char *const *what, const char *const *path, size_t ninputs);
 
 /* MPI (cli_mpi.c): started only when an MPI launcher started this process; rank 0 of 1
  * otherwise. cli_estimate_dist reads this rank's share of the np pairs (names: A1 B1 A2 ...)
@@ -78,9 +88,9 @@ int cli_take_read_options(int *argc, char **argv);
 int cli_check_format(const char *opt, const char *path);
 /* Reads a .npy of 2 to 4 dimensions (channels, see kernest_layout); returns 0 or the exit code. */
 int cli_read_channels(const char *path, kernest_array **out);
-/* Checks --plot DIR: creates it when missing; refuses a non-folder or an unwritable one, and a
- * build without cairo ("--plot: not compiled in (install libcairo2-dev)"). Returns 0 or the
- * exit code with the error printed. */
+/* Checks --plot DIR before any work: refuses a non-folder or an unwritable one, a missing one
+ * whose parent is not a writable folder, and a build without cairo ("--plot: not compiled in
+ * (install libcairo2-dev)"). It creates nothing. Returns 0 or the exit code with the error printed. */
 int cli_plot_prepare_dir(const char *dir);
 /* Parses --padding same|valid|N|PHxPW into *pad_h, *pad_w (-1: same) and --padding-mode into
  * *mode; either text may be NULL (then left as it is). Returns 0 or the exit code. */
@@ -90,6 +100,9 @@ int cli_parse_padding(const char *padding, const char *mode_text, int *pad_h, in
  * returns 0 or the exit code with the error printed. */
 int cli_pad(const kernest_array *A, size_t kh, size_t kw, int pad_h, int pad_w, kernest_padding_mode mode,
             kernest_array **out);
+/* Creates --plot DIR when missing, once the pictures are about to be drawn; *created says whether
+ * it did (so that a failure can remove it again). Returns 0 or the exit code. */
+int cli_plot_make_dir(const char *dir, int *created);
 /* Parses --layout auto|chw|nchw. */
 int cli_parse_layout(const char *s, kernest_layout *layout);
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -145,24 +146,128 @@ int cli_parse_device(const char *s, kernest_device_kind *kind, int *index)
     return 0;
 }
 
+/* The file a path names: "a.npz:K" is a.npz (malloc'd copy; NULL when out of memory). */
+static char *file_part(const char *path)
+{
+    char *f = strdup(path);
+    if (!f)
+        return NULL;
+    char *found = NULL;
+    for (char *p = f; (p = strchr(p, ':')); p++)
+        if (p - f >= 4 && !strncasecmp(p - 4, ".npz", 4))
+            found = p;
+    if (found)
+        *found = '\0';
+    return f;
+}
+
+/* ".tmp.XXXXXX", what the atomic writer (base/atomic_file.c) appends for an output's temporary: a
+ * name longer than NAME_MAX less this would fail only when the output is written, after the solve */
+enum { TEMP_SUFFIX_LEN = 11 };
+
 int cli_check_output(const char *opt, const char *path)
 {
     if (!path || !*path)
         return cli_usage_error("%s: an output file is required", opt);
-    char *copy = strdup(path);
-    if (!copy)
-        return CLI_RUNTIME;
+    char *file = file_part(path);
+    char *copy = file ? strdup(file) : NULL;
+    char *base_copy = file ? strdup(file) : NULL;
+    if (!file || !copy || !base_copy) {
+        free(file);
+        free(copy);
+        free(base_copy);
+        return cli_usage_error("out of memory");
+    }
     const char *dir = dirname(copy);
+    const char *base = basename(base_copy);
     struct stat st;
     int rc = 0;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+    long name_max = pathconf(dir, _PC_NAME_MAX);
+    if (name_max <= 0)
+        name_max = 255;
+    if (!*file)
+        rc = cli_usage_error("%s: %s: the file name is empty", opt, path);
+    else if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         rc = cli_usage_error("%s: %s: folder '%s' does not exist", opt, path, dir);
     else if (access(dir, W_OK) != 0)
         rc = cli_usage_error("%s: %s: folder '%s' is not writable", opt, path, dir);
-    else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        rc = cli_usage_error("%s: %s is a folder, not a file", opt, path);
+    else if (stat(file, &st) == 0 && S_ISDIR(st.st_mode))
+        rc = cli_usage_error("%s: %s is a folder, not a file", opt, file);
+    else if ((long)strlen(base) + TEMP_SUFFIX_LEN > name_max)
+        rc = cli_usage_error("%s: %s: the file name is too long (%zu characters; at most %ld here, "
+                             "as the temporary file adds %d)", opt, path,
+                             strlen(base), name_max - TEMP_SUFFIX_LEN, (int)TEMP_SUFFIX_LEN);
+    else if (strlen(file) + TEMP_SUFFIX_LEN >= 4096)
+        rc = cli_usage_error("%s: the path is too long (%zu characters)", opt, strlen(file));
+    free(file);
     free(copy);
+    free(base_copy);
     return rc;
+}
+
+/* One file's identity: its folder resolved (symbolic links, "." and "..") plus its name; and, when
+ * it exists, its device and inode (hard links, a symbolic link as the file itself). */
+typedef struct {
+    char *key;
+    int exists;
+    dev_t dev;
+    ino_t ino;
+} file_id;
+
+static int file_id_of(const char *path, file_id *id)
+{
+    memset(id, 0, sizeof *id);
+    char *file = file_part(path);
+    if (!file)
+        return -1;
+    struct stat st;
+    if (stat(file, &st) == 0) {
+        id->exists = 1;
+        id->dev = st.st_dev;
+        id->ino = st.st_ino;
+    }
+    char *d = strdup(file), *b = strdup(file);
+    char *real = d ? realpath(dirname(d), NULL) : NULL;
+    if (b && real && asprintf(&id->key, "%s/%s", real, basename(b)) < 0)
+        id->key = NULL;
+    if (!id->key)
+        id->key = strdup(file); /* a folder that does not resolve: the name as given */
+    free(d);
+    free(b);
+    free(real);
+    free(file);
+    return id->key ? 0 : -1;
+}
+
+char *cli_path_key(const char *path)
+{
+    file_id id;
+    return file_id_of(path, &id) == 0 ? id.key : NULL;
+}
+
+int cli_same_file(const char *a, const char *b)
+{
+    file_id x, y;
+    int same = 0;
+    if (file_id_of(a, &x) == 0 && file_id_of(b, &y) == 0) {
+        same = !strcmp(x.key, y.key) || (x.exists && y.exists && x.dev == y.dev && x.ino == y.ino);
+        free(y.key);
+    }
+    free(x.key);
+    return same;
+}
+
+int cli_check_distinct(size_t n, const char *const *what, const char *const *path, size_t ninputs)
+{
+    for (size_t j = ninputs; j < n; j++) {
+        if (!path[j])
+            continue;
+        for (size_t i = 0; i < j; i++)
+            if (path[i] && cli_same_file(path[i], path[j]))
+                return cli_usage_error("%s %s: is the same file as %s %s%s", what[j], path[j], what[i],
+                                       path[i], i < ninputs ? " (an input would be overwritten)" : "");
+    }
+    return 0;
 }
 
 /* --shape and --dtype, for raw inputs, taken out of argv by cli_take_read_options */
@@ -292,9 +397,20 @@ int cli_plot_prepare_dir(const char *dir)
     if (!*dir)
         return cli_usage_error("--plot: a folder is required");
     if (stat(dir, &st) != 0) {
-        if (mkdir(dir, 0777) != 0)
-            return cli_usage_error("--plot: cannot create folder '%s': %s", dir, strerror(errno));
-    } else if (!S_ISDIR(st.st_mode))
+        /* made only once there is something to draw (cli_plot_make_dir): bad input leaves none */
+        char *copy = strdup(dir);
+        if (!copy)
+            return cli_usage_error("out of memory");
+        const char *parent = dirname(copy);
+        int rc = 0;
+        if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode))
+            rc = cli_usage_error("--plot: cannot create folder '%s': folder '%s' does not exist", dir, parent);
+        else if (access(parent, W_OK) != 0)
+            rc = cli_usage_error("--plot: cannot create folder '%s': folder '%s' is not writable", dir, parent);
+        free(copy);
+        return rc;
+    }
+    if (!S_ISDIR(st.st_mode))
         return cli_usage_error("--plot: '%s' is not a folder", dir);
     if (access(dir, W_OK) != 0)
         return cli_usage_error("--plot: folder '%s' is not writable", dir);
@@ -348,4 +464,14 @@ int cli_pad(const kernest_array *A, size_t kh, size_t kw, int pad_h, int pad_w, 
     const size_t left = pad_w < 0 ? (kw - 1) / 2 : (size_t)pad_w, right = pad_w < 0 ? kw - 1 - left : (size_t)pad_w;
     const int st = kernest_pad(A, top, bottom, left, right, mode, out);
     return st ? cli_fail(st) : 0;
+}
+
+int cli_plot_make_dir(const char *dir, int *created)
+{
+    *created = 0;
+    if (mkdir(dir, 0777) == 0)
+        *created = 1;
+    else if (errno != EEXIST)
+        return cli_usage_error("--plot: cannot create folder '%s': %s", dir, strerror(errno));
+    return 0;
 }

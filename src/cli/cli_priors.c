@@ -98,14 +98,27 @@ int cli_parse_support(const char *s, kernest_options *opt, kernest_array **mask)
         opt->support_radius = r;
         return 0;
     }
+    if (!*s) {
+        cli_usage_error("--support: the value is empty (disk:R, box:HxW or MASK.npy)");
+        return -1;
+    }
     if (!strncmp(s, "box:", 4)) {
-        size_t h, w;
-        if (cli_parse_ksize(s + 4, &h, &w))
+        unsigned long long h, w;
+        char x, tail;
+        if (sscanf(s + 4, "%llu%c%llu%c", &h, &x, &w, &tail) != 3 || (x != 'x' && x != 'X') || !h || !w ||
+            h > (1ull << 31) || w > (1ull << 31) || strchr(s + 4, '-') || strchr(s + 4, '+')) {
+            cli_usage_error("--support: '%s' is not box:HxW with positive integers (e.g. box:9x9)", s);
             return -1;
+        }
         opt->support = KERNEST_SUPPORT_BOX;
-        opt->support_h = h;
-        opt->support_w = w;
+        opt->support_h = (size_t)h;
+        opt->support_w = (size_t)w;
         return 0;
+    }
+    if (kernest_format_of_path(s) == KERNEST_FORMAT_UNKNOWN) {
+        cli_usage_error("--support: '%s' is not disk:R, box:HxW or a mask file (MASK.npy, or another "
+                        "array format by its extension)", s);
+        return -1;
     }
     kernest_array_destroy(mask);
     if (cli_read_2d(s, mask))

@@ -78,8 +78,15 @@ static void run_job(batch_job *j, const char *device, kernest_context *ctx)
         rc = cli_estimate_parse(argc, argv, &est);
         if (rc == CLI_ESTIMATE_HELP)
             rc = cli_usage_error("\"help\" is not a job option");
-        else if (rc == CLI_OK)
+        else if (rc == CLI_OK) {
+            /* a rerun: temporaries that a killed run of this job left (its log streams to one) */
+            const char *outs[] = {est.output, est.report_path, est.profile_path, est.log_path,
+                                  est.cov_path, est.std_path, est.opt.checkpoint};
+            for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++)
+                if (outs[i])
+                    kn_atomic_remove_stale(outs[i]);
             rc = cli_estimate_run(&est, ctx, &res);
+        }
         cli_estimate_free(&est);
     }
     cli_capture_errors(0);

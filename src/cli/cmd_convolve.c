@@ -58,6 +58,10 @@ int cmd_convolve(int argc, char **argv)
     int rc = cli_check_output("-o", output);
     if (!rc)
         rc = cli_check_format("-o", output);
+    if (!rc) {
+        const char *what[3] = {"input", "input", "-o"}, *path[3] = {argv[optind], argv[optind + 1], output};
+        rc = cli_check_distinct(3, what, path, 2);
+    }
     if (rc)
         return rc;
     kernest_array *A = NULL, *K = NULL, *B = NULL;

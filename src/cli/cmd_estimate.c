@@ -166,7 +166,8 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
     const char *plot_dir = NULL, *truth_path = NULL, *plot_scale_arg = NULL;
     int quiet = 0, reg_given = 0, lambda_given = 0, lambda_in_reg = 0, rc;
     int plot_scale = KN_PLOT_AUTO;
-    int model_given = 0, fast = 0, samples = 16, mode_given = 0;
+    int model_given = 0, fast = 0, samples = 16, lambda_value_given = 0, mode_given = 0;
+    const char *support_file = NULL;
     const char *unc_prefix = NULL;
     char *cov_path = NULL, *std_path = NULL;
     kernest_array *mask = NULL;
@@ -216,6 +217,7 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
         case 'l':
             lambda_given = 1;
             if (!strcmp(optarg, "auto")) { opt.auto_lambda = 1; break; }
+            lambda_value_given = 1;
             if (cli_parse_double("--lambda", optarg, &opt.lambda)) goto done;
             if (opt.lambda < 0) { cli_usage_error("--lambda: must be >= 0, got %s", optarg); goto done; }
             lambda_given = 1;
@@ -257,7 +259,10 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
             if (cli_parse_double("--sum", optarg, &opt.sum)) goto done;
             opt.has_sum = 1;
             break;
-        case 'S': if (cli_parse_support(optarg, &opt, &mask)) goto done; break;
+        case 'S':
+            if (cli_parse_support(optarg, &opt, &mask)) goto done;
+            support_file = opt.support == KERNEST_SUPPORT_MASK ? optarg : NULL;
+            break;
         case 'f': if (cli_parse_fix(optarg, &fixed, &nfixed)) goto done; break;
         case 'G': plot_dir = optarg; break;
         case 'g':
@@ -319,7 +324,7 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
         cli_usage_error("--fast: cannot be combined with --model auto or --lambda auto");
         goto done;
     }
-    if (opt.auto_model && lambda_given && !opt.auto_lambda) {
+    if (opt.auto_model && lambda_value_given) { /* in either order: --lambda 5 --model auto too */
         cli_usage_error("--model auto: chooses lambda too; drop --lambda");
         goto done;
     }
@@ -389,6 +394,51 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
         (opt.checkpoint && (rc = cli_check_output("--checkpoint", opt.checkpoint))) ||
         (rc = cli_check_format("-o", output)) || (profile_path && (rc = cli_check_format("--profile", profile_path))))
         goto done;
+    /* no output may be an input or another output (K.npy, ./K.npy and its absolute path alike) */
+    {
+        enum { NPICS = 4 };
+        static const char *const pics[NPICS] = {"kernel.png", "residual.png", "profile.png", "convergence.png"};
+        const size_t nin = (size_t)npos + 2, n = nin + 8 + NPICS;
+        const char **what = calloc(n + 1, sizeof *what), **path = calloc(n + 1, sizeof *path);
+        char *pic_paths[NPICS] = {NULL};
+        rc = CLI_USAGE;
+        if (!what || !path)
+            cli_usage_error("out of memory");
+        else {
+            size_t k = 0;
+            for (int i = 0; i < npos; i++, k++) {
+                what[k] = "input";
+                path[k] = argv[optind + i];
+            }
+            what[k] = "--truth", path[k++] = truth_path;
+            what[k] = "--support", path[k++] = support_file;
+            what[k] = "-o", path[k++] = output;
+            what[k] = "--report", path[k++] = report_path;
+            what[k] = "--profile", path[k++] = profile_path;
+            what[k] = "--log", path[k++] = log_path;
+            what[k] = "--uncertainty", path[k++] = cov_path;
+            what[k] = "--uncertainty", path[k++] = std_path;
+            what[k] = "--checkpoint", path[k++] = opt.checkpoint;
+            what[k] = "--bias-out", path[k++] = bias_out;
+            for (int i = 0; plot_dir && i < NPICS; i++) {
+                if (asprintf(&pic_paths[i], "%s/%s", plot_dir, pics[i]) < 0)
+                    pic_paths[i] = NULL;
+                what[k] = "--plot", path[k++] = pic_paths[i];
+            }
+            rc = cli_check_distinct(k, what, path, nin);
+            /* --resume is read and may be --checkpoint (continue, keep saving), but no other output */
+            for (size_t i = nin; !rc && opt.resume && i < k; i++)
+                if (path[i] && path[i] != opt.checkpoint && cli_same_file(opt.resume, path[i]))
+                    rc = cli_usage_error("%s %s: is the same file as --resume %s (the checkpoint would be "
+                                         "overwritten)", what[i], path[i], opt.resume);
+        }
+        for (int i = 0; i < NPICS; i++)
+            free(pic_paths[i]);
+        free(what);
+        free(path);
+        if (rc)
+            goto done;
+    }
     rc = CLI_OK;
 done:
     *job = (cli_estimate){.opt = opt, .inputs = (const char *const *)(argv + optind),
@@ -447,6 +497,28 @@ int cli_estimate_run(const cli_estimate *job, kernest_context *ctx, cli_estimate
         goto done;
     if (cli_stop_before_work)
         goto done;
+    if (!spread && opt.threads > 1) {
+        /* --threads capped by the work: one thread per 16384 points of the largest pair's FFT grid
+         * ((Ha+Kh) x (Wa+Kw) per channel), and no more than the processors online: more threads
+         * than that only add stacks and start-up (4096 threads on a 24x24 problem took 7.5 s). */
+        size_t work = 1;
+        for (size_t i = 0; i < np; i++) {
+            const kernest_array *a = A[i];
+            const size_t h = a->shape[a->ndim - 2], w = a->shape[a->ndim - 1];
+            const size_t kh = opt.kh ? opt.kh : 2 * h - 1, kw = opt.kw ? opt.kw : 2 * w - 1;
+            size_t chans = 1;
+            for (int d = 0; d + 2 < a->ndim; d++)
+                chans *= a->shape[d];
+            const double g = (double)(h + kh) * (double)(w + kw) * (double)chans;
+            if (g > (double)work)
+                work = g > 1e15 ? (size_t)1e15 : (size_t)g;
+        }
+        long cap = (long)(work / 16384) + 1, cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        if (cpus > 0 && cap > cpus)
+            cap = cpus;
+        if (opt.threads > cap)
+            opt.threads = (int)cap;
+    }
     /* ranks must iterate in step: a signal ends them all the default way, never one alone */
     if (!spread)
         cli_signals_install();

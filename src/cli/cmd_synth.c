@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "base/synth.h"
@@ -45,12 +46,51 @@ static const char usage[] =
     "                       (2N-1) x (2N-1): kernel (o,i) is the --kernel shape times\n"
     "                       (-1)^(o+i) (1 + o CIN + i) / (CIN COUT) (default 1,1: 2-D files)\n";
 
+/* The set is written as a whole: each file first as NAME.partial (itself through a temporary and a
+ * rename; A.npy is staged as A.partial.npy), and only once every file is written are they renamed
+ * to their names, K_true.npy last.
+ * A failure (a full disk, a file-size limit) removes the .partial files, so a folder never holds
+ * A/B without their K_true.npy; a process killed meanwhile leaves only *.partial.npy files, which say
+ * that the set is incomplete. */
+enum { SET_MAX = 2 * 10002 + 1 };
+static char *staged[SET_MAX], *finals[SET_MAX];
+static size_t nstaged;
+
 static int write_array(const char *dir, const char *name, const kernest_array *a)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *path = NULL, *final = NULL;
+    const size_t stem = strlen(name) - strlen(".npy"); /* every name of the set ends in .npy */
+    if (nstaged == SET_MAX || asprintf(&path, "%s/%.*s.partial.npy", dir, (int)stem, name) < 0)
+        return cli_usage_error("out of memory");
+    if (asprintf(&final, "%s/%s", dir, name) < 0) {
+        free(path);
+        return cli_usage_error("out of memory");
+    }
     int st = kernest_array_write(path, a, KERNEST_DOUBLE);
-    return st ? cli_fail(st) : 0;
+    if (st) {
+        free(path);
+        free(final);
+        return cli_fail(st);
+    }
+    staged[nstaged] = path;
+    finals[nstaged++] = final;
+    return 0;
+}
+
+/* commit = 1: rename every staged file to its name (in order); 0: remove them. */
+static int finish_set(int commit)
+{
+    int rc = 0;
+    for (size_t i = 0; i < nstaged; i++) {
+        if (!rc && commit && rename(staged[i], finals[i]) != 0)
+            rc = cli_usage_error("-o: %s: cannot rename into place: %s", finals[i], strerror(errno));
+        if (rc || !commit)
+            unlink(staged[i]);
+        free(finals[i]);
+        free(staged[i]);
+    }
+    nstaged = 0;
+    return rc;
 }
 
 /* One pair: binary A, B = same(A ⊛ K) + noise; names like "A.npy"/"B.npy" or "A_2.npy". A
@@ -154,15 +194,25 @@ int cmd_synth(int argc, char **argv)
     if (cli_stop_before_work)
         return CLI_OK;
     struct stat sb;
-    if (stat(dir, &sb) != 0 && mkdir(dir, 0755) != 0)
-        return cli_usage_error("-o: cannot create folder '%s': %s", dir, strerror(errno));
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+    if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode))
         return cli_usage_error("-o: '%s' is not a folder", dir);
+    int created = 0;
 
     kernest_array *K = NULL, *K1 = NULL;
     int rc = 0, st = kernest_array_create2(2 * (size_t)n - 1, 2 * (size_t)n - 1, &K1);
     if (!st)
         st = kn_synth_kernel(kspec, K1);
+    if (st) { /* a bad --kernel: before the folder is made */
+        rc = cli_fail(st);
+        goto done;
+    }
+    if (stat(dir, &sb) != 0) {
+        if (mkdir(dir, 0755) != 0) {
+            rc = cli_usage_error("-o: cannot create folder '%s': %s", dir, strerror(errno));
+            goto done;
+        }
+        created = 1;
+    }
     if (!st && channels) {
         size_t shape[4] = {(size_t)cout, (size_t)cin, K1->shape[0], K1->shape[1]};
         if (!(st = kernest_array_create(4, shape, &K)))
@@ -192,6 +242,9 @@ int cmd_synth(int argc, char **argv)
         rc = make_pair(dir, "_test", (size_t)n, density, &noise, K, &rng);
     if (!rc)
         rc = write_array(dir, "K_true.npy", K);
+    rc = rc ? (finish_set(0), rc) : finish_set(1);
+    if (rc && created)
+        rmdir(dir);
     if (!rc)
         printf("kernest: wrote %ld pair%s of %s%ldx%ld, K_true.npy (%s%ldx%ld, %s), held-out pair "
                "A_test.npy/B_test.npy, noise sigma %.6g%s, in %s\n", pairs, pairs == 1 ? "" : "s",

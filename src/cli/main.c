@@ -1,4 +1,5 @@
 /* main.c — the kernest command: dispatch to estimate, batch, convolve, synth, score and info. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,6 +49,9 @@ static int run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* a file-size limit (ulimit -f) is a write error like a full disk: write() fails with EFBIG and
+     * the temporary file is removed, instead of SIGXFSZ killing the process and leaving it */
+    signal(SIGXFSZ, SIG_IGN);
     cli_mpi_start(&argc, &argv); /* under mpirun/srun only */
     const int rc = run(argc, argv);
     cli_mpi_end();

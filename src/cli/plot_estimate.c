@@ -213,12 +213,25 @@ int cli_plot_estimate(const char *dir, int scale, const kernest_array *K, const 
                       const kernest_array *A0, const kernest_array *B0, const kernest_options *opt,
                       const kernest_array *truth)
 {
-    int rc = plot_kernel(dir, scale, K);
-    if (!rc)
-        rc = plot_residual(dir, K, A0, B0, opt->mode, opt->layout, opt->correlate);
-    if (!rc)
-        rc = plot_profile(dir, K, truth);
-    if (!rc)
-        rc = plot_convergence(dir, rep);
+    int created, rc = cli_plot_make_dir(dir, &created), drawn = 0;
+    if (!rc && !(rc = plot_kernel(dir, scale, K)))
+        drawn++;
+    if (!rc && !(rc = plot_residual(dir, K, A0, B0, opt->mode, opt->layout, opt->correlate)))
+        drawn++;
+    if (!rc && !(rc = plot_profile(dir, K, truth)))
+        drawn++;
+    if (!rc && !(rc = plot_convergence(dir, rep)))
+        drawn++;
+    if (rc) { /* all the pictures or none: remove those drawn before the failure, and a new folder */
+        static const char *const names[] = {"kernel.png", "residual.png", "profile.png"};
+        for (int i = 0; i < drawn && i < 3; i++) {
+            char *path = join(dir, names[i]);
+            if (path)
+                unlink(path);
+            free(path);
+        }
+        if (created)
+            rmdir(dir);
+    }
     return rc;
 }

@@ -1,6 +1,7 @@
 /* npz.c — NumPy .npz archives through libzip: read one member (stored or deflated), write one. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +16,25 @@
 #include <zip.h>
 
 #include "npy.h"
-#include "base/sysmem.h"
 
+
+/* A member read on demand through a FILE (fopencookie), for the .npy reader. */
+typedef struct {
+    zip_file_t *zf;
+    int failed;
+} member_stream;
+
+static ssize_t member_read(void *cookie, char *buf, size_t size)
+{
+    member_stream *m = cookie;
+    zip_int64_t got = zip_fread(m->zf, buf, size);
+    if (got < 0) {
+        m->failed = 1;
+        errno = EIO;
+        return -1;
+    }
+    return (ssize_t)got;
+}
 
 static int ends_with_npy(const char *s)
 {
@@ -109,60 +127,40 @@ int kn_npz_read(const char *path, const char *file, const char *member, kernest_
         zip_discard(z);
         return st;
     }
-    size_t avail;
-    kn_host_mem_available(&avail);
-    if (zs.size == 0 || zs.size > avail / 2 || zs.size > (zip_uint64_t)SIZE_MAX / 2) {
+    if (zs.size == 0 || zs.size > (zip_uint64_t)INT64_MAX) {
         st = zs.size == 0 ? kn_error(KERNEST_E_FORMAT, "%s: the member is empty", label)
-                          : kn_error(KERNEST_E_TOOBIG, "%s: the member's %llu bytes do not fit "
-                                     "in the memory available", label,
-                                     (unsigned long long)zs.size);
+                          : kn_error(KERNEST_E_FORMAT, "%s: the member's size %llu is not a file "
+                                     "size", label, (unsigned long long)zs.size);
         zip_discard(z);
         return st;
     }
-    size_t size = (size_t)zs.size;
-    unsigned char *buf = malloc(size + 1);
-    zip_file_t *zf = buf ? zip_fopen_index(z, (zip_uint64_t)index, 0) : NULL;
+    zip_file_t *zf = zip_fopen_index(z, (zip_uint64_t)index, 0);
     if (!zf) {
-        st = buf ? kn_error(KERNEST_E_FORMAT, "%s: cannot open the member: %s", label,
-                            zip_strerror(z))
-                 : kn_error(KERNEST_E_NOMEM, "%s: cannot allocate %zu bytes", label, size);
-        free(buf);
+        st = kn_error(KERNEST_E_FORMAT, "%s: cannot open the member: %s", label, zip_strerror(z));
         zip_discard(z);
         return st;
     }
-    /* read one byte more than declared: a member longer than its size is corrupt too */
-    size_t done = 0;
-    while (done < size + 1) {
-        zip_int64_t got = zip_fread(zf, buf + done, size + 1 - done);
-        if (got < 0) {
-            st = kn_error(KERNEST_E_FORMAT, "%s: corrupt member: %s", label, zip_file_strerror(zf));
-            break;
-        }
-        if (got == 0)
-            break;
-        done += (size_t)got;
-    }
-    zip_fclose(zf);
-    zip_discard(z);
-    if (!st && done != size)
-        st = kn_error(KERNEST_E_FORMAT, "%s: the member holds %zu bytes, its entry says %zu",
-                      label, done, size);
-    if (st) {
-        free(buf);
-        return st;
-    }
-    FILE *mf = fmemopen(buf, size, "rb");
+    /* The member is streamed, never inflated whole: the .npy reader checks the shape its header
+     * declares against the member's size before it allocates, allocates the array alone, and reads
+     * no byte past the data, so a small archive cannot expand into memory beyond its shape. */
+    member_stream ms_cookie = {zf, 0};
+    cookie_io_functions_t io = {.read = member_read};
+    FILE *mf = fopencookie(&ms_cookie, "rb", io);
     if (!mf) {
-        free(buf);
-        return kn_error(KERNEST_E_NOMEM, "%s: fmemopen failed: %s", label, strerror(errno));
+        zip_fclose(zf);
+        zip_discard(z);
+        return kn_error(KERNEST_E_NOMEM, "%s: fopencookie failed: %s", label, strerror(errno));
     }
     struct stat ms;
     memset(&ms, 0, sizeof ms);
     ms.st_mode = S_IFREG;
-    ms.st_size = (off_t)size;
+    ms.st_size = (off_t)zs.size;
     st = kn_npy_read_stream(mf, label, &ms, out);
+    if (st && ms_cookie.failed)
+        st = kn_error(KERNEST_E_FORMAT, "%s: corrupt member: %s", label, zip_file_strerror(zf));
     fclose(mf);
-    free(buf);
+    zip_fclose(zf);
+    zip_discard(z);
     return st;
 }
 

@@ -123,6 +123,12 @@ int kn_tiff_read(const char *path, kernest_array **out)
         st = tiff_fail(KERNEST_E_FORMAT, path, "no image width or length", &m);
         goto done;
     }
+    if (!TIFFLastDirectory(t)) { /* a stack (pages, a z-series): page 1 alone would be a silent guess */
+        st = kn_error(KERNEST_E_FORMAT, "%s: the file holds %u pages (images); kernest reads "
+                      "single-page TIFFs only: save the page wanted on its own (e.g. tiffsplit)",
+                      path, (unsigned)TIFFNumberOfDirectories(t));
+        goto done;
+    }
     TIFFGetFieldDefaulted(t, TIFFTAG_SAMPLESPERPIXEL, &spp);
     TIFFGetFieldDefaulted(t, TIFFTAG_BITSPERSAMPLE, &bits);
     TIFFGetFieldDefaulted(t, TIFFTAG_SAMPLEFORMAT, &fmt);
