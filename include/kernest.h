@@ -515,6 +515,9 @@ typedef struct kernest_report {
     /* ---- bias ---- */
     int bias;                     /* 1 with opt->bias: background/nbackground hold the C_out
                                      offsets of the output channels (the layer's bias) */
+    int threads;                  /* CPU threads the solve ran on (opt->threads capped by the
+                                     work: one per 16384 grid points, at most the cores); 0 on
+                                     a GPU */
 } kernest_report;
 
 void kernest_report_destroy(kernest_report **r);

@@ -75,6 +75,7 @@ int kn_report_make(const kn_session *s, kn_fit *fit, kernest_report **out)
     rep->grid_w = pb->grid_w;
     rep->bytes_needed = fit->bytes_needed;
     snprintf(rep->device, sizeof rep->device, "%s", s->be->device);
+    rep->threads = strcmp(s->be->ops->name, "cpu") ? 0 : s->be->threads;
     snprintf(rep->backend, sizeof rep->backend, "%s", s->be->ops->name);
     snprintf(rep->solver, sizeof rep->solver, "%s", fit->fista ? "fista" : "cgls");
     rep->model = fit->model.kind;

@@ -212,3 +212,14 @@ int kn_host_check(const char *what, size_t count, size_t size)
     }
     return KERNEST_OK;
 }
+
+int kn_threads_for_work(int requested, double work)
+{
+    if (requested <= 1)
+        return requested;
+    double cap = work / 16384.0 + 1.0;
+    const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus > 0 && cap > (double)cpus)
+        cap = (double)cpus;
+    return (double)requested > cap ? (int)cap : requested;
+}

@@ -497,28 +497,6 @@ int cli_estimate_run(const cli_estimate *job, kernest_context *ctx, cli_estimate
         goto done;
     if (cli_stop_before_work)
         goto done;
-    if (!spread && opt.threads > 1) {
-        /* --threads capped by the work: one thread per 16384 points of the largest pair's FFT grid
-         * ((Ha+Kh) x (Wa+Kw) per channel), and no more than the processors online: more threads
-         * than that only add stacks and start-up (4096 threads on a 24x24 problem took 7.5 s). */
-        size_t work = 1;
-        for (size_t i = 0; i < np; i++) {
-            const kernest_array *a = A[i];
-            const size_t h = a->shape[a->ndim - 2], w = a->shape[a->ndim - 1];
-            const size_t kh = opt.kh ? opt.kh : 2 * h - 1, kw = opt.kw ? opt.kw : 2 * w - 1;
-            size_t chans = 1;
-            for (int d = 0; d + 2 < a->ndim; d++)
-                chans *= a->shape[d];
-            const double g = (double)(h + kh) * (double)(w + kw) * (double)chans;
-            if (g > (double)work)
-                work = g > 1e15 ? (size_t)1e15 : (size_t)g;
-        }
-        long cap = (long)(work / 16384) + 1, cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        if (cpus > 0 && cap > cpus)
-            cap = cpus;
-        if (opt.threads > cap)
-            opt.threads = (int)cap;
-    }
     /* ranks must iterate in step: a signal ends them all the default way, never one alone */
     if (!spread)
         cli_signals_install();

@@ -17,9 +17,13 @@
 /* The backend the options ask for, able to run the priors they set. The cpu and cuda backends
  * both implement every prior operation, so this only guards a backend (or a future table op)
  * without them: refused when asked for by name, passed over for the CPU under auto. */
-static int open_backend(kn_session *s, const kernest_options *opt, kn_backend **out)
+static int open_backend(kn_session *s, const kernest_options *opt_in, kn_backend **out)
 {
     kn_warnings *warnings = &s->warnings;
+    kernest_options capped = *opt_in; /* --threads capped by the work (per sample, all channels) */
+    capped.threads = kn_threads_for_work(opt_in->threads, (double)s->pb.grid_h * (double)s->pb.grid_w *
+                                                              (double)(s->pb.cin ? s->pb.cin : 1));
+    const kernest_options *opt = &capped;
     s->key = kn_backend_key_of(opt);
     int st = kn_context_take(s->ctx, opt, warnings, out);
     const char *prior = kn_priors_option(opt);

@@ -63,7 +63,7 @@ static void priors_json(cJSON *o, const kernest_options *opt)
     }
 }
 
-static cJSON *options_json(const kernest_options *opt)
+static cJSON *options_json(const kernest_options *opt, const kernest_report *r)
 {
     cJSON *o = cJSON_CreateObject();
     static const char *const devices[] = {"auto", "cpu", "cuda"};
@@ -87,7 +87,8 @@ static cJSON *options_json(const kernest_options *opt)
     cJSON_AddNumberToObject(o, "lambda", opt->lambda);
     cJSON_AddNumberToObject(o, "tol", opt->tol);
     cJSON_AddNumberToObject(o, "maxiter", opt->maxiter);
-    cJSON_AddNumberToObject(o, "threads", opt->threads);
+    /* the threads the solve ran on (the request capped by the work), else the request */
+    cJSON_AddNumberToObject(o, "threads", r && r->threads > 0 ? r->threads : opt->threads);
     cJSON_AddStringToObject(o, "precision", precision_name(opt->precision));
     cJSON_AddStringToObject(o, "device", (unsigned)opt->device < 3 ? devices[opt->device] : "?");
     priors_json(o, opt);
@@ -192,7 +193,7 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "kernest_version", KERNEST_VERSION_STRING);
-    cJSON_AddItemToObject(root, "options", options_json(opt));
+    cJSON_AddItemToObject(root, "options", options_json(opt, r));
     cJSON *pairs = cJSON_AddArrayToObject(root, "pairs");
     for (size_t i = 0; i < r->npairs; i++) {
         cJSON *p = cJSON_CreateObject();
