@@ -311,6 +311,7 @@ fail:
 static int SFX(op_apply)(kn_backend *be, const kn_vec *k, kn_vec *r)
 {
     SFX(cpu_op) *op = ((SFX(cpu_impl) *)be->impl)->op;
+    be->applications++;
     const kn_problem *pb = op->pb;
     const R scale = (R)(1.0 / ((double)op->gh * (double)op->gw));
     const long nc = (long)op->ncplx;
@@ -363,6 +364,7 @@ static int SFX(op_apply)(kn_backend *be, const kn_vec *k, kn_vec *r)
 static int SFX(op_adjoint)(kn_backend *be, const kn_vec *r, kn_vec *k)
 {
     SFX(cpu_op) *op = ((SFX(cpu_impl) *)be->impl)->op;
+    be->applications++;
     const kn_problem *pb = op->pb;
     const R scale = (R)(1.0 / ((double)op->gh * (double)op->gw));
     const long nc = (long)op->ncplx;

@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "error.h"
 #include "select.h"
+#include "select_reduce.h"
 
 void kn_pair_misfits(const kn_problem *pb, const double *hx, kernest_pair_misfit *mf)
 {
@@ -151,6 +152,14 @@ static void selection_report(kn_selection *sel, kernest_report *rep)
     sel->path = NULL;
     rep->selection_solves = sel->solves;
     rep->selection_iterations = sel->iterations;
+    rep->applications_prepare = sel->apps_prepare;
+    rep->applications_select = sel->apps_select;
+    rep->applications_final = sel->apps_final;
+    rep->seconds_prepare = sel->secs_prepare;
+    rep->seconds_select = sel->secs_select;
+    rep->seconds_final = sel->secs_final;
+    rep->window = sel->window;
+    rep->window_kernel = sel->window_kernel;
 }
 
 /* Coverage and posterior standard deviation of the estimate fit (options o), with σ given,
@@ -218,7 +227,7 @@ int kernest_estimate(const kernest_array *const *A, const kernest_array *const *
         goto done;
     }
     if (automatic) { /* the automatic choice: λ paths and candidates, then the final solve */
-        if ((st = kn_select(&s, A, B, npairs, opt, &sel)))
+        if ((st = kn_select_auto(&s, A, B, npairs, opt, &sel)))
             goto done;
         f = &sel.fit;
         chosen = sel.opt;

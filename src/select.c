@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "constraints.h"
 #include "error.h"
 #include "model_op.h"
@@ -241,6 +242,8 @@ int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array 
                         "(give --model)");
     }
     ctx c = {.s = s, .sel = sel, .user = opt, .tol = fmax(opt->tol, PATH_TOL)};
+    const double t0 = kn_now();
+    const long a0 = s->be->applications;
     cand *cds = calloc(nc, sizeof *cds);
     sel->cands = calloc(nc, sizeof *sel->cands);
     sel->path = calloc(MAX_POINTS, sizeof *sel->path);
@@ -300,6 +303,10 @@ int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array 
         break;
     }
     /* the final solve: all the data, the chosen options, the user's tolerance (warm-started for CGLS) */
+    sel->apps_select = sel_applications(&c) - a0;
+    sel->secs_select = kn_now() - t0;
+    const double t1 = kn_now();
+    const long a1 = s->be->applications;
     cand *w = &cds[sel->chosen];
     sel->opt = w->opt;
     sel->opt.lambda = sel->cands[sel->chosen].lambda;
@@ -307,6 +314,8 @@ int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array 
     if ((st = kn_session_solve(s, &sel->opt, sel_start(&sel->opt, w->best_x ? w->best_x : w->xw[0]), &sel->fit)))
         goto done;
     sel_count(&c, &sel->fit, &sel->cands[sel->chosen].solves);
+    sel->apps_final = s->be->applications - a1;
+    sel->secs_final = kn_now() - t1;
 done:
     for (size_t i = 0; cds && i < nc; i++)
         sel_cand_free(&cds[i]);

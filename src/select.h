@@ -42,6 +42,12 @@ typedef struct kn_selection {
     int sigma_estimated;
     int solves;                    /* solver runs, final included (<= KN_SELECT_BUDGET) */
     long iterations;
+    /* the cost by phase, in operator applications (op_apply + op_adjoint calls on every backend
+     * involved, counted by the backends) and seconds: prepare (the reduced problem's far field,
+     * select_reduce.c), select (the candidates and λ paths), final (the final solve) */
+    long apps_prepare, apps_select, apps_final;
+    double secs_prepare, secs_select, secs_final;
+    size_t window, window_kernel;  /* reduced problem: B's window side and its kernel's (0: none) */
 } kn_selection;
 
 /* Chooses λ (opt->auto_lambda) and the model (opt->auto_model) on session s, opened on the
