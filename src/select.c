@@ -252,9 +252,12 @@ int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array 
         st = kn_error(KERNEST_E_NOMEM, "out of memory for the selection");
         goto done;
     }
-    for (size_t i = 0; i < nc; i++)
+    for (size_t i = 0; i < nc; i++) { /* λ's scale costs operator applications: the candidate's */
+        const long a = s->be->applications;
         if ((st = cand_init(&c, &cds[i], i, opt->auto_model ? specs[i] : NULL)))
             goto done;
+        sel->cands[i].applications += s->be->applications - a;
+    }
     sel->sigma = opt->sigma;
     switch (opt->select) {
     case KERNEST_SELECT_CV: {

@@ -39,6 +39,9 @@ int sel_eval_cv(ctx *c, cand *cd, double lam, double *score)
         if ((st = o->vec_upload(s->be, c->kv, f.K)) || (st = o->op_apply(s->be, c->kv, c->dv)) ||
             (st = o->vec_download(s->be, c->dv, c->hk)))
             goto done;
+        if (f.beta) /* --background: the fold's offsets are part of its prediction of the held-out
+                       pixels (without them the score and σ̂ would hold the offset) */
+            kn_background_add(&s->pb, f.beta, c->hk);
         for (size_t j = 0; j < s->pb.m; j++)
             if (c->fold_of[j] == k) {
                 double d = c->hk[j] - s->host_b[j];

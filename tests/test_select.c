@@ -10,6 +10,7 @@
 
 #include "kernest.h"
 #include "select.h"
+#include "select_reduce.h"
 #include "synth.h"
 #include "testutil.h"
 
@@ -763,4 +764,112 @@ Test(select, l1_weight_is_chosen_after_lambda_for_a_sparse_kernel)
     cr_assert_eq(kernest_estimate((const kernest_array *const *)p.A, (const kernest_array *const *)p.B, 1, &o, &K, NULL),
                  KERNEST_E_INVALID);
     free_prob(&p);
+}
+
+/* ---- cost accounting, --background, the reduced problem (issue 18) --------------------------------- */
+
+/* The backends count every H and Hᵀ: a CGLS solve of the pixel model costs one of each to start
+ * (r = b − Hx, s = Hᵀr), one of each per iteration, and one H for the prediction it returns. */
+Test(select, operator_applications_are_counted_exactly)
+{
+    prob p;
+    make_prob(&p, "exp:4,2,30", 16, 1, -0.05, 3);
+    kernest_options o;
+    opts(&o);
+    o.reg = KERNEST_REG_GRAD;
+    o.lambda = 1.0;
+    o.tol = 0.0;
+    o.maxiter = 7;
+    kn_session s;
+    cr_assert_eq(kn_session_open(&s, (const kernest_array *const *)p.A, (const kernest_array *const *)p.B, 1, &o),
+                 KERNEST_OK, "%s", kernest_last_error());
+    const long a0 = s.be->applications;
+    kn_fit f = {0};
+    cr_assert_eq(kn_session_solve(&s, &o, NULL, &f), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(f.res.iterations, 7);
+    cr_assert_eq(s.be->applications - a0, 2 * 7 + 3, "counted %ld", s.be->applications - a0);
+    kn_fit_free(&f);
+    kn_session_close(&s);
+    free_prob(&p);
+}
+
+/* The report's phases add up: every application of the choice is charged to one candidate, and
+ * the final solve's are its own (the whole is more than the final solve alone). */
+Test(select, report_charges_every_application_to_a_candidate_or_the_final_solve)
+{
+    prob p;
+    make_prob(&p, "gaussian:3", 20, 1, -0.05, 5);
+    kernest_options o;
+    opts(&o);
+    o.auto_model = o.auto_lambda = 1;
+    kernest_array *K = NULL;
+    kernest_report *r = NULL;
+    estimate(&p, &o, &K, &r);
+    long sum = 0;
+    for (size_t i = 0; i < r->ncandidates; i++) {
+        cr_assert_gt(r->candidates[i].applications, 0, "%s", r->candidates[i].name);
+        sum += r->candidates[i].applications;
+    }
+    cr_assert_eq(r->window, 0); /* 20 px: too small for the window */
+    cr_assert_eq(r->applications_prepare, 0);
+    cr_assert_eq(sum, r->applications_select, "candidates %ld, select %ld", sum, r->applications_select);
+    cr_assert_eq(r->applications_final, 2 * r->iterations + 3, "final %ld for %d iterations",
+                 r->applications_final, r->iterations);
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&r);
+    free_prob(&p);
+}
+
+/* B = same(A ⊛ K) + 1 + noise with --background: the cross-validation score predicts the held-out
+ * pixels with the fold's offset, so σ̂ (the best score's root, an upper estimate) is what it is
+ * without the offset and without --background; before the fix the offset stayed in the score. */
+Test(select, background_is_honoured_by_the_cv_score_and_sigma)
+{
+    prob p;
+    make_prob(&p, "exp:4,2,30", 24, 1, -0.01, 9);
+    kernest_options o;
+    opts(&o);
+    o.auto_lambda = 1;
+    o.reg = KERNEST_REG_GRAD;
+    kernest_array *K = NULL;
+    kernest_report *r = NULL;
+    estimate(&p, &o, &K, &r);
+    const double plain = r->sigma;
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&r);
+    for (size_t i = 0; i < p.B[0]->size; i++)
+        p.B[0]->data[i] += 1.0;
+    o.background = 1;
+    estimate(&p, &o, &K, &r);
+    cr_assert(r->sigma < 1.2 * plain, "σ̂ %g with the offset fitted, %g without offset", r->sigma, plain);
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&r);
+    free_prob(&p);
+}
+
+/* The final solve of a windowed choice starts from the window's estimate: a pixel kernel lands
+ * at the centre, a harmonic model's profiles knot for knot. */
+Test(select, embed_start_centres_the_window_estimate)
+{
+    kn_fit f = {0};
+    double Ks[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, x[25];
+    f.model.kind = KERNEST_MODEL_PIXEL;
+    f.model.nx = 9;
+    f.x = f.K = Ks;
+    kernest_options o;
+    opts(&o);
+    cr_assert_eq(kn_embed_start(&f, 3, 3, &o, 5, 5, 25, x), KERNEST_OK);
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 5; j++)
+            cr_assert_eq(x[i * 5 + j], i >= 1 && i <= 3 && j >= 1 && j <= 3 ? Ks[(i - 1) * 3 + j - 1] : 0.0);
+    /* harmonic:1, 3 knots -> 5 knots: f_0 (3), f_1 and g_1 (2 each) */
+    double h[7] = {1, 2, 3, 10, 11, 20, 21}, y[13];
+    f.model.kind = KERNEST_MODEL_HARMONIC;
+    f.model.order = 1;
+    f.model.nx = 7;
+    f.x = h;
+    cr_assert_eq(kn_embed_start(&f, 5, 5, &o, 9, 9, 13, y), KERNEST_OK);
+    const double want[13] = {1, 2, 3, 0, 0, 10, 11, 0, 0, 20, 21, 0, 0};
+    for (int i = 0; i < 13; i++)
+        cr_assert_eq(y[i], want[i], "y[%d] = %g", i, y[i]);
 }
