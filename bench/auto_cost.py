@@ -3,18 +3,16 @@
 
 Through the CLI. Per N: `kernest synth --n N --seed 11` (binary A, 1/r kernel, σ = 1, and a fresh
 test pair), then the default `kernest estimate A.npy B.npy -o K.npy --report r.json`, timed, with
-the peak memory of the process (ru_maxrss of the child). From the report: the chosen candidate and
+the peak resident memory of the process (/usr/bin/time %M). From the report: the chosen candidate and
 λ, the operator applications by phase (prepare, select, final) and their ratio to the final solve.
 Then the same options solved once from zero (`--model M --reg R --lambda L`), the plain solve the
 choice is measured against: its iterations (one H and one Hᵀ each) and wall time. Held-out
-RMSE/σ on the test pair for both. Appends nothing: writes bench/results/auto-cost-<host>.json with
-the rows given by --n (before: --before FILE.json rows measured with an earlier build, copied
-through with their own command and commit).
+RMSE/σ on the test pair for both. Writes bench/results/auto-cost-<host>.json with the rows given
+by --n (make_tables.py turns it into BENCHMARKS.md's table).
 """
 import argparse
 import json
 import os
-import resource
 import shlex
 import socket
 import subprocess
@@ -28,14 +26,14 @@ from quality import machine, git  # noqa: E402
 
 
 def timed(cmd):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """runs cmd under /usr/bin/time: its stdout, wall seconds and peak resident memory (KiB)"""
     t = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    p = subprocess.run(["/usr/bin/time", "-f", "PEAK_RSS_KIB %M"] + cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t
     if p.returncode != 0:
         sys.exit(f"auto_cost.py: {shlex.join(cmd)} failed ({p.returncode}):\n{p.stderr}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB, the largest child so far
-    return p.stdout, wall, peak if peak > before else None
+    peak = [int(l.split()[1]) for l in p.stderr.splitlines() if l.startswith("PEAK_RSS_KIB")]
+    return p.stdout, wall, peak[-1] if peak else None
 
 
 def held_out(k, d, kfile, sigma=1.0):

@@ -19,20 +19,41 @@
 #define FAR_TOL 1e-4
 enum { FAR_MAXITER = 50 };
 
+/* The half-width k of the window's kernel ((2k−1)²) for pairs whose smallest side is `side`:
+ * the window's A reaches k − 1 px beyond B's window on each side, so k <= (side − w)/2 + 1; 0
+ * when that is below KN_REDUCE_MIN_K (too little of the kernel left to the window's own fit). */
+static size_t window_k(size_t side)
+{
+    const size_t w = KN_REDUCE_WINDOW;
+    if (side < w + 2 * (KN_REDUCE_MIN_K - 1))
+        return 0;
+    const size_t k = (side - w) / 2 + 1;
+    return k < w ? k : w;
+}
+
+/* the smallest side of every A (all pairs 2-D, B shaped like A) */
+static size_t smallest_side(const kernest_array *const *A, size_t npairs)
+{
+    size_t m = SIZE_MAX;
+    for (size_t i = 0; i < npairs; i++)
+        for (int d = 0; d < 2; d++)
+            m = A[i]->shape[d] < m ? A[i]->shape[d] : m;
+    return m;
+}
+
 int kn_select_reducible(const kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
                         size_t npairs, const kernest_options *opt)
 {
-    const size_t w = KN_REDUCE_WINDOW, need = 3 * w - 2;
     if (!opt->auto_model && !opt->auto_lambda)
         return 0;
     if (opt->select != KERNEST_SELECT_CV || opt->auto_l1 || opt->mode != KERNEST_MODE_SAME || opt->kh || opt->kw ||
         opt->support != KERNEST_SUPPORT_NONE || opt->nfixed || s->pb.channels || s->pb.npairs != npairs)
         return 0;
     for (size_t i = 0; i < npairs; i++)
-        if (A[i]->ndim != 2 || B[i]->ndim != 2 || A[i]->shape[0] < need || A[i]->shape[1] < need ||
-            B[i]->shape[0] != A[i]->shape[0] || B[i]->shape[1] != A[i]->shape[1])
+        if (A[i]->ndim != 2 || B[i]->ndim != 2 || B[i]->shape[0] != A[i]->shape[0] ||
+            B[i]->shape[1] != A[i]->shape[1])
             return 0;
-    return 1;
+    return window_k(smallest_side(A, npairs)) > 0;
 }
 
 int kn_embed_start(const kn_fit *small, size_t kh_r, size_t kw_r, const kernest_options *opt, size_t kh,
@@ -105,7 +126,7 @@ done:
 static int reduced(kn_session *s, const kernest_array *const *A, size_t npairs, const kernest_options *opt,
                    kn_selection *sel)
 {
-    const size_t w = KN_REDUCE_WINDOW, k = KN_REDUCE_WINDOW, ar = w + 2 * k - 2;
+    const size_t w = KN_REDUCE_WINDOW, k = window_k(smallest_side(A, npairs)), ar = w + 2 * k - 2;
     double t = kn_now();
     long a = s->be->applications;
     kernest_array **Ar = calloc(npairs, sizeof *Ar), **Bw = calloc(npairs, sizeof *Bw);
