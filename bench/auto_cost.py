@@ -65,6 +65,8 @@ def main():
                    "chosen": a["chosen"], "lambda": fin["lambda"], "rule": a["rule"], "solves": a["solves"],
                    "iterations": a["iterations"], "applications": a.get("applications"),
                    "phases": a.get("phases"), "ratio_to_final_applications": a.get("ratio_to_final_applications"),
+                   "ratio_to_final_full_grid_equivalent": a.get("ratio_to_final_full_grid_equivalent"),
+                   "ratio_to_final_seconds": a.get("ratio_to_final_seconds"), "window": a.get("window"),
                    "final_iterations": r["solve"]["iterations"], "final_stop": r["solve"]["stop_reason"],
                    "candidates": a["candidates"], "rmse_over_sigma_test": held_out(k, d, f"{d}/K.npy")}
             if not args.no_plain:  # one solve of the choice from zero, to the same (default) tolerance
@@ -85,6 +87,11 @@ def main():
                 # CGLS: one H and one Hᵀ per iteration (the start's Hᵀ b and final H x aside)
                 row["ratio_to_plain_applications"] = (row["applications"] or 0) / (2.0 * it) if it else None
                 row["ratio_to_plain_seconds"] = wall / pwall
+                w = (row["window"] or {}).get("grid_fraction")
+                if it and w and row["phases"]:
+                    ph = row["phases"]
+                    eq = ph["prepare"]["applications"] + w * ph["select"]["applications"] + ph["final"]["applications"]
+                    row["ratio_to_plain_full_grid_equivalent"] = eq / (2.0 * it)
             rows.append(row)
             print(f"N={n:5d} {wall:8.1f} s  {row['chosen']:20s} λ {row['lambda']:<9.3g} "
                   f"RMSE/σ {row['rmse_over_sigma_test']:.4f}  apps {row['applications']}  "

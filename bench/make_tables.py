@@ -158,7 +158,7 @@ def auto_cost_block(d, rel):
     commit = d.get("git_commit", "")[:12] + (" (dirty)" if d.get("git_dirty") else "")
     lines = [machine_line(d, rel) + f"  \ncommit {commit}; problem `{d['problem']}` (binary A, 1/r kernel of "
              "(2N−1)², σ = 1), the default `kernest estimate A.npy B.npy -o K.npy`; applications = calls of H or "
-             "Hᵀ (on a window's grid when the choice ran on one); plain = the chosen options solved once from "
+             "Hᵀ (on a window's grid when the choice ran on one; full-grid: the select phase's counted at the window's grid area over the full one); plain = the chosen options solved once from "
              "zero to the default tolerance (its applications taken as 2 × iterations).", ""]
     rows = []
     for r in d["rows"]:
@@ -170,11 +170,13 @@ def auto_cost_block(d, rel):
                      " / ".join(sec(ph.get(k, {}).get("seconds")) for k in ("prepare", "select", "final")),
                      f"{r['ratio_to_final_applications']:.3g}" if r.get("ratio_to_final_applications") else "—",
                      f"{r['ratio_to_plain_applications']:.3g}" if r.get("ratio_to_plain_applications") else "—",
+                     f"{r['ratio_to_plain_full_grid_equivalent']:.3g}" if r.get("ratio_to_plain_full_grid_equivalent") else "—",
+                     sec(r.get("ratio_to_plain_seconds")),
                      f"{r['rmse_over_sigma_test']:.4f}",
                      f"{p['iterations']} it, {sec(p['wall_seconds'])} s, {p['rmse_over_sigma_test']:.4f}" if p else "—"])
     lines.append(table(["N", "wall (s)", "peak RSS (GiB)", "chosen", "λ", "rule",
                         "applications prepare / select / final", "seconds prepare / select / final",
-                        "apps ÷ final", "apps ÷ plain", "RMSE/σ (test)", "plain solve of the choice"], rows))
+                        "apps ÷ final", "apps ÷ plain", "full-grid apps ÷ plain", "wall ÷ plain", "RMSE/σ (test)", "plain solve of the choice"], rows))
     return "\n".join(lines)
 
 

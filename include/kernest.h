@@ -445,6 +445,8 @@ typedef struct kernest_report {
     size_t window;                /* > 0: candidates and λ were chosen on a central window of B
                                      of window × window pixels, kernel window_kernel² */
     size_t window_kernel;
+    double window_grid_fraction;  /* the window's FFT grid area / the full problem's: one
+                                     application on the window costs about that many full ones */
     double *coverage;             /* kh*kw: Σ_i Σ_observed |A_i| touching each kernel pixel, or NULL */
     double *std;                  /* kh*kw: posterior standard deviation per pixel, or NULL */
     int std_samples;              /* samples behind std */

@@ -160,6 +160,7 @@ static void selection_report(kn_selection *sel, kernest_report *rep)
     rep->seconds_final = sel->secs_final;
     rep->window = sel->window;
     rep->window_kernel = sel->window_kernel;
+    rep->window_grid_fraction = sel->window_grid_fraction;
 }
 
 /* Coverage and posterior standard deviation of the estimate fit (options o), with σ given,

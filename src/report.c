@@ -149,6 +149,10 @@ static void auto_json(cJSON *root, const kernest_report *r)
             cJSON *w = cJSON_AddObjectToObject(a, "window");
             cJSON_AddNumberToObject(w, "side", (double)r->window);
             cJSON_AddNumberToObject(w, "kernel", (double)r->window_kernel);
+            cJSON_AddNumberToObject(w, "grid_fraction", r->window_grid_fraction);
+            /* the select phase ran on the window: its applications in full-grid ones */
+            const double eq = (double)ap[0] + r->window_grid_fraction * (double)ap[1] + (double)ap[2];
+            cJSON_AddNumberToObject(a, "ratio_to_final_full_grid_equivalent", ap[2] > 0 ? eq / (double)ap[2] : 0.0);
         }
     }
     if (r->sigma > 0) {

@@ -48,6 +48,8 @@ typedef struct kn_selection {
     long apps_prepare, apps_select, apps_final;
     double secs_prepare, secs_select, secs_final;
     size_t window, window_kernel;  /* reduced problem: B's window side and its kernel's (0: none) */
+    double window_grid_fraction;   /* the window's FFT grid area over the full problem's: what one
+                                      application on the window costs in full ones (transforms) */
 } kn_selection;
 
 /* Chooses λ (opt->auto_lambda) and the model (opt->auto_model) on session s, opened on the

@@ -173,6 +173,8 @@ static int reduced(kn_session *s, const kernest_array *const *A, size_t npairs, 
     sel->apps_select += sel->apps_final;
     sel->secs_select += sel->secs_final;
     sel->window = w;
+    sel->window_grid_fraction = (double)rs.pb.grid_h * (double)rs.pb.grid_w /
+                                ((double)s->pb.grid_h * (double)s->pb.grid_w);
     sel->window_kernel = 2 * k - 1;
     const size_t len = strlen(sel->rule);
     snprintf(sel->rule + len, sizeof sel->rule - len, ", %zu² window", w);
