@@ -164,7 +164,8 @@ def auto_cost_block(d, rel):
     for r in d["rows"]:
         ph = r.get("phases") or {}
         p = r.get("plain") or {}
-        rows.append([r["n"], sec(r["wall_seconds"]), gib(r["peak_rss_kib"] * 1024) if r.get("peak_rss_kib") else "—",
+        mem = (f"{r['peak_rss_kib'] / p['peak_rss_kib']:.2f}" if r.get("peak_rss_kib") and p.get("peak_rss_kib") else "—")
+        rows.append([r["n"], sec(r["wall_seconds"]), gib(r["peak_rss_kib"] * 1024) if r.get("peak_rss_kib") else "—", mem,
                      r["chosen"], f"{r['lambda']:.3g}", r["rule"],
                      " / ".join(str(ph.get(k, {}).get("applications", "—")) for k in ("prepare", "select", "final")),
                      " / ".join(sec(ph.get(k, {}).get("seconds")) for k in ("prepare", "select", "final")),
@@ -174,7 +175,7 @@ def auto_cost_block(d, rel):
                      sec(r.get("ratio_to_plain_seconds")),
                      f"{r['rmse_over_sigma_test']:.4f}",
                      f"{p['iterations']} it, {sec(p['wall_seconds'])} s, {p['rmse_over_sigma_test']:.4f}" if p else "—"])
-    lines.append(table(["N", "wall (s)", "peak RSS (GiB)", "chosen", "λ", "rule",
+    lines.append(table(["N", "wall (s)", "peak RSS (GiB)", "peak ÷ plain's", "chosen", "λ", "rule",
                         "applications prepare / select / final", "seconds prepare / select / final",
                         "apps ÷ final", "apps ÷ plain", "full-grid apps ÷ plain", "wall ÷ plain", "RMSE/σ (test)", "plain solve of the choice"], rows))
     return "\n".join(lines)
