@@ -40,7 +40,8 @@ typedef struct kn_selection {
     char rule[40];                 /* e.g. "cv:5 (1 fold scored)" */
     double sigma;                  /* σ given or estimated (0 when the rule needed none) */
     int sigma_estimated;
-    int solves;                    /* solver runs, final included (<= KN_SELECT_BUDGET) */
+    int solves;                    /* solver runs, final included (<= KN_SELECT_BUDGET; one more
+                                      when the choice ran on a window: the full final solve) */
     long iterations;
     /* the cost by phase, in operator applications (op_apply + op_adjoint calls on every backend
      * involved, counted by the backends) and seconds: prepare (the reduced problem's far field,

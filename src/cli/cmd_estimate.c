@@ -113,7 +113,7 @@ static const char usage[] =
     "                           applications per candidate and phase). A of 190 px a side\n"
     "                           or more (2-D, same, default kernel, no support/fix): chosen\n"
     "                           on B's central 64x64 window, far field subtracted, then one\n"
-    "                           full solve from the window's estimate\n"
+    "                           full solve from the window's estimate (a 16th solve)\n"
     "      --sigma S            noise standard deviation if known (discrepancy, uncertainty);\n"
     "                           default: estimated by the rule (cv: from the held-out error), else\n"
     "                           as ||r||^2/(m - trace of the influence matrix)\n"
