@@ -6,7 +6,7 @@
   python3 bench/make_tables.py --print F  print the tables of one result file (run_cpu.sh does)
 
 Generated blocks sit between '<!-- BEGIN GENERATED: name -->' and '<!-- END GENERATED: name -->'
-(names: quality, auto, cpu, channels, mpi, gpu); everything else in BENCHMARKS.md is left as written.
+(names: quality, auto, auto_cost, cpu, channels, mpi, gpu); everything else in BENCHMARKS.md is left as written.
 """
 import argparse
 import glob
@@ -154,6 +154,33 @@ def auto_block(d, rel):
     return "\n".join(lines)
 
 
+def auto_cost_block(d, rel):
+    commit = d.get("git_commit", "")[:12] + (" (dirty)" if d.get("git_dirty") else "")
+    lines = [machine_line(d, rel) + f"  \ncommit {commit}; problem `{d['problem']}` (binary A, 1/r kernel of "
+             "(2N−1)², σ = 1), the default `kernest estimate A.npy B.npy -o K.npy`; applications = calls of H or "
+             "Hᵀ (on a window's grid when the choice ran on one; full-grid: the select phase's counted at the window's grid area over the full one); plain = the chosen options solved once from "
+             "zero to the default tolerance (its applications taken as 2 × iterations).", ""]
+    rows = []
+    for r in d["rows"]:
+        ph = r.get("phases") or {}
+        p = r.get("plain") or {}
+        mem = (f"{r['peak_rss_kib'] / p['peak_rss_kib']:.2f}" if r.get("peak_rss_kib") and p.get("peak_rss_kib") else "—")
+        rows.append([r["n"], sec(r["wall_seconds"]), gib(r["peak_rss_kib"] * 1024) if r.get("peak_rss_kib") else "—", mem,
+                     r["chosen"], f"{r['lambda']:.3g}", r["rule"],
+                     " / ".join(str(ph.get(k, {}).get("applications", "—")) for k in ("prepare", "select", "final")),
+                     " / ".join(sec(ph.get(k, {}).get("seconds")) for k in ("prepare", "select", "final")),
+                     f"{r['ratio_to_final_applications']:.3g}" if r.get("ratio_to_final_applications") else "—",
+                     f"{r['ratio_to_plain_applications']:.3g}" if r.get("ratio_to_plain_applications") else "—",
+                     f"{r['ratio_to_plain_full_grid_equivalent']:.3g}" if r.get("ratio_to_plain_full_grid_equivalent") else "—",
+                     sec(r.get("ratio_to_plain_seconds")),
+                     f"{r['rmse_over_sigma_test']:.4f}",
+                     f"{p['iterations']} it, {sec(p['wall_seconds'])} s, {p['rmse_over_sigma_test']:.4f}" if p else "—"])
+    lines.append(table(["N", "wall (s)", "peak RSS (GiB)", "peak ÷ plain's", "chosen", "λ", "rule",
+                        "applications prepare / select / final", "seconds prepare / select / final",
+                        "apps ÷ final", "apps ÷ plain", "full-grid apps ÷ plain", "wall ÷ plain", "RMSE/σ (test)", "plain solve of the choice"], rows))
+    return "\n".join(lines)
+
+
 def gib(b):
     return "—" if b is None else f"{b / 2**30:.3g}"
 
@@ -247,6 +274,9 @@ def blocks():
     a = os.path.join(RESULTS, "auto.json")
     out["auto"] = (auto_block(load(a), rel(a)) if os.path.exists(a)
                    else "_No result yet: run `python3 bench/auto.py`._")
+    costs = sorted(glob.glob(os.path.join(RESULTS, "auto-cost-*.json")))
+    out["auto_cost"] = ("\n\n".join(auto_cost_block(load(p), rel(p)) for p in costs) if costs
+                        else "_No result yet: run `python3 bench/auto_cost.py`._")
     cpus = sorted(glob.glob(os.path.join(RESULTS, "cpu-*.json")))
     out["cpu"] = ("\n\n".join(cpu_block(load(p), rel(p)) for p in cpus) if cpus
                   else "_No result yet: run `bench/run_cpu.sh`._")
@@ -279,7 +309,7 @@ def main():
     args = ap.parse_args()
     if args.show:
         d = load(args.show)
-        blk = {"cpu": cpu_block, "auto": auto_block, "channels": channels_block,
+        blk = {"cpu": cpu_block, "auto": auto_block, "auto_cost": auto_cost_block, "channels": channels_block,
                "mpi_scaling": mpi_block, "gpu": gpu_block}.get(d.get("bench", d.get("benchmark")), quality_block)
         print(blk(d, rel(os.path.abspath(args.show))))
         return

@@ -374,6 +374,7 @@ static void *spectrum_of_a(const kn_cuda *c, size_t pair)
 int kn_cuda_op_apply(kn_backend *be, const kn_vec *k, kn_vec *r)
 {
     kn_cuda *c = impl(be);
+    be->applications++;
     int st = need_operator(c, "op_apply");
     if (st)
         return st;
@@ -415,6 +416,7 @@ int kn_cuda_op_apply(kn_backend *be, const kn_vec *k, kn_vec *r)
 int kn_cuda_op_adjoint(kn_backend *be, const kn_vec *r, kn_vec *k)
 {
     kn_cuda *c = impl(be);
+    be->applications++;
     int st = need_operator(c, "op_adjoint");
     if (st)
         return st;

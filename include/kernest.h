@@ -414,6 +414,8 @@ typedef struct kernest_candidate {
     double score;         /* the rule's score at that λ (cv: held-out mean squared error) */
     int solves;           /* solver runs spent on it */
     double l1;            /* the ℓ1 weight of the choice (chosen when auto_l1) */
+    long applications;    /* operator applications (H and Hᵀ) spent on it while choosing */
+    double seconds;       /* and the seconds */
 } kernest_candidate;
 
 /* One λ the rule evaluated. */
@@ -481,6 +483,17 @@ typedef struct kernest_report {
     int sigma_estimated;          /* 1: σ was estimated as ‖r‖² / (m − tr H_λ) */
     int selection_solves;         /* solver runs of the choice, the final solve included */
     long selection_iterations;    /* their iterations (each one H and one Hᵀ) */
+    /* the automatic choice's cost by phase: operator applications (each call of H or Hᵀ, on
+     * whatever grid it ran) and seconds. prepare: the far field that a reduced problem subtracts
+     * (a short plain solve on all the data); select: every candidate and λ (on the reduced
+     * problem when window > 0); final: the final solve on all the data. */
+    long applications_prepare, applications_select, applications_final;
+    double seconds_prepare, seconds_select, seconds_final;
+    size_t window;                /* > 0: candidates and λ were chosen on a central window of B
+                                     of window × window pixels, kernel window_kernel² */
+    size_t window_kernel;
+    double window_grid_fraction;  /* the window's FFT grid area / the full problem's: one
+                                     application on the window costs about that many full ones */
     double *coverage;             /* kh*kw: Σ_i Σ_observed |A_i| touching each kernel pixel, or NULL */
     double *std;                  /* kh*kw: posterior standard deviation per pixel, or NULL */
     int std_samples;              /* samples behind std */

@@ -13,6 +13,7 @@
 #include "base/warnings.h"
 #include "report.h"
 #include "select/select.h"
+#include "select/select_reduce.h"
 
 /* The automatic choice's part of the report; takes the selection's tables. */
 static void selection_report(kn_selection *sel, kernest_report *rep)
@@ -28,6 +29,15 @@ static void selection_report(kn_selection *sel, kernest_report *rep)
     sel->path = NULL;
     rep->selection_solves = sel->solves;
     rep->selection_iterations = sel->iterations;
+    rep->applications_prepare = sel->apps_prepare;
+    rep->applications_select = sel->apps_select;
+    rep->applications_final = sel->apps_final;
+    rep->seconds_prepare = sel->secs_prepare;
+    rep->seconds_select = sel->secs_select;
+    rep->seconds_final = sel->secs_final;
+    rep->window = sel->window;
+    rep->window_kernel = sel->window_kernel;
+    rep->window_grid_fraction = sel->window_grid_fraction;
 }
 
 /* Coverage and posterior standard deviation of the estimate fit (options o), with σ given,
@@ -132,7 +142,7 @@ static int estimate_in(kernest_context *ctx, const kernest_array *const *A, cons
         goto done;
     }
     if (automatic) { /* the automatic choice: λ paths and candidates, then the final solve */
-        if ((st = kn_select(&s, A, B, npairs, opt, &sel)))
+        if ((st = kn_select_auto(&s, A, B, npairs, opt, &sel)))
             goto done;
         f = &sel.fit;
         chosen = sel.opt;

@@ -121,6 +121,8 @@ struct kn_backend {
                           by wrappers that copy this struct; NULL in a single process */
     int setup_reused;  /* 1 when the last op_setup kept the plans and buffers of an earlier
                           problem of the same shape (a backend a kernest_context kept) */
+    long applications; /* op_apply and op_adjoint calls so far (each counts one): the cost unit
+                          of the automatic choice's report, counted where the transforms run */
 };
 
 /* Elements [first, first + n) of v as a vector of their own, sharing v's storage (the layout

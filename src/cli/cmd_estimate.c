@@ -117,7 +117,11 @@ static const char usage[] =
     "                           harmonic:2+grad, lowrank:2+grad (two starts) by cross-validation,\n"
     "                           each at its own chosen lambda (needs --select cv[:K])\n"
     "      --select RULE        cv[:K] (default cv:5, held-out pixels of B) | gcv | discrepancy |\n"
-    "                           lcurve; at most 15 solves in all, reported\n"
+    "                           lcurve; at most 15 solves in all, reported (operator\n"
+    "                           applications per candidate and phase). A of 190 px a side\n"
+    "                           or more (2-D, same, default kernel, no support/fix): chosen\n"
+    "                           on B's central 64x64 window, far field subtracted, then one\n"
+    "                           full solve from the window's estimate (a 16th solve)\n"
     "      --sigma S            noise standard deviation if known (discrepancy, uncertainty);\n"
     "                           default: estimated by the rule (cv: from the held-out error), else\n"
     "                           as ||r||^2/(m - trace of the influence matrix)\n"
@@ -580,10 +584,15 @@ int cli_estimate_run(const cli_estimate *job, kernest_context *ctx, cli_estimate
             cnt += rep->misfit[i].count;
         }
         const int fista = !strcmp(rep->solver, "fista");
-        if (rep->automatic)
-            printf("kernest: chose %s, lambda %.4g by %s (%d solves, %ld iterations)\n",
+        if (rep->automatic) {
+            const long apps = rep->applications_prepare + rep->applications_select + rep->applications_final;
+            printf("kernest: chose %s, lambda %.4g by %s (%d solves, %ld iterations; %ld operator "
+                   "applications, %.3g x the final solve's, %.1f s choosing + %.1f s final)\n",
                    rep->candidates[rep->chosen].name, rep->lambda, rep->select_rule,
-                   rep->selection_solves, rep->selection_iterations);
+                   rep->selection_solves, rep->selection_iterations, apps,
+                   rep->applications_final > 0 ? (double)apps / (double)rep->applications_final : 0.0,
+                   rep->seconds_prepare + rep->seconds_select, rep->seconds_final);
+        }
         char shape[96];
         if (K->ndim == 4)
             snprintf(shape, sizeof shape, "%zux%zux%zux%zu kernels%s", K->shape[0], K->shape[1], K->shape[2],

@@ -122,6 +122,8 @@ static void auto_json(cJSON *root, const kernest_report *r)
             else
                 cJSON_AddNullToObject(o, "score");
             cJSON_AddNumberToObject(o, "solves", c->solves);
+            cJSON_AddNumberToObject(o, "applications", (double)c->applications);
+            cJSON_AddNumberToObject(o, "seconds", c->seconds);
             cJSON_AddBoolToObject(o, "chosen", i == r->chosen);
             cJSON_AddItemToArray(cs, o);
         }
@@ -141,6 +143,31 @@ static void auto_json(cJSON *root, const kernest_report *r)
         }
         cJSON_AddNumberToObject(a, "solves", r->selection_solves);
         cJSON_AddNumberToObject(a, "iterations", (double)r->selection_iterations);
+        /* the cost by phase, in operator applications (H or Hᵀ, each on its own grid) and seconds,
+         * and the whole choice against its final solve (the issue-18 target: <= 10) */
+        cJSON *ph = cJSON_AddObjectToObject(a, "phases");
+        const char *const names[3] = {"prepare", "select", "final"};
+        const long ap[3] = {r->applications_prepare, r->applications_select, r->applications_final};
+        const double sp[3] = {r->seconds_prepare, r->seconds_select, r->seconds_final};
+        for (int i = 0; i < 3; i++) {
+            cJSON *o = cJSON_AddObjectToObject(ph, names[i]);
+            cJSON_AddNumberToObject(o, "applications", (double)ap[i]);
+            cJSON_AddNumberToObject(o, "seconds", sp[i]);
+        }
+        const long total = ap[0] + ap[1] + ap[2];
+        cJSON_AddNumberToObject(a, "applications", (double)total);
+        cJSON_AddNumberToObject(a, "ratio_to_final_applications", ap[2] > 0 ? (double)total / (double)ap[2] : 0.0);
+        cJSON_AddNumberToObject(a, "ratio_to_final_seconds",
+                                sp[2] > 0 ? (sp[0] + sp[1] + sp[2]) / sp[2] : 0.0);
+        if (r->window) {
+            cJSON *w = cJSON_AddObjectToObject(a, "window");
+            cJSON_AddNumberToObject(w, "side", (double)r->window);
+            cJSON_AddNumberToObject(w, "kernel", (double)r->window_kernel);
+            cJSON_AddNumberToObject(w, "grid_fraction", r->window_grid_fraction);
+            /* the select phase ran on the window: its applications in full-grid ones */
+            const double eq = (double)ap[0] + r->window_grid_fraction * (double)ap[1] + (double)ap[2];
+            cJSON_AddNumberToObject(a, "ratio_to_final_full_grid_equivalent", ap[2] > 0 ? eq / (double)ap[2] : 0.0);
+        }
     }
     if (r->sigma > 0) {
         cJSON *s = cJSON_AddObjectToObject(root, "noise");

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "fit/constraints.h"
 #include "base/error.h"
 #include "base/options.h"
@@ -193,6 +194,8 @@ int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array 
                         "(give --model)");
     }
     ctx c = {.s = s, .sel = sel, .user = opt, .tol = fmax(opt->tol, PATH_TOL)};
+    const double t0 = kn_now();
+    const long a0 = s->be->applications;
     cand *cds = calloc(nc, sizeof *cds);
     sel->cands = calloc(nc, sizeof *sel->cands);
     sel->path = calloc(MAX_POINTS, sizeof *sel->path);
@@ -201,9 +204,12 @@ int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array 
         st = kn_error(KERNEST_E_NOMEM, "out of memory for the selection");
         goto done;
     }
-    for (size_t i = 0; i < nc; i++)
+    for (size_t i = 0; i < nc; i++) { /* λ's scale costs operator applications: the candidate's */
+        const long a = s->be->applications;
         if ((st = cand_init(&c, &cds[i], i, opt->auto_model ? specs[i] : NULL)))
             goto done;
+        sel->cands[i].applications += s->be->applications - a;
+    }
     sel->sigma = opt->sigma;
     switch (opt->select) {
     case KERNEST_SELECT_CV: {
@@ -252,6 +258,10 @@ int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array 
         break;
     }
     /* the final solve: all the data, the chosen options, the user's tolerance (warm-started for CGLS) */
+    sel->apps_select = sel_applications(&c) - a0;
+    sel->secs_select = kn_now() - t0;
+    const double t1 = kn_now();
+    const long a1 = s->be->applications;
     cand *w = &cds[sel->chosen];
     sel->opt = w->opt;
     sel->opt.lambda = sel->cands[sel->chosen].lambda;
@@ -259,6 +269,8 @@ int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array 
     if ((st = kn_session_solve(s, &sel->opt, sel_start(&sel->opt, w->best_x ? w->best_x : w->xw[0]), &sel->fit)))
         goto done;
     sel_count(&c, &sel->fit, &sel->cands[sel->chosen].solves);
+    sel->apps_final = s->be->applications - a1;
+    sel->secs_final = kn_now() - t1;
 done:
     for (size_t i = 0; cds && i < nc; i++)
         sel_cand_free(&cds[i]);

@@ -42,8 +42,17 @@ typedef struct kn_selection {
     char rule[40];                 /* e.g. "cv:5 (1 fold scored)" */
     double sigma;                  /* σ given or estimated (0 when the rule needed none) */
     int sigma_estimated;
-    int solves;                    /* solver runs, final included (<= KN_SELECT_BUDGET) */
+    int solves;                    /* solver runs, final included (<= KN_SELECT_BUDGET; one more
+                                      when the choice ran on a window: the full final solve) */
     long iterations;
+    /* the cost by phase, in operator applications (op_apply + op_adjoint calls on every backend
+     * involved, counted by the backends) and seconds: prepare (the reduced problem's far field,
+     * select_reduce.c), select (the candidates and λ paths), final (the final solve) */
+    long apps_prepare, apps_select, apps_final;
+    double secs_prepare, secs_select, secs_final;
+    size_t window, window_kernel;  /* reduced problem: B's window side and its kernel's (0: none) */
+    double window_grid_fraction;   /* the window's FFT grid area over the full problem's: what one
+                                      application on the window costs in full ones (transforms) */
 } kn_selection;
 
 /* Chooses λ (opt->auto_lambda) and the model (opt->auto_model) on session s, opened on the

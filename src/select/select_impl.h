@@ -45,6 +45,7 @@ typedef int (*eval_fn)(ctx *c, cand *cd, double lam, double *score);
 
 /* select_path.c: bookkeeping, scales, and the search along log λ */
 void sel_count(ctx *c, const kn_fit *f, int *cand_solves);
+long sel_applications(const ctx *c); /* operator applications so far on s and the fold sessions */
 int sel_add_point(ctx *c, size_t cand_index, double lam, double l1, double score, double rss,
                   double aux, int iters);
 double sel_rss_of(const kn_session *s, const double *hx);  /* ‖H x − b‖² on observed pixels */

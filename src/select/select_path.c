@@ -22,6 +22,15 @@ void sel_count(ctx *c, const kn_fit *f, int *cand_solves)
         (*cand_solves)++;
 }
 
+long sel_applications(const ctx *c)
+{
+    long n = c->s->be->applications;
+    for (int k = 0; k < MAX_FOLDS; k++)
+        if (c->fold[k].be)
+            n += c->fold[k].be->applications;
+    return n;
+}
+
 int sel_add_point(ctx *c, size_t cand_index, double lam, double l1, double score, double rss,
                   double aux, int iters)
 {

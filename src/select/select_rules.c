@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "base/options.h"
 #include "model/model.h"
@@ -39,6 +40,9 @@ int sel_eval_cv(ctx *c, cand *cd, double lam, double *score)
         if ((st = o->vec_upload(s->be, c->kv, f.K)) || (st = o->op_apply(s->be, c->kv, c->dv)) ||
             (st = o->vec_download(s->be, c->dv, c->hk)))
             goto done;
+        if (f.beta) /* --background: the fold's offsets are part of its prediction of the held-out
+                       pixels (without them the score and σ̂ would hold the offset) */
+            kn_background_add(&s->pb, f.beta, c->hk);
         for (size_t j = 0; j < s->pb.m; j++)
             if (c->fold_of[j] == k) {
                 double d = c->hk[j] - s->host_b[j];
@@ -147,20 +151,28 @@ int sel_run_cv(ctx *c, cand *cds, size_t nc)
         want += sel_grid_points(cds[i].grid) * paths * c->nfold;
     const int own = per < 3 && want <= KN_SELECT_BUDGET - 1; /* the table's grids */
     for (size_t i = 0; i < nc; i++) {
+        const double t = kn_now();
+        const long a = sel_applications(c);
         if (cds[i].from_best && cds[i].opt.model == KERNEST_MODEL_LOWRANK && (st = lowrank_start(c, cds, i)))
             return st;
         if ((st = sel_search_min(c, &cds[i], sel_eval_cv, own ? sel_grid_points(cds[i].grid) : per,
                                  own ? cds[i].grid : GRID_ALL)))
             return st;
         sel_cand_done(c, &cds[i]);
+        c->sel->cands[cds[i].index].applications += sel_applications(c) - a;
+        c->sel->cands[cds[i].index].seconds += kn_now() - t;
     }
     size_t b = 0;
     for (size_t i = 1; i < nc; i++)
         if (cds[i].best_score < cds[b].best_score)
             b = i;
     const int extra = c->user->auto_l1 ? 0 : (KN_SELECT_BUDGET - 1 - c->sel->solves) / c->nfold;
+    const double t = kn_now();
+    const long a = sel_applications(c);
     if (extra > 0 && (st = sel_search_min(c, &cds[b], sel_eval_cv, extra, 0)))
         return st;
+    c->sel->cands[cds[b].index].applications += sel_applications(c) - a;
+    c->sel->cands[cds[b].index].seconds += kn_now() - t;
     sel_cand_done(c, &cds[b]);
     c->sel->chosen = b;
     if (c->user->auto_l1) { /* then the ℓ1 weight at the chosen λ: a path of its own */
