@@ -308,3 +308,41 @@ Test(checkpoint, interrupted_uncertainty_sampling_says_so)
     kernest_array_destroy(&A);
     kernest_array_destroy(&B);
 }
+
+typedef struct call_counter {
+    int calls, stop_after;
+} call_counter;
+
+static int stop_after_calls(void *user, const kernest_progress *p)
+{
+    call_counter *c = user;
+    return ++c->calls >= c->stop_after;
+}
+
+/* an interruption during lowrank's alternating sweeps ends them at once: no further half-step
+ * runs (each used to run one iteration after the signal, 30 sweeps of them), and it says so */
+Test(checkpoint, interrupted_lowrank_stops_its_sweeps)
+{
+    kernest_array *A, *B, *K = NULL;
+    kernest_report *r = NULL;
+    problem(&A, &B);
+    kernest_options o = tu_cpu_options(0, 0);
+    o.model = KERNEST_MODEL_LOWRANK;
+    o.order = 1;
+    o.reg = KERNEST_REG_GRAD;
+    o.lambda = 0.1;
+    o.maxiter = 40;
+    o.tol = 1e-14;
+    o.outer_tol = 0; /* every sweep would run */
+    call_counter c = {0, 60};
+    o.progress = stop_after_calls;
+    o.progress_user = &c;
+    cr_assert_eq(kernest_estimate(CA(&A), CA(&B), 1, &o, &K, &r), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(r->reason, KERNEST_STOP_INTERRUPTED, "%s", kernest_stop_reason_name(r->reason));
+    cr_assert_eq(r->outer_reason, KERNEST_STOP_INTERRUPTED, "%s", kernest_stop_reason_name(r->outer_reason));
+    cr_assert_eq(c.calls, c.stop_after, "%d progress calls after the stop was asked", c.calls - c.stop_after);
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&r);
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&B);
+}

@@ -196,8 +196,9 @@ int kn_lowrank_solve(kn_session *s, const kernest_options *opt, const double *x0
         goto done;
     kernels(U, V, nk, R, kh, kw, Kprev);
     fit->outer_reason = KERNEST_STOP_MAXITER;
-    for (int t = 1; t <= opt->outer_maxiter; t++) {
-        for (int side = 0; side < 2; side++) { /* U with V held, then V with U held */
+    int stopped = 0; /* a half-step interrupted (the progress callback asked to stop): no more sweeps */
+    for (int t = 1; t <= opt->outer_maxiter && !stopped; t++) {
+        for (int side = 0; side < 2 && !stopped; side++) { /* U with V held, then V with U held */
             double *x = side == 0 ? U : V;
             kn_fit_free(&half);
             if ((st = kn_lowrank_model(&model, side, R, kh, kw, nk, side == 0 ? V : U)) ||
@@ -206,6 +207,12 @@ int kn_lowrank_solve(kn_session *s, const kernest_options *opt, const double *x0
             memcpy(x, half.x, half.model.nx * sizeof *x);
             seconds += half.solve_seconds;
             inner += half.res.iterations;
+            stopped = half.res.reason == KERNEST_STOP_INTERRUPTED;
+        }
+        if (stopped) {
+            fit->outer_reason = KERNEST_STOP_INTERRUPTED;
+            fit->outer_iterations = t;
+            break;
         }
         balance(U, V, nk * (size_t)R, kh, kw, opt->reg); /* factor by factor, every kernel's */
         kernels(U, V, nk, R, kh, kw, half.K);
