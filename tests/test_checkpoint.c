@@ -346,3 +346,24 @@ Test(checkpoint, interrupted_lowrank_stops_its_sweeps)
     kernest_array_destroy(&A);
     kernest_array_destroy(&B);
 }
+
+/* an interruption during the automatic choice scores no further λ: a few more calls at most (the
+ * final solve's one iteration), and the result says it was interrupted */
+Test(checkpoint, interrupted_automatic_choice_stops_scoring)
+{
+    kernest_array *A, *B, *K = NULL;
+    kernest_report *r = NULL;
+    problem(&A, &B);
+    kernest_options o = tu_cpu_options(0, 0);
+    o.auto_model = o.auto_lambda = 1;
+    call_counter c = {0, 25};
+    o.progress = stop_after_calls;
+    o.progress_user = &c;
+    cr_assert_eq(kernest_estimate(CA(&A), CA(&B), 1, &o, &K, &r), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(r->reason, KERNEST_STOP_INTERRUPTED, "%s", kernest_stop_reason_name(r->reason));
+    cr_assert_leq(c.calls - c.stop_after, 3, "%d progress calls after the stop was asked", c.calls - c.stop_after);
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&r);
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&B);
+}

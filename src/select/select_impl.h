@@ -38,6 +38,8 @@ typedef struct ctx {
     unsigned char *fold_of; /* m entries: fold of each observed pixel, 255 unobserved */
     double *hk;          /* m scratch: H K on all pixels */
     kn_vec *kv, *dv;     /* on s->be: a kernel and a data vector */
+    int interrupted;     /* a solve was interrupted (the progress callback asked to stop): no
+                            further λ is scored, and the final solve says so */
 } ctx;
 
 

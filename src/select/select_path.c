@@ -17,6 +17,7 @@
 void sel_count(ctx *c, const kn_fit *f, int *cand_solves)
 {
     c->sel->solves++; /* one run of the model's solver: a lowrank fit counts its half-steps' iterations */
+    c->interrupted |= f->res.reason == KERNEST_STOP_INTERRUPTED;
     c->sel->iterations += f->inner_iterations ? f->inner_iterations : f->res.iterations;
     if (cand_solves)
         (*cand_solves)++;
@@ -186,6 +187,8 @@ int sel_prior_norm(kn_session *s, const kernest_options *opt, const kn_fit *f, d
 static int sel_eval_at(ctx *c, cand *cd, eval_fn fn, double t)
 {
     double score;
+    if (c->interrupted) /* the scores of cut-short solves would choose nothing worth having */
+        return KERNEST_OK;
     int st = fn(c, cd, pow(10.0, t), &score);
     if (st)
         return st;
