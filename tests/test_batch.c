@@ -2,12 +2,17 @@
  * (option and $SLURM_ARRAY_TASK_ID), malformed manifests, paths relative to the manifest. */
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "kernest.h"
 #include "testutil.h"
@@ -388,4 +393,73 @@ Test(batch, rerun_removes_a_killed_jobs_temporaries)
     cr_assert(exists("K0.npy") && exists("K0.jsonl"));
     cr_assert_not(exists("K0.jsonl.tmp.Ab12Cd"), "the killed run's log temporary is left");
     cr_assert_not(exists("K0.npy.tmp.Zz99Yy"), "the killed run's kernel temporary is left");
+}
+
+/* Issue 21, item 1: SIGTERM to a batch mid-job stops it: the running job leaves no output that
+ * looks final, no further job starts, the summary says which job was stopped, the exit is 143,
+ * and a rerun runs the unfinished jobs. */
+Test(batch, signal_stops_the_batch_and_the_rerun_finishes_it)
+{
+    write_pair();
+    /* jobs that run until stopped: ridge keeps CGLS going at tol 0 */
+    const char *slow = "{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"%s\", \"options\": {\"reg\": "
+                       "\"ridge\", \"lambda\": 0.001, \"tol\": 0, \"maxiter\": 100000000, \"threads\": 1, "
+                       "\"log\": \"%s.jsonl\"}}\n";
+    char text[2048];
+    snprintf(text, sizeof text, "%s", "");
+    char line[1024];
+    for (int j = 0; j < 2; j++) {
+        char out[16];
+        snprintf(out, sizeof out, "K%d.npy", j);
+        snprintf(line, sizeof line, slow, out, out);
+        strncat(text, line, sizeof text - strlen(text) - 1);
+    }
+    write_text("jobs.jsonl", text);
+    char *manifest = in_dir("jobs.jsonl"), *summary = in_dir("s.json");
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl(KERNEST_CLI, "kernest", "batch", manifest, "--summary", summary, (char *)NULL);
+        _exit(127);
+    }
+    /* wait until the first job iterates (its log streams to a temporary beside K0.npy.jsonl) */
+    int started = 0;
+    for (int t = 0; t < 400 && !started; t++) {
+        DIR *d = opendir(tu_dir);
+        struct dirent *e;
+        while (d && (e = readdir(d)))
+            started |= !strncmp(e->d_name, "K0.npy.jsonl", 12);
+        if (d)
+            closedir(d);
+        if (!started)
+            usleep(50000);
+    }
+    cr_assert(started, "the first job did not start");
+    usleep(200000);
+    cr_assert_eq(kill(pid, SIGTERM), 0);
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 143, "exit status %d", WEXITSTATUS(status));
+    cr_assert_not(exists("K0.npy"), "the stopped job's estimate looks final");
+    cr_assert_not(exists("K1.npy"), "a job started after the signal");
+    cJSON *s = read_json("s.json");
+    cr_assert_str_eq(job_status(s, 0), "interrupted");
+    cr_assert_str_eq(job_status(s, 1), "pending");
+    cJSON_Delete(s);
+    /* the rerun (here with fewer iterations, to stay short) runs both */
+    snprintf(text, sizeof text, "%s", "");
+    for (int j = 0; j < 2; j++) {
+        snprintf(line, sizeof line, "{\"inputs\": [\"data/A.npy\", \"data/B.npy\"], \"output\": \"K%d.npy\", "
+                 "\"options\": {\"maxiter\": 20, \"threads\": 1, \"fast\": true}}\n", j);
+        strncat(text, line, sizeof text - strlen(text) - 1);
+    }
+    write_text("jobs.jsonl", text);
+    char err[4096];
+    cr_assert_eq(batch("jobs.jsonl", "-q", err, sizeof err), 0, "%s", err);
+    cr_assert(exists("K0.npy") && exists("K1.npy"));
+    free(manifest);
+    free(summary);
 }

@@ -7,7 +7,7 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
-typedef enum { JOB_PENDING, JOB_OK, JOB_SKIPPED, JOB_FAILED } batch_job_status;
+typedef enum { JOB_PENDING, JOB_OK, JOB_SKIPPED, JOB_FAILED, JOB_INTERRUPTED, JOB_NSTATUS } batch_job_status;
 
 typedef struct batch_job {
     int line;           /* 1-based line in the manifest */

@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "cli.h"
 #include "base/clock.h"
 #include "cmd_estimate.h"
+#include "progress.h"
 
 static const char usage[] =
     "usage: kernest batch JOBS.jsonl [options]\n"
@@ -51,7 +53,7 @@ static const char usage[] =
     "Exit codes: 0 every job ok or skipped, 1 a job failed, 2 bad usage or a malformed manifest\n"
     "(nothing is run then; the message names the line).\n";
 
-static const char *const status_name[] = {"pending", "ok", "skipped", "failed"};
+static const char *const status_name[JOB_NSTATUS] = {"pending", "ok", "skipped", "failed", "interrupted"};
 
 /* ---- one job ------------------------------------------------------------------------------- */
 
@@ -67,7 +69,7 @@ static void run_job(batch_job *j, const char *device, kernest_context *ctx)
     int argc = 0;
     char **argv = batch_job_argv(j->json, device, &argc);
     char **keep = argv ? malloc((size_t)(argc + 1) * sizeof *keep) : NULL; /* getopt permutes argv */
-    int rc;
+    int rc, interrupted = 0;
     cli_estimate_result res = {.iterations = -1};
     cli_capture_errors(1);
     if (!keep)
@@ -81,17 +83,30 @@ static void run_job(batch_job *j, const char *device, kernest_context *ctx)
         else if (rc == CLI_OK) {
             /* a rerun: temporaries that a killed run of this job left (its log streams to one) */
             const char *outs[] = {est.output, est.report_path, est.profile_path, est.log_path,
-                                  est.cov_path, est.std_path, est.opt.checkpoint};
+                                  est.cov_path, est.std_path, est.opt.checkpoint, est.bias_out};
             for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++)
                 if (outs[i])
                     kn_atomic_remove_stale(outs[i]);
             rc = cli_estimate_run(&est, ctx, &res);
+            if (cli_signal_received()) { /* interrupted: no result of it may look final (its
+                                            checkpoint stays, for a job that resumes) */
+                const char *finals[] = {est.output, est.report_path, est.profile_path, est.cov_path,
+                                        est.std_path, est.bias_out};
+                for (size_t i = 0; i < sizeof finals / sizeof finals[0]; i++)
+                    if (finals[i])
+                        unlink(finals[i]);
+                interrupted = cli_signal_received();
+            }
         }
         cli_estimate_free(&est);
     }
     cli_capture_errors(0);
     j->seconds = kn_now() - t0;
-    if (rc == CLI_OK) {
+    if (interrupted) {
+        j->status = JOB_INTERRUPTED;
+        snprintf(j->message, sizeof j->message, "stopped by %s; its outputs were removed (rerun the "
+                 "batch to run it again)", interrupted == SIGTERM ? "SIGTERM" : "SIGINT");
+    } else if (rc == CLI_OK) {
         j->status = JOB_OK;
         j->iterations = res.iterations;
         snprintf(j->message, sizeof j->message, "%s", kernest_stop_reason_name(res.reason));
@@ -129,7 +144,7 @@ static void print_table(const batch_job *jobs, size_t first, size_t last)
 }
 
 static int write_summary(const char *path, const char *manifest, const batch_job *jobs, size_t first, size_t last,
-                         const int count[4])
+                         const int count[JOB_NSTATUS])
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "manifest", manifest);
@@ -151,6 +166,7 @@ static int write_summary(const char *path, const char *manifest, const batch_job
     cJSON_AddNumberToObject(root, "ok", count[JOB_OK]);
     cJSON_AddNumberToObject(root, "skipped", count[JOB_SKIPPED]);
     cJSON_AddNumberToObject(root, "failed", count[JOB_FAILED]);
+    cJSON_AddNumberToObject(root, "interrupted", count[JOB_INTERRUPTED]);
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     kn_atomic_file f;
@@ -332,13 +348,15 @@ int cmd_batch(int argc, char **argv)
             fprintf(stderr, "job %zu (line %d) %s", i, jobs[i].line, status_name[jobs[i].status]);
             if (jobs[i].status == JOB_SKIPPED)
                 fprintf(stderr, ": %s exists\n", jobs[i].output);
-            else if (jobs[i].status == JOB_FAILED)
+            else if (jobs[i].status == JOB_FAILED || jobs[i].status == JOB_INTERRUPTED)
                 fprintf(stderr, ": %s\n", jobs[i].message);
             else
                 fprintf(stderr, " in %.2f s: %s\n", jobs[i].seconds, jobs[i].output);
         }
         if (q < 0)
             i++;
+        if (!spread && cli_signal_received()) /* no job starts after a signal */
+            break;
     }
     kernest_context_destroy(&ctx);
     if (spread) {
@@ -346,7 +364,7 @@ int cmd_batch(int argc, char **argv)
         if ((rc = collect_results(jobs, njobs, mine)))
             goto done;
     }
-    int count[4] = {0, 0, 0, 0};
+    int count[JOB_NSTATUS] = {0};
     for (size_t i = first; i < last; i++)
         count[jobs[i].status]++;
     if (fchdir(cwd) != 0) {
@@ -359,13 +377,14 @@ int cmd_batch(int argc, char **argv)
     }
     if (!quiet) {
         print_table(jobs, first, last);
-        printf("%zu job%s: %d ok, %d skipped, %d failed\n", last - first, last - first == 1 ? "" : "s",
-               count[JOB_OK], count[JOB_SKIPPED], count[JOB_FAILED]);
+        printf("%zu job%s: %d ok, %d skipped, %d failed%s\n", last - first, last - first == 1 ? "" : "s",
+               count[JOB_OK], count[JOB_SKIPPED], count[JOB_FAILED],
+               count[JOB_INTERRUPTED] ? ", stopped by a signal (rerun the batch to finish)" : "");
         fflush(stdout);
     }
     rc = summary_abs ? write_summary(summary_abs, manifest, jobs, first, last, count) : CLI_OK;
     if (!rc)
-        rc = count[JOB_FAILED] ? CLI_RUNTIME : CLI_OK;
+        rc = cli_signal_received() ? 128 + cli_signal_received() : count[JOB_FAILED] ? CLI_RUNTIME : CLI_OK;
     if (spread)
         rc = cli_mpi_max(rc);
 done:
