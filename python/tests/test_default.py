@@ -51,9 +51,15 @@ def test_default_is_the_clis_default(tmp_path):
     res = kernest.estimate(A, B, threads=1, device="cpu", progress=False)
     K, rep = res
     assert rep["automatic"]["chosen"] == rc["automatic"]["chosen"]
-    assert rep["final"] == rc["final"]
-    assert rep["automatic"]["iterations"] == rc["automatic"]["iterations"]
-    np.testing.assert_allclose(K, Kc, rtol=1e-12, atol=1e-12 * np.abs(Kc).max())
+    # the two processes may plan their FFTs differently (FFTW measures, unless one found the
+    # other's wisdom): the same choice, with λ and the iterations equal up to that rounding
+    final, final_c = dict(rep["final"]), dict(rc["final"])
+    lam, lam_c = final.pop("lambda"), final_c.pop("lambda")
+    assert final == final_c
+    assert lam == pytest.approx(lam_c, rel=1e-9)
+    it, it_c = rep["automatic"]["iterations"], rc["automatic"]["iterations"]
+    assert abs(it - it_c) <= max(2, it_c // 100), (it, it_c)
+    np.testing.assert_allclose(K, Kc, rtol=1e-9, atol=1e-9 * np.abs(Kc).max())
 
 
 def test_fast_is_one_plain_solve_as_the_clis(tmp_path):
