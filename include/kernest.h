@@ -200,6 +200,10 @@ const char *kernest_padding_mode_name(kernest_padding_mode mode);
  * in mode (caller owns *out). reflect needs each pad smaller than the axis, circular no larger. */
 int kernest_pad(const kernest_array *A, size_t top, size_t bottom, size_t left, size_t right,
                 kernest_padding_mode mode, kernest_array **out);
+/* kernest_pad as a layer pads its input for a kh×kw kernel: pad_h rows and pad_w columns on each
+ * side, or, for -1, 'same': (k−1)//2 before and the rest after (even kernels included). */
+int kernest_pad_layer(const kernest_array *A, size_t kh, size_t kw, int pad_h, int pad_w,
+                      kernest_padding_mode mode, kernest_array **out);
 
 /* ---- estimation -------------------------------------------------------------------------- */
 

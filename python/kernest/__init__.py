@@ -177,6 +177,8 @@ _lib.kernest_report_to_json.argtypes = [ctypes.c_void_p, ctypes.POINTER(_Options
 _lib.kernest_report_destroy.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
 _lib.kernest_free.argtypes = [ctypes.c_void_p]
 _lib.kernest_select_parse.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]
+_lib.kernest_pad_layer.argtypes = [ctypes.POINTER(_Array), ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int,
+                                   ctypes.c_int, ctypes.c_int, ctypes.POINTER(_P_Array)]
 _lib.kernest_report_uncertainty.argtypes = [ctypes.c_void_p, ctypes.POINTER(_P_Array), ctypes.POINTER(_P_Array)]
 
 # the mirror must match the library's struct exactly: a field added on one side only would make the
@@ -309,6 +311,28 @@ def _model(model):
     if order:
         raise KernestInputError("model: %r takes no order" % (model,), "E_INVALID")
     return kind, 0
+
+
+def _padding_sides(padding):
+    """padding= as estimate takes it -> (pad_h, pad_w) of kernest_options (-1: 'same')."""
+    if padding == "same":
+        return -1, -1
+    if padding == "valid":
+        return 0, 0
+    if isinstance(padding, (tuple, list)) and len(padding) == 2:
+        return _int(padding[0], "padding", 0, _INT_MAX), _int(padding[1], "padding", 0, _INT_MAX)
+    p = _int(padding, "padding", 0, _INT_MAX)
+    return p, p
+
+
+def _pad_layer(A, kh, kw, padding, padding_mode):
+    """A padded as a layer pads its input (kernest_pad_layer), e.g. for Result.predict."""
+    an, asx = _as_array(A, "A", 4)
+    pad_h, pad_w = _padding_sides(padding)
+    out = _P_Array()
+    _check(_lib.kernest_pad_layer(ctypes.byref(asx), kh, kw, pad_h, pad_w,
+                                  _pick(_PADDING_MODES, padding_mode, "padding_mode"), ctypes.byref(out)))
+    return _take(out)
 
 
 def _set_priors(opt, keep, model, solver, l1, nonneg, bounds, sum, support, fixed):
@@ -559,14 +583,7 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
     if padding is not None:
         opt.padding = 1
         opt.padding_mode = _pick(_PADDING_MODES, padding_mode, "padding_mode")
-        if padding == "same":
-            opt.pad_h = opt.pad_w = -1
-        elif padding == "valid":
-            opt.pad_h = opt.pad_w = 0
-        elif isinstance(padding, (tuple, list)) and len(padding) == 2:
-            opt.pad_h, opt.pad_w = _int(padding[0], "padding", 0, _INT_MAX), _int(padding[1], "padding", 0, _INT_MAX)
-        else:
-            opt.pad_h = opt.pad_w = _int(padding, "padding", 0, _INT_MAX)
+        opt.pad_h, opt.pad_w = _padding_sides(padding)
     opt.outer_maxiter = _int(outer_maxiter, "outer_maxiter", 1, 100000)
     opt.outer_tol = _float(outer_tol, "outer_tol", 0.0)
     K = _P_Array()

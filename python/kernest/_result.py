@@ -53,19 +53,9 @@ class Result(tuple):
         """A padded as the fit's framework padding says (the last two axes), or A itself."""
         if self._padding is None:
             return A
-        padding, mode = self._padding
+        from . import _pad_layer
         kh, kw = self[0].shape[-2:]
-        if padding == "same":
-            pads = ((kh - 1) // 2, kh - 1 - (kh - 1) // 2), ((kw - 1) // 2, kw - 1 - (kw - 1) // 2)
-        elif padding == "valid":
-            pads = (0, 0), (0, 0)
-        elif isinstance(padding, (tuple, list)):
-            pads = (padding[0], padding[0]), (padding[1], padding[1])
-        else:
-            pads = (padding, padding), (padding, padding)
-        A = np.asarray(A, dtype=float)
-        np_mode = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
-        return np.pad(A, ((0, 0),) * (A.ndim - 2) + pads, mode=np_mode)
+        return _pad_layer(A, kh, kw, *self._padding)
 
     @property
     def kernel(self):

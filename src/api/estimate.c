@@ -204,24 +204,17 @@ done:
     return KERNEST_OK;
 }
 
-/* A framework's padding (opt->padding): each A padded by pad_h, pad_w ('same': (k−1)//2 before,
- * the rest after) in padding_mode, and *valid = opt with the window valid, as PyTorch's conv2d
- * computes a layer. *padded gets npairs new arrays (kernest_array_destroy each, then free). */
+/* A framework's padding (opt->padding): each A padded as kernest_pad_layer says, and *valid = opt
+ * with the window valid, as PyTorch's conv2d computes a layer. *padded gets npairs new arrays
+ * (kernest_array_destroy each, then free). */
 static int framework_padding(const kernest_array *const *A, size_t npairs, const kernest_options *opt,
                              kernest_array ***padded, kernest_options *valid)
 {
-    if (!opt->kh || !opt->kw)
-        return kn_error(KERNEST_E_INVALID, "--padding: needs the kernel's size (--ksize HxW)");
-    if (opt->pad_h < -1 || opt->pad_w < -1)
-        return kn_error(KERNEST_E_INVALID, "--padding: must be >= 0 or same, got %d,%d", opt->pad_h, opt->pad_w);
-    const size_t top = opt->pad_h < 0 ? (opt->kh - 1) / 2 : (size_t)opt->pad_h;
-    const size_t bottom = opt->pad_h < 0 ? opt->kh - 1 - top : (size_t)opt->pad_h;
-    const size_t left = opt->pad_w < 0 ? (opt->kw - 1) / 2 : (size_t)opt->pad_w;
-    const size_t right = opt->pad_w < 0 ? opt->kw - 1 - left : (size_t)opt->pad_w;
     if (!(*padded = calloc(npairs ? npairs : 1, sizeof **padded)))
         return kn_error(KERNEST_E_NOMEM, "--padding: out of memory");
     for (size_t i = 0; i < npairs; i++) {
-        int st = A[i] ? kernest_pad(A[i], top, bottom, left, right, opt->padding_mode, &(*padded)[i])
+        int st = A[i] ? kernest_pad_layer(A[i], opt->kh, opt->kw, opt->pad_h, opt->pad_w, opt->padding_mode,
+                                          &(*padded)[i])
                       : kn_error(KERNEST_E_INVALID, "kernest_estimate: NULL argument");
         if (st)
             return st;

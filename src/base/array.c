@@ -125,3 +125,15 @@ int kernest_pad(const kernest_array *A, size_t top, size_t bottom, size_t left, 
     }
     return KERNEST_OK;
 }
+
+int kernest_pad_layer(const kernest_array *A, size_t kh, size_t kw, int pad_h, int pad_w,
+                      kernest_padding_mode mode, kernest_array **out)
+{
+    if (!kh || !kw)
+        return kn_error(KERNEST_E_INVALID, "--padding: needs the kernel's size (--ksize HxW)");
+    if (pad_h < -1 || pad_w < -1)
+        return kn_error(KERNEST_E_INVALID, "--padding: must be >= 0 or same, got %d,%d", pad_h, pad_w);
+    const size_t top = pad_h < 0 ? (kh - 1) / 2 : (size_t)pad_h, bottom = pad_h < 0 ? kh - 1 - top : (size_t)pad_h;
+    const size_t left = pad_w < 0 ? (kw - 1) / 2 : (size_t)pad_w, right = pad_w < 0 ? kw - 1 - left : (size_t)pad_w;
+    return kernest_pad(A, top, bottom, left, right, mode, out);
+}

@@ -96,10 +96,6 @@ int cli_plot_prepare_dir(const char *dir);
  * *mode; either text may be NULL (then left as it is). Returns 0 or the exit code. */
 int cli_parse_padding(const char *padding, const char *mode_text, int *pad_h, int *pad_w,
                       kernest_padding_mode *mode);
-/* A padded as --padding says for a kh×kw kernel (pad_h/pad_w -1: same), into *out (caller owns);
- * returns 0 or the exit code with the error printed. */
-int cli_pad(const kernest_array *A, size_t kh, size_t kw, int pad_h, int pad_w, kernest_padding_mode mode,
-            kernest_array **out);
 /* Creates --plot DIR when missing, once the pictures are about to be drawn; *created says whether
  * it did (so that a failure can remove it again). Returns 0 or the exit code. */
 int cli_plot_make_dir(const char *dir, int *created);

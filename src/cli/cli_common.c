@@ -457,15 +457,6 @@ int cli_parse_padding(const char *padding, const char *mode_text, int *pad_h, in
     return 0;
 }
 
-int cli_pad(const kernest_array *A, size_t kh, size_t kw, int pad_h, int pad_w, kernest_padding_mode mode,
-            kernest_array **out)
-{
-    const size_t top = pad_h < 0 ? (kh - 1) / 2 : (size_t)pad_h, bottom = pad_h < 0 ? kh - 1 - top : (size_t)pad_h;
-    const size_t left = pad_w < 0 ? (kw - 1) / 2 : (size_t)pad_w, right = pad_w < 0 ? kw - 1 - left : (size_t)pad_w;
-    const int st = kernest_pad(A, top, bottom, left, right, mode, out);
-    return st ? cli_fail(st) : 0;
-}
-
 int cli_plot_make_dir(const char *dir, int *created)
 {
     *created = 0;

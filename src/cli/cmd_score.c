@@ -121,8 +121,11 @@ int cmd_score(int argc, char **argv)
         }
     }
     if (padding) { /* a layer's padding: A padded, then the valid window */
-        if ((rc = cli_pad(A, K->shape[K->ndim - 2], K->shape[K->ndim - 1], pad_h, pad_w, pmode, &Ap)))
+        const int st = kernest_pad_layer(A, K->shape[K->ndim - 2], K->shape[K->ndim - 1], pad_h, pad_w, pmode, &Ap);
+        if (st) {
+            rc = cli_fail(st);
             goto done;
+        }
         kernest_array_destroy(&A);
         A = Ap;
         Ap = NULL;

@@ -128,7 +128,7 @@ int kn_constraints_build(const kernest_options *opt, const kn_model *m, kn_const
          * solve does not use (the profile models' unknowns are not pixels: their disk, box and
          * centre stay in the solve's frame, the same as the flipped one for odd sizes); then the
          * same for every kernel */
-        const size_t nk = m->nk ? m->nk : 1, per = m->nx / nk;
+        const size_t nk = m->nk ? m->nk : 1, per = kn_model_per_kernel(m);
         if (opt->correlate && pixels) {
             kn_flip_kernels(c->keep, 1, m->kh, m->kw);
             kn_flip_kernels(c->fixv, 1, m->kh, m->kw);

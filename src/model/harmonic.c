@@ -125,7 +125,7 @@ static int harmonic_fixed(const kn_model *m, const kernest_fixed_pixel *p, size_
 /* per kernel: f_0, then the 2M angular profiles (anchored, + kn_harmonic_angular on their knots) */
 static int harmonic_draw(const kn_model *m, kn_rng *rng, double *g)
 {
-    const size_t nk = m->nk ? m->nk : 1, per = m->nx / nk;
+    const size_t nk = m->nk ? m->nk : 1, per = kn_model_per_kernel(m);
     const size_t p = kn_radial_knots(m->kh, m->kw), q = p - 1;
     for (size_t c = 0; c < nk; c++) {
         double *gc = g + c * per;

@@ -164,7 +164,7 @@ static int lowrank_draw(const kn_model *m, kn_rng *rng, double *g)
 {
     if (m->side != 2)
         return 1;
-    const size_t nk = m->nk ? m->nk : 1, per = m->nx / nk, R = (size_t)m->order;
+    const size_t nk = m->nk ? m->nk : 1, per = kn_model_per_kernel(m), R = (size_t)m->order;
     for (size_t c = 0; c < nk; c++)
         for (size_t b = 0; b < 2 * R; b++)
             kn_diff_draw(g + c * per + (b < R ? b * m->kh : R * m->kh + (b - R) * m->kw), b < R ? m->kh : m->kw,

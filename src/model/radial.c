@@ -141,7 +141,7 @@ void kn_diff_draw(double *g, size_t len, int anchored, kn_rng *rng)
 /* each of the nk profiles on its own */
 static int radial_draw(const kn_model *m, kn_rng *rng, double *g)
 {
-    const size_t nk = m->nk ? m->nk : 1, per = m->nx / nk;
+    const size_t nk = m->nk ? m->nk : 1, per = kn_model_per_kernel(m);
     for (size_t c = 0; c < nk; c++)
         kn_diff_draw(g + c * per, per, 0, rng);
     return 0;
