@@ -22,15 +22,15 @@ typedef struct kn_cuda {
     const kn_problem *pb;   /* borrowed; NULL before op_setup */
     cufftHandle r2c, c2r;   /* plans on the grid_h×grid_w grid, sharing fft_work */
     int have_r2c, have_c2r; /* cufftHandle has no null value */
-    cufftHandle r2c_k, c2r_k; /* channels (cin > 1): cin grids per transform (cufftPlanMany) */
+    cufftHandle r2c_k, c2r_k; /* channels (kin > 1): kin grids per transform (cufftPlanMany) */
     int have_r2c_k, have_c2r_k;
     void *fft_work;         /* work area of both plans (auto-allocation is off) */
     void *spec_a;           /* npairs·cin half spectra FFT(A[s,i]), each grid_h×(grid_w/2+1) */
-    void *spec_main;        /* cin spectra. apply: FFT(pad K[o,i]); adjoint: Σ_s conj(Â[s,i])·FFT(pad r[s,o]) */
+    void *spec_main;        /* kin spectra. apply: FFT(pad K[o,i]); adjoint: Σ_s conj(Â[s,·])·FFT(pad r[s,o]) */
     void *spec_tmp;         /* per-sample product / transform */
-    void *grid;             /* cin grid_h×grid_w real work grids */
+    void *grid;             /* kin grid_h×grid_w real work grids */
     void *mask;             /* m reals, 0 at NaN pixels of B, 1 elsewhere; NULL without NaN */
-    size_t made_gh, made_gw, made_cin, made_npairs; /* what the plans and buffers were made for
+    size_t made_gh, made_gw, made_cin, made_kin, made_npairs; /* what the plans and buffers were made for
                                                        (0 when none): a later problem of the same
                                                        shape reuses them (batch jobs) */
 } kn_cuda;

@@ -93,42 +93,47 @@ __global__ void dot_final_kernel(double *scratch, unsigned nparts)
          x += (size_t)gridDim.x * blockDim.x)
 
 template <typename T>
-__global__ void pad_kernel(T *grid, size_t gh, size_t gw, const T *k, size_t kh, size_t kw)
+__global__ void pad_kernel(T *grid, size_t gh, size_t gw, const T *k, size_t kh, size_t kw, size_t dh,
+                           size_t dw)
 {
     KN_FOR_ROWS(y, gh)
-        KN_FOR_COLS(x, gw)
-            grid[y * gw + x] = (y < kh && x < kw) ? k[y * kw + x] : T(0);
+        KN_FOR_COLS(x, gw) {
+            const size_t ty = y / dh, tx = x / dw;
+            grid[y * gw + x] = (ty < kh && tx < kw && y % dh == 0 && x % dw == 0) ? k[ty * kw + tx] : T(0);
+        }
 }
 
-template <typename T> __global__ void crop_kernel(T *k, size_t kh, size_t kw, const T *grid, size_t gw)
+template <typename T>
+__global__ void crop_kernel(T *k, size_t kh, size_t kw, const T *grid, size_t gw, size_t dh, size_t dw)
 {
     KN_FOR_ROWS(y, kh)
         KN_FOR_COLS(x, kw)
-            k[y * kw + x] = grid[y * gw + x];
+            k[y * kw + x] = grid[y * dh * gw + x * dw];
 }
 
 template <typename T>
 __global__ void gather_kernel(T *r, const T *mask, const T *grid, size_t gw, size_t row0,
-                              size_t col0, size_t hb, size_t wb)
+                              size_t col0, size_t hb, size_t wb, size_t sh, size_t sw)
 {
     KN_FOR_ROWS(y, hb)
         KN_FOR_COLS(x, wb) {
             size_t j = y * wb + x;
-            T v = grid[(row0 + y) * gw + col0 + x];
+            T v = grid[(row0 + y * sh) * gw + col0 + x * sw];
             r[j] = mask ? v * mask[j] : v;
         }
 }
 
 template <typename T>
 __global__ void scatter_kernel(T *grid, size_t gh, size_t gw, const T *r, const T *mask,
-                               size_t row0, size_t col0, size_t hb, size_t wb)
+                               size_t row0, size_t col0, size_t hb, size_t wb, size_t sh, size_t sw)
 {
     KN_FOR_ROWS(y, gh)
         KN_FOR_COLS(x, gw) {
             T v = T(0);
             /* unsigned wrap makes y - row0 huge above the window */
-            if (y - row0 < hb && x - col0 < wb) {
-                size_t j = (y - row0) * wb + (x - col0);
+            const size_t dy = y - row0, dx = x - col0;
+            if (dy % sh == 0 && dx % sw == 0 && dy / sh < hb && dx / sw < wb) {
+                size_t j = (dy / sh) * wb + dx / sw;
                 v = mask ? r[j] * mask[j] : r[j];
             }
             grid[y * gw + x] = v;
@@ -364,34 +369,36 @@ cudaError_t dot(const void *x, const void *y, size_t n, double *scratch, cudaStr
 }
 
 template <typename T>
-cudaError_t pad(void *grid, size_t gh, size_t gw, const void *k, size_t kh, size_t kw, cudaStream_t s)
+cudaError_t pad(void *grid, size_t gh, size_t gw, const void *k, size_t kh, size_t kw, size_t dh, size_t dw,
+                cudaStream_t s)
 {
-    pad_kernel<T><<<tiles_for(gh, gw), kTile, 0, s>>>((T *)grid, gh, gw, (const T *)k, kh, kw);
+    pad_kernel<T><<<tiles_for(gh, gw), kTile, 0, s>>>((T *)grid, gh, gw, (const T *)k, kh, kw, dh, dw);
     return cudaGetLastError();
 }
 
 template <typename T>
-cudaError_t crop(void *k, size_t kh, size_t kw, const void *grid, size_t gw, cudaStream_t s)
+cudaError_t crop(void *k, size_t kh, size_t kw, const void *grid, size_t gw, size_t dh, size_t dw,
+                 cudaStream_t s)
 {
-    crop_kernel<T><<<tiles_for(kh, kw), kTile, 0, s>>>((T *)k, kh, kw, (const T *)grid, gw);
+    crop_kernel<T><<<tiles_for(kh, kw), kTile, 0, s>>>((T *)k, kh, kw, (const T *)grid, gw, dh, dw);
     return cudaGetLastError();
 }
 
 template <typename T>
 cudaError_t gather(void *r, const void *mask, const void *grid, size_t gw, size_t row0, size_t col0,
-                   size_t hb, size_t wb, cudaStream_t s)
+                   size_t hb, size_t wb, size_t sh, size_t sw, cudaStream_t s)
 {
-    gather_kernel<T><<<tiles_for(hb, wb), kTile, 0, s>>>((T *)r, (const T *)mask,
-                                                              (const T *)grid, gw, row0, col0, hb, wb);
+    gather_kernel<T><<<tiles_for(hb, wb), kTile, 0, s>>>((T *)r, (const T *)mask, (const T *)grid, gw,
+                                                              row0, col0, hb, wb, sh, sw);
     return cudaGetLastError();
 }
 
 template <typename T>
 cudaError_t scatter(void *grid, size_t gh, size_t gw, const void *r, const void *mask, size_t row0,
-                    size_t col0, size_t hb, size_t wb, cudaStream_t s)
+                    size_t col0, size_t hb, size_t wb, size_t sh, size_t sw, cudaStream_t s)
 {
     scatter_kernel<T><<<tiles_for(gh, gw), kTile, 0, s>>>(
-        (T *)grid, gh, gw, (const T *)r, (const T *)mask, row0, col0, hb, wb);
+        (T *)grid, gh, gw, (const T *)r, (const T *)mask, row0, col0, hb, wb, sh, sw);
     return cudaGetLastError();
 }
 
@@ -548,29 +555,29 @@ extern "C" cudaError_t kn_cu_dot(int dbl, const void *x, const void *y, size_t n
 }
 
 extern "C" cudaError_t kn_cu_pad(int dbl, void *grid, size_t gh, size_t gw, const void *k,
-                                 size_t kh, size_t kw, cudaStream_t stream)
+                                 size_t kh, size_t kw, size_t dh, size_t dw, cudaStream_t stream)
 {
-    return KN_DISPATCH(gh * gw, pad, grid, gh, gw, k, kh, kw, stream);
+    return KN_DISPATCH(gh * gw, pad, grid, gh, gw, k, kh, kw, dh, dw, stream);
 }
 
 extern "C" cudaError_t kn_cu_crop(int dbl, void *k, size_t kh, size_t kw, const void *grid,
-                                  size_t gw, cudaStream_t stream)
+                                  size_t gw, size_t dh, size_t dw, cudaStream_t stream)
 {
-    return KN_DISPATCH(kh * kw, crop, k, kh, kw, grid, gw, stream);
+    return KN_DISPATCH(kh * kw, crop, k, kh, kw, grid, gw, dh, dw, stream);
 }
 
 extern "C" cudaError_t kn_cu_gather(int dbl, void *r, const void *mask, const void *grid, size_t gw,
-                                    size_t row0, size_t col0, size_t hb, size_t wb,
-                                    cudaStream_t stream)
+                                    size_t row0, size_t col0, size_t hb, size_t wb, size_t sh,
+                                    size_t sw, cudaStream_t stream)
 {
-    return KN_DISPATCH(hb * wb, gather, r, mask, grid, gw, row0, col0, hb, wb, stream);
+    return KN_DISPATCH(hb * wb, gather, r, mask, grid, gw, row0, col0, hb, wb, sh, sw, stream);
 }
 
 extern "C" cudaError_t kn_cu_scatter(int dbl, void *grid, size_t gh, size_t gw, const void *r,
                                      const void *mask, size_t row0, size_t col0, size_t hb,
-                                     size_t wb, cudaStream_t stream)
+                                     size_t wb, size_t sh, size_t sw, cudaStream_t stream)
 {
-    return KN_DISPATCH(gh * gw, scatter, grid, gh, gw, r, mask, row0, col0, hb, wb, stream);
+    return KN_DISPATCH(gh * gw, scatter, grid, gh, gw, r, mask, row0, col0, hb, wb, sh, sw, stream);
 }
 
 extern "C" cudaError_t kn_cu_spec_mul(int dbl, void *out, const void *x, const void *a, size_t n,

@@ -29,19 +29,23 @@ cudaError_t kn_cu_aypx(int dbl, void *y, double a, const void *x, size_t n, cuda
 cudaError_t kn_cu_dot(int dbl, const void *x, const void *y, size_t n, double *scratch,
                       cudaStream_t stream);
 
-/* grid = k (kh×kw) in the top-left corner, zero elsewhere. */
+/* grid = k (kh×kw) in the top-left corner, tap (y, x) at (y·dh, x·dw) (a layer's dilation),
+ * zero elsewhere. */
 cudaError_t kn_cu_pad(int dbl, void *grid, size_t gh, size_t gw, const void *k, size_t kh,
-                      size_t kw, cudaStream_t stream);
-/* k = grid[0:kh, 0:kw]. */
+                      size_t kw, size_t dh, size_t dw, cudaStream_t stream);
+/* k[y,x] = grid[y·dh, x·dw]: the adjoint of kn_cu_pad. */
 cudaError_t kn_cu_crop(int dbl, void *k, size_t kh, size_t kw, const void *grid, size_t gw,
-                       cudaStream_t stream);
-/* r[y,x] = grid[row0+y, col0+x] * mask[y,x] for the hb×wb window (mask NULL: all ones). */
+                       size_t dh, size_t dw, cudaStream_t stream);
+/* r[y,x] = grid[row0+y·sh, col0+x·sw] * mask[y,x] for the hb×wb window (mask NULL: all ones;
+ * sh, sw a layer's stride). */
 cudaError_t kn_cu_gather(int dbl, void *r, const void *mask, const void *grid, size_t gw,
-                         size_t row0, size_t col0, size_t hb, size_t wb, cudaStream_t stream);
-/* grid = r * mask placed at (row0, col0), zero elsewhere: the adjoint of kn_cu_gather. */
+                         size_t row0, size_t col0, size_t hb, size_t wb, size_t sh, size_t sw,
+                         cudaStream_t stream);
+/* grid = r * mask placed at (row0 + y·sh, col0 + x·sw), zero elsewhere: the adjoint of
+ * kn_cu_gather. */
 cudaError_t kn_cu_scatter(int dbl, void *grid, size_t gh, size_t gw, const void *r,
                           const void *mask, size_t row0, size_t col0, size_t hb, size_t wb,
-                          cudaStream_t stream);
+                          size_t sh, size_t sw, cudaStream_t stream);
 /* out = x · a · scale (complex, n entries). */
 cudaError_t kn_cu_spec_mul(int dbl, void *out, const void *x, const void *a, size_t n,
                            double scale, cudaStream_t stream);

@@ -63,7 +63,7 @@ static int fft_c2r(kn_cuda *c, void *in, void *out)
     return fft_c2r_on(c, c->c2r, in, out);
 }
 
-/* The kernels' transforms: cin grids at once (the single plans when cin = 1). */
+/* The kernels' transforms: kin grids at once (the single plans when kin = 1). */
 static int fft_r2c_k(kn_cuda *c, void *in, void *out)
 {
     return fft_r2c_on(c, c->have_r2c_k ? c->r2c_k : c->r2c, in, out);
@@ -91,7 +91,7 @@ static size_t fft_work_bytes(const kn_cuda *c, const kn_problem *pb, cufftType t
 }
 
 /*
- * Device bytes op_setup allocates: npairs·cin spectra of A, cin + 1 work spectra, cin real grids,
+ * Device bytes op_setup allocates: npairs·cin spectra of A, kin + 1 work spectra, kin real grids,
  * the mask, and the work area the plans share (asked of cuFFT; plans' own small tables are not
  * counted). A itself is not kept on the device. SIZE_MAX when the count overflows.
  */
@@ -102,17 +102,17 @@ size_t kn_cuda_op_bytes(const kn_backend *be, const kn_problem *pb)
     if (pb->grid_h > INT_MAX || pb->grid_w > INT_MAX)
         return SIZE_MAX;
     if (kn_mul_size(pb->grid_w / 2 + 1, pb->grid_h, &spec) || kn_mul_size(spec, 2 * c->es, &spec) ||
-        kn_mul_size(pb->npairs, pb->cin, &nspec) || kn_add_size(nspec, pb->cin + 1, &nspec) ||
+        kn_mul_size(pb->npairs, pb->cin, &nspec) || kn_add_size(nspec, pb->kin + 1, &nspec) ||
         kn_mul_size(spec, nspec, &spectra) ||
-        kn_mul_size(pb->grid_h, pb->grid_w, &grid) || kn_mul_size(grid, c->es * pb->cin, &grid) ||
+        kn_mul_size(pb->grid_h, pb->grid_w, &grid) || kn_mul_size(grid, c->es * pb->kin, &grid) ||
         (pb->has_mask && kn_mul_size(pb->m, c->es, &mask)))
         return SIZE_MAX;
     if (cudaSetDevice(c->device) != cudaSuccess)
         (void)cudaGetLastError(); /* not left for a later call to report; the sizes fall back */
     size_t w1 = fft_work_bytes(c, pb, r2c_type(c), 1), w2 = fft_work_bytes(c, pb, c2r_type(c), 1);
     size_t w = w1 > w2 ? w1 : w2;
-    if (pb->cin > 1) {
-        size_t w3 = fft_work_bytes(c, pb, r2c_type(c), pb->cin), w4 = fft_work_bytes(c, pb, c2r_type(c), pb->cin);
+    if (pb->kin > 1) {
+        size_t w3 = fft_work_bytes(c, pb, r2c_type(c), pb->kin), w4 = fft_work_bytes(c, pb, c2r_type(c), pb->kin);
         if (w3 > w) w = w3;
         if (w4 > w) w = w4;
     }
@@ -155,7 +155,7 @@ void kn_cuda_op_free(kn_cuda *c)
     }
     (void)cudaGetLastError(); /* a failed free is not the next call's error */
     c->pb = NULL;
-    c->made_gh = c->made_gw = c->made_cin = c->made_npairs = 0;
+    c->made_gh = c->made_gw = c->made_cin = c->made_kin = c->made_npairs = 0;
 }
 
 /* One plan of `batch` contiguous grids with auto-allocation off; *ws receives its work-area size. */
@@ -177,10 +177,10 @@ static int make_plans(kn_cuda *c, const kn_problem *pb)
     int st = make_plan(c, pb, r2c_type(c), 1, &c->r2c, &c->have_r2c, &ws1);
     if (!st)
         st = make_plan(c, pb, c2r_type(c), 1, &c->c2r, &c->have_c2r, &ws2);
-    if (!st && pb->cin > 1)
-        st = make_plan(c, pb, r2c_type(c), pb->cin, &c->r2c_k, &c->have_r2c_k, &ws3);
-    if (!st && pb->cin > 1)
-        st = make_plan(c, pb, c2r_type(c), pb->cin, &c->c2r_k, &c->have_c2r_k, &ws4);
+    if (!st && pb->kin > 1)
+        st = make_plan(c, pb, r2c_type(c), pb->kin, &c->r2c_k, &c->have_r2c_k, &ws3);
+    if (!st && pb->kin > 1)
+        st = make_plan(c, pb, c2r_type(c), pb->kin, &c->c2r_k, &c->have_c2r_k, &ws4);
     /* the plans run on the one stream, never at once: one work area serves them all */
     size_t ws = ws1 > ws2 ? ws1 : ws2;
     if (ws3 > ws) ws = ws3;
@@ -295,7 +295,7 @@ int kn_cuda_op_setup(kn_backend *be, const kn_problem *pb)
     /* a backend kept from an earlier problem of the same grid, channels and sample count (batch
      * jobs) keeps its plans and buffers: only the mask and the spectra of A are new */
     be->setup_reused = c->made_gh && c->made_gh == pb->grid_h && c->made_gw == pb->grid_w &&
-                       c->made_cin == pb->cin && c->made_npairs == pb->npairs;
+                       c->made_cin == pb->cin && c->made_kin == pb->kin && c->made_npairs == pb->npairs;
     if (be->setup_reused)
         return fill_problem(c, pb);
     kn_cuda_op_free(c);
@@ -312,13 +312,13 @@ int kn_cuda_op_setup(kn_backend *be, const kn_problem *pb)
                         "the operator needs %zu bytes (%.2f GiB) on %s, plus %.2f GiB of headroom for "
                         "cuFFT and cuBLAS, but only %zu bytes (%.2f GiB) are free",
                         need, need / GIB, be->device, room / GIB, avail, avail / GIB);
-    size_t spec_bytes = spec_len(pb) * 2 * c->es, grid_bytes = pb->grid_h * pb->grid_w * c->es * pb->cin;
+    size_t spec_bytes = spec_len(pb) * 2 * c->es, grid_bytes = pb->grid_h * pb->grid_w * c->es * pb->kin;
     st = make_plans(c, pb);
     /* measured again once the plans, their work area and the libraries' kernels are in: what the
      * buffers still need must fit in what is free now, headroom kept */
     size_t rest = 0, avail2 = 0;
     if (!st && !(st = be->ops->mem_available(be, &avail2))) {
-        size_t bufs = spec_bytes * (pb->npairs * pb->cin + pb->cin + 1) + grid_bytes;
+        size_t bufs = spec_bytes * (pb->npairs * pb->cin + pb->kin + 1) + grid_bytes;
         rest = bufs + (pb->has_mask ? pb->m * c->es : 0);
         if (rest > avail2 || avail2 - rest < room)
             st = kn_error(KERNEST_E_TOOBIG,
@@ -329,7 +329,7 @@ int kn_cuda_op_setup(kn_backend *be, const kn_problem *pb)
     if (!st) /* the products cannot overflow: kn_cuda_op_bytes checked them */
         st = kn_cuda_alloc(c, &c->spec_a, spec_bytes * pb->npairs * pb->cin, "the spectra of A");
     if (!st)
-        st = kn_cuda_alloc(c, &c->spec_main, spec_bytes * pb->cin, "the kernels' spectra");
+        st = kn_cuda_alloc(c, &c->spec_main, spec_bytes * pb->kin, "the kernels' spectra");
     if (!st)
         st = kn_cuda_alloc(c, &c->spec_tmp, spec_bytes, "a work spectrum");
     if (!st)
@@ -343,6 +343,7 @@ int kn_cuda_op_setup(kn_backend *be, const kn_problem *pb)
     c->made_gh = pb->grid_h;
     c->made_gw = pb->grid_w;
     c->made_cin = pb->cin;
+    c->made_kin = pb->kin;
     c->made_npairs = pb->npairs;
     return KERNEST_OK;
 }
@@ -363,14 +364,16 @@ static int need_operator(kn_cuda *c, const char *what)
     return kn_cuda_use(c);
 }
 
-/* the cin spectra of sample `pair` */
-static void *spectrum_of_a(const kn_cuda *c, size_t pair)
+/* the kin spectra of sample `pair` that output channel o's kernels read (its group's inputs) */
+static void *spectrum_of_a(const kn_cuda *c, size_t pair, size_t o)
 {
-    return (char *)c->spec_a + pair * c->pb->cin * spec_len(c->pb) * 2 * c->es;
+    const size_t first = pair * c->pb->cin + kn_problem_channel(c->pb, o, 0);
+    return (char *)c->spec_a + first * spec_len(c->pb) * 2 * c->es;
 }
 
-/* r[s,o] = mask ⊙ crop(IFFT(Σ_i Â[s,i] · FFT(K[o,i]))): per output channel the cin kernel spectra
- * in one batched transform, the channel sum in the frequency domain, one inverse per sample. */
+/* r[s,o] = mask ⊙ stride(crop(IFFT(Σ_i Â[s, g·kin+i] · FFT(dilate K[o,i])))): per output channel
+ * the kin kernel spectra in one batched transform, the channel sum in the frequency domain, one
+ * inverse per sample. */
 int kn_cuda_op_apply(kn_backend *be, const kn_vec *k, kn_vec *r)
 {
     kn_cuda *c = impl(be);
@@ -379,40 +382,43 @@ int kn_cuda_op_apply(kn_backend *be, const kn_vec *k, kn_vec *r)
     if (st)
         return st;
     const kn_problem *pb = c->pb;
-    const size_t gh = pb->grid_h, gw = pb->grid_w, ns = spec_len(pb), cin = pb->cin;
+    const size_t gh = pb->grid_h, gw = pb->grid_w, ns = spec_len(pb), kin = pb->kin;
     const size_t nker = pb->kh * pb->kw, ng = gh * gw;
     double scale = 1.0 / ((double)gh * (double)gw); /* of the inverse transform */
     for (size_t o = 0; o < pb->cout && !st; o++) {
-        for (size_t ch = 0; ch < cin && !st; ch++)
+        for (size_t ch = 0; ch < kin && !st; ch++)
             st = kn_cuda_check(kn_cu_pad(c->dbl, elem(c, c->grid, ch * ng), gh, gw,
-                                         elem(c, k->data, (o * cin + ch) * nker), pb->kh, pb->kw, c->stream),
+                                         elem(c, k->data, (o * kin + ch) * nker), pb->kh, pb->kw, pb->dh,
+                                         pb->dw, c->stream),
                                "kn_cu_pad");
         if (!st)
             st = fft_r2c_k(c, c->grid, c->spec_main);
         for (size_t i = 0; i < pb->npairs && !st; i++) {
             const kn_pair *p = &pb->pairs[i];
             const size_t off = p->offset + o * p->hb * p->wb;
-            if (cin == 1)
-                st = kn_cuda_check(kn_cu_spec_mul(c->dbl, c->spec_tmp, c->spec_main, spectrum_of_a(c, i),
+            if (kin == 1)
+                st = kn_cuda_check(kn_cu_spec_mul(c->dbl, c->spec_tmp, c->spec_main, spectrum_of_a(c, i, o),
                                                   ns, scale, c->stream),
                                    "kn_cu_spec_mul");
             else
                 st = kn_cuda_check(kn_cu_spec_mul_sum(c->dbl, c->spec_tmp, c->spec_main,
-                                                      spectrum_of_a(c, i), ns, cin, scale, c->stream),
+                                                      spectrum_of_a(c, i, o), ns, kin, scale, c->stream),
                                    "kn_cu_spec_mul_sum");
             if (!st)
                 st = fft_c2r(c, c->spec_tmp, c->grid);
             if (!st)
                 st = kn_cuda_check(kn_cu_gather(c->dbl, elem(c, r->data, off), elem(c, c->mask, off),
-                                                c->grid, gw, p->row0, p->col0, p->hb, p->wb, c->stream),
+                                                c->grid, gw, p->row0, p->col0, p->hb, p->wb, pb->sh, pb->sw,
+                                                c->stream),
                                    "kn_cu_gather");
         }
     }
     return st;
 }
 
-/* K[o,i] = crop_K(IFFT(Σ_s conj(Â[s,i]) · FFT(pad r[s,o]))): one forward transform per sample and
- * output channel, the samples summed in the frequency domain, the cin inverses batched. */
+/* K[o,i] = undilate(crop_K(IFFT(Σ_s conj(Â[s, g·kin+i]) · FFT(pad unstride(r[s,o]))))): one forward
+ * transform per sample and output channel, the samples summed in the frequency domain, the kin
+ * inverses batched. */
 int kn_cuda_op_adjoint(kn_backend *be, const kn_vec *r, kn_vec *k)
 {
     kn_cuda *c = impl(be);
@@ -421,7 +427,7 @@ int kn_cuda_op_adjoint(kn_backend *be, const kn_vec *r, kn_vec *k)
     if (st)
         return st;
     const kn_problem *pb = c->pb;
-    const size_t gh = pb->grid_h, gw = pb->grid_w, ns = spec_len(pb), cin = pb->cin;
+    const size_t gh = pb->grid_h, gw = pb->grid_w, ns = spec_len(pb), kin = pb->kin;
     const size_t nker = pb->kh * pb->kw, ng = gh * gw;
     double scale = 1.0 / ((double)gh * (double)gw); /* of the inverse transform */
     for (size_t o = 0; o < pb->cout && !st; o++) {
@@ -430,39 +436,39 @@ int kn_cuda_op_adjoint(kn_backend *be, const kn_vec *r, kn_vec *k)
             const size_t off = p->offset + o * p->hb * p->wb;
             st = kn_cuda_check(kn_cu_scatter(c->dbl, c->grid, gh, gw, elem(c, r->data, off),
                                              elem(c, c->mask, off), p->row0, p->col0, p->hb, p->wb,
-                                             c->stream),
+                                             pb->sh, pb->sw, c->stream),
                                "kn_cu_scatter");
             if (!st)
                 st = fft_r2c(c, c->grid, c->spec_tmp);
             /* the first sample writes the accumulators, the others add: one inverse per kernel */
-            if (!st && cin == 1)
+            if (!st && kin == 1)
                 st = kn_cuda_check(kn_cu_spec_mul_conj(c->dbl, c->spec_main, c->spec_tmp,
-                                                       spectrum_of_a(c, i), ns, scale, i > 0, c->stream),
+                                                       spectrum_of_a(c, i, o), ns, scale, i > 0, c->stream),
                                    "kn_cu_spec_mul_conj");
             else if (!st)
                 st = kn_cuda_check(kn_cu_spec_mul_conj_multi(c->dbl, c->spec_main, c->spec_tmp,
-                                                             spectrum_of_a(c, i), ns, cin, scale, i > 0,
+                                                             spectrum_of_a(c, i, o), ns, kin, scale, i > 0,
                                                              c->stream),
                                    "kn_cu_spec_mul_conj_multi");
         }
         if (!st)
             st = fft_c2r_k(c, c->spec_main, c->grid);
-        for (size_t ch = 0; ch < cin && !st; ch++)
-            st = kn_cuda_check(kn_cu_crop(c->dbl, elem(c, k->data, (o * cin + ch) * nker), pb->kh, pb->kw,
-                                          elem(c, c->grid, ch * ng), gw, c->stream),
+        for (size_t ch = 0; ch < kin && !st; ch++)
+            st = kn_cuda_check(kn_cu_crop(c->dbl, elem(c, k->data, (o * kin + ch) * nker), pb->kh, pb->kw,
+                                          elem(c, c->grid, ch * ng), gw, pb->dh, pb->dw, c->stream),
                                "kn_cu_crop");
     }
     return st;
 }
 
-/* per kernel: no difference crosses from one of the cout·cin kernels to the next */
+/* per kernel: no difference crosses from one of the cout·kin kernels to the next */
 int kn_cuda_reg_gram(kn_backend *be, kernest_reg reg, const kn_vec *k, kn_vec *out)
 {
     kn_cuda *c = impl(be);
     int st = need_operator(c, "reg_gram");
     if (st)
         return st;
-    const size_t nk = c->pb->cout * c->pb->cin; /* the kernels, stacked: one launch */
+    const size_t nk = kn_problem_kernels(c->pb); /* the kernels, stacked: one launch */
     KN_CUDA_TRY(kn_cu_reg_gram(c->dbl, (int)reg, out->data, k->data, nk, c->pb->kh, c->pb->kw, c->stream));
     return KERNEST_OK;
 }

@@ -167,6 +167,20 @@ typedef enum kernest_layout {
 int kernest_layout_parse(const char *s); /* "auto" | "chw" | "nchw"; -1 otherwise */
 const char *kernest_layout_name(kernest_layout layout);
 
+/* A convolution layer's stride, dilation and groups, as PyTorch's nn.Conv2d defines them (JAX's
+ * lax.conv_general_dilated: window_strides, rhs_dilation, feature_group_count). Every field is
+ * >= 1; a NULL geometry is all ones. With them the model of output channel o is
+ *   B[s,o][y,x] = Σ_{i<C_in/G} full(A[s, g·C_in/G + i] ⊛ dilate(K[o,i]))[row0 + y·SH, col0 + x·SW],
+ * g = o / (C_out/G): the kernel's taps sit dh, dw pixels apart (a (kh−1)·dh+1 × (kw−1)·dw+1
+ * footprint, on which the mode's window is taken), the window is then read every SH-th row and
+ * SW-th column from its start, and each output channel sees only its group's input channels
+ * (K is C_out × C_in/G × kh × kw; depthwise: G = C_in). */
+typedef struct kernest_geometry {
+    int stride_h, stride_w;
+    int dilation_h, dilation_w;
+    int groups;
+} kernest_geometry;
+
 /* B[s,o] = Σ_i crop_mode(full_conv(A[s,i], K[o,i])) for a multi-channel kernel K of shape
  * C_out×C_in×Kh×Kw (a 2-D K is C_in = C_out = 1). A is 2-D, 3-D or 4-D read with layout; its
  * channel count must be C_in. *out receives B (caller owns): 2-D when A and K are 2-D, C_out×Hb×Wb
@@ -182,6 +196,11 @@ int kernest_convolve_named(const kernest_array *A, const kernest_array *K, kerne
 int kernest_convolve_channels_named(const kernest_array *A, const kernest_array *K,
                                     kernest_mode mode, kernest_layout layout, int correlate,
                                     const char *a_name, const char *k_name, kernest_array **out);
+/* kernest_convolve_channels_named for a layer of geometry g (NULL: stride, dilation, groups 1):
+ * K is C_out × C_in/G × Kh × Kw. */
+int kernest_convolve_layer(const kernest_array *A, const kernest_array *K, kernest_mode mode,
+                           kernest_layout layout, int correlate, const kernest_geometry *g,
+                           const char *a_name, const char *k_name, kernest_array **out);
 
 /* A framework's padding of a layer's input (PyTorch's padding_mode names): zeros, reflect (the
  * edge not repeated: d c b | a b c d | c b a), replicate (the edge repeated: a a | a b c d | d d),
@@ -200,10 +219,13 @@ const char *kernest_padding_mode_name(kernest_padding_mode mode);
  * in mode (caller owns *out). reflect needs each pad smaller than the axis, circular no larger. */
 int kernest_pad(const kernest_array *A, size_t top, size_t bottom, size_t left, size_t right,
                 kernest_padding_mode mode, kernest_array **out);
-/* kernest_pad as a layer pads its input for a kh×kw kernel: pad_h rows and pad_w columns on each
- * side, or, for -1, 'same': (k−1)//2 before and the rest after (even kernels included). */
+/* kernest_pad as a layer of geometry g (NULL: stride and dilation 1) pads its input for a kh×kw
+ * kernel: pad_h rows and pad_w columns on each side, or, for -1, 'same': P = d·(k−1) in all,
+ * P//2 before and the rest after (PyTorch's padding='same', even kernels included); with a
+ * stride s > 1 (which PyTorch refuses with 'same') JAX's and TensorFlow's SAME:
+ * P = max((⌈H/s⌉ − 1)·s + d·(k−1) + 1 − H, 0), split the same way, so that the output is ⌈H/s⌉. */
 int kernest_pad_layer(const kernest_array *A, size_t kh, size_t kw, int pad_h, int pad_w,
-                      kernest_padding_mode mode, kernest_array **out);
+                      kernest_padding_mode mode, const kernest_geometry *g, kernest_array **out);
 
 /* ---- estimation -------------------------------------------------------------------------- */
 
@@ -383,6 +405,10 @@ typedef struct kernest_options {
     int pad_h, pad_w;            /* rows and columns padded on each side (>= 0), or -1 for 'same':
                                     (k−1)//2 before and the rest after, even kernels included */
     kernest_padding_mode padding_mode; /* default zeros */
+    /* ---- a layer's stride, dilation and groups (python mirrors it, at the end) ----
+     * all ones by default; K is C_out × C_in/groups × kh × kw; kh, kw are needed when stride or
+     * dilation is not 1. The priors and models act on the kh×kw taps (the layer's weight). */
+    kernest_geometry geometry;
 } kernest_options;
 
 void kernest_options_default(kernest_options *opt);
@@ -535,6 +561,9 @@ typedef struct kernest_report {
     int threads;                  /* CPU threads the solve ran on (opt->threads capped by the
                                      work: one per 16384 grid points, at most the cores); 0 on
                                      a GPU */
+    /* ---- a layer's groups ---- */
+    size_t kernel_in;             /* C_in/groups: each kernel's input channels, K's second axis
+                                     (and the uncertainty maps' and profiles'); C_in without groups */
 } kernest_report;
 
 void kernest_report_destroy(kernest_report **r);

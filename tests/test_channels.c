@@ -92,7 +92,7 @@ static void fix_open(chfix *f, const chcase *c, kernest_precision prec, unsigned
         }
     int st = kn_problem_init_channels(&f->pb, (const kernest_array *const *)f->A,
                                       c->mask ? (const kernest_array *const *)f->B : NULL, f->npairs,
-                                      c->mode, c->kh, c->kw, KERNEST_LAYOUT_AUTO, c->cout, NULL);
+                                      c->mode, c->kh, c->kw, KERNEST_LAYOUT_AUTO, c->cout, NULL, NULL);
     cr_assert_eq(st, KERNEST_OK, "%s: init -> %d (%s)", c->label, st, kernest_last_error());
     cr_assert_eq(f->pb.cin, c->cin);
     cr_assert_eq(f->pb.cout, c->cout);
@@ -624,23 +624,23 @@ Test(channels, mismatched_counts_are_shape_errors)
     kn_problem pb;
     /* input channels differ between pairs */
     const kernest_array *As[2] = {A, A2}, *Bs[2] = {B, B};
-    int st = kn_problem_init_channels(&pb, As, Bs, 2, KERNEST_MODE_SAME, 3, 3, KERNEST_LAYOUT_AUTO, 1, names);
+    int st = kn_problem_init_channels(&pb, As, Bs, 2, KERNEST_MODE_SAME, 3, 3, KERNEST_LAYOUT_AUTO, 1, NULL, names);
     cr_assert_eq(st, KERNEST_E_SHAPE);
     const char *e = kernest_last_error();
     cr_assert(strstr(e, "a2.npy") && strstr(e, "2x6x6") && strstr(e, "3x6x6"), "'%s'", e);
     /* samples differ between A and B */
     const kernest_array *As1[1] = {A}, *Bs1[1] = {B4};
-    st = kn_problem_init_channels(&pb, As1, Bs1, 1, KERNEST_MODE_SAME, 3, 3, KERNEST_LAYOUT_AUTO, 1, names);
+    st = kn_problem_init_channels(&pb, As1, Bs1, 1, KERNEST_MODE_SAME, 3, 3, KERNEST_LAYOUT_AUTO, 1, NULL, names);
     cr_assert_eq(st, KERNEST_E_SHAPE);
     e = kernest_last_error();
     cr_assert(strstr(e, "b.npy") && strstr(e, "2x2x6x6") && strstr(e, "3x6x6"), "'%s'", e);
     /* chw refuses 4-D */
-    st = kn_problem_init_channels(&pb, As1, Bs1, 1, KERNEST_MODE_SAME, 3, 3, KERNEST_LAYOUT_CHW, 1, names);
+    st = kn_problem_init_channels(&pb, As1, Bs1, 1, KERNEST_MODE_SAME, 3, 3, KERNEST_LAYOUT_CHW, 1, NULL, names);
     cr_assert_eq(st, KERNEST_E_SHAPE);
     /* nchw: 3-D arrays are samples of one channel */
     const kernest_array *Bs2[1] = {B};
     const kernest_array *As2[1] = {A2};
-    st = kn_problem_init_channels(&pb, As2, Bs2, 1, KERNEST_MODE_SAME, 3, 3, KERNEST_LAYOUT_NCHW, 1, names);
+    st = kn_problem_init_channels(&pb, As2, Bs2, 1, KERNEST_MODE_SAME, 3, 3, KERNEST_LAYOUT_NCHW, 1, NULL, names);
     cr_assert_eq(st, KERNEST_OK, "%s", kernest_last_error());
     cr_assert(pb.cin == 1 && pb.cout == 1 && pb.npairs == 2 && pb.n == 9);
     kn_problem_free(&pb);

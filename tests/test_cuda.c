@@ -444,7 +444,7 @@ ParameterizedTest(chan_case *tc, cuda, channel_operator_matches_cpu)
     kn_problem pb;
     const kernest_array *As[1] = {A}, *Bs[1] = {B};
     cr_assert_eq(kn_problem_init_channels(&pb, As, Bs, 1, tc->mode, tc->kh, tc->kw, KERNEST_LAYOUT_AUTO,
-                                          1, NULL),
+                                          1, NULL, NULL),
                  KERNEST_OK, "%s", kernest_last_error());
     kn_backend *gbe = NULL, *cbe = NULL;
     cr_assert_eq(kn_backend_cuda_create(tc->precision, -1, &gbe), KERNEST_OK, "%s", kernest_last_error());

@@ -66,6 +66,13 @@ class _Progress(ctypes.Structure):
 _PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(_Progress))
 
 
+class _Geometry(ctypes.Structure):
+    """kernest_geometry: a layer's stride, dilation and groups."""
+    _fields_ = [("stride_h", ctypes.c_int), ("stride_w", ctypes.c_int),
+                ("dilation_h", ctypes.c_int), ("dilation_w", ctypes.c_int),
+                ("groups", ctypes.c_int)]
+
+
 class _Options(ctypes.Structure):
     _fields_ = [("mode", ctypes.c_int),
                 ("kh", ctypes.c_size_t), ("kw", ctypes.c_size_t),
@@ -124,7 +131,9 @@ class _Options(ctypes.Structure):
                 ("padding", ctypes.c_int),
                 ("pad_h", ctypes.c_int),
                 ("pad_w", ctypes.c_int),
-                ("padding_mode", ctypes.c_int)]
+                ("padding_mode", ctypes.c_int),
+                # a layer's stride, dilation and groups
+                ("geometry", _Geometry)]
 
 
 class _Fixed(ctypes.Structure):
@@ -178,7 +187,10 @@ _lib.kernest_report_destroy.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
 _lib.kernest_free.argtypes = [ctypes.c_void_p]
 _lib.kernest_select_parse.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]
 _lib.kernest_pad_layer.argtypes = [ctypes.POINTER(_Array), ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int,
-                                   ctypes.c_int, ctypes.c_int, ctypes.POINTER(_P_Array)]
+                                   ctypes.c_int, ctypes.c_int, ctypes.POINTER(_Geometry), ctypes.POINTER(_P_Array)]
+_lib.kernest_convolve_layer.argtypes = [_P_Array, _P_Array, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                                        ctypes.POINTER(_Geometry), ctypes.c_char_p, ctypes.c_char_p,
+                                        ctypes.POINTER(_P_Array)]
 _lib.kernest_report_uncertainty.argtypes = [ctypes.c_void_p, ctypes.POINTER(_P_Array), ctypes.POINTER(_P_Array)]
 
 # the mirror must match the library's struct exactly: a field added on one side only would make the
@@ -325,13 +337,32 @@ def _padding_sides(padding):
     return p, p
 
 
-def _pad_layer(A, kh, kw, padding, padding_mode):
-    """A padded as a layer pads its input (kernest_pad_layer), e.g. for Result.predict."""
+def _geometry(stride=1, dilation=1, groups=1):
+    """stride=, dilation= (an int or (rows, columns)) and groups= -> kernest_geometry."""
+    def pair(value, name):
+        if isinstance(value, (tuple, list)):
+            if len(value) != 2:
+                raise KernestInputError("%s: expected an int or (rows, columns), got %r" % (name, value),
+                                        "E_INVALID")
+            return _int(value[0], name, 1, 1 << 30), _int(value[1], name, 1, 1 << 30)
+        v = _int(value, name, 1, 1 << 30)
+        return v, v
+    g = _Geometry()
+    g.stride_h, g.stride_w = pair(stride, "stride")
+    g.dilation_h, g.dilation_w = pair(dilation, "dilation")
+    g.groups = _int(groups, "groups", 1, 1 << 20)
+    return g
+
+
+def _pad_layer(A, kh, kw, padding, padding_mode, geometry=None):
+    """A padded as a layer (of geometry, a _Geometry or None) pads its input (kernest_pad_layer),
+    e.g. for Result.predict."""
     an, asx = _as_array(A, "A", 4)
     pad_h, pad_w = _padding_sides(padding)
     out = _P_Array()
     _check(_lib.kernest_pad_layer(ctypes.byref(asx), kh, kw, pad_h, pad_w,
-                                  _pick(_PADDING_MODES, padding_mode, "padding_mode"), ctypes.byref(out)))
+                                  _pick(_PADDING_MODES, padding_mode, "padding_mode"),
+                                  None if geometry is None else ctypes.byref(geometry), ctypes.byref(out)))
     return _take(out)
 
 
@@ -384,7 +415,7 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
              checkpoint=None, checkpoint_every=60.0, resume=None, tv=None, layout="auto",
              correlate=False, lambda_=None, select="cv", sigma=None, probes=2, uncertainty=None,
              seed=1, background=False, outer_maxiter=30, outer_tol=1e-4, fast=False, bias=False,
-             padding=None, padding_mode="zeros"):
+             padding=None, padding_mode="zeros", stride=1, dilation=1, groups=1):
     """Estimate the kernel K shared by the pairs (A_i, B_i); returns a Result (unpacks as (K, report)).
 
     The default is the kernest command's (`kernest estimate A B -o K`): when none of model, reg,
@@ -419,7 +450,12 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
     padding, padding_mode: a layer's padding as PyTorch defines it, instead of mode: None (use
     mode), "valid" (none), "same" ((k-1)//2 before, the rest after), an int, or (rows, columns);
     padding_mode "zeros" | "reflect" | "replicate" | "circular". A is padded, then the window is
-    valid; needs ksize.
+    valid; needs ksize. With stride > 1, "same" is JAX's and TensorFlow's SAME (output ceil(H/stride);
+    PyTorch refuses padding='same' with a stride).
+    stride, dilation, groups: a layer's, exactly as torch.nn.Conv2d (stride and dilation: an int or
+    (rows, columns); JAX: window_strides, rhs_dilation, feature_group_count). The operator itself
+    subsamples, dilates and blocks: K is (C_out, C_in/groups, Kh, Kw), the layer's weight, and the
+    unknowns are exactly its parameters (depthwise: groups = C_in). stride or dilation need ksize.
     outer_maxiter, outer_tol: lowrank's ALS sweeps cap and relative change of K to stop at.
     progress: None (default): a progress display on stderr in a terminal or a notebook, once a
     call has run for a second (tqdm's bar when tqdm is installed, a plain line otherwise); True:
@@ -584,6 +620,7 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
         opt.padding = 1
         opt.padding_mode = _pick(_PADDING_MODES, padding_mode, "padding_mode")
         opt.pad_h, opt.pad_w = _padding_sides(padding)
+    opt.geometry = _geometry(stride, dilation, groups)
     opt.outer_maxiter = _int(outer_maxiter, "outer_maxiter", 1, 100000)
     opt.outer_tol = _float(outer_tol, "outer_tol", 0.0)
     K = _P_Array()
@@ -629,7 +666,8 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
     if bar is not None:
         bar.close(_summary(report))
     return Result(_take(K), report, mode=mode, layout=layout, correlate=correlate, first_pair=(As[0], Bs[0]),
-                  padding=None if padding is None else (padding, padding_mode))
+                  padding=None if padding is None else (padding, padding_mode),
+                  geometry=(stride, dilation, groups))
 
 
 def _summary(report):
@@ -644,23 +682,32 @@ def _summary(report):
                                                     solve["iterations"], report["time_seconds"]["wall"])
 
 
-def convolve(A, K, mode="same", layout="auto", correlate=False):
+def convolve(A, K, mode="same", layout="auto", correlate=False, padding=None, padding_mode="zeros",
+             stride=1, dilation=1, groups=1):
     """B = crop_mode(A ⊛ K): exact linear convolution (kernel flipped) as scipy.signal.convolve2d.
 
     Several channels: K of (C_out, C_in, Kh, Kw) and A of (C_in, H, W) or (S, C_in, H, W) give
     B[s,o] = sum_i crop(A[s,i] ⊛ K[o,i]), shaped (C_out, Hb, Wb) or (S, C_out, Hb, Wb). layout as in
     estimate. correlate=True: K holds cross-correlation kernels (sum of scipy.signal.correlate2d).
+    A layer: padding, padding_mode, stride, dilation and groups as estimate takes them (padding
+    replaces mode: A padded, then the valid window); with correlate=True this is
+    torch.nn.functional.conv2d(A, K, stride=, padding=, dilation=, groups=).
     """
-    an, asx = _as_array(A, "A", 4)
     kn, ksx = _as_array(K, "K", 4)
+    g = _geometry(stride, dilation, groups)
+    if padding is not None:
+        A = _pad_layer(A, kn.shape[-2], kn.shape[-1], padding, padding_mode, g)
+        mode = "valid"
+    an, asx = _as_array(A, "A", 4)
     m = _pick(_MODES, mode, "mode")
     lay = _pick(_LAYOUTS, layout, "layout")
     out = _P_Array()
-    if an.ndim == 2 and kn.ndim == 2 and not correlate and lay == 0:
+    if an.ndim == 2 and kn.ndim == 2 and not correlate and lay == 0 and padding is None and \
+            (stride, dilation, groups) == (1, 1, 1):
         _check(_lib.kernest_convolve(ctypes.byref(asx), ctypes.byref(ksx), m, ctypes.byref(out)))
     else:
-        _check(_lib.kernest_convolve_channels(ctypes.byref(asx), ctypes.byref(ksx), m, lay,
-                                              1 if correlate else 0, ctypes.byref(out)))
+        _check(_lib.kernest_convolve_layer(ctypes.byref(asx), ctypes.byref(ksx), m, lay, 1 if correlate else 0,
+                                           ctypes.byref(g), None, None, ctypes.byref(out)))
     return _take(out)
 
 

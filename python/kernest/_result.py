@@ -39,23 +39,18 @@ class Result(tuple):
     kernest.plot(result) draws kernel, residual, profile and convergence.
     """
 
-    def __new__(cls, kernel, report, mode="same", layout="auto", correlate=False, first_pair=None, padding=None):
+    def __new__(cls, kernel, report, mode="same", layout="auto", correlate=False, first_pair=None, padding=None,
+                geometry=(1, 1, 1)):
         self = super().__new__(cls, (kernel, report))
         self._mode, self._layout, self._correlate = mode, layout, correlate
         self._first_pair = first_pair
         self._padding = padding  # (padding, padding_mode) as given to estimate, or None
+        self._geometry = geometry  # (stride, dilation, groups) as given to estimate
         return self
 
     def __getnewargs__(self):
-        return (self[0], self[1], self._mode, self._layout, self._correlate, self._first_pair, self._padding)
-
-    def _padded(self, A):
-        """A padded as the fit's framework padding says (the last two axes), or A itself."""
-        if self._padding is None:
-            return A
-        from . import _pad_layer
-        kh, kw = self[0].shape[-2:]
-        return _pad_layer(A, kh, kw, *self._padding)
+        return (self[0], self[1], self._mode, self._layout, self._correlate, self._first_pair, self._padding,
+                self._geometry)
 
     @property
     def kernel(self):
@@ -109,9 +104,12 @@ class Result(tuple):
         with one pair; with several, pass offset=). mode defaults to the fit's; layout and correlate
         are the fit's."""
         from . import convolve
-        if self._padding is not None and mode is None:  # the fit's framework padding, then valid
-            A, mode = self._padded(A), "valid"
-        P = convolve(A, self[0], mode=mode or self._mode, layout=self._layout, correlate=self._correlate)
+        stride, dilation, groups = self._geometry
+        padding = self._padding if mode is None else None  # the fit's framework padding, then valid
+        P = convolve(A, self[0], mode=mode or self._mode, layout=self._layout, correlate=self._correlate,
+                     padding=None if padding is None else padding[0],
+                     padding_mode="zeros" if padding is None else padding[1],
+                     stride=stride, dilation=dilation, groups=groups)
         return P + self._offset(offset)
 
     def score(self, A_test, B_test, sigma=1.0, truth=None, offset=None):

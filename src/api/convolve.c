@@ -1,5 +1,6 @@
 /* convolve.c — kernest_convolve(_channels): the forward model alone, through the CPU backend in double. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,9 +45,9 @@ int kernest_convolve(const kernest_array *A, const kernest_array *K, kernest_mod
     return kernest_convolve_named(A, K, mode, "A", "K", out);
 }
 
-int kernest_convolve_channels_named(const kernest_array *A, const kernest_array *K,
-                                    kernest_mode mode, kernest_layout layout, int correlate,
-                                    const char *a_name, const char *k_name, kernest_array **out)
+int kernest_convolve_layer(const kernest_array *A, const kernest_array *K, kernest_mode mode,
+                           kernest_layout layout, int correlate, const kernest_geometry *g,
+                           const char *a_name, const char *k_name, kernest_array **out)
 {
     a_name = a_name ? a_name : "A";
     k_name = k_name ? k_name : "K";
@@ -61,20 +62,23 @@ int kernest_convolve_channels_named(const kernest_array *A, const kernest_array 
             return kn_error(KERNEST_E_VALUE, "%s: holds NaN or Inf at element %zu; K must be finite",
                             k_name, i);
     const size_t *ks = K->shape + K->ndim - 2;
-    const size_t cout = K->ndim == 4 ? K->shape[0] : 1, cin = K->ndim == 4 ? K->shape[1] : 1;
-    if (!cout || !cin || !ks[0] || !ks[1])
+    const size_t cout = K->ndim == 4 ? K->shape[0] : 1, kin = K->ndim == 4 ? K->shape[1] : 1;
+    if (!cout || !kin || !ks[0] || !ks[1])
         return kn_error(KERNEST_E_SHAPE, "%s: the kernel is empty", k_name);
     kn_problem pb;
     const kernest_array *As[1] = {A};
     const char *names[2] = {a_name, NULL};
-    int st = kn_problem_init_channels(&pb, As, NULL, 1, mode, ks[0], ks[1], layout, cout, names);
+    int st = kn_problem_init_channels(&pb, As, NULL, 1, mode, ks[0], ks[1], layout, cout, g, names);
     if (st)
         return st;
-    if (pb.cin != cin) {
+    if (pb.kin != kin) {
+        char gs[32] = "";
+        if (pb.groups > 1)
+            snprintf(gs, sizeof gs, "/G = %zu/%zu", pb.cin, pb.groups);
         st = kn_error(KERNEST_E_SHAPE, "%s: %zu input channel%s (%zu-D array read as %s) but %s (%zux%zux%zux%zu) "
-                      "takes C_in = %zu", a_name, pb.cin, pb.cin == 1 ? "" : "s", (size_t)A->ndim,
+                      "takes C_in%s = %zu", a_name, pb.cin, pb.cin == 1 ? "" : "s", (size_t)A->ndim,
                       A->ndim == 2 ? "HxW" : A->ndim == 4 || layout == KERNEST_LAYOUT_NCHW ? "SxCxHxW" : "CxHxW",
-                      k_name, cout, cin, ks[0], ks[1], cin);
+                      k_name, cout, kin, ks[0], ks[1], gs, kin * pb.groups);
         kn_problem_free(&pb);
         return st;
     }
@@ -95,7 +99,7 @@ int kernest_convolve_channels_named(const kernest_array *A, const kernest_array 
     if (!st) {
         memcpy(kd, K->data, K->size * sizeof *kd);
         if (correlate)
-            kn_flip_kernels(kd, cout * cin, ks[0], ks[1]);
+            kn_flip_kernels(kd, cout * kin, ks[0], ks[1]);
     }
     if (!st)
         st = kn_cpu_apply_once(&pb, 0, 0, kd, b->data);
@@ -106,6 +110,13 @@ int kernest_convolve_channels_named(const kernest_array *A, const kernest_array 
     else
         *out = b;
     return st;
+}
+
+int kernest_convolve_channels_named(const kernest_array *A, const kernest_array *K,
+                                    kernest_mode mode, kernest_layout layout, int correlate,
+                                    const char *a_name, const char *k_name, kernest_array **out)
+{
+    return kernest_convolve_layer(A, K, mode, layout, correlate, NULL, a_name, k_name, out);
 }
 
 int kernest_convolve_channels(const kernest_array *A, const kernest_array *K, kernest_mode mode,

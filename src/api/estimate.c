@@ -155,7 +155,7 @@ static int estimate_in(kernest_context *ctx, const kernest_array *const *A, cons
     memcpy(k->data, f->K, s.pb.n * sizeof *k->data);
     zero_kernel_warning(&s, f);
     if (opt->correlate)
-        kn_flip_kernels(k->data, s.pb.cout * s.pb.cin, s.pb.kh, s.pb.kw);
+        kn_flip_kernels(k->data, kn_problem_kernels(&s.pb), s.pb.kh, s.pb.kw);
     rep = &tmp;
     tmp.reason = f->res.reason;
     /* an interrupted estimate gets no uncertainty: its samples would be cut short too */
@@ -163,8 +163,8 @@ static int estimate_in(kernest_context *ctx, const kernest_array *const *A, cons
         (st = uncertainty(&s, &chosen, f, opt->sigma > 0 ? opt->sigma : sel.sigma, &sigma_est, &tmp)))
         goto done;
     if (opt->uncertainty > 0 && opt->correlate) { /* the maps in K's orientation */
-        kn_flip_kernels(tmp.coverage, s.pb.cout * s.pb.cin, s.pb.kh, s.pb.kw);
-        kn_flip_kernels(tmp.std, s.pb.cout * s.pb.cin, s.pb.kh, s.pb.kw);
+        kn_flip_kernels(tmp.coverage, kn_problem_kernels(&s.pb), s.pb.kh, s.pb.kw);
+        kn_flip_kernels(tmp.std, kn_problem_kernels(&s.pb), s.pb.kh, s.pb.kw);
     }
     if (report) {
         if ((st = kn_report_make(&s, f, &rep)))
@@ -214,7 +214,7 @@ static int framework_padding(const kernest_array *const *A, size_t npairs, const
         return kn_error(KERNEST_E_NOMEM, "--padding: out of memory");
     for (size_t i = 0; i < npairs; i++) {
         int st = A[i] ? kernest_pad_layer(A[i], opt->kh, opt->kw, opt->pad_h, opt->pad_w, opt->padding_mode,
-                                          &(*padded)[i])
+                                          &opt->geometry, &(*padded)[i])
                       : kn_error(KERNEST_E_INVALID, "kernest_estimate: NULL argument");
         if (st)
             return st;

@@ -67,6 +67,7 @@ int kn_report_make(const kn_session *s, kn_fit *fit, kernest_report **out)
     rep->npairs = npairs;
     rep->channels_in = pb->cin;
     rep->channels_out = pb->cout;
+    rep->kernel_in = pb->kin;
     rep->kernels_4d = pb->channels;
     rep->samples = pb->npairs;
     rep->kh = pb->kh;
@@ -118,7 +119,7 @@ int kernest_report_uncertainty(const kernest_report *r, kernest_array **coverage
         return kn_error(KERNEST_E_INVALID, "kernest_report_uncertainty: the report has no uncertainty maps "
                         "(set options.uncertainty > 0)");
     kernest_array *c = NULL, *s = NULL;
-    const size_t shape[4] = {r->channels_out, r->channels_in, r->kh, r->kw};
+    const size_t shape[4] = {r->channels_out, r->kernel_in ? r->kernel_in : r->channels_in, r->kh, r->kw};
     const int nd = r->kernels_4d ? 4 : 2;
     int st = kernest_array_create(nd, shape + 4 - nd, &c);
     if (!st && !(st = kernest_array_create(nd, shape + 4 - nd, &s))) {

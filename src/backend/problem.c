@@ -6,7 +6,52 @@
 
 #include "base/error.h"
 #include "base/array.h"
+#include "base/options.h"
 #include "problem.h"
+
+size_t kn_problem_kernels(const kn_problem *pb)
+{
+    return pb->cout * pb->kin;
+}
+
+size_t kn_problem_channel(const kn_problem *pb, size_t o, size_t i)
+{
+    return o / (pb->cout / pb->groups) * pb->kin + i;
+}
+
+kernest_geometry kn_problem_geometry(const kn_problem *pb)
+{
+    return (kernest_geometry){(int)pb->sh, (int)pb->sw, (int)pb->dh, (int)pb->dw, (int)pb->groups};
+}
+
+/* (k−1)·d + 1: the footprint of k taps d apart; 0 on overflow */
+static size_t dilated(size_t k, int d)
+{
+    size_t f;
+    if (kn_mul_size(k - 1, (size_t)d, &f) || kn_add_size(f, 1, &f))
+        return 0;
+    return f;
+}
+
+int kn_layer_window(kernest_mode mode, size_t ha, size_t wa, size_t kh, size_t kw,
+                    const kernest_geometry *g, size_t *hb, size_t *wb, size_t *row0, size_t *col0)
+{
+    if (kn_geometry_is_plain(g))
+        return kernest_output_shape(mode, ha, wa, kh, kw, hb, wb, row0, col0);
+    int st = kn_geometry_check(g);
+    if (st)
+        return st;
+    const size_t fh = kh ? dilated(kh, g->dilation_h) : 0, fw = kw ? dilated(kw, g->dilation_w) : 0;
+    if ((kh && !fh) || (kw && !fw))
+        return kn_error(KERNEST_E_TOOBIG, "--dilation: a %zux%zu kernel dilated %dx%d overflows", kh, kw,
+                        g->dilation_h, g->dilation_w);
+    size_t h, w;
+    if ((st = kernest_output_shape(mode, ha, wa, fh, fw, &h, &w, row0, col0)))
+        return st;
+    if (hb) *hb = (h - 1) / (size_t)g->stride_h + 1;
+    if (wb) *wb = (w - 1) / (size_t)g->stride_w + 1;
+    return KERNEST_OK;
+}
 
 size_t kn_good_fft_size(size_t n, int want_even)
 {
@@ -134,15 +179,21 @@ int kn_problem_init(kn_problem *pb, const kernest_array *const *A, const kernest
         if (st)
             return st;
     }
-    return kn_problem_init_channels(pb, A, B, npairs, mode, kh, kw, KERNEST_LAYOUT_AUTO, 1, names);
+    return kn_problem_init_channels(pb, A, B, npairs, mode, kh, kw, KERNEST_LAYOUT_AUTO, 1, NULL, names);
 }
 
 int kn_problem_init_channels(kn_problem *pb, const kernest_array *const *A,
                              const kernest_array *const *B, size_t npairs, kernest_mode mode,
                              size_t kh, size_t kw, kernest_layout layout, size_t cout_noB,
-                             const char *const *names)
+                             const kernest_geometry *g, const char *const *names)
 {
     memset(pb, 0, sizeof *pb);
+    const kernest_geometry plain = {1, 1, 1, 1, 1};
+    int gst = kn_geometry_check(g);
+    if (gst)
+        return gst;
+    if (!g)
+        g = &plain;
     if (!A || npairs == 0)
         return kn_error(KERNEST_E_INVALID, "no input pairs");
     if ((unsigned)mode > KERNEST_MODE_VALID)
@@ -185,6 +236,11 @@ int kn_problem_init_channels(kn_problem *pb, const kernest_array *const *A,
     }
     if ((kh == 0) != (kw == 0))
         return kn_error(KERNEST_E_INVALID, "--ksize: both kernel dimensions must be given");
+    if (kh == 0 && (g->stride_h > 1 || g->stride_w > 1 || g->dilation_h > 1 || g->dilation_w > 1))
+        return kn_error(KERNEST_E_INVALID, "--ksize: needed with --stride or --dilation");
+    if (cin % (size_t)g->groups || cout % (size_t)g->groups)
+        return kn_error(KERNEST_E_SHAPE, "--groups %d: must divide the input channels (%zu) and the output "
+                        "channels (%zu)", g->groups, cin, cout);
     if (kh == 0) {
         int st = default_kernel(da0[2], da0[3], B != NULL, db0[2], db0[3], mode, &kh, &kw);
         if (st)
@@ -200,9 +256,17 @@ int kn_problem_init_channels(kn_problem *pb, const kernest_array *const *A,
     pb->cin = cin;
     pb->cout = cout;
     pb->channels = channels;
+    pb->sh = (size_t)g->stride_h;
+    pb->sw = (size_t)g->stride_w;
+    pb->dh = (size_t)g->dilation_h;
+    pb->dw = (size_t)g->dilation_w;
+    pb->groups = (size_t)g->groups;
+    pb->kin = cin / pb->groups;
     int st = KERNEST_OK;
     size_t m = 0, need_h = 0, need_w = 0, nobs_all = 0, nk;
-    if (kn_mul_size(kh, kw, &pb->n) || kn_mul_size(cin, cout, &nk) || kn_mul_size(pb->n, nk, &pb->n)) {
+    const size_t fkh = dilated(kh, g->dilation_h), fkw = dilated(kw, g->dilation_w);
+    if (!fkh || !fkw || kn_mul_size(kh, kw, &pb->n) || kn_mul_size(pb->kin, cout, &nk) ||
+        kn_mul_size(pb->n, nk, &pb->n)) {
         st = kn_error(KERNEST_E_TOOBIG, "--ksize: %zux%zu kernels (%zu x %zu channels) overflow", kh, kw,
                       cout, cin);
         goto fail;
@@ -230,7 +294,7 @@ int kn_problem_init_channels(kn_problem *pb, const kernest_array *const *A,
                                       j % plane / p->wa, j % p->wa);
                     goto fail;
                 }
-            st = kernest_output_shape(mode, p->ha, p->wa, kh, kw, &p->hb, &p->wb, &p->row0, &p->col0);
+            st = kn_layer_window(mode, p->ha, p->wa, kh, kw, g, &p->hb, &p->wb, &p->row0, &p->col0);
             if (st) {
                 st = kn_error(st, "%s: %s", an, kernest_last_error());
                 goto fail;
@@ -244,9 +308,13 @@ int kn_problem_init_channels(kn_problem *pb, const kernest_array *const *A,
             if (B) {
                 const size_t *bs = B[i]->shape + B[i]->ndim - 2;
                 if (bs[0] != p->hb || bs[1] != p->wb) {
-                    st = kn_error(KERNEST_E_SHAPE, "%s: B is %zux%zu but mode %s with A %zux%zu (%s) and a "
+                    char gs[96] = "";
+                    if (!kn_geometry_is_plain(g))
+                        snprintf(gs, sizeof gs, ", stride %dx%d and dilation %dx%d", g->stride_h, g->stride_w,
+                                 g->dilation_h, g->dilation_w);
+                    st = kn_error(KERNEST_E_SHAPE, "%s: B is %zux%zu but mode %s with A %zux%zu (%s)%s and a "
                                   "%zux%zu kernel gives %zux%zu", bn, bs[0], bs[1],
-                                  kernest_mode_name(mode), p->ha, p->wa, an, kh, kw, p->hb, p->wb);
+                                  kernest_mode_name(mode), p->ha, p->wa, an, gs, kh, kw, p->hb, p->wb);
                     goto fail;
                 }
                 p->B = B[i]->data + s * p->len;
@@ -269,9 +337,10 @@ int kn_problem_init_channels(kn_problem *pb, const kernest_array *const *A,
                 st = kn_error(KERNEST_E_TOOBIG, "total data size overflows");
                 goto fail;
             }
+            /* the rows and columns the strided window spans: (hb−1)·sh + 1 of the full result */
             size_t fh, fw;
-            if (kn_alias_free_size(p->ha, kh, p->row0, p->hb, &fh) ||
-                kn_alias_free_size(p->wa, kw, p->col0, p->wb, &fw)) {
+            if (kn_alias_free_size(p->ha, fkh, p->row0, (p->hb - 1) * pb->sh + 1, &fh) ||
+                kn_alias_free_size(p->wa, fkw, p->col0, (p->wb - 1) * pb->sw + 1, &fw)) {
                 st = kn_error(KERNEST_E_TOOBIG, "--ksize: FFT grid size overflows");
                 goto fail;
             }
@@ -301,7 +370,7 @@ int kn_kernel_array(const kn_problem *pb, kernest_array **out)
 {
     if (!pb->channels)
         return kernest_array_create2(pb->kh, pb->kw, out);
-    size_t shape[4] = {pb->cout, pb->cin, pb->kh, pb->kw};
+    size_t shape[4] = {pb->cout, pb->kin, pb->kh, pb->kw};
     return kernest_array_create(4, shape, out);
 }
 

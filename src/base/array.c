@@ -1,9 +1,11 @@
 /* array.c — host arrays of doubles: create and destroy with overflow-checked sizes. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "array.h"
+#include "options.h"
 #include "error.h"
 #include "sysmem.h"
 
@@ -126,14 +128,39 @@ int kernest_pad(const kernest_array *A, size_t top, size_t bottom, size_t left, 
     return KERNEST_OK;
 }
 
+/* One axis of a layer's padding: pad on each side, or (pad < 0) 'same' for an input of n, a kernel of
+ * k taps d apart and a stride s: P = max((⌈n/s⌉ − 1)·s + d·(k−1) + 1 − n, 0), P//2 before. */
+static void layer_pad(size_t n, size_t k, int pad, int d, int s, size_t *before, size_t *after)
+{
+    if (pad >= 0) {
+        *before = *after = (size_t)pad;
+        return;
+    }
+    const size_t span = (k - 1) * (size_t)d + 1, out = (n + (size_t)s - 1) / (size_t)s;
+    const size_t need = (out - 1) * (size_t)s + span, total = need > n ? need - n : 0;
+    *before = total / 2;
+    *after = total - *before;
+}
+
 int kernest_pad_layer(const kernest_array *A, size_t kh, size_t kw, int pad_h, int pad_w,
-                      kernest_padding_mode mode, kernest_array **out)
+                      kernest_padding_mode mode, const kernest_geometry *g, kernest_array **out)
 {
     if (!kh || !kw)
         return kn_error(KERNEST_E_INVALID, "--padding: needs the kernel's size (--ksize HxW)");
     if (pad_h < -1 || pad_w < -1)
         return kn_error(KERNEST_E_INVALID, "--padding: must be >= 0 or same, got %d,%d", pad_h, pad_w);
-    const size_t top = pad_h < 0 ? (kh - 1) / 2 : (size_t)pad_h, bottom = pad_h < 0 ? kh - 1 - top : (size_t)pad_h;
-    const size_t left = pad_w < 0 ? (kw - 1) / 2 : (size_t)pad_w, right = pad_w < 0 ? kw - 1 - left : (size_t)pad_w;
+    const kernest_geometry plain = {1, 1, 1, 1, 1};
+    int st = kn_geometry_check(g);
+    if (st)
+        return st;
+    if (!g)
+        g = &plain;
+    if (!A || A->ndim < 2)
+        return kn_error(KERNEST_E_SHAPE, "--padding: A must have at least 2 dimensions");
+    if (kh > (size_t)INT_MAX || kw > (size_t)INT_MAX)
+        return kn_error(KERNEST_E_TOOBIG, "--padding: a %zux%zu kernel is too large", kh, kw);
+    size_t top, bottom, left, right;
+    layer_pad(A->shape[A->ndim - 2], kh, pad_h, g->dilation_h, g->stride_h, &top, &bottom);
+    layer_pad(A->shape[A->ndim - 1], kw, pad_w, g->dilation_w, g->stride_w, &left, &right);
     return kernest_pad(A, top, bottom, left, right, mode, out);
 }

@@ -29,6 +29,26 @@ void kernest_options_default(kernest_options *opt)
     opt->seed = 1;
     opt->outer_maxiter = 30;
     opt->outer_tol = 1e-4;
+    opt->geometry = (kernest_geometry){1, 1, 1, 1, 1};
+}
+
+int kn_geometry_check(const kernest_geometry *g)
+{
+    if (!g)
+        return KERNEST_OK;
+    if (g->stride_h < 1 || g->stride_w < 1)
+        return kn_error(KERNEST_E_INVALID, "--stride: must be >= 1, got %dx%d", g->stride_h, g->stride_w);
+    if (g->dilation_h < 1 || g->dilation_w < 1)
+        return kn_error(KERNEST_E_INVALID, "--dilation: must be >= 1, got %dx%d", g->dilation_h, g->dilation_w);
+    if (g->groups < 1)
+        return kn_error(KERNEST_E_INVALID, "--groups: must be >= 1, got %d", g->groups);
+    return KERNEST_OK;
+}
+
+int kn_geometry_is_plain(const kernest_geometry *g)
+{
+    return !g || (g->stride_h == 1 && g->stride_w == 1 && g->dilation_h == 1 && g->dilation_w == 1 &&
+                  g->groups == 1);
 }
 
 /* The window of the full (ha+kh-1)×(wa+kw-1) result each mode keeps, as scipy.signal.convolve2d:
@@ -115,6 +135,13 @@ int kn_options_check(const kernest_options *opt)
     if (opt->padding && ((unsigned)opt->padding_mode > KERNEST_PAD_CIRCULAR || opt->pad_h < -1 || opt->pad_w < -1))
         return kn_error(KERNEST_E_INVALID, "--padding: %d,%d in mode %d is not a padding", opt->pad_h,
                         opt->pad_w, (int)opt->padding_mode);
+    int st = kn_geometry_check(&opt->geometry);
+    if (st)
+        return st;
+    if ((opt->geometry.stride_h > 1 || opt->geometry.stride_w > 1 || opt->geometry.dilation_h > 1 ||
+         opt->geometry.dilation_w > 1) && (!opt->kh || !opt->kw))
+        return kn_error(KERNEST_E_INVALID, "--ksize: needed with --stride or --dilation (the kernel's "
+                        "size cannot be read from the data then)");
     if (opt->bias && opt->background)
         return kn_error(KERNEST_E_INVALID, "--bias: not with --background (one offset per sample and "
                         "channel already holds one per channel)");

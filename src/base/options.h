@@ -7,6 +7,10 @@
 
 /* Checks the options that do not depend on the data (ranges, enums, NULL lists). */
 int kn_options_check(const kernest_options *opt);
+/* Checks a layer's geometry (every field >= 1; NULL is all ones). */
+int kn_geometry_check(const kernest_geometry *g);
+/* 1 when g is NULL or all ones: stride, dilation and groups 1. */
+int kn_geometry_is_plain(const kernest_geometry *g);
 /* The checks of the automatic choice's options (the rule, folds, probes, σ, which automatic
  * choices go together); kn_options_check runs them when an automatic choice is asked for. */
 int kn_options_check_select(const kernest_options *opt);

@@ -96,6 +96,15 @@ int cli_plot_prepare_dir(const char *dir);
  * *mode; either text may be NULL (then left as it is). Returns 0 or the exit code. */
 int cli_parse_padding(const char *padding, const char *mode_text, int *pad_h, int *pad_w,
                       kernest_padding_mode *mode);
+/* Parses N or HxW (integers lo..2^30) for option opt into *h, *w; returns 0 or the exit code. */
+int cli_parse_pair(const char *opt, const char *s, long lo, int *h, int *w);
+/* A layer's --stride S|SHxSW, --dilation D|DHxDW and --groups G (the getopt keys below), every
+ * number >= 1, into g; returns 0 or the exit code (error printed). */
+enum { CLI_OPT_STRIDE = 4001, CLI_OPT_DILATION = 4002, CLI_OPT_GROUPS = 4003 };
+#define CLI_GEOMETRY_LONGOPTS                                                                       \
+    {"stride", required_argument, 0, CLI_OPT_STRIDE}, {"dilation", required_argument, 0, CLI_OPT_DILATION}, \
+        {"groups", required_argument, 0, CLI_OPT_GROUPS}
+int cli_parse_geometry(int key, const char *arg, kernest_geometry *g);
 /* Creates --plot DIR when missing, once the pictures are about to be drawn; *created says whether
  * it did (so that a failure can remove it again). Returns 0 or the exit code. */
 int cli_plot_make_dir(const char *dir, int *created);

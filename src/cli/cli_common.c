@@ -436,25 +436,46 @@ int cli_parse_padding(const char *padding, const char *mode_text, int *pad_h, in
         *pad_h = *pad_w = 0;
         return 0;
     }
-    long h, w;
-    const char *x = strpbrk(padding, "xX");
+    return cli_parse_pair("--padding", padding, 0, pad_h, pad_w);
+}
+
+int cli_parse_pair(const char *opt, const char *s, long lo, int *h, int *w)
+{
+    long a, b;
+    const char *x = strpbrk(s, "xX");
     if (x) {
         char first[32];
-        const size_t len = (size_t)(x - padding);
+        const size_t len = (size_t)(x - s);
         if (len >= sizeof first)
-            return cli_usage_error("--padding: '%s' is not same, valid, N or PHxPW", padding);
-        memcpy(first, padding, len);
+            return cli_usage_error("%s: '%s' is not N or HxW", opt, s);
+        memcpy(first, s, len);
         first[len] = '\0';
-        if (cli_parse_int("--padding", first, 0, 1 << 30, &h) || cli_parse_int("--padding", x + 1, 0, 1 << 30, &w))
+        if (cli_parse_int(opt, first, lo, 1 << 30, &a) || cli_parse_int(opt, x + 1, lo, 1 << 30, &b))
             return CLI_USAGE;
     } else {
-        if (cli_parse_int("--padding", padding, 0, 1 << 30, &h))
+        if (cli_parse_int(opt, s, lo, 1 << 30, &a))
             return CLI_USAGE;
-        w = h;
+        b = a;
     }
-    *pad_h = (int)h;
-    *pad_w = (int)w;
+    *h = (int)a;
+    *w = (int)b;
     return 0;
+}
+
+int cli_parse_geometry(int key, const char *arg, kernest_geometry *g)
+{
+    long v;
+    switch (key) {
+    case CLI_OPT_STRIDE:
+        return cli_parse_pair("--stride", arg, 1, &g->stride_h, &g->stride_w);
+    case CLI_OPT_DILATION:
+        return cli_parse_pair("--dilation", arg, 1, &g->dilation_h, &g->dilation_w);
+    default:
+        if (cli_parse_int("--groups", arg, 1, 1 << 20, &v))
+            return CLI_USAGE;
+        g->groups = (int)v;
+        return 0;
+    }
 }
 
 int cli_plot_make_dir(const char *dir, int *created)

@@ -193,7 +193,8 @@ int cli_write_profile(const char *path, const kernest_report *rep)
 {
     /* per kernel: radial p knots; harmonic (2M+1) × p rows f_0, f_1, g_1, ... (the angular ones
      * 0 at r = 0); channel kernels add the leading C_out × C_in of K */
-    const size_t cout = rep->channels_out ? rep->channels_out : 1, cin = rep->channels_in ? rep->channels_in : 1;
+    const size_t cout = rep->channels_out ? rep->channels_out : 1,
+                 cin = rep->kernel_in ? rep->kernel_in : rep->channels_in ? rep->channels_in : 1;
     const size_t nk = cout * cin, per = rep->nprofile / nk;
     const int harmonic = rep->model == KERNEST_MODEL_HARMONIC, lead = rep->kernels_4d ? 2 : 0;
     const size_t rows = harmonic ? 2 * (size_t)rep->order + 1 : 1, p0 = (per + rows - 1) / rows;

@@ -68,6 +68,13 @@ static const char usage[] =
     "                           PyTorch's Conv2d (same: (k-1)//2 before, the rest after, even k\n"
     "                           too); A is padded, then the window is valid; needs --ksize\n"
     "      --padding-mode M     zeros (default) | reflect | replicate | circular\n"
+    "      --stride S|SHxSW     a layer's stride: B holds every S-th row and column of the window\n"
+    "                           (PyTorch's Conv2d: out = (H + 2P - D(k-1) - 1)//S + 1; with\n"
+    "                           --padding same, JAX's/TensorFlow's SAME: out = ceil(H/S)); needs --ksize\n"
+    "      --dilation D|DHxDW   a layer's dilation: the kernel's taps D pixels apart; needs --ksize\n"
+    "      --groups G           a layer's groups: C_in and C_out split into G groups, output channel o\n"
+    "                           sees the C_in/G inputs of its group; K is C_out x C_in/G x Kh x Kw\n"
+    "                           (depthwise: G = C_in). The unknowns are exactly the layer's weights\n"
     "      --outer-maxiter N    lowrank: cap on ALS sweeps (default 30)\n"
     "      --outer-tol T        lowrank: stop when ||K_t - K_t-1|| / ||K_t-1|| <= T (default 1e-4)\n"
     "constraints:\n"
@@ -202,6 +209,7 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
         {"outer-tol", required_argument, 0, 3003},
         {"bias", no_argument, 0, 3004}, {"bias-out", required_argument, 0, 3005},
         {"padding", required_argument, 0, 3006}, {"padding-mode", required_argument, 0, 3007},
+        CLI_GEOMETRY_LONGOPTS,
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     const char *log_path = NULL, *bias_out = NULL, *padding = NULL, *padding_mode = NULL;
     int c;
@@ -245,6 +253,9 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
         case 3005: bias_out = optarg; break;
         case 3006: padding = optarg; break;
         case 3007: padding_mode = optarg; break;
+        case CLI_OPT_STRIDE: case CLI_OPT_DILATION: case CLI_OPT_GROUPS:
+            if (cli_parse_geometry(c, optarg, &opt.geometry)) goto done;
+            break;
         case 3002: if (cli_parse_int("--outer-maxiter", optarg, 1, 100000, &v)) goto done; opt.outer_maxiter = (int)v; break;
         case 3003:
             if (cli_parse_double("--outer-tol", optarg, &opt.outer_tol)) goto done;

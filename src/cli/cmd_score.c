@@ -11,6 +11,7 @@ static const char usage[] =
     "usage: kernest score A_test.npy B_test.npy K.npy [--mode M] [--sigma S] [--truth K_true.npy]\n"
     "                     [--layout auto|chw|nchw] [--correlate] [--bias BIAS.npy | --background]\n"
     "                     [--padding same|valid|N|PHxPW [--padding-mode M]]\n"
+    "                     [--stride S|SHxSW] [--dilation D|DHxDW] [--groups G]\n"
     "\n"
     "Score an estimate K on a fresh pair that was not used to fit it (kernest synth writes one):\n"
     "  rmse              RMS(B_test - crop_mode(A_test (*) K)) over non-NaN pixels\n"
@@ -25,7 +26,8 @@ static const char usage[] =
     "  --background      fit one offset per sample and output channel of the test pair (its mean\n"
     "                    residual) before scoring, as estimate --background fits them\n"
     "  --padding, --padding-mode   the layer's padding, as estimate takes it (A padded, then the\n"
-    "                    valid window; --mode is then not used)\n";
+    "                    valid window; --mode is then not used)\n"
+    "  --stride, --dilation, --groups   the layer's geometry, as estimate takes it\n";
 
 /* ‖a − b‖ / ‖b‖ over the window of rh×rw starting at (r0, c0) of every kernel plane */
 static double rel_error(const kernest_array *a, const kernest_array *b, size_t r0, size_t c0,
@@ -64,6 +66,7 @@ int cmd_score(int argc, char **argv)
     int correlate = 0, background = 0, pad_h = 0, pad_w = 0;
     const char *bias_path = NULL, *padding = NULL, *padding_mode = NULL;
     kernest_padding_mode pmode = KERNEST_PAD_ZEROS;
+    kernest_geometry geom = {1, 1, 1, 1, 1};
     static const struct option longopts[] = {{"mode", required_argument, 0, 'm'},
                                              {"bias", required_argument, 0, 'b'},
                                              {"background", no_argument, 0, 'g'},
@@ -72,6 +75,7 @@ int cmd_score(int argc, char **argv)
                                              {"layout", required_argument, 0, 'L'},
                                              {"correlate", no_argument, 0, 'C'},
                                              {"sigma", required_argument, 0, 's'},
+                                             CLI_GEOMETRY_LONGOPTS,
                                              {"truth", required_argument, 0, 't'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
@@ -92,6 +96,9 @@ int cmd_score(int argc, char **argv)
         case 'g': background = 1; break;
         case 'P': padding = optarg; break;
         case 'M': padding_mode = optarg; break;
+        case CLI_OPT_STRIDE: case CLI_OPT_DILATION: case CLI_OPT_GROUPS:
+            if (cli_parse_geometry(c, optarg, &geom)) return CLI_USAGE;
+            break;
         case 'h': fputs(usage, stdout); return CLI_OK;
         case ':': return cli_usage_error("score: option %s needs a value", argv[optind - 1]);
         default: return cli_usage_error("score: unknown option '%s' (see kernest score --help)", argv[optind - 1]);
@@ -121,7 +128,8 @@ int cmd_score(int argc, char **argv)
         }
     }
     if (padding) { /* a layer's padding: A padded, then the valid window */
-        const int st = kernest_pad_layer(A, K->shape[K->ndim - 2], K->shape[K->ndim - 1], pad_h, pad_w, pmode, &Ap);
+        const int st = kernest_pad_layer(A, K->shape[K->ndim - 2], K->shape[K->ndim - 1], pad_h, pad_w, pmode,
+                                         &geom, &Ap);
         if (st) {
             rc = cli_fail(st);
             goto done;
@@ -132,8 +140,7 @@ int cmd_score(int argc, char **argv)
         mode = KERNEST_MODE_VALID;
     }
     const int plain = A->ndim == 2 && B->ndim == 2 && K->ndim == 2 && !correlate && layout == KERNEST_LAYOUT_AUTO;
-    int st = plain ? kernest_convolve_named(A, K, mode, an, kn, &P)
-                   : kernest_convolve_channels_named(A, K, mode, layout, correlate, an, kn, &P);
+    int st = kernest_convolve_layer(A, K, mode, layout, correlate, &geom, an, kn, &P);
     if (st) {
         rc = cli_fail(st);
         goto done;

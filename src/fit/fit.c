@@ -22,7 +22,7 @@ int kn_session_solve_with(kn_session *s, const kernest_options *opt, const doubl
         return data || shift ? kn_error(KERNEST_E_INVALID, "--model lowrank: other data is not supported")
                              : kn_lowrank_solve(s, opt, x0, fit);
     kn_model model;
-    if ((st = kn_model_init_nk(&model, opt->model, opt->order, s->pb.kh, s->pb.kw, s->pb.cout * s->pb.cin)))
+    if ((st = kn_model_init_nk(&model, opt->model, opt->order, s->pb.kh, s->pb.kw, kn_problem_kernels(&s->pb))))
         return st;
     return kn_session_solve_model(s, opt, &model, x0, data, shift, fit);
 }
@@ -35,7 +35,7 @@ int kn_session_solve_linearised(kn_session *s, const kernest_options *opt, const
     memset(fit, 0, sizeof *fit);
     kn_model m;
     int st = kn_options_check(opt);
-    if (!st && !(st = kn_lowrank_linear_model(&m, opt->order, s->pb.kh, s->pb.kw, s->pb.cout * s->pb.cin, x_lin)))
+    if (!st && !(st = kn_lowrank_linear_model(&m, opt->order, s->pb.kh, s->pb.kw, kn_problem_kernels(&s->pb), x_lin)))
         st = kn_session_solve_model(s, opt, &m, x0, data, shift, fit);
     return st;
 }

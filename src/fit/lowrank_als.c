@@ -132,7 +132,7 @@ static void move_fit(kn_fit *dst, kn_fit *src)
 static int pixel_start(kn_session *s, const kernest_options *opt, double *U, double *V, double *seconds,
                        long *inner)
 {
-    const size_t kh = s->pb.kh, kw = s->pb.kw, nk = s->pb.cout * s->pb.cin;
+    const size_t kh = s->pb.kh, kw = s->pb.kw, nk = kn_problem_kernels(&s->pb);
     const int R = opt->order;
     kernest_options po;
     kn_options_linear(opt, &po); /* (TV never reaches here: the session refuses it for lowrank) */
@@ -167,7 +167,7 @@ void kn_lowrank_start(const double *K, size_t nk, size_t kh, size_t kw, int R, i
 int kn_lowrank_solve(kn_session *s, const kernest_options *opt, const double *x0, kn_fit *fit)
 {
     const kn_problem *pb = &s->pb;
-    const size_t kh = pb->kh, kw = pb->kw, nk = pb->cout * pb->cin, n = pb->n;
+    const size_t kh = pb->kh, kw = pb->kw, nk = kn_problem_kernels(pb), n = pb->n;
     const int R = opt->order;
     memset(fit, 0, sizeof *fit);
     /* R's range is kn_options_check's (kn_session_solve checked it); the kernel's size is not */

@@ -168,7 +168,7 @@ static int plan_solve(const kn_backend *be, const kn_problem *pb, const kernest_
 /* The model opt asks for on pb's kernels (lowrank: the larger half-step, for memory). */
 static int model_for(const kn_problem *pb, const kernest_options *opt, kn_model *model)
 {
-    return kn_model_init_nk(model, opt->model, opt->order, pb->kh, pb->kw, pb->cout * pb->cin);
+    return kn_model_init_nk(model, opt->model, opt->order, pb->kh, pb->kw, kn_problem_kernels(pb));
 }
 
 /* Everything after the backend is chosen: memory check, operator set-up, upload of b. */
@@ -202,7 +202,7 @@ int kn_session_open(kn_session *s, const kernest_array *const *A, const kernest_
     s->ctx = ctx;
     int st = kn_options_check(opt);
     if (st || (st = kn_problem_init_channels(&s->pb, A, B, npairs, opt->mode, opt->kh, opt->kw, opt->layout, 1,
-                                             opt->input_names)))
+                                             &opt->geometry, opt->input_names)))
         return st;
     s->pb.shared_offsets = opt->bias;
     if ((st = kn_session_setup(s, opt, NULL, NULL)))

@@ -80,6 +80,13 @@ static cJSON *options_json(const kernest_options *opt, const kernest_report *r)
             cJSON_AddNumberToObject(pd, "columns", opt->pad_w);
         cJSON_AddStringToObject(pd, "mode", kernest_padding_mode_name(opt->padding_mode));
     }
+    const kernest_geometry *g = &opt->geometry;
+    cJSON *st = cJSON_AddArrayToObject(o, "stride"), *dl = cJSON_AddArrayToObject(o, "dilation");
+    cJSON_AddItemToArray(st, cJSON_CreateNumber(g->stride_h));
+    cJSON_AddItemToArray(st, cJSON_CreateNumber(g->stride_w));
+    cJSON_AddItemToArray(dl, cJSON_CreateNumber(g->dilation_h));
+    cJSON_AddItemToArray(dl, cJSON_CreateNumber(g->dilation_w));
+    cJSON_AddNumberToObject(o, "groups", g->groups);
     cJSON *ks = cJSON_AddArrayToObject(o, "ksize");
     cJSON_AddItemToArray(ks, cJSON_CreateNumber((double)opt->kh));
     cJSON_AddItemToArray(ks, cJSON_CreateNumber((double)opt->kw));
@@ -183,6 +190,12 @@ static void auto_json(cJSON *root, const kernest_report *r)
 }
 
 /* len values of v as an array, or rows arrays of len values when rows > 0 */
+/* each kernel's input channels: K's second axis (C_in/groups) */
+static size_t report_kernel_in(const kernest_report *r)
+{
+    return r->kernel_in ? r->kernel_in : r->channels_in ? r->channels_in : 1;
+}
+
 static cJSON *numbers(const double *v, size_t rows, size_t len)
 {
     cJSON *a = cJSON_CreateArray();
@@ -201,7 +214,7 @@ static cJSON *numbers(const double *v, size_t rows, size_t len)
  * kernels (C_out×C_in×Kh×Kw) a C_out × C_in array of them, shaped like K. */
 static cJSON *kernels_json(const kernest_report *r, size_t offset, size_t rows, size_t len)
 {
-    const size_t cout = r->channels_out ? r->channels_out : 1, cin = r->channels_in ? r->channels_in : 1;
+    const size_t cout = r->channels_out ? r->channels_out : 1, cin = report_kernel_in(r);
     const size_t per = r->nprofile / (cout * cin);
     if (!r->kernels_4d)
         return numbers(r->profile + offset, rows, len);
@@ -273,7 +286,7 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
         cJSON_AddNumberToObject(o, "relative_change", r->outer_change);
     } else if (r->profile) {
         /* radial: f(r); harmonic: f_0, then f_1, g_1, ... (kernest.h), per kernel */
-        const size_t nk = (r->channels_out ? r->channels_out : 1) * (r->channels_in ? r->channels_in : 1);
+        const size_t nk = (r->channels_out ? r->channels_out : 1) * report_kernel_in(r);
         cJSON_AddItemToObject(m, r->model == KERNEST_MODEL_HARMONIC ? "coefficients" : "profile",
                               kernels_json(r, 0, 0, r->nprofile / nk));
     }
@@ -306,6 +319,7 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
     cJSON *ch = cJSON_AddObjectToObject(root, "channels");
     cJSON_AddNumberToObject(ch, "in", (double)r->channels_in);
     cJSON_AddNumberToObject(ch, "out", (double)r->channels_out);
+    cJSON_AddNumberToObject(ch, "groups", opt->geometry.groups > 0 ? opt->geometry.groups : 1);
     cJSON_AddNumberToObject(ch, "samples", (double)r->samples);
     cJSON_AddStringToObject(ch, "layout", kernest_layout_name(opt->layout));
     cJSON_AddBoolToObject(ch, "correlate", opt->correlate != 0);

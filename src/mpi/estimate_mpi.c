@@ -98,7 +98,8 @@ static int local_problem(const kn_dist *d, kn_problem *pb, const kernest_array *
     pb->kh = (size_t)shape[0];
     pb->kw = (size_t)shape[1];
     pb->n = pb->kh * pb->kw;
-    pb->cin = pb->cout = 1;
+    pb->cin = pb->cout = pb->kin = pb->groups = 1;
+    pb->sh = pb->sw = pb->dh = pb->dw = 1;
     /* the device backend still sets up (its regulariser and vectors need the kernel shape): a
      * grid that holds the kernel, and no pair */
     pb->grid_h = kn_good_fft_size(pb->kh, 0);
@@ -201,9 +202,11 @@ int kernest_estimate_mpi(MPI_Comm comm, const kernest_array *const *A, const ker
         st = kn_error(KERNEST_E_INVALID, "%s: not with the pairs spread over MPI ranks yet (give --reg, "
                       "--lambda and --model, or --fast)",
                       opt.uncertainty > 0 ? "--uncertainty" : opt.auto_model ? "--model auto" : "--lambda auto");
-    else if (opt.background || opt.bias || opt.model == KERNEST_MODEL_LOWRANK)
+    else if (opt.background || opt.bias || opt.model == KERNEST_MODEL_LOWRANK || opt.padding ||
+             !kn_geometry_is_plain(&opt.geometry))
         st = kn_error(KERNEST_E_INVALID, "%s: not with the pairs spread over MPI ranks yet",
-                      opt.background ? "--background" : opt.bias ? "--bias" : "--model lowrank");
+                      opt.background ? "--background" : opt.bias ? "--bias" : opt.padding ? "--padding"
+                      : opt.model == KERNEST_MODEL_LOWRANK ? "--model lowrank" : "--stride, --dilation or --groups");
     else
         st = kn_options_check(&opt);
     if ((st = agree(&d, st)))

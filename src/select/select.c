@@ -49,10 +49,10 @@ static int cand_init(ctx *c, cand *cd, size_t index, const kn_candidate_spec *sp
     double lam0 = 1.0;
     kn_model model = {0};
     int st = kn_model_init_nk(&model, cd->opt.model, cd->opt.order, c->s->pb.kh, c->s->pb.kw,
-                              c->s->pb.cout * c->s->pb.cin);
+                              kn_problem_kernels(&c->s->pb));
     cd->nx = model.nx; /* lowrank: a half-step's; its fits hold both factors */
     if (cd->opt.model == KERNEST_MODEL_LOWRANK)
-        cd->nx = c->s->pb.cout * c->s->pb.cin * (size_t)cd->opt.order * (c->s->pb.kh + c->s->pb.kw);
+        cd->nx = kn_problem_kernels(&c->s->pb) * (size_t)cd->opt.order * (c->s->pb.kh + c->s->pb.kw);
     kn_model_free(&model);
     if (st || (st = sel_lambda_scale(c->s, &cd->opt, c->user->seed + 17 * index, &lam0)))
         return st;
@@ -165,7 +165,7 @@ static size_t usable_candidates(const kn_session *s, const kernest_options *user
             continue;
         kn_model m;
         kn_constraints c = {0};
-        int st = kn_model_init_nk(&m, o.model, o.order, s->pb.kh, s->pb.kw, s->pb.cout * s->pb.cin);
+        int st = kn_model_init_nk(&m, o.model, o.order, s->pb.kh, s->pb.kw, kn_problem_kernels(&s->pb));
         if (!st)
             st = kn_constraints_build(&o, &m, &c);
         kn_constraints_free(&c);

@@ -106,7 +106,7 @@ int sel_lambda_scale(kn_session *s, const kernest_options *opt, unsigned long lo
     kn_rng_seed(&rng, seed);
     /* lowrank has no fixed Φ (a half-step's depends on the held factor): the pixel model's scale */
     const kernest_model kind = opt->model == KERNEST_MODEL_LOWRANK ? KERNEST_MODEL_PIXEL : opt->model;
-    int st = kn_model_init_nk(&model, kind, opt->order, s->pb.kh, s->pb.kw, s->pb.cout * s->pb.cin);
+    int st = kn_model_init_nk(&model, kind, opt->order, s->pb.kh, s->pb.kw, kn_problem_kernels(&s->pb));
     if (st || (st = kn_model_backend(&model, s->be, NULL, &sbe)))
         goto done;
     if (!(zh = malloc(model.nx * sizeof *zh))) {
@@ -146,7 +146,7 @@ int sel_l1_scale(kn_session *s, const kernest_options *opt, double *out)
     kn_backend *sbe = NULL;
     kn_vec *g = NULL;
     double *h = NULL;
-    int st = kn_model_init_nk(&model, opt->model, opt->order, s->pb.kh, s->pb.kw, s->pb.cout * s->pb.cin);
+    int st = kn_model_init_nk(&model, opt->model, opt->order, s->pb.kh, s->pb.kw, kn_problem_kernels(&s->pb));
     if (!st && !(st = kn_model_backend(&model, s->be, NULL, &sbe)) &&
         !(st = s->be->ops->vec_create(s->be, model.nx, &g)) && !(st = sbe->ops->op_adjoint(sbe, s->b, g))) {
         if (!(h = malloc(model.nx * sizeof *h)))

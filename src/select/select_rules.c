@@ -114,7 +114,7 @@ static int lowrank_start(ctx *c, cand *cds, size_t i)
     if (b == i)
         return KERNEST_OK;
     const kn_problem *pb = &c->s->pb;
-    const size_t nk = pb->cout * pb->cin;
+    const size_t nk = kn_problem_kernels(pb);
     kn_model m;
     int st = kn_model_init_nk(&m, cds[b].opt.model, cds[b].opt.order, pb->kh, pb->kw, nk);
     if (st)

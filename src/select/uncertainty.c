@@ -36,8 +36,9 @@ int kn_coverage(const kn_session *s, const kernest_options *opt, double *cov)
         memcpy(B[i]->data, p->B, B[i]->size * sizeof(double)); /* the NaN mask */
     }
     /* one adjoint in double on the CPU: no solve, and the map is exact */
+    const kernest_geometry g = kn_problem_geometry(pb);
     if ((st = kn_problem_init_channels(&p2, (const kernest_array *const *)A, (const kernest_array *const *)B,
-                                       np, pb->mode, pb->kh, pb->kw, KERNEST_LAYOUT_CHW, 0, NULL)) ||
+                                       np, pb->mode, pb->kh, pb->kw, KERNEST_LAYOUT_CHW, 0, &g, NULL)) ||
         !(ones = malloc(p2.m * sizeof *ones))) {
         st = st ? st : kn_error(KERNEST_E_NOMEM, "out of memory for the coverage map");
         goto done;
@@ -136,7 +137,7 @@ int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_
     double *data = NULL, *g = NULL, *mean = NULL, *m2 = NULL, *r0 = NULL, *g0 = NULL;
     kn_rng rng;
     kn_rng_seed(&rng, seed * 0x9e3779b97f4a7c15ULL + 3);
-    const size_t nk = pb->cout * pb->cin;
+    const size_t nk = kn_problem_kernels(pb);
     /* lowrank: K = U Vᵀ is not linear in its factors; its posterior is linearised at the estimate
      * (Laplace, Gauss–Newton): each sample solves for a step δ of the linearised model J δ with
      * data b − H K̂ + σε and prior on x̂ + δ, and K̂ + J δ is the sample */

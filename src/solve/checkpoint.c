@@ -102,6 +102,8 @@ void kn_fingerprint_make(const kn_problem *pb, const kernest_options *opt, kerne
         h = mix_u64(mix_u64(mix_u64(h, p->hb), p->wb), pb->cout);
         h = mix_array(h, p->B, p->B ? p->len : 0);
     }
+    if (pb->sh * pb->sw * pb->dh * pb->dw * pb->groups != 1) /* a layer's geometry (plain: as before) */
+        h = mix_u64(mix_u64(mix_u64(mix_u64(mix_u64(h, pb->sh), pb->sw), pb->dh), pb->dw), pb->groups);
     fp->data_hash = h;
     h = FNV_OFFSET;
     h = mix_u64(h, (uint64_t)opt->reg);
