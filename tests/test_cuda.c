@@ -403,16 +403,25 @@ typedef struct chan_case {
     size_t kh, kw, cin, cout, samples, h, w;
     int nan;
     kernest_precision precision;
+    kernest_geometry g; /* a layer's stride, dilation, groups */
 } chan_case;
+
+/* a channel case with a layer's geometry, in both precisions */
+#define BOTH_PRECISIONS_G(G, ...) {__VA_ARGS__, KERNEST_DOUBLE, G}, {__VA_ARGS__, KERNEST_SINGLE, G}
+#define PLAIN ((kernest_geometry){1, 1, 1, 1, 1})
 
 ParameterizedTestParameters(cuda, channel_operator_matches_cpu)
 {
     static chan_case cases[] = {
-        BOTH_PRECISIONS(KERNEST_MODE_SAME, 3, 3, 3, 2, 2, 12, 10, 1),
-        BOTH_PRECISIONS(KERNEST_MODE_SAME, 4, 6, 2, 3, 1, 9, 14, 0),   /* even kernel */
-        BOTH_PRECISIONS(KERNEST_MODE_FULL, 5, 4, 3, 1, 2, 8, 8, 1),
-        BOTH_PRECISIONS(KERNEST_MODE_VALID, 4, 4, 1, 3, 3, 10, 9, 1),
-        BOTH_PRECISIONS(KERNEST_MODE_VALID, 3, 5, 4, 2, 1, 9, 12, 0),
+        BOTH_PRECISIONS_G(PLAIN, KERNEST_MODE_SAME, 3, 3, 3, 2, 2, 12, 10, 1),
+        BOTH_PRECISIONS_G(PLAIN, KERNEST_MODE_SAME, 4, 6, 2, 3, 1, 9, 14, 0),   /* even kernel */
+        BOTH_PRECISIONS_G(PLAIN, KERNEST_MODE_FULL, 5, 4, 3, 1, 2, 8, 8, 1),
+        BOTH_PRECISIONS_G(PLAIN, KERNEST_MODE_VALID, 4, 4, 1, 3, 3, 10, 9, 1),
+        BOTH_PRECISIONS_G(PLAIN, KERNEST_MODE_VALID, 3, 5, 4, 2, 1, 9, 12, 0),
+        /* stride, dilation, groups (depthwise included) */
+        BOTH_PRECISIONS_G(((kernest_geometry){2, 2, 1, 1, 2}), KERNEST_MODE_VALID, 3, 3, 4, 6, 2, 13, 12, 1),
+        BOTH_PRECISIONS_G(((kernest_geometry){1, 3, 2, 2, 3}), KERNEST_MODE_VALID, 3, 3, 3, 6, 2, 14, 15, 0),
+        BOTH_PRECISIONS_G(((kernest_geometry){3, 2, 2, 1, 1}), KERNEST_MODE_SAME, 4, 2, 2, 3, 1, 11, 10, 1),
     };
     return cr_make_param_array(chan_case, cases, sizeof cases / sizeof cases[0]);
 }
@@ -422,8 +431,9 @@ static void chan_compare(const double *got, const double *want, size_t n, double
 {
     double d = tu_rel_diff_vec(got, want, n);
     cr_assert_leq(d, tol, "%s: GPU vs CPU relative difference %.3g > %.3g (mode %s, %zu->%zu channels, "
-                  "kernel %zux%zu, %s)", what, d, tol, kernest_mode_name(tc->mode), tc->cin, tc->cout,
-                  tc->kh, tc->kw, tc->precision == KERNEST_SINGLE ? "single" : "double");
+                  "kernel %zux%zu, stride %dx%d, dilation %dx%d, groups %d, %s)", what, d, tol,
+                  kernest_mode_name(tc->mode), tc->cin, tc->cout, tc->kh, tc->kw, tc->g.stride_h, tc->g.stride_w,
+                  tc->g.dilation_h, tc->g.dilation_w, tc->g.groups, tc->precision == KERNEST_SINGLE ? "single" : "double");
 }
 
 ParameterizedTest(chan_case *tc, cuda, channel_operator_matches_cpu)
@@ -431,8 +441,8 @@ ParameterizedTest(chan_case *tc, cuda, channel_operator_matches_cpu)
     require_gpu();
     unsigned long long seed = 500 + 17 * tc->cin + tc->cout;
     size_t hb, wb;
-    cr_assert_eq(kernest_output_shape(tc->mode, tc->h, tc->w, tc->kh, tc->kw, &hb, &wb, NULL, NULL),
-                 KERNEST_OK);
+    const kernest_geometry *geom = &tc->g;
+    cr_assert_eq(kn_layer_window(tc->mode, tc->h, tc->w, tc->kh, tc->kw, geom, &hb, &wb, NULL, NULL), KERNEST_OK);
     size_t sa[4] = {tc->samples, tc->cin, tc->h, tc->w}, sb[4] = {tc->samples, tc->cout, hb, wb};
     kernest_array *A = NULL, *B = NULL;
     cr_assert_eq(kernest_array_create(4, sa, &A), KERNEST_OK);
@@ -444,7 +454,7 @@ ParameterizedTest(chan_case *tc, cuda, channel_operator_matches_cpu)
     kn_problem pb;
     const kernest_array *As[1] = {A}, *Bs[1] = {B};
     cr_assert_eq(kn_problem_init_channels(&pb, As, Bs, 1, tc->mode, tc->kh, tc->kw, KERNEST_LAYOUT_AUTO,
-                                          1, NULL, NULL),
+                                          1, geom, NULL),
                  KERNEST_OK, "%s", kernest_last_error());
     kn_backend *gbe = NULL, *cbe = NULL;
     cr_assert_eq(kn_backend_cuda_create(tc->precision, -1, &gbe), KERNEST_OK, "%s", kernest_last_error());
