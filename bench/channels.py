@@ -32,7 +32,9 @@ Writes bench/results/channels-<label>.json (machine, versions, the exact command
 the baseline's definition) atomically. Run it on a quiet machine: timings on a loaded one are
 meaningless.
 
-Default cases (--cases, CINxCOUT:N:K with K = full for (2N-1)^2 kernels):
+Default cases (--cases, CINxCOUT:N:K[:S] with K = full for (2N-1)^2 kernels and S samples, default 1;
+the issue 22 case, a 64 -> 64 layer of 3x3 kernels on 32 samples of 64^2, is 64x64:64:3:32 — run it
+with --single-runs 16, its baseline being 4096 single-kernel solves):
   3x2:256:full, 3x2:1024:full     the issue's 3 -> 2 layer with the full kernels kernest is for;
   16x16:256:31, 16x16:1024:31     a small conv layer: 256 kernels of 31x31 (a layer's kernels are
                                   small, 3x3 .. 31x31; 31x31 is the receptive field of a few stacked
@@ -90,14 +92,16 @@ def git(*args):
 
 
 def parse_case(s):
-    m = re.fullmatch(r"(\d+)x(\d+):(\d+):(full|\d+)", s.strip())
+    m = re.fullmatch(r"(\d+)x(\d+):(\d+):(full|\d+)(?::(\d+))?", s.strip())
     if not m:
-        sys.exit(f"channels.py: --cases: expected CINxCOUT:N:K (K an integer or 'full'), got '{s}'")
+        sys.exit(f"channels.py: --cases: expected CINxCOUT:N:K[:S] (K an integer or 'full', S samples), got '{s}'")
     cin, cout, n = int(m.group(1)), int(m.group(2)), int(m.group(3))
     k = 2 * n - 1 if m.group(4) == "full" else int(m.group(4))
-    if min(cin, cout, n, k) < 1 or k > 2 * n - 1:
+    samples = int(m.group(5)) if m.group(5) else 1
+    if min(cin, cout, n, k, samples) < 1 or k > 2 * n - 1:
         sys.exit(f"channels.py: --cases: '{s}': counts must be >= 1 and the kernel 1..2N-1")
-    return {"name": s.strip(), "c_in": cin, "c_out": cout, "n": n, "k": k, "full": m.group(4) == "full"}
+    return {"name": s.strip(), "c_in": cin, "c_out": cout, "n": n, "k": k, "full": m.group(4) == "full",
+            "samples": samples}
 
 
 class Runner:
@@ -129,12 +133,14 @@ class Runner:
         return rc, text, rss
 
 
-def estimate_cmd(args, a, b, k, out, rep, maxiter):
+def estimate_cmd(args, a, b, k, out, rep, maxiter, nchw=False):
     cmd = [args.kernest, "estimate", a, b, "-o", out, "--report", rep, "--ksize", f"{k}x{k}", "--fast",
            "--reg", "ridge", "--lambda", repr(args.lam), "--tol", "0", "--maxiter", str(maxiter),
            "--precision", args.precision, "--threads", str(args.threads), "-q"]
     if args.gpu:
         cmd += ["--device", "cuda"]
+    if nchw:  # a single channel's samples, S x H x W
+        cmd += ["--layout", "nchw"]
     return cmd
 
 
@@ -154,10 +160,10 @@ def timed(runner, cmd, rep):
             "device": j["device"]["description"], "backend": j["device"]["backend"]}
 
 
-def probe(runner, args, a, b, k, d, tag):
+def probe(runner, args, a, b, k, d, tag, nchw=False):
     """The report's bytes_needed from a --maxiter 0 run, or the library's refusal with its count."""
     rep = os.path.join(d, f"probe_{tag}.json")
-    cmd = estimate_cmd(args, a, b, k, os.path.join(d, f"probe_{tag}.npy"), rep, 0)
+    cmd = estimate_cmd(args, a, b, k, os.path.join(d, f"probe_{tag}.npy"), rep, 0, nchw)
     rc, err, rss = runner.run(cmd)
     if rc == 0:
         with open(rep) as f:
@@ -173,20 +179,21 @@ def probe(runner, args, a, b, k, d, tag):
 def run_case(runner, args, c, limit):
     import numpy as np
 
-    cin, cout, n, k = c["c_in"], c["c_out"], c["n"], c["k"]
+    cin, cout, n, k, S = c["c_in"], c["c_out"], c["n"], c["k"], c["samples"]
     row = dict(c, kernel=[k, k], mode="same", iterations_asked=args.iters)
+    nchw = S > 1  # the single-kernel solves read S x H x W files
     with tempfile.TemporaryDirectory(prefix="kernest-channels-", dir=args.tmpdir) as d:
         runner.data = d
         rng = np.random.default_rng(args.seed)
-        A = rng.standard_normal((cin, n, n))
-        B = rng.standard_normal((cout, n, n))
+        A = rng.standard_normal((S, cin, n, n) if S > 1 else (cin, n, n))
+        B = rng.standard_normal((S, cout, n, n) if S > 1 else (cout, n, n))
         a, b = os.path.join(d, "A.npy"), os.path.join(d, "B.npy")
         np.save(a, A)
         np.save(b, B)
         for i in range(cin):
-            np.save(os.path.join(d, f"A_{i}.npy"), A[i])
+            np.save(os.path.join(d, f"A_{i}.npy"), A[:, i] if S > 1 else A[i])
         for o in range(cout):
-            np.save(os.path.join(d, f"B_{o}.npy"), B[o])
+            np.save(os.path.join(d, f"B_{o}.npy"), B[:, o] if S > 1 else B[o])
         del A, B
         pr = probe(runner, args, a, b, k, d, "channels")
         row["bytes_needed"] = pr["bytes_needed"]
@@ -212,7 +219,7 @@ def run_case(runner, args, c, limit):
         pairs = [(o, i) for o in range(cout) for i in range(cin)]
         nrun = len(pairs) if args.single_runs <= 0 else min(args.single_runs, len(pairs))
         a0, b0 = os.path.join(d, "A_0.npy"), os.path.join(d, "B_0.npy")
-        sp = probe(runner, args, a0, b0, k, d, "single")
+        sp = probe(runner, args, a0, b0, k, d, "single", nchw)
         row["single_bytes_needed"] = sp["bytes_needed"]
         if sp["refused"]:
             row["skipped"] = f"the single-kernel baseline: kernest refused it: {sp['refused']}"
@@ -221,7 +228,7 @@ def run_case(runner, args, c, limit):
         for o, i in pairs[:nrun]:
             rep = os.path.join(d, f"rep_single_{o}_{i}.json")
             s = timed(runner, estimate_cmd(args, os.path.join(d, f"A_{i}.npy"), os.path.join(d, f"B_{o}.npy"), k,
-                                           os.path.join(d, "K1.npy"), rep, args.iters), rep)
+                                           os.path.join(d, "K1.npy"), rep, args.iters, nchw), rep)
             s.update(o=o, i=i)
             singles.append(s)
         scale = len(pairs) / nrun
@@ -298,7 +305,8 @@ def main():
                              "device": "cuda" if args.gpu else "cpu"},
         "reps": args.reps, "seed": args.seed, "mem_limit_bytes": limit,
         "fftw_planner": os.environ.get("KERNEST_FFTW_PLANNER", "measure (default)"),
-        "data": "NumPy standard normal A (C_in, N, N) and B (C_out, N, N), seeded; each channel also as a 2-D file",
+        "data": "NumPy standard normal A (C_in, N, N) and B (C_out, N, N), or (S, C_in, N, N) and (S, C_out, N, N) "
+                "with S samples, seeded; each channel also as its own file (N x N, or S x N x N read with --layout nchw)",
         "per_iteration": "the report's time_seconds.per_iteration = solve time / iterations (median over reps)",
         "baseline": "sum over all (o, i) of the per-iteration time of the single-pair, single-kernel solve "
                     "A_i.npy B_o.npy with the same kernel size, grid, options, threads, precision, device and "

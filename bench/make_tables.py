@@ -194,7 +194,9 @@ def channels_block(d, rel):
              f"Baseline: {d['baseline']}", ""]
     rows = []
     for r in d["rows"]:
-        head = [f"{r['c_in']} → {r['c_out']}", r["n"], f"{r['k']}×{r['k']}" + (" (full)" if r.get("full") else ""),
+        samples = r.get("samples", 1)
+        head = [f"{r['c_in']} → {r['c_out']}" + (f", {samples} samples" if samples > 1 else ""), r["n"],
+                f"{r['k']}×{r['k']}" + (" (full)" if r.get("full") else ""),
                 gib(r.get("bytes_needed"))]
         if "skipped" in r:
             rows.append(head + ["skipped: " + r["skipped"].replace("|", "\\|")] + [""] * 8)
