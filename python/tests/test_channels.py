@@ -84,7 +84,7 @@ def test_estimate_recovers_framework_weights():
     K, rep = kernest.estimate(A, B, ksize=(3, 3), correlate=True, tol=1e-12, maxiter=2000, device="cpu", fast=True)
     assert K.shape == (2, 3, 3, 3)
     np.testing.assert_allclose(K, W, atol=1e-8)
-    assert rep["channels"] == {"in": 3, "out": 2, "samples": 2, "layout": "auto", "correlate": True}
+    assert rep["channels"] == {"in": 3, "out": 2, "groups": 1, "samples": 2, "layout": "auto", "correlate": True}
     # without --correlate the same data give the convolution kernels: each one flipped
     Kc, _ = kernest.estimate(A, B, ksize=(3, 3), tol=1e-12, maxiter=2000, device="cpu", fast=True)
     np.testing.assert_allclose(Kc, W[:, :, ::-1, ::-1], atol=1e-8)
