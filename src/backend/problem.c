@@ -310,7 +310,7 @@ int kn_problem_init_channels(kn_problem *pb, const kernest_array *const *A,
                 if (bs[0] != p->hb || bs[1] != p->wb) {
                     char gs[96] = "";
                     if (!kn_geometry_is_plain(g))
-                        snprintf(gs, sizeof gs, ", stride %dx%d and dilation %dx%d", g->stride_h, g->stride_w,
+                        snprintf(gs, sizeof gs, ", stride %dx%d, dilation %dx%d", g->stride_h, g->stride_w,
                                  g->dilation_h, g->dilation_w);
                     st = kn_error(KERNEST_E_SHAPE, "%s: B is %zux%zu but mode %s with A %zux%zu (%s)%s and a "
                                   "%zux%zu kernel gives %zux%zu", bn, bs[0], bs[1],

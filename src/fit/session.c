@@ -13,6 +13,7 @@
 #include "session.h"
 #include "solve/solve_hooks.h"
 #include "base/sysmem.h"
+#include "backend/masked.h"
 
 /* The backend the options ask for, able to run the priors they set. The cpu and cuda backends
  * both implement every prior operation, so this only guards a backend (or a future table op)
@@ -206,6 +207,31 @@ int kn_session_open(kn_session *s, const kernest_array *const *A, const kernest_
         return st;
     s->pb.shared_offsets = opt->bias;
     if ((st = kn_session_setup(s, opt, NULL, NULL)))
+        return st;
+    s->setup_seconds = kn_now() - t0;
+    return KERNEST_OK;
+}
+
+int kn_session_open_fold(kn_session *s, kn_session *base, const kernest_array *const *A,
+                         const kernest_array *const *B, size_t npairs, const kernest_options *opt)
+{
+    const double t0 = kn_now();
+    memset(s, 0, sizeof *s);
+    const kernest_geometry g = kn_problem_geometry(&base->pb);
+    int st = kn_options_check(opt);
+    if (st || (st = kn_problem_init_channels(&s->pb, A, B, npairs, opt->mode, base->pb.kh, base->pb.kw, opt->layout,
+                                             1, &g, opt->input_names)))
+        return st;
+    s->pb.shared_offsets = base->pb.shared_offsets;
+    if (s->pb.m != base->pb.m || s->pb.npairs != base->pb.npairs || s->pb.grid_h != base->pb.grid_h ||
+        s->pb.grid_w != base->pb.grid_w)
+        return kn_error(KERNEST_E_INVALID, "internal: a fold's problem differs from its session's");
+    s->wrapped = 1; /* the wrapper is destroyed on close; base's backend stays */
+    const kn_backend_ops *o = base->be->ops;
+    if (!(s->host_b = gather_data(&s->pb)))
+        return kn_error(KERNEST_E_NOMEM, "out of memory for the data (%zu values)", s->pb.m);
+    if ((st = kn_backend_masked(base->be, &s->pb, &s->be)) || (st = o->vec_create(base->be, s->pb.m, &s->b)) ||
+        (st = o->vec_upload(base->be, s->b, s->host_b)))
         return st;
     s->setup_seconds = kn_now() - t0;
     return KERNEST_OK;

@@ -55,6 +55,12 @@ typedef struct kn_fit {
 int kn_session_open(kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
                     size_t npairs, const kernest_options *opt, kernest_context *ctx);
 void kn_session_close(kn_session *s);
+/* A session on base's pairs with B replaced by one that leaves more pixels out (a
+ * cross-validation fold: B with the fold's pixels NaN): it shares base's backend, set up once,
+ * through a masked wrapper (backend/masked.h) instead of planning and transforming A again, so
+ * the folds add no device memory but their data vectors. Close it before base. */
+int kn_session_open_fold(kn_session *s, kn_session *base, const kernest_array *const *A,
+                         const kernest_array *const *B, size_t npairs, const kernest_options *opt);
 
 /* Wraps the backend a session opened (e.g. to spread the pairs over processes): *out takes
  * ownership of inner (and destroys it on failure). */

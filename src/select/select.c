@@ -63,7 +63,8 @@ static int cand_init(ctx *c, cand *cd, size_t index, const kn_candidate_spec *sp
 
 /* The folds: each pair's B is cut into 4×4 blocks, dealt to the K folds in a random (seeded)
  * order; the first nfold folds get a session of their own, fitted on B with that fold's pixels
- * set to NaN. */
+ * set to NaN, on the session's backend (kn_session_open_fold: one set of plans and spectra of A
+ * for every fold, the fold's pixels masked on top of the operator). */
 static int cv_setup(ctx *c, const kernest_array *const *A, const kernest_array *const *B, size_t npairs,
                     const kernest_options *open_opt)
 {
@@ -124,7 +125,7 @@ static int cv_setup(ctx *c, const kernest_array *const *A, const kernest_array *
                 Bf[p->src]->data[at + j] = c->fold_of[p->offset + j] == k ? NAN : p->B[j];
             at += p->len;
         }
-        if ((st = kn_session_open(&c->fold[k], A, (const kernest_array *const *)Bf, npairs, open_opt, NULL)))
+        if ((st = kn_session_open_fold(&c->fold[k], s, A, (const kernest_array *const *)Bf, npairs, open_opt)))
             return st;
     }
     const kn_backend_ops *o = s->be->ops;

@@ -23,13 +23,10 @@ void sel_count(ctx *c, const kn_fit *f, int *cand_solves)
         (*cand_solves)++;
 }
 
+/* the folds share the session's backend (kn_session_open_fold): its count holds theirs */
 long sel_applications(const ctx *c)
 {
-    long n = c->s->be->applications;
-    for (int k = 0; k < MAX_FOLDS; k++)
-        if (c->fold[k].be)
-            n += c->fold[k].be->applications;
-    return n;
+    return c->s->be->applications;
 }
 
 int sel_add_point(ctx *c, size_t cand_index, double lam, double l1, double score, double rss,
