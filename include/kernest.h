@@ -303,6 +303,10 @@ typedef struct kernest_progress {
     double tol;          /* the tolerance residual is compared with */
     double elapsed;      /* seconds since this call's iterations began */
     const char *solver;  /* "cgls" or "fista" */
+    const char *phase;   /* what this solve is for: NULL for the one solve of a plain estimate;
+                            else e.g. "choosing: radial+grad, lambda 53.2, fold 2/3",
+                            "final: radial+grad, lambda 53.2", "lowrank sweep 3/30",
+                            "uncertainty: sample 2/8" (valid during the call only) */
 } kernest_progress;
 
 /* Progress callback: called in the solving thread after each iteration; return 0 to go on,

@@ -514,6 +514,7 @@ Test(hooks, cli_log_has_one_object_per_iteration)
         cr_assert_geq(e, last_elapsed);
         last_elapsed = e;
         cr_assert_str_eq(cJSON_GetObjectItem(o, "solver")->valuestring, "fista");
+        cr_assert_null(cJSON_GetObjectItem(o, "phase"), "a plain solve has no phase");
         cJSON_Delete(o);
     }
     cr_assert_eq(lines, iters);
@@ -522,6 +523,30 @@ Test(hooks, cli_log_has_one_object_per_iteration)
     free(rtext);
     const int entries = tu_count_entries(tu_dir); /* A, B, K, log, report: no temporaries */
     cr_assert_eq(entries, 5, "%d entries", entries);
+    /* the automatic choice: each line names its phase, the choosing ones first, then the final */
+    free(args);
+    char *automatic = strdup(base), *fast = strstr(automatic, " --fast");
+    cr_assert_not_null(fast);
+    *fast = '\0';
+    cr_assert(asprintf(&args, "%s -o '%s' --log '%s'", automatic, K, log) > 0);
+    free(automatic);
+    cr_assert_eq(tu_run_cli(args, err, sizeof err), 0, "%s", err);
+    text = tu_read_text(log);
+    int choosing = 0, final = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *o = cJSON_Parse(line), *ph = cJSON_GetObjectItem(o, "phase");
+        cr_assert(cJSON_IsString(ph), "no phase: %s", line);
+        if (!strncmp(ph->valuestring, "choosing: ", 10)) {
+            cr_assert_eq(final, 0, "a choosing line after the final solve: %s", line);
+            choosing++;
+        } else {
+            cr_assert(!strncmp(ph->valuestring, "final: ", 7), "%s", line);
+            final++;
+        }
+        cJSON_Delete(o);
+    }
+    cr_assert(choosing > 0 && final > 0, "%d choosing, %d final", choosing, final);
+    free(text);
     /* a failing run leaves no log */
     char *log2 = tu_path(tu_dir, "bad.jsonl");
     free(args);

@@ -59,7 +59,7 @@ class _Array(ctypes.Structure):
 class _Progress(ctypes.Structure):
     _fields_ = [("iteration", ctypes.c_int), ("first_iteration", ctypes.c_int), ("maxiter", ctypes.c_int),
                 ("residual", ctypes.c_double), ("tol", ctypes.c_double), ("elapsed", ctypes.c_double),
-                ("solver", ctypes.c_char_p)]
+                ("solver", ctypes.c_char_p), ("phase", ctypes.c_char_p)]
 
 
 # int (*)(void *user, const kernest_progress *p)
@@ -461,7 +461,9 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
     call has run for a second (tqdm's bar when tqdm is installed, a plain line otherwise); True:
     the display wherever stderr goes; False: none. A callable is called instead after every
     iteration with a dict (iteration, first_iteration, maxiter, residual, tol, elapsed, solver of
-    the current solver run; run: which run of this call, from 1 — the automatic choice's λ path
+    the current solver run; phase: what the run is for — None for a plain solve, else e.g.
+    "choosing: radial+grad, lambda 53.2, fold 2/3", "final: radial+grad, lambda 53.2" or
+    "uncertainty: sample 2/8"; run: which run of this call, from 1 — the automatic choice's λ path
     and folds and lowrank's sweeps make many; total_iterations: iterations of every run of this
     call so far, report["automatic"]["iterations"] at the end of an automatic choice); a true
     return value stops the solve (stop reason "interrupted", K is the current iterate). An
@@ -604,6 +606,7 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
             return 1 if callback({"iteration": q.iteration, "first_iteration": q.first_iteration,
                                   "maxiter": q.maxiter, "residual": q.residual, "tol": q.tol,
                                   "elapsed": q.elapsed, "solver": q.solver.decode(),
+                                  "phase": q.phase.decode() if q.phase else None,
                                   "run": count["solve"], "total_iterations": count["total"]}) else 0
         except BaseException as e:  # noqa: B036 - re-raised after the solve
             raised.append(e)

@@ -43,9 +43,9 @@ class Bar:
 
     def _text(self, info):
         if self.automatic:
-            return "kernest automatic choice: run %d, %s iteration %d, %d iterations in all, %.1f s" % (
-                info["run"], info["solver"], info["iteration"], info["total_iterations"],
-                time.monotonic() - self.t0)
+            return "kernest automatic choice: run %d, %s%s iteration %d, %d iterations in all, %.1f s" % (
+                info["run"], info["phase"] + " | " if info.get("phase") else "", info["solver"], info["iteration"],
+                info["total_iterations"], time.monotonic() - self.t0)
         return "kernest: %s iteration %d/%d  residual %.3e  %.1f s" % (
             info["solver"], info["iteration"], info["maxiter"], info["residual"], time.monotonic() - self.t0)
 
@@ -65,8 +65,8 @@ class Bar:
                                          desc="kernest " + info["solver"], file=out, leave=True)
             if self.automatic:
                 self.bar.update(info["total_iterations"] - self.bar.n)
-                self.bar.set_postfix_str("run %d, residual %.2e" % (info["run"], info["residual"]),
-                                         refresh=False)
+                self.bar.set_postfix_str("run %d, %sresidual %.2e" % (
+                    info["run"], info["phase"] + ", " if info.get("phase") else "", info["residual"]), refresh=False)
             else:
                 if info["iteration"] < self.bar.n:  # lowrank: a new inner solve starts over
                     self.bar.reset(total=info["maxiter"])

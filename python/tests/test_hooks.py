@@ -23,6 +23,24 @@ def test_progress_sees_every_iteration():
     # the report went through cJSON, which prints 15 significant digits
     assert [p["residual"] for p in seen] == pytest.approx(rep["solve"]["residual_history"][1:], rel=1e-13)
     assert all(p["solver"] == "cgls" and p["first_iteration"] == 0 for p in seen)
+    assert all(p["phase"] is None for p in seen)  # a plain solve has no phase
+
+
+def test_progress_names_the_phase():
+    """The automatic choice says which candidate, λ and fold each run is for, then the final solve
+    and the uncertainty samples (issue 18: the progress line names the phase)."""
+    A, B = problem()
+    seen = []
+    r = kernest.estimate(A, B, device="cpu", threads=1, uncertainty=2, progress=seen.append)
+    phases = [p["phase"] for p in seen]
+    assert all(ph for ph in phases)
+    chosen = r.report["automatic"]["chosen"]
+    assert any(ph.startswith("choosing: pixel+grad, lambda ") and ", fold 1/" in ph for ph in phases)
+    finals = [ph for ph in phases if ph.startswith("final: ")]
+    assert finals and all(ph.startswith("final: %s, " % chosen) for ph in finals)
+    assert phases.index(finals[0]) > max(i for i, ph in enumerate(phases) if ph.startswith("choosing: "))
+    assert {ph for ph in phases if ph.startswith("uncertainty: ")} == {"uncertainty: sample 1/2",
+                                                                       "uncertainty: sample 2/2"}
 
 
 def test_stop_resume_equals_uninterrupted(tmp_path):

@@ -58,7 +58,10 @@ static int uncertainty(kn_session *s, const kernest_options *o, const kn_fit *fi
         kernest_options lin;
         kn_options_linear(o, &lin);
         double t, rss = 0.0, m = 0.0;
-        if ((st = kn_trace_hutchinson(s, &lin, fit->x, o->probes, o->seed, NULL, &t, NULL, NULL)))
+        kn_session_phase(s, "uncertainty: the noise level (%d trace probes)", o->probes);
+        st = kn_trace_hutchinson(s, &lin, fit->x, o->probes, o->seed, NULL, &t, NULL, NULL);
+        kn_session_phase(s, NULL);
+        if (st)
             return st;
         solves += o->probes;
         for (size_t i = 0; i < s->pb.npairs; i++)

@@ -64,8 +64,11 @@ static void draw(cli_progress *p, const kernest_progress *pr)
     const double rate = pr->elapsed > 0 ? done / pr->elapsed : 0.0;
     char eta[32], line[LINE_MAX_CHARS + 1];
     format_duration(time_left(p, pr, rate), eta, sizeof eta);
-    int n = snprintf(line, sizeof line, "kernest: %s iteration %d/%d  residual %.3e  %.1f it/s  ~%s left",
-                     pr->solver, pr->iteration, pr->maxiter, pr->residual, rate, eta);
+    /* the phase first (the automatic choice's candidate, λ and fold; the final solve; a sample),
+     * then this solve's own progress; the line is cut at LINE_MAX_CHARS */
+    int n = snprintf(line, sizeof line, "kernest: %s%s%s iteration %d/%d  residual %.3e  %.1f it/s  ~%s left",
+                     pr->phase ? pr->phase : "", pr->phase ? " | " : "", pr->solver, pr->iteration, pr->maxiter,
+                     pr->residual, rate, eta);
     if (n < 0)
         return;
     if (n > LINE_MAX_CHARS)
@@ -85,7 +88,8 @@ static void log_line(cli_progress *p, const kernest_progress *pr)
     if (o && cJSON_AddNumberToObject(o, "iter", pr->iteration) &&
         cJSON_AddNumberToObject(o, "residual", pr->residual) &&
         cJSON_AddNumberToObject(o, "elapsed", pr->elapsed) &&
-        cJSON_AddStringToObject(o, "solver", pr->solver))
+        cJSON_AddStringToObject(o, "solver", pr->solver) &&
+        (!pr->phase || cJSON_AddStringToObject(o, "phase", pr->phase)))
         text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!text || fputs(text, p->log.fp) < 0 || fputc('\n', p->log.fp) < 0)

@@ -1,6 +1,7 @@
 /* session.c — one problem set up once on a backend, solved many times (see session.h). */
 #define _GNU_SOURCE
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +213,17 @@ int kn_session_open(kn_session *s, const kernest_array *const *A, const kernest_
     return KERNEST_OK;
 }
 
+void kn_session_phase(kn_session *s, const char *fmt, ...)
+{
+    s->phase[0] = '\0';
+    if (!fmt)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->phase, sizeof s->phase, fmt, ap);
+    va_end(ap);
+}
+
 int kn_session_open_fold(kn_session *s, kn_session *base, const kernest_array *const *A,
                          const kernest_array *const *B, size_t npairs, const kernest_options *opt)
 {
@@ -379,6 +391,7 @@ static int solve_model(kn_session *s, const kernest_options *opt, kn_model *mode
                                 be->precision, &fit->warnings, &prm)))
         goto done;
     fit->resumed_from = rh.first_iteration;
+    rh.phase = s->phase[0] ? s->phase : NULL;
     const double t1 = kn_now();
     prm.shift = g;
     if ((st = solve(be, model, &cons.spec, fit->fista, &prm, opt->background || opt->bias ? pb : NULL, b, x, &sbe,

@@ -22,7 +22,12 @@ typedef struct kn_session {
     kernest_context *ctx; /* where the backend came from and goes back to (borrowed; may be NULL) */
     kn_backend_key key;   /* the options be was opened for */
     int wrapped;          /* 1: be wraps the backend opened (it is destroyed, not given back) */
+    char phase[112];      /* what the next solves are for, passed to the progress callback
+                             (kernest_progress.phase; empty: none) — kn_session_phase */
 } kn_session;
+
+/* Sets s->phase (printf-style; NULL or "" clears it). */
+void kn_session_phase(kn_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* One solve's outcome, on the host. */
 typedef struct kn_fit {

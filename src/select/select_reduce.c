@@ -104,7 +104,9 @@ static int far_field(kn_session *s, const kernest_options *opt, size_t k, double
     kn_vec *kv = NULL, *dv = NULL;
     const kn_backend_ops *o = s->be->ops;
     const size_t kh = s->pb.kh, kw = s->pb.kw;
+    kn_session_phase(s, "preparing: the far field");
     int st = kn_session_solve(s, &q, NULL, &f);
+    kn_session_phase(s, NULL);
     if (st)
         goto done;
     for (size_t i = (kh - 1) / 2 - (k - 1); i <= (kh - 1) / 2 + (k - 1); i++)
@@ -198,8 +200,12 @@ static int reduced(kn_session *s, const kernest_array *const *A, size_t npairs, 
         st = kn_error(KERNEST_E_NOMEM, "out of memory for the final solve's start");
         goto done;
     }
-    if ((st = kn_embed_start(&sel->fit, 2 * k - 1, 2 * k - 1, &sel->opt, s->pb.kh, s->pb.kw, nx, x0)) ||
-        (st = kn_session_solve(s, &sel->opt, x0, &full)))
+    if ((st = kn_embed_start(&sel->fit, 2 * k - 1, 2 * k - 1, &sel->opt, s->pb.kh, s->pb.kw, nx, x0)))
+        goto done;
+    kn_session_phase(s, "final: %s, lambda %.3g, all the data", sel->cands[sel->chosen].name, sel->opt.lambda);
+    st = kn_session_solve(s, &sel->opt, x0, &full);
+    kn_session_phase(s, NULL);
+    if (st)
         goto done;
     kn_fit_free(&sel->fit);
     sel->fit = full;

@@ -32,6 +32,8 @@ int sel_eval_cv(ctx *c, cand *cd, double lam, double *score)
     int iters = 0, st;
     kn_fit f = {0};
     for (int k = 0; k < c->nfold; k++) {
+        kn_session_phase(&c->fold[k], "choosing: %s, %s %.3g, fold %d/%d", c->sel->cands[cd->index].name,
+                         cd->vary_l1 ? "l1" : "lambda", lam, k + 1, c->nfold);
         if ((st = kn_session_solve(&c->fold[k], &op, sel_start(&op, cd->xw[k]), &f)))
             goto done;
         sel_count(c, &f, &c->sel->cands[cd->index].solves);
@@ -72,6 +74,7 @@ static int sel_eval_gcv(ctx *c, cand *cd, double lam, double *score)
     long it = 0;
     double t;
     const double m = (double)sel_observed(c->s);
+    kn_session_phase(c->s, "choosing: %s, lambda %.3g (gcv)", c->sel->cands[cd->index].name, lam);
     int st = kn_session_solve(c->s, &op, cd->xw[0], &f);
     if (st)
         goto done;
@@ -271,6 +274,7 @@ int sel_run_discrepancy(ctx *c, cand *cd)
         op.lambda = pow(10.0, tn);
         op.tol = c->tol;
         kn_fit f = {0};
+        kn_session_phase(s, "choosing: %s, lambda %.3g (discrepancy)", c->sel->cands[cd->index].name, op.lambda);
         if ((st = kn_session_solve(s, &op, sel_start(&op, cd->xw[0]), &f))) {
             kn_fit_free(&f);
             return st;
@@ -332,6 +336,7 @@ int sel_run_lcurve(ctx *c, cand *cd)
             op.tol = c->tol;
             kn_fit f = {0};
             double pn = 0.0;
+            kn_session_phase(s, "choosing: %s, lambda %.3g (lcurve)", c->sel->cands[cd->index].name, op.lambda);
             if (!(st = kn_session_solve(s, &op, sel_start(&op, cd->xw[0]), &f))) {
                 sel_count(c, &f, &c->sel->cands[cd->index].solves);
                 tt[n] = pts[i];

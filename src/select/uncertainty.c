@@ -165,7 +165,10 @@ int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_
             goto done;
         for (size_t i = 0; i < model.nx; i++)
             g[i] = sl * g[i] + (lin ? g0[i] : 0.0); /* √λ σ Lᵀη (lowrank: − λ G x̂ too) */
-        if ((st = kn_session_solve_linearised(s, &o, lin ? x_hat : NULL, lin ? NULL : x_hat, data, g, &f)))
+        kn_session_phase(s, "uncertainty: sample %d/%d", k, nsamp);
+        st = kn_session_solve_linearised(s, &o, lin ? x_hat : NULL, lin ? NULL : x_hat, data, g, &f);
+        kn_session_phase(s, NULL);
+        if (st)
             goto done;
         (*solves)++;
         if (f.res.reason == KERNEST_STOP_INTERRUPTED) /* a cut-short sample is no sample */

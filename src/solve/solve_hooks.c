@@ -12,7 +12,7 @@ static int after(void *user, int k, double residual, double elapsed)
     rh->elapsed = elapsed;
     if (opt->progress) {
         const kernest_progress p = {k, rh->first_iteration, opt->maxiter, residual, opt->tol, elapsed,
-                                    rh->solver};
+                                    rh->solver, rh->phase};
         if (opt->progress(opt->progress_user, &p))
             ask |= KN_HOOK_STOP;
     }

@@ -18,6 +18,7 @@ typedef struct kn_run_hooks {
     double last_save;       /* elapsed at the last checkpoint */
     int save_failed;        /* checkpoint writes that failed (warned once) */
     kn_warnings *warnings;  /* where a failed checkpoint write is noted (borrowed) */
+    const char *phase;      /* kernest_progress.phase (borrowed; NULL: none) */
 } kn_run_hooks;
 
 /* Sets prm->hooks to rh's hooks when opt asks for a progress callback, a checkpoint or a resume
