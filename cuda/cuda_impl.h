@@ -7,6 +7,7 @@
 #include <cufft.h>
 
 #include "backend/backend.h"
+#include "cuda_kernels.h"
 
 /* kn_backend.impl of the cuda backend. Every device call is ordered on `stream`. */
 typedef struct kn_cuda {
@@ -30,6 +31,16 @@ typedef struct kn_cuda {
     void *spec_tmp;         /* per-sample product / transform */
     void *grid;             /* kin grid_h×grid_w real work grids */
     void *mask;             /* m reals, 0 at NaN pixels of B, 1 elsewhere; NULL without NaN */
+    /* samples batched (batch > 1: several samples of small grids, a layer's): one transform and
+     * one launch per output channel and batch instead of one per sample */
+    size_t batch;           /* samples per batch (1: one at a time; the buffers below are NULL) */
+    cufftHandle r2c_s[2], c2r_s[2]; /* batch grids per transform: [0] a full batch, [1] the
+                                       remainder npairs % batch (when not 0) */
+    int have_r2c_s[2], have_c2r_s[2];
+    void *spec_batch;       /* batch half spectra */
+    void *grid_batch;       /* batch real grids */
+    kn_cu_window *windows;  /* device: every sample's window (npairs) */
+    size_t max_hb, max_wb;  /* the largest window */
     size_t made_gh, made_gw, made_cin, made_kin, made_npairs; /* what the plans and buffers were made for
                                                        (0 when none): a later problem of the same
                                                        shape reuses them (batch jobs) */

@@ -202,6 +202,84 @@ __global__ void spec_mul_conj_kernel(C *acc, const C *x, const C *a, size_t n, T
     }
 }
 
+/* ---- samples batched ---------------------------------------------------------------------- */
+
+template <typename T, typename C = typename cplx<T>::type>
+__global__ void spec_mul_sum_batch_kernel(C *out, const C *x, const C *a, size_t n, size_t nch, size_t nb,
+                                          size_t a_stride, T scale)
+{
+    for (size_t q = first_index(); q < n * nb; q += stride()) {
+        const size_t j = q / n, i = q % n;
+        const C *aj = a + j * a_stride;
+        T re = 0, im = 0;
+        for (size_t c = 0; c < nch; c++) {
+            C u = x[c * n + i], w = aj[c * n + i];
+            re += u.x * w.x - u.y * w.y;
+            im += u.x * w.y + u.y * w.x;
+        }
+        out[q] = C{re * scale, im * scale};
+    }
+}
+
+/* the samples summed in a fixed order: the result does not depend on the launch */
+template <typename T, typename C = typename cplx<T>::type>
+__global__ void spec_conj_sum_batch_kernel(C *acc, const C *x, const C *a, size_t n, size_t nch, size_t nb,
+                                           size_t a_stride, T scale, int accumulate)
+{
+    for (size_t q = first_index(); q < n * nch; q += stride()) {
+        const size_t i = q % n;
+        T re = 0, im = 0;
+        for (size_t j = 0; j < nb; j++) {
+            C u = x[j * n + i], w = a[j * a_stride + q];
+            re += w.x * u.x + w.y * u.y;
+            im += w.x * u.y - w.y * u.x;
+        }
+        re *= scale;
+        im *= scale;
+        if (accumulate) {
+            C s = acc[q];
+            re += s.x;
+            im += s.y;
+        }
+        acc[q] = C{re, im};
+    }
+}
+
+/* blockIdx.z: the sample of the batch */
+template <typename T>
+__global__ void gather_batch_kernel(T *r, const T *mask, const T *grids, size_t gh, size_t gw,
+                                    const kn_cu_window *win, size_t first, size_t o, size_t sh, size_t sw)
+{
+    const kn_cu_window w = win[first + blockIdx.z];
+    const T *grid = grids + (size_t)blockIdx.z * gh * gw;
+    const size_t off = w.offset + o * w.hb * w.wb;
+    KN_FOR_ROWS(y, w.hb)
+        KN_FOR_COLS(x, w.wb) {
+            const size_t j = off + y * w.wb + x;
+            const T v = grid[(w.row0 + y * sh) * gw + w.col0 + x * sw];
+            r[j] = mask ? v * mask[j] : v;
+        }
+}
+
+template <typename T>
+__global__ void scatter_batch_kernel(T *grids, size_t gh, size_t gw, const T *r, const T *mask,
+                                     const kn_cu_window *win, size_t first, size_t o, size_t sh, size_t sw)
+{
+    const kn_cu_window w = win[first + blockIdx.z];
+    T *grid = grids + (size_t)blockIdx.z * gh * gw;
+    const size_t off = w.offset + o * w.hb * w.wb;
+    KN_FOR_ROWS(y, gh)
+        KN_FOR_COLS(x, gw) {
+            T v = T(0);
+            const size_t dy = y - w.row0, dx = x - w.col0; /* wraps above the window */
+            if (dy % sh == 0 && dx % sw == 0 && dy / sh < w.hb && dx / sw < w.wb) {
+                const size_t j = off + (dy / sh) * w.wb + dx / sw;
+                v = mask ? r[j] * mask[j] : r[j];
+            }
+            grid[y * gw + x] = v;
+        }
+}
+
 /* ---- regularisation ----------------------------------------------------------------------- */
 
 /* reg is a kernest_reg; anything but ridge and grad gives 0 (none). nimg kernels of kh×kw
@@ -438,6 +516,51 @@ cudaError_t spec_mul_conj_multi(void *acc, const void *x, const void *a, size_t 
     return cudaGetLastError();
 }
 
+template <typename T, typename C = typename cplx<T>::type>
+cudaError_t spec_mul_sum_batch(void *out, const void *x, const void *a, size_t n, size_t nch, size_t nb,
+                               size_t a_stride, double scale, cudaStream_t s)
+{
+    spec_mul_sum_batch_kernel<T><<<blocks_for(n * nb), kThreads, 0, s>>>((C *)out, (const C *)x, (const C *)a, n,
+                                                                        nch, nb, a_stride, (T)scale);
+    return cudaGetLastError();
+}
+
+template <typename T, typename C = typename cplx<T>::type>
+cudaError_t spec_conj_sum_batch(void *acc, const void *x, const void *a, size_t n, size_t nch, size_t nb,
+                                size_t a_stride, double scale, int accumulate, cudaStream_t s)
+{
+    spec_conj_sum_batch_kernel<T><<<blocks_for(n * nch), kThreads, 0, s>>>(
+        (C *)acc, (const C *)x, (const C *)a, n, nch, nb, a_stride, (T)scale, accumulate);
+    return cudaGetLastError();
+}
+
+/* tiles over the largest window (or the grid), one z-slice per sample */
+static dim3 batch_tiles(size_t rows, size_t cols, size_t nb)
+{
+    dim3 t = tiles_for(rows, cols);
+    t.z = (unsigned)nb;
+    return t;
+}
+
+template <typename T>
+cudaError_t gather_batch(void *r, const void *mask, const void *grids, size_t gh, size_t gw, const kn_cu_window *win,
+                         size_t first, size_t nb, size_t o, size_t sh, size_t sw, size_t max_hb, size_t max_wb,
+                         cudaStream_t s)
+{
+    gather_batch_kernel<T><<<batch_tiles(max_hb, max_wb, nb), kTile, 0, s>>>(
+        (T *)r, (const T *)mask, (const T *)grids, gh, gw, win, first, o, sh, sw);
+    return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t scatter_batch(void *grids, size_t gh, size_t gw, const void *r, const void *mask, const kn_cu_window *win,
+                          size_t first, size_t nb, size_t o, size_t sh, size_t sw, cudaStream_t s)
+{
+    scatter_batch_kernel<T><<<batch_tiles(gh, gw, nb), kTile, 0, s>>>((T *)grids, gh, gw, (const T *)r,
+                                                                      (const T *)mask, win, first, o, sh, sw);
+    return cudaGetLastError();
+}
+
 template <typename T>
 cudaError_t reg_gram(int reg, void *out, const void *k, size_t nimg, size_t kh, size_t kw, cudaStream_t s)
 {
@@ -604,6 +727,39 @@ extern "C" cudaError_t kn_cu_spec_mul_conj_multi(int dbl, void *acc, const void 
                                                  cudaStream_t stream)
 {
     return KN_DISPATCH(n * nch, spec_mul_conj_multi, acc, x, a, n, nch, scale, accumulate, stream);
+}
+
+extern "C" cudaError_t kn_cu_spec_mul_sum_batch(int dbl, void *out, const void *x, const void *a, size_t n,
+                                                size_t nch, size_t nb, size_t a_stride, double scale,
+                                                cudaStream_t stream)
+{
+    return KN_DISPATCH(n * nb, spec_mul_sum_batch, out, x, a, n, nch, nb, a_stride, scale, stream);
+}
+
+extern "C" cudaError_t kn_cu_spec_conj_sum_batch(int dbl, void *acc, const void *x, const void *a, size_t n,
+                                                 size_t nch, size_t nb, size_t a_stride, double scale,
+                                                 int accumulate, cudaStream_t stream)
+{
+    return KN_DISPATCH(n * nch, spec_conj_sum_batch, acc, x, a, n, nch, nb, a_stride, scale, accumulate, stream);
+}
+
+extern "C" cudaError_t kn_cu_gather_batch(int dbl, void *r, const void *mask, const void *grids, size_t gh,
+                                          size_t gw, const kn_cu_window *win, size_t first, size_t nb, size_t o,
+                                          size_t sh, size_t sw, size_t max_hb, size_t max_wb, cudaStream_t stream)
+{
+    if (nb > KN_CU_MAX_BATCH)
+        return cudaErrorInvalidValue;
+    return KN_DISPATCH(nb * max_hb * max_wb, gather_batch, r, mask, grids, gh, gw, win, first, nb, o, sh, sw, max_hb,
+                       max_wb, stream);
+}
+
+extern "C" cudaError_t kn_cu_scatter_batch(int dbl, void *grids, size_t gh, size_t gw, const void *r,
+                                           const void *mask, const kn_cu_window *win, size_t first, size_t nb,
+                                           size_t o, size_t sh, size_t sw, cudaStream_t stream)
+{
+    if (nb > KN_CU_MAX_BATCH)
+        return cudaErrorInvalidValue;
+    return KN_DISPATCH(nb * gh * gw, scatter_batch, grids, gh, gw, r, mask, win, first, nb, o, sh, sw, stream);
 }
 
 extern "C" cudaError_t kn_cu_reg_gram(int dbl, int reg, void *out, const void *k, size_t nimg,

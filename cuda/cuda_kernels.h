@@ -17,6 +17,15 @@ extern "C" {
  * pointers. Real grids are gh×gw row-major; spectra are the r2c half spectra, gh×(gw/2+1).
  */
 
+/* One sample's observed window (kn_pair's): B[y,x] is the grid's (row0 + y·sh, col0 + x·sw);
+ * its data-space segment starts at offset, output channel o at offset + o·hb·wb. */
+typedef struct kn_cu_window {
+    size_t row0, col0, hb, wb, offset;
+} kn_cu_window;
+
+/* Samples per batched launch at most (a grid's z dimension). */
+#define KN_CU_MAX_BATCH 65535
+
 /* Blocks of the first reduction pass; kn_cu_dot needs KN_CU_DOT_SLOTS doubles of scratch. */
 #define KN_CU_DOT_BLOCKS 1024
 #define KN_CU_DOT_SLOTS (KN_CU_DOT_BLOCKS + 1)
@@ -59,6 +68,27 @@ cudaError_t kn_cu_spec_mul_sum(int dbl, void *out, const void *x, const void *a,
  * c < nch; acc and a hold nch spectra of n entries, x one. */
 cudaError_t kn_cu_spec_mul_conj_multi(int dbl, void *acc, const void *x, const void *a, size_t n,
                                       size_t nch, double scale, int accumulate, cudaStream_t stream);
+/* Samples batched (nb <= KN_CU_MAX_BATCH of them): out[j] = scale · Σ_c x[c] · a[j·a_stride + c]
+ * for j < nb — x holds nch spectra of n entries (one output channel's kernels), a the first
+ * sample's nch spectra, the next sample's a_stride entries further (C_in spectra per sample). */
+cudaError_t kn_cu_spec_mul_sum_batch(int dbl, void *out, const void *x, const void *a, size_t n, size_t nch,
+                                     size_t nb, size_t a_stride, double scale, cudaStream_t stream);
+/* The adjoint's: acc[c] = scale · Σ_j conj(a[j·a_stride + c]) · x[j] (accumulate 0), or acc[c] +=
+ * the same (accumulate 1), for c < nch; x holds nb spectra of n entries. */
+cudaError_t kn_cu_spec_conj_sum_batch(int dbl, void *acc, const void *x, const void *a, size_t n, size_t nch,
+                                      size_t nb, size_t a_stride, double scale, int accumulate,
+                                      cudaStream_t stream);
+/* kn_cu_gather for the nb samples first .. first+nb−1 of output channel o at once: sample j's window
+ * win[first + j] read from grid j (of gh×gw) into r (mask NULL: all ones); max_hb, max_wb bound the
+ * windows. */
+cudaError_t kn_cu_gather_batch(int dbl, void *r, const void *mask, const void *grids, size_t gh, size_t gw,
+                               const kn_cu_window *win, size_t first, size_t nb, size_t o, size_t sh, size_t sw,
+                               size_t max_hb, size_t max_wb, cudaStream_t stream);
+/* kn_cu_scatter for the same nb samples: grid j = sample j's r ⊙ mask placed on its window, zero
+ * elsewhere (the adjoint of kn_cu_gather_batch). */
+cudaError_t kn_cu_scatter_batch(int dbl, void *grids, size_t gh, size_t gw, const void *r, const void *mask,
+                                const kn_cu_window *win, size_t first, size_t nb, size_t o, size_t sh,
+                                size_t sw, cudaStream_t stream);
 /* out = LᵀL k for nimg stacked kh×kw kernels, in one launch; reg is a kernest_reg (see backend.h
  * reg_gram). */
 cudaError_t kn_cu_reg_gram(int dbl, int reg, void *out, const void *k, size_t nimg, size_t kh, size_t kw,

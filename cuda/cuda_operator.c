@@ -22,6 +22,29 @@ static size_t spec_len(const kn_problem *pb)
     return pb->grid_h * (pb->grid_w / 2 + 1);
 }
 
+/* Bytes the batched samples' buffers may take: enough for dozens of samples of a layer's small
+ * grids, while problems of large grids (where one transform fills the GPU anyway) keep one
+ * sample at a time and no extra buffer. */
+#define BATCH_BYTES ((size_t)256 << 20)
+
+/* Samples per batched transform: as many as BATCH_BYTES holds (a grid and a spectrum each), at
+ * most KN_CU_MAX_BATCH and at most KERNEST_CUDA_BATCH when set (a test hook: 1 turns batching
+ * off, a small cap makes several batches and a remainder); 1 when fewer than two fit or there is
+ * one sample. */
+static size_t batch_of(const kn_cuda *c, const kn_problem *pb)
+{
+    const double per = ((double)pb->grid_h * (double)pb->grid_w + 2.0 * (double)spec_len(pb)) * (double)c->es;
+    double nb = (double)BATCH_BYTES / per;
+    const char *cap = getenv("KERNEST_CUDA_BATCH");
+    if (cap && atof(cap) >= 1 && nb > atof(cap))
+        nb = atof(cap);
+    if (nb > (double)pb->npairs)
+        nb = (double)pb->npairs;
+    if (nb > KN_CU_MAX_BATCH)
+        nb = KN_CU_MAX_BATCH;
+    return nb >= 2 ? (size_t)nb : 1;
+}
+
 /* ---- cuFFT entry points by precision: the only place that branches on float/double ------ */
 
 static cufftType r2c_type(const kn_cuda *c)
@@ -116,8 +139,16 @@ size_t kn_cuda_op_bytes(const kn_backend *be, const kn_problem *pb)
         if (w3 > w) w = w3;
         if (w4 > w) w = w4;
     }
+    const size_t nb = batch_of(c, pb);
+    size_t batch = 0;
+    if (nb > 1) { /* its grids and spectra, the windows, and the batched plans' work area */
+        size_t w5 = fft_work_bytes(c, pb, r2c_type(c), nb), w6 = fft_work_bytes(c, pb, c2r_type(c), nb);
+        if (w5 > w) w = w5;
+        if (w6 > w) w = w6;
+        batch = nb * (pb->grid_h * pb->grid_w * c->es + spec) + pb->npairs * sizeof(kn_cu_window);
+    }
     if (kn_add_size(spectra, grid, &total) || kn_add_size(total, mask, &total) ||
-        kn_add_size(total, w, &total))
+        kn_add_size(total, w, &total) || kn_add_size(total, batch, &total))
         return SIZE_MAX;
     return total;
 }
@@ -138,7 +169,16 @@ static size_t headroom_bytes(void)
 
 void kn_cuda_op_free(kn_cuda *c)
 {
-    void **bufs[] = {&c->fft_work, &c->spec_a, &c->spec_main, &c->spec_tmp, &c->grid, &c->mask};
+    void **bufs[] = {&c->fft_work, &c->spec_a, &c->spec_main, &c->spec_tmp, &c->grid, &c->mask,
+                     &c->spec_batch, &c->grid_batch, (void **)&c->windows};
+    for (int b = 0; b < 2; b++) {
+        if (c->have_r2c_s[b])
+            (void)cufftDestroy(c->r2c_s[b]);
+        if (c->have_c2r_s[b])
+            (void)cufftDestroy(c->c2r_s[b]);
+        c->have_r2c_s[b] = c->have_c2r_s[b] = 0;
+    }
+    c->batch = 1;
     if (c->have_r2c)
         (void)cufftDestroy(c->r2c);
     if (c->have_c2r)
@@ -173,27 +213,35 @@ static int make_plan(kn_cuda *c, const kn_problem *pb, cufftType type, size_t ba
 
 static int make_plans(kn_cuda *c, const kn_problem *pb)
 {
-    size_t ws1 = 0, ws2 = 0, ws3 = 0, ws4 = 0;
-    int st = make_plan(c, pb, r2c_type(c), 1, &c->r2c, &c->have_r2c, &ws1);
+    size_t ws[8] = {0};
+    int st = make_plan(c, pb, r2c_type(c), 1, &c->r2c, &c->have_r2c, &ws[0]);
     if (!st)
-        st = make_plan(c, pb, c2r_type(c), 1, &c->c2r, &c->have_c2r, &ws2);
+        st = make_plan(c, pb, c2r_type(c), 1, &c->c2r, &c->have_c2r, &ws[1]);
     if (!st && pb->kin > 1)
-        st = make_plan(c, pb, r2c_type(c), pb->kin, &c->r2c_k, &c->have_r2c_k, &ws3);
+        st = make_plan(c, pb, r2c_type(c), pb->kin, &c->r2c_k, &c->have_r2c_k, &ws[2]);
     if (!st && pb->kin > 1)
-        st = make_plan(c, pb, c2r_type(c), pb->kin, &c->c2r_k, &c->have_c2r_k, &ws4);
+        st = make_plan(c, pb, c2r_type(c), pb->kin, &c->c2r_k, &c->have_c2r_k, &ws[3]);
+    /* the samples batched: a full batch, and the remainder's own size */
+    const size_t nb[2] = {c->batch, c->batch > 1 ? pb->npairs % c->batch : 0};
+    for (int b = 0; b < 2 && !st; b++)
+        if (nb[b] > 1) { /* a remainder of one sample uses the single plans */
+            if (!(st = make_plan(c, pb, r2c_type(c), nb[b], &c->r2c_s[b], &c->have_r2c_s[b], &ws[4 + 2 * b])))
+                st = make_plan(c, pb, c2r_type(c), nb[b], &c->c2r_s[b], &c->have_c2r_s[b], &ws[5 + 2 * b]);
+        }
     /* the plans run on the one stream, never at once: one work area serves them all */
-    size_t ws = ws1 > ws2 ? ws1 : ws2;
-    if (ws3 > ws) ws = ws3;
-    if (ws4 > ws) ws = ws4;
+    size_t most = 0;
+    for (int i = 0; i < 8; i++)
+        most = ws[i] > most ? ws[i] : most;
     if (!st)
-        st = kn_cuda_alloc(c, &c->fft_work, ws, "the cuFFT work area");
+        st = kn_cuda_alloc(c, &c->fft_work, most, "the cuFFT work area");
     if (!st && c->fft_work) {
-        KN_CUFFT_TRY(cufftSetWorkArea(c->r2c, c->fft_work));
-        KN_CUFFT_TRY(cufftSetWorkArea(c->c2r, c->fft_work));
-        if (c->have_r2c_k)
-            KN_CUFFT_TRY(cufftSetWorkArea(c->r2c_k, c->fft_work));
-        if (c->have_c2r_k)
-            KN_CUFFT_TRY(cufftSetWorkArea(c->c2r_k, c->fft_work));
+        cufftHandle *plans[] = {&c->r2c, &c->c2r, &c->r2c_k, &c->c2r_k, &c->r2c_s[0], &c->c2r_s[0], &c->r2c_s[1],
+                                &c->c2r_s[1]};
+        const int have[] = {c->have_r2c, c->have_c2r, c->have_r2c_k, c->have_c2r_k, c->have_r2c_s[0],
+                            c->have_c2r_s[0], c->have_r2c_s[1], c->have_c2r_s[1]};
+        for (int i = 0; i < 8; i++)
+            if (have[i])
+                KN_CUFFT_TRY(cufftSetWorkArea(*plans[i], c->fft_work));
     }
     return st;
 }
@@ -261,6 +309,27 @@ static int upload_mask(kn_cuda *c, const kn_problem *pb)
     return st;
 }
 
+/* Every sample's window for the batched gather and scatter, and the largest window. */
+static int upload_windows(kn_cuda *c, const kn_problem *pb)
+{
+    kn_cu_window *w = malloc(pb->npairs * sizeof *w);
+    if (!w)
+        return kn_error(KERNEST_E_NOMEM, "out of host memory for the samples' windows");
+    c->max_hb = c->max_wb = 0;
+    for (size_t i = 0; i < pb->npairs; i++) {
+        const kn_pair *p = &pb->pairs[i];
+        w[i] = (kn_cu_window){p->row0, p->col0, p->hb, p->wb, p->offset};
+        c->max_hb = p->hb > c->max_hb ? p->hb : c->max_hb;
+        c->max_wb = p->wb > c->max_wb ? p->wb : c->max_wb;
+    }
+    int st = kn_cuda_check(cudaMemcpyAsync(c->windows, w, pb->npairs * sizeof *w, cudaMemcpyHostToDevice, c->stream),
+                           "cudaMemcpyAsync");
+    if (!st)
+        st = kn_cuda_check(cudaStreamSynchronize(c->stream), "cudaStreamSynchronize");
+    free(w);
+    return st;
+}
+
 /* What belongs to pb itself: the NaN mask (allocated again: m may differ) and the spectra of A,
  * on plans and buffers made for its shape; c->pb is set on success, everything freed on failure. */
 static int fill_problem(kn_cuda *c, const kn_problem *pb)
@@ -277,6 +346,8 @@ static int fill_problem(kn_cuda *c, const kn_problem *pb)
         st = spectra_of_a(c, pb);
     if (!st && pb->has_mask)
         st = upload_mask(c, pb);
+    if (!st && c->windows)
+        st = upload_windows(c, pb);
     if (st) {
         kn_cuda_op_free(c);
         return st;
@@ -313,12 +384,15 @@ int kn_cuda_op_setup(kn_backend *be, const kn_problem *pb)
                         "cuFFT and cuBLAS, but only %zu bytes (%.2f GiB) are free",
                         need, need / GIB, be->device, room / GIB, avail, avail / GIB);
     size_t spec_bytes = spec_len(pb) * 2 * c->es, grid_bytes = pb->grid_h * pb->grid_w * c->es * pb->kin;
+    c->batch = batch_of(c, pb);
     st = make_plans(c, pb);
     /* measured again once the plans, their work area and the libraries' kernels are in: what the
      * buffers still need must fit in what is free now, headroom kept */
     size_t rest = 0, avail2 = 0;
     if (!st && !(st = be->ops->mem_available(be, &avail2))) {
         size_t bufs = spec_bytes * (pb->npairs * pb->cin + pb->kin + 1) + grid_bytes;
+        if (c->batch > 1)
+            bufs += c->batch * (spec_bytes + pb->grid_h * pb->grid_w * c->es) + pb->npairs * sizeof(kn_cu_window);
         rest = bufs + (pb->has_mask ? pb->m * c->es : 0);
         if (rest > avail2 || avail2 - rest < room)
             st = kn_error(KERNEST_E_TOOBIG,
@@ -334,6 +408,14 @@ int kn_cuda_op_setup(kn_backend *be, const kn_problem *pb)
         st = kn_cuda_alloc(c, &c->spec_tmp, spec_bytes, "a work spectrum");
     if (!st)
         st = kn_cuda_alloc(c, &c->grid, grid_bytes, "the real work grid");
+    if (!st && c->batch > 1) {
+        st = kn_cuda_alloc(c, &c->spec_batch, spec_bytes * c->batch, "the batched samples' spectra");
+        if (!st)
+            st = kn_cuda_alloc(c, &c->grid_batch, pb->grid_h * pb->grid_w * c->es * c->batch,
+                               "the batched samples' grids");
+        if (!st)
+            st = kn_cuda_alloc(c, (void **)&c->windows, pb->npairs * sizeof(kn_cu_window), "the samples' windows");
+    }
     if (st) {
         kn_cuda_op_free(c);
         return st;
@@ -371,6 +453,63 @@ static void *spectrum_of_a(const kn_cuda *c, size_t pair, size_t o)
     return (char *)c->spec_a + first * spec_len(c->pb) * 2 * c->es;
 }
 
+/* The transforms of cnt samples batched: a full batch's plans, the remainder's, or (one sample)
+ * the single plans. */
+static cufftHandle batch_r2c(const kn_cuda *c, size_t cnt)
+{
+    return cnt == c->batch ? c->r2c_s[0] : cnt == 1 ? c->r2c : c->r2c_s[1];
+}
+
+static cufftHandle batch_c2r(const kn_cuda *c, size_t cnt)
+{
+    return cnt == c->batch ? c->c2r_s[0] : cnt == 1 ? c->c2r : c->c2r_s[1];
+}
+
+/* Output channel o of r for the samples in batches (c->batch > 1; spec_main holds o's kernel
+ * spectra): per batch one product kernel, one inverse transform, one gather. */
+static int apply_batched(kn_cuda *c, size_t o, double scale, kn_vec *r)
+{
+    const kn_problem *pb = c->pb;
+    const size_t ns = spec_len(pb);
+    int st = KERNEST_OK;
+    for (size_t i0 = 0; i0 < pb->npairs && !st; i0 += c->batch) {
+        const size_t cnt = pb->npairs - i0 < c->batch ? pb->npairs - i0 : c->batch;
+        st = kn_cuda_check(kn_cu_spec_mul_sum_batch(c->dbl, c->spec_batch, c->spec_main, spectrum_of_a(c, i0, o), ns,
+                                                    pb->kin, cnt, pb->cin * ns, scale, c->stream),
+                           "kn_cu_spec_mul_sum_batch");
+        if (!st)
+            st = fft_c2r_on(c, batch_c2r(c, cnt), c->spec_batch, c->grid_batch);
+        if (!st)
+            st = kn_cuda_check(kn_cu_gather_batch(c->dbl, r->data, c->mask, c->grid_batch, pb->grid_h, pb->grid_w,
+                                                  c->windows, i0, cnt, o, pb->sh, pb->sw, c->max_hb, c->max_wb,
+                                                  c->stream),
+                               "kn_cu_gather_batch");
+    }
+    return st;
+}
+
+/* The adjoint's part for output channel o in batches: spec_main = Σ_s conj(Â[s,·]) · FFT(pad r[s,o])
+ * with one scatter, one forward transform and one reduction per batch. */
+static int adjoint_batched(kn_cuda *c, size_t o, double scale, const kn_vec *r)
+{
+    const kn_problem *pb = c->pb;
+    const size_t ns = spec_len(pb);
+    int st = KERNEST_OK;
+    for (size_t i0 = 0; i0 < pb->npairs && !st; i0 += c->batch) {
+        const size_t cnt = pb->npairs - i0 < c->batch ? pb->npairs - i0 : c->batch;
+        st = kn_cuda_check(kn_cu_scatter_batch(c->dbl, c->grid_batch, pb->grid_h, pb->grid_w, r->data, c->mask,
+                                               c->windows, i0, cnt, o, pb->sh, pb->sw, c->stream),
+                           "kn_cu_scatter_batch");
+        if (!st)
+            st = fft_r2c_on(c, batch_r2c(c, cnt), c->grid_batch, c->spec_batch);
+        if (!st) /* the first batch writes the accumulators, the others add */
+            st = kn_cuda_check(kn_cu_spec_conj_sum_batch(c->dbl, c->spec_main, c->spec_batch, spectrum_of_a(c, i0, o),
+                                                         ns, pb->kin, cnt, pb->cin * ns, scale, i0 > 0, c->stream),
+                               "kn_cu_spec_conj_sum_batch");
+    }
+    return st;
+}
+
 /* r[s,o] = mask ⊙ stride(crop(IFFT(Σ_i Â[s, g·kin+i] · FFT(dilate K[o,i])))): per output channel
  * the kin kernel spectra in one batched transform, the channel sum in the frequency domain, one
  * inverse per sample. */
@@ -393,6 +532,10 @@ int kn_cuda_op_apply(kn_backend *be, const kn_vec *k, kn_vec *r)
                                "kn_cu_pad");
         if (!st)
             st = fft_r2c_k(c, c->grid, c->spec_main);
+        if (!st && c->batch > 1) {
+            st = apply_batched(c, o, scale, r);
+            continue;
+        }
         for (size_t i = 0; i < pb->npairs && !st; i++) {
             const kn_pair *p = &pb->pairs[i];
             const size_t off = p->offset + o * p->hb * p->wb;
@@ -431,7 +574,9 @@ int kn_cuda_op_adjoint(kn_backend *be, const kn_vec *r, kn_vec *k)
     const size_t nker = pb->kh * pb->kw, ng = gh * gw;
     double scale = 1.0 / ((double)gh * (double)gw); /* of the inverse transform */
     for (size_t o = 0; o < pb->cout && !st; o++) {
-        for (size_t i = 0; i < pb->npairs && !st; i++) {
+        if (c->batch > 1)
+            st = adjoint_batched(c, o, scale, r);
+        for (size_t i = 0; i < pb->npairs && !st && c->batch <= 1; i++) {
             const kn_pair *p = &pb->pairs[i];
             const size_t off = p->offset + o * p->hb * p->wb;
             st = kn_cuda_check(kn_cu_scatter(c->dbl, c->grid, gh, gw, elem(c, r->data, off),

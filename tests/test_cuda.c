@@ -404,10 +404,12 @@ typedef struct chan_case {
     int nan;
     kernest_precision precision;
     kernest_geometry g; /* a layer's stride, dilation, groups */
+    int batch_cap;      /* KERNEST_CUDA_BATCH: samples per batched transform at most (0: the default) */
 } chan_case;
 
-/* a channel case with a layer's geometry, in both precisions */
-#define BOTH_PRECISIONS_G(G, ...) {__VA_ARGS__, KERNEST_DOUBLE, G}, {__VA_ARGS__, KERNEST_SINGLE, G}
+/* a channel case with a layer's geometry (and a cap on the samples batched), in both precisions */
+#define BOTH_PRECISIONS_GB(G, CAP, ...) {__VA_ARGS__, KERNEST_DOUBLE, G, CAP}, {__VA_ARGS__, KERNEST_SINGLE, G, CAP}
+#define BOTH_PRECISIONS_G(G, ...) BOTH_PRECISIONS_GB(G, 0, __VA_ARGS__)
 #define PLAIN ((kernest_geometry){1, 1, 1, 1, 1})
 
 ParameterizedTestParameters(cuda, channel_operator_matches_cpu)
@@ -422,6 +424,11 @@ ParameterizedTestParameters(cuda, channel_operator_matches_cpu)
         BOTH_PRECISIONS_G(((kernest_geometry){2, 2, 1, 1, 2}), KERNEST_MODE_VALID, 3, 3, 4, 6, 2, 13, 12, 1),
         BOTH_PRECISIONS_G(((kernest_geometry){1, 3, 2, 2, 3}), KERNEST_MODE_VALID, 3, 3, 3, 6, 2, 14, 15, 0),
         BOTH_PRECISIONS_G(((kernest_geometry){3, 2, 2, 1, 1}), KERNEST_MODE_SAME, 4, 2, 2, 3, 1, 11, 10, 1),
+        /* 5 samples in batches of 2, 2, 1 and of 3, 2 (several batches, the remainder's plans), and
+         * one at a time */
+        BOTH_PRECISIONS_GB(PLAIN, 2, KERNEST_MODE_SAME, 3, 3, 2, 3, 5, 12, 11, 1),
+        BOTH_PRECISIONS_GB(((kernest_geometry){2, 1, 1, 2, 1}), 3, KERNEST_MODE_VALID, 3, 3, 2, 2, 5, 12, 13, 1),
+        BOTH_PRECISIONS_GB(PLAIN, 1, KERNEST_MODE_SAME, 3, 3, 2, 3, 5, 12, 11, 1),
     };
     return cr_make_param_array(chan_case, cases, sizeof cases / sizeof cases[0]);
 }
@@ -460,7 +467,12 @@ ParameterizedTest(chan_case *tc, cuda, channel_operator_matches_cpu)
     cr_assert_eq(kn_backend_cuda_create(tc->precision, -1, &gbe), KERNEST_OK, "%s", kernest_last_error());
     cr_assert_eq(kn_backend_cpu_create(KERNEST_DOUBLE, 1, &cbe), KERNEST_OK, "%s", kernest_last_error());
     side g, c;
+    char cap[16];
+    snprintf(cap, sizeof cap, "%d", tc->batch_cap);
+    if (tc->batch_cap)
+        setenv("KERNEST_CUDA_BATCH", cap, 1); /* read by op_setup */
     side_open(&g, gbe, &pb);
+    unsetenv("KERNEST_CUDA_BATCH");
     side_open(&c, cbe, &pb);
     double *k = tu_random_vec_new(pb.n, -1.0, 1.0, &seed), *r = tu_random_vec_new(pb.m, -1.0, 1.0, &seed);
     if (tc->precision == KERNEST_SINGLE)
