@@ -54,7 +54,8 @@ def main():
             b = best[name]
             print(f"{name:32s} auto {r['chosen']:18s} {s:.4f}  scan best {b['candidate']:18s} "
                   f"{b['rmse_over_sigma_test']:.4f}  ratio {s / b['rmse_over_sigma_test']:.3f}  "
-                  f"{r['solves']} solves, {r['iterations']} it, {t:.1f} s", flush=True)
+                  f"{r['solves']} solves, {r['iterations']} it, {r['ratio_to_final_applications']:.1f}x the final "
+                  f"solve's applications, {t:.1f} s", flush=True)
             print("   ", ", ".join(f"{c['name']} λ {c['lambda']:.3g} cv {c['score']:.4g}" for c in r["candidates"]),
                   flush=True)
 

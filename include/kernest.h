@@ -450,6 +450,9 @@ typedef struct kernest_candidate {
     double l1;            /* the ℓ1 weight of the choice (chosen when auto_l1) */
     long applications;    /* operator applications (H and Hᵀ) spent on it while choosing */
     double seconds;       /* and the seconds */
+    int capped;           /* of its solves, those that stopped at a cap (--maxiter, or lowrank's
+                             sweeps while choosing) rather than at the tolerance: its score is
+                             that of an unfinished fit */
 } kernest_candidate;
 
 /* One λ the rule evaluated. */

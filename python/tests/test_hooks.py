@@ -83,3 +83,30 @@ def test_auto_fallback_warning(monkeypatch):
     assert len(rep["warnings"]) == 1 and "KERNEST_TEST_FAIL_CUDA" in rep["warnings"][0]
     with pytest.raises(kernest.KernestError, match="KERNEST_TEST_FAIL_CUDA"):
         kernest.estimate(A, B, device="cuda", maxiter=5, fast=True)
+
+
+def test_lowrank_candidates_are_scored_after_a_few_sweeps():
+    """The automatic choice scores a lowrank candidate after at most 5 ALS sweeps (2 half-steps
+    each, plus its start); the final solve runs outer_maxiter. Solves that stop at a cap are
+    counted per candidate (capped_solves)."""
+    import collections
+    rng = np.random.default_rng(4)
+    A = rng.random((24, 24))
+    y, x = np.mgrid[-12:13, -12:13]
+    B = kernest.convolve(A, np.exp(-x * x / 20.0) * np.cos(y / 3.0)) + 1e-2 * rng.standard_normal((24, 24))
+    runs = collections.Counter()
+
+    def count(p):
+        if p["iteration"] == p["first_iteration"] + 1:
+            runs[p["phase"]] += 1
+
+    r = kernest.estimate(A, B, ksize=(25, 25), device="cpu", threads=1, progress=count, outer_tol=1e-12,
+                         outer_maxiter=12)
+    lowrank = {ph: n for ph, n in runs.items() if ph.startswith("choosing: lowrank")}
+    assert lowrank and all(n <= 1 + 2 * 5 for n in lowrank.values()), lowrank
+    cands = {c["name"]: c for c in r.report["automatic"]["candidates"]}
+    for name in ("lowrank:2+grad", "lowrank:2+grad@best"):  # ALS never meets outer_tol=1e-12
+        assert cands[name]["capped_solves"] == cands[name]["solves"] > 0
+    if r.report["automatic"]["chosen"].startswith("lowrank"):
+        final = [n for ph, n in runs.items() if ph.startswith("final: ")]
+        assert final == [2 * 12]

@@ -129,6 +129,7 @@ static void auto_json(cJSON *root, const kernest_report *r)
             else
                 cJSON_AddNullToObject(o, "score");
             cJSON_AddNumberToObject(o, "solves", c->solves);
+            cJSON_AddNumberToObject(o, "capped_solves", c->capped);
             cJSON_AddNumberToObject(o, "applications", (double)c->applications);
             cJSON_AddNumberToObject(o, "seconds", c->seconds);
             cJSON_AddBoolToObject(o, "chosen", i == r->chosen);

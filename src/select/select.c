@@ -273,7 +273,7 @@ int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array 
     kn_session_phase(s, NULL);
     if (st)
         goto done;
-    sel_count(&c, &sel->fit, &sel->cands[sel->chosen].solves);
+    sel_count(&c, &sel->fit, &sel->cands[sel->chosen]);
     sel->apps_final = s->be->applications - a1;
     sel->secs_final = kn_now() - t1;
 done:

@@ -14,13 +14,16 @@
 
 /* ---- small helpers ------------------------------------------------------------------------- */
 
-void sel_count(ctx *c, const kn_fit *f, int *cand_solves)
+void sel_count(ctx *c, const kn_fit *f, kernest_candidate *k)
 {
     c->sel->solves++; /* one run of the model's solver: a lowrank fit counts its half-steps' iterations */
     c->interrupted |= f->res.reason == KERNEST_STOP_INTERRUPTED;
     c->sel->iterations += f->inner_iterations ? f->inner_iterations : f->res.iterations;
-    if (cand_solves)
-        (*cand_solves)++;
+    if (k) {
+        k->solves++;
+        k->capped += f->res.reason == KERNEST_STOP_MAXITER ||
+                     (f->outer_iterations > 0 && f->outer_reason == KERNEST_STOP_MAXITER);
+    }
 }
 
 /* the folds share the session's backend (kn_session_open_fold): its count holds theirs */

@@ -27,6 +27,8 @@ int sel_eval_cv(ctx *c, cand *cd, double lam, double *score)
     else
         op.lambda = lam;
     op.tol = kn_options_is_linear(&op) ? c->tol : c->user->tol; /* FISTA: the final solve's test */
+    if (op.model == KERNEST_MODEL_LOWRANK && op.outer_maxiter > LOWRANK_PATH_SWEEPS)
+        op.outer_maxiter = LOWRANK_PATH_SWEEPS;
     double sse = 0.0, rss = 0.0;
     size_t cnt = 0;
     int iters = 0, st;
@@ -36,7 +38,7 @@ int sel_eval_cv(ctx *c, cand *cd, double lam, double *score)
                          cd->vary_l1 ? "l1" : "lambda", lam, k + 1, c->nfold);
         if ((st = kn_session_solve(&c->fold[k], &op, sel_start(&op, cd->xw[k]), &f)))
             goto done;
-        sel_count(c, &f, &c->sel->cands[cd->index].solves);
+        sel_count(c, &f, &c->sel->cands[cd->index]);
         iters += f.res.iterations;
         rss += sel_rss_of(&c->fold[k], f.hx);
         if ((st = o->vec_upload(s->be, c->kv, f.K)) || (st = o->op_apply(s->be, c->kv, c->dv)) ||
@@ -78,7 +80,7 @@ static int sel_eval_gcv(ctx *c, cand *cd, double lam, double *score)
     int st = kn_session_solve(c->s, &op, cd->xw[0], &f);
     if (st)
         goto done;
-    sel_count(c, &f, &c->sel->cands[cd->index].solves);
+    sel_count(c, &f, &c->sel->cands[cd->index]);
     const double rss = sel_rss_of(c->s, f.hx);
     if ((st = sel_keep_x(&cd->xw[0], &f)) ||
         (st = kn_trace_hutchinson(c->s, &op, NULL, c->user->probes, c->user->seed, cd->xp, &t, NULL, &it)))
@@ -279,7 +281,7 @@ int sel_run_discrepancy(ctx *c, cand *cd)
             kn_fit_free(&f);
             return st;
         }
-        sel_count(c, &f, &c->sel->cands[cd->index].solves);
+        sel_count(c, &f, &c->sel->cands[cd->index]);
         const double rss = sel_rss_of(s, f.hx);
         st = sel_keep_x(&cd->xw[0], &f);
         tt[n] = tn;
@@ -338,7 +340,7 @@ int sel_run_lcurve(ctx *c, cand *cd)
             double pn = 0.0;
             kn_session_phase(s, "choosing: %s, lambda %.3g (lcurve)", c->sel->cands[cd->index].name, op.lambda);
             if (!(st = kn_session_solve(s, &op, sel_start(&op, cd->xw[0]), &f))) {
-                sel_count(c, &f, &c->sel->cands[cd->index].solves);
+                sel_count(c, &f, &c->sel->cands[cd->index]);
                 tt[n] = pts[i];
                 const double rss = sel_rss_of(s, f.hx);
                 if (!(st = sel_prior_norm(s, &op, &f, &pn)) && !(st = sel_keep_x(&cd->xw[0], &f)) &&
