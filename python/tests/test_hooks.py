@@ -110,3 +110,18 @@ def test_lowrank_candidates_are_scored_after_a_few_sweeps():
     if r.report["automatic"]["chosen"].startswith("lowrank"):
         final = [n for ph, n in runs.items() if ph.startswith("final: ")]
         assert final == [2 * 12]
+
+
+def test_openmp_wait_policy_is_passive_unless_chosen():
+    """Importing kernest loads the OpenMP runtime with the passive wait policy unless the caller
+    chose one (spinning threads collapse on a shared machine: README)."""
+    import os
+    import subprocess
+    import sys
+    code = "import os, kernest; print(os.environ.get('OMP_WAIT_POLICY'))"
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "PASSIVE"
+    out = subprocess.run([sys.executable, "-c", code], env=dict(env, OMP_WAIT_POLICY="active"),
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "active"

@@ -1,5 +1,6 @@
 /* cmd_info.c — `kernest info`: the backends compiled in, the devices and the library versions. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -13,7 +14,7 @@ int cmd_info(int argc, char **argv)
     if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
         puts("usage: kernest info\n\nPrint the backends compiled in, the devices with their memory "
              "and compute capability,\nthe array file formats compiled in, the FFTW, cuFFT and cuBLAS versions, the FFTW\n"
-             "wisdom cache folder, and whether MPI is compiled in (with this process's rank).");
+             "wisdom cache folder, the OpenMP wait policy, and whether MPI is compiled in (with this process's rank).");
         return CLI_OK;
     }
     if (argc > 1)
@@ -28,6 +29,9 @@ int cmd_info(int argc, char **argv)
     printf("\n");
     printf("cpu: %ld core%s, %s (OpenMP threads), wisdom cache %s\n", cores, cores == 1 ? "" : "s",
            kernest_fftw_version(), *kernest_fftw_wisdom_dir() ? kernest_fftw_wisdom_dir() : "(none)");
+    const char *policy = getenv("OMP_WAIT_POLICY"), *spin = getenv("GOMP_SPINCOUNT");
+    printf("openmp: wait policy %s%s%s\n", policy ? policy : "(runtime default)", spin ? ", GOMP_SPINCOUNT " : "",
+           spin ? spin : "");
     char buf[8192] = "";
     int st = kernest_cuda_info(buf, sizeof buf);
     fputs(buf, stdout); /* the library versions, even when no device is usable */
