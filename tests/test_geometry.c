@@ -1,7 +1,7 @@
 /* test_geometry.c — a layer's stride, dilation and groups: output shapes against PyTorch's
- * formula, the operator against a direct sum written from the definition (every mode, masks,
- * both precisions' adjoints), the layer padding's 'same', refusals, and a grouped, strided,
- * dilated layer with a bias recovered through the library and through the command line. */
+ * formula, the layer padding's 'same', refusals, and a grouped, strided, dilated layer with a
+ * bias recovered through the library and through the command line. The operator itself against
+ * the definition, term by term, with its adjoint: test_channels.c's cases. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <math.h>
@@ -74,169 +74,6 @@ Test(geometry, layer_padding_same)
         kernest_array_destroy(&P);
     }
     kernest_array_destroy(&A);
-}
-
-/* ---- the operator against the definition --------------------------------------------------- */
-
-typedef struct gcase {
-    const char *label;
-    kernest_mode mode;
-    size_t kh, kw, cin, cout, groups;
-    int sh, sw, dh, dw;
-    size_t s, h, w; /* samples of h×w */
-    int mask;
-} gcase;
-
-static const gcase cases[] = {
-    {"valid, stride 2, 3x3, 4->6 in 2 groups", KERNEST_MODE_VALID, 3, 3, 4, 6, 2, 2, 2, 1, 1, 2, 11, 12, 0},
-    {"valid, dilation 2x3, 3x2, 2->2, masked", KERNEST_MODE_VALID, 3, 2, 2, 2, 1, 1, 1, 2, 3, 1, 12, 13, 1},
-    {"valid, depthwise x2, stride 1x3, dilation 2", KERNEST_MODE_VALID, 3, 3, 3, 6, 3, 1, 3, 2, 2, 2, 13, 14, 0},
-    {"same, stride 3x2, even 4x2, 2->4 in 2 groups", KERNEST_MODE_SAME, 4, 2, 2, 4, 2, 3, 2, 1, 1, 1, 10, 9, 1},
-    {"same, dilation 3, K as large as A", KERNEST_MODE_SAME, 5, 4, 1, 1, 1, 1, 1, 3, 3, 1, 9, 10, 0},
-    {"full, stride 2, dilation 2x1, 3x3, 2->3", KERNEST_MODE_FULL, 3, 3, 2, 3, 1, 2, 2, 2, 1, 2, 7, 8, 1},
-};
-#define NCASES (sizeof cases / sizeof cases[0])
-
-static int masked_at(size_t q, size_t y, size_t x)
-{
-    return (q * 5 + y * 7 + x * 3) % 6 == 0;
-}
-
-typedef struct gfix {
-    kernest_array *A, *B;
-    kn_problem pb;
-    kn_backend *be;
-} gfix;
-
-static kernest_geometry geometry_of(const gcase *c)
-{
-    return (kernest_geometry){c->sh, c->sw, c->dh, c->dw, (int)c->groups};
-}
-
-static void fix_open(gfix *f, const gcase *c, kernest_precision prec, unsigned long long *seed)
-{
-    memset(f, 0, sizeof *f);
-    const size_t sa[4] = {c->s, c->cin, c->h, c->w};
-    cr_assert_eq(kernest_array_create(4, sa, &f->A), KERNEST_OK);
-    tu_random_vec(f->A->data, f->A->size, -1, 1, seed);
-    const kernest_geometry g = geometry_of(c);
-    size_t hb, wb;
-    cr_assert_eq(kn_layer_window(c->mode, c->h, c->w, c->kh, c->kw, &g, &hb, &wb, NULL, NULL), KERNEST_OK);
-    if (c->mask) {
-        const size_t sb[4] = {c->s, c->cout, hb, wb};
-        cr_assert_eq(kernest_array_create(4, sb, &f->B), KERNEST_OK);
-        tu_random_vec(f->B->data, f->B->size, -1, 1, seed);
-        for (size_t q = 0; q < c->s * c->cout; q++)
-            for (size_t y = 0; y < hb; y++)
-                for (size_t x = 0; x < wb; x++)
-                    if (masked_at(q, y, x))
-                        f->B->data[(q * hb + y) * wb + x] = NAN;
-    }
-    const kernest_array *As[1] = {f->A}, *Bs[1] = {f->B};
-    int st = kn_problem_init_channels(&f->pb, As, f->B ? Bs : NULL, 1, c->mode, c->kh, c->kw, KERNEST_LAYOUT_AUTO,
-                                      c->cout, &g, NULL);
-    cr_assert_eq(st, KERNEST_OK, "%s: %s", c->label, kernest_last_error());
-    cr_assert_eq(f->pb.n, c->cout * (c->cin / c->groups) * c->kh * c->kw, "%s: the unknowns are the layer's weights",
-                 c->label);
-    cr_assert_eq(f->pb.pairs[0].hb, hb);
-    cr_assert_eq(kn_backend_cpu_create(prec, 1, &f->be), KERNEST_OK);
-    st = f->be->ops->op_setup(f->be, &f->pb);
-    cr_assert_eq(st, KERNEST_OK, "%s: op_setup: %s", c->label, kernest_last_error());
-}
-
-static void fix_close(gfix *f)
-{
-    kn_backend_destroy(&f->be);
-    kn_problem_free(&f->pb);
-    kernest_array_destroy(&f->A);
-    kernest_array_destroy(&f->B);
-}
-
-/* B[s,o][y,x] = Σ_i Σ_ty,tx K[o,i,ty,tx] A[s, g·kin+i][fy − ty·dh, fx − tx·dw], (fy, fx) =
- * (row0 + y·sh, col0 + x·sw) of the full convolution: the definition, term by term */
-static void reference(const gfix *f, const gcase *c, const double *k, double *ref)
-{
-    const kn_problem *pb = &f->pb;
-    const size_t kin = c->cin / c->groups, per_group = c->cout / c->groups;
-    for (size_t s = 0; s < pb->npairs; s++) {
-        const kn_pair *p = &pb->pairs[s];
-        for (size_t o = 0; o < c->cout; o++)
-            for (size_t y = 0; y < p->hb; y++)
-                for (size_t x = 0; x < p->wb; x++) {
-                    const long fy = (long)(p->row0 + y * (size_t)c->sh), fx = (long)(p->col0 + x * (size_t)c->sw);
-                    double v = 0;
-                    for (size_t i = 0; i < kin; i++) {
-                        const double *a = p->A + (o / per_group * kin + i) * c->h * c->w;
-                        for (size_t ty = 0; ty < c->kh; ty++)
-                            for (size_t tx = 0; tx < c->kw; tx++) {
-                                const long ay = fy - (long)ty * c->dh, ax = fx - (long)tx * c->dw;
-                                if (ay >= 0 && ay < (long)c->h && ax >= 0 && ax < (long)c->w)
-                                    v += k[((o * kin + i) * c->kh + ty) * c->kw + tx] * a[ay * (long)c->w + ax];
-                            }
-                    }
-                    const size_t j = o * p->hb * p->wb + y * p->wb + x;
-                    ref[p->offset + j] = p->B && isnan(p->B[j]) ? 0.0 : v;
-                }
-    }
-}
-
-Test(geometry, apply_matches_the_definition)
-{
-    unsigned long long seed = 99;
-    for (size_t ci = 0; ci < NCASES; ci++) {
-        const gcase *c = &cases[ci];
-        gfix f;
-        fix_open(&f, c, KERNEST_DOUBLE, &seed);
-        double *k = tu_random_vec_new(f.pb.n, -1, 1, &seed), *hk = malloc(f.pb.m * sizeof *hk),
-               *ref = malloc(f.pb.m * sizeof *ref);
-        cr_assert(hk && ref);
-        tu_apply(f.be, 0, k, f.pb.n, hk, f.pb.m);
-        reference(&f, c, k, ref);
-        const double d = tu_rel_diff_vec(hk, ref, f.pb.m);
-        cr_assert(d < 1e-12, "%s: relative difference %.3g", c->label, d);
-        free(k);
-        free(hk);
-        free(ref);
-        fix_close(&f);
-    }
-}
-
-static void check_adjoint(kernest_precision prec, double tol)
-{
-    unsigned long long seed = 5;
-    for (size_t ci = 0; ci < NCASES; ci++) {
-        const gcase *c = &cases[ci];
-        gfix f;
-        fix_open(&f, c, prec, &seed);
-        const size_t n = f.pb.n, m = f.pb.m;
-        double *k = tu_random_vec_new(n, -1, 1, &seed), *r = tu_random_vec_new(m, -1, 1, &seed);
-        double *hk = malloc(m * sizeof *hk), *htr = malloc(n * sizeof *htr);
-        cr_assert(hk && htr);
-        tu_apply(f.be, 0, k, n, hk, m);
-        tu_apply(f.be, 1, r, m, htr, n);
-        if (prec == KERNEST_SINGLE) { /* what the backend stored */
-            for (size_t j = 0; j < n; j++) k[j] = (float)k[j];
-            for (size_t j = 0; j < m; j++) r[j] = (float)r[j];
-        }
-        double lhs, rhs;
-        const double rel = tu_dot_test(n, k, htr, m, hk, r, &lhs, &rhs);
-        cr_assert(rel <= tol, "%s: <Hk,r> = %.17g, <k,H'r> = %.17g", c->label, lhs, rhs);
-        free(k);
-        free(r);
-        free(hk);
-        free(htr);
-        fix_close(&f);
-    }
-}
-
-Test(geometry, adjoint_identity_double)
-{
-    check_adjoint(KERNEST_DOUBLE, 1e-12);
-}
-
-Test(geometry, adjoint_identity_single)
-{
-    check_adjoint(KERNEST_SINGLE, 1e-5);
 }
 
 /* ---- refusals ------------------------------------------------------------------------------ */
@@ -363,14 +200,9 @@ Test(geometry_cli, convolve_estimate_score_round_trip)
     char *wep = tu_path(tu_dir, "We.npy");
     cr_assert_eq(kernest_npy_read(wep, &We), KERNEST_OK);
     cr_assert(tu_rel_diff(We, W) < 1e-8, "weights off by %g", tu_rel_diff(We, W));
-    snprintf(cmd, sizeof cmd, "'%s' score %s %s %s %s --bias %s/b.npy 2>/dev/null", KERNEST_CLI, xp, zp, wep, layer,
-             tu_dir);
-    FILE *pipe = popen(cmd, "r");
-    cr_assert(pipe);
-    double rmse = 1;
-    const int got = fscanf(pipe, "rmse %lf", &rmse);
-    cr_assert_eq(pclose(pipe), 0, "score failed");
-    cr_assert(got == 1 && rmse < 1e-8, "score's rmse %g", rmse);
+    snprintf(cmd, sizeof cmd, "%s %s %s %s --bias %s/b.npy", xp, zp, wep, layer, tu_dir);
+    const double rmse = tu_score_rmse(cmd);
+    cr_assert(rmse < 1e-8, "score's rmse %g", rmse);
     /* bad geometry: exit 2, one line naming the option, no output */
     const char *bad[] = {"--ksize 3x3 --stride 0", "--ksize 3x3 --dilation 1x0", "--ksize 3x3 --groups 3",
                          "--stride 2", "--ksize 3x3 --groups x"};

@@ -315,6 +315,50 @@ double tu_dot_test(size_t n, const double *x, const double *hty, size_t m, const
     return scale > 0 ? fabs(l - r) / scale : NAN;
 }
 
+void tu_stored(struct kn_backend *be, double *v, size_t n)
+{
+    kn_vec *t = NULL;
+    cr_assert_eq(be->ops->vec_create(be, n, &t), KERNEST_OK);
+    cr_assert_eq(be->ops->vec_upload(be, t, v), KERNEST_OK);
+    cr_assert_eq(be->ops->vec_download(be, t, v), KERNEST_OK);
+    be->ops->vec_destroy(be, &t);
+}
+
+double tu_score_rmse(const char *args)
+{
+    char *cmd = NULL;
+    cr_assert(asprintf(&cmd, "'%s' score %s 2>/dev/null </dev/null", KERNEST_CLI, args) >= 0);
+    FILE *pipe = popen(cmd, "r");
+    cr_assert(pipe, "%s", cmd);
+    double rmse = NAN;
+    const int got = fscanf(pipe, "rmse %lf", &rmse);
+    cr_assert_eq(pclose(pipe), 0, "%s failed", cmd);
+    cr_assert_eq(got, 1, "%s printed no rmse", cmd);
+    free(cmd);
+    return rmse;
+}
+
+double tu_operator_dot_test(struct kn_backend *be, size_t n, size_t m, unsigned long long *seed, double *lhs,
+                            double *rhs, double **hk_out)
+{
+    double *k = tu_random_vec_new(n, -1.0, 1.0, seed), *r = tu_random_vec_new(m, -1.0, 1.0, seed);
+    double *hk = malloc((m ? m : 1) * sizeof *hk), *htr = malloc((n ? n : 1) * sizeof *htr);
+    cr_assert(hk && htr);
+    tu_stored(be, k, n);
+    tu_stored(be, r, m);
+    tu_apply(be, 0, k, n, hk, m);
+    tu_apply(be, 1, r, m, htr, n);
+    const double rel = tu_dot_test(n, k, htr, m, hk, r, lhs, rhs); /* NaN where the scale is 0 */
+    free(k);
+    free(r);
+    free(htr);
+    if (hk_out)
+        *hk_out = hk;
+    else
+        free(hk);
+    return rel;
+}
+
 kernest_array *tu_observe(const kernest_array *A, const kernest_array *K, double sigma, struct kn_rng *rng)
 {
     kernest_array *B = NULL;

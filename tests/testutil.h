@@ -28,6 +28,8 @@ int tu_count_entries(const char *dir);
 /* Runs the kernest CLI with the given shell-quoted argument string; returns its exit code and
  * stores (at most cap bytes of) its stderr in err when err is not NULL. */
 int tu_run_cli(const char *args, char *err, size_t cap);
+/* The rmse `kernest score ARGS` prints (a Criterion assertion when it fails or prints none). */
+double tu_score_rmse(const char *args);
 
 /* Deterministic pseudo-random numbers (xorshift), uniform in [0,1). */
 double tu_rand(unsigned long long *state);
@@ -79,6 +81,15 @@ void tu_gram(struct kn_backend *be, kernest_reg reg, const double *in, double *o
  * Tests whose tolerance is on another scale assert on lhs and rhs themselves. */
 double tu_dot_test(size_t n, const double *x, const double *hty, size_t m, const double *hx, const double *y,
                    double *lhs, double *rhs);
+
+/* v (n values) rounded to what be stores (its precision's values): an upload and a download. */
+void tu_stored(struct kn_backend *be, double *v, size_t n);
+/* The dot test of be's operator (set up: n unknowns, m data values) on random k and r (uniform in
+ * [−1, 1) from *seed, rounded to what be stores: its precision's values): stores ⟨H k, r⟩ and
+ * ⟨k, Hᵀ r⟩ in *lhs and *rhs and returns tu_dot_test's relative mismatch. hk (may be NULL)
+ * receives H k (m values, malloc'd: the caller frees). */
+double tu_operator_dot_test(struct kn_backend *be, size_t n, size_t m, unsigned long long *seed, double *lhs,
+                            double *rhs, double **hk);
 
 /* ---- problems ---------------------------------------------------------------------------- */
 struct kn_rng;

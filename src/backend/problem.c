@@ -185,15 +185,14 @@ int kn_problem_init(kn_problem *pb, const kernest_array *const *A, const kernest
 int kn_problem_init_channels(kn_problem *pb, const kernest_array *const *A,
                              const kernest_array *const *B, size_t npairs, kernest_mode mode,
                              size_t kh, size_t kw, kernest_layout layout, size_t cout_noB,
-                             const kernest_geometry *g, const char *const *names)
+                             const kernest_geometry *g_in, const char *const *names)
 {
     memset(pb, 0, sizeof *pb);
-    const kernest_geometry plain = {1, 1, 1, 1, 1};
-    int gst = kn_geometry_check(g);
+    kernest_geometry geom;
+    const kernest_geometry *g = &geom;
+    int gst = kn_geometry_resolve(g_in, &geom);
     if (gst)
         return gst;
-    if (!g)
-        g = &plain;
     if (!A || npairs == 0)
         return kn_error(KERNEST_E_INVALID, "no input pairs");
     if ((unsigned)mode > KERNEST_MODE_VALID)

@@ -143,18 +143,17 @@ static void layer_pad(size_t n, size_t k, int pad, int d, int s, size_t *before,
 }
 
 int kernest_pad_layer(const kernest_array *A, size_t kh, size_t kw, int pad_h, int pad_w,
-                      kernest_padding_mode mode, const kernest_geometry *g, kernest_array **out)
+                      kernest_padding_mode mode, const kernest_geometry *g_in, kernest_array **out)
 {
     if (!kh || !kw)
         return kn_error(KERNEST_E_INVALID, "--padding: needs the kernel's size (--ksize HxW)");
     if (pad_h < -1 || pad_w < -1)
         return kn_error(KERNEST_E_INVALID, "--padding: must be >= 0 or same, got %d,%d", pad_h, pad_w);
-    const kernest_geometry plain = {1, 1, 1, 1, 1};
-    int st = kn_geometry_check(g);
+    kernest_geometry geom;
+    const kernest_geometry *g = &geom;
+    int st = kn_geometry_resolve(g_in, &geom);
     if (st)
         return st;
-    if (!g)
-        g = &plain;
     if (!A || A->ndim < 2)
         return kn_error(KERNEST_E_SHAPE, "--padding: A must have at least 2 dimensions");
     if (kh > (size_t)INT_MAX || kw > (size_t)INT_MAX)

@@ -45,6 +45,14 @@ int kn_geometry_check(const kernest_geometry *g)
     return KERNEST_OK;
 }
 
+int kn_geometry_resolve(const kernest_geometry *g, kernest_geometry *out)
+{
+    int st = kn_geometry_check(g);
+    if (!st)
+        *out = g ? *g : (kernest_geometry){1, 1, 1, 1, 1};
+    return st;
+}
+
 int kn_geometry_is_plain(const kernest_geometry *g)
 {
     return !g || (g->stride_h == 1 && g->stride_w == 1 && g->dilation_h == 1 && g->dilation_w == 1 &&

@@ -9,6 +9,8 @@
 int kn_options_check(const kernest_options *opt);
 /* Checks a layer's geometry (every field >= 1; NULL is all ones). */
 int kn_geometry_check(const kernest_geometry *g);
+/* *out = g checked (every field >= 1), or all ones for NULL. */
+int kn_geometry_resolve(const kernest_geometry *g, kernest_geometry *out);
 /* 1 when g is NULL or all ones: stride, dilation and groups 1. */
 int kn_geometry_is_plain(const kernest_geometry *g);
 /* The checks of the automatic choice's options (the rule, folds, probes, σ, which automatic
