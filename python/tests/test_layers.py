@@ -132,6 +132,20 @@ def test_stride_needs_ksize():
         kernest.estimate(np.ones((8, 8)), np.ones((4, 4)), stride=2, fast=True)
 
 
+def test_the_layer_example_runs():
+    """python/examples/conv_layer.py, the recipe end to end (PyTorch's layer where installed)."""
+    import os
+    import re
+    import subprocess
+    import sys
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = subprocess.run([sys.executable, os.path.join(here, "..", "examples", "conv_layer.py")],
+                         capture_output=True, text=True, check=True).stdout
+    m = re.search(r"weight \(16, 2, 3, 3\): max error (\S+); bias: max error (\S+); held-out RMSE/sigma (\S+)", out)
+    assert m, out
+    assert float(m.group(1)) < 1e-3 and float(m.group(2)) < 1e-3 and 0.95 < float(m.group(3)) < 1.05, out
+
+
 try:
     import torch
 except ImportError:
