@@ -243,3 +243,66 @@ Test(estimate, scale_invariant_in_single)
     sc_check(KERNEST_SINGLE, 1e-20, 1e20, 1e-4, stable);
     sc_check(KERNEST_SINGLE, 1e15, 1e15, 1e-4, stable);
 }
+
+/* ---- σ far larger than the data ---------------------------------------------------------------
+ * The posterior samples are b + σε solved from K̂: with σ ~ 1e200 (1e30 in single) their sums of
+ * squares overflowed, each sample stopped non-finite at its start and the std map came out 0,
+ * silently. The map is linear in σ: std/σ is the same at any σ. */
+static double *std_at(kernest_precision prec, double sigma)
+{
+    kernest_array *A, *B, *K = NULL;
+    sc_problem(&A, &B);
+    kernest_fixed_pixel fixed;
+    kernest_options o = sc_options(SC_STD, prec, 1.0, 1.0, &fixed);
+    o.sigma = sigma;
+    kernest_report *r = NULL;
+    cr_assert_eq(kernest_estimate(CA(&A), CA(&B), 1, &o, &K, &r), KERNEST_OK, "%s", kernest_last_error());
+    double *s = malloc(K->size * sizeof *s);
+    for (size_t i = 0; i < K->size; i++)
+        s[i] = r->std[i] / sigma;
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&B);
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&r);
+    return s;
+}
+
+Test(estimate, std_map_for_sigma_far_above_the_data)
+{
+    const struct { kernest_precision prec; double big; } cases[] = {{KERNEST_DOUBLE, 1e200}, {KERNEST_DOUBLE, 1e300},
+                                                                     {KERNEST_SINGLE, 1e30}, {KERNEST_SINGLE, 1e60}};
+    for (int c = 0; c < 4; c++) {
+        double *ref = std_at(cases[c].prec, 1e3), *got = std_at(cases[c].prec, cases[c].big);
+        const double d = tu_rel_diff_vec(got, ref, 25);
+        cr_expect(d < (cases[c].prec == KERNEST_SINGLE ? 1e-4 : 1e-6) && ref[12] > 0,
+                  "%s, sigma %g: std/sigma off by %g relative (centre %g against %g at sigma 1e3)",
+                  cases[c].prec == KERNEST_SINGLE ? "single" : "double", cases[c].big, d, got[12], ref[12]);
+        free(ref);
+        free(got);
+    }
+}
+
+/* the discrepancy rule with σ far above the noise: no λ meets it (the path ends at its largest
+ * λ, K ≈ 0); a warning says so, and none when σ is the noise's */
+Test(estimate, discrepancy_that_no_lambda_meets_is_a_warning)
+{
+    for (int big = 0; big < 2; big++) {
+        kernest_array *A, *B, *K = NULL;
+        sc_problem(&A, &B);
+        for (size_t i = 0; i < B->size; i++) /* without the offset: the residual can reach the noise */
+            B->data[i] -= 0.5;
+        kernest_options o = tu_cpu_options(5, 5);
+        o.auto_lambda = 1, o.select = KERNEST_SELECT_DISCREPANCY, o.reg = KERNEST_REG_GRAD;
+        o.sigma = big ? 1.0 : 0.003; /* the noise: uniform ±0.005 */
+        kernest_report *r = NULL;
+        cr_assert_eq(kernest_estimate(CA(&A), CA(&B), 1, &o, &K, &r), KERNEST_OK, "%s", kernest_last_error());
+        char w[1024];
+        warnings_of(r, w, sizeof w);
+        const int warned = strstr(w, "--select discrepancy: no lambda") != NULL;
+        cr_expect(warned == big && (!big || strstr(w, "sigma is larger")), "sigma %g: warnings '%s'", o.sigma, w);
+        kernest_array_destroy(&A);
+        kernest_array_destroy(&B);
+        kernest_array_destroy(&K);
+        kernest_report_destroy(&r);
+    }
+}

@@ -80,6 +80,21 @@ static int uncertainty(kn_session *s, const kernest_options *o, const kn_fit *fi
     return st;
 }
 
+/* The discrepancy rule picks the λ whose residual is nearest mσ²; when none of the λ tried comes
+ * near (σ far above what any fit leaves: the path ends at its largest λ, or far below), that λ
+ * meets no rule, and a σ given far larger than the data gave K ≈ 0 silently */
+static void discrepancy_warning(kn_session *s, const kernest_options *opt, const kn_selection *sel)
+{
+    if (opt->select != KERNEST_SELECT_DISCREPANCY || !sel->cands || sel->chosen >= sel->ncands)
+        return;
+    const double ratio = sel->cands[sel->chosen].score; /* ‖r‖²/(mσ²) at the choice */
+    if (ratio > 0.5 && ratio < 2)
+        return;
+    kn_warn(&s->warnings, "--select discrepancy: no lambda tried brings the residual near sigma (rms "
+            "residual / sigma = %.3g at the choice): sigma is %s than the noise these data hold",
+            sqrt(ratio), ratio < 1 ? "larger" : "smaller");
+}
+
 /* 1 when the support and the fixed pixels hold every unknown of the fit's model (then at 0: K is) */
 static int nothing_free(const kernest_options *o, const kn_fit *f)
 {
@@ -162,6 +177,7 @@ static int estimate_in(kernest_context *ctx, const kernest_array *const *A, cons
         chosen = sel.opt;
         chosen.uncertainty = opt->uncertainty;
         sigma_est = sel.sigma_estimated;
+        discrepancy_warning(&s, opt, &sel);
     } else if ((st = kn_session_solve(&s, opt, NULL, &fit)))
         goto done;
     if ((st = kn_kernel_array(&s.pb, &k)))
