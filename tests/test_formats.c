@@ -17,6 +17,9 @@
 #ifdef KERNEST_HAVE_LIBTIFF
 #include <tiffio.h>
 #endif
+#ifdef KERNEST_HAVE_CFITSIO
+#include <fitsio.h>
+#endif
 
 #define dir tu_dir
 #define FIX KERNEST_FIXTURES "/formats/"
@@ -932,5 +935,114 @@ Test(formats, tiff_multi_page_is_refused)
     TIFFClose(t);
     expect_fail(p, NULL, KERNEST_E_FORMAT, "3 pages");
     free(p);
+#endif
+}
+
+#ifdef KERNEST_HAVE_CFITSIO
+/* A tile-compressed FITS image of n×n int16 7s, tiles of n × tile_rows, written by cfitsio. */
+static char *compressed_fits(const char *name, long n, long tile_rows)
+{
+    char *p = in_dir(name);
+    fitsfile *f = NULL;
+    int status = 0;
+    long naxes[2] = {n, n}, tile[2] = {n, tile_rows};
+    short *img = malloc((size_t)n * (size_t)n * sizeof *img);
+    cr_assert_not_null(img);
+    for (long i = 0; i < n * n; i++)
+        img[i] = 7;
+    fits_create_diskfile(&f, p, &status);
+    fits_set_compression_type(f, GZIP_1, &status);
+    fits_set_tile_dim(f, 2, tile, &status);
+    fits_create_img(f, SHORT_IMG, 2, naxes, &status);
+    fits_write_img(f, TSHORT, 1, (LONGLONG)n * n, img, &status);
+    fits_close_file(f, &status);
+    free(img);
+    cr_assert_eq(status, 0, "%s: cfitsio status %d", name, status);
+    return p;
+}
+
+/* Sets the integer value of header card `key` in the file (the value field, columns 11..30). */
+static void set_card(const char *path, const char *key, long value)
+{
+    FILE *f = fopen(path, "r+b");
+    cr_assert_not_null(f);
+    char card[81] = "";
+    for (long at = 0; fread(card, 1, 80, f) == 80; at += 80) {
+        if (!strncmp(card, key, strlen(key)) && card[strlen(key)] == ' ' && card[8] == '=') {
+            char v[21];
+            snprintf(v, sizeof v, "%20ld", value);
+            fseek(f, at + 10, SEEK_SET);
+            fwrite(v, 1, 20, f);
+            fclose(f);
+            return;
+        }
+    }
+    fclose(f);
+    cr_assert_fail("%s: no card %s", path, key);
+}
+#endif
+
+/* Issue 21, item 8: a tile-compressed FITS expands only as far as its declared shape, checked
+ * before cfitsio decompresses anything: a 10 KB file declaring 200000×200000 (320 GB as doubles)
+ * is refused by the CLI, exit 2, one line naming the file, under a 1 GB address space; and a
+ * file of one tile for the whole image counts cfitsio's tile buffers (about twice the array) with
+ * the array, so that under a limit the array alone would meet it is refused as too big (before,
+ * the array was allocated and cfitsio's buffers took the rest: under a container's limit, an OOM
+ * kill), while it reads without the limit. */
+Test(formats, fits_tile_compressed_bounded_by_its_declared_shape, .timeout = 120)
+{
+#ifndef KERNEST_HAVE_CFITSIO
+    cr_skip_test("no cfitsio in this build");
+#else
+    char *huge = compressed_fits("huge.fits", 100, 100); /* one tile, then the shape patched */
+    const char *keys[] = {"ZNAXIS1", "ZNAXIS2", "ZTILE1", "ZTILE2"};
+    for (int i = 0; i < 4; i++)
+        set_card(huge, keys[i], 200000);
+    struct stat sb;
+    cr_assert_eq(stat(huge, &sb), 0);
+    cr_assert_lt(sb.st_size, 64 << 10);
+    char cmd[4096], err[4096];
+    snprintf(cmd, sizeof cmd, "sh -c \"ulimit -v 1000000; exec '%s' estimate '%s' '%s' -o '%s/K.npy' --fast\" "
+             "2>'%s/err.txt' >/dev/null", KERNEST_CLI, huge, huge, dir, dir);
+    int rc = system(cmd);
+    char *ef = in_dir("err.txt");
+    FILE *f = fopen(ef, "rb");
+    cr_assert_not_null(f);
+    err[fread(err, 1, sizeof err - 1, f)] = '\0';
+    fclose(f);
+    cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 2, "exit %d: %s", WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, err);
+    cr_assert(strstr(err, "huge.fits") && strstr(err, "200000") && strchr(err, '\n') == err + strlen(err) - 1,
+              "one line naming the file and its shape: '%s'", err);
+    free(ef);
+    free(huge);
+
+    char *one = compressed_fits("one.fits", 3000, 3000); /* 72 MB as doubles, ~144 MB of tile buffers */
+    kernest_array *a = read_ok(one, NULL);
+    cr_assert(a->shape[0] == 3000 && a->shape[1] == 3000 && a->data[4500000] == 7.0);
+    kernest_array_destroy(&a);
+    /* a container's limit of 150 MB (KERNEST_CGROUP_ROOT stands for /sys/fs/cgroup): the array
+     * fits, the array and the tiles' buffers (measured peak: 219 MB) do not */
+    char *cg = in_dir("cg"), *mf = in_dir("cg/memory.max"), *cf = in_dir("cg/memory.current");
+    cr_assert_eq(mkdir(cg, 0777), 0);
+    cr_assert_eq(tu_write_bytes(mf, "157286400\n", 10), 0);
+    cr_assert_eq(tu_write_bytes(cf, "0\n", 2), 0);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        setenv("KERNEST_CGROUP_ROOT", cg, 1);
+        kernest_array *b = NULL;
+        int st = kernest_array_read(one, NULL, &b);
+        const char *m = kernest_last_error();
+        _exit(st == KERNEST_E_TOOBIG && strstr(m, "one.fits") && strstr(m, "tiles") ? 0 : 10 + st);
+    }
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "the read of one tile of 3000x3000 under a 150 MB limit was not refused as too big (child status %d)",
+              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    free(cg);
+    free(mf);
+    free(cf);
+    free(one);
 #endif
 }
