@@ -863,6 +863,41 @@ Test(formats, cli_info_lists_the_formats)
     free(out);
 }
 
+/* Reads path in a child after limit(arg) (the memory it may use); 1 when the read failed with
+ * status and a message holding both needles (needle2 may be NULL). */
+static int refused_in_child(const char *path, void (*limit)(const void *), const void *arg, int status,
+                            const char *needle1, const char *needle2)
+{
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        limit(arg);
+        kernest_array *a = NULL;
+        int st = kernest_array_read(path, NULL, &a);
+        const char *m = kernest_last_error();
+        _exit(st == status && strstr(m, needle1) && (!needle2 || strstr(m, needle2)) ? 0 : 10 + st);
+    }
+    int ws = 0;
+    cr_assert_eq(waitpid(pid, &ws, 0), pid);
+    return WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
+}
+
+/* 100 MB more address space than the child maps now */
+static void limit_address_space(const void *arg)
+{
+    (void)arg;
+    unsigned long long vm = 0, kb;
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmSize: %llu kB", &kb) == 1)
+            vm = kb * 1024ull;
+    if (f)
+        fclose(f);
+    struct rlimit rl = {vm + (100ull << 20), vm + (100ull << 20)};
+    setrlimit(RLIMIT_AS, &rl);
+}
+
 /* Issue 21, item 8: a deflated npz member that declares a small shape but inflates to 200 MB (a
  * 200 KB file) is refused without inflating it: in a child limited to 100 MB more address space,
  * the read fails as a format error ("unexpected bytes"), not as an allocation failure. */
@@ -886,28 +921,8 @@ Test(formats, npz_member_does_not_expand_beyond_its_shape, .timeout = 120)
     struct stat sb;
     cr_assert_eq(stat(p, &sb), 0);
     cr_assert_lt(sb.st_size, 2 << 20, "the archive should be small: %lld bytes", (long long)sb.st_size);
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        unsigned long long vm = 0, kb;
-        char line[256];
-        FILE *f = fopen("/proc/self/status", "r");
-        while (f && fgets(line, sizeof line, f))
-            if (sscanf(line, "VmSize: %llu kB", &kb) == 1)
-                vm = kb * 1024ull;
-        if (f)
-            fclose(f);
-        struct rlimit rl = {vm + (100ull << 20), vm + (100ull << 20)};
-        setrlimit(RLIMIT_AS, &rl);
-        kernest_array *a = NULL;
-        int st = kernest_array_read(p, NULL, &a);
-        _exit(st == KERNEST_E_FORMAT && strstr(kernest_last_error(), "unexpected bytes") ? 0 : 10 + st);
-    }
-    int status = 0;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-              "the read did not refuse the archive as a format error before inflating it (child status %d)",
-              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    cr_assert(refused_in_child(p, limit_address_space, NULL, KERNEST_E_FORMAT, "unexpected bytes", NULL),
+              "the read did not refuse the archive as a format error before inflating it");
     free(p);
 }
 
@@ -959,6 +974,11 @@ static char *compressed_fits(const char *name, long n, long tile_rows)
     free(img);
     cr_assert_eq(status, 0, "%s: cfitsio status %d", name, status);
     return p;
+}
+
+static void set_cgroup_root(const void *dir)
+{
+    setenv("KERNEST_CGROUP_ROOT", dir, 1);
 }
 
 /* Sets the integer value of header card `key` in the file (the value field, columns 11..30). */
@@ -1026,20 +1046,8 @@ Test(formats, fits_tile_compressed_bounded_by_its_declared_shape, .timeout = 120
     cr_assert_eq(mkdir(cg, 0777), 0);
     cr_assert_eq(tu_write_bytes(mf, "157286400\n", 10), 0);
     cr_assert_eq(tu_write_bytes(cf, "0\n", 2), 0);
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        setenv("KERNEST_CGROUP_ROOT", cg, 1);
-        kernest_array *b = NULL;
-        int st = kernest_array_read(one, NULL, &b);
-        const char *m = kernest_last_error();
-        _exit(st == KERNEST_E_TOOBIG && strstr(m, "one.fits") && strstr(m, "tiles") ? 0 : 10 + st);
-    }
-    int status = 0;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-              "the read of one tile of 3000x3000 under a 150 MB limit was not refused as too big (child status %d)",
-              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    cr_assert(refused_in_child(one, set_cgroup_root, cg, KERNEST_E_TOOBIG, "one.fits", "tiles"),
+              "the read of one tile of 3000x3000 under a 150 MB limit was not refused as too big");
     free(cg);
     free(mf);
     free(cf);
