@@ -315,6 +315,39 @@ Test(alloc, estimate_support_fix)
     fail_each("estimate --support --fix --sum (fista)", op_estimate, &opt);
 }
 
+/* data far from 1, solved in scaled units: the scaled copies of A and B and of the fixed pixels
+ * (api/units.c) */
+static kernest_array *scaled[4];
+
+static int op_estimate_scaled(const void *arg, kernest_array **made)
+{
+    const kernest_options *opt = arg;
+    const kernest_array *As[2] = {scaled[0], scaled[1]}, *Bs[2] = {scaled[2], scaled[3]};
+    kernest_report *rep = NULL;
+    int st = kernest_estimate(As, Bs, 2, opt, made, &rep);
+    if (!st && !rep)
+        st = -1;
+    kernest_report_destroy(&rep);
+    return st;
+}
+
+Test(alloc, estimate_scaled_units)
+{
+    const kernest_array *src[4] = {fx.A, fx.A, fx.B, fx.Bnan};
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(kernest_array_create(src[i]->ndim, src[i]->shape, &scaled[i]), KERNEST_OK);
+        for (size_t j = 0; j < src[i]->size; j++)
+            scaled[i]->data[j] = ldexp(src[i]->data[j], i < 2 ? -300 : 200);
+    }
+    kernest_options opt = small_options();
+    kernest_fixed_pixel fix = {0, 0, ldexp(0.5, 500)};
+    opt.fixed = &fix;
+    opt.nfixed = 1;
+    fail_each("estimate on A·2^-300, B·2^200 --fix", op_estimate_scaled, &opt);
+    for (int i = 0; i < 4; i++)
+        kernest_array_destroy(&scaled[i]);
+}
+
 Test(alloc, estimate_wisdom_cache)
 {
     setenv("KERNEST_WISDOM_DIR", tu_dir, 1);

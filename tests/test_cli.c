@@ -675,3 +675,58 @@ Test(cli, plot_is_whole_or_absent)
     free(p);
     free(q);
 }
+
+/* Item 5: data far from 1 give the estimate of the same problem at scale 1 (the solve works in
+ * scaled units), the default command included; a K = 0 that degenerate data or support give is a
+ * warning on stderr and in the report, with exit 0. */
+Test(cli, data_scale_and_zero_kernels)
+{
+    write_good_pair();
+    kernest_array *A = read_npy("A.npy"), *B = read_npy("B.npy");
+    for (size_t i = 0; i < A->size; i++) {
+        A->data[i] *= 1e-150;
+        B->data[i] *= 1e150;
+    }
+    write_npy("As.npy", A);
+    write_npy("Bs.npy", B);
+    for (size_t i = 0; i < A->size; i++)
+        A->data[i] = 0.0;
+    write_npy("A0.npy", A);
+    kernest_array *mask = NULL;
+    cr_assert_eq(kernest_array_create2(15, 15, &mask), KERNEST_OK);
+    write_npy("m0.npy", mask);
+    const char *modes[] = {"--fast", "", "--reg grad --lambda 1"};
+    for (int m = 0; m < 3; m++) {
+        char err[4096], args[1024];
+        snprintf(args, sizeof args, "estimate '%s/A.npy' '%s/B.npy' -o '%s/K1.npy' %s -q", dir, dir, dir, modes[m]);
+        cr_assert_eq(tu_run_cli(args, err, sizeof err), 0, "%s", err);
+        /* λ given for A·1e-150: λ·1e-300 */
+        snprintf(args, sizeof args, "estimate '%s/As.npy' '%s/Bs.npy' -o '%s/Ks.npy' %s -q", dir, dir, dir,
+                 m == 2 ? "--reg grad --lambda 1e-300" : modes[m]);
+        cr_assert_eq(tu_run_cli(args, err, sizeof err), 0, "%s", err);
+        kernest_array *k1 = read_npy("K1.npy"), *ks = read_npy("Ks.npy");
+        for (size_t i = 0; i < ks->size; i++)
+            ks->data[i] *= 1e-300;
+        const double d = tu_rel_diff(ks, k1);
+        cr_expect(d < 1e-6, "'%s' at A·1e-150, B·1e150: K·1e-300 off by %g", modes[m], d);
+        kernest_array_destroy(&k1);
+        kernest_array_destroy(&ks);
+    }
+    const char *cases[][2] = {{"estimate '@/A0.npy' '@/B.npy'", "every A is 0"},
+                              {"estimate '@/A.npy' '@/B.npy' --support '@/m0.npy'", "--support leaves no kernel pixel free"}};
+    for (int c = 0; c < 2; c++) {
+        char err[4096], args[1024], *o = args;
+        for (const char *s = cases[c][0]; *s; s++)
+            o += *s == '@' ? sprintf(o, "%s", dir) : sprintf(o, "%c", *s);
+        snprintf(o, sizeof args - (size_t)(o - args), " -o '%s/K0.npy' --fast --report '%s/r0.json'", dir, dir);
+        cr_assert_eq(tu_run_cli(args, err, sizeof err), 0, "%s", err);
+        cr_expect(strstr(err, "kernest: warning: the estimate is 0") && strstr(err, cases[c][1]),
+                  "%s: stderr '%s'", cases[c][1], err);
+        char *r = read_text("r0.json");
+        cr_expect(strstr(r, cases[c][1]), "%s: not in the report's warnings:\n%.2000s", cases[c][1], r);
+        free(r);
+    }
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&B);
+    kernest_array_destroy(&mask);
+}

@@ -17,6 +17,9 @@
 #ifdef KERNEST_HAVE_LIBTIFF
 #include <tiffio.h>
 #endif
+#ifdef KERNEST_HAVE_CFITSIO
+#include <fitsio.h>
+#endif
 
 #define dir tu_dir
 #define FIX KERNEST_FIXTURES "/formats/"
@@ -860,6 +863,41 @@ Test(formats, cli_info_lists_the_formats)
     free(out);
 }
 
+/* Reads path in a child after limit(arg) (the memory it may use); 1 when the read failed with
+ * status and a message holding both needles (needle2 may be NULL). */
+static int refused_in_child(const char *path, void (*limit)(const void *), const void *arg, int status,
+                            const char *needle1, const char *needle2)
+{
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        limit(arg);
+        kernest_array *a = NULL;
+        int st = kernest_array_read(path, NULL, &a);
+        const char *m = kernest_last_error();
+        _exit(st == status && strstr(m, needle1) && (!needle2 || strstr(m, needle2)) ? 0 : 10 + st);
+    }
+    int ws = 0;
+    cr_assert_eq(waitpid(pid, &ws, 0), pid);
+    return WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
+}
+
+/* 100 MB more address space than the child maps now */
+static void limit_address_space(const void *arg)
+{
+    (void)arg;
+    unsigned long long vm = 0, kb;
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmSize: %llu kB", &kb) == 1)
+            vm = kb * 1024ull;
+    if (f)
+        fclose(f);
+    struct rlimit rl = {vm + (100ull << 20), vm + (100ull << 20)};
+    setrlimit(RLIMIT_AS, &rl);
+}
+
 /* Issue 21, item 8: a deflated npz member that declares a small shape but inflates to 200 MB (a
  * 200 KB file) is refused without inflating it: in a child limited to 100 MB more address space,
  * the read fails as a format error ("unexpected bytes"), not as an allocation failure. */
@@ -883,28 +921,8 @@ Test(formats, npz_member_does_not_expand_beyond_its_shape, .timeout = 120)
     struct stat sb;
     cr_assert_eq(stat(p, &sb), 0);
     cr_assert_lt(sb.st_size, 2 << 20, "the archive should be small: %lld bytes", (long long)sb.st_size);
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        unsigned long long vm = 0, kb;
-        char line[256];
-        FILE *f = fopen("/proc/self/status", "r");
-        while (f && fgets(line, sizeof line, f))
-            if (sscanf(line, "VmSize: %llu kB", &kb) == 1)
-                vm = kb * 1024ull;
-        if (f)
-            fclose(f);
-        struct rlimit rl = {vm + (100ull << 20), vm + (100ull << 20)};
-        setrlimit(RLIMIT_AS, &rl);
-        kernest_array *a = NULL;
-        int st = kernest_array_read(p, NULL, &a);
-        _exit(st == KERNEST_E_FORMAT && strstr(kernest_last_error(), "unexpected bytes") ? 0 : 10 + st);
-    }
-    int status = 0;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-              "the read did not refuse the archive as a format error before inflating it (child status %d)",
-              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    cr_assert(refused_in_child(p, limit_address_space, NULL, KERNEST_E_FORMAT, "unexpected bytes", NULL),
+              "the read did not refuse the archive as a format error before inflating it");
     free(p);
 }
 
@@ -932,5 +950,107 @@ Test(formats, tiff_multi_page_is_refused)
     TIFFClose(t);
     expect_fail(p, NULL, KERNEST_E_FORMAT, "3 pages");
     free(p);
+#endif
+}
+
+#ifdef KERNEST_HAVE_CFITSIO
+/* A tile-compressed FITS image of n×n int16 7s, tiles of n × tile_rows, written by cfitsio. */
+static char *compressed_fits(const char *name, long n, long tile_rows)
+{
+    char *p = in_dir(name);
+    fitsfile *f = NULL;
+    int status = 0;
+    long naxes[2] = {n, n}, tile[2] = {n, tile_rows};
+    short *img = malloc((size_t)n * (size_t)n * sizeof *img);
+    cr_assert_not_null(img);
+    for (long i = 0; i < n * n; i++)
+        img[i] = 7;
+    fits_create_diskfile(&f, p, &status);
+    fits_set_compression_type(f, GZIP_1, &status);
+    fits_set_tile_dim(f, 2, tile, &status);
+    fits_create_img(f, SHORT_IMG, 2, naxes, &status);
+    fits_write_img(f, TSHORT, 1, (LONGLONG)n * n, img, &status);
+    fits_close_file(f, &status);
+    free(img);
+    cr_assert_eq(status, 0, "%s: cfitsio status %d", name, status);
+    return p;
+}
+
+static void set_cgroup_root(const void *dir)
+{
+    setenv("KERNEST_CGROUP_ROOT", dir, 1);
+}
+
+/* Sets the integer value of header card `key` in the file (the value field, columns 11..30). */
+static void set_card(const char *path, const char *key, long value)
+{
+    FILE *f = fopen(path, "r+b");
+    cr_assert_not_null(f);
+    char card[81] = "";
+    for (long at = 0; fread(card, 1, 80, f) == 80; at += 80) {
+        if (!strncmp(card, key, strlen(key)) && card[strlen(key)] == ' ' && card[8] == '=') {
+            char v[21];
+            snprintf(v, sizeof v, "%20ld", value);
+            fseek(f, at + 10, SEEK_SET);
+            fwrite(v, 1, 20, f);
+            fclose(f);
+            return;
+        }
+    }
+    fclose(f);
+    cr_assert_fail("%s: no card %s", path, key);
+}
+#endif
+
+/* Issue 21, item 8: a tile-compressed FITS expands only as far as its declared shape, checked
+ * before cfitsio decompresses anything: a 10 KB file declaring 200000×200000 (320 GB as doubles)
+ * is refused by the CLI, exit 2, one line naming the file, under a 1 GB address space; and a
+ * file of one tile for the whole image counts cfitsio's tile buffers (about twice the array) with
+ * the array, so that under a limit the array alone would meet it is refused as too big (before,
+ * the array was allocated and cfitsio's buffers took the rest: under a container's limit, an OOM
+ * kill), while it reads without the limit. */
+Test(formats, fits_tile_compressed_bounded_by_its_declared_shape, .timeout = 120)
+{
+#ifndef KERNEST_HAVE_CFITSIO
+    cr_skip_test("no cfitsio in this build");
+#else
+    char *huge = compressed_fits("huge.fits", 100, 100); /* one tile, then the shape patched */
+    const char *keys[] = {"ZNAXIS1", "ZNAXIS2", "ZTILE1", "ZTILE2"};
+    for (int i = 0; i < 4; i++)
+        set_card(huge, keys[i], 200000);
+    struct stat sb;
+    cr_assert_eq(stat(huge, &sb), 0);
+    cr_assert_lt(sb.st_size, 64 << 10);
+    char cmd[4096], err[4096];
+    snprintf(cmd, sizeof cmd, "sh -c \"ulimit -v 1000000; exec '%s' estimate '%s' '%s' -o '%s/K.npy' --fast\" "
+             "2>'%s/err.txt' >/dev/null", KERNEST_CLI, huge, huge, dir, dir);
+    int rc = system(cmd);
+    char *ef = in_dir("err.txt");
+    FILE *f = fopen(ef, "rb");
+    cr_assert_not_null(f);
+    err[fread(err, 1, sizeof err - 1, f)] = '\0';
+    fclose(f);
+    cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 2, "exit %d: %s", WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, err);
+    cr_assert(strstr(err, "huge.fits") && strstr(err, "200000") && strchr(err, '\n') == err + strlen(err) - 1,
+              "one line naming the file and its shape: '%s'", err);
+    free(ef);
+    free(huge);
+
+    char *one = compressed_fits("one.fits", 3000, 3000); /* 72 MB as doubles, ~144 MB of tile buffers */
+    kernest_array *a = read_ok(one, NULL);
+    cr_assert(a->shape[0] == 3000 && a->shape[1] == 3000 && a->data[4500000] == 7.0);
+    kernest_array_destroy(&a);
+    /* a container's limit of 150 MB (KERNEST_CGROUP_ROOT stands for /sys/fs/cgroup): the array
+     * fits, the array and the tiles' buffers (measured peak: 219 MB) do not */
+    char *cg = in_dir("cg"), *mf = in_dir("cg/memory.max"), *cf = in_dir("cg/memory.current");
+    cr_assert_eq(mkdir(cg, 0777), 0);
+    cr_assert_eq(tu_write_bytes(mf, "157286400\n", 10), 0);
+    cr_assert_eq(tu_write_bytes(cf, "0\n", 2), 0);
+    cr_assert(refused_in_child(one, set_cgroup_root, cg, KERNEST_E_TOOBIG, "one.fits", "tiles"),
+              "the read of one tile of 3000x3000 under a 150 MB limit was not refused as too big");
+    free(cg);
+    free(mf);
+    free(cf);
+    free(one);
 #endif
 }

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,6 +184,36 @@ Test(mpi, priors_and_models_across_ranks)
     char *p = make_pairs(3, "gaussian:2");
     cr_expect_lt(compare(2, p, "--nonneg --reg ridge --lambda 1e4 --maxiter 60 --tol 0"), 1e-10);
     cr_expect_lt(compare(2, p, "--model radial --reg ridge --lambda 1e3 --tol 1e-13 --maxiter 200"), 1e-10);
+    free(p);
+}
+
+/* data far from 1 (A and B ·2^-300: the solver's ‖Hᵀr‖² ~ 2^-1200 underflowed) are solved in the
+ * units of the largest |A| and |B| over every rank, as in one process (before, the ranks solved
+ * them unscaled: K = 0) */
+Test(mpi, scaled_data_in_the_units_of_every_rank)
+{
+    need_mpi();
+    char *p = make_pairs(3, "gaussian:2");
+    cr_expect_lt(compare(2, p, "--reg ridge --lambda 1e4 --tol 1e-13 --maxiter 200"), 1e-10);
+    kernest_array *ref = load("many.npy");
+    const char *names[] = {"d/A.npy", "d/B.npy", "d/A_2.npy", "d/B_2.npy", "d/A_3.npy", "d/B_3.npy"};
+    for (int i = 0; i < 6; i++) {
+        kernest_array *a = load(names[i]);
+        for (size_t j = 0; j < a->size; j++)
+            a->data[j] = ldexp(a->data[j], -300);
+        char *path = tu_path(tu_dir, names[i]);
+        cr_assert_eq(kernest_npy_write(path, a, KERNEST_DOUBLE), KERNEST_OK);
+        free(path);
+        kernest_array_destroy(&a);
+    }
+    char opts[256]; /* λ·2^-600 */
+    snprintf(opts, sizeof opts, "--reg ridge --lambda %.17g --tol 1e-13 --maxiter 200", ldexp(1e4, -600));
+    cr_expect_lt(compare(2, p, opts), 1e-10);
+    kernest_array *k = load("many.npy");
+    const double d = tu_rel_diff(k, ref);
+    cr_expect_lt(d, 1e-12, "2 ranks: K is off the unscaled problem's by %g", d);
+    kernest_array_destroy(&k);
+    kernest_array_destroy(&ref);
     free(p);
 }
 

@@ -14,6 +14,7 @@
 #include "report.h"
 #include "select/select.h"
 #include "select/select_reduce.h"
+#include "units.h"
 
 /* The automatic choice's part of the report; takes the selection's tables. */
 static void selection_report(kn_selection *sel, kernest_report *rep)
@@ -82,30 +83,58 @@ static int uncertainty(kn_session *s, const kernest_options *o, const kn_fit *fi
     return st;
 }
 
-/* A kernel that is exactly 0 comes from the data, not from a solve: say why, so that it is not
- * taken for an estimate (issue: degenerate or badly scaled inputs used to give K = 0 silently). */
-static void zero_kernel_warning(kn_session *s, const kn_fit *f)
+/* The discrepancy rule picks the λ whose residual is nearest mσ²; when none of the λ tried comes
+ * near (σ far above what any fit leaves: the path ends at its largest λ, or far below), that λ
+ * meets no rule, and a σ given far larger than the data gave K ≈ 0 silently */
+static void discrepancy_warning(kn_session *s, const kernest_options *opt, const kn_selection *sel)
+{
+    if (opt->select != KERNEST_SELECT_DISCREPANCY || !sel->cands || sel->chosen >= sel->ncands)
+        return;
+    const double ratio = sel->cands[sel->chosen].score; /* ‖r‖²/(mσ²) at the choice */
+    if (ratio > 0.5 && ratio < 2)
+        return;
+    kn_warn(&s->warnings, "--select discrepancy: no lambda tried brings the residual near sigma (rms "
+            "residual / sigma = %.3g at the choice): sigma is %s than the noise these data hold",
+            sqrt(ratio), ratio < 1 ? "larger" : "smaller");
+}
+
+/* 1 when the support and the fixed pixels hold every unknown of the fit's model (then at 0: K is) */
+static int nothing_free(const kernest_options *o, const kn_fit *f)
+{
+    kn_constraints cons = {0};
+    int all = f->model.kind != KERNEST_MODEL_LOWRANK && !kn_constraints_build(o, &f->model, &cons) &&
+              cons.spec.keep;
+    for (size_t i = 0; all && i < cons.spec.n; i++)
+        all = cons.spec.keep[i] == 0.0;
+    kn_constraints_free(&cons);
+    kn_error_clear();
+    return all;
+}
+
+/* A kernel that is exactly 0 comes from the data or the constraints, not from a solve: say why,
+ * so that it is not taken for an estimate (the data's scale is no longer a reason: the solve
+ * works in scaled units, units.h). */
+static void zero_kernel_warning(kn_session *s, const kernest_options *o, const kn_fit *f)
 {
     const kn_problem *pb = &s->pb;
     for (size_t i = 0; i < pb->n; i++)
         if (f->K[i] != 0.0)
             return;
-    double amax = 0.0, bmax = 0.0;
-    for (size_t i = 0; i < pb->npairs; i++) {
+    int a_zero = 1, b_zero = 1;
+    for (size_t i = 0; i < pb->npairs && a_zero; i++) {
         const kn_pair *p = &pb->pairs[i];
-        for (size_t j = 0; j < pb->cin * p->ha * p->wa; j++)
-            amax = fmax(amax, fabs(p->A[j]));
+        for (size_t j = 0; j < pb->cin * p->ha * p->wa && a_zero; j++)
+            a_zero = p->A[j] == 0.0;
     }
-    for (size_t j = 0; j < pb->m; j++)
-        bmax = fmax(bmax, fabs(s->host_b[j]));
-    if (amax == 0.0)
+    for (size_t j = 0; j < pb->m && b_zero; j++)
+        b_zero = s->host_b[j] == 0.0;
+    if (a_zero)
         kn_warn(&s->warnings, "the estimate is 0: every A is 0 (nothing constrains K)");
-    else if (bmax == 0.0)
+    else if (b_zero)
         kn_warn(&s->warnings, "the estimate is 0: every observed pixel of B is 0");
-    else if (amax * bmax < 1e-150 || amax * bmax > 1e150)
-        kn_warn(&s->warnings, "the estimate is 0: max|A| = %.3g and max|B| = %.3g are too far from 1 for "
-                "double arithmetic (their products underflow or overflow); rescale A and B (K scales "
-                "with B/A)", amax, bmax);
+    else if (nothing_free(o, f))
+        kn_warn(&s->warnings, "the estimate is 0: --support%s leaves no kernel pixel free",
+                o->nfixed ? " with --fix" : "");
     else
         kn_warn(&s->warnings, "the estimate is 0: the data hold no part of B that A explains within the "
                 "support and constraints");
@@ -151,12 +180,13 @@ static int estimate_in(kernest_context *ctx, const kernest_array *const *A, cons
         chosen = sel.opt;
         chosen.uncertainty = opt->uncertainty;
         sigma_est = sel.sigma_estimated;
+        discrepancy_warning(&s, opt, &sel);
     } else if ((st = kn_session_solve(&s, opt, NULL, &fit)))
         goto done;
     if ((st = kn_kernel_array(&s.pb, &k)))
         goto done;
     memcpy(k->data, f->K, s.pb.n * sizeof *k->data);
-    zero_kernel_warning(&s, f);
+    zero_kernel_warning(&s, &chosen, f);
     if (opt->correlate)
         kn_flip_kernels(k->data, kn_problem_kernels(&s.pb), s.pb.kh, s.pb.kw);
     rep = &tmp;
@@ -207,6 +237,36 @@ done:
     return KERNEST_OK;
 }
 
+/* The estimate in scaled units (units.h): A and B divided by powers of two near their largest
+ * values, the options carried over, and K and the report brought back. The solvers' sums of
+ * squares (‖Hᵀr‖², ‖Hp‖², ...) then keep their range whatever the data's scale: A and B ·10^±150
+ * in double, or ·10^±15 in single, used to give K = 0 ("converged after 0 iterations",
+ * "breakdown", "non-finite"). Powers of two keep the arithmetic exact: data that differ by such
+ * a factor give the same bits. */
+static int estimate_units(kernest_context *ctx, const kernest_array *const *A, const kernest_array *const *B,
+                          size_t npairs, const kernest_options *opt, kernest_array **K, kernest_report **report)
+{
+    kn_units u;
+    kn_units_choose(kn_units_maxabs(A, npairs), kn_units_maxabs(B, npairs), &u);
+    if (kn_units_none(&u))
+        return estimate_in(ctx, A, B, npairs, opt, K, report);
+    kernest_array **As = NULL, **Bs = NULL;
+    kernest_fixed_pixel *fixed = NULL;
+    kernest_options so;
+    int st = kn_units_scale_arrays(&u, A, B, npairs, &As, &Bs);
+    if (!st && !(st = kn_units_options(&u, opt, &so, &fixed)) &&
+        !(st = estimate_in(ctx, (const kernest_array *const *)As, (const kernest_array *const *)Bs, npairs, &so, K,
+                           report))) {
+        kn_units_kernel(&u, (*K)->data, (*K)->size);
+        if (report)
+            kn_units_report(&u, opt->select, *report);
+    }
+    kn_units_free_arrays(&As, npairs);
+    kn_units_free_arrays(&Bs, npairs);
+    free(fixed);
+    return st;
+}
+
 /* A framework's padding (opt->padding): each A padded as kernest_pad_layer says, and *valid = opt
  * with the window valid, as PyTorch's conv2d computes a layer. *padded gets npairs new arrays
  * (kernest_array_destroy each, then free). */
@@ -237,11 +297,11 @@ int kernest_estimate_in(kernest_context *ctx, const kernest_array *const *A,
         return kn_error(KERNEST_E_INVALID, "kernest_estimate: NULL argument");
     int st = kn_options_check(opt); /* before anything is read or allocated */
     if (st || !opt->padding)
-        return st ? st : estimate_in(ctx, A, B, npairs, opt, K, report);
+        return st ? st : estimate_units(ctx, A, B, npairs, opt, K, report);
     kernest_array **padded = NULL;
     kernest_options valid;
     if (!(st = framework_padding(A, npairs, opt, &padded, &valid)))
-        st = estimate_in(ctx, (const kernest_array *const *)padded, B, npairs, &valid, K, report);
+        st = estimate_units(ctx, (const kernest_array *const *)padded, B, npairs, &valid, K, report);
     for (size_t i = 0; padded && i < npairs; i++)
         kernest_array_destroy(&padded[i]);
     free(padded);

@@ -1,6 +1,7 @@
 /* fits.c — FITS images through cfitsio: read the first image HDU with data, write one image. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "base/atomic_file.h"
 #include "base/error.h"
+#include "base/sysmem.h"
 #include "io.h"
 
 
@@ -26,6 +28,39 @@ static int fits_fail(int kst, const char *path, const char *what, int status)
         kst = kn_error(kst, "%s: %s: %s", path, what, msg);
     fits_clear_errmsg();
     return kst;
+}
+
+/* cfitsio decompresses a tile-compressed image tile by tile into buffers of its own, besides the
+ * array: measured about 16 bytes per pixel of a tile (the decompressed tile and its cache in the
+ * requested type) whatever the type and algorithm, taken as 24 here, plus the tile's compressed
+ * bytes (at most the file). A file of one tile for the whole image therefore needs three times
+ * what the array does; those bytes are counted with the array's before anything is read.
+ * ZTILEn absent: cfitsio's default, one row per tile. */
+enum { TILE_BYTES_PER_PIXEL = 24 };
+
+static int check_tiles(fitsfile *f, const char *path, int naxis, const LONGLONG *naxes, size_t array_bytes,
+                       size_t file_bytes)
+{
+    size_t tile = 1, work, need;
+    for (int d = 0; d < naxis; d++) {
+        char key[FLEN_KEYWORD];
+        long z = 0;
+        int status = 0;
+        snprintf(key, sizeof key, "ZTILE%d", d + 1);
+        if (fits_read_key(f, TLONG, key, &z, NULL, &status) || z < 1)
+            z = d == 0 ? (long)naxes[0] : 1;
+        fits_clear_errmsg();
+        const LONGLONG t = (LONGLONG)z < naxes[d] ? (LONGLONG)z : naxes[d];
+        if (kn_mul_size(tile, (size_t)t, &tile))
+            tile = SIZE_MAX;
+    }
+    if (kn_mul_size(tile, TILE_BYTES_PER_PIXEL, &work) || kn_add_size(work, array_bytes, &need) ||
+        kn_add_size(need, file_bytes, &need))
+        need = SIZE_MAX;
+    char what[PATH_MAX + 128];
+    snprintf(what, sizeof what, "%s: the image (%zu bytes as doubles) with cfitsio's buffers for its "
+             "compressed tiles of %zu pixels", path, array_bytes, tile);
+    return kn_host_check(what, 1, need);
 }
 
 int kn_fits_read(const char *path, kernest_array **out)
@@ -104,6 +139,13 @@ int kn_fits_read(const char *path, kernest_array **out)
                       (long long)sb.st_size - (long long)datastart);
         goto done;
     }
+    /* the shape declared (ZNAXISn for a compressed image) against the memory available, and for
+     * a compressed one its tiles' buffers too, before cfitsio decompresses anything */
+    size_t n_chk, array_bytes;
+    if ((st = kn_io_check_size(path, naxis, shape, &n_chk, &array_bytes)) ||
+        (compressed &&
+         (st = check_tiles(f, path, naxis, naxes, array_bytes, (size_t)sb.st_size))))
+        goto done;
     kernest_array *a = NULL;
     if ((st = kn_io_alloc(path, naxis, shape, &a)))
         goto done;

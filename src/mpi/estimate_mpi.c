@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "kernest_mpi.h"
 #include "api/report.h"
+#include "api/units.h"
 #include "base/options.h"
 #include "fit/fit.h"
 #ifdef KERNEST_WITH_CUDA
@@ -173,6 +174,27 @@ static int gather_misfits(const kn_dist *d, const kn_session *s, const kn_fit *f
     return st;
 }
 
+/* The units every rank works in (api/units.h), from the largest |A| and |B| over all ranks: the
+ * local pairs' copies in them (*As, *Bs: NULL when the units change nothing or no pair is here)
+ * and opt carried over (*fixed: its copy of the fixed pixels). */
+static int scale_data(const kn_dist *d, const kernest_array *const *A, const kernest_array *const *B,
+                      size_t nlocal, kernest_options *opt, kn_units *u, kernest_array ***As,
+                      kernest_array ***Bs, kernest_fixed_pixel **fixed)
+{
+    double m[2] = {kn_units_maxabs(A, nlocal), kn_units_maxabs(B, nlocal)};
+    for (int i = 0; i < 2; i++) /* NULL or infinite: the validation refuses it; no units */
+        m[i] = isnan(m[i]) ? INFINITY : m[i];
+    MPI_Allreduce(MPI_IN_PLACE, m, 2, MPI_DOUBLE, MPI_MAX, d->comm);
+    kn_units_choose(m[0], m[1], u);
+    if (kn_units_none(u))
+        return KERNEST_OK;
+    kernest_options so;
+    int st = nlocal ? kn_units_scale_arrays(u, A, B, nlocal, As, Bs) : KERNEST_OK;
+    if (!st && !(st = kn_units_options(u, opt, &so, fixed)))
+        *opt = so;
+    return st;
+}
+
 int kernest_estimate_mpi(MPI_Comm comm, const kernest_array *const *A, const kernest_array *const *B,
                          size_t nlocal, const kernest_options *opt_in, kernest_array **K,
                          kernest_report **report)
@@ -192,6 +214,9 @@ int kernest_estimate_mpi(MPI_Comm comm, const kernest_array *const *A, const ker
     kernest_array *k = NULL;
     kernest_report *rep = NULL;
     kernest_options opt = opt_in ? *opt_in : (kernest_options){0};
+    kn_units u = {0, 0};
+    kernest_array **As = NULL, **Bs = NULL;
+    kernest_fixed_pixel *fixed = NULL;
     int st = KERNEST_OK;
     if (!opt_in || !K || (nlocal && (!A || !B)))
         st = kn_error(KERNEST_E_INVALID, "kernest_estimate_mpi: NULL argument");
@@ -212,6 +237,12 @@ int kernest_estimate_mpi(MPI_Comm comm, const kernest_array *const *A, const ker
     if ((st = agree(&d, st)))
         goto done;
     place_rank(&d, &opt);
+    if ((st = agree(&d, scale_data(&d, A, B, nlocal, &opt, &u, &As, &Bs, &fixed))))
+        goto done;
+    if (As) { /* the solve works in scaled units: K and the report come back below */
+        A = (const kernest_array *const *)As;
+        B = (const kernest_array *const *)Bs;
+    }
     const double t_setup = kn_now();
     if ((st = agree(&d, local_problem(&d, &s.pb, A, B, nlocal, &opt))) ||
         (st = agree(&d, kn_session_setup(&s, &opt, wrap, &d))))
@@ -221,8 +252,10 @@ int kernest_estimate_mpi(MPI_Comm comm, const kernest_array *const *A, const ker
     d.comm_seconds = d.stage_seconds = 0; /* the solve's own, not the set-up's agreements */
     if ((st = agree(&d, kn_session_solve(&s, &opt, NULL, &fit))))
         goto done;
-    if (d.rank == 0 && !(st = kernest_array_create2(s.pb.kh, s.pb.kw, &k)))
+    if (d.rank == 0 && !(st = kernest_array_create2(s.pb.kh, s.pb.kw, &k))) {
         memcpy(k->data, fit.K, s.pb.n * sizeof *k->data);
+        kn_units_kernel(&u, k->data, k->size);
+    }
     if (d.rank == 0 && !st)
         st = kn_report_make(&s, &fit, &rep);
     int gst = gather_misfits(&d, &s, &fit, rep); /* collective: every rank takes part */
@@ -235,10 +268,14 @@ int kernest_estimate_mpi(MPI_Comm comm, const kernest_array *const *A, const ker
         rep->ranks = d.size;
         rep->comm_seconds = d.comm_seconds;
         rep->stage_seconds = d.stage_seconds;
+        kn_units_report(&u, opt.select, rep);
     }
 done:
     kn_fit_free(&fit);
     kn_session_close(&s);
+    kn_units_free_arrays(&As, nlocal);
+    kn_units_free_arrays(&Bs, nlocal);
+    free(fixed);
     if (st) {
         kernest_array_destroy(&k);
         kernest_report_destroy(&rep);

@@ -134,7 +134,7 @@ int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_
         return kn_error(KERNEST_E_VALUE, "--uncertainty: the noise level is 0; give --sigma");
     kn_model model = {0};
     kn_fit f = {0};
-    double *data = NULL, *g = NULL, *mean = NULL, *m2 = NULL, *r0 = NULL, *g0 = NULL;
+    double *data = NULL, *g = NULL, *mean = NULL, *m2 = NULL, *r0 = NULL, *g0 = NULL, *x0 = NULL;
     kn_rng rng;
     kn_rng_seed(&rng, seed * 0x9e3779b97f4a7c15ULL + 3);
     const size_t nk = kn_problem_kernels(pb);
@@ -153,20 +153,34 @@ int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_
     }
     if (lin && (st = linearised_rhs(s, &o, &model, x_hat, &r0, &g0)))
         goto done;
-    const double sl = sqrt(o.lambda) * sigma;
+    /* A sample is linear in (data, g, its start): with σ far above the data (which the estimate
+     * scaled near 1) it is solved on all three divided by 2^e ≥ σ, exactly, and the std map is
+     * scaled back at the end. Unscaled, the samples' sums of squares overflowed (a 24×24 pair
+     * from σ ~ 1e155 in double, ~1e100 in single): each stopped non-finite at its start, x̂, and
+     * the std map came out 0. */
+    int e = 0;
+    (void)frexp(sigma, &e);
+    e = e > 0 ? e : 0;
+    const double se = ldexp(sigma, -e), sl = sqrt(o.lambda) * se;
+    if (e && !lin && !(x0 = malloc(model.nx * sizeof *x0))) {
+        st = kn_error(KERNEST_E_NOMEM, "out of memory for the uncertainty samples");
+        goto done;
+    }
+    for (size_t i = 0; x0 && i < model.nx; i++)
+        x0[i] = ldexp(x_hat[i], -e);
     for (int k = 1; k <= nsamp; k++) {
         for (size_t i = 0; i < pb->npairs; i++) { /* b + σε (lowrank: b − H K̂ + σε) on observed pixels */
             const kn_pair *p = &pb->pairs[i];
             for (size_t j = 0; j < p->len; j++)
                 data[p->offset + j] = isnan(p->B[j]) ? 0.0
-                                                     : (lin ? r0[p->offset + j] : p->B[j]) + sigma * kn_rng_normal(&rng);
+                                      : ldexp(lin ? r0[p->offset + j] : p->B[j], -e) + se * kn_rng_normal(&rng);
         }
         if ((st = kn_prior_draw(&model, o.reg, &rng, g)))
             goto done;
-        for (size_t i = 0; i < model.nx; i++)
-            g[i] = sl * g[i] + (lin ? g0[i] : 0.0); /* √λ σ Lᵀη (lowrank: − λ G x̂ too) */
+        for (size_t i = 0; i < model.nx; i++) /* √λ σ Lᵀη (lowrank: − λ G x̂ too) */
+            g[i] = sl * g[i] + (lin ? ldexp(g0[i], -e) : 0.0);
         kn_session_phase(s, "uncertainty: sample %d/%d", k, nsamp);
-        st = kn_session_solve_linearised(s, &o, lin ? x_hat : NULL, lin ? NULL : x_hat, data, g, &f);
+        st = kn_session_solve_linearised(s, &o, lin ? x_hat : NULL, lin ? NULL : x0 ? x0 : x_hat, data, g, &f);
         kn_session_phase(s, NULL);
         if (st)
             goto done;
@@ -182,7 +196,7 @@ int kn_posterior_std(kn_session *s, const kernest_options *opt, const double *x_
         kn_fit_free(&f);
     }
     for (size_t i = 0; i < pb->n; i++) /* from the samples that finished; none without two */
-        std[i] = *done >= 2 ? sqrt(m2[i] / (*done - 1)) : NAN;
+        std[i] = *done >= 2 ? ldexp(sqrt(m2[i] / (*done - 1)), e) : NAN;
 done:
     kn_fit_free(&f);
     kn_model_free(&model);
@@ -192,5 +206,6 @@ done:
     free(m2);
     free(r0);
     free(g0);
+    free(x0);
     return st;
 }
