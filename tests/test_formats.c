@@ -1021,8 +1021,8 @@ Test(formats, fits_tile_compressed_bounded_by_its_declared_shape, .timeout = 120
     struct stat sb;
     cr_assert_eq(stat(huge, &sb), 0);
     cr_assert_lt(sb.st_size, 64 << 10);
-    char cmd[4096], err[4096];
 #if !defined(__SANITIZE_ADDRESS__) /* AddressSanitizer's shadow memory: nothing starts under ulimit -v */
+    char cmd[4096], err[4096];
 #ifdef KERNEST_WITH_CUDA
     const long limit = 4000000; /* the CUDA libraries the program links alone map more than 1 GB */
 #else
