@@ -1,4 +1,5 @@
 /* cgls.c — CGLS with a quadratic regulariser, written against the backend table (any device). */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,12 +35,39 @@ out:
     return e;
 }
 
+/* 10ε of the backend's working precision */
+static double precision_eps(const kn_backend *be)
+{
+    return 10.0 * (be->precision == KERNEST_SINGLE ? FLT_EPSILON : DBL_EPSILON);
+}
+
+/* *out = (10ε·‖Hᵀb + g‖)²: the residual at x = 0 at the working precision's resolution (work: a
+ * kernel-space vector, overwritten) */
+static int precision_floor(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec *work, double *out)
+{
+    const kn_backend_ops *o = be->ops;
+    double g2 = 0.0;
+    int st = o->op_adjoint(be, b, work);
+    if (!st && prm->shift)
+        st = o->vec_axpy(be, work, 1.0, prm->shift);
+    if (!st)
+        st = o->vec_dot(be, work, work, &g2);
+    *out = precision_eps(be) * precision_eps(be) * g2;
+    return st;
+}
+
 /*
  * CGLS on the stacked system [H; √λ L] x ≈ [b; 0] without forming it (Björck; PETSc KSPCGLS):
  *   r = b − Hx, z = LᵀLx, s = Hᵀr − λz, p = s, γ = ‖s‖²
  *   repeat: q = Hp, t = LᵀLp, δ = ‖q‖² + λ⟨p,t⟩, α = γ/δ,
  *           x += αp, r −= αq, z += αt, s = Hᵀr − λz, β = ‖s‖²/γ, p = s + βp.
  * One H and one Hᵀ per iteration; the scalars γ, δ are the only values that leave the device.
+ * It stops when ‖s‖ <= tol·‖s₀‖ (s₀ at the start), or once ‖s‖ is down to the working
+ * precision's resolution of the data, 10ε·‖s(0)‖ with s(0) = Hᵀb (+ g) the residual at x = 0:
+ * a solve warm-started near its answer (the automatic choice's final solve, lowrank's half-steps)
+ * otherwise chases a fraction of an already small residual below what the arithmetic resolves,
+ * and in single precision such solves drifted to K ~ 1e11 at the iteration cap. A cold start has
+ * s₀ = s(0); in double the floor (2e-15) is below any tolerance in use.
  * x moves last, once ‖s‖² is known to be finite, so that a non-finite stop keeps the last finite
  * iterate exactly. After each iteration the hooks may stop the solve or save its state (x, r, s,
  * p, z, γ, γ₀: everything the next iteration reads); a resumed solve starts from such a state.
@@ -65,7 +93,7 @@ int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec 
         TRY(o->vec_create(be, x->n, &z));
         TRY(o->vec_create(be, x->n, &t));
     }
-    double gamma, gamma0;
+    double gamma, gamma0, floor2; /* floor2: (10ε‖s(0)‖)², the precision's resolution */
     int k0 = 0;
     const kn_solver_state *rs = prm->hooks ? prm->hooks->resume : NULL;
     if (rs) { /* the state after iteration k0, exactly as the interrupted solve held it */
@@ -80,6 +108,8 @@ int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec 
         TRY(kn_state_get_scalar(rs, "gamma0", &gamma0));
         k0 = res->iterations = rs->iteration;
         memcpy(res->history, rs->history, ((size_t)k0 + 1) * sizeof *res->history);
+        TRY(precision_floor(be, b, prm, s, &floor2));
+        TRY(kn_state_get_vec(be, rs, "s", s)); /* s served as work above */
     } else {
         TRY(o->op_apply(be, x, q));        /* r = b − Hx */
         TRY(o->vec_copy(be, r, b));
@@ -91,9 +121,15 @@ int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec 
         }
         if (prm->shift)
             TRY(o->vec_axpy(be, s, 1.0, prm->shift));
+        double xx;
+        TRY(o->vec_dot(be, x, x, &xx));
+        if (xx > 0) /* a warm start: the floor comes from the residual at x = 0 (p as work) */
+            TRY(precision_floor(be, b, prm, p, &floor2));
         TRY(o->vec_copy(be, p, s));
         TRY(o->vec_dot(be, s, s, &gamma));
         gamma0 = gamma;
+        if (!(xx > 0)) /* a cold start: s₀ is the residual at x = 0 */
+            floor2 = precision_eps(be) * precision_eps(be) * gamma0;
         res->history[0] = 1.0;
         if (!isfinite(gamma0)) {
             res->reason = KERNEST_STOP_NONFINITE;
@@ -140,7 +176,7 @@ int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec 
         TRY(o->vec_axpy(be, x, alpha, p)); /* x += αp */
         res->iterations = k;
         res->history[k] = sqrt(gnew / gamma0);
-        if (res->history[k] <= prm->tol) {
+        if (res->history[k] <= prm->tol || gnew <= floor2) {
             res->reason = KERNEST_STOP_CONVERGED;
             kn_hooks_after(prm, k, res->history[k], kn_now() - t0);
             break;
