@@ -67,7 +67,8 @@ static int precision_floor(kn_backend *be, const kn_vec *b, const kn_solve_param
  * a solve warm-started near its answer (the automatic choice's final solve, lowrank's half-steps)
  * otherwise chases a fraction of an already small residual below what the arithmetic resolves,
  * and in single precision such solves drifted to K ~ 1e11 at the iteration cap. A cold start has
- * s₀ = s(0); in double the floor (2e-15) is below any tolerance in use.
+ * s₀ = s(0); in double the floor (2e-15) is below any tolerance in use. tol = 0 asks for maxiter
+ * iterations (fixed-work benchmarks): no floor then.
  * x moves last, once ‖s‖² is known to be finite, so that a non-finite stop keeps the last finite
  * iterate exactly. After each iteration the hooks may stop the solve or save its state (x, r, s,
  * p, z, γ, γ₀: everything the next iteration reads); a resumed solve starts from such a state.
@@ -176,7 +177,7 @@ int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec 
         TRY(o->vec_axpy(be, x, alpha, p)); /* x += αp */
         res->iterations = k;
         res->history[k] = sqrt(gnew / gamma0);
-        if (res->history[k] <= prm->tol || gnew <= floor2) {
+        if (res->history[k] <= prm->tol || (prm->tol > 0 && gnew <= floor2)) {
             res->reason = KERNEST_STOP_CONVERGED;
             kn_hooks_after(prm, k, res->history[k], kn_now() - t0);
             break;
