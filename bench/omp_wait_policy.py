@@ -4,8 +4,8 @@
 For N = 256 (`kernest synth --n 256 --seed 11`, a 511² kernel on a 512² grid): the per-iteration
 time of `kernest estimate A B -o K --fast --tol 0 --maxiter 30` (the report's
 time_seconds.per_iteration) and the wall time of the default command (the automatic choice), with
-OMP_WAIT_POLICY=active (libgomp's spinning, what kernest ran with before it chose passive),
-OMP_WAIT_POLICY=passive (kernest's default now), GOMP_SPINCOUNT=1000, and --threads 1; first on
+OMP_WAIT_POLICY=active (libgomp's long spinning, what kernest ran with before), OMP_WAIT_POLICY=passive,
+GOMP_SPINCOUNT=1000 (kernest's default now), and --threads 1; first on
 the machine as it is, then with one extra busy process per --busy (a Python loop) competing for
 the cores — what a shared node, a CI runner or a notebook with other work looks like. A default
 command still running after 120 s is stopped and recorded so.

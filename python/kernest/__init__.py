@@ -153,12 +153,12 @@ def _candidates():
 
 
 def _load():
-    # OpenMP threads that spin at their barriers (libgomp's default) collapse when another process
-    # is busy on the machine (README "Threads on a shared machine"); the policy is read once, when
-    # the OpenMP runtime loads: so, unless one was chosen, passive — effective when this import is
-    # what loads it (not when another library in this process loaded libgomp first).
+    # OpenMP threads that spin long at their barriers (libgomp's default) collapse when another
+    # process is busy on the machine (README "Threads on a shared machine"); the policy is read
+    # once, when the OpenMP runtime loads: so, unless one was chosen, short spins — effective when
+    # this import is what loads it (not when another library in this process loaded libgomp first).
     if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
-        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        os.environ["GOMP_SPINCOUNT"] = "1000"
     errors = []
     for path in _candidates():
         if os.path.sep in path and not os.path.exists(path):

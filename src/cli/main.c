@@ -49,24 +49,27 @@ static int run(int argc, char **argv)
     return cli_usage_error("unknown command '%s' (see kernest --help)", argv[1]);
 }
 
-/* OpenMP threads that spin at every barrier (libgomp's default, OMP_WAIT_POLICY unset) lose their
- * core to any other busy process and then wait for it at each of an iteration's parallel loops:
- * measured on a 2-core machine with one other busy process, a CGLS iteration at N = 256 took 234 ms
- * instead of 4.6 ms with the passive policy, and the default command 37 s instead of 3.0 s (with
- * two: over 120 s against 5.6 s; bench/results/omp-wait-policy-vm.txt). The policy is read when the OpenMP runtime loads, before
- * main, so the command runs itself again with OMP_WAIT_POLICY=PASSIVE unless a policy was chosen
- * (OMP_WAIT_POLICY or GOMP_SPINCOUNT set: kept as given). Where it cannot (no /proc), it goes on. */
-static void passive_openmp(char **argv)
+/* OpenMP threads that spin at every barrier (libgomp's default, about 300000 spins before they
+ * sleep) lose their core to any other busy process and then wait for it at each of an
+ * iteration's parallel loops; threads that sleep at once (OMP_WAIT_POLICY=passive) pay a wake-up
+ * at each loop instead. Measured at N = 256 on a 2-core machine (bench/results/omp-wait-policy-*):
+ * a CGLS iteration took 4.0 ms spinning, 8.1 passive and 3.0 with 1000 spins when the machine was
+ * idle, and 234, 4.6 and 7.8 ms with a test run busy on one core (the default command: 37, 3.0
+ * and 8.4 s).
+ * So the command runs with GOMP_SPINCOUNT=1000 unless a policy was chosen (OMP_WAIT_POLICY or
+ * GOMP_SPINCOUNT set: kept as given). The runtime reads it when it loads, before main: the
+ * command runs itself again with it set; where it cannot (no /proc), it goes on as it is. */
+static void short_spins(char **argv)
 {
-    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") || setenv("OMP_WAIT_POLICY", "PASSIVE", 1))
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") || setenv("GOMP_SPINCOUNT", "1000", 1))
         return;
     execv("/proc/self/exe", argv);
-    unsetenv("OMP_WAIT_POLICY"); /* execv failed: the environment says what the runtime does */
+    unsetenv("GOMP_SPINCOUNT"); /* execv failed: the environment says what the runtime does */
 }
 
 int main(int argc, char **argv)
 {
-    passive_openmp(argv);
+    short_spins(argv);
     /* a file-size limit (ulimit -f) is a write error like a full disk: write() fails with EFBIG and
      * the temporary file is removed, instead of SIGXFSZ killing the process and leaving it */
     signal(SIGXFSZ, SIG_IGN);
