@@ -185,8 +185,6 @@ _lib.kernest_estimate.argtypes = [ctypes.POINTER(_P_Array), ctypes.POINTER(_P_Ar
                                   ctypes.POINTER(_Options), ctypes.POINTER(_P_Array),
                                   ctypes.POINTER(ctypes.c_void_p)]
 _lib.kernest_convolve.argtypes = [_P_Array, _P_Array, ctypes.c_int, ctypes.POINTER(_P_Array)]
-_lib.kernest_convolve_channels.argtypes = [_P_Array, _P_Array, ctypes.c_int, ctypes.c_int, ctypes.c_int,
-                                           ctypes.POINTER(_P_Array)]
 _lib.kernest_report_to_json.argtypes = [ctypes.c_void_p, ctypes.POINTER(_Options),
                                         ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_void_p)]
 _lib.kernest_report_destroy.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
@@ -455,7 +453,8 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
     bias: also fit one offset per output channel shared by every sample, a convolution layer's
     bias (report["bias"], result.bias); not with background.
     padding, padding_mode: a layer's padding as PyTorch defines it, instead of mode: None (use
-    mode), "valid" (none), "same" ((k-1)//2 before, the rest after), an int, or (rows, columns);
+    mode), "valid" (none), "same" (P = dilation*(k-1) in all, P//2 before and the rest after), an
+    int, or (rows, columns);
     padding_mode "zeros" | "reflect" | "replicate" | "circular". A is padded, then the window is
     valid; needs ksize. With stride > 1, "same" is JAX's and TensorFlow's SAME (output ceil(H/stride);
     PyTorch refuses padding='same' with a stride).
