@@ -59,7 +59,9 @@ def test_default_is_the_clis_default(tmp_path):
     assert lam == pytest.approx(lam_c, rel=1e-9)
     it, it_c = rep["automatic"]["iterations"], rc["automatic"]["iterations"]
     assert abs(it - it_c) <= max(2, it_c // 100), (it, it_c)
-    np.testing.assert_allclose(K, Kc, rtol=1e-9, atol=1e-9 * np.abs(Kc).max())
+    # and K equal to the final solve's accuracy (its tolerance is 1e-6; CI saw 1.5e-8 between the
+    # pip-installed library and the command of another build, their FFT plans measured apart)
+    np.testing.assert_allclose(K, Kc, rtol=1e-6, atol=1e-6 * np.abs(Kc).max())
 
 
 def test_fast_is_one_plain_solve_as_the_clis(tmp_path):
