@@ -96,6 +96,10 @@ int cli_plot_prepare_dir(const char *dir);
  * *mode; either text may be NULL (then left as it is). Returns 0 or the exit code. */
 int cli_parse_padding(const char *padding, const char *mode_text, int *pad_h, int *pad_w,
                       kernest_padding_mode *mode);
+/* A layer's padding of *A for the kernel K (kernest_pad_layer with geometry g): *A is replaced by
+ * the padded array and *mode becomes valid. Returns 0 or the exit code (error printed). */
+int cli_pad_input(kernest_array **A, const kernest_array *K, int pad_h, int pad_w, kernest_padding_mode pmode,
+                  const kernest_geometry *g, kernest_mode *mode);
 /* Parses N or HxW (integers lo..2^30) for option opt into *h, *w; returns 0 or the exit code. */
 int cli_parse_pair(const char *opt, const char *s, long lo, int *h, int *w);
 /* A layer's --stride S|SHxSW, --dilation D|DHxDW and --groups G (the getopt keys below), every

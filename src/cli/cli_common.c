@@ -439,6 +439,20 @@ int cli_parse_padding(const char *padding, const char *mode_text, int *pad_h, in
     return cli_parse_pair("--padding", padding, 0, pad_h, pad_w);
 }
 
+int cli_pad_input(kernest_array **A, const kernest_array *K, int pad_h, int pad_w, kernest_padding_mode pmode,
+                  const kernest_geometry *g, kernest_mode *mode)
+{
+    kernest_array *padded = NULL;
+    const int st = kernest_pad_layer(*A, K->shape[K->ndim - 2], K->shape[K->ndim - 1], pad_h, pad_w, pmode, g,
+                                     &padded);
+    if (st)
+        return cli_fail(st);
+    kernest_array_destroy(A);
+    *A = padded;
+    *mode = KERNEST_MODE_VALID;
+    return 0;
+}
+
 int cli_parse_pair(const char *opt, const char *s, long lo, int *h, int *w)
 {
     long a, b;

@@ -85,24 +85,18 @@ int cmd_convolve(int argc, char **argv)
     }
     if (rc)
         return rc;
-    kernest_array *A = NULL, *K = NULL, *B = NULL, *Ap = NULL;
+    kernest_array *A = NULL, *K = NULL, *B = NULL;
     const char *an = argv[optind], *kn = argv[optind + 1];
     if (!(rc = cli_read_channels(an, &A)) && !(rc = cli_read_channels(kn, &K)) &&
-        !cli_stop_before_work) {
-        int st = KERNEST_OK;
-        if (padding) { /* a layer's padding: A padded, then the valid window */
-            st = kernest_pad_layer(A, K->shape[K->ndim - 2], K->shape[K->ndim - 1], pad_h, pad_w, pmode, &geom, &Ap);
-            mode = KERNEST_MODE_VALID;
-        }
-        if (!st)
-            st = kernest_convolve_layer(Ap ? Ap : A, K, mode, layout, correlate, &geom, an, kn, &B);
+        !cli_stop_before_work &&
+        !(padding && (rc = cli_pad_input(&A, K, pad_h, pad_w, pmode, &geom, &mode)))) { /* a layer's padding */
+        int st = kernest_convolve_layer(A, K, mode, layout, correlate, &geom, an, kn, &B);
         if (!st)
             st = kernest_array_write(output, B, prec);
         if (st)
             rc = cli_fail(st);
     }
     kernest_array_destroy(&A);
-    kernest_array_destroy(&Ap);
     kernest_array_destroy(&K);
     kernest_array_destroy(&B);
     return rc;

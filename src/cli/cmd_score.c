@@ -114,7 +114,7 @@ int cmd_score(int argc, char **argv)
         return cli_usage_error("score: expected A_test.npy B_test.npy K.npy, got %d file%s",
                                argc - optind, argc - optind == 1 ? "" : "s");
     const char *an = argv[optind], *bn = argv[optind + 1], *kn = argv[optind + 2];
-    kernest_array *A = NULL, *B = NULL, *K = NULL, *P = NULL, *T = NULL, *bias = NULL, *Ap = NULL;
+    kernest_array *A = NULL, *B = NULL, *K = NULL, *P = NULL, *T = NULL, *bias = NULL;
     int rc;
     char s1[96], s2[96];
     if ((rc = cli_read_channels(an, &A)) || (rc = cli_read_channels(bn, &B)) ||
@@ -127,18 +127,8 @@ int cmd_score(int argc, char **argv)
             goto done;
         }
     }
-    if (padding) { /* a layer's padding: A padded, then the valid window */
-        const int st = kernest_pad_layer(A, K->shape[K->ndim - 2], K->shape[K->ndim - 1], pad_h, pad_w, pmode,
-                                         &geom, &Ap);
-        if (st) {
-            rc = cli_fail(st);
-            goto done;
-        }
-        kernest_array_destroy(&A);
-        A = Ap;
-        Ap = NULL;
-        mode = KERNEST_MODE_VALID;
-    }
+    if (padding && (rc = cli_pad_input(&A, K, pad_h, pad_w, pmode, &geom, &mode))) /* a layer's padding */
+        goto done;
     const int plain = A->ndim == 2 && B->ndim == 2 && K->ndim == 2 && !correlate && layout == KERNEST_LAYOUT_AUTO;
     int st = kernest_convolve_layer(A, K, mode, layout, correlate, &geom, an, kn, &P);
     if (st) {
@@ -201,6 +191,5 @@ done:
     kernest_array_destroy(&P);
     kernest_array_destroy(&T);
     kernest_array_destroy(&bias);
-    kernest_array_destroy(&Ap);
     return rc;
 }

@@ -20,6 +20,7 @@
 #include "checkpoint.h"
 #include "base/bytes.h"
 #include "base/error.h"
+#include "base/options.h"
 
 static const char magic[8] = {'K', 'N', 'C', 'K', 'P', 'T', '\r', '\n'};
 enum { HEADER_BYTES = 8 + 6 * 4 + 5 * 8 + 2 * 4 };
@@ -102,7 +103,8 @@ void kn_fingerprint_make(const kn_problem *pb, const kernest_options *opt, kerne
         h = mix_u64(mix_u64(mix_u64(h, p->hb), p->wb), pb->cout);
         h = mix_array(h, p->B, p->B ? p->len : 0);
     }
-    if (pb->sh * pb->sw * pb->dh * pb->dw * pb->groups != 1) /* a layer's geometry (plain: as before) */
+    const kernest_geometry g = kn_problem_geometry(pb);
+    if (!kn_geometry_is_plain(&g)) /* a layer's geometry (plain: as before) */
         h = mix_u64(mix_u64(mix_u64(mix_u64(mix_u64(h, pb->sh), pb->sw), pb->dh), pb->dw), pb->groups);
     fp->data_hash = h;
     h = FNV_OFFSET;
