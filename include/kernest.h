@@ -278,6 +278,21 @@ typedef enum kernest_solver {
 int kernest_solver_parse(const char *s); /* "auto" | "cgls" | "fista"; -1 otherwise */
 const char *kernest_solver_name(kernest_solver solver);
 
+/* CGLS's preconditioner: a positive diagonal M of the normal equations, diag(ΦᵀDΦ) + λ diag(G)
+ * with D = diag(HᵀH) on the kernel's pixels (a sliding sum of A², exact, from A alone; with the
+ * background's projection), Φ the model's map (the identity for pixels) and G the prior's Gram
+ * matrix. Preconditioned, CGLS measures its residual, tol and history in the M⁻¹ norm. */
+typedef enum kernest_precond {
+    KERNEST_PRECOND_AUTO = 0,   /* the default: jacobi for the models K = Φ(c) (radial, harmonic,
+                                   lowrank's half-steps), none for pixels (where it measured slower:
+                                   their conditioning is the prior's and A's mean, not the scale) */
+    KERNEST_PRECOND_JACOBI = 1, /* M as above, for every model */
+    KERNEST_PRECOND_NONE = 2    /* plain CGLS (tol on ‖Hᵀr − λLᵀLk‖ relative to its start) */
+} kernest_precond;
+
+int kernest_precond_parse(const char *s); /* "auto" | "jacobi" | "none"; -1 otherwise */
+const char *kernest_precond_name(kernest_precond precond);
+
 /* Where the kernel may be non-zero; pixels outside are forced to 0. Disk and box are centred on
  * the kernel centre ((kh-1)/2, (kw-1)/2). */
 typedef enum kernest_support_kind {
@@ -415,6 +430,8 @@ typedef struct kernest_options {
      * all ones by default; K is C_out × C_in/groups × kh × kw; kh, kw are needed when stride or
      * dilation is not 1. The priors and models act on the kh×kw taps (the layer's weight). */
     kernest_geometry geometry;
+    /* ---- the solver's preconditioner (python mirrors it, at the end) ---- */
+    kernest_precond precond;     /* cgls: default auto */
 } kernest_options;
 
 void kernest_options_default(kernest_options *opt);
@@ -573,6 +590,9 @@ typedef struct kernest_report {
     /* ---- a layer's groups ---- */
     size_t kernel_in;             /* C_in/groups: each kernel's input channels, K's second axis
                                      (and the uncertainty maps' and profiles'); C_in without groups */
+    /* ---- the solver's preconditioner ---- */
+    char precond[16];             /* cgls: "jacobi" or "none", what the solve ran with (the
+                                     residual history is in its norm); "" for fista */
 } kernest_report;
 
 void kernest_report_destroy(kernest_report **r);

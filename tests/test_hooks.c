@@ -364,7 +364,7 @@ static void run_solver(int fista, kernest_precision prec, int maxiter, int nan_a
     cr_assert_eq(be->ops->vec_create(be, pb.m, &b), KERNEST_OK);
     cr_assert_eq(be->ops->vec_upload(be, b, B->data), KERNEST_OK);
     cr_assert_eq(be->ops->vec_create(be, pb.n, &x), KERNEST_OK);
-    kn_solve_params prm = {KERNEST_REG_NONE, 0, 0, maxiter, NULL, NULL};
+    kn_solve_params prm = {KERNEST_REG_NONE, 0, 0, maxiter, NULL, NULL, NULL};
     kn_fista_info info;
     int st = fista ? kn_fista(be, b, &prm, NULL, x, res, &info) : kn_cgls(be, b, &prm, x, res);
     cr_assert_eq(st, KERNEST_OK);

@@ -133,7 +133,9 @@ class _Options(ctypes.Structure):
                 ("pad_w", ctypes.c_int),
                 ("padding_mode", ctypes.c_int),
                 # a layer's stride, dilation and groups
-                ("geometry", _Geometry)]
+                ("geometry", _Geometry),
+                # CGLS's preconditioner
+                ("precond", ctypes.c_int)]
 
 
 class _Fixed(ctypes.Structure):
@@ -210,6 +212,7 @@ _REGS = {"none": 0, "ridge": 1, "grad": 2}
 _PRECISIONS = {"double": 0, "single": 1, None: 2}
 _MODELS = {"pixel": 0, "radial": 1, "harmonic": 2, "lowrank": 3}
 _SOLVERS = {"auto": 0, "cgls": 1, "fista": 2}
+_PRECONDS = {"auto": 0, "jacobi": 1, "none": 2}
 _LAYOUTS = {"auto": 0, "chw": 1, "nchw": 2}
 _PADDING_MODES = {"zeros": 0, "reflect": 1, "replicate": 2, "circular": 3}
 
@@ -419,7 +422,7 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
              checkpoint=None, checkpoint_every=60.0, resume=None, tv=None, layout="auto",
              correlate=False, lambda_=None, select="cv", sigma=None, probes=2, uncertainty=None,
              seed=1, background=False, outer_maxiter=30, outer_tol=1e-4, fast=False, bias=False,
-             padding=None, padding_mode="zeros", stride=1, dilation=1, groups=1):
+             padding=None, padding_mode="zeros", stride=1, dilation=1, groups=1, precond="auto"):
     """Estimate the kernel K shared by the pairs (A_i, B_i); returns a Result (unpacks as (K, report)).
 
     The default is the kernest command's (`kernest estimate A B -o K`): when none of model, reg,
@@ -437,6 +440,8 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
     tol, maxiter: CGLS stops when ||normal-equation residual|| / initial <= tol (or, tol > 0, once that
     residual is down to the working precision's resolution: 10 eps of its value at K = 0), FISTA when the
     relative change of K is <= tol; both after maxiter iterations at most.
+    precond: CGLS's diagonal preconditioner, "auto" (jacobi for radial, harmonic and lowrank; none
+    for pixels) | "jacobi" | "none"; preconditioned, tol is measured in its norm (README, "Solvers").
     threads: CPU threads (0 = all cores). precision: None (double on CPU, single on GPU),
     "double" or "single". device: "auto" | "cpu" | "cuda" | "cuda:N".
     Priors (any constraint, l1 or tv selects FISTA under solver="auto"):
@@ -630,6 +635,7 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
         opt.padding_mode = _pick(_PADDING_MODES, padding_mode, "padding_mode")
         opt.pad_h, opt.pad_w = _padding_sides(padding)
     opt.geometry = _geometry(stride, dilation, groups)
+    opt.precond = _pick(_PRECONDS, precond, "precond")
     opt.outer_maxiter = _int(outer_maxiter, "outer_maxiter", 1, 100000)
     opt.outer_tol = _float(outer_tol, "outer_tol", 0.0)
     K = _P_Array()

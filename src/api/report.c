@@ -79,6 +79,7 @@ int kn_report_make(const kn_session *s, kn_fit *fit, kernest_report **out)
     rep->threads = strcmp(s->be->ops->name, "cpu") ? 0 : s->be->threads;
     snprintf(rep->backend, sizeof rep->backend, "%s", s->be->ops->name);
     snprintf(rep->solver, sizeof rep->solver, "%s", fit->fista ? "fista" : "cgls");
+    snprintf(rep->precond, sizeof rep->precond, "%s", fit->fista ? "" : fit->precond ? "jacobi" : "none");
     rep->model = fit->model.kind;
     if (fit->model.kind != KERNEST_MODEL_PIXEL) {
         rep->profile = fit->x;

@@ -101,6 +101,10 @@ typedef struct kn_backend_ops {
      * vec_dot (all pairs are here). Solvers reduce data-space vectors only through kn_data_dot;
      * vec_dot and vec_nrm2 are for kernel-space vectors (the same on every rank). */
     int (*data_dot)(kn_backend *be, const kn_vec *x, const kn_vec *y, double *out);
+    /* v (n host values, each rank's share of a sum over its pairs) = the sum over every rank, on
+     * every rank: what the host computes from the pairs (the preconditioner's diagonal). NULL:
+     * all pairs are here, v is the sum already. */
+    int (*host_sum)(kn_backend *be, double *v, size_t n);
 } kn_backend_ops;
 
 /* 1 when the backend implements every prior operation above (vec_clip ... vec_pair_nrm_sum). */

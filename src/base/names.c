@@ -24,6 +24,7 @@ static const char *const reg_names[] = {"none", "ridge", "grad"};
 static const char *const layout_names[] = {"auto", "chw", "nchw"};
 static const char *const model_names[] = {"pixel", "radial", "harmonic", "lowrank"};
 static const char *const solver_names[] = {"auto", "cgls", "fista"};
+static const char *const precond_names[] = {"auto", "jacobi", "none"};
 static const char *const select_names[] = {"cv", "gcv", "discrepancy", "lcurve"};
 static const char *const padding_names[] = {"zeros", "reflect", "replicate", "circular"};
 static const char *const stop_names[] = {"converged", "max-iterations", "breakdown", "non-finite",
@@ -39,6 +40,8 @@ int kernest_model_parse(const char *s) { return kn_name_parse(s, KN_NAMES(model_
 const char *kernest_model_name(kernest_model v) { return kn_name_of((int)v, KN_NAMES(model_names)); }
 int kernest_solver_parse(const char *s) { return kn_name_parse(s, KN_NAMES(solver_names)); }
 const char *kernest_solver_name(kernest_solver v) { return kn_name_of((int)v, KN_NAMES(solver_names)); }
+int kernest_precond_parse(const char *s) { return kn_name_parse(s, KN_NAMES(precond_names)); }
+const char *kernest_precond_name(kernest_precond v) { return kn_name_of((int)v, KN_NAMES(precond_names)); }
 int kernest_padding_mode_parse(const char *s) { return kn_name_parse(s, KN_NAMES(padding_names)); }
 const char *kernest_padding_mode_name(kernest_padding_mode v) { return kn_name_of((int)v, KN_NAMES(padding_names)); }
 const char *kernest_select_name(kernest_select v) { return kn_name_of((int)v, KN_NAMES(select_names)); }

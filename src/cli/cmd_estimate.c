@@ -87,6 +87,9 @@ static const char usage[] =
     "                           ((Kh-1)/2, (Kw-1)/2), e.g. 0,0=0 for a kernel whose centre is 0;\n"
     "                           repeatable. radial: only pixels at a whole-number distance\n"
     "      --solver S           auto | cgls | fista (default auto)\n"
+    "      --precond P          auto | jacobi | none: CGLS's diagonal preconditioner (from A and\n"
+    "                           the prior; --tol is then measured in its norm). auto (default):\n"
+    "                           jacobi for radial, harmonic and lowrank, none for pixels\n"
     "models (r = distance from the kernel centre ((Kh-1)/2, (Kw-1)/2); theta = atan2(row offset,\n"
     "column offset), rows down: it turns from the +column axis towards +row, as synth's ANGLE):\n"
     "  radial       K = f(r), f on knots 1 px apart, linear interpolation. grad: smoothness of f along\n"
@@ -209,6 +212,7 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
         {"outer-tol", required_argument, 0, 3003},
         {"bias", no_argument, 0, 3004}, {"bias-out", required_argument, 0, 3005},
         {"padding", required_argument, 0, 3006}, {"padding-mode", required_argument, 0, 3007},
+        {"precond", required_argument, 0, 3008},
         CLI_GEOMETRY_LONGOPTS,
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     const char *log_path = NULL, *bias_out = NULL, *padding = NULL, *padding_mode = NULL;
@@ -265,6 +269,12 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
             int v2 = kernest_solver_parse(optarg);
             if (v2 < 0) { cli_usage_error("--solver: '%s' is not auto, cgls or fista", optarg); goto done; }
             opt.solver = (kernest_solver)v2;
+            break;
+        }
+        case 3008: {
+            int v2 = kernest_precond_parse(optarg);
+            if (v2 < 0) { cli_usage_error("--precond: '%s' is not auto, jacobi or none", optarg); goto done; }
+            opt.precond = (kernest_precond)v2;
             break;
         }
         case 'P': profile_path = optarg; break;

@@ -15,6 +15,7 @@
 #include "solve/solve_hooks.h"
 #include "base/sysmem.h"
 #include "backend/masked.h"
+#include "precond.h"
 
 /* The backend the options ask for, able to run the priors they set. The cpu and cuda backends
  * both implement every prior operation, so this only guards a backend (or a future table op)
@@ -47,13 +48,15 @@ static int open_backend(kn_session *s, const kernest_options *opt_in, kn_backend
 /* Bytes of the solve on the backend: the operator, the model, the constraints' masks, the
  * solver's vectors and x, b. */
 static size_t solve_bytes(const kn_backend *be, const kn_problem *pb, const kn_model *model,
-                          int fista, kernest_reg reg, const kn_prox_spec *spec, int background)
+                          int fista, const kernest_options *opt, const kn_prox_spec *spec)
 {
+    const kernest_reg reg = opt->reg;
+    const int background = opt->background || opt->bias;
     size_t kv, dv;
     if (fista)
         kn_fista_vectors(reg, &kv, &dv);
     else
-        kn_cgls_vectors(reg, &kv, &dv);
+        kn_cgls_vectors(reg, kn_precond_wanted(opt->precond, model), &kv, &dv);
     if (fista)
         kv += kn_prox_vectors(spec);
     else if (spec->keep)
@@ -163,7 +166,7 @@ static int plan_solve(const kn_backend *be, const kn_problem *pb, const kernest_
     int st;
     if ((st = kn_constraints_build(opt, model, cons)) || (st = pick_solver(opt, &cons->spec, fista)))
         return st;
-    *bytes = solve_bytes(be, pb, model, *fista, opt->reg, &cons->spec, opt->background || opt->bias);
+    *bytes = solve_bytes(be, pb, model, *fista, opt, &cons->spec);
     return KERNEST_OK;
 }
 
@@ -334,10 +337,10 @@ static int solve_model(kn_session *s, const kernest_options *opt, kn_model *mode
     const kn_backend_ops *o = be->ops;
     const kn_problem *pb = &s->pb;
     kn_constraints cons = {0};
-    kn_vec *x = NULL, *b = NULL, *hx = NULL, *g = NULL;
-    double *z0 = NULL, *g0 = NULL;
+    kn_vec *x = NULL, *b = NULL, *hx = NULL, *g = NULL, *pc = NULL;
+    double *z0 = NULL, *g0 = NULL, *dinv = NULL;
     kn_run_hooks rh = {0};
-    kn_solve_params prm = {opt->reg, opt->lambda, opt->tol, opt->maxiter, NULL, NULL};
+    kn_solve_params prm = {opt->reg, opt->lambda, opt->tol, opt->maxiter, NULL, NULL, NULL};
     if ((st = plan_solve(be, pb, opt, &fit->model, &cons, &fit->fista, &fit->bytes_needed)))
         goto done;
     if ((st = kn_host_check("--maxiter: the residual history", (size_t)opt->maxiter + 1, sizeof(double))))
@@ -386,6 +389,17 @@ static int solve_model(kn_session *s, const kernest_options *opt, kn_model *mode
         if ((st = o->vec_upload(be, x, held ? z0 : x0)))
             goto done;
     }
+    if (!fit->fista && kn_precond_wanted(opt->precond, model)) { /* M⁻¹, from A and the prior */
+        if (!(dinv = malloc((model->nx ? model->nx : 1) * sizeof *dinv))) {
+            st = kn_error(KERNEST_E_NOMEM, "out of memory for the preconditioner");
+            goto done;
+        }
+        if ((st = kn_precond_jacobi(be, pb, model, opt->reg, opt->lambda, opt->background || opt->bias, dinv)) ||
+            (st = o->vec_create(be, model->nx, &pc)) || (st = o->vec_upload(be, pc, dinv)))
+            goto done;
+        prm.precond = pc;
+        fit->precond = 1;
+    }
     /* progress, checkpoints, resume (a resumed solver replaces x by the checkpoint's) */
     if ((st = kn_run_hooks_init(&rh, pb, opt, fit->fista ? KERNEST_SOLVER_FISTA : KERNEST_SOLVER_CGLS,
                                 be->precision, &fit->warnings, &prm)))
@@ -414,11 +428,13 @@ done:
     o->vec_destroy(be, &b);
     o->vec_destroy(be, &hx);
     o->vec_destroy(be, &g);
+    o->vec_destroy(be, &pc);
     if (sbe != be)
         kn_backend_destroy(&sbe);
     kn_constraints_free(&cons);
     free(z0);
     kn_run_hooks_free(&rh);
     free(g0);
+    free(dinv);
     return st;
 }

@@ -38,6 +38,7 @@ typedef struct kn_fit {
     kn_solve_result res;   /* res.history owned */
     kn_fista_info info;
     int fista;             /* 1 when FISTA ran, 0 for CGLS */
+    int precond;           /* CGLS: 1 when preconditioned (jacobi) */
     size_t bytes_needed;   /* working memory of the whole solve (operator + solver + model) */
     double solve_seconds;  /* the iterations */
     kn_warnings warnings;  /* e.g. a checkpoint that could not be written */

@@ -253,6 +253,8 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
     const int fista = !strcmp(r->solver, "fista");
     cJSON_AddStringToObject(s, "solver", r->solver[0] ? r->solver : "cgls");
     cJSON_AddStringToObject(s, "history", fista ? "relative_change" : "relative_residual");
+    if (!fista)
+        cJSON_AddStringToObject(s, "preconditioner", r->precond[0] ? r->precond : "none");
     cJSON_AddStringToObject(s, "stop_reason", kernest_stop_reason_name(r->reason));
     cJSON_AddNumberToObject(s, "iterations", r->iterations);
     cJSON_AddNumberToObject(s, "relative_residual",

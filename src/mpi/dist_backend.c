@@ -133,6 +133,15 @@ static void dist_destroy(kn_backend *be)
     kn_backend_destroy(&w->w.inner);
 }
 
+static int dist_host_sum(kn_backend *be, double *v, size_t n)
+{
+    kn_dist *d = be->dist;
+    const double t0 = kn_now();
+    int st = mpi_check(d, MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_DOUBLE, MPI_SUM, d->comm), "MPI_Allreduce");
+    d->comm_seconds += kn_now() - t0;
+    return st;
+}
+
 int kn_dist_wrap(kn_dist *d, kn_backend *inner, kn_backend **out)
 {
     dist_be *w = calloc(1, sizeof *w);
@@ -150,6 +159,7 @@ int kn_dist_wrap(kn_dist *d, kn_backend *inner, kn_backend **out)
     w->w.ops.vec_dot = dist_vec_dot;
     w->w.ops.vec_nrm2 = dist_vec_nrm2;
     w->w.ops.data_dot = dist_data_dot;
+    w->w.ops.host_sum = dist_host_sum;
     if (inner->ops->vec_pair_nrm_sum) /* TV's kernel-space sum: also rank 0's value everywhere */
         w->w.ops.vec_pair_nrm_sum = dist_pair_nrm_sum;
     w->w.be.dist = d;

@@ -8,9 +8,10 @@
 #include "base/error.h"
 #include "cgls.h"
 
-void kn_cgls_vectors(kernest_reg reg, size_t *kernel_vecs, size_t *data_vecs)
+void kn_cgls_vectors(kernest_reg reg, int precond, size_t *kernel_vecs, size_t *data_vecs)
 {
-    *kernel_vecs = reg == KERNEST_REG_NONE ? 2 : 4; /* s, p (+ z = LᵀL x, t = LᵀL p) */
+    /* s, p (+ z = LᵀL x, t = LᵀL p) (+ w = M⁻¹ s and M⁻¹ itself when preconditioned) */
+    *kernel_vecs = (reg == KERNEST_REG_NONE ? 2 : 4) + (precond ? 2 : 0);
     *data_vecs = 2;                                 /* r, q */
 }
 
@@ -29,6 +30,7 @@ static int save_state(kn_backend *be, const kn_solve_params *prm, const kn_solve
         goto out;
     kn_state_put_scalar(&st, "gamma", gamma);
     kn_state_put_scalar(&st, "gamma0", gamma0);
+    kn_state_put_scalar(&st, "precond", prm->precond != NULL);
     e = prm->hooks->save ? prm->hooks->save(prm->hooks->user, &st) : KERNEST_OK;
 out:
     kn_state_free(&st);
@@ -41,9 +43,22 @@ static double precision_eps(const kn_backend *be)
     return 10.0 * (be->precision == KERNEST_SINGLE ? FLT_EPSILON : DBL_EPSILON);
 }
 
-/* *out = (10ε·‖Hᵀb + g‖)²: the residual at x = 0 at the working precision's resolution (work: a
- * kernel-space vector, overwritten) */
-static int precision_floor(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec *work, double *out)
+/* *g = ⟨s, M⁻¹ s⟩ into w = M⁻¹ s when preconditioned; ‖s‖² otherwise (w unused) */
+static int norm2(kn_backend *be, const kn_solve_params *prm, const kn_vec *s, kn_vec *w, double *g)
+{
+    const kn_backend_ops *o = be->ops;
+    int st;
+    if (!prm->precond)
+        return o->vec_dot(be, s, s, g);
+    if ((st = o->vec_copy(be, w, s)) || (st = o->vec_mul(be, w, prm->precond)))
+        return st;
+    return o->vec_dot(be, s, w, g);
+}
+
+/* *out = (10ε·‖Hᵀb + g‖)²: the residual at x = 0 at the working precision's resolution, in the
+ * norm the solve measures s in (work, w: kernel-space vectors, overwritten) */
+static int precision_floor(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec *work, kn_vec *w,
+                           double *out)
 {
     const kn_backend_ops *o = be->ops;
     double g2 = 0.0;
@@ -51,7 +66,7 @@ static int precision_floor(kn_backend *be, const kn_vec *b, const kn_solve_param
     if (!st && prm->shift)
         st = o->vec_axpy(be, work, 1.0, prm->shift);
     if (!st)
-        st = o->vec_dot(be, work, work, &g2);
+        st = norm2(be, prm, work, w, &g2);
     *out = precision_eps(be) * precision_eps(be) * g2;
     return st;
 }
@@ -62,6 +77,9 @@ static int precision_floor(kn_backend *be, const kn_vec *b, const kn_solve_param
  *   repeat: q = Hp, t = LᵀLp, δ = ‖q‖² + λ⟨p,t⟩, α = γ/δ,
  *           x += αp, r −= αq, z += αt, s = Hᵀr − λz, β = ‖s‖²/γ, p = s + βp.
  * One H and one Hᵀ per iteration; the scalars γ, δ are the only values that leave the device.
+ * Preconditioned (prm->precond = M⁻¹, a positive diagonal): w = M⁻¹s, γ = ⟨s, w⟩ and p = w + βp
+ * (CG on the normal equations with M; Björck, "Numerical methods for least squares problems",
+ * §7.4), and every norm of s below is ‖s‖_{M⁻¹} = √⟨s, M⁻¹s⟩.
  * It stops when ‖s‖ <= tol·‖s₀‖ (s₀ at the start), or once ‖s‖ is down to the working
  * precision's resolution of the data, 10ε·‖s(0)‖ with s(0) = Hᵀb (+ g) the residual at x = 0:
  * a solve warm-started near its answer (the automatic choice's final solve, lowrank's half-steps)
@@ -79,7 +97,7 @@ int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec 
     const kn_backend_ops *o = be->ops;
     const int reg = prm->reg != KERNEST_REG_NONE && prm->lambda > 0;
     const double lam = reg ? prm->lambda : 0.0;
-    kn_vec *r = NULL, *q = NULL, *s = NULL, *p = NULL, *z = NULL, *t = NULL;
+    kn_vec *r = NULL, *q = NULL, *s = NULL, *p = NULL, *z = NULL, *t = NULL, *w = NULL;
     int st = 0;
     res->reason = KERNEST_STOP_MAXITER;
     res->iterations = 0;
@@ -94,6 +112,8 @@ int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec 
         TRY(o->vec_create(be, x->n, &z));
         TRY(o->vec_create(be, x->n, &t));
     }
+    if (prm->precond)
+        TRY(o->vec_create(be, x->n, &w));
     double gamma, gamma0, floor2; /* floor2: (10ε‖s(0)‖)², the precision's resolution */
     int k0 = 0;
     const kn_solver_state *rs = prm->hooks ? prm->hooks->resume : NULL;
@@ -107,9 +127,17 @@ int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec 
             TRY(kn_state_get_vec(be, rs, "z", z));
         TRY(kn_state_get_scalar(rs, "gamma", &gamma));
         TRY(kn_state_get_scalar(rs, "gamma0", &gamma0));
+        double pc = 0.0; /* checkpoints from before preconditioning have no "precond": 0 */
+        if (kn_state_get_scalar(rs, "precond", &pc))
+            kn_error_clear();
+        if ((pc != 0.0) != (prm->precond != NULL)) {
+            st = kn_error(KERNEST_E_INVALID, "--resume: the checkpoint's solve was %spreconditioned, this one %s",
+                          pc != 0.0 ? "" : "not ", prm->precond ? "is" : "is not");
+            goto done;
+        }
         k0 = res->iterations = rs->iteration;
         memcpy(res->history, rs->history, ((size_t)k0 + 1) * sizeof *res->history);
-        TRY(precision_floor(be, b, prm, s, &floor2));
+        TRY(precision_floor(be, b, prm, s, w, &floor2));
         TRY(kn_state_get_vec(be, rs, "s", s)); /* s served as work above */
     } else {
         TRY(o->op_apply(be, x, q));        /* r = b − Hx */
@@ -125,9 +153,9 @@ int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec 
         double xx;
         TRY(o->vec_dot(be, x, x, &xx));
         if (xx > 0) /* a warm start: the floor comes from the residual at x = 0 (p as work) */
-            TRY(precision_floor(be, b, prm, p, &floor2));
-        TRY(o->vec_copy(be, p, s));
-        TRY(o->vec_dot(be, s, s, &gamma));
+            TRY(precision_floor(be, b, prm, p, w, &floor2));
+        TRY(norm2(be, prm, s, w, &gamma)); /* γ = ⟨s, M⁻¹s⟩, w = M⁻¹s */
+        TRY(o->vec_copy(be, p, prm->precond ? w : s));
         gamma0 = gamma;
         if (!(xx > 0)) /* a cold start: s₀ is the residual at x = 0 */
             floor2 = precision_eps(be) * precision_eps(be) * gamma0;
@@ -169,7 +197,7 @@ int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec 
         if (prm->shift)
             TRY(o->vec_axpy(be, s, 1.0, prm->shift));
         double gnew;
-        TRY(o->vec_dot(be, s, s, &gnew));
+        TRY(norm2(be, prm, s, w, &gnew));
         if (!isfinite(gnew)) { /* x is still the last finite iterate: it moves only below */
             res->reason = KERNEST_STOP_NONFINITE;
             break;
@@ -182,7 +210,7 @@ int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec 
             kn_hooks_after(prm, k, res->history[k], kn_now() - t0);
             break;
         }
-        TRY(o->vec_aypx(be, p, gnew / gamma, s)); /* p = s + βp */
+        TRY(o->vec_aypx(be, p, gnew / gamma, prm->precond ? w : s)); /* p = M⁻¹s + βp */
         gamma = gnew;
         const int ask = kn_hooks_after(prm, k, res->history[k], kn_now() - t0);
         if (ask & KN_HOOK_SAVE)
@@ -199,6 +227,7 @@ done:
     o->vec_destroy(be, &p);
     o->vec_destroy(be, &z);
     o->vec_destroy(be, &t);
+    o->vec_destroy(be, &w);
     if (st) {
         free(res->history);
         res->history = NULL;

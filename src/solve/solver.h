@@ -35,11 +35,15 @@ typedef struct kn_solve_hooks {
 typedef struct kn_solve_params {
     kernest_reg reg; /* quadratic regulariser ½λ‖Lk‖² */
     double lambda;   /* >= 0 */
-    double tol;      /* stop when ‖s_k‖ / ‖s_0‖ <= tol (s = normal-equation residual) */
+    double tol;      /* stop when ‖s_k‖ / ‖s_0‖ <= tol (s = normal-equation residual; in the M⁻¹
+                        norm when preconditioned) */
     int maxiter;     /* >= 0 */
     const kn_solve_hooks *hooks; /* NULL: none */
     const kn_vec *shift; /* NULL, or g: solve min ½‖Hx − b‖² + ½λ‖Lx‖² − ⟨g, x⟩ (a kernel-space
                             right-hand side; randomize-then-optimize samples use it) */
+    const kn_vec *precond; /* CGLS: NULL, or M⁻¹, the inverse of a positive diagonal M of the
+                              normal equations (kernel space): preconditioned CGLS, which then
+                              measures s in the M⁻¹ norm (tol and history too) */
 } kn_solve_params;
 
 /* What the hooks ask after iteration k (0 when there are none). */
