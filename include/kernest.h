@@ -283,9 +283,9 @@ const char *kernest_solver_name(kernest_solver solver);
  * background's projection), Φ the model's map (the identity for pixels) and G the prior's Gram
  * matrix. Preconditioned, CGLS measures its residual, tol and history in the M⁻¹ norm. */
 typedef enum kernest_precond {
-    KERNEST_PRECOND_AUTO = 0,   /* the default: jacobi for the models K = Φ(c) (radial, harmonic,
-                                   lowrank's half-steps), none for pixels (where it measured slower:
-                                   their conditioning is the prior's and A's mean, not the scale) */
+    KERNEST_PRECOND_AUTO = 0,   /* the default: jacobi for radial and lowrank's half-steps, none
+                                   for pixels and harmonic (where it measured slower to the same
+                                   accuracy; README, "The preconditioner") */
     KERNEST_PRECOND_JACOBI = 1, /* M as above, for every model */
     KERNEST_PRECOND_NONE = 2    /* plain CGLS (tol on ‖Hᵀr − λLᵀLk‖ relative to its start) */
 } kernest_precond;

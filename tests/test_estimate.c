@@ -186,7 +186,8 @@ static void sc_free(sc_result *r)
 
 /* The cases of mask (1 << case) at A·fa, B·fb against scale 1: K to tol relative, the same
  * iterations (tol 0: the same bits; decimal factors round differently, and a stopping test may
- * pass one iteration apart in double, a few in single) */
+ * pass one iteration apart in double, a few in single, where CGLS's flat-objective test sums
+ * float-rounded decreases) */
 static void sc_check(kernest_precision prec, double fa, double fb, double tol, unsigned mask)
 {
     for (int c = 0; c < SC_N; c++) {
@@ -198,7 +199,7 @@ static void sc_check(kernest_precision prec, double fa, double fb, double tol, u
          * carries both over, and the sweeps end within outer_tol of each other */
         const double tk = c == SC_LOWRANK && fa != fb ? 1e-4 : tol;
         const int di = abs(got.iterations - ref.iterations);
-        const int dmax = tol == 0 ? 0 : prec == KERNEST_SINGLE ? 1 + ref.iterations / 20 : 1;
+        const int dmax = tol == 0 ? 0 : prec == KERNEST_SINGLE ? 2 + ref.iterations / 20 : 1;
         cr_expect(dk <= tk && di <= dmax && got.reason == ref.reason,
                   "%s, %s, A·%g, B·%g: K off by %.3g relative, %d iterations (%s) against %d (%s) at scale 1",
                   sc_names[c], prec == KERNEST_SINGLE ? "single" : "double", fa, fb, dk, got.iterations,

@@ -440,8 +440,9 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
     tol, maxiter: CGLS stops when ||normal-equation residual|| / initial <= tol (or, tol > 0, once that
     residual is down to the working precision's resolution: 10 eps of its value at K = 0), FISTA when the
     relative change of K is <= tol; both after maxiter iterations at most.
-    precond: CGLS's diagonal preconditioner, "auto" (jacobi for radial, harmonic and lowrank; none
-    for pixels) | "jacobi" | "none"; preconditioned, tol is measured in its norm (README, "Solvers").
+    precond: CGLS's diagonal preconditioner, "auto" (jacobi for radial and lowrank; none for pixel
+    and harmonic) | "jacobi" | "none"; preconditioned, tol is measured in its norm (README, "The
+    preconditioner").
     threads: CPU threads (0 = all cores). precision: None (double on CPU, single on GPU),
     "double" or "single". device: "auto" | "cpu" | "cuda" | "cuda:N".
     Priors (any constraint, l1 or tv selects FISTA under solver="auto"):

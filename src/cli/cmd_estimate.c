@@ -89,7 +89,7 @@ static const char usage[] =
     "      --solver S           auto | cgls | fista (default auto)\n"
     "      --precond P          auto | jacobi | none: CGLS's diagonal preconditioner (from A and\n"
     "                           the prior; --tol is then measured in its norm). auto (default):\n"
-    "                           jacobi for radial, harmonic and lowrank, none for pixels\n"
+    "                           jacobi for radial and lowrank, none for pixel and harmonic\n"
     "models (r = distance from the kernel centre ((Kh-1)/2, (Kw-1)/2); theta = atan2(row offset,\n"
     "column offset), rows down: it turns from the +column axis towards +row, as synth's ANGLE):\n"
     "  radial       K = f(r), f on knots 1 px apart, linear interpolation. grad: smoothness of f along\n"

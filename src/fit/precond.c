@@ -151,7 +151,8 @@ done:
 
 int kn_precond_wanted(kernest_precond p, const kn_model *m)
 {
-    return p == KERNEST_PRECOND_JACOBI || (p == KERNEST_PRECOND_AUTO && m->phi.row_ptr != NULL);
+    return p == KERNEST_PRECOND_JACOBI ||
+           (p == KERNEST_PRECOND_AUTO && (m->kind == KERNEST_MODEL_RADIAL || m->kind == KERNEST_MODEL_LOWRANK));
 }
 
 int kn_precond_jacobi(kn_backend *be, const kn_problem *pb, const kn_model *m, kernest_reg reg, double lambda,

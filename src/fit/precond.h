@@ -19,7 +19,8 @@
  * pairs are spread over MPI ranks (pb holds this rank's), be's host_sum adds the ranks' shares.
  * An unknown no datum and no prior reaches gets the scale of the largest diagonal.
  */
-/* 1 when a CGLS solve of model m is preconditioned under the option p (auto: models K = Φ(c)) */
+/* 1 when a CGLS solve of model m is preconditioned under the option p (auto: radial and lowrank's
+ * half-steps, where it measured faster to the same accuracy; not pixels nor harmonic) */
 int kn_precond_wanted(kernest_precond p, const kn_model *m);
 
 int kn_precond_jacobi(kn_backend *be, const kn_problem *pb, const kn_model *m, kernest_reg reg,
