@@ -346,10 +346,13 @@ typedef struct kernest_options {
     size_t kh, kw;               /* kernel shape; 0,0 = default for the mode (same: 2Ha-1 × 2Wa-1) */
     kernest_reg reg;             /* regulariser; default none */
     double lambda;               /* regularisation weight (>= 0); default 0 */
-    double tol;                  /* cgls: relative ‖normal-equation residual‖ (or, tol > 0, that
-                                    residual down to 10ε of its value at K = 0, the working
-                                    precision's resolution); fista: relative change
-                                    ‖k_t − k_{t−1}‖/‖k_{t−1}‖; default 1e-6; 0: maxiter iterations */
+    double tol;                  /* cgls: relative ‖normal-equation residual‖ (in the
+                                    preconditioner's norm when preconditioned), and with λ > 0 a
+                                    flat objective (its fall over 10 iterations <= 300·tol of
+                                    itself); or, tol > 0, that residual down to 10ε of its value
+                                    at K = 0, the working precision's resolution; fista: relative
+                                    change ‖k_t − k_{t−1}‖/‖k_{t−1}‖; default 1e-6; 0: maxiter
+                                    iterations */
     int maxiter;                 /* iteration cap; default 500 */
     int threads;                 /* CPU threads; 0 = all cores */
     kernest_precision precision; /* working precision; default: double on CPU, single on GPU */

@@ -437,7 +437,8 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
     mode: "same" | "full" | "valid" (scipy.signal.convolve2d windows).
     ksize: (Kh, Kw); default for "same" is (2Ha-1, 2Wa-1); for full/valid, what makes A and B fit.
     reg, lam: regulariser "none" | "ridge" (lam/2 ||K||^2) | "grad" (lam/2 ||grad K||^2).
-    tol, maxiter: CGLS stops when ||normal-equation residual|| / initial <= tol (or, tol > 0, once that
+    tol, maxiter: CGLS stops when ||normal-equation residual|| / initial <= tol and, with a prior
+    (lam > 0), the objective fell by at most 300*tol of itself over the last 10 iterations (or, tol > 0, once that
     residual is down to the working precision's resolution: 10 eps of its value at K = 0), FISTA when the
     relative change of K is <= tol; both after maxiter iterations at most.
     precond: CGLS's diagonal preconditioner, "auto" (jacobi for radial and lowrank; none for pixel

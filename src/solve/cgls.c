@@ -97,7 +97,7 @@ static int precision_floor(kn_backend *be, const kn_vec *b, const kn_solve_param
  * stopped "converged" at 2.29σ held-out against 1.003σ for the minimiser. So a regularised solve
  * (λ > 0) with tol > 0 also needs a flat objective: the decrease of f = ‖b − Hx‖² + λ‖Lx‖² −
  * 2⟨g, x⟩ over the last 10 iterations (each iteration lowers it by exactly αγ) at most
- * 100·tol·(‖r‖² + λ‖Lx‖²), the objective's own scale (‖r‖² ≈ mσ² once the data are fitted: what
+ * 300·tol·(‖r‖² + λ‖Lx‖²), the objective's own scale (‖r‖² ≈ mσ² once the data are fitted: what
  * is left to gain is then a small fraction of the noise's share). Until 10 iterations are done the
  * decreases so far count as if at that rate. Without a prior the residual test alone stops: an
  * underdetermined fit's objective goes to 0 geometrically and is never flat in that sense, and
@@ -232,7 +232,7 @@ int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec 
             TRY(o->vec_dot(be, x, z, &xz));
             for (int j = 0; j < FLAT_WINDOW; j++)
                 sum += drop[j];
-            flat = sum * FLAT_WINDOW / n <= 100.0 * prm->tol * (rr + lam * xz);
+            flat = sum * FLAT_WINDOW / n <= 300.0 * prm->tol * (rr + lam * xz);
         }
         if ((res->history[k] <= prm->tol && flat) || (prm->tol > 0 && gnew <= floor2)) {
             res->reason = KERNEST_STOP_CONVERGED;
