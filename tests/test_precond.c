@@ -5,6 +5,7 @@
  * CGLS against plain CGLS (the same minimiser). */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -234,6 +235,44 @@ Test(precond, the_same_minimiser_as_plain_cgls)
         kn_fit_free(&a);
         kn_fit_free(&b);
     }
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&B);
+}
+
+/* the command line: --precond names what it takes; the report says what the solve ran with */
+Test(precond, the_command_line_and_the_report, .init = tu_dir_setup, .fini = tu_dir_teardown)
+{
+    unsigned long long seed = 44;
+    kernest_array *A = tu_random_array(12, 12, 0, 1, &seed), *B = tu_random_array(12, 12, -1, 1, &seed);
+    char *pa = tu_path(tu_dir, "A.npy"), *pb = tu_path(tu_dir, "B.npy"), *pk = tu_path(tu_dir, "K.npy");
+    char *pr = tu_path(tu_dir, "r.json");
+    cr_assert_eq(kernest_npy_write(pa, A, KERNEST_DOUBLE), KERNEST_OK);
+    cr_assert_eq(kernest_npy_write(pb, B, KERNEST_DOUBLE), KERNEST_OK);
+    char cmd[4096], err[1024];
+    snprintf(cmd, sizeof cmd, "estimate '%s' '%s' -o '%s' --model radial --reg grad --lambda 1 --precond diag", pa, pb, pk);
+    cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 2);
+    cr_assert(strstr(err, "--precond: 'diag' is not auto, jacobi or none"), "%s", err);
+    cr_assert(!tu_exists(pk), "a refused option left %s", pk);
+    const char *const runs[4][3] = {{"radial", "auto", "jacobi"}, {"radial", "none", "none"},
+                                    {"pixel", "auto", "none"}, {"pixel", "jacobi", "jacobi"}};
+    for (int i = 0; i < 4; i++) {
+        snprintf(cmd, sizeof cmd, "estimate '%s' '%s' -o '%s' --model %s --reg grad --lambda 1 --precond %s "
+                 "--report '%s' --quiet", pa, pb, pk, runs[i][0], runs[i][1], pr);
+        cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 0, "%s", err);
+        char *json = tu_read_text(pr), want[64];
+        const char *at = strstr(json, "\"preconditioner\":");
+        snprintf(want, sizeof want, "\"%s\"", runs[i][2]);
+        cr_assert(at && !strncmp(at + strlen("\"preconditioner\":") + strspn(at + strlen("\"preconditioner\":"), " \t"),
+                                 want, strlen(want)),
+                  "--model %s --precond %s: the report's preconditioner is not %s", runs[i][0], runs[i][1], want);
+        snprintf(want, sizeof want, "\"precond\":\t\"%s\"", runs[i][1]);
+        cr_assert(strstr(json, want), "the report's options lack %s", want);
+        free(json);
+    }
+    free(pa);
+    free(pb);
+    free(pk);
+    free(pr);
     kernest_array_destroy(&A);
     kernest_array_destroy(&B);
 }

@@ -35,6 +35,7 @@ static void priors_json(cJSON *o, const kernest_options *opt)
     cJSON_AddBoolToObject(o, "background", opt->background);
     cJSON_AddBoolToObject(o, "bias", opt->bias);
     cJSON_AddStringToObject(o, "solver", kernest_solver_name(opt->solver));
+    cJSON_AddStringToObject(o, "precond", kernest_precond_name(opt->precond));
     cJSON_AddNumberToObject(o, "l1", opt->l1);
     cJSON_AddNumberToObject(o, "tv", opt->tv);
     cJSON_AddBoolToObject(o, "nonneg", opt->nonneg);
