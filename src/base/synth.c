@@ -63,7 +63,7 @@ static int line_kernel(const char *spec, double len, double deg, kernest_array *
     return KERNEST_OK;
 }
 
-enum { K_GAUSS, K_EXP, K_POWER, K_GABOR };
+enum { K_GAUSS, K_EXP, K_POWER, K_GABOR, K_MOFFAT };
 
 int kn_synth_kernel(const char *spec, kernest_array *k)
 {
@@ -97,6 +97,10 @@ int kn_synth_kernel(const char *spec, kernest_array *k)
         if (params(spec + 6, p, 3) != 3 || !(p[0] > 0) || !(p[1] >= 0))
             return kn_error(KERNEST_E_INVALID, "--kernel: '%s': gabor:S,F,ANGLE needs S > 0 and F >= 0", spec);
         kind = K_GABOR;
+    } else if (!strncmp(spec, "moffat:", 7)) {
+        if (params(spec + 7, p, 2) != 2 || !(p[0] > 0) || !(p[1] > 1))
+            return kn_error(KERNEST_E_INVALID, "--kernel: '%s': moffat:ALPHA,BETA needs ALPHA > 0 and BETA > 1", spec);
+        kind = K_MOFFAT;
     } else if (!strncmp(spec, "line:", 5)) {
         if (params(spec + 5, p, 2) != 2 || !(p[0] >= 0))
             return kn_error(KERNEST_E_INVALID, "--kernel: '%s': line:LENGTH,ANGLE needs LENGTH >= 0", spec);
@@ -104,7 +108,8 @@ int kn_synth_kernel(const char *spec, kernest_array *k)
     } else
         return kn_error(KERNEST_E_INVALID, "--kernel: unknown kernel '%s' (inv-r, gaussian:S, "
                         "gaussian:SX,SY,ANGLE, exp:LX,LY,ANGLE, power:P, power:P,A,M,ANGLE, "
-                        "gabor:S,F,ANGLE, line:LENGTH,ANGLE)", spec);
+                        "gabor:S,F,ANGLE, moffat:ALPHA,BETA, line:LENGTH,ANGLE)", spec);
+    double total = 0.0;
     for (size_t y = 0; y < kh; y++)
         for (size_t x = 0; x < kw; x++) {
             double dy = (double)y - cy, dx = (double)x - cx, r2 = dy * dy + dx * dx, u, v, val;
@@ -112,6 +117,8 @@ int kn_synth_kernel(const char *spec, kernest_array *k)
                 val = r2 == 0 ? 0.0 : p[0] == 1.0 ? 1.0 / sqrt(r2) : pow(r2, -0.5 * p[0]);
                 if (p4[1] != 0 && r2 > 0) /* the angular factor, θ as the harmonic model's */
                     val *= 1.0 + p4[1] * cos(p4[2] * (atan2(dy, dx) - p4[3] * M_PI / 180.0));
+            } else if (kind == K_MOFFAT) {
+                val = pow(1.0 + r2 / (p[0] * p[0]), -p[1]);
             } else if (kind == K_GABOR) {
                 rotate(dy, dx, p[2], &u, &v);
                 val = exp(-0.5 * r2 / (p[0] * p[0])) * cos(2.0 * M_PI * p[1] * u);
@@ -121,7 +128,10 @@ int kn_synth_kernel(const char *spec, kernest_array *k)
                 val = kind == K_GAUSS ? exp(-0.5 * q) : exp(-sqrt(q));
             }
             k->data[y * kw + x] = val;
+            total += val;
         }
+    for (size_t i = 0; kind == K_MOFFAT && i < k->size; i++) /* a PSF: unit sum on the kernel */
+        k->data[i] /= total;
     return KERNEST_OK;
 }
 
@@ -129,6 +139,37 @@ void kn_synth_binary(kn_rng *r, double density, kernest_array *a)
 {
     for (size_t i = 0; i < a->size; i++)
         a->data[i] = kn_rng_uniform(r) < density ? 1.0 : 0.0;
+}
+
+void kn_synth_fractal(kn_rng *r, kernest_array *a)
+{
+    const size_t h = a->shape[0], w = a->shape[1];
+    memset(a->data, 0, a->size * sizeof *a->data);
+    size_t big = h > w ? h : w;
+    for (size_t cell = 1; cell < 2 * big; cell *= 2) { /* octaves: cells of 1, 2, 4, ... pixels */
+        const size_t gh = h / cell + 2, gw = w / cell + 2;
+        double *g = malloc(gh * gw * sizeof *g);
+        if (!g)
+            return; /* the octaves so far: still a texture */
+        for (size_t i = 0; i < gh * gw; i++)
+            g[i] = kn_rng_normal(r); /* equal weights: each octave adds power ∝ cell² at f ~ 1/cell, so 1/f² */
+        for (size_t y = 0; y < h; y++)
+            for (size_t x = 0; x < w; x++) {
+                const double fy = (double)y / (double)cell, fx = (double)x / (double)cell;
+                const size_t iy = (size_t)fy, ix = (size_t)fx;
+                const double ty = fy - (double)iy, tx = fx - (double)ix;
+                a->data[y * w + x] += (1 - ty) * ((1 - tx) * g[iy * gw + ix] + tx * g[iy * gw + ix + 1]) +
+                                      ty * ((1 - tx) * g[(iy + 1) * gw + ix] + tx * g[(iy + 1) * gw + ix + 1]);
+            }
+        free(g);
+    }
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < a->size; i++) {
+        lo = fmin(lo, a->data[i]);
+        hi = fmax(hi, a->data[i]);
+    }
+    for (size_t i = 0; i < a->size; i++)
+        a->data[i] = hi > lo ? (a->data[i] - lo) / (hi - lo) : 0.0;
 }
 
 void kn_synth_noise(kn_rng *r, double sigma, kernest_array *a)
