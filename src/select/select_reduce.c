@@ -193,6 +193,7 @@ static int reduced(kn_session *s, const kernest_array *const *A, size_t npairs, 
     sel->opt.mode = opt->mode;
     sel->opt.kh = opt->kh;
     sel->opt.kw = opt->kw;
+    sel->opt.maxiter = kn_final_maxiter(opt->maxiter);
     if ((st = kn_model_init_nk(&fm, sel->opt.model, sel->opt.order, s->pb.kh, s->pb.kw, 1)))
         goto done;
     const size_t nx = sel->opt.model == KERNEST_MODEL_LOWRANK ? (size_t)sel->opt.order * (s->pb.kh + s->pb.kw) : fm.nx;
