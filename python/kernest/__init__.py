@@ -440,7 +440,8 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
     tol, maxiter: CGLS stops when ||normal-equation residual|| / initial <= tol and, with a prior
     (lam > 0), the objective fell by at most 300*tol of itself over the last 10 iterations (or, tol > 0, once that
     residual is down to the working precision's resolution: 10 eps of its value at K = 0), FISTA when the
-    relative change of K is <= tol; both after maxiter iterations at most.
+    relative change of K is <= tol; both after maxiter iterations at most (the automatic choice's final
+    solve, the estimate, after 10*maxiter; its lambda path's solves after maxiter).
     precond: CGLS's diagonal preconditioner, "auto" (jacobi for radial and lowrank; none for pixel
     and harmonic) | "jacobi" | "none"; preconditioned, tol is measured in its norm (README, "The
     preconditioner").
