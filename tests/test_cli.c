@@ -650,6 +650,8 @@ Test(cli, synth_set_is_whole_or_absent)
     free(s);
     /* a bad --kernel makes no folder */
     expect_usage_error("synth -o @/t --kernel bogus", 1, NEEDLES("--kernel"));
+    expect_usage_error("synth -o @/t --input photo", 1, NEEDLES("--input", "photo"));
+    expect_usage_error("synth -o @/t --kernel moffat:1,1", 1, NEEDLES("moffat:ALPHA,BETA", "BETA > 1"));
 }
 
 /* Item 9: a failed --plot leaves no picture (nor K), and bad input makes no --plot folder. */
