@@ -6,7 +6,7 @@
   python3 bench/make_tables.py --print F  print the tables of one result file (run_cpu.sh does)
 
 Generated blocks sit between '<!-- BEGIN GENERATED: name -->' and '<!-- END GENERATED: name -->'
-(names: quality, auto, auto_cost, cpu, channels, mpi, gpu); everything else in BENCHMARKS.md is left as written.
+(names: quality, auto, auto_cost, wide_wing, cpu, channels, mpi, gpu); everything else in BENCHMARKS.md is left as written.
 """
 import argparse
 import glob
@@ -181,6 +181,25 @@ def auto_cost_block(d, rel):
     return "\n".join(lines)
 
 
+def wide_wing_block(d, rel):
+    commit = d.get("git_commit", "")[:12] + (" (dirty)" if d.get("git_dirty") else "")
+    lines = [machine_line(d, rel) + f"  \ncommit {commit}; N = {d['n']} (a {2 * d['n'] - 1}² kernel), one fit pair; "
+             f"{d['selection']}. The default is `kernest estimate A.npy B.npy -o K.npy`; the explicit priors "
+             "run to convergence (--maxiter 5000).", ""]
+    rows = []
+    for r in d["rows"]:
+        a, b = r["default"], r["best_explicit"]
+        ratio = r["ratio_default_over_best"]
+        rows.append([r["case"], f"`{r['kernel']}`", r["noise"], a["chosen"], f"{a['lambda']:.3g}",
+                     f"{a['stop']} ({a['iterations']} it)", f"{a['rmse_over_sigma_test']:.4f}", sec(a["seconds"]),
+                     b["candidate"], f"{b['lambda']:.3g}", f"{b['rmse_over_sigma_test']:.4f}", sec(b["seconds"]),
+                     f"{ratio:.3f}", "yes" if ratio <= 1.10 else "**no**",
+                     f"{r['true_kernel_rmse_over_sigma_test']:.3f}"])
+    lines.append(table(["case", "kernel", "noise", "default: chosen", "λ", "final solve", "RMSE/σ (test)", "s",
+                        "best explicit", "λ", "RMSE/σ (test)", "s", "default / best", "within 10 %", "true K"], rows))
+    return "\n".join(lines)
+
+
 def gib(b):
     return "—" if b is None else f"{b / 2**30:.3g}"
 
@@ -279,6 +298,9 @@ def blocks():
     costs = sorted(glob.glob(os.path.join(RESULTS, "auto-cost-*.json")))
     out["auto_cost"] = ("\n\n".join(auto_cost_block(load(p), rel(p)) for p in costs) if costs
                         else "_No result yet: run `python3 bench/auto_cost.py`._")
+    w = os.path.join(RESULTS, "wide-wing.json")
+    out["wide_wing"] = (wide_wing_block(load(w), rel(w)) if os.path.exists(w)
+                        else "_No result yet: run `python3 bench/wide_wing.py`._")
     cpus = sorted(glob.glob(os.path.join(RESULTS, "cpu-*.json")))
     out["cpu"] = ("\n\n".join(cpu_block(load(p), rel(p)) for p in cpus) if cpus
                   else "_No result yet: run `bench/run_cpu.sh`._")
@@ -312,6 +334,7 @@ def main():
     if args.show:
         d = load(args.show)
         blk = {"cpu": cpu_block, "auto": auto_block, "auto_cost": auto_cost_block, "channels": channels_block,
+               "wide_wing": wide_wing_block,
                "mpi_scaling": mpi_block, "gpu": gpu_block}.get(d.get("bench", d.get("benchmark")), quality_block)
         print(blk(d, rel(os.path.abspath(args.show))))
         return
