@@ -409,25 +409,34 @@ Test(select, constrained_choice_delivers_the_cold_solve_at_its_lambda)
     free_prob(&p);
 }
 
-/* --maxiter caps each solve of the λ path; the final solve, the estimate, may run to 10× it */
-Test(select, final_solve_runs_past_the_paths_cap)
+/* After a choice on a window, --maxiter caps each solve on the window and the final solve on all
+ * the data may run to 10× it (select.h, kn_final_maxiter); without a window the final solve is
+ * the λ path's own estimator and keeps --maxiter. */
+Test(select, final_solve_after_a_window_runs_past_the_windows_cap, .timeout = 300)
 {
     prob p;
-    make_prob(&p, "gaussian:3,0.7,30", 24, 1, -0.02, 13);
+    make_prob(&p, "moffat:1,1.5", 190, 1, -0.01, 17);
     kernest_options o;
     opts(&o);
     o.auto_lambda = 1; /* λ of a non-negative pixel kernel (FISTA) */
     o.reg = KERNEST_REG_GRAD;
     o.nonneg = 1;
-    o.maxiter = 100;
+    o.maxiter = 30;
     kernest_array *K = NULL;
     kernest_report *r = NULL;
     estimate(&p, &o, &K, &r);
-    cr_assert_gt(r->candidates[r->chosen].capped, 0, "no path solve met the cap of 100");
+    cr_assert(strstr(r->select_rule, "window"), "no window: %s", r->select_rule);
     cr_assert_gt(r->iterations, o.maxiter, "the final solve stopped at %d iterations", r->iterations);
     cr_assert(r->reason == KERNEST_STOP_CONVERGED ? r->iterations < kn_final_maxiter(o.maxiter)
                                                   : r->iterations == kn_final_maxiter(o.maxiter),
               "%s after %d", kernest_stop_reason_name(r->reason), r->iterations);
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&r);
+    free_prob(&p);
+    make_prob(&p, "moffat:1,1.5", 24, 1, -0.01, 17); /* no window: the path's cap */
+    estimate(&p, &o, &K, &r);
+    cr_assert_null(strstr(r->select_rule, "window"));
+    cr_assert_leq(r->iterations, o.maxiter);
     kernest_array_destroy(&K);
     kernest_report_destroy(&r);
     free_prob(&p);

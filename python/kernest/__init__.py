@@ -440,8 +440,8 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
     tol, maxiter: CGLS stops when ||normal-equation residual|| / initial <= tol and, with a prior
     (lam > 0), the objective fell by at most 300*tol of itself over the last 10 iterations (or, tol > 0, once that
     residual is down to the working precision's resolution: 10 eps of its value at K = 0), FISTA when the
-    relative change of K is <= tol; both after maxiter iterations at most (the automatic choice's final
-    solve, the estimate, after 10*maxiter; its lambda path's solves after maxiter).
+    relative change of K is <= tol; both after maxiter iterations at most (after the automatic choice
+    ran on a window of a large problem, its final solve on all the data after 10*maxiter).
     precond: CGLS's diagonal preconditioner, "auto" (jacobi for radial and lowrank; none for pixel
     and harmonic) | "jacobi" | "none"; preconditioned, tol is measured in its norm (README, "The
     preconditioner").

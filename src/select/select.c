@@ -267,7 +267,6 @@ int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array 
     sel->opt = w->opt;
     sel->opt.lambda = sel->cands[sel->chosen].lambda;
     sel->opt.l1 = sel->cands[sel->chosen].l1;
-    sel->opt.maxiter = kn_final_maxiter(opt->maxiter);
     kn_session_phase(s, "final: %s, %s %.3g", sel->cands[sel->chosen].name, sel->opt.l1 > 0 ? "l1" : "lambda",
                      sel->opt.l1 > 0 ? sel->opt.l1 : sel->opt.lambda);
     st = kn_session_solve(s, &sel->opt, sel_start(&sel->opt, w->best_x ? w->best_x : w->xw[0]), &sel->fit);

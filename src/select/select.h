@@ -11,11 +11,14 @@
 /* The most solver runs the automatic choice may spend, its final solve included. */
 enum { KN_SELECT_BUDGET = 15 };
 
-/* The iteration cap of the automatic choice's final solve, whose result is the estimate: ten
- * times --maxiter, which caps each solve of the λ path (those are compared, not returned). A
- * non-negative FISTA solve of a 511² PSF needs 700-1400 iterations; the default cap of 500 left
- * the default command's estimate at 2.8σ held-out where the same solve converged reaches ~1.1σ
- * (bench/results/wide-wing.json). */
+/* The iteration cap of the final solve on all the data after a choice made on a window
+ * (select_reduce.c): ten times --maxiter, which caps each solve on the window. The window's
+ * solves and the final one are different problems (a 127² kernel against the full one), so the
+ * same cap is not the same estimator: a non-negative FISTA solve of a 511² PSF needs 700-1400
+ * iterations, and capped at 500 the default command's estimate stopped at 2.8σ held-out where
+ * converged it reaches 1.09σ (bench/results/wide-wing.json). Without a window the final solve
+ * keeps --maxiter: it is then the very estimator the λ path scored (letting it, or every solve,
+ * run to 10× took the benchmark's anisotropic exponential from 1.68σ to 1.78σ or 1.90σ). */
 static inline int kn_final_maxiter(int maxiter)
 {
     return maxiter > 0x7fffffff / 10 ? 0x7fffffff : 10 * maxiter;
