@@ -169,3 +169,22 @@ def test_models_and_background_through_the_binding():
         kernest.estimate(A, B, ksize=(7, 5), model="lowrank:1", bounds=(0, 1), device="cpu")
     with pytest.raises(kernest.KernestInputError, match="order"):
         kernest.estimate(A, B, ksize=(7, 5), model="harmonic", device="cpu")
+
+
+def test_precond_option_reaches_cgls():
+    rng = np.random.default_rng(6)
+    A = rng.random((16, 16))
+    B = rng.standard_normal((16, 16))
+    seen = {}
+    for model, precond in (("radial", "auto"), ("radial", "none"), ("pixel", "auto"), ("pixel", "jacobi")):
+        K, report = kernest.estimate(A, B, model=model, reg="grad", lam=1.0, precond=precond, device="cpu",
+                                     tol=1e-10, maxiter=2000)
+        assert report["options"]["precond"] == precond
+        seen[model, precond] = (report["solve"]["preconditioner"], K)
+    assert seen["radial", "auto"][0] == "jacobi" and seen["radial", "none"][0] == "none"
+    assert seen["pixel", "auto"][0] == "none" and seen["pixel", "jacobi"][0] == "jacobi"
+    for model in ("radial", "pixel"):  # the same minimiser either way
+        (_, K1), (_, K2) = [v for (m, _), v in seen.items() if m == model]
+        assert np.linalg.norm(K1 - K2) <= 1e-6 * np.linalg.norm(K2)
+    with pytest.raises(kernest.KernestInputError):
+        kernest.estimate(A, B, model="radial", reg="grad", lam=1.0, precond="diagonal", device="cpu")
