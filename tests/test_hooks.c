@@ -227,6 +227,35 @@ ParameterizedTest(resume_case *c, hooks, resume_is_bitwise_identical)
     kernest_array_destroy(&B);
 }
 
+/* a preconditioned solve's state does not resume a plain one, nor the reverse */
+Test(hooks, resume_keeps_the_preconditioner)
+{
+    kernest_array *A, *B, *K = NULL;
+    problem(1.0, &A, &B);
+    char *ck = tu_path(tu_dir, "pc.ckpt");
+    kernest_options o = tu_cpu_options(0, 0);
+    o.model = KERNEST_MODEL_RADIAL;
+    o.reg = KERNEST_REG_GRAD;
+    o.lambda = 1.0;
+    o.tol = 1e-14;
+    o.maxiter = 20;
+    o.checkpoint = ck;
+    cr_assert_eq(kernest_estimate(CA(&A), CA(&B), 1, &o, &K, NULL), KERNEST_OK, "%s", kernest_last_error());
+    kernest_array_destroy(&K);
+    o.checkpoint = NULL;
+    o.resume = ck;
+    o.maxiter = 30;
+    o.precond = KERNEST_PRECOND_NONE;
+    cr_assert_eq(kernest_estimate(CA(&A), CA(&B), 1, &o, &K, NULL), KERNEST_E_INVALID);
+    cr_assert(strstr(kernest_last_error(), "was preconditioned, this one is not"), "%s", kernest_last_error());
+    o.precond = KERNEST_PRECOND_AUTO; /* radial: jacobi, as written */
+    cr_assert_eq(kernest_estimate(CA(&A), CA(&B), 1, &o, &K, NULL), KERNEST_OK, "%s", kernest_last_error());
+    kernest_array_destroy(&K);
+    free(ck);
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&B);
+}
+
 /* a checkpoint at the last iteration lets a solve capped by maxiter go on */
 Test(hooks, continue_past_maxiter)
 {

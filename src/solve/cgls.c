@@ -104,7 +104,8 @@ static int precision_floor(kn_backend *be, const kn_vec *b, const kn_solve_param
  * stopping early is then the regularisation (--fast).
  * x moves last, once ‖s‖² is known to be finite, so that a non-finite stop keeps the last finite
  * iterate exactly. After each iteration the hooks may stop the solve or save its state (x, r, s,
- * p, z, γ, γ₀: everything the next iteration reads); a resumed solve starts from such a state.
+ * p, z, γ, γ₀ and the last decreases: everything the next iteration reads, and whether it was
+ * preconditioned); a resumed solve starts from such a state.
  */
 int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec *x,
             kn_solve_result *res)
