@@ -23,7 +23,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from quality import machine, git  # noqa: E402
+from quality import write_result  # noqa: E402
 
 CASES = [  # (name, synth kernel, noise option); the first five are the priors benchmark's
     ("original 1/r", "inv-r", ["--noise", "1"]),
@@ -126,18 +126,11 @@ def main():
                   f"  best {best['candidate']:18s} λ {best['lambda']:<9.3g} {best['rmse_over_sigma_test']:.4f}"
                   f"  ratio {row['ratio_auto_over_best']:.3f}  {auto['solves']} solves, {auto['iterations']} it",
                   file=sys.stderr, flush=True)
-    result = {"bench": "auto", "machine": machine(), "git_commit": git("rev-parse", "HEAD"),
-              "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
-              "command": shlex.join(["python3"] + sys.argv), "n": args.n, "seed": args.seed,
-              "selection": "best scan (model, λ) = lowest RMSE/σ on the validation pair; quoted numbers on the test pair",
-              "scanned": [c for c, _ in CANDIDATES + ([] if args.no_extra else EXTRA)],
-              "auto_table": AUTO_TABLE,
-              "rows": rows, "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out + ".tmp", "w") as f:
-        json.dump(result, f, indent=1)
-        f.write("\n")
-    os.replace(args.out + ".tmp", args.out)
+    write_result(args.out, "auto", {
+        "n": args.n, "seed": args.seed,
+        "selection": "best scan (model, λ) = lowest RMSE/σ on the validation pair; quoted numbers on the test pair",
+        "scanned": [c for c, _ in CANDIDATES + ([] if args.no_extra else EXTRA)], "auto_table": AUTO_TABLE,
+        "rows": rows})
     print(f"wrote {args.out}")
 
 

@@ -22,7 +22,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from quality import machine, git  # noqa: E402
+from quality import write_result  # noqa: E402
 
 
 def timed(cmd):
@@ -97,15 +97,7 @@ def main():
                   f"RMSE/σ {row['rmse_over_sigma_test']:.4f}  apps {row['applications']}  "
                   f"ratio(final) {row['ratio_to_final_applications']}  "
                   f"ratio(plain) {row.get('ratio_to_plain_applications')}", file=sys.stderr, flush=True)
-    result = {"bench": "auto_cost", "machine": machine(), "git_commit": git("rev-parse", "HEAD"),
-              "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
-              "command": shlex.join(["python3"] + sys.argv), "problem": "kernest synth --n N --seed 11",
-              "rows": rows, "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out + ".tmp", "w") as f:
-        json.dump(result, f, indent=1)
-        f.write("\n")
-    os.replace(args.out + ".tmp", args.out)
+    write_result(args.out, "auto_cost", {"problem": "kernest synth --n N --seed 11", "rows": rows})
     print(f"wrote {args.out}")
 
 

@@ -89,6 +89,20 @@ def git(*args):
     return p.stdout.strip() if p.returncode == 0 else ""
 
 
+def write_result(path, bench, fields):
+    """Writes a benchmark's result file whole: its fields between the machine, commit and command
+    it came from and the date."""
+    result = {"bench": bench, "machine": machine(), "git_commit": git("rev-parse", "HEAD"),
+              "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+              "command": shlex.join(["python3"] + sys.argv), **fields,
+              "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+        json.dump(result, f, indent=1)
+        f.write("\n")
+    os.replace(path + ".tmp", path)
+
+
 def run(cmd):
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:

@@ -18,7 +18,6 @@ import argparse
 import json
 import math
 import os
-import shlex
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from auto import run, score  # noqa: E402
-from quality import machine, git  # noqa: E402
+from quality import write_result  # noqa: E402
 
 CASES = [("moffat PSF, binary A", ["--input", "binary"]), ("moffat PSF, fractal A", ["--input", "fractal"])]
 KERNEL, NOISE = "moffat:1,1.5", ["--noise-rel", "0.01"]
@@ -97,16 +96,9 @@ def main():
             print(f"{name}: default {default['rmse_over_sigma_test']:.4f}, best explicit {best['candidate']} "
                   f"λ {best['lambda']:.3g} {best['rmse_over_sigma_test']:.4f}, ratio {row['ratio_default_over_best']:.3f}",
                   file=sys.stderr, flush=True)
-    result = {"bench": "wide_wing", "machine": machine(), "git_commit": git("rev-parse", "HEAD"),
-              "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
-              "command": shlex.join(["python3"] + sys.argv), "n": args.n,
-              "selection": "best explicit (candidate, λ) = lowest RMSE/σ on the validation pair; quoted numbers on the test pair",
-              "rows": rows, "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out + ".tmp", "w") as f:
-        json.dump(result, f, indent=1)
-        f.write("\n")
-    os.replace(args.out + ".tmp", args.out)
+    write_result(args.out, "wide_wing", {
+        "n": args.n, "rows": rows,
+        "selection": "best explicit (candidate, λ) = lowest RMSE/σ on the validation pair; quoted numbers on the test pair"})
 
 
 if __name__ == "__main__":
