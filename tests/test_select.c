@@ -442,6 +442,31 @@ Test(select, final_solve_after_a_window_runs_past_the_windows_cap, .timeout = 30
     free_prob(&p);
 }
 
+/* --nonneg makes pixel+grad pixel+nonneg+grad: scored once, under that name */
+Test(select, a_constraint_does_not_score_a_candidate_twice)
+{
+    prob p;
+    make_prob(&p, "gaussian:3", 16, 1, -0.02, 21);
+    kernest_options o;
+    opts(&o);
+    o.auto_model = o.auto_lambda = 1;
+    o.nonneg = 1;
+    o.maxiter = 100;
+    kernest_array *K = NULL;
+    kernest_report *r = NULL;
+    estimate(&p, &o, &K, &r);
+    int pixel = 0;
+    for (size_t i = 0; i < r->ncandidates; i++) {
+        cr_assert_str_neq(r->candidates[i].name, "pixel+grad", "pixel+grad is pixel+nonneg+grad under --nonneg");
+        cr_assert(r->candidates[i].nonneg, "%s without --nonneg", r->candidates[i].name);
+        pixel += r->candidates[i].model == KERNEST_MODEL_PIXEL;
+    }
+    cr_assert_eq(pixel, 1, "%d pixel candidates", pixel);
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&r);
+    free_prob(&p);
+}
+
 /* RMS(B_test − A_test ⊛ K) over σ */
 static double held_out(const kernest_array *At, const kernest_array *Bt, const kernest_array *K, double sigma)
 {

@@ -149,18 +149,42 @@ void kn_selection_free(kn_selection *sel)
 /* The candidates this problem and the user's own priors admit, in table order: one whose model
  * or constraints refuse them (e.g. a --fix that ties two radial knots) is left out rather than
  * failing the choice. */
+/* the options a candidate solves with under the user's */
+static kernest_options candidate_options(const kn_candidate_spec *spec, const kernest_options *user)
+{
+    kernest_options o = *user;
+    o.model = spec->model;
+    o.reg = spec->reg;
+    o.nonneg |= spec->nonneg;
+    if (spec->tweak)
+        spec->tweak(&o);
+    return o;
+}
+
+/* 1 when the user's options turn spec into another line of the table, one that says so in its
+ * name (--nonneg makes pixel+grad pixel+nonneg+grad: that one is scored, once) */
+static int duplicate_candidate(const kn_candidate_spec *spec, const kernest_options *user)
+{
+    const kernest_options o = candidate_options(spec, user);
+    for (size_t j = 0; j < kn_ncandidates; j++) {
+        const kn_candidate_spec *t = &kn_candidates[j];
+        const kernest_options q = candidate_options(t, user);
+        if (t != spec && t->nonneg && !spec->nonneg && q.model == o.model && q.order == o.order &&
+            q.reg == o.reg && q.nonneg == o.nonneg && t->from_best == spec->from_best)
+            return 1;
+    }
+    return 0;
+}
+
 static size_t usable_candidates(const kn_session *s, const kernest_options *user,
                                 const kn_candidate_spec **out)
 {
     size_t n = 0;
     for (size_t i = 0; i < kn_ncandidates; i++) {
         const kn_candidate_spec *spec = &kn_candidates[i];
-        kernest_options o = *user;
-        o.model = spec->model;
-        o.reg = spec->reg;
-        o.nonneg |= spec->nonneg;
-        if (spec->tweak)
-            spec->tweak(&o);
+        const kernest_options o = candidate_options(spec, user);
+        if (duplicate_candidate(spec, user))
+            continue;
         /* lowrank: a rank the kernel can hold */
         if (o.model == KERNEST_MODEL_LOWRANK && ((size_t)o.order > s->pb.kh || (size_t)o.order > s->pb.kw))
             continue;
