@@ -146,9 +146,6 @@ void kn_selection_free(kn_selection *sel)
     memset(sel, 0, sizeof *sel);
 }
 
-/* The candidates this problem and the user's own priors admit, in table order: one whose model
- * or constraints refuse them (e.g. a --fix that ties two radial knots) is left out rather than
- * failing the choice. */
 /* the options a candidate solves with under the user's */
 static kernest_options candidate_options(const kn_candidate_spec *spec, const kernest_options *user)
 {
@@ -176,6 +173,9 @@ static int duplicate_candidate(const kn_candidate_spec *spec, const kernest_opti
     return 0;
 }
 
+/* The candidates this problem and the user's own priors admit, in table order: one whose model
+ * or constraints refuse them (e.g. a --fix that ties two radial knots) is left out rather than
+ * failing the choice, and so is one that duplicates another. */
 static size_t usable_candidates(const kn_session *s, const kernest_options *user,
                                 const kn_candidate_spec **out)
 {
