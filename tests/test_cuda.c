@@ -1058,7 +1058,7 @@ Test(cuda, operator_2048_single_matches_cpu)
 /* Whole estimates through the public API, GPU against CPU, for the options a GPU run must cover. */
 typedef enum solve_kind {
     SOLVE_SINGLE_GRAD, SOLVE_SUM, SOLVE_FIX, SOLVE_BOUNDS, SOLVE_HARMONIC, SOLVE_LOWRANK,
-    SOLVE_BACKGROUND, SOLVE_PAIRS_MASKS, SOLVE_CHANNELS_PRIORS
+    SOLVE_BACKGROUND, SOLVE_PAIRS_MASKS, SOLVE_CHANNELS_PRIORS, SOLVE_RADIAL_JACOBI, SOLVE_PIXEL_JACOBI
 } solve_kind;
 
 typedef struct solve_case {
@@ -1080,6 +1080,8 @@ ParameterizedTestParameters(cuda, solves_match_cpu)
         {"--background", SOLVE_BACKGROUND, KERNEST_DOUBLE, 1e-6},
         {"3 pairs with masks, single", SOLVE_PAIRS_MASKS, KERNEST_SINGLE, 1e-3},
         {"channels + nonneg", SOLVE_CHANNELS_PRIORS, KERNEST_DOUBLE, 1e-4},
+        {"radial + grad, Jacobi (auto)", SOLVE_RADIAL_JACOBI, KERNEST_DOUBLE, 1e-6},
+        {"pixel + grad, --precond jacobi, single", SOLVE_PIXEL_JACOBI, KERNEST_SINGLE, 1e-3},
     };
     return cr_make_param_array(solve_case, cases, sizeof cases / sizeof cases[0]);
 }
@@ -1131,6 +1133,10 @@ ParameterizedTest(solve_case *sc, cuda, solves_match_cpu)
     case SOLVE_BACKGROUND: opt.background = 1; break;
     case SOLVE_PAIRS_MASKS: break;
     case SOLVE_CHANNELS_PRIORS: opt.kh = opt.kw = 5; opt.nonneg = 1; opt.tol = 1e-9; break;
+    case SOLVE_RADIAL_JACOBI: opt.model = KERNEST_MODEL_RADIAL; opt.reg = KERNEST_REG_GRAD; opt.lambda = 1e-2; break;
+    case SOLVE_PIXEL_JACOBI:
+        opt.reg = KERNEST_REG_GRAD, opt.lambda = 1e-2, opt.precond = KERNEST_PRECOND_JACOBI;
+        break;
     }
     kernest_array *Kc = NULL, *Kg = NULL;
     kernest_report *rc = NULL, *rg = NULL;
@@ -1142,6 +1148,9 @@ ParameterizedTest(solve_case *sc, cuda, solves_match_cpu)
     cr_assert_eq(kernest_estimate((const kernest_array *const *)A, (const kernest_array *const *)B, npairs, &opt,
                                   &Kg, &rg), KERNEST_OK, "%s (gpu): %s", sc->name, kernest_last_error());
     cr_assert_str_eq(rg->backend, "cuda");
+    cr_assert_str_eq(rg->precond, rc->precond, "%s: the GPU solve ran with another preconditioner", sc->name);
+    if (sc->kind == SOLVE_RADIAL_JACOBI || sc->kind == SOLVE_PIXEL_JACOBI)
+        cr_assert_str_eq(rg->precond, "jacobi", "%s", sc->name);
     double d = tu_rel_diff(Kg, Kc);
     cr_log_info("%s: GPU vs CPU %.3g (iterations cpu %d, gpu %d)", sc->name, d, rc->iterations, rg->iterations);
     cr_assert_leq(d, sc->tol, "%s: GPU vs CPU kernel relative difference %.3g", sc->name, d);
