@@ -84,9 +84,10 @@ static int data_diagonal(kn_backend *be, const kn_problem *pb, int background, d
     double *T2 = malloc((amax ? amax : 1) * sizeof *T2), *T1 = background ? malloc((amax ? amax : 1) * sizeof *T1) : NULL;
     double *sum1 = shared ? calloc(pb->n ? pb->n : 1, sizeof *sum1) : NULL;
     double *nobs = shared ? calloc(pb->cout ? pb->cout : 1, sizeof *nobs) : NULL;
+    double *share = malloc((pb->cout ? pb->cout : 1) * sizeof *share); /* of one sample's planes */
     size_t *rows = malloc(2 * (kh + kw) * sizeof *rows);
     unsigned char *rok = malloc(kh + kw);
-    int st = !T2 || (background && !T1) || (shared && (!sum1 || !nobs)) || !rows || !rok
+    int st = !T2 || (background && !T1) || (shared && (!sum1 || !nobs)) || !share || !rows || !rok
                  ? kn_error(KERNEST_E_NOMEM, "out of memory for the preconditioner")
                  : KERNEST_OK;
     if (st)
@@ -96,6 +97,11 @@ static int data_diagonal(kn_backend *be, const kn_problem *pb, int background, d
     unsigned char *cok = rok + kh;
     for (size_t s = 0; s < pb->npairs; s++) {
         const kn_pair *p = &pb->pairs[s];
+        for (size_t o = 0; o < pb->cout; o++) {
+            share[o] = observed_share(p, o);
+            if (shared)
+                nobs[o] += share[o] * (double)(p->hb * p->wb);
+        }
         for (size_t t = 0; t < kh; t++)
             rok[t] = (unsigned char)tap_rows(t, p->row0, p->hb, pb->sh, pb->dh, p->ha, &rows[2 * t], &rows[2 * t + 1]);
         for (size_t t = 0; t < kw; t++)
@@ -106,8 +112,7 @@ static int data_diagonal(kn_backend *be, const kn_problem *pb, int background, d
             if (background)
                 lattice_table(A, p->ha, p->wa, pb->sh, pb->sw, 0, T1);
             for (size_t o = 0; o < pb->cout; o++) {
-                const double share = observed_share(p, o);
-                const double n_g = share * (double)(p->hb * p->wb);
+                const double n_g = share[o] * (double)(p->hb * p->wb);
                 for (size_t i = 0; i < kin; i++) {
                     if (kn_problem_channel(pb, o, i) != c)
                         continue;
@@ -117,9 +122,9 @@ static int data_diagonal(kn_backend *be, const kn_problem *pb, int background, d
                             if (!cok[x])
                                 continue;
                             const size_t ra = rows[2 * y], rb = rows[2 * y + 1], ca = cols[2 * x], cb = cols[2 * x + 1];
-                            double v = share * lattice_sum(T2, p->wa, pb->sh, pb->sw, ra, rb, ca, cb);
+                            double v = share[o] * lattice_sum(T2, p->wa, pb->sh, pb->sw, ra, rb, ca, cb);
                             if (background) {
-                                const double s1 = share * lattice_sum(T1, p->wa, pb->sh, pb->sw, ra, rb, ca, cb);
+                                const double s1 = share[o] * lattice_sum(T1, p->wa, pb->sh, pb->sw, ra, rb, ca, cb);
                                 if (shared)
                                     sum1[base + y * kw + x] += s1;
                                 else if (n_g > 0)
@@ -130,8 +135,6 @@ static int data_diagonal(kn_backend *be, const kn_problem *pb, int background, d
                 }
             }
         }
-        for (size_t o = 0; shared && o < pb->cout; o++)
-            nobs[o] += observed_share(p, o) * (double)(p->hb * p->wb);
     }
     if ((st = host_sum(be, d, pb->n)) || (shared && ((st = host_sum(be, sum1, pb->n)) ||
                                                     (st = host_sum(be, nobs, pb->cout)))))
@@ -144,6 +147,7 @@ done:
     free(T1);
     free(sum1);
     free(nobs);
+    free(share);
     free(rows);
     free(rok);
     return st;
