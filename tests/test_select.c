@@ -343,6 +343,43 @@ Test(select, model_auto_picks_lowrank_for_a_rank_two_kernel)
     expect_choice("gabor:4,0.1,30", -0.05, 19, "lowrank:2+grad");
 }
 
+/* The points left after the candidates' coarse λ go first to any candidate within 25 % of the
+ * best score whose own minimum is not bracketed by the λ it has evaluated (its best at the smallest
+ * or the largest), then to the best. Here harmonic:2 stopped at its grid's lower edge, 23 % above
+ * radial's score, and every point left went to radial (so at N = 512 radial, stopped the same way,
+ * lost to harmonic:2). */
+Test(select, a_close_candidate_gets_its_minimum_bracketed)
+{
+    prob p;
+    make_prob(&p, "inv-r", 64, 1, 1.0, 2);
+    kernest_options o;
+    opts(&o);
+    o.auto_model = o.auto_lambda = 1;
+    kernest_array *K = NULL;
+    kernest_report *r = NULL;
+    estimate(&p, &o, &K, &r);
+    int close = 0;
+    for (size_t i = 0; i < r->ncandidates; i++) {
+        const kernest_candidate *c = &r->candidates[i];
+        if (i == r->chosen || !(c->score <= 1.25 * r->candidates[r->chosen].score))
+            continue;
+        int below = 0, above = 0;
+        for (size_t j = 0; j < r->npath; j++)
+            if (r->path[j].candidate == i) {
+                below |= r->path[j].lambda < c->lambda;
+                above |= r->path[j].lambda > c->lambda;
+            }
+        cr_expect(below && above, "%s (score %g against %g) was left at an edge of its path, λ %g",
+                  c->name, c->score, r->candidates[r->chosen].score, c->lambda);
+        close++;
+    }
+    cr_expect_gt(close, 0, "no candidate within 25 %% of the best: the case tests nothing");
+    cr_expect_str_eq(r->candidates[r->chosen].name, "radial+grad");
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&r);
+    free_prob(&p);
+}
+
 /* --model lowrank:R --lambda auto: the λ path continues each fit from its neighbour's factors
  * (it was refused: lowrank took no starting point); the choice is close to the best of a scan */
 Test(select, lowrank_lambda_is_chosen_by_cv)

@@ -143,10 +143,35 @@ static int lowrank_start(ctx *c, cand *cds, size_t i)
     return st;
 }
 
+/* A contender whose minimum along log λ is not bracketed: its score is within CONTEND of the best
+ * candidate's and its own best λ is the smallest or the largest it has evaluated (or it has one
+ * point), so its score may still fall past that edge. The first such candidate in table order, or
+ * -1. On the original question's problem at N = 512 the radial candidate stopped at its grid's
+ * lower edge (λ₀/1000, still falling, 1.4 % above harmonic:2's score) and every point left went to
+ * harmonic:2, which was chosen (held-out 1.0134σ); a point past the edge made radial the best. */
+#define CONTEND 0.25
+static int unbracketed_contender(const cand *cds, size_t nc, size_t best)
+{
+    for (size_t i = 0; i < nc; i++) {
+        const cand *cd = &cds[i];
+        if (i == best || !cd->np || !(cd->best_score <= cds[best].best_score * (1 + CONTEND)))
+            continue;
+        int below = 0, above = 0;
+        for (size_t j = 0; j < cd->np; j++) {
+            below |= cd->t[j] < cd->best_t;
+            above |= cd->t[j] > cd->best_t;
+        }
+        if (!below || !above)
+            return (int)i;
+    }
+    return -1;
+}
+
 /* cv over the candidates: each gets an equal share of the budget (the coarse points, then
  * refinement); when that share is below the 3 coarse points, each gets its table line's grid
- * points instead, if the budget holds them all. What is left goes to the best one; the final
- * solve is kept out of the share. */
+ * points instead, if the budget holds them all. What is left goes, a point at a time, first to
+ * contenders whose minimum is not bracketed (unbracketed_contender), then to the best one; the
+ * final solve is kept out of the share. */
 int sel_run_cv(ctx *c, cand *cds, size_t nc)
 {
     const int paths = c->user->auto_l1 ? 2 : 1;
@@ -168,17 +193,23 @@ int sel_run_cv(ctx *c, cand *cds, size_t nc)
         c->sel->cands[cds[i].index].seconds += kn_now() - t;
     }
     size_t b = 0;
-    for (size_t i = 1; i < nc; i++)
-        if (cds[i].best_score < cds[b].best_score)
-            b = i;
-    const int extra = c->user->auto_l1 ? 0 : (KN_SELECT_BUDGET - 1 - c->sel->solves) / c->nfold;
-    const double t = kn_now();
-    const long a = sel_applications(c);
-    if (extra > 0 && (st = sel_search_min(c, &cds[b], sel_eval_cv, extra, 0)))
-        return st;
-    c->sel->cands[cds[b].index].applications += sel_applications(c) - a;
-    c->sel->cands[cds[b].index].seconds += kn_now() - t;
-    sel_cand_done(c, &cds[b]);
+    for (int extra = c->user->auto_l1 ? 0 : (KN_SELECT_BUDGET - 1 - c->sel->solves) / c->nfold;; extra--) {
+        b = 0;
+        for (size_t i = 1; i < nc; i++)
+            if (cds[i].best_score < cds[b].best_score)
+                b = i;
+        if (extra <= 0 || c->interrupted)
+            break;
+        const int u = nc > 1 ? unbracketed_contender(cds, nc, b) : -1;
+        cand *cd = &cds[u >= 0 ? (size_t)u : b];
+        const double t = kn_now();
+        const long a = sel_applications(c);
+        if ((st = sel_search_min(c, cd, sel_eval_cv, 1, 0)))
+            return st;
+        c->sel->cands[cd->index].applications += sel_applications(c) - a;
+        c->sel->cands[cd->index].seconds += kn_now() - t;
+        sel_cand_done(c, cd);
+    }
     c->sel->chosen = b;
     if (c->user->auto_l1) { /* then the ℓ1 weight at the chosen λ: a path of its own */
         cand l = cds[b];
