@@ -475,6 +475,8 @@ typedef struct kernest_candidate {
     int capped;           /* of its solves, those that stopped at a cap (--maxiter, or lowrank's
                              sweeps while choosing) rather than at the tolerance: its score is
                              that of an unfinished fit */
+    double score_se;      /* cv: the standard error of (its score − the best score), paired on the
+                             same held-out pixels (0 for the best; README, "--model auto") */
 } kernest_candidate;
 
 /* One λ the rule evaluated. */

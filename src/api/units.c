@@ -176,6 +176,7 @@ void kn_units_report(const kn_units *u, kernest_select rule, kernest_report *rep
         c->lambda = ldexp(c->lambda, -lambda_exponent(u, c->model));
         c->l1 = ldexp(c->l1, ew);
         c->score = ldexp(c->score, escore);
+        c->score_se = ldexp(c->score_se, escore);
     }
     for (size_t i = 0; rep->path && i < rep->npath; i++) {
         kernest_path_point *p = &rep->path[i];

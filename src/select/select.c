@@ -62,7 +62,7 @@ static int cand_init(ctx *c, cand *cd, size_t index, const kn_candidate_spec *sp
 
 
 /* The folds: each pair's B is cut into 4×4 blocks, dealt to the K folds in a random (seeded)
- * order; the first nfold folds get a session of their own, fitted on B with that fold's pixels
+ * order; the first nopen folds get a session of their own, fitted on B with that fold's pixels
  * set to NaN, on the session's backend (kn_session_open_fold: one set of plans and spectra of A
  * for every fold, the fold's pixels masked on top of the operator). */
 static int cv_setup(ctx *c, const kernest_array *const *A, const kernest_array *const *B, size_t npairs,
@@ -73,10 +73,15 @@ static int cv_setup(ctx *c, const kernest_array *const *A, const kernest_array *
     kn_rng rng;
     kn_rng_seed(&rng, c->user->seed * 0x2545f4914f6cdd1dULL + 7);
     int st = KERNEST_OK;
-    if (!(c->fold_of = malloc(m ? m : 1)) || !(c->hk = malloc((m ? m : 1) * sizeof *c->hk))) {
+    for (size_t i = 0; i < s->pb.npairs; i++)
+        c->ntiles += s->pb.pairs[i].len / (s->pb.pairs[i].hb * s->pb.pairs[i].wb) * TILES * TILES;
+    if (!(c->fold_of = malloc(m ? m : 1)) || !(c->hk = malloc((m ? m : 1) * sizeof *c->hk)) ||
+        !(c->tile_of = malloc((m ? m : 1) * sizeof *c->tile_of)) ||
+        !(c->tile_sse = malloc((c->ntiles ? c->ntiles : 1) * sizeof *c->tile_sse))) {
         st = kn_error(KERNEST_E_NOMEM, "out of memory for the folds");
         goto done;
     }
+    size_t tile0 = 0;
     for (size_t i = 0; i < s->pb.npairs; i++) {
         const kn_pair *p = &s->pb.pairs[i];
         /* BLOCKS×BLOCKS contiguous blocks per sample (the same blocks in each output channel),
@@ -96,13 +101,17 @@ static int cv_setup(ctx *c, const kernest_array *const *A, const kernest_array *
         }
         for (size_t q = 0; q < BLOCKS * BLOCKS; q++)
             bf[perm[q]] = (unsigned char)(q % (size_t)c->user->cv_folds);
+        const size_t th = (p->hb + TILES - 1) / TILES, tw = (p->wb + TILES - 1) / TILES;
         for (size_t j = 0; j < p->len; j++) {
             const size_t jj = j % plane;
             c->fold_of[p->offset + j] = isnan(p->B[j]) ? 255 : bf[(jj / p->wb / bh) * BLOCKS + (jj % p->wb) / bw];
+            c->tile_of[p->offset + j] = (unsigned)(tile0 + (j / plane * TILES + jj / p->wb / th) * TILES +
+                                                   (jj % p->wb) / tw);
         }
+        tile0 += p->len / plane * TILES * TILES;
     }
     c->npairs = npairs;
-    for (int k = 0; k < c->nfold; k++) {
+    for (int k = 0; k < c->nopen; k++) {
         /* each pair's B, shape and all, with the fold's pixels NaN: its samples lie one after
          * another in B's data, in the order of pb.pairs. The fold's session borrows them: they
          * live until kn_select closes it. */
@@ -202,8 +211,8 @@ static size_t usable_candidates(const kn_session *s, const kernest_options *user
     return n;
 }
 
-int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
-              size_t npairs, const kernest_options *opt, kn_selection *sel)
+static int select_run(kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
+                      size_t npairs, const kernest_options *opt, int every_fold, kn_selection *sel)
 {
     memset(sel, 0, sizeof *sel);
     int st = kn_options_check_select(opt);
@@ -239,12 +248,19 @@ int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array 
     switch (opt->select) {
     case KERNEST_SELECT_CV: {
         /* one share of the budget per (candidate, scored fold): each λ costs nfold solves */
-        c.nfold = opt->cv_folds < MAX_FOLDS ? opt->cv_folds : MAX_FOLDS;
+        c.nfold = opt->cv_folds < BUDGET_FOLDS ? opt->cv_folds : BUDGET_FOLDS;
         const int paths = (int)nc * (opt->auto_l1 ? 2 : 1);
         while (c.nfold > 1 && (KN_SELECT_BUDGET - 1) / (paths * c.nfold) < 4)
             c.nfold--;
-        snprintf(sel->rule, sizeof sel->rule, "cv:%d (%d fold%s scored)", opt->cv_folds, c.nfold,
-                 c.nfold > 1 ? "s" : "");
+        c.nopen = c.nfold;
+        if (every_fold && nc > 1 && !opt->auto_l1 && opt->cv_folds > c.nfold) {
+            /* then the finalists' λ on every fold (sel_run_cv): beyond the budget, at most one run
+             * per candidate and fold */
+            c.nopen = opt->cv_folds < MAX_FOLDS ? opt->cv_folds : MAX_FOLDS;
+            snprintf(sel->rule, sizeof sel->rule, "cv:%d (%d folds, finalists)", opt->cv_folds, c.nopen);
+        } else
+            snprintf(sel->rule, sizeof sel->rule, "cv:%d (%d fold%s scored)", opt->cv_folds, c.nfold,
+                     c.nfold > 1 ? "s" : "");
         kernest_options oo;
         kn_select_open_options(opt, &oo);
         if ((st = cv_setup(&c, A, B, npairs, &oo)) || (st = sel_run_cv(&c, cds, nc)))
@@ -316,9 +332,23 @@ done:
     if (c.dv)
         s->be->ops->vec_destroy(s->be, &c.dv);
     free(c.fold_of);
+    free(c.tile_of);
+    free(c.tile_sse);
     free(c.hk);
     free(specs);
     return st;
+}
+
+int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
+              size_t npairs, const kernest_options *opt, kn_selection *sel)
+{
+    return select_run(s, A, B, npairs, opt, 0, sel);
+}
+
+int kn_select_every_fold(kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
+                         size_t npairs, const kernest_options *opt, kn_selection *sel)
+{
+    return select_run(s, A, B, npairs, opt, 1, sel);
 }
 
 void kn_select_open_options(const kernest_options *opt, kernest_options *out)

@@ -5,7 +5,13 @@
 
 #include "select.h"
 
-enum { MAX_FOLDS = 3, MAX_POINTS = 64, BLOCKS = 4, GRID_ALL = 7 };
+/* MAX_FOLDS: the most folds scored (every fold of cv:K up to K = 10: kn_select_every_fold);
+ * BUDGET_FOLDS: the most within KN_SELECT_BUDGET (kn_select) */
+enum { MAX_FOLDS = 10, BUDGET_FOLDS = 3, MAX_POINTS = 64, BLOCKS = 4, GRID_ALL = 7 };
+/* Each plane of B is cut into TILES×TILES tiles (2×2 per fold block) for the paired comparison of
+ * two candidates' held-out errors: a tile's sum is one batch mean (nearby pixels' errors are
+ * correlated, so per-pixel errors would understate the spread). */
+enum { TILES = 2 * BLOCKS };
 #define PATH_TOL 1e-4 /* path solves stop earlier than the final one: scores need no more */
 /* A lowrank candidate is scored after at most this many ALS sweeps (from the pixel fit's leading
  * factors, or @best's start); the final solve runs --outer-maxiter. On bench/auto_only.py's ten
@@ -30,6 +36,10 @@ typedef struct cand {
     int vary_l1;         /* 1: the path varies the ℓ1 weight (λ fixed) instead of λ */
     int grid;            /* coarse grid points (kn_candidate_spec.grid; GRID_ALL when not given) */
     int from_best;       /* kn_candidate_spec.from_best */
+    int nscored;         /* cv: the folds its last point was scored on */
+    double *tiles;       /* cv: per evaluated point (in the order of t), the held-out squared
+                            errors summed per tile (ctx.ntiles each): the paired comparison of
+                            candidates (sel_simplest_equivalent) */
 } cand;
 
 typedef struct ctx {
@@ -37,11 +47,16 @@ typedef struct ctx {
     kn_selection *sel;
     const kernest_options *user;
     double tol;          /* path tolerance */
-    int nfold;           /* folds scored (cv) */
+    int nfold;           /* folds each λ point is scored on (cv) */
+    int nopen;           /* folds with a session (>= nfold): kn_select_every_fold scores the
+                            finalists on all of them (sel_run_cv) */
     kn_session fold[MAX_FOLDS];
     kernest_array **fold_B[MAX_FOLDS]; /* the B arrays each fold's session borrows (npairs each) */
     size_t npairs;
     unsigned char *fold_of; /* m entries: fold of each observed pixel, 255 unobserved */
+    unsigned *tile_of;   /* m entries: the tile of each pixel (TILES² per sample and channel) */
+    size_t ntiles;
+    double *tile_sse;    /* ntiles scratch: one evaluation's held-out squared errors per tile */
     double *hk;          /* m scratch: H K on all pixels */
     kn_vec *kv, *dv;     /* on s->be: a kernel and a data vector */
     int interrupted;     /* a solve was interrupted (the progress callback asked to stop): no
@@ -73,6 +88,7 @@ void sel_cand_free(cand *cd);
 /* select_rules.c: the scores and the rules */
 int sel_eval_cv(ctx *c, cand *cd, double lam, double *score);
 int sel_run_cv(ctx *c, cand *cds, size_t nc);
+size_t sel_simplest_equivalent(const ctx *c, const cand *cds, size_t nc, size_t best);
 int sel_run_gcv(ctx *c, cand *cd, int npts);
 int sel_run_discrepancy(ctx *c, cand *cd);
 int sel_run_lcurve(ctx *c, cand *cd);

@@ -283,6 +283,7 @@ void sel_cand_free(cand *cd)
     for (int p = 0; p < 8; p++)
         free(cd->xp[p]);
     free(cd->best_x);
+    free(cd->tiles);
     memset(cd, 0, sizeof *cd);
 }
 
