@@ -346,21 +346,28 @@ Test(select, model_auto_picks_lowrank_for_a_rank_two_kernel)
     expect_choice("gabor:4,0.1,30", -0.05, 19, "lowrank:2+grad");
 }
 
-/* The points left after the candidates' coarse λ go first to any candidate within 25 % of the
- * best score whose own minimum is not bracketed by the λ it has evaluated (its best at the smallest
- * or the largest), then to the best. Here harmonic:2 stopped at its grid's lower edge, 23 % above
- * radial's score, and every point left went to radial (so at N = 512 radial, stopped the same way,
- * lost to harmonic:2). */
-Test(select, a_close_candidate_gets_its_minimum_bracketed)
+/* The automatic choice (model and λ) on make_prob(spec, n, one pair, σ = 1, seed): its report. */
+static kernest_report *auto_report(prob *p, const char *spec, size_t n, uint64_t seed, kernest_array **K)
 {
-    prob p;
-    make_prob(&p, "inv-r", 64, 1, 1.0, 2);
+    make_prob(p, spec, n, 1, 1.0, seed);
     kernest_options o;
     opts(&o);
     o.auto_model = o.auto_lambda = 1;
-    kernest_array *K = NULL;
     kernest_report *r = NULL;
-    estimate(&p, &o, &K, &r);
+    estimate(p, &o, K, &r);
+    return r;
+}
+
+/* The points left after the candidates' coarse λ go to candidates within 25 % of the best score
+ * (the best included) whose own minimum is not bracketed by the λ it has evaluated (its best at the
+ * smallest or the largest), lowest score first, then to the best. Here harmonic:2 stopped at its
+ * grid's lower edge, 23 % above radial's score, and every point left went to radial (so at
+ * N = 512 radial, stopped the same way, lost to harmonic:2). */
+Test(select, a_close_candidate_gets_its_minimum_bracketed)
+{
+    prob p;
+    kernest_array *K = NULL;
+    kernest_report *r = auto_report(&p, "inv-r", 64, 2, &K);
     int close = 0;
     for (size_t i = 0; i < r->ncandidates; i++) {
         const kernest_candidate *c = &r->candidates[i];
@@ -413,13 +420,8 @@ Test(select, paired_difference_of_tiles)
 Test(select, model_choice_keeps_a_simpler_candidate_within_one_standard_error)
 {
     prob p;
-    make_prob(&p, "inv-r", 32, 1, 1.0, 3);
-    kernest_options o;
-    opts(&o);
-    o.auto_model = o.auto_lambda = 1;
     kernest_array *K = NULL;
-    kernest_report *r = NULL;
-    estimate(&p, &o, &K, &r);
+    kernest_report *r = auto_report(&p, "inv-r", 32, 3, &K);
     size_t best = 0;
     for (size_t i = 1; i < r->ncandidates; i++)
         if (r->candidates[i].score < r->candidates[best].score)
@@ -442,13 +444,8 @@ Test(select, model_choice_keeps_a_simpler_candidate_within_one_standard_error)
 Test(select, window_scores_the_finalists_on_every_fold, .timeout = 300)
 {
     prob p;
-    make_prob(&p, "inv-r", 190, 1, 1.0, 5);
-    kernest_options o;
-    opts(&o);
-    o.auto_model = o.auto_lambda = 1;
     kernest_array *K = NULL;
-    kernest_report *r = NULL;
-    estimate(&p, &o, &K, &r);
+    kernest_report *r = auto_report(&p, "inv-r", 190, 5, &K);
     cr_assert(strstr(r->select_rule, "cv:5 (5 folds, finalists), 64"), "%s", r->select_rule);
     size_t finalists = 0;
     for (size_t i = 0; i < r->ncandidates; i++) {
