@@ -476,7 +476,8 @@ typedef struct kernest_candidate {
                              sweeps while choosing) rather than at the tolerance: its score is
                              that of an unfinished fit */
     double score_se;      /* cv: the standard error of (its score − the best score), paired on the
-                             same held-out pixels (0 for the best; README, "--model auto") */
+                             same held-out pixels (README, "--model auto"); 0 for the best and
+                             for a candidate not scored on the best one's folds (not a finalist) */
 } kernest_candidate;
 
 /* One λ the rule evaluated. */
