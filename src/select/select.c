@@ -211,8 +211,8 @@ static size_t usable_candidates(const kn_session *s, const kernest_options *user
     return n;
 }
 
-static int select_run(kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
-                      size_t npairs, const kernest_options *opt, int every_fold, kn_selection *sel)
+int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
+              size_t npairs, const kernest_options *opt, kn_selection *sel)
 {
     memset(sel, 0, sizeof *sel);
     int st = kn_options_check_select(opt);
@@ -253,7 +253,7 @@ static int select_run(kn_session *s, const kernest_array *const *A, const kernes
         while (c.nfold > 1 && (KN_SELECT_BUDGET - 1) / (paths * c.nfold) < 4)
             c.nfold--;
         c.nopen = c.nfold;
-        if (every_fold && nc > 1 && !opt->auto_l1 && opt->cv_folds > c.nfold) {
+        if (nc > 1 && !opt->auto_l1 && opt->cv_folds > c.nfold) {
             /* then the finalists' λ on every fold (sel_run_cv): beyond the budget, at most one run
              * per candidate and fold */
             c.nopen = opt->cv_folds < MAX_FOLDS ? opt->cv_folds : MAX_FOLDS;
@@ -337,18 +337,6 @@ done:
     free(c.hk);
     free(specs);
     return st;
-}
-
-int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
-              size_t npairs, const kernest_options *opt, kn_selection *sel)
-{
-    return select_run(s, A, B, npairs, opt, 0, sel);
-}
-
-int kn_select_every_fold(kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
-                         size_t npairs, const kernest_options *opt, kn_selection *sel)
-{
-    return select_run(s, A, B, npairs, opt, 1, sel);
 }
 
 void kn_select_open_options(const kernest_options *opt, kernest_options *out)

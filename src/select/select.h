@@ -55,8 +55,8 @@ typedef struct kn_selection {
     char rule[40];                 /* e.g. "cv:5 (1 fold scored)" */
     double sigma;                  /* σ given or estimated (0 when the rule needed none) */
     int sigma_estimated;
-    int solves;                    /* solver runs, final included (<= KN_SELECT_BUDGET; on a
-                                      window also the finalists' K folds and the full final solve) */
+    int solves;                    /* solver runs, final included (<= KN_SELECT_BUDGET, and the
+                                      finalists' K folds; on a window the full final solve too) */
     long iterations;
     /* the cost by phase, in operator applications (op_apply + op_adjoint calls on every backend
      * involved, counted by the backends) and seconds: prepare (the reduced problem's far field,
@@ -77,16 +77,15 @@ typedef struct kn_selection {
 int kn_paired_difference(const double *a, const double *b, size_t n, double *diff, double *se);
 
 /* Chooses λ (opt->auto_lambda) and the model (opt->auto_model) on session s, opened on the
- * pairs (A, B) with opt; cv opens one more session per scored fold on copies of B with the
- * held-out pixels set to NaN. Fills *sel (free with kn_selection_free, also after a failure). */
+ * pairs (A, B) with opt; cv opens one more session per fold on copies of B with the held-out
+ * pixels set to NaN (all on s's backend). Under --model auto with cv:K the λ paths are scored on
+ * one fold within the budget, then the finalists (candidates within 25 % of the best score) again
+ * at their λ on every fold (K up to 10; successive halving on the folds), and the model is chosen
+ * on those scores: beyond the budget, at most one solver run per candidate and fold; the rule
+ * reads "cv:K (K folds, finalists)". Fills *sel (free with kn_selection_free, also after a
+ * failure). */
 int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
               size_t npairs, const kernest_options *opt, kn_selection *sel);
-/* kn_select, then the finalists (candidates within 25 % of the best score) scored again at their
- * λ on every fold of cv:K (K up to 10; successive halving on the folds), and the choice made on
- * those scores: beyond the budget, at most one solver run per candidate and fold. For the reduced
- * problem (select_reduce.c), whose solves are cheap. The rule reads "cv:K (K folds, finalists)". */
-int kn_select_every_fold(kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
-                         size_t npairs, const kernest_options *opt, kn_selection *sel);
 void kn_selection_free(kn_selection *sel);
 /* The options to open the session with: under --model auto, priors that make the backend able
  * to run every candidate (and the memory check cover them). */

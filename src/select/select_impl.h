@@ -5,8 +5,8 @@
 
 #include "select.h"
 
-/* MAX_FOLDS: the most folds scored (every fold of cv:K up to K = 10: kn_select_every_fold);
- * BUDGET_FOLDS: the most within KN_SELECT_BUDGET (kn_select) */
+/* MAX_FOLDS: the most folds scored (the finalists', every fold of cv:K up to K = 10);
+ * BUDGET_FOLDS: the most each λ point is scored on within KN_SELECT_BUDGET */
 enum { MAX_FOLDS = 10, BUDGET_FOLDS = 3, MAX_POINTS = 64, BLOCKS = 4, GRID_ALL = 7 };
 /* Each plane of B is cut into TILES×TILES tiles (2×2 per fold block) for the paired comparison of
  * two candidates' held-out errors: a tile's sum is one batch mean (nearby pixels' errors are
@@ -48,8 +48,8 @@ typedef struct ctx {
     const kernest_options *user;
     double tol;          /* path tolerance */
     int nfold;           /* folds each λ point is scored on (cv) */
-    int nopen;           /* folds with a session (>= nfold): kn_select_every_fold scores the
-                            finalists on all of them (sel_run_cv) */
+    int nopen;           /* folds with a session (>= nfold): the finalists are scored on all
+                            of them (sel_run_cv) */
     kn_session fold[MAX_FOLDS];
     kernest_array **fold_B[MAX_FOLDS]; /* the B arrays each fold's session borrows (npairs each) */
     size_t npairs;

@@ -167,7 +167,7 @@ static int reduced(kn_session *s, const kernest_array *const *A, size_t npairs, 
     ro.uncertainty = 0;
     kn_select_open_options(&ro, &oo);
     if ((st = kn_session_open(&rs, (const kernest_array *const *)Ar, (const kernest_array *const *)Bw, npairs, &oo, NULL)) ||
-        (st = kn_select_every_fold(&rs, (const kernest_array *const *)Ar, (const kernest_array *const *)Bw, npairs, &ro, sel)))
+        (st = kn_select(&rs, (const kernest_array *const *)Ar, (const kernest_array *const *)Bw, npairs, &ro, sel)))
         goto done;
     /* the window's held-out error is no estimate of σ: the far field subtracted from it came from
      * an unregularised fit that also absorbed part of the window's noise (σ = 1 scored 0.40 at

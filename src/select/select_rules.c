@@ -247,7 +247,7 @@ size_t sel_simplest_equivalent(const ctx *c, const cand *cds, size_t nc, size_t 
     return pick;
 }
 
-/* Successive halving on the folds (kn_select_every_fold): the finalists — candidates within
+/* Successive halving on the folds: the finalists — candidates within
  * CONTEND of the best score on the scored folds — are scored again at their chosen λ on all
  * c->nopen folds (the other folds' fits start from the scored fold's, which decides a lowrank
  * fit's basin), and *b becomes the best of them on every fold. The rest keep their scores and are
