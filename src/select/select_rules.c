@@ -230,16 +230,15 @@ size_t sel_simplest_equivalent(const ctx *c, const cand *cds, size_t nc, size_t 
 {
     const double *tb = tiles_at_choice(c, &cds[best]);
     size_t pick = best;
+    double sb = 0.0; /* Σ_t tb: the held-out count times best's score (the score's units) */
+    for (size_t t = 0; tb && t < c->ntiles; t++)
+        sb += tb[t];
     for (size_t i = 0; tb && i < nc; i++) {
         const double *ti = tiles_at_choice(c, &cds[i]);
         double diff, se;
         if (i == best || !ti || !isfinite(cds[i].best_score) || cds[i].nscored != cds[best].nscored ||
             kn_paired_difference(ti, tb, c->ntiles, &diff, &se))
             continue;
-        /* in the score's units: Σ_t tb is the held-out count times best's score */
-        double sb = 0.0;
-        for (size_t t = 0; t < c->ntiles; t++)
-            sb += tb[t];
         c->sel->cands[cds[i].index].score_se = sb > 0 ? se * cds[best].best_score / sb : 0.0;
         if (cds[i].nx < cds[pick].nx && diff <= se && cds[i].best_score <= cds[best].best_score * (1 + MODEL_TIE))
             pick = i;
