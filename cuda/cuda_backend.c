@@ -336,6 +336,7 @@ static const kn_backend_ops cuda_ops = {
     .vec_soft = kn_cuda_vec_soft,
     .sparse_create = kn_cuda_sparse_create,
     .sparse_destroy = kn_cuda_sparse_destroy,
+    .sparse_values = kn_cuda_sparse_values,
     .sparse_apply = kn_cuda_sparse_apply,
     .tv_grad = kn_cuda_tv_grad,
     .tv_grad_adjoint = kn_cuda_tv_grad_adjoint,

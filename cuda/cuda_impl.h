@@ -71,6 +71,7 @@ int kn_cuda_vec_soft(kn_backend *be, kn_vec *v, double t);
 int kn_cuda_sparse_create(kn_backend *be, size_t rows, size_t cols, const size_t *row_ptr,
                           const size_t *col, const double *val, kn_sparse **out);
 void kn_cuda_sparse_destroy(kn_backend *be, kn_sparse **s);
+int kn_cuda_sparse_values(kn_backend *be, kn_sparse *s, const double *val);
 int kn_cuda_sparse_apply(kn_backend *be, const kn_sparse *s, const kn_vec *x, kn_vec *y);
 int kn_cuda_tv_grad(kn_backend *be, size_t nimg, size_t kh, size_t kw, const kn_vec *x, kn_vec *g);
 int kn_cuda_tv_grad_adjoint(kn_backend *be, size_t nimg, size_t kh, size_t kw, const kn_vec *g,

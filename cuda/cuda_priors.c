@@ -83,6 +83,28 @@ static int upload(kn_cuda *c, void *dst, const void *src, size_t bytes)
     return KERNEST_OK;
 }
 
+/* nnz values into d->val in the working precision (converted on the host for float) */
+static int upload_values(kn_cuda *c, cuda_csr *d, size_t nnz, const double *val)
+{
+    if (c->dbl)
+        return upload(c, d->val, val, nnz * sizeof *val);
+    float *vf = malloc((nnz ? nnz : 1) * sizeof *vf);
+    if (!vf)
+        return kn_error(KERNEST_E_NOMEM, "out of host memory converting a sparse matrix to float");
+    for (size_t i = 0; i < nnz; i++)
+        vf[i] = (float)val[i];
+    const int st = upload(c, d->val, vf, nnz * sizeof *vf);
+    free(vf);
+    return st;
+}
+
+int kn_cuda_sparse_values(kn_backend *be, kn_sparse *s, const double *val)
+{
+    kn_cuda *c = impl(be);
+    const int st = kn_cuda_use(c);
+    return st ? st : upload_values(c, s->data, s->nnz, val);
+}
+
 int kn_cuda_sparse_create(kn_backend *be, size_t rows, size_t cols, const size_t *row_ptr,
                           const size_t *col, const double *val, kn_sparse **out)
 {
@@ -110,7 +132,6 @@ int kn_cuda_sparse_create(kn_backend *be, size_t rows, size_t cols, const size_t
     s->cols = cols;
     s->nnz = nnz;
     d->col32 = col32;
-    float *vf = NULL;
     uint32_t *c32 = NULL;
     if ((st = kn_cuda_alloc(c, (void **)&d->row_ptr, rp_bytes, "a sparse matrix's row pointers")) ||
         (st = kn_cuda_alloc(c, &d->col, col_bytes, "a sparse matrix's columns")) ||
@@ -128,21 +149,9 @@ int kn_cuda_sparse_create(kn_backend *be, size_t rows, size_t cols, const size_t
     } else {
         st = upload(c, d->col, col, col_bytes);
     }
-    if (st)
-        goto done;
-    if (c->dbl) {
-        st = upload(c, d->val, val, val_bytes);
-    } else if (nnz) {
-        if (!(vf = malloc(nnz * sizeof *vf))) {
-            st = kn_error(KERNEST_E_NOMEM, "out of host memory converting a sparse matrix to float");
-            goto done;
-        }
-        for (size_t i = 0; i < nnz; i++)
-            vf[i] = (float)val[i];
-        st = upload(c, d->val, vf, val_bytes);
-    }
+    if (!st)
+        st = upload_values(c, d, nnz, val);
 done:
-    free(vf);
     free(c32);
     if (st) {
         kn_cuda_sparse_destroy(be, &s);

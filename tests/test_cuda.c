@@ -857,7 +857,8 @@ ParameterizedTest(prior_case *pc, cuda, prior_solves_match_cpu)
 /* ---- issue 19: the fixes and the solves a GPU run must cover ----------------------------------- */
 
 /* CSR maps of few long rows (a block per row: Φᵀ rings, the background's per-pair sums) and of
- * many short rows (a warp per row: Φ), 4-byte column indices, against the CPU backend. */
+ * many short rows (a warp per row: Φ), 4-byte column indices, against the CPU backend; then the
+ * same pattern with new values (sparse_values: lowrank's Φ between half-steps). */
 static void check_sparse_rows(kernest_precision p, size_t rows, size_t min_len, size_t max_len, size_t cols)
 {
     require_gpu();
@@ -887,16 +888,26 @@ static void check_sparse_rows(kernest_precision p, size_t rows, size_t min_len, 
     kn_vec *xc = tu_upload(cpu, x, cols), *xg = tu_upload(gpu, x, cols), *yc = NULL, *yg = NULL;
     cr_assert_eq(cpu->ops->vec_create(cpu, rows, &yc), KERNEST_OK);
     cr_assert_eq(gpu->ops->vec_create(gpu, rows, &yg), KERNEST_OK);
-    cr_assert_eq(gpu->ops->vec_fill(gpu, yg, 7.0), KERNEST_OK); /* overwritten, not accumulated */
-    cr_assert_eq(cpu->ops->sparse_apply(cpu, sc, xc, yc), KERNEST_OK);
-    cr_assert_eq(gpu->ops->sparse_apply(gpu, sg, xg, yg), KERNEST_OK, "%s", kernest_last_error());
-    double *a = take(cpu, &yc), *b = take(gpu, &yg);
-    /* exact products summed in double on both sides, in different orders */
-    double d = tu_rel_diff_vec(b, a, rows);
-    cr_assert_leq(d, p == KERNEST_SINGLE ? 1e-6 : 1e-12, "sparse_apply %zu rows of %zu..%zu: %.3g", rows,
-                  min_len, max_len, d);
-    free(a);
-    free(b);
+    for (int round = 0; round < 2; round++) { /* as created, then with new values (sparse_values) */
+        if (round) {
+            for (size_t j = 0; j < nnz; j++)
+                val[j] = p == KERNEST_SINGLE ? (float)(2 * tu_rand(&seed) - 1) : 2 * tu_rand(&seed) - 1;
+            cr_assert_eq(cpu->ops->sparse_values(cpu, sc, val), KERNEST_OK);
+            cr_assert_eq(gpu->ops->sparse_values(gpu, sg, val), KERNEST_OK, "%s", kernest_last_error());
+            cr_assert_eq(cpu->ops->vec_create(cpu, rows, &yc), KERNEST_OK);
+            cr_assert_eq(gpu->ops->vec_create(gpu, rows, &yg), KERNEST_OK);
+        }
+        cr_assert_eq(gpu->ops->vec_fill(gpu, yg, 7.0), KERNEST_OK); /* overwritten, not accumulated */
+        cr_assert_eq(cpu->ops->sparse_apply(cpu, sc, xc, yc), KERNEST_OK);
+        cr_assert_eq(gpu->ops->sparse_apply(gpu, sg, xg, yg), KERNEST_OK, "%s", kernest_last_error());
+        double *a = take(cpu, &yc), *b = take(gpu, &yg);
+        /* exact products summed in double on both sides, in different orders */
+        double d = tu_rel_diff_vec(b, a, rows);
+        cr_assert_leq(d, p == KERNEST_SINGLE ? 1e-6 : 1e-12, "sparse_apply %zu rows of %zu..%zu%s: %.3g", rows,
+                      min_len, max_len, round ? ", new values" : "", d);
+        free(a);
+        free(b);
+    }
     cpu->ops->vec_destroy(cpu, &xc);
     gpu->ops->vec_destroy(gpu, &xg);
     cpu->ops->sparse_destroy(cpu, &sc);

@@ -173,6 +173,75 @@ Test(models, operators_are_adjoint)
     kernest_array_destroy(&B2);
 }
 
+/* the operator a (model, keep, background) gives: H Φ x, Φᵀ Hᵀ y and G x into hx, hty, gx */
+static void operator_outputs(kn_backend *hb, const kn_model *m, const kn_problem *pb, const double *x,
+                             const double *y, double *hx, double *hty, double *gx)
+{
+    tu_apply(hb, 0, x, m->nx, hx, pb->m);
+    tu_apply(hb, 1, y, pb->m, hty, m->nx);
+    tu_gram(hb, KERNEST_REG_GRAD, x, gx, m->nx);
+}
+
+/* A lowrank half-step's operator built for one held factor and refilled with another's values is
+ * the operator built for the other, bit for bit (background and held unknowns included); one
+ * built for another side, keep or background is not refilled. */
+Test(models, refilled_operator_is_the_one_built_for_the_new_values)
+{
+    unsigned long long s = 51;
+    kernest_array *A = tu_random_array(8, 7, 0, 1, &s), *B = NULL;
+    kernest_array_create2(8, 7, &B);
+    B->data[3] = NAN;
+    const kernest_array *As[1] = {A}, *Bs[1] = {B};
+    kn_problem pb;
+    cr_assert_eq(kn_problem_init(&pb, As, Bs, 1, KERNEST_MODE_SAME, 9, 7, NULL), KERNEST_OK, "%s", kernest_last_error());
+    kn_backend *be = tu_cpu(KERNEST_DOUBLE), *built = NULL, *fresh = NULL;
+    cr_assert_eq(be->ops->op_setup(be, &pb), KERNEST_OK, "%s", kernest_last_error());
+    double held1[14], held2[14], keep[18], x[18], y[64], out[2][3][64];
+    tu_random_vec(held1, 14, -1, 1, &s);
+    tu_random_vec(held2, 14, -1, 1, &s);
+    tu_random_vec(x, 18, -1, 1, &s);
+    tu_random_vec(y, pb.m, -1, 1, &s);
+    for (int i = 0; i < 18; i++)
+        keep[i] = i % 4 != 1;
+    kn_model m1, m2, other;
+    cr_assert_eq(kn_lowrank_model(&m1, 0, 2, 9, 7, 1, held1), KERNEST_OK);
+    cr_assert_eq(kn_lowrank_model(&m2, 0, 2, 9, 7, 1, held2), KERNEST_OK);
+    cr_assert_eq(kn_lowrank_model(&other, 1, 2, 9, 7, 1, held1), KERNEST_OK);
+    cr_assert_eq(kn_model_backend_bg(&m1, be, keep, &pb, &built), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(kn_model_backend_bg(&m2, be, keep, &pb, &fresh), KERNEST_OK, "%s", kernest_last_error());
+    int reused = -1;
+    cr_assert_eq(kn_model_backend_refill(built, &other, be, keep, &pb, &reused), KERNEST_OK);
+    cr_assert_eq(reused, 0, "the V step's model refilled the U step's operator");
+    cr_assert_eq(kn_model_backend_refill(built, &m2, be, NULL, &pb, &reused), KERNEST_OK);
+    cr_assert_eq(reused, 0, "refilled without the held unknowns it was built with");
+    keep[0] = 0;
+    cr_assert_eq(kn_model_backend_refill(built, &m2, be, keep, &pb, &reused), KERNEST_OK);
+    cr_assert_eq(reused, 0, "refilled with other held unknowns");
+    keep[0] = 1;
+    cr_assert_eq(kn_model_backend_refill(built, &m2, be, keep, NULL, &reused), KERNEST_OK);
+    cr_assert_eq(reused, 0, "refilled without its background");
+    cr_assert_eq(kn_model_backend_refill(be, &m2, be, keep, &pb, &reused), KERNEST_OK);
+    cr_assert_eq(reused, 0, "the bare backend holds no model");
+    operator_outputs(built, &m1, &pb, x, y, out[0][0], out[0][1], out[0][2]);
+    operator_outputs(fresh, &m2, &pb, x, y, out[1][0], out[1][1], out[1][2]);
+    cr_assert(memcmp(out[0][0], out[1][0], pb.m * sizeof(double)), "the two held factors give one operator");
+    cr_assert_eq(kn_model_backend_refill(built, &m2, be, keep, &pb, &reused), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(reused, 1);
+    operator_outputs(built, &m2, &pb, x, y, out[0][0], out[0][1], out[0][2]);
+    cr_assert(!memcmp(out[0][0], out[1][0], pb.m * sizeof(double)), "H Φ x differs after the refill");
+    cr_assert(!memcmp(out[0][1], out[1][1], m2.nx * sizeof(double)), "Φᵀ Hᵀ y differs after the refill");
+    cr_assert(!memcmp(out[0][2], out[1][2], m2.nx * sizeof(double)), "G x differs after the refill");
+    kn_backend_destroy(&built);
+    kn_backend_destroy(&fresh);
+    kn_backend_destroy(&be);
+    kn_model_free(&m1);
+    kn_model_free(&m2);
+    kn_model_free(&other);
+    kn_problem_free(&pb);
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&B);
+}
+
 Test(models, lowrank_half_step_is_u_v_transposed)
 {
     const size_t kh = 5, kw = 4;
@@ -331,6 +400,59 @@ Test(lowrank, recovers_separable_and_rank_two_kernels)
     check_lowrank("rank 1", 1, U, V, 0, 1e-7);
     check_lowrank("rank 1, nonneg factors", 1, U, V, 1, 1e-5);
     check_lowrank("rank 2", 2, U, V, 0, 1e-6);
+}
+
+/* A lowrank fit builds one operator per side and refills it for every later half-step (four
+ * sweeps: 2 built, 6 refilled), with --background too; its kernel is that of a session that
+ * builds every operator anew (the operators dropped before each solve give the same fit). */
+Test(lowrank, half_steps_refill_their_operators)
+{
+    double U[22], V[18];
+    test_factors(U, V);
+    unsigned long long s = 78;
+    kernest_array *A = tu_random_array(20, 20, 0, 1, &s), *K = lowrank_kernel(11, 9, 2, U, V);
+    kernest_array *B = tu_observe(A, K, 0.0, NULL);
+    for (size_t i = 0; i < B->size; i++)
+        B->data[i] += 0.5;
+    kernest_options o;
+    options(&o, 11, 9);
+    o.model = KERNEST_MODEL_LOWRANK;
+    o.order = 2;
+    o.maxiter = 20;
+    o.outer_maxiter = 4;
+    o.outer_tol = 0;
+    o.background = 1;
+    kn_session sess;
+    const kernest_array *As[1] = {A}, *Bs[1] = {B};
+    cr_assert_eq(kn_session_open(&sess, As, Bs, 1, &o, NULL), KERNEST_OK, "%s", kernest_last_error());
+    kn_fit fit = {0}, again = {0};
+    cr_assert_eq(kn_session_solve(&sess, &o, NULL, &fit), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(fit.outer_iterations, 4);
+    /* the pixel start is an operator too (its background); then one per side */
+    cr_assert_eq(sess.ops_built, 3, "operators built: %ld", sess.ops_built);
+    cr_assert_eq(sess.ops_reused, 6, "operators refilled: %ld", sess.ops_reused);
+    kn_session_drop_operators(&sess);
+    o.outer_maxiter = 1; /* one sweep at a time from the last factors, every operator new */
+    double *x = malloc(fit.model.nx * sizeof *x);
+    cr_assert_not_null(x);
+    kn_fit step = {0};
+    cr_assert_eq(kn_session_solve(&sess, &o, NULL, &step), KERNEST_OK, "%s", kernest_last_error());
+    for (int t = 1; t < 4; t++) {
+        memcpy(x, step.x, fit.model.nx * sizeof *x);
+        kn_fit_free(&step);
+        kn_session_drop_operators(&sess);
+        cr_assert_eq(kn_session_solve(&sess, &o, x, &step), KERNEST_OK, "%s", kernest_last_error());
+    }
+    again = step;
+    for (size_t i = 0; i < 11 * 9; i++)
+        cr_assert_eq(again.K[i], fit.K[i], "kernel [%zu]: %.17g refilled, %.17g built anew", i, fit.K[i], again.K[i]);
+    free(x);
+    kn_fit_free(&fit);
+    kn_fit_free(&again);
+    kn_session_close(&sess);
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&B);
+    kernest_array_destroy(&K);
 }
 
 /* kn_lowrank_start factors a rank-2 kernel exactly; with one sweep of one-iteration half-steps

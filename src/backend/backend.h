@@ -77,6 +77,9 @@ typedef struct kn_backend_ops {
     int (*sparse_create)(kn_backend *be, size_t rows, size_t cols, const size_t *row_ptr,
                          const size_t *col, const double *val, kn_sparse **out);
     void (*sparse_destroy)(kn_backend *be, kn_sparse **s);         /* NULL allowed; sets *s = NULL */
+    /* Replaces the nnz values of s (val: nnz host doubles, in s's order), its pattern kept: a
+     * matrix whose values change between solves (lowrank's Φ) is not allocated and uploaded again. */
+    int (*sparse_values)(kn_backend *be, kn_sparse *s, const double *val);
     int (*sparse_apply)(kn_backend *be, const kn_sparse *s, const kn_vec *x, kn_vec *y); /* y = S x */
 
     /* ---- total variation on nimg kernels of kh×kw stacked one after the other (n = nimg*kh*kw;
@@ -111,7 +114,7 @@ typedef struct kn_backend_ops {
 static inline int kn_backend_has_priors(const kn_backend_ops *o)
 {
     return o->vec_clip && o->vec_mul && o->vec_soft && o->sparse_create && o->sparse_destroy &&
-           o->sparse_apply && o->tv_grad && o->tv_grad_adjoint && o->vec_ball_proj && o->vec_pair_nrm_sum;
+           o->sparse_values && o->sparse_apply && o->tv_grad && o->tv_grad_adjoint && o->vec_ball_proj && o->vec_pair_nrm_sum;
 }
 
 struct kn_backend {

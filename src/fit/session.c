@@ -121,35 +121,35 @@ static int pick_solver(const kernest_options *opt, const kn_prox_spec *spec, int
     return KERNEST_OK;
 }
 
-/* x = the estimate of the model's unknowns, on the backend (setup done, b uploaded). CGLS with
- * held unknowns solves for z over the free ones with b − H(fixv), then x = keep ⊙ z + fixv. */
-static int solve(kn_backend *be, const kn_model *model, const kn_prox_spec *spec, int fista,
-                 const kn_solve_params *prm, const kn_problem *bg, kn_vec *b, kn_vec *x,
-                 kn_backend **sbe, kn_solve_result *res, kn_fista_info *info)
+/* x = the estimate of the model's unknowns, on the backend (setup done, b uploaded), by the
+ * solvers on sbe (kn_session_operator: the model's operator over be, with spec's keep when CGLS
+ * holds unknowns). CGLS with held unknowns solves for z over the free ones with b − H(fixv),
+ * then x = keep ⊙ z + fixv. */
+static int solve(kn_backend *be, kn_backend *sbe, const kn_model *model, const kn_prox_spec *spec, int fista,
+                 const kn_solve_params *prm, int bg, kn_vec *b, kn_vec *x, kn_solve_result *res,
+                 kn_fista_info *info)
 {
     const kn_backend_ops *o = be->ops;
     const int held = !fista && spec->keep;
     kn_prox *prox = NULL;
     kn_vec *fix = NULL, *hf = NULL;
-    int st = kn_model_backend_bg(model, be, held ? spec->keep : NULL, bg, sbe);
-    if (!st && bg)
-        st = kn_model_project(*sbe, b); /* b = P b: the background is profiled out */
+    int st = bg ? kn_model_project(sbe, b) : KERNEST_OK; /* b = P b: the background is profiled out */
     if (st)
         return st;
     if (fista) {
         if (kn_prox_spec_active(spec) && (st = kn_prox_create(be, spec, &prox)))
             return st;
-        st = kn_fista(*sbe, b, prm, prox, x, res, info);
+        st = kn_fista(sbe, b, prm, prox, x, res, info);
         kn_prox_destroy(be, &prox);
         return st;
     }
     if (held && spec->fixv) {
         if ((st = o->vec_create(be, model->nx, &fix)) || (st = o->vec_upload(be, fix, spec->fixv)) ||
-            (st = o->vec_create(be, b->n, &hf)) || (st = kn_model_forward(*sbe, fix, hf)) ||
+            (st = o->vec_create(be, b->n, &hf)) || (st = kn_model_forward(sbe, fix, hf)) ||
             (st = o->vec_axpy(be, b, -1.0, hf))) /* b −= H fixv */
             goto done;
     }
-    if ((st = kn_cgls(*sbe, b, prm, x, res)))
+    if ((st = kn_cgls(sbe, b, prm, x, res)))
         goto done;
     if (held && spec->fixv)
         st = o->vec_axpy(be, x, 1.0, fix); /* held entries of z stayed 0: CGLS never moves them */
@@ -289,8 +289,46 @@ int kn_session_setup(kn_session *s, const kernest_options *opt, kn_backend_wrap 
     return KERNEST_OK;
 }
 
+int kn_session_operator(kn_session *s, const kn_model *model, const double *keep, int bg, kn_backend **sbe)
+{
+    const kn_problem *pb = bg ? &s->pb : NULL;
+    for (int i = 0; i < 2 && s->ops[i]; i++) {
+        int reused = 0;
+        const int st = kn_model_backend_refill(s->ops[i], model, s->be, keep, pb, &reused);
+        if (st)
+            return st;
+        if (reused) {
+            kn_backend *hit = s->ops[i]; /* most recent first */
+            s->ops[i] = s->ops[0];
+            s->ops[0] = hit;
+            s->ops_reused++;
+            *sbe = hit;
+            return KERNEST_OK;
+        }
+    }
+    kn_backend *made = NULL;
+    int st = kn_model_backend_bg(model, s->be, keep, pb, &made);
+    if (st)
+        return st;
+    s->ops_built += made != s->be;
+    if (made != s->be) { /* the older one gives way */
+        kn_backend_destroy(&s->ops[1]);
+        s->ops[1] = s->ops[0];
+        s->ops[0] = made;
+    }
+    *sbe = made;
+    return KERNEST_OK;
+}
+
+void kn_session_drop_operators(kn_session *s)
+{
+    kn_backend_destroy(&s->ops[0]);
+    kn_backend_destroy(&s->ops[1]);
+}
+
 void kn_session_close(kn_session *s)
 {
+    kn_session_drop_operators(s);
     if (s->be)
         s->be->ops->vec_destroy(s->be, &s->b);
     if (s->wrapped) /* the wrapper owns what the context lent */
@@ -351,9 +389,14 @@ static int solve_model(kn_session *s, const kernest_options *opt, kn_model *mode
         goto done;
     }
     const kn_model *model = &fit->model;
-    /* the operator is allocated already: check what this solve adds to it */
-    const size_t op = o->op_bytes(be, pb);
-    if ((st = check_memory(be, fit->bytes_needed > op ? fit->bytes_needed - op : 0)))
+    /* the operator is allocated already: check what this solve adds to it (the models' operators
+     * kept from earlier solves give their memory back first when it is short) */
+    const size_t op = o->op_bytes(be, pb), need = fit->bytes_needed > op ? fit->bytes_needed - op : 0;
+    if ((st = check_memory(be, need)) && s->ops[0]) {
+        kn_session_drop_operators(s);
+        st = check_memory(be, need);
+    }
+    if (st)
         goto done;
     if (!(fit->x = malloc((model->nx ? model->nx : 1) * sizeof *fit->x)) ||
         !(fit->K = malloc((pb->n ? pb->n : 1) * sizeof *fit->K)) ||
@@ -408,8 +451,9 @@ static int solve_model(kn_session *s, const kernest_options *opt, kn_model *mode
     rh.phase = s->phase[0] ? s->phase : NULL;
     const double t1 = kn_now();
     prm.shift = g;
-    if ((st = solve(be, model, &cons.spec, fit->fista, &prm, opt->background || opt->bias ? pb : NULL, b, x, &sbe,
-                    &fit->res, &fit->info)))
+    const int bg = opt->background || opt->bias;
+    if ((st = kn_session_operator(s, model, !fit->fista ? cons.spec.keep : NULL, bg, &sbe)) ||
+        (st = solve(be, sbe, model, &cons.spec, fit->fista, &prm, bg, b, x, &fit->res, &fit->info)))
         goto done;
     fit->solve_seconds = kn_now() - t1;
     hx = b; /* b is no longer needed: its storage takes H x */
@@ -429,8 +473,6 @@ done:
     o->vec_destroy(be, &hx);
     o->vec_destroy(be, &g);
     o->vec_destroy(be, &pc);
-    if (sbe != be)
-        kn_backend_destroy(&sbe);
     kn_constraints_free(&cons);
     free(z0);
     kn_run_hooks_free(&rh);

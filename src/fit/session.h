@@ -24,6 +24,9 @@ typedef struct kn_session {
     int wrapped;          /* 1: be wraps the backend opened (it is destroyed, not given back) */
     char phase[112];      /* what the next solves are for, passed to the progress callback
                              (kernest_progress.phase; empty: none) — kn_session_phase */
+    kn_backend *ops[2];   /* the models' operators built last (H∘Φ over be, most recent
+                             first), kept for the next solves: kn_session_operator */
+    long ops_built, ops_reused; /* kn_session_operator: operators built, and reused with new values */
 } kn_session;
 
 /* Sets s->phase (printf-style; NULL or "" clears it). */
@@ -76,6 +79,16 @@ typedef int (*kn_backend_wrap)(void *ctx, kn_backend *inner, kn_backend **out);
 int kn_session_setup(kn_session *s, const kernest_options *opt, kn_backend_wrap wrap, void *ctx);
 
 void kn_fit_free(kn_fit *fit);
+
+/* The operator the solvers see for model over s (kn_model_backend_bg over s->be with keep and,
+ * when bg, s's background): one of the last two built, refilled with model's values when it was
+ * built for model's shape (a lowrank ALS alternates two shapes whose Φ only changes values; a λ
+ * path solves one model again and again), else a new one that takes the place of the older.
+ * *sbe is s->be itself for pixel with nothing held. The session owns it: valid until the next
+ * call or kn_session_close, never destroyed by the caller. */
+int kn_session_operator(kn_session *s, const kn_model *model, const double *keep, int bg, kn_backend **sbe);
+/* Destroys the operators kept (memory for a larger solve; kn_session_close does it too). */
+void kn_session_drop_operators(kn_session *s);
 
 /* One solve on s of a model the caller built (any linear model: pixel, radial, harmonic, a
  * lowrank half-step with its held factor inside Φ; kn_session_solve in fit.h picks it from the

@@ -92,6 +92,11 @@ typedef struct composed {
     kn_sparse *e, *f;             /* background: E (m×P) and (EᵀE)⁻¹Eᵀ (P×m); NULL without */
     kn_vec *bp, *bm;              /* background work: P and m values */
     kn_vec *pr;                   /* background: P r for the adjoint (m values) */
+    /* what it was built for (kn_model_backend_refill): the model's header and sizes (no arrays),
+     * keep on the host (nx values; NULL: none) and the background's problem (NULL: none) */
+    kn_model shape;
+    double *keep_host;
+    const kn_problem *bg;
 } composed;
 
 static composed *outer(kn_backend *be)
@@ -202,6 +207,7 @@ static void composed_destroy(kn_backend *be)
     in->ops->vec_destroy(in, &m->bp);
     in->ops->vec_destroy(in, &m->bm);
     in->ops->vec_destroy(in, &m->pr);
+    free(m->keep_host);
 }
 
 static int model_parts(const kn_model *m, kn_backend *be, composed *c)
@@ -290,6 +296,15 @@ int kn_model_backend_bg(const kn_model *m, kn_backend *be, const double *keep, c
         st = be->ops->vec_create(be, m->nx, &c->kc);
     if (!st && bg)
         st = background_parts(bg, be, c);
+    c->shape = *m; /* the header: phi's and gram's arrays are the caller's, only sizes are read */
+    c->shape.phi.row_ptr = c->shape.gram.row_ptr = NULL;
+    c->shape.phi.col = c->shape.gram.col = NULL;
+    c->shape.phi.val = c->shape.gram.val = NULL;
+    c->bg = bg;
+    if (!st && keep && !(c->keep_host = malloc(m->nx * sizeof *keep)))
+        st = kn_error(KERNEST_E_NOMEM, "--model: out of memory");
+    if (!st && keep)
+        memcpy(c->keep_host, keep, m->nx * sizeof *keep);
     if (st) {
         composed_destroy(&c->w.be);
         free(c);
@@ -297,6 +312,45 @@ int kn_model_backend_bg(const kn_model *m, kn_backend *be, const double *keep, c
     }
     *out = &c->w.be;
     return KERNEST_OK;
+}
+
+/* the uploaded s has a's sizes (both absent, or both present with the same rows, columns, entries) */
+static int same_size(const kn_sparse *s, const kn_csr *a)
+{
+    if (!s || !a->row_ptr)
+        return !s && !a->row_ptr;
+    return s->rows == a->rows && s->cols == a->cols && s->nnz == a->row_ptr[a->rows];
+}
+
+/* c was built for m's shape over be with keep and bg (Φ's and G's patterns follow from the
+ * header, kind.h; their sizes are compared as well) */
+static int built_for(const composed *c, const kn_model *m, const kn_backend *be, const double *keep,
+                     const kn_problem *bg)
+{
+    const kn_model *s = &c->shape;
+    if (c->w.inner != be || c->bg != bg || s->kind != m->kind || s->order != m->order || s->side != m->side ||
+        s->kh != m->kh || s->kw != m->kw || s->nk != m->nk || s->nx != m->nx || !same_size(c->phi, &m->phi) ||
+        !same_size(c->gram, &m->gram) || !keep != !c->keep_host)
+        return 0;
+    return !keep || !memcmp(keep, c->keep_host, m->nx * sizeof *keep);
+}
+
+int kn_model_backend_refill(kn_backend *sbe, const kn_model *m, kn_backend *be, const double *keep,
+                            const kn_problem *bg, int *reused)
+{
+    *reused = 0;
+    if (sbe == be || sbe->ops->op_apply != composed_apply || !built_for(outer(sbe), m, be, keep, bg))
+        return KERNEST_OK;
+    composed *c = outer(sbe);
+    kn_csr phit = {0};
+    int st = KERNEST_OK;
+    if (c->phi && !(st = kn_csr_transpose(&m->phi, &phit)) &&
+        !(st = be->ops->sparse_values(be, c->phi, m->phi.val)) &&
+        !(st = be->ops->sparse_values(be, c->phit, phit.val)))
+        st = be->ops->sparse_values(be, c->gram, m->gram.val);
+    kn_csr_free(&phit);
+    *reused = !st;
+    return st;
 }
 
 int kn_model_backend(const kn_model *m, kn_backend *be, const double *keep, kn_backend **out)

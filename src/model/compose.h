@@ -24,6 +24,13 @@ int kn_model_backend(const kn_model *m, kn_backend *be, const double *keep, kn_b
  * regularisers and constraints never see β. The caller projects b (kn_model_project). */
 int kn_model_backend_bg(const kn_model *m, kn_backend *be, const double *keep, const kn_problem *bg,
                         kn_backend **out);
+/* Gives sbe (from kn_model_backend_bg over be with keep and bg) m's values when it was built
+ * for a model of m's shape (kind, order, side, sizes: Φ's and G's patterns, kind.h) with the same
+ * keep and bg: Φ's, Φᵀ's and G's values are replaced in place (sparse_values), nothing else is
+ * built or uploaded, and *reused = 1. Otherwise sbe is left as it was and *reused = 0 (also for
+ * sbe == be, which holds nothing of a model). */
+int kn_model_backend_refill(kn_backend *sbe, const kn_model *m, kn_backend *be, const double *keep,
+                            const kn_problem *bg, int *reused);
 /* r = (P) H Φ x on a backend from kn_model_backend, ignoring keep (the operator the solver sees,
  * without the mask of held unknowns). */
 int kn_model_forward(kn_backend *sbe, const kn_vec *x, kn_vec *r);

@@ -18,7 +18,10 @@ typedef struct kn_model {
     size_t nx;   /* unknowns the solvers work on, nk blocks of: kh*kw (pixel), knots (radial),
                     coefficients (harmonic), one factor (lowrank half-step), [U; V] (side -1) */
     kn_csr phi;  /* Φ on the host, nk*kh*kw × nx (block-diagonal over the kernels); empty for
-                    pixel and lowrank side -1 */
+                    pixel and lowrank side -1. Its pattern (and G's) is a function of the header
+                    (kind, order, side, kh, kw, nk) alone, zeros stored: only values vary (the
+                    held factor), so an operator built for one model takes another's values
+                    (kn_model_backend_refill) */
     kn_csr gram; /* G of reg grad on the unknowns: DᵀD of first differences along r per profile
                     (radial, harmonic; harmonic adds m²/r on its angular profiles) or along each
                     factor (lowrank); empty when phi is */

@@ -107,7 +107,7 @@ int sel_lambda_scale(kn_session *s, const kernest_options *opt, unsigned long lo
     /* lowrank has no fixed Φ (a half-step's depends on the held factor): the pixel model's scale */
     const kernest_model kind = opt->model == KERNEST_MODEL_LOWRANK ? KERNEST_MODEL_PIXEL : opt->model;
     int st = kn_model_init_nk(&model, kind, opt->order, s->pb.kh, s->pb.kw, kn_problem_kernels(&s->pb));
-    if (st || (st = kn_model_backend(&model, s->be, NULL, &sbe)))
+    if (st || (st = kn_session_operator(s, &model, NULL, 0, &sbe)))
         goto done;
     if (!(zh = malloc(model.nx * sizeof *zh))) {
         st = kn_error(KERNEST_E_NOMEM, "out of memory");
@@ -132,8 +132,6 @@ done:
     o->vec_destroy(s->be, &z);
     o->vec_destroy(s->be, &hz);
     o->vec_destroy(s->be, &gz);
-    if (sbe && sbe != s->be)
-        kn_backend_destroy(&sbe);
     kn_model_free(&model);
     free(zh);
     return st;
@@ -147,7 +145,7 @@ int sel_l1_scale(kn_session *s, const kernest_options *opt, double *out)
     kn_vec *g = NULL;
     double *h = NULL;
     int st = kn_model_init_nk(&model, opt->model, opt->order, s->pb.kh, s->pb.kw, kn_problem_kernels(&s->pb));
-    if (!st && !(st = kn_model_backend(&model, s->be, NULL, &sbe)) &&
+    if (!st && !(st = kn_session_operator(s, &model, NULL, 0, &sbe)) &&
         !(st = s->be->ops->vec_create(s->be, model.nx, &g)) && !(st = sbe->ops->op_adjoint(sbe, s->b, g))) {
         if (!(h = malloc(model.nx * sizeof *h)))
             st = kn_error(KERNEST_E_NOMEM, "out of memory");
@@ -159,8 +157,6 @@ int sel_l1_scale(kn_session *s, const kernest_options *opt, double *out)
     }
     if (g)
         s->be->ops->vec_destroy(s->be, &g);
-    if (sbe && sbe != s->be)
-        kn_backend_destroy(&sbe);
     kn_model_free(&model);
     free(h);
     return st;
@@ -172,15 +168,13 @@ int sel_prior_norm(kn_session *s, const kernest_options *opt, const kn_fit *f, d
     kn_backend *sbe = NULL;
     kn_vec *x = NULL, *gx = NULL;
     const kn_backend_ops *o = s->be->ops;
-    int st = kn_model_backend(&f->model, s->be, NULL, &sbe);
+    int st = kn_session_operator(s, &f->model, NULL, 0, &sbe);
     if (!st && !(st = o->vec_create(s->be, f->model.nx, &x)) &&
         !(st = o->vec_create(s->be, f->model.nx, &gx)) && !(st = o->vec_upload(s->be, x, f->x)) &&
         !(st = sbe->ops->reg_gram(sbe, opt->reg, x, gx)))
         st = o->vec_dot(s->be, x, gx, out);
     o->vec_destroy(s->be, &x);
     o->vec_destroy(s->be, &gx);
-    if (sbe && sbe != s->be)
-        kn_backend_destroy(&sbe);
     return st;
 }
 
