@@ -43,10 +43,18 @@ static void same_fit(const kernest_array *A, const kernest_array *B, kernest_opt
             cr_assert_eq(a.hx[j], 0.0, "%s", what);
     cr_assert(base.be->applications - before >= a.res.iterations, "%s: the fold's applications are the "
               "session backend's", what);
+    /* the fold's model operators are kept by its base (two in all, however many folds) */
+    cr_assert(!shared.ops[0] && !shared.ops_built && !shared.ops_reused, "%s: the fold kept its own operators", what);
+    cr_assert_eq(base.ops_built, own.ops_built, "%s", what);
+    cr_assert_eq(base.ops_reused, own.ops_reused, "%s", what);
+    if (o.model == KERNEST_MODEL_LOWRANK && o.outer_tol == 0) /* one per side, refilled every later sweep */
+        cr_assert(base.ops_built == 2 && base.ops_reused == 2 * (o.outer_maxiter - 1), "%s: %ld built, %ld refilled",
+                  what, base.ops_built, base.ops_reused);
     kn_fit_free(&a);
     kn_fit_free(&b);
     kn_session_close(&own);
-    kn_session_close(&shared); /* before its base */
+    kn_session_close(&shared); /* before its base: the operators over its backend go with it */
+    cr_assert(!base.ops[0] && !base.ops[1], "%s: an operator over a closed fold's backend was kept", what);
     kn_session_close(&base);
     kernest_array_destroy(&F);
 }
@@ -72,7 +80,8 @@ Test(fold, shares_the_backend_and_fits_the_same)
     o.model = KERNEST_MODEL_LOWRANK;
     o.order = 2;
     o.outer_maxiter = 3;
-    same_fit(A, B, o, "lowrank:2");
+    o.outer_tol = 0;
+    same_fit(A, B, o, "lowrank:2"); /* its three sweeps: two operators built, four refilled */
     kernest_array_destroy(&A);
     kernest_array_destroy(&B);
 }

@@ -242,6 +242,7 @@ int kn_session_open_fold(kn_session *s, kn_session *base, const kernest_array *c
         s->pb.grid_w != base->pb.grid_w)
         return kn_error(KERNEST_E_INVALID, "internal: a fold's problem differs from its session's");
     s->wrapped = 1; /* the wrapper is destroyed on close; base's backend stays */
+    s->base = base;
     const kn_backend_ops *o = base->be->ops;
     if (!(s->host_b = gather_data(&s->pb)))
         return kn_error(KERNEST_E_NOMEM, "out of memory for the data (%zu values)", s->pb.m);
@@ -289,19 +290,26 @@ int kn_session_setup(kn_session *s, const kernest_options *opt, kn_backend_wrap 
     return KERNEST_OK;
 }
 
+/* the session that keeps s's operators: its base for a fold */
+static kn_session *keeper(kn_session *s)
+{
+    return s->base ? s->base : s;
+}
+
 int kn_session_operator(kn_session *s, const kn_model *model, const double *keep, int bg, kn_backend **sbe)
 {
     const kn_problem *pb = bg ? &s->pb : NULL;
-    for (int i = 0; i < 2 && s->ops[i]; i++) {
+    kn_session *own = keeper(s);
+    for (int i = 0; i < 2 && own->ops[i]; i++) {
         int reused = 0;
-        const int st = kn_model_backend_refill(s->ops[i], model, s->be, keep, pb, &reused);
+        const int st = kn_model_backend_refill(own->ops[i], model, s->be, keep, pb, &reused);
         if (st)
             return st;
         if (reused) {
-            kn_backend *hit = s->ops[i]; /* most recent first */
-            s->ops[i] = s->ops[0];
-            s->ops[0] = hit;
-            s->ops_reused++;
+            kn_backend *hit = own->ops[i]; /* most recent first */
+            own->ops[i] = own->ops[0];
+            own->ops[0] = hit;
+            own->ops_reused++;
             *sbe = hit;
             return KERNEST_OK;
         }
@@ -310,11 +318,11 @@ int kn_session_operator(kn_session *s, const kn_model *model, const double *keep
     int st = kn_model_backend_bg(model, s->be, keep, pb, &made);
     if (st)
         return st;
-    s->ops_built += made != s->be;
+    own->ops_built += made != s->be;
     if (made != s->be) { /* the older one gives way */
-        kn_backend_destroy(&s->ops[1]);
-        s->ops[1] = s->ops[0];
-        s->ops[0] = made;
+        kn_backend_destroy(&own->ops[1]);
+        own->ops[1] = own->ops[0];
+        own->ops[0] = made;
     }
     *sbe = made;
     return KERNEST_OK;
@@ -322,13 +330,14 @@ int kn_session_operator(kn_session *s, const kn_model *model, const double *keep
 
 void kn_session_drop_operators(kn_session *s)
 {
-    kn_backend_destroy(&s->ops[0]);
-    kn_backend_destroy(&s->ops[1]);
+    kn_session *own = keeper(s);
+    kn_backend_destroy(&own->ops[0]);
+    kn_backend_destroy(&own->ops[1]);
 }
 
 void kn_session_close(kn_session *s)
 {
-    kn_session_drop_operators(s);
+    kn_session_drop_operators(s); /* a fold's: they may wrap its backend, about to go */
     if (s->be)
         s->be->ops->vec_destroy(s->be, &s->b);
     if (s->wrapped) /* the wrapper owns what the context lent */
@@ -392,7 +401,7 @@ static int solve_model(kn_session *s, const kernest_options *opt, kn_model *mode
     /* the operator is allocated already: check what this solve adds to it (the models' operators
      * kept from earlier solves give their memory back first when it is short) */
     const size_t op = o->op_bytes(be, pb), need = fit->bytes_needed > op ? fit->bytes_needed - op : 0;
-    if ((st = check_memory(be, need)) && s->ops[0]) {
+    if ((st = check_memory(be, need)) && keeper(s)->ops[0]) {
         kn_session_drop_operators(s);
         st = check_memory(be, need);
     }

@@ -24,9 +24,11 @@ typedef struct kn_session {
     int wrapped;          /* 1: be wraps the backend opened (it is destroyed, not given back) */
     char phase[112];      /* what the next solves are for, passed to the progress callback
                              (kernest_progress.phase; empty: none) — kn_session_phase */
-    kn_backend *ops[2];   /* the models' operators built last (H∘Φ over be, most recent
-                             first), kept for the next solves: kn_session_operator */
+    kn_backend *ops[2];   /* the models' operators built last (H∘Φ over be, or over a fold's
+                             be), most recent first, kept for the next solves: kn_session_operator */
     long ops_built, ops_reused; /* kn_session_operator: operators built, and reused with new values */
+    struct kn_session *base; /* a fold: the session it was opened on, whose ops[] it uses (so the
+                                folds together keep two operators, not two each); NULL otherwise */
 } kn_session;
 
 /* Sets s->phase (printf-style; NULL or "" clears it). */
@@ -82,12 +84,14 @@ void kn_fit_free(kn_fit *fit);
 
 /* The operator the solvers see for model over s (kn_model_backend_bg over s->be with keep and,
  * when bg, s's background): one of the last two built, refilled with model's values when it was
- * built for model's shape (a lowrank ALS alternates two shapes whose Φ only changes values; a λ
- * path solves one model again and again), else a new one that takes the place of the older.
- * *sbe is s->be itself for pixel with nothing held. The session owns it: valid until the next
- * call or kn_session_close, never destroyed by the caller. */
+ * built for model's shape over s->be (a lowrank ALS alternates two shapes whose Φ only changes
+ * values; a λ path solves one model again and again), else a new one that takes the place of the
+ * older. A fold and the session it was opened on share the two. *sbe is s->be itself for pixel
+ * with nothing held. The session owns it: valid until the next call (on s or a session sharing
+ * its operators) or kn_session_close, never destroyed by the caller. */
 int kn_session_operator(kn_session *s, const kn_model *model, const double *keep, int bg, kn_backend **sbe);
-/* Destroys the operators kept (memory for a larger solve; kn_session_close does it too). */
+/* Destroys the operators s keeps, or shares with its folds or its base (memory for a larger
+ * solve; kn_session_close does it too). */
 void kn_session_drop_operators(kn_session *s);
 
 /* One solve on s of a model the caller built (any linear model: pixel, radial, harmonic, a
