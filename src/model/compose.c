@@ -210,6 +210,16 @@ static void composed_destroy(kn_backend *be)
     free(m->keep_host);
 }
 
+/* c's head over be: be's table with the composed operator in place of be's */
+static void bind(composed *c, kn_backend *be)
+{
+    kn_backend_wrap_init(&c->w, be);
+    c->w.ops.op_apply = composed_apply;
+    c->w.ops.op_adjoint = composed_adjoint;
+    c->w.ops.reg_gram = composed_reg_gram;
+    c->w.ops.destroy = composed_destroy;
+}
+
 static int model_parts(const kn_model *m, kn_backend *be, composed *c)
 {
     kn_csr phit = {0};
@@ -285,11 +295,7 @@ int kn_model_backend_bg(const kn_model *m, kn_backend *be, const double *keep, c
     composed *c = calloc(1, sizeof *c);
     if (!c)
         return kn_error(KERNEST_E_NOMEM, "--model: out of memory");
-    kn_backend_wrap_init(&c->w, be);
-    c->w.ops.op_apply = composed_apply;
-    c->w.ops.op_adjoint = composed_adjoint;
-    c->w.ops.reg_gram = composed_reg_gram;
-    c->w.ops.destroy = composed_destroy;
+    bind(c, be);
     int st = identity ? KERNEST_OK : model_parts(m, be, c);
     if (!st && keep && !(st = be->ops->vec_create(be, m->nx, &c->keep)) &&
         !(st = be->ops->vec_upload(be, c->keep, keep)))
@@ -322,13 +328,15 @@ static int same_size(const kn_sparse *s, const kn_csr *a)
     return s->rows == a->rows && s->cols == a->cols && s->nnz == a->row_ptr[a->rows];
 }
 
-/* c was built for m's shape over be with keep and bg (Φ's and G's patterns follow from the
- * header, kind.h; their sizes are compared as well) */
+/* c was built for m's shape with keep and bg (Φ's and G's patterns follow from the header,
+ * kind.h; their sizes are compared as well) over be, or over another view of be's backend (a
+ * fold's: the same impl) when there is no background (whose parts are the problem's) */
 static int built_for(const composed *c, const kn_model *m, const kn_backend *be, const double *keep,
                      const kn_problem *bg)
 {
     const kn_model *s = &c->shape;
-    if (c->w.inner != be || c->bg != bg || s->kind != m->kind || s->order != m->order || s->side != m->side ||
+    if ((c->w.inner != be && (bg || c->w.inner->impl != be->impl)) || c->bg != bg || s->kind != m->kind ||
+        s->order != m->order || s->side != m->side ||
         s->kh != m->kh || s->kw != m->kw || s->nk != m->nk || s->nx != m->nx || !same_size(c->phi, &m->phi) ||
         !same_size(c->gram, &m->gram) || !keep != !c->keep_host)
         return 0;
@@ -342,6 +350,8 @@ int kn_model_backend_refill(kn_backend *sbe, const kn_model *m, kn_backend *be, 
     if (sbe == be || sbe->ops->op_apply != composed_apply || !built_for(outer(sbe), m, be, keep, bg))
         return KERNEST_OK;
     composed *c = outer(sbe);
+    if (c->w.inner != be) /* another view of the same backend: its operator from now on */
+        bind(c, be);
     kn_csr phit = {0};
     int st = KERNEST_OK;
     if (c->phi && !(st = kn_csr_transpose(&m->phi, &phit)) &&

@@ -24,11 +24,13 @@ int kn_model_backend(const kn_model *m, kn_backend *be, const double *keep, kn_b
  * regularisers and constraints never see β. The caller projects b (kn_model_project). */
 int kn_model_backend_bg(const kn_model *m, kn_backend *be, const double *keep, const kn_problem *bg,
                         kn_backend **out);
-/* Gives sbe (from kn_model_backend_bg over be with keep and bg) m's values when it was built
- * for a model of m's shape (kind, order, side, sizes: Φ's and G's patterns, kind.h) with the same
- * keep and bg: Φ's, Φᵀ's and G's values are replaced in place (sparse_values), nothing else is
- * built or uploaded, and *reused = 1. Otherwise sbe is left as it was and *reused = 0 (also for
- * sbe == be, which holds nothing of a model). */
+/* Gives sbe (from kn_model_backend_bg) m's values when it was built for a model of m's shape
+ * (kind, order, side, sizes: Φ's and G's patterns, kind.h) with the same keep and bg, over be or,
+ * without a background, over another view of be's backend (a cross-validation fold's masked
+ * wrapper: the same impl), in which case sbe wraps be from now on. Φ's, Φᵀ's and G's values are
+ * replaced in place (sparse_values), nothing else is built or uploaded, and *reused = 1.
+ * Otherwise sbe is left as it was and *reused = 0 (also for sbe == be, which holds nothing of a
+ * model). */
 int kn_model_backend_refill(kn_backend *sbe, const kn_model *m, kn_backend *be, const double *keep,
                             const kn_problem *bg, int *reused);
 /* r = (P) H Φ x on a backend from kn_model_backend, ignoring keep (the operator the solver sees,
