@@ -90,7 +90,10 @@ static int precision_floor(kn_backend *be, const kn_vec *b, const kn_solve_param
  * otherwise chases a fraction of an already small residual below what the arithmetic resolves,
  * and in single precision such solves drifted to K ~ 1e11 at the iteration cap. A cold start has
  * s₀ = s(0); in double the floor (2e-15) is below any tolerance in use. tol = 0 asks for maxiter
- * iterations (fixed-work benchmarks): no floor then.
+ * iterations (fixed-work benchmarks): no floor then. Measuring ‖s‖ against ‖s(0)‖ instead (the
+ * accuracy of a cold solve, whatever the start) was tried: a λ path's warm-started solves at
+ * small λ then stopped at once with their weak directions unmoved, and cv chose λ 25× too large
+ * (test_select's cv_picks_lambda_near_the_heldout_optimum); the start's own residual it is. */
  * A residual at tol is not enough on its own: on the ill-conditioned normal equations of a large
  * kernel, ‖s‖ falls by 10⁶ (its start is dominated by the directions CG resolves first, A's mean)
  * while the far field is still moving and the fit still improving — at N = 2048 the plain solve
