@@ -303,8 +303,10 @@ int kn_session_operator(kn_session *s, const kn_model *model, const double *keep
     for (int i = 0; i < 2 && own->ops[i]; i++) {
         int reused = 0;
         const int st = kn_model_backend_refill(own->ops[i], model, s->be, keep, pb, &reused);
-        if (st)
+        if (st) { /* half refilled: not to be used again */
+            kn_session_drop_operators(s);
             return st;
+        }
         if (reused) {
             kn_backend *hit = own->ops[i]; /* most recent first */
             own->ops[i] = own->ops[0];

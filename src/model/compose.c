@@ -302,7 +302,7 @@ int kn_model_backend_bg(const kn_model *m, kn_backend *be, const double *keep, c
         st = be->ops->vec_create(be, m->nx, &c->kc);
     if (!st && bg)
         st = background_parts(bg, be, c);
-    c->shape = *m; /* the header: phi's and gram's arrays are the caller's, only sizes are read */
+    c->shape = *m; /* the header; Φ's and G's arrays are the caller's (their sizes: c->phi, c->gram) */
     c->shape.phi.row_ptr = c->shape.gram.row_ptr = NULL;
     c->shape.phi.col = c->shape.gram.col = NULL;
     c->shape.phi.val = c->shape.gram.val = NULL;

@@ -30,7 +30,7 @@ int kn_model_backend_bg(const kn_model *m, kn_backend *be, const double *keep, c
  * wrapper: the same impl), in which case sbe wraps be from now on. Φ's, Φᵀ's and G's values are
  * replaced in place (sparse_values), nothing else is built or uploaded, and *reused = 1.
  * Otherwise sbe is left as it was and *reused = 0 (also for sbe == be, which holds nothing of a
- * model). */
+ * model). On a failure sbe may hold some of the new values: destroy it. */
 int kn_model_backend_refill(kn_backend *sbe, const kn_model *m, kn_backend *be, const double *keep,
                             const kn_problem *bg, int *reused);
 /* r = (P) H Φ x on a backend from kn_model_backend, ignoring keep (the operator the solver sees,

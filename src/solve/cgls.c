@@ -93,7 +93,7 @@ static int precision_floor(kn_backend *be, const kn_vec *b, const kn_solve_param
  * iterations (fixed-work benchmarks): no floor then. Measuring ‖s‖ against ‖s(0)‖ instead (the
  * accuracy of a cold solve, whatever the start) was tried: a λ path's warm-started solves at
  * small λ then stopped at once with their weak directions unmoved, and cv chose λ 25× too large
- * (test_select's cv_picks_lambda_near_the_heldout_optimum); the start's own residual it is. */
+ * (test_select's cv_picks_lambda_near_the_heldout_optimum); the start's own residual it is.
  * A residual at tol is not enough on its own: on the ill-conditioned normal equations of a large
  * kernel, ‖s‖ falls by 10⁶ (its start is dominated by the directions CG resolves first, A's mean)
  * while the far field is still moving and the fit still improving — at N = 2048 the plain solve
