@@ -1069,7 +1069,8 @@ Test(cuda, operator_2048_single_matches_cpu)
 /* Whole estimates through the public API, GPU against CPU, for the options a GPU run must cover. */
 typedef enum solve_kind {
     SOLVE_SINGLE_GRAD, SOLVE_SUM, SOLVE_FIX, SOLVE_BOUNDS, SOLVE_HARMONIC, SOLVE_LOWRANK,
-    SOLVE_BACKGROUND, SOLVE_PAIRS_MASKS, SOLVE_CHANNELS_PRIORS, SOLVE_RADIAL_JACOBI, SOLVE_PIXEL_JACOBI
+    SOLVE_BACKGROUND, SOLVE_PAIRS_MASKS, SOLVE_CHANNELS_PRIORS, SOLVE_RADIAL_JACOBI, SOLVE_PIXEL_JACOBI,
+    SOLVE_LOWRANK_BACKGROUND
 } solve_kind;
 
 typedef struct solve_case {
@@ -1093,6 +1094,9 @@ ParameterizedTestParameters(cuda, solves_match_cpu)
         {"channels + nonneg", SOLVE_CHANNELS_PRIORS, KERNEST_DOUBLE, 1e-4},
         {"radial + grad, Jacobi (auto)", SOLVE_RADIAL_JACOBI, KERNEST_DOUBLE, 1e-6},
         {"pixel + grad, --precond jacobi, single", SOLVE_PIXEL_JACOBI, KERNEST_SINGLE, 1e-3},
+        /* each side's operator refilled at every later half-step (sparse_values), with the
+         * background's maps kept */
+        {"lowrank + --background, single", SOLVE_LOWRANK_BACKGROUND, KERNEST_SINGLE, 1e-3},
     };
     return cr_make_param_array(solve_case, cases, sizeof cases / sizeof cases[0]);
 }
@@ -1119,7 +1123,7 @@ ParameterizedTest(solve_case *sc, cuda, solves_match_cpu)
         B[i] = tu_direct_convolve(A[i], Kt, KERNEST_MODE_SAME);
         cr_assert(A[i] && B[i]);
         for (size_t j = 0; j < B[i]->size; j++) {
-            B[i]->data[j] += 1e-2 * (tu_rand(&seed) - 0.5) + (sc->kind == SOLVE_BACKGROUND ? 0.3 : 0.0);
+            B[i]->data[j] += 1e-2 * (tu_rand(&seed) - 0.5) + (sc->kind == SOLVE_BACKGROUND || sc->kind == SOLVE_LOWRANK_BACKGROUND ? 0.3 : 0.0);
             if (sc->kind == SOLVE_PAIRS_MASKS && tu_rand(&seed) < 0.1)
                 B[i]->data[j] = NAN;
         }
@@ -1142,6 +1146,10 @@ ParameterizedTest(solve_case *sc, cuda, solves_match_cpu)
     case SOLVE_HARMONIC: opt.model = KERNEST_MODEL_HARMONIC; opt.order = 2; break;
     case SOLVE_LOWRANK: opt.model = KERNEST_MODEL_LOWRANK; opt.order = 2; opt.outer_tol = 1e-8; break;
     case SOLVE_BACKGROUND: opt.background = 1; break;
+    case SOLVE_LOWRANK_BACKGROUND:
+        opt.model = KERNEST_MODEL_LOWRANK, opt.order = 2, opt.outer_maxiter = 6, opt.outer_tol = 0;
+        opt.background = 1;
+        break;
     case SOLVE_PAIRS_MASKS: break;
     case SOLVE_CHANNELS_PRIORS: opt.kh = opt.kw = 5; opt.nonneg = 1; opt.tol = 1e-9; break;
     case SOLVE_RADIAL_JACOBI: opt.model = KERNEST_MODEL_RADIAL; opt.reg = KERNEST_REG_GRAD; opt.lambda = 1e-2; break;
