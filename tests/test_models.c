@@ -196,9 +196,10 @@ Test(models, refilled_operator_is_the_one_built_for_the_new_values)
     cr_assert_eq(kn_problem_init(&pb, As, Bs, 1, KERNEST_MODE_SAME, 9, 7, NULL), KERNEST_OK, "%s", kernest_last_error());
     kn_backend *be = tu_cpu(KERNEST_DOUBLE), *built = NULL, *fresh = NULL;
     cr_assert_eq(be->ops->op_setup(be, &pb), KERNEST_OK, "%s", kernest_last_error());
-    double held1[14], held2[14], keep[18], x[18], y[64], out[2][3][64];
-    tu_random_vec(held1, 14, -1, 1, &s);
+    double held1[14], held2[14], heldu[18], keep[18], x[18], y[64], out[2][3][64];
+    tu_random_vec(held1, 14, -1, 1, &s); /* V (2×7) for the U step */
     tu_random_vec(held2, 14, -1, 1, &s);
+    tu_random_vec(heldu, 18, -1, 1, &s); /* U (2×9) for the V step */
     tu_random_vec(x, 18, -1, 1, &s);
     tu_random_vec(y, pb.m, -1, 1, &s);
     for (int i = 0; i < 18; i++)
@@ -206,7 +207,7 @@ Test(models, refilled_operator_is_the_one_built_for_the_new_values)
     kn_model m1, m2, other;
     cr_assert_eq(kn_lowrank_model(&m1, 0, 2, 9, 7, 1, held1), KERNEST_OK);
     cr_assert_eq(kn_lowrank_model(&m2, 0, 2, 9, 7, 1, held2), KERNEST_OK);
-    cr_assert_eq(kn_lowrank_model(&other, 1, 2, 9, 7, 1, held1), KERNEST_OK);
+    cr_assert_eq(kn_lowrank_model(&other, 1, 2, 9, 7, 1, heldu), KERNEST_OK);
     cr_assert_eq(kn_model_backend_bg(&m1, be, keep, &pb, &built), KERNEST_OK, "%s", kernest_last_error());
     cr_assert_eq(kn_model_backend_bg(&m2, be, keep, &pb, &fresh), KERNEST_OK, "%s", kernest_last_error());
     int reused = -1;
