@@ -19,12 +19,6 @@ enum { TILES = 2 * BLOCKS };
  * error moves by at most 0.7 % (the Gabor case), and the choice costs 2.5–3× fewer iterations:
  * 30 sweeps of half-steps to the path tolerance were most of it. */
 enum { LOWRANK_PATH_SWEEPS = 5 };
-/* ... and each of its half-steps stops at this relative residual (PATH_TOL for the other
- * candidates): alternating least squares with inexact half-steps, the sweeps doing the rest. On
- * the ten cases the same choices and held-out errors to 4 digits with 4–30 % fewer iterations;
- * on the original problem at N = 128, 256, 512 the same choice and error with 23, 15 and 10 %
- * fewer applications (bench/results/lowrank-path-tol.txt). */
-#define LOWRANK_PATH_TOL 1e-2
 #define TIE 0.005     /* scores within 0.5 % count as equal: the larger λ is preferred */
 
 /* One candidate's search state. */

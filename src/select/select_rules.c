@@ -29,8 +29,6 @@ int sel_eval_cv(ctx *c, cand *cd, double lam, double *score)
     op.tol = kn_options_is_linear(&op) ? c->tol : c->user->tol; /* FISTA: the final solve's test */
     if (op.model == KERNEST_MODEL_LOWRANK && op.outer_maxiter > LOWRANK_PATH_SWEEPS)
         op.outer_maxiter = LOWRANK_PATH_SWEEPS;
-    if (op.model == KERNEST_MODEL_LOWRANK) /* inexact half-steps: the sweeps refine */
-        op.tol = fmax(op.tol, LOWRANK_PATH_TOL);
     double sse = 0.0, rss = 0.0;
     size_t cnt = 0;
     int iters = 0, st;
