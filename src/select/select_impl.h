@@ -19,6 +19,10 @@ enum { TILES = 2 * BLOCKS };
  * error moves by at most 0.7 % (the Gabor case), and the choice costs 2.5–3× fewer iterations:
  * 30 sweeps of half-steps to the path tolerance were most of it. */
 enum { LOWRANK_PATH_SWEEPS = 5 };
+/* Its half-steps keep the path tolerance: stopping them at 1e-2 chose the same on the ten cases
+ * for 4–30 % fewer iterations, but on the wide-wing fractal case chose lowrank:2 (10σ held-out,
+ * radial+grad 1.00×): inexact fits scored an estimator the final solve does not deliver
+ * (bench/results/lowrank-path-tol-trial.txt). */
 #define TIE 0.005     /* scores within 0.5 % count as equal: the larger λ is preferred */
 
 /* One candidate's search state. */
