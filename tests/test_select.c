@@ -468,6 +468,30 @@ Test(select, model_choice_keeps_a_simpler_candidate_within_one_standard_error)
     free_prob(&p);
 }
 
+/* A finalist's re-score on every fold keeps the fit its path scored at that λ on the scored fold
+ * and solves the 4 others only: each candidate's solves are its points' folds, 4 for the 5-fold
+ * point (5 if fold 0 were solved again), and the chosen one's final solve. */
+Test(select, a_finalist_is_not_solved_again_on_its_scored_fold)
+{
+    prob p;
+    kernest_array *K = NULL;
+    kernest_report *r = auto_report(&p, "inv-r", 64, 2, &K);
+    size_t n = 0;
+    for (size_t i = 0; i < r->ncandidates; i++) {
+        int want = i == r->chosen;
+        for (size_t j = 0; j < r->npath; j++)
+            if (r->path[j].candidate == i)
+                want += r->path[j].aux == 5.0 ? 4 : (int)r->path[j].aux;
+        n += finalist(r, i, 5);
+        cr_expect_eq(r->candidates[i].solves, want, "%s: %d solves, its points' folds %d", r->candidates[i].name,
+                     r->candidates[i].solves, want);
+    }
+    cr_assert_geq(n, 2, "fewer than two finalists: the case tests little");
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&r);
+    free_prob(&p);
+}
+
 /* The finalists (within 25 % of the best score on the scored fold) are scored again at their λ on
  * every fold of cv:5, and the choice is the best of them there: each finalist's score in the
  * report is then its 5-fold score, the last point of its path. On a window (here) and without

@@ -46,6 +46,15 @@ typedef struct cand {
                             candidates (sel_simplest_equivalent) */
 } cand;
 
+/* sel_eval_cv: the first `folds` folds' held-out errors taken as they were scored (a finalist's
+ * point at its λ: the fit the path scored, not solved again), the other folds solved */
+typedef struct fold_carry {
+    int folds;
+    double sse, rss;     /* held-out squared errors and the fits' residuals, summed over them */
+    size_t cnt;          /* their held-out pixels */
+    const double *tiles; /* ntiles: their held-out squared errors per tile */
+} fold_carry;
+
 typedef struct ctx {
     kn_session *s;
     kn_selection *sel;
@@ -65,6 +74,7 @@ typedef struct ctx {
     kn_vec *kv, *dv;     /* on s->be: a kernel and a data vector */
     int interrupted;     /* a solve was interrupted (the progress callback asked to stop): no
                             further λ is scored, and the final solve says so */
+    fold_carry carry;    /* sel_eval_cv's folds already scored (finalists); zeroed: none */
 } ctx;
 
 

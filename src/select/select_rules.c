@@ -16,7 +16,8 @@
 /* ---- scores of one λ ------------------------------------------------------------------------ */
 
 /* cv: fit on each scored fold (its held-out pixels are NaN in that fold's session) and score
- * the held-out pixels with H K computed on all pixels of the full session */
+ * the held-out pixels with H K computed on all pixels of the full session; the folds c->carry
+ * holds are not solved again */
 int sel_eval_cv(ctx *c, cand *cd, double lam, double *score)
 {
     kn_session *s = c->s;
@@ -29,12 +30,15 @@ int sel_eval_cv(ctx *c, cand *cd, double lam, double *score)
     op.tol = kn_options_is_linear(&op) ? c->tol : c->user->tol; /* FISTA: the final solve's test */
     if (op.model == KERNEST_MODEL_LOWRANK && op.outer_maxiter > LOWRANK_PATH_SWEEPS)
         op.outer_maxiter = LOWRANK_PATH_SWEEPS;
-    double sse = 0.0, rss = 0.0;
-    size_t cnt = 0;
+    double sse = c->carry.sse, rss = c->carry.rss;
+    size_t cnt = c->carry.cnt;
     int iters = 0, st;
     kn_fit f = {0};
-    memset(c->tile_sse, 0, c->ntiles * sizeof *c->tile_sse);
-    for (int k = 0; k < c->nfold; k++) {
+    if (c->carry.tiles)
+        memcpy(c->tile_sse, c->carry.tiles, c->ntiles * sizeof *c->tile_sse);
+    else
+        memset(c->tile_sse, 0, c->ntiles * sizeof *c->tile_sse);
+    for (int k = c->carry.folds; k < c->nfold; k++) {
         kn_session_phase(&c->fold[k], "choosing: %s, %s %.3g, fold %d/%d", c->sel->cands[cd->index].name,
                          cd->vary_l1 ? "l1" : "lambda", lam, k + 1, c->nfold);
         if ((st = kn_session_solve(&c->fold[k], &op, sel_start(&op, cd->xw[k]), &f)))
@@ -68,7 +72,9 @@ int sel_eval_cv(ctx *c, cand *cd, double lam, double *score)
     }
     cd->tiles = tl;
     memcpy(tl + cd->np * c->ntiles, c->tile_sse, c->ntiles * sizeof *tl);
-    if (*score < cd->best_score && (st = sel_keep_x(&cd->best_x, &(kn_fit){.model.nx = cd->nx, .x = cd->xw[0]})))
+    /* fold 0's fit at this λ, unless fold 0 was carried (best_x holds its fit at the scored λ) */
+    if (!c->carry.folds && *score < cd->best_score &&
+        (st = sel_keep_x(&cd->best_x, &(kn_fit){.model.nx = cd->nx, .x = cd->xw[0]})))
         goto done;
     st = sel_add_point(c, cd->index, op.lambda, op.l1, *score, rss, (double)c->nfold, iters);
 done:
@@ -246,11 +252,35 @@ size_t sel_simplest_equivalent(const ctx *c, const cand *cds, size_t nc, size_t 
     return pick;
 }
 
+/* The held-out errors of cd's point at its best λ on the nscored folds it was scored on, as
+ * sel_eval_cv's carry; 0 when that point's tiles or path entry are not found (then every fold
+ * is solved again). */
+static int scored_point(const ctx *c, const cand *cd, int nscored, fold_carry *carry)
+{
+    const double *tiles = tiles_at_choice(c, cd);
+    const double lam = pow(10.0, cd->best_t);
+    const kernest_path_point *pt = NULL;
+    for (size_t i = c->sel->npath; i-- > 0 && !pt;) {
+        const kernest_path_point *q = &c->sel->path[i];
+        if (q->candidate == cd->index && q->lambda == lam && q->aux == (double)nscored)
+            pt = q;
+    }
+    if (!tiles || !pt || cd->vary_l1)
+        return 0;
+    *carry = (fold_carry){.folds = nscored, .rss = pt->rss, .tiles = tiles};
+    for (size_t t = 0; t < c->ntiles; t++)
+        carry->sse += tiles[t];
+    for (size_t j = 0; j < c->s->pb.m; j++)
+        carry->cnt += c->fold_of[j] < nscored;
+    return 1;
+}
+
 /* Successive halving on the folds: the finalists — candidates within
  * CONTEND of the best score on the scored folds — are scored again at their chosen λ on all
  * c->nopen folds (the other folds' fits start from the scored fold's, which decides a lowrank
- * fit's basin), and *b becomes the best of them on every fold. The rest keep their scores and are
- * out: a score on one fold does not compare with one on all. */
+ * fit's basin; the scored folds' fits at that λ are kept as they were, not solved again), and *b
+ * becomes the best of them on every fold. The rest keep their scores and are out: a score on one
+ * fold does not compare with one on all. */
 static int finalists(ctx *c, cand *cds, size_t nc, size_t *b)
 {
     const double bar = cds[*b].best_score * (1 + CONTEND);
@@ -268,7 +298,12 @@ static int finalists(ctx *c, cand *cds, size_t nc, size_t *b)
         const double t = kn_now();
         const long a = sel_applications(c);
         double score;
-        if ((st = sel_eval_cv(c, cd, pow(10.0, cd->best_t), &score)))
+        fold_carry carry;
+        if (scored_point(c, cd, nscored, &carry))
+            c->carry = carry;
+        st = sel_eval_cv(c, cd, pow(10.0, cd->best_t), &score);
+        c->carry = (fold_carry){0};
+        if (st)
             return st;
         cd->t[cd->np] = cd->best_t;
         cd->f[cd->np++] = score;
