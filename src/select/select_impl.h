@@ -50,9 +50,9 @@ typedef struct cand {
  * point at its λ: the fit the path scored, not solved again), the other folds solved */
 typedef struct fold_carry {
     int folds;
-    double sse, rss;     /* held-out squared errors and the fits' residuals, summed over them */
+    double rss;          /* the fits' residuals, summed over them */
     size_t cnt;          /* their held-out pixels */
-    const double *tiles; /* ntiles: their held-out squared errors per tile */
+    const double *tiles; /* ntiles: their held-out squared errors per tile (their sum: the sse) */
 } fold_carry;
 
 typedef struct ctx {

@@ -15,6 +15,15 @@
 
 /* ---- scores of one λ ------------------------------------------------------------------------ */
 
+/* Σ over the ntiles tiles of held-out squared errors: the held-out count times the score */
+static double tiles_total(const ctx *c, const double *tiles)
+{
+    double s = 0.0;
+    for (size_t t = 0; t < c->ntiles; t++)
+        s += tiles[t];
+    return s;
+}
+
 /* cv: fit on each scored fold (its held-out pixels are NaN in that fold's session) and score
  * the held-out pixels with H K computed on all pixels of the full session; the folds c->carry
  * holds are not solved again */
@@ -30,7 +39,7 @@ int sel_eval_cv(ctx *c, cand *cd, double lam, double *score)
     op.tol = kn_options_is_linear(&op) ? c->tol : c->user->tol; /* FISTA: the final solve's test */
     if (op.model == KERNEST_MODEL_LOWRANK && op.outer_maxiter > LOWRANK_PATH_SWEEPS)
         op.outer_maxiter = LOWRANK_PATH_SWEEPS;
-    double sse = c->carry.sse, rss = c->carry.rss;
+    double sse = c->carry.tiles ? tiles_total(c, c->carry.tiles) : 0.0, rss = c->carry.rss;
     size_t cnt = c->carry.cnt;
     int iters = 0, st;
     kn_fit f = {0};
@@ -236,9 +245,7 @@ size_t sel_simplest_equivalent(const ctx *c, const cand *cds, size_t nc, size_t 
 {
     const double *tb = tiles_at_choice(c, &cds[best]);
     size_t pick = best;
-    double sb = 0.0; /* Σ_t tb: the held-out count times best's score (the score's units) */
-    for (size_t t = 0; tb && t < c->ntiles; t++)
-        sb += tb[t];
+    const double sb = tb ? tiles_total(c, tb) : 0.0; /* for the score's units */
     for (size_t i = 0; tb && i < nc; i++) {
         const double *ti = tiles_at_choice(c, &cds[i]);
         double diff, se;
@@ -268,8 +275,6 @@ static int scored_point(const ctx *c, const cand *cd, int nscored, fold_carry *c
     if (!tiles || !pt || cd->vary_l1)
         return 0;
     *carry = (fold_carry){.folds = nscored, .rss = pt->rss, .tiles = tiles};
-    for (size_t t = 0; t < c->ntiles; t++)
-        carry->sse += tiles[t];
     for (size_t j = 0; j < c->s->pb.m; j++)
         carry->cnt += c->fold_of[j] < nscored;
     return 1;
