@@ -279,7 +279,7 @@ static void check_composed_adjoint(kernest_model kind, int with_keep)
         keep[i] = i % 4 != 1;
     kn_backend *be = tu_cpu(KERNEST_DOUBLE), *hb = NULL;
     cr_assert_eq(be->ops->op_setup(be, &pb), KERNEST_OK);
-    cr_assert_eq(kn_model_backend(&m, be, with_keep ? keep : NULL, &hb), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(kn_model_backend_bg(&m, be, with_keep ? keep : NULL, NULL, &hb), KERNEST_OK, "%s", kernest_last_error());
     double hc[30], htr[63], d[63], gc[63], gd[63];
     tu_random_vec(x, m.nx, -1, 1, &s);
     tu_random_vec(y, pb.m, -1, 1, &s);

@@ -363,10 +363,6 @@ int kn_model_backend_refill(kn_backend *sbe, const kn_model *m, kn_backend *be, 
     return st;
 }
 
-int kn_model_backend(const kn_model *m, kn_backend *be, const double *keep, kn_backend **out)
-{
-    return kn_model_backend_bg(m, be, keep, NULL, out);
-}
 
 int kn_model_forward(kn_backend *sbe, const kn_vec *x, kn_vec *r)
 {

@@ -15,11 +15,10 @@ size_t kn_background_bytes(const kn_problem *pb, size_t elem_size);
  * ridge I, grad DᵀD of first differences along r). keep (nx entries, 1 free / 0 held; NULL:
  * none) lets CGLS solve over the free unknowns only. be must be set up (op_setup), implement
  * the prior operations when a wrapper is needed, and outlive *out; destroy *out with
- * kn_backend_destroy only when *out != be. */
-int kn_model_backend(const kn_model *m, kn_backend *be, const double *keep, kn_backend **out);
-/* kn_model_backend with a background: when bg (the problem be is set up for) is not NULL, the
- * operator becomes P∘H∘Φ∘diag(keep), P = I − E (EᵀE)⁻¹ Eᵀ, E (m × npairs) the indicator of each
- * pair's observed pixels. P removes each pair's mean: min over (x, β) of ½‖HΦx + Eβ − b‖² equals
+ * kn_backend_destroy only when *out != be (a session keeps them: kn_session_operator).
+ * With a background, when bg (the problem be is set up for) is not NULL, the operator becomes
+ * P∘H∘Φ∘diag(keep), P = I − E (EᵀE)⁻¹ Eᵀ, E (m × npairs) the indicator of each pair's observed
+ * pixels. P removes each pair's mean: min over (x, β) of ½‖HΦx + Eβ − b‖² equals
  * min over x of ½‖P(HΦx − b)‖² with β = (EᵀE)⁻¹Eᵀ(b − HΦx) (variable projection), so solvers,
  * regularisers and constraints never see β. The caller projects b (kn_model_project). */
 int kn_model_backend_bg(const kn_model *m, kn_backend *be, const double *keep, const kn_problem *bg,
@@ -33,7 +32,7 @@ int kn_model_backend_bg(const kn_model *m, kn_backend *be, const double *keep, c
  * model). On a failure sbe may hold some of the new values: destroy it. */
 int kn_model_backend_refill(kn_backend *sbe, const kn_model *m, kn_backend *be, const double *keep,
                             const kn_problem *bg, int *reused);
-/* r = (P) H Φ x on a backend from kn_model_backend, ignoring keep (the operator the solver sees,
+/* r = (P) H Φ x on a backend from kn_model_backend_bg, ignoring keep (the operator the solver sees,
  * without the mask of held unknowns). */
 int kn_model_forward(kn_backend *sbe, const kn_vec *x, kn_vec *r);
 /* r = H Φ x: the prediction without the background projection. */

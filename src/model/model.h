@@ -24,7 +24,7 @@ int kn_model_init(kn_model *m, kernest_model kind, int order, size_t kh, size_t 
  * single-kernel layout; Φ and G are block-diagonal over the kernels. */
 int kn_model_init_nk(kn_model *m, kernest_model kind, int order, size_t kh, size_t kw, size_t nk);
 void kn_model_free(kn_model *m);
-/* Bytes kn_model_backend allocates on a backend with elements of elem_size (0 for pixel). */
+/* Bytes kn_model_backend_bg allocates on a backend with elements of elem_size (0 for pixel). */
 size_t kn_model_bytes(const kn_model *m, size_t elem_size);
 /* K = Φ(x) on the host (a copy for pixel; U_k V_kᵀ per kernel for lowrank side -1); K has
  * nk*kh*kw values, x has nx. */
