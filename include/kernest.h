@@ -476,8 +476,10 @@ typedef struct kernest_candidate {
                              sweeps while choosing) rather than at the tolerance: its score is
                              that of an unfinished fit */
     double score_se;      /* cv: the standard error of (its score − the best score), paired on the
-                             same held-out pixels (README, "--model auto"); 0 for the best and
-                             for a candidate not scored on the best one's folds (not a finalist) */
+                             same held-out pixels (README, "--model auto"); for a candidate left
+                             out of the finalists as more than 3 of them behind, of (its score −
+                             the best one's on the scored fold); 0 for the best and for another
+                             candidate not scored on the best one's folds */
 } kernest_candidate;
 
 /* One λ the rule evaluated. */
