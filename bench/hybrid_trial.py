@@ -102,7 +102,8 @@ def main():
             gam = gn
         return K, maxiter
 
-    # the path: coarse grid, then two points around the best (log-midpoints to its neighbours)
+    # the path: coarse grid, then two points near the best (the log-midpoints to its neighbours, or
+    # towards and past the grid edge it sits at)
     ts = [np.log10(lam0) + 1, np.log10(lam0) - 1, np.log10(lam0) - 3]
     K = np.zeros((k, k))
     path, its = [], 0
