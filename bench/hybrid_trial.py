@@ -24,7 +24,7 @@ printed; errors are |score / converged − 1|.
 
 Prints, per λ, the CGLS iterations and the held-out score, and each k's errors; writes nothing
 but its cache of the reference solves (DIR/hybrid-trial-ref.npz).
-usage: python3 bench/hybrid_trial.py DIR [prior [DELTA]]   (DIR from `kernest synth -o DIR --n 64 --seed 1 --kernel inv-r --noise 1`)
+usage: python3 bench/hybrid_trial.py DIR [prior [DELTA [ALPHA]]]   (DIR from `kernest synth -o DIR --n 64 --seed 1 --kernel inv-r --noise 1`)
 """
 import sys
 
@@ -35,6 +35,7 @@ from scipy.fft import dctn, idctn
 
 def main():
     d = sys.argv[1] if len(sys.argv) > 1 else "."
+    DELTA = float(sys.argv[3]) if len(sys.argv) > 3 else 1e-8  # keeps the constant mode finite
     A = np.load(f"{d}/A.npy")
     B = np.load(f"{d}/B.npy")
     n = A.shape[0]
@@ -102,6 +103,32 @@ def main():
             gam = gn
         return K, maxiter
 
+    dmu = 2 - 2 * np.cos(np.pi * np.arange(k) / k)
+    lap = dmu[:, None] + dmu[None, :]  # ∇ᵀ∇'s eigenvalues in the DCT-II basis
+    alpha = float(sys.argv[4]) * trH / (k * k) if len(sys.argv) > 4 else 0.0  # a share of HᵀH's mean diagonal
+
+    def pcg(lam, x0, tol=1e-4, maxiter=5000):
+        """CG on the same normal equations preconditioned by M = α + λ(∇ᵀ∇ + δ) (diagonal in the
+        DCT basis; α = 0 by default: the CG counterpart of the priorconditioned hybrid)"""
+        K = x0.copy()
+        s = Ht(b - np.where(fit, H(K), 0.0)) - lam * gradT(grad(K))
+        z = idctn(dctn(s, norm="ortho") / (alpha + lam * (lap + DELTA)), norm="ortho")
+        p = z.copy()
+        gam = np.sum(s * z)
+        g0 = np.sum(s * s)
+        for it in range(1, maxiter + 1):
+            q = np.where(fit, H(p), 0.0)
+            a = gam / (np.sum(q * q) + lam * np.sum(grad(p) ** 2))
+            K += a * p
+            s -= a * (Ht(q) + lam * gradT(grad(p)))
+            if np.sum(s * s) <= tol * tol * g0:
+                return K, it
+            z = idctn(dctn(s, norm="ortho") / (alpha + lam * (lap + DELTA)), norm="ortho")
+            gn = np.sum(s * z)
+            p = z + gn / gam * p
+            gam = gn
+        return K, maxiter
+
     # the path: coarse grid, then two points near the best (the log-midpoints to its neighbours, or
     # towards and past the grid edge it sits at)
     ts = [np.log10(lam0) + 1, np.log10(lam0) - 1, np.log10(lam0) - 3]
@@ -127,6 +154,12 @@ def main():
         np.savez(cache, **{f"{t!r}": K for t, K in refK.items()})
     ref = {t: score(K) for t, K in refK.items()}
 
+    K = np.zeros((k, k))
+    pc = []
+    for t, _, _ in path:
+        K, it = pcg(10 ** t, K)
+        pc.append((score(K), it))
+
     def objective(K, lam):
         return 0.5 * np.sum(np.where(fit, H(K) - B, 0.0) ** 2) + 0.5 * lam * np.sum(grad(K) ** 2)
 
@@ -135,7 +168,6 @@ def main():
     # Calvetti & Somersalo): K = S z puts smooth extensions into the subspace, which P H's range
     # (a fifth of K's unknowns here) lacks
     prior = len(sys.argv) > 2 and sys.argv[2] == "prior"
-    DELTA = float(sys.argv[3]) if len(sys.argv) > 3 else 1e-8  # keeps the constant mode finite
     mu = 2 - 2 * np.cos(np.pi * np.arange(k) / k)
     sdiag = 1 / np.sqrt(mu[:, None] + mu[None, :] + DELTA)
 
@@ -191,6 +223,9 @@ def main():
         print(f"  lambda {10 ** t:10.4g}  CGLS (warm) {it:5d} iterations  held-out MSE {s_:.5f}  converged {ref[t]:.5f}")
     print(f"CGLS path: {its} iterations, {napp} applications; |score / converged - 1| per lambda: "
           + "  ".join(f"{abs(s_ / ref[t] - 1):.2e}" for t, s_, _ in path))
+    print(f"CG preconditioned by {alpha:.3g} + lambda (grad^T grad + delta) (DCT), the same path and test: "
+          f"{sum(i for _, i in pc)} iterations ({', '.join(str(i) for _, i in pc)}); |score / converged - 1|: "
+          + "  ".join(f"{abs(sc / ref[t] - 1):.2e}" for (sc, _), (t, _, _) in zip(pc, path)))
     for m in sorted(err):
         print(f"hybrid k = {m:5d} ({2 * m + len(path):5d} applications, {(2 * m + len(path)) / napp:.2f}x the path): "
               + "  ".join(f"{abs(e / ref[t] - 1):.2e}" for e, (t, _, _) in zip(err[m], path)))
