@@ -227,6 +227,21 @@ static const double *tiles_at_choice(const ctx *c, const cand *cd)
     return NULL;
 }
 
+/* Candidate i's held-out errors against b's, tile by tile at their chosen points: the
+ * difference of their sums and its standard error (kn_paired_difference), and that error in the
+ * score's units for the report (*se_score); 1, with nothing written, when either has no tiles or
+ * the tiles cannot measure a spread. */
+static int paired_to(const ctx *c, const cand *cds, size_t i, size_t b, double *diff, double *se,
+                     double *se_score)
+{
+    const double *ti = tiles_at_choice(c, &cds[i]), *tb = tiles_at_choice(c, &cds[b]);
+    if (!ti || !tb || kn_paired_difference(ti, tb, c->ntiles, diff, se))
+        return 1;
+    const double sb = tiles_total(c, tb); /* the held-out count times b's score */
+    *se_score = sb > 0 ? *se * cds[b].best_score / sb : 0.0;
+    return 0;
+}
+
 /* The one-standard-error rule, paired: the candidate with the fewest unknowns whose held-out error
  * exceeds the best candidate's by at most one standard error of that difference and by at most
  * MODEL_TIE, or best itself. The difference is taken tile by tile on the same held-out pixels
@@ -243,16 +258,12 @@ static const double *tiles_at_choice(const ctx *c, const cand *cd)
 #define MODEL_TIE 0.02
 size_t sel_simplest_equivalent(const ctx *c, const cand *cds, size_t nc, size_t best)
 {
-    const double *tb = tiles_at_choice(c, &cds[best]);
     size_t pick = best;
-    const double sb = tb ? tiles_total(c, tb) : 0.0; /* for the score's units */
-    for (size_t i = 0; tb && i < nc; i++) {
-        const double *ti = tiles_at_choice(c, &cds[i]);
+    for (size_t i = 0; i < nc; i++) {
         double diff, se;
-        if (i == best || !ti || !isfinite(cds[i].best_score) || cds[i].nscored != cds[best].nscored ||
-            kn_paired_difference(ti, tb, c->ntiles, &diff, &se))
+        if (i == best || !isfinite(cds[i].best_score) || cds[i].nscored != cds[best].nscored ||
+            paired_to(c, cds, i, best, &diff, &se, &c->sel->cands[cds[i].index].score_se))
             continue;
-        c->sel->cands[cds[i].index].score_se = sb > 0 ? se * cds[best].best_score / sb : 0.0;
         if (cds[i].nx < cds[pick].nx && diff <= se && cds[i].best_score <= cds[best].best_score * (1 + MODEL_TIE))
             pick = i;
     }
@@ -289,12 +300,10 @@ static int scored_point(const ctx *c, const cand *cd, int nscored, fold_carry *c
 #define FINALIST_Z 3.0
 static int clearly_behind(const ctx *c, const cand *cds, size_t i, size_t b)
 {
-    const double *ti = tiles_at_choice(c, &cds[i]), *tb = tiles_at_choice(c, &cds[b]);
-    double diff, se;
-    if (i == b || !ti || !tb || kn_paired_difference(ti, tb, c->ntiles, &diff, &se) || !(diff > FINALIST_Z * se))
+    double diff, se, se_score;
+    if (i == b || paired_to(c, cds, i, b, &diff, &se, &se_score) || !(diff > FINALIST_Z * se))
         return 0;
-    const double sb = tiles_total(c, tb); /* the report's standard error, in the score's units */
-    c->sel->cands[cds[i].index].score_se = sb > 0 ? se * cds[b].best_score / sb : 0.0;
+    c->sel->cands[cds[i].index].score_se = se_score; /* the report's: why it is out */
     return 1;
 }
 
