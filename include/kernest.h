@@ -468,7 +468,7 @@ typedef struct kernest_candidate {
     int nonneg;
     double lambda;        /* the best λ found for it */
     double score;         /* the rule's score at that λ (cv: held-out mean squared error) */
-    int solves;           /* solver runs spent on it */
+    int solves;           /* solver runs spent on it (a Krylov subspace of its λ path counts as one) */
     double l1;            /* the ℓ1 weight of the choice (chosen when auto_l1) */
     long applications;    /* operator applications (H and Hᵀ) spent on it while choosing */
     double seconds;       /* and the seconds */
@@ -480,6 +480,9 @@ typedef struct kernest_candidate {
                              out of the finalists as more than 3 of them behind, of (its score −
                              the best one's on the scored fold); 0 for the best and for another
                              candidate not scored on the best one's folds */
+    int subspaces;        /* cv: Krylov subspaces its λ path was scored in (README, "--model auto"):
+                             one per scored fold, again if built anew; each counts as one of its
+                             solves, and its path's points cost none. 0: its path solved */
 } kernest_candidate;
 
 /* One λ the rule evaluated. */

@@ -131,6 +131,7 @@ static void auto_json(cJSON *root, const kernest_report *r)
                 cJSON_AddNullToObject(o, "score");
             cJSON_AddNumberToObject(o, "solves", c->solves);
             cJSON_AddNumberToObject(o, "capped_solves", c->capped);
+            cJSON_AddNumberToObject(o, "subspaces", c->subspaces);
             cJSON_AddNumberToObject(o, "score_se", c->score_se);
             cJSON_AddNumberToObject(o, "applications", (double)c->applications);
             cJSON_AddNumberToObject(o, "seconds", c->seconds);

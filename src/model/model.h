@@ -9,6 +9,7 @@
 #include "kind.h"
 #include "lowrank.h"
 #include "pixel.h"
+#include "priorcond.h"
 #include "radial.h"
 #include "sparse.h"
 

@@ -7,7 +7,7 @@
 
 /* MAX_FOLDS: the most folds scored (the finalists', every fold of cv:K up to K = 10);
  * BUDGET_FOLDS: the most each λ point is scored on within KN_SELECT_BUDGET */
-enum { MAX_FOLDS = 10, BUDGET_FOLDS = 3, MAX_POINTS = 64, BLOCKS = 4, GRID_ALL = 7 };
+enum { MAX_FOLDS = 10, BUDGET_FOLDS = 3, MAX_POINTS = 128, BLOCKS = 4, GRID_ALL = 7 };
 /* Each plane of B is cut into TILES×TILES tiles (2×2 per fold block) for the paired comparison of
  * two candidates' held-out errors: a tile's sum is one batch mean (nearby pixels' errors are
  * correlated, so per-pixel errors would understate the spread). */
@@ -26,6 +26,8 @@ enum { LOWRANK_PATH_SWEEPS = 5 };
 #define TIE 0.005     /* scores within 0.5 % count as equal: the larger λ is preferred */
 
 /* One candidate's search state. */
+struct sel_hybrid;
+
 typedef struct cand {
     kernest_options opt; /* the candidate's options; lambda varies along the path */
     size_t index;        /* into sel->cands */
@@ -41,6 +43,8 @@ typedef struct cand {
     int grid;            /* coarse grid points (kn_candidate_spec.grid; GRID_ALL when not given) */
     int from_best;       /* kn_candidate_spec.from_best */
     int nscored;         /* cv: the folds its last point was scored on */
+    struct sel_hybrid *hy; /* cv: the λ path's Krylov subspaces (select_hybrid.c); NULL: none */
+    int no_hybrid;       /* 1: the path solves (its prior has no square root, or memory) */
     double *tiles;       /* cv: per evaluated point (in the order of t), the held-out squared
                             errors summed per tile (ctx.ntiles each): the paired comparison of
                             candidates (sel_simplest_equivalent) */
@@ -75,6 +79,7 @@ typedef struct ctx {
     int interrupted;     /* a solve was interrupted (the progress callback asked to stop): no
                             further λ is scored, and the final solve says so */
     fold_carry carry;    /* sel_eval_cv's folds already scored (finalists); zeroed: none */
+    struct cand *hy_owner; /* the candidate holding Krylov subspaces (sel_eval_path), or NULL */
 } ctx;
 
 
@@ -95,16 +100,26 @@ int sel_lambda_scale(kn_session *s, const kernest_options *opt, unsigned long lo
 int sel_l1_scale(kn_session *s, const kernest_options *opt, double *out);
 int sel_prior_norm(kn_session *s, const kernest_options *opt, const kn_fit *f, double *out);
 int sel_search_min(ctx *c, cand *cd, eval_fn fn, int npts, int grid);
+int sel_search_grid(ctx *c, cand *cd, eval_fn fn, double hi, double lo, double step, int extend, int nrefine);
 int sel_grid_points(int grid);                               /* the points a grid mask holds */
 void sel_cand_done(ctx *c, cand *cd);
 void sel_cand_free(cand *cd);
 
 /* select_rules.c: the scores and the rules */
 int sel_eval_cv(ctx *c, cand *cd, double lam, double *score);
+/* a cv point's record from its held-out errors (sse over cnt pixels, per tile in c->tile_sse)
+ * and its fits' residuals: the score, the tiles, fold 0's fit as best_x when best, the path */
+int sel_record_cv(ctx *c, cand *cd, double lam, double l1, double sse, size_t cnt, double rss, int iters,
+                  double *score);
 int sel_run_cv(ctx *c, cand *cds, size_t nc);
 size_t sel_simplest_equivalent(const ctx *c, const cand *cds, size_t nc, size_t best);
 int sel_run_gcv(ctx *c, cand *cd, int npts);
 int sel_run_discrepancy(ctx *c, cand *cd);
 int sel_run_lcurve(ctx *c, cand *cd);
+
+/* select_hybrid.c: a linear candidate's cv path in Krylov subspaces */
+int sel_hybrid_ready(ctx *c, cand *cd, int *ready); /* *ready: cd's path runs in subspaces */
+int sel_eval_path(ctx *c, cand *cd, double lam, double *score); /* a λ path's point (cv), either way */
+void sel_hybrid_free(struct sel_hybrid **h);
 
 #endif

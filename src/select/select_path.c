@@ -252,15 +252,16 @@ int sel_search_min(ctx *c, cand *cd, eval_fn fn, int npts, int grid)
                 return st;
             npts--;
         }
-    for (; npts > 0; npts--)
+    for (; npts > 0 && cd->np && !c->interrupted; npts--) /* refinement needs a point to refine */
         if ((st = sel_eval_at(c, cd, fn, next_min_point(cd))))
             return st;
-    double fbest = INFINITY; /* the choice: the largest λ within TIE of the lowest score */
-    for (size_t i = 0; i < cd->np; i++)
-        fbest = fmin(fbest, cd->f[i]);
-    size_t pick = 0;
+    size_t lo = 0; /* the choice: the largest λ within TIE of the lowest score */
     for (size_t i = 1; i < cd->np; i++)
-        if (cd->f[i] <= fbest * (1 + TIE) && (cd->f[pick] > fbest * (1 + TIE) || cd->t[i] > cd->t[pick]))
+        if (cd->f[i] < cd->f[lo])
+            lo = i;
+    size_t pick = lo;
+    for (size_t i = 0; i < cd->np; i++)
+        if (cd->t[i] > cd->t[pick] && (cd->f[i] <= cd->f[lo] * (1 + TIE)))
             pick = i;
     if (cd->np) {
         cd->best_t = cd->t[pick];
@@ -270,6 +271,40 @@ int sel_search_min(ctx *c, cand *cd, eval_fn fn, int npts, int grid)
 }
 
 
+/* log10 λ of cd's best point by the choice's rule: the largest λ within TIE of the lowest score */
+static double best_point(const cand *cd)
+{
+    double fbest = INFINITY, t = -INFINITY;
+    for (size_t i = 0; i < cd->np; i++)
+        fbest = fmin(fbest, cd->f[i]);
+    for (size_t i = 0; i < cd->np; i++)
+        if (cd->f[i] <= fbest * (1 + TIE))
+            t = fmax(t, cd->t[i]);
+    return t;
+}
+
+/* A λ path whose points cost (almost) nothing, as in a Krylov subspace: every step of log10 λ
+ * from hi down to lo, then up to `extend` more steps past an edge the best point lies on (the
+ * minimum bracketed), then nrefine points of sel_search_min's refinement and its choice. */
+int sel_search_grid(ctx *c, cand *cd, eval_fn fn, double hi, double lo, double step, int extend, int nrefine)
+{
+    int st;
+    for (double t = hi; t >= lo - 1e-9; t -= step)
+        if ((st = sel_eval_at(c, cd, fn, t)))
+            return st;
+    for (int e = 0; e < extend && cd->np && !c->interrupted; e++) {
+        double tmin = INFINITY, tmax = -INFINITY;
+        for (size_t i = 0; i < cd->np; i++)
+            tmin = fmin(tmin, cd->t[i]), tmax = fmax(tmax, cd->t[i]);
+        const double b = best_point(cd);
+        if (b > tmin && b < tmax)
+            break;
+        if ((st = sel_eval_at(c, cd, fn, b <= tmin ? tmin - step : tmax + step)))
+            return st;
+    }
+    return sel_search_min(c, cd, fn, nrefine, 0);
+}
+
 void sel_cand_free(cand *cd)
 {
     for (int k = 0; k < MAX_FOLDS; k++)
@@ -278,6 +313,7 @@ void sel_cand_free(cand *cd)
         free(cd->xp[p]);
     free(cd->best_x);
     free(cd->tiles);
+    sel_hybrid_free(&cd->hy);
     memset(cd, 0, sizeof *cd);
 }
 
