@@ -23,8 +23,9 @@
 #include "select_impl.h"
 #include "solve/gk.h"
 
-/* The most steps of a bidiagonalisation, and the memory its vectors may take (all scored folds
- * together): a problem whose subspace would not fit HYBRID_MIN_STEPS is left to CGLS. FLAT: the
+/* The most steps of a bidiagonalisation, and the memory the candidates' subspaces may take
+ * together (every scored fold's): a problem whose subspace would not fit HYBRID_MIN_STEPS in it
+ * alone is left to CGLS. FLAT: the
  * steps the flat-objective test looks back over (cgls.c's window). */
 enum { HYBRID_MAX_STEPS = 400, HYBRID_MIN_STEPS = 40, FLAT = 10 };
 #define HYBRID_BYTES ((size_t)96 << 20)
@@ -46,6 +47,7 @@ typedef struct hy_fold {
 } hy_fold;
 
 struct sel_hybrid {
+    size_t bytes;     /* the vectors' room: its share of HYBRID_BYTES */
     kn_model model;
     kn_priorcond *pc;
     int kmax;
@@ -124,8 +126,9 @@ void sel_hybrid_free(struct sel_hybrid **hp)
  * with a square root (priorcond.h), on all the data of one process, with nothing held or
  * projected out: pixel, radial or harmonic with grad or ridge, no constraint, ℓ1, TV, background,
  * support or fixed pixel. Otherwise cd->hy stays NULL and the path solves with CGLS. */
-static int hybrid_open(ctx *c, cand *cd)
+static int hybrid_open(ctx *c, cand *cd, size_t budget, int *no_room)
 {
+    *no_room = 0;
     const kernest_options *op = &cd->opt;
     kn_session *s = c->s;
     if (cd->hy || cd->vary_l1 || !kn_options_is_linear(op) || op->model == KERNEST_MODEL_LOWRANK ||
@@ -154,9 +157,11 @@ static int hybrid_open(ctx *c, cand *cd)
                 f->held[f->nheld++] = j;
         per_step += kn_gk_bytes(nx, m, 0) + f->nheld * sizeof(double);
     }
-    h->kmax = (int)fmin(HYBRID_MAX_STEPS, (double)(HYBRID_BYTES / (per_step ? per_step : 1)) - 1.0);
-    if (!st && h->kmax < HYBRID_MIN_STEPS) { /* too large to hold a useful subspace: CGLS */
+    h->kmax = (int)fmin(HYBRID_MAX_STEPS, (double)(budget / (per_step ? per_step : 1)) - 1.0);
+    h->bytes = ((size_t)h->kmax + 1) * per_step;
+    if (!st && h->kmax < HYBRID_MIN_STEPS) { /* no room for a useful subspace */
         sel_hybrid_free(&h);
+        *no_room = 1;
         return KERNEST_OK;
     }
     for (int k = 0; !st && k < c->nfold; k++)
@@ -306,21 +311,26 @@ done:
     return st;
 }
 
-/* Whether cd's λ path runs in Krylov subspaces (hybrid_open); the first call decides. One
- * candidate holds subspaces at a time (their vectors are the memory of a few solves): another's
- * are dropped, and built again if the budget's extra points come back to it. */
+/* Whether cd's λ path runs in Krylov subspaces (hybrid_open); the first call decides. The
+ * candidates keep their subspaces (the budget's extra points may come back to one) while their
+ * vectors fit HYBRID_BYTES together: a new one gets what the others leave if that holds
+ * HYBRID_MIN_STEPS, else the others' are dropped (and built again if an extra point comes back
+ * to them). */
 int sel_hybrid_ready(ctx *c, cand *cd, int *ready)
 {
     if (!cd->hy && !cd->no_hybrid) {
-        if (c->hy_owner && c->hy_owner != cd)
-            sel_hybrid_free(&c->hy_owner->hy);
-        c->hy_owner = NULL;
-        int st = hybrid_open(c, cd);
+        size_t held = 0;
+        for (size_t i = 0; i < c->ncands; i++)
+            held += c->cands[i].hy ? c->cands[i].hy->bytes : 0;
+        int no_room, st = hybrid_open(c, cd, held < HYBRID_BYTES ? HYBRID_BYTES - held : 0, &no_room);
+        if (!st && no_room && held) { /* too little room left: the others' go */
+            for (size_t i = 0; i < c->ncands; i++)
+                sel_hybrid_free(&c->cands[i].hy);
+            st = hybrid_open(c, cd, HYBRID_BYTES, &no_room);
+        }
         if (st)
             return st;
         cd->no_hybrid = !cd->hy;
-        if (cd->hy)
-            c->hy_owner = cd;
     }
     *ready = !cd->no_hybrid;
     return KERNEST_OK;

@@ -79,7 +79,8 @@ typedef struct ctx {
     int interrupted;     /* a solve was interrupted (the progress callback asked to stop): no
                             further λ is scored, and the final solve says so */
     fold_carry carry;    /* sel_eval_cv's folds already scored (finalists); zeroed: none */
-    struct cand *hy_owner; /* the candidate holding Krylov subspaces (sel_eval_path), or NULL */
+    struct cand *cands;  /* sel_run_cv's candidates (ncands): their Krylov subspaces share a budget */
+    size_t ncands;
 } ctx;
 
 
@@ -100,7 +101,7 @@ int sel_lambda_scale(kn_session *s, const kernest_options *opt, unsigned long lo
 int sel_l1_scale(kn_session *s, const kernest_options *opt, double *out);
 int sel_prior_norm(kn_session *s, const kernest_options *opt, const kn_fit *f, double *out);
 int sel_search_min(ctx *c, cand *cd, eval_fn fn, int npts, int grid);
-int sel_search_grid(ctx *c, cand *cd, eval_fn fn, double hi, double lo, double step, int extend, int nrefine);
+int sel_search_grid(ctx *c, cand *cd, eval_fn fn, double hi, double lo, double step, int nrefine);
 int sel_grid_points(int grid);                               /* the points a grid mask holds */
 void sel_cand_done(ctx *c, cand *cd);
 void sel_cand_free(cand *cd);

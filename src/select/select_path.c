@@ -284,25 +284,17 @@ static double best_point(const cand *cd)
 }
 
 /* A λ path whose points cost (almost) nothing, as in a Krylov subspace: every step of log10 λ
- * from hi down to lo, then up to `extend` more steps past an edge the best point lies on (the
- * minimum bracketed), then nrefine points of sel_search_min's refinement and its choice. */
-int sel_search_grid(ctx *c, cand *cd, eval_fn fn, double hi, double lo, double step, int extend, int nrefine)
+ * from hi down to lo, then, when the best point lies between two others, nrefine points of
+ * sel_search_min's refinement; its choice either way. No point is taken past the grid's edges
+ * here (the budget's extra points may, as for any path). */
+int sel_search_grid(ctx *c, cand *cd, eval_fn fn, double hi, double lo, double step, int nrefine)
 {
     int st;
     for (double t = hi; t >= lo - 1e-9; t -= step)
         if ((st = sel_eval_at(c, cd, fn, t)))
             return st;
-    for (int e = 0; e < extend && cd->np && !c->interrupted; e++) {
-        double tmin = INFINITY, tmax = -INFINITY;
-        for (size_t i = 0; i < cd->np; i++)
-            tmin = fmin(tmin, cd->t[i]), tmax = fmax(tmax, cd->t[i]);
-        const double b = best_point(cd);
-        if (b > tmin && b < tmax)
-            break;
-        if ((st = sel_eval_at(c, cd, fn, b <= tmin ? tmin - step : tmax + step)))
-            return st;
-    }
-    return sel_search_min(c, cd, fn, nrefine, 0);
+    const double b = best_point(cd);
+    return sel_search_min(c, cd, fn, b > lo + 1e-9 && b < hi - 1e-9 ? nrefine : 0, 0);
 }
 
 void sel_cand_free(cand *cd)
