@@ -317,7 +317,7 @@ typedef struct kernest_progress {
     double residual;     /* this iteration's entry of residual_history (see kernest_report) */
     double tol;          /* the tolerance residual is compared with */
     double elapsed;      /* seconds since this call's iterations began */
-    const char *solver;  /* "cgls" or "fista" */
+    const char *solver;  /* "cgls", "fista", or "hybrid" (a λ path's Krylov subspace growing) */
     const char *phase;   /* what this solve is for: NULL for the one solve of a plain estimate;
                             else e.g. "choosing: radial+grad, lambda 53.2, fold 2/3",
                             "final: radial+grad, lambda 53.2", "lowrank sweep 3/30",

@@ -145,6 +145,18 @@ static void grid_gram(size_t kh, size_t kw, size_t nk, double delta, const doubl
             }
 }
 
+/* out = (G + δI) x for m's grad prior: the grid's for pixel, the model's gram otherwise */
+static void prior_gram(const kn_model *m, double delta, const double *x, double *out)
+{
+    if (m->kind == KERNEST_MODEL_PIXEL)
+        grid_gram(m->kh, m->kw, m->nk, delta, x, out);
+    else {
+        kn_csr_apply(&m->gram, x, out);
+        for (size_t i = 0; i < m->nx; i++)
+            out[i] += delta * x[i];
+    }
+}
+
 /* Sᵀ(G + δI)S = I (⟨S z₁, (G + δI) S z₂⟩ = ⟨z₁, z₂⟩), Sᵀ is S's adjoint, and S⁻ᵀ undoes Sᵀ */
 static void check_root(kernest_model kind, int order, size_t kh, size_t kw, size_t nk)
 {
@@ -176,26 +188,14 @@ static void check_root(kernest_model kind, int order, size_t kh, size_t kw, size
     memcpy(s2, z2, n * sizeof *s2);
     kn_priorcond_apply(p, KN_PC_S, s1);
     kn_priorcond_apply(p, KN_PC_S, s2);
-    if (kind == KERNEST_MODEL_PIXEL)
-        grid_gram(kh, kw, nk, delta, s2, g2);
-    else {
-        kn_csr_apply(&m.gram, s2, g2);
-        for (size_t i = 0; i < n; i++)
-            g2[i] += delta * s2[i];
-    }
+    prior_gram(&m, delta, s2, g2);
     const double lhs = tu_dot(s1, g2, n), rhs = tu_dot(z1, z2, n);
     cr_assert(fabs(lhs - rhs) < 1e-6 * n, "model %d: <S z1, (G + δ) S z2> = %.10g, <z1, z2> = %.10g", kind, lhs, rhs);
     for (size_t i = 0; i < n; i++) { /* a unit vector too: S's columns are (G + δ)-orthonormal */
         memset(s2, 0, n * sizeof *s2);
         s2[i] = 1.0;
         kn_priorcond_apply(p, KN_PC_S, s2);
-        if (kind == KERNEST_MODEL_PIXEL)
-            grid_gram(kh, kw, nk, delta, s2, g2);
-        else {
-            kn_csr_apply(&m.gram, s2, g2);
-            for (size_t j = 0; j < n; j++)
-                g2[j] += delta * s2[j];
-        }
+        prior_gram(&m, delta, s2, g2);
         cr_assert(fabs(tu_dot(s2, g2, n) - 1.0) < 1e-6, "model %d: column %zu has (G + δ)-norm² %.10g", kind, i,
                   tu_dot(s2, g2, n));
     }
@@ -368,6 +368,14 @@ Test(hybrid, a_lambda_path_costs_its_steps_and_nothing_else)
     cr_assert_eq(r->candidates[0].applications, 2 + folds + 2 * steps, "%ld applications for %ld steps on %d folds",
                  r->candidates[0].applications, steps, folds);
     cr_assert_eq(r->candidates[0].capped, 0);
+    cr_assert_eq(r->candidates[0].subspaces, folds);
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&r);
+    /* in single precision the path solves (select_hybrid.c, hybrid_open) */
+    o.precision = KERNEST_SINGLE;
+    cr_assert_eq(kernest_estimate(As, Bs, 1, &o, &K, &r), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(r->candidates[0].subspaces, 0);
+    cr_assert_gt(r->candidates[0].solves, folds);
     kernest_array_destroy(&K);
     kernest_report_destroy(&r);
     kernest_array_destroy(&A);

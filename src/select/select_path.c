@@ -243,6 +243,20 @@ int sel_grid_points(int grid)
 /* the coarse grid's points in grid (bit i: λ₀·10^(1−2i), i.e. λ₀·10, λ₀/10, λ₀/1000, 2 decades
  * apart, large λ first for warm starts; the optimum of the test cases lay between λ₀·10⁻⁶ and
  * λ₀·3, lower the less noise) then refinement, npts evaluations in all */
+/* cd's point by the choice's rule: the largest λ within TIE of the lowest score (0 when none) */
+static size_t best_index(const cand *cd)
+{
+    size_t lo = 0, pick;
+    for (size_t i = 1; i < cd->np; i++)
+        if (cd->f[i] < cd->f[lo])
+            lo = i;
+    pick = lo;
+    for (size_t i = 0; i < cd->np; i++)
+        if (cd->t[i] > cd->t[pick] && cd->f[i] <= cd->f[lo] * (1 + TIE))
+            pick = i;
+    return pick;
+}
+
 int sel_search_min(ctx *c, cand *cd, eval_fn fn, int npts, int grid)
 {
     int st;
@@ -255,14 +269,7 @@ int sel_search_min(ctx *c, cand *cd, eval_fn fn, int npts, int grid)
     for (; npts > 0 && cd->np && !c->interrupted; npts--) /* refinement needs a point to refine */
         if ((st = sel_eval_at(c, cd, fn, next_min_point(cd))))
             return st;
-    size_t lo = 0; /* the choice: the largest λ within TIE of the lowest score */
-    for (size_t i = 1; i < cd->np; i++)
-        if (cd->f[i] < cd->f[lo])
-            lo = i;
-    size_t pick = lo;
-    for (size_t i = 0; i < cd->np; i++)
-        if (cd->t[i] > cd->t[pick] && (cd->f[i] <= cd->f[lo] * (1 + TIE)))
-            pick = i;
+    const size_t pick = best_index(cd);
     if (cd->np) {
         cd->best_t = cd->t[pick];
         cd->best_score = cd->f[pick];
@@ -271,18 +278,6 @@ int sel_search_min(ctx *c, cand *cd, eval_fn fn, int npts, int grid)
 }
 
 
-/* log10 λ of cd's best point by the choice's rule: the largest λ within TIE of the lowest score */
-static double best_point(const cand *cd)
-{
-    double fbest = INFINITY, t = -INFINITY;
-    for (size_t i = 0; i < cd->np; i++)
-        fbest = fmin(fbest, cd->f[i]);
-    for (size_t i = 0; i < cd->np; i++)
-        if (cd->f[i] <= fbest * (1 + TIE))
-            t = fmax(t, cd->t[i]);
-    return t;
-}
-
 /* A λ path whose points cost (almost) nothing, as in a Krylov subspace: every step of log10 λ
  * from hi down to lo, then, when the best point lies between two others, nrefine points of
  * sel_search_min's refinement; its choice either way. No point is taken past the grid's edges
@@ -290,10 +285,10 @@ static double best_point(const cand *cd)
 int sel_search_grid(ctx *c, cand *cd, eval_fn fn, double hi, double lo, double step, int nrefine)
 {
     int st;
-    for (double t = hi; t >= lo - 1e-9; t -= step)
-        if ((st = sel_eval_at(c, cd, fn, t)))
+    for (int i = 0; hi - step * i >= lo - 1e-9; i++)
+        if ((st = sel_eval_at(c, cd, fn, hi - step * i)))
             return st;
-    const double b = best_point(cd);
+    const double b = cd->np ? cd->t[best_index(cd)] : hi;
     return sel_search_min(c, cd, fn, b > lo + 1e-9 && b < hi - 1e-9 ? nrefine : 0, 0);
 }
 
