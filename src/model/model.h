@@ -1,6 +1,6 @@
 /* model.h — the model layer's index: kernel models K = Φ(c) (model.c: the kinds table; radial.h,
- * pixel.h, harmonic.h, lowrank.h: the kinds) and the composed operator H∘Φ the solvers see, with the
- * background (compose.h). */
+ * pixel.h, harmonic.h, lowrank.h: the kinds), the composed operator H∘Φ the solvers see, with the
+ * background (compose.h), and the square roots of their quadratic priors (priorcond.h). */
 #ifndef KN_MODEL_H
 #define KN_MODEL_H
 
