@@ -240,8 +240,8 @@ static int hy_fit(ctx *c, cand *cd, int k, double lam, double *rss, int *steps)
         f->open = 1;
         if ((st = kn_gk_init(&f->gk, h->model.nx, s->pb.m, h->kmax, s->be->threads, &op, bf)))
             return st;
-        c->sel->iterations++; /* the first adjoint */
-        c->sel->solves++;     /* a subspace is one solver run; its points cost none */
+        c->sel->solves++; /* a subspace is one solver run (its first adjoint is the start, as CGLS's
+                             Hᵀb: its steps are the iterations); its points cost none */
         c->sel->cands[cd->index].solves++;
         c->sel->cands[cd->index].subspaces++;
     }
