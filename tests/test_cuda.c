@@ -607,6 +607,45 @@ Test(cuda, estimate_matches_cpu)
     kernest_array_destroy(&Kt);
 }
 
+/* The automatic λ of a linear model in double precision scores its path in Krylov subspaces on
+ * the GPU as on the CPU (select_hybrid.c: host vectors, the device's operator): the same points,
+ * the same scores to the operator's rounding, the same choice. */
+Test(cuda, krylov_lambda_path_matches_cpu)
+{
+    require_gpu();
+    kernest_array *A = NULL, *B = NULL;
+    tu_smooth_problem(4, 1.0, 0.0, &A, &B);
+    const kernest_array *As[1] = {A}, *Bs[1] = {B};
+    kernest_options opt = tu_cpu_options(31, 31);
+    opt.reg = KERNEST_REG_GRAD;
+    opt.auto_lambda = 1;
+    opt.precision = KERNEST_DOUBLE;
+    kernest_array *Kc = NULL, *Kg = NULL;
+    kernest_report *rc = NULL, *rg = NULL;
+    cr_assert_eq(kernest_estimate(As, Bs, 1, &opt, &Kc, &rc), KERNEST_OK, "%s", kernest_last_error());
+    opt.device = KERNEST_DEVICE_CUDA;
+    opt.device_index = -1;
+    cr_assert_eq(kernest_estimate(As, Bs, 1, &opt, &Kg, &rg), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_str_eq(rg->backend, "cuda");
+    cr_assert_gt(rg->candidates[0].subspaces, 0, "the GPU's path solved instead");
+    cr_assert_eq(rg->candidates[0].subspaces, rc->candidates[0].subspaces);
+    cr_assert_eq(rg->npath, rc->npath);
+    for (size_t i = 0; i < rc->npath; i++) {
+        cr_assert(fabs(rg->path[i].lambda - rc->path[i].lambda) <= 1e-8 * rc->path[i].lambda, "point %zu: λ %.12g, CPU %.12g",
+                  i, rg->path[i].lambda, rc->path[i].lambda);
+        cr_assert(fabs(rg->path[i].score - rc->path[i].score) <= 1e-6 * rc->path[i].score,
+                  "point %zu: GPU %.12g, CPU %.12g", i, rg->path[i].score, rc->path[i].score);
+    }
+    cr_assert(fabs(rg->lambda - rc->lambda) <= 1e-8 * rc->lambda, "λ %.12g, CPU %.12g", rg->lambda, rc->lambda);
+    cr_assert_leq(tu_rel_diff(Kg, Kc), 1e-6, "GPU vs CPU kernel %.3g", tu_rel_diff(Kg, Kc));
+    kernest_report_destroy(&rc);
+    kernest_report_destroy(&rg);
+    kernest_array_destroy(&Kc);
+    kernest_array_destroy(&Kg);
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&B);
+}
+
 /* ---- prior operations against the CPU backend ----------------------------------------------- */
 
 /* A CPU and a CUDA backend of precision p. */
