@@ -11,6 +11,7 @@
 #include "fit/fit.h"
 #include "kernest.h"
 #include "model/model.h"
+#include "model/priorcond.h"
 #include "solve/gk.h"
 #include "testutil.h"
 

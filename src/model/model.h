@@ -1,6 +1,7 @@
 /* model.h — the model layer's index: kernel models K = Φ(c) (model.c: the kinds table; radial.h,
- * pixel.h, harmonic.h, lowrank.h: the kinds), the composed operator H∘Φ the solvers see, with the
- * background (compose.h), and the square roots of their quadratic priors (priorcond.h). */
+ * pixel.h, harmonic.h, lowrank.h: the kinds) and the composed operator H∘Φ the solvers see, with the
+ * background (compose.h). The square roots of their quadratic priors (priorcond.h), which use the
+ * kinds table, are included on their own. */
 #ifndef KN_MODEL_H
 #define KN_MODEL_H
 
@@ -9,7 +10,6 @@
 #include "kind.h"
 #include "lowrank.h"
 #include "pixel.h"
-#include "priorcond.h"
 #include "radial.h"
 #include "sparse.h"
 

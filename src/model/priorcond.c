@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "model.h"
 #include "priorcond.h"
 
 /* the widest band of a profile prior factored here (radial's and harmonic's are tridiagonal) */
@@ -101,8 +102,9 @@ int kn_priorcond_create(const kn_model *m, kernest_reg reg, kn_priorcond **out)
     if (m->kind == KERNEST_MODEL_LOWRANK || (reg != KERNEST_REG_GRAD && reg != KERNEST_REG_RIDGE))
         return KERNEST_E_UNSUPPORTED;
     const int pixel = m->kind == KERNEST_MODEL_PIXEL;
-    if (reg == KERNEST_REG_GRAD && !pixel && !m->gram.rows)
-        return KERNEST_E_UNSUPPORTED;
+    const kn_model_kind *kind = kn_model_kind_of(m->kind);
+    if (reg == KERNEST_REG_GRAD && !pixel && (!m->gram.rows || (m->nk > 1 && !(kind && kind->per_kernel))))
+        return KERNEST_E_UNSUPPORTED; /* band_init factors one kernel's block for all */
     kn_priorcond *p = calloc(1, sizeof *p);
     if (!p)
         return kn_error(KERNEST_E_NOMEM, "out of memory for the prior's square root");

@@ -20,6 +20,7 @@
 #include "base/error.h"
 #include "base/options.h"
 #include "model/model.h"
+#include "model/priorcond.h"
 #include "select_impl.h"
 #include "solve/gk.h"
 
