@@ -54,7 +54,7 @@ struct sel_hybrid {
     int kmax;
     hy_fold f[BUDGET_FOLDS];
     kn_vec *xv, *dv;  /* on s->be: the model's unknowns, a data vector */
-    double *hx, *xs, *y; /* host scratch: max(m, nx), nx and 2 kmax + 1 values */
+    double *hx, *xs, *y; /* host scratch: m (a fold's b, the held-out predictions), nx and 2 kmax + 1 values */
     kn_backend *sbe;  /* the model's operator for the current evaluation (the session's) */
     ctx *c;           /* the current evaluation's */
     int fold;
@@ -68,19 +68,17 @@ static int hy_forward(void *user, const double *v, double *r)
     kn_session *s = h->c->s;
     hy_fold *f = &h->f[h->fold];
     const kn_backend_ops *o = s->be->ops;
-    double *x = h->hx;
     memcpy(h->xs, v, h->model.nx * sizeof *h->xs);
     kn_priorcond_apply(h->pc, KN_PC_S, h->xs);
     int st = o->vec_upload(s->be, h->xv, h->xs);
-    if (st || (st = kn_model_forward(h->sbe, h->xv, h->dv)) || (st = o->vec_download(s->be, h->dv, x)))
+    if (st || (st = kn_model_forward(h->sbe, h->xv, h->dv)) || (st = o->vec_download(s->be, h->dv, r)))
         return st;
     /* the held-out pixels into W's column for v_{k+1}, then the fold's mask */
     double *w = f->W + (size_t)f->gk.k * f->nheld;
     for (size_t i = 0; i < f->nheld; i++) {
-        w[i] = x[f->held[i]];
-        x[f->held[i]] = 0.0;
+        w[i] = r[f->held[i]];
+        r[f->held[i]] = 0.0;
     }
-    memcpy(r, x, s->pb.m * sizeof *r);
     return KERNEST_OK;
 }
 
@@ -174,7 +172,7 @@ static int hybrid_open(ctx *c, cand *cd, size_t budget, int *no_room)
             !(h->f[k].nv = calloc((size_t)h->kmax + 1, sizeof(double))))
             st = kn_error(KERNEST_E_NOMEM, "out of memory for the Krylov subspace");
     h->c = c;
-    if (!st && (!(h->hx = malloc((m > nx ? m : nx) * sizeof *h->hx)) ||
+    if (!st && (!(h->hx = malloc((m ? m : 1) * sizeof *h->hx)) ||
                 !(h->xs = malloc((nx ? nx : 1) * sizeof *h->xs)) || !(h->y = malloc((2 * (size_t)h->kmax + 1) * sizeof *h->y))))
         st = kn_error(KERNEST_E_NOMEM, "out of memory for the Krylov subspace");
     if (!st && !(st = s->be->ops->vec_create(s->be, nx, &h->xv)))
@@ -198,10 +196,10 @@ static void hy_progress(ctx *c, const hy_fold *f, int kmax, double resid, double
         c->interrupted = 1;
 }
 
-static double dot(const double *a, const double *b, int n)
+static double dot(const double *a, const double *b, size_t n)
 {
     double s = 0.0;
-    for (int i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++)
         s += a[i] * b[i];
     return s;
 }
@@ -213,10 +211,7 @@ static double x_norm(struct sel_hybrid *h, hy_fold *f, int j)
         const size_t n = h->model.nx;
         memcpy(h->xs, f->gk.V + (size_t)j * n, n * sizeof *h->xs);
         kn_priorcond_apply(h->pc, KN_PC_INV_T, h->xs);
-        double s = 0.0;
-        for (size_t i = 0; i < n; i++)
-            s += h->xs[i] * h->xs[i];
-        f->nv[j] = sqrt(s);
+        f->nv[j] = sqrt(dot(h->xs, h->xs, n));
     }
     return f->nv[j];
 }
@@ -258,9 +253,9 @@ static int hy_fit(ctx *c, cand *cd, int k, double lam, double *rss, int *steps)
         double rp;
         kn_gk_solve(&f->gk, kk, lam, h->y, rss, &g);
         resid = g == 0.0 ? 0.0 : fabs(g) * x_norm(h, f, kk) / (f->gk.alpha[0] * f->gk.beta[0] * x_norm(h, f, 0));
-        const double fk = *rss + lam * dot(h->y, h->y, kk);
+        const double fk = *rss + lam * dot(h->y, h->y, (size_t)kk);
         kn_gk_solve(&f->gk, kp, lam, h->y + kk, &rp, NULL); /* y's room holds kmax + 1 + kmax */
-        const double fall = (rp + lam * dot(h->y + kk, h->y + kk, kp) - fk) * FLAT / (kk > kp ? kk - kp : 1);
+        const double fall = (rp + lam * dot(h->y + kk, h->y + kk, (size_t)kp) - fk) * FLAT / (kk > kp ? kk - kp : 1);
         const int flat = fall <= 300.0 * tol * fk;
         if ((resid <= tol && flat) || f->gk.exhausted || f->gk.k >= h->kmax || c->interrupted)
             break;

@@ -100,6 +100,7 @@ const double *sel_start(const kernest_options *op, const double *x); /* warm sta
 int sel_lambda_scale(kn_session *s, const kernest_options *opt, unsigned long long seed, double *lam0);
 int sel_l1_scale(kn_session *s, const kernest_options *opt, double *out);
 int sel_prior_norm(kn_session *s, const kernest_options *opt, const kn_fit *f, double *out);
+double sel_grid_t(const cand *cd, int i); /* log10 λ of the coarse grid's point i: t0 + 1 − 2i */
 int sel_search_min(ctx *c, cand *cd, eval_fn fn, int npts, int grid);
 int sel_search_grid(ctx *c, cand *cd, eval_fn fn, double hi, double lo, double step, int nrefine);
 int sel_grid_points(int grid);                               /* the points a grid mask holds */

@@ -240,9 +240,6 @@ int sel_grid_points(int grid)
     return (grid & 1) + (grid >> 1 & 1) + (grid >> 2 & 1);
 }
 
-/* the coarse grid's points in grid (bit i: λ₀·10^(1−2i), i.e. λ₀·10, λ₀/10, λ₀/1000, 2 decades
- * apart, large λ first for warm starts; the optimum of the test cases lay between λ₀·10⁻⁶ and
- * λ₀·3, lower the less noise) then refinement, npts evaluations in all */
 /* cd's point by the choice's rule: the largest λ within TIE of the lowest score (0 when none) */
 static size_t best_index(const cand *cd)
 {
@@ -257,12 +254,21 @@ static size_t best_index(const cand *cd)
     return pick;
 }
 
+/* log10 λ of the coarse grid's point i (bit i of a grid mask): λ₀·10^(1−2i) */
+double sel_grid_t(const cand *cd, int i)
+{
+    return cd->t0 + 1.0 - 2.0 * i;
+}
+
+/* the coarse grid's points in grid (bit i: λ₀·10^(1−2i), i.e. λ₀·10, λ₀/10, λ₀/1000, 2 decades
+ * apart, large λ first for warm starts; the optimum of the test cases lay between λ₀·10⁻⁶ and
+ * λ₀·3, lower the less noise) then refinement, npts evaluations in all */
 int sel_search_min(ctx *c, cand *cd, eval_fn fn, int npts, int grid)
 {
     int st;
     for (int i = 0; i < 3 && npts > 0; i++)
         if (grid >> i & 1) {
-            if ((st = sel_eval_at(c, cd, fn, cd->t0 + 1.0 - 2.0 * i)))
+            if ((st = sel_eval_at(c, cd, fn, sel_grid_t(cd, i))))
                 return st;
             npts--;
         }

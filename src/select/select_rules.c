@@ -383,7 +383,7 @@ done:
     return st;
 }
 
-/* the lowest and highest of a grid mask's bits (sel_search_min: bit i is log10 λ₀ + 1 − 2i) */
+/* the lowest and highest of a grid mask's bits (sel_grid_t: the largest and the smallest λ) */
 static int first_bit(int grid)
 {
     int i = 0;
@@ -432,8 +432,8 @@ int sel_run_cv(ctx *c, cand *cds, size_t nc)
          * profile models' folds scored as well as pixel+nonneg+grad and radial+grad was chosen,
          * 6.5σ held-out against 1.10σ (bench/results/hybrid-path.txt) */
         const int g = own ? cds[i].grid : GRID_ALL;
-        st = hy ? sel_search_grid(c, &cds[i], sel_eval_path, cds[i].t0 + 1.0 - 2.0 * first_bit(g),
-                                  cds[i].t0 + 1.0 - 2.0 * last_bit(g), 0.5, 2)
+        st = hy ? sel_search_grid(c, &cds[i], sel_eval_path, sel_grid_t(&cds[i], first_bit(g)),
+                                  sel_grid_t(&cds[i], last_bit(g)), 0.5, 2)
                 : sel_search_min(c, &cds[i], sel_eval_path, npts, g);
         if (st)
             return st;
@@ -529,7 +529,7 @@ int sel_run_discrepancy(ctx *c, cand *cd)
         tt[n] = log10(c->sel->path[i].lambda);
         ff[n++] = log(c->sel->path[i].rss / target);
     }
-    const double coarse[3] = {cd->t0 + 1.0, cd->t0 - 1.0, cd->t0 - 3.0};
+    const double coarse[3] = {sel_grid_t(cd, 0), sel_grid_t(cd, 1), sel_grid_t(cd, 2)};
     for (int it = 0; c->sel->solves < KN_SELECT_BUDGET - 1; it++) {
         double tn;
         size_t lo = SIZE_MAX, hi = SIZE_MAX, bestabs = 0;
