@@ -272,10 +272,14 @@ const char *kernest_model_name(kernest_model model);
 typedef enum kernest_solver {
     KERNEST_SOLVER_AUTO = 0,  /* FISTA when a constraint or l1 is set, else CGLS */
     KERNEST_SOLVER_CGLS = 1,  /* quadratic regularisers only */
-    KERNEST_SOLVER_FISTA = 2  /* accelerated proximal gradient with adaptive restart */
+    KERNEST_SOLVER_FISTA = 2, /* accelerated proximal gradient with adaptive restart */
+    KERNEST_SOLVER_GPCG = 3   /* gradient projection conjugate gradients: quadratic regularisers
+                                 under bounds and held pixels (no l1, tv or --sum); it stops at
+                                 the minimiser (a projected-gradient test), where FISTA stops
+                                 when its steps get small */
 } kernest_solver;
 
-int kernest_solver_parse(const char *s); /* "auto" | "cgls" | "fista"; -1 otherwise */
+int kernest_solver_parse(const char *s); /* "auto" | "cgls" | "fista" | "gpcg"; -1 otherwise */
 const char *kernest_solver_name(kernest_solver solver);
 
 /* CGLS's preconditioner: a positive diagonal M of the normal equations, diag(ΦᵀDΦ) + λ diag(G)
@@ -514,12 +518,15 @@ typedef struct kernest_report {
     double setup_seconds;         /* planning and spectra of A */
     double solve_seconds;         /* the iterations */
     double wall_seconds;          /* whole call */
-    char solver[16];              /* "cgls" or "fista" */
+    char solver[16];              /* "cgls", "fista" or "gpcg" */
     kernest_model model;
     size_t nprofile;              /* radial: knots of the profile (0 for pixel) */
     double *profile;              /* radial: f(r) at r = 0, 1, 2, ... px; NULL for pixel */
     double lipschitz;             /* fista: the Lipschitz constant of the step 1/L (0 for cgls) */
     int restarts;                 /* fista: momentum restarts */
+    int gp_steps, cg_steps;       /* gpcg: projected gradient steps and conjugate gradient steps
+                                     on a face (iterations = their sum) */
+    int faces;                    /* gpcg: conjugate gradient runs, one per face visited */
     /* ---- MPI (kernest_estimate_mpi) ---- */
     int ranks;                    /* processes the pairs were spread over (1: one process) */
     double comm_seconds;          /* rank 0's time inside MPI calls during the solve */

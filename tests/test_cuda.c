@@ -808,7 +808,7 @@ Test(cuda, prior_ops_match_cpu_single)
     check_prior_ops(KERNEST_SINGLE);
 }
 
-/* ---- FISTA solves with priors: GPU against CPU ------------------------------------------------ */
+/* ---- FISTA (and GPCG) solves with priors: GPU against CPU ------------------------------------ */
 
 typedef struct prior_case {
     const char *name;
@@ -816,6 +816,7 @@ typedef struct prior_case {
     double tv, l1;
     kernest_precision precision;
     double tol; /* GPU vs CPU relative difference allowed on K */
+    kernest_solver solver; /* 0: FISTA */
 } prior_case;
 
 /*
@@ -834,6 +835,8 @@ ParameterizedTestParameters(cuda, prior_solves_match_cpu)
         {"tv", 0, 0, 0, 0.05, 0, KERNEST_DOUBLE, 1e-4},
         {"tv + l1 + nonneg", 1, 0, 0, 0.05, 1e-3, KERNEST_DOUBLE, 1e-4},
         {"tv single", 0, 0, 0, 0.05, 0, KERNEST_SINGLE, 3e-3},
+        {"nonneg gpcg", 1, 0, 0, 0, 0, KERNEST_DOUBLE, 1e-6, KERNEST_SOLVER_GPCG},
+        {"support disk:4 + nonneg gpcg single", 1, 1, 0, 0, 0, KERNEST_SINGLE, 1e-3, KERNEST_SOLVER_GPCG},
     };
     return cr_make_param_array(prior_case, cases, sizeof cases / sizeof cases[0]);
 }
@@ -858,7 +861,7 @@ ParameterizedTest(prior_case *pc, cuda, prior_solves_match_cpu)
     kernest_options opt;
     kernest_options_default(&opt);
     opt.kh = opt.kw = 11;
-    opt.solver = KERNEST_SOLVER_FISTA;
+    opt.solver = pc->solver ? pc->solver : KERNEST_SOLVER_FISTA;
     opt.tol = pc->precision == KERNEST_SINGLE ? 1e-5 : 1e-9;
     opt.maxiter = 3000;
     opt.precision = pc->precision;
@@ -878,7 +881,7 @@ ParameterizedTest(prior_case *pc, cuda, prior_solves_match_cpu)
     opt.device_index = -1;
     cr_assert_eq(kernest_estimate(As, Bs, 1, &opt, &Kg, &rg), KERNEST_OK, "%s: %s", pc->name, kernest_last_error());
     cr_assert_str_eq(rg->backend, "cuda");
-    cr_assert_str_eq(rg->solver, "fista");
+    cr_assert_str_eq(rg->solver, kernest_solver_name(opt.solver));
     double d = tu_rel_diff(Kg, Kc);
     cr_log_info("%s: GPU vs CPU %.3g (iterations cpu %d, gpu %d)", pc->name, d, rc->iterations, rg->iterations);
     cr_assert_leq(d, pc->tol, "%s: GPU vs CPU kernel relative difference %.3g", pc->name, d);

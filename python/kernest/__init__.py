@@ -211,7 +211,7 @@ _MODES = {"full": 0, "same": 1, "valid": 2}
 _REGS = {"none": 0, "ridge": 1, "grad": 2}
 _PRECISIONS = {"double": 0, "single": 1, None: 2}
 _MODELS = {"pixel": 0, "radial": 1, "harmonic": 2, "lowrank": 3}
-_SOLVERS = {"auto": 0, "cgls": 1, "fista": 2}
+_SOLVERS = {"auto": 0, "cgls": 1, "fista": 2, "gpcg": 3}
 _PRECONDS = {"auto": 0, "jacobi": 1, "none": 2}
 _LAYOUTS = {"auto": 0, "chw": 1, "nchw": 2}
 _PADDING_MODES = {"zeros": 0, "reflect": 1, "replicate": 2, "circular": 3}
@@ -452,7 +452,7 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
     | "harmonic:M" (profiles times cos/sin of m*theta, m <= M; report["model"]["coefficients"])
     | "lowrank:R" (K = sum of R outer products u v^T by ALS; report["model"]["u"], ["v"], ["als"])
     | "auto" (see below). Which constraints each model takes: README "Priors" (others raise).
-    solver: "auto" | "cgls" | "fista". l1: weight of l1 ||K||_1. tv: weight of isotropic total
+    solver: "auto" | "cgls" | "fista" | "gpcg". l1: weight of l1 ||K||_1. tv: weight of isotropic total
     variation sum sqrt(dxK^2 + dyK^2) (pixel model; combines with reg, l1 and constraints). nonneg: K >= 0.
     bounds: (lo, hi). sum: fixed sum of K (with channels, of each kernel). support: ("disk", R) |
     ("box", H, W) | a 0/1 array shaped like K. fixed: {(row, col): value} or [(row, col, value)],

@@ -78,8 +78,9 @@ int kn_report_make(const kn_session *s, kn_fit *fit, kernest_report **out)
     snprintf(rep->device, sizeof rep->device, "%s", s->be->device);
     rep->threads = strcmp(s->be->ops->name, "cpu") ? 0 : s->be->threads;
     snprintf(rep->backend, sizeof rep->backend, "%s", s->be->ops->name);
-    snprintf(rep->solver, sizeof rep->solver, "%s", fit->fista ? "fista" : "cgls");
-    snprintf(rep->precond, sizeof rep->precond, "%s", fit->fista ? "" : fit->precond ? "jacobi" : "none");
+    snprintf(rep->solver, sizeof rep->solver, "%s", kernest_solver_name(fit->solver));
+    snprintf(rep->precond, sizeof rep->precond, "%s",
+             fit->solver != KERNEST_SOLVER_CGLS ? "" : fit->precond ? "jacobi" : "none");
     rep->model = fit->model.kind;
     if (fit->model.kind != KERNEST_MODEL_PIXEL) {
         rep->profile = fit->x;
@@ -99,6 +100,9 @@ int kn_report_make(const kn_session *s, kn_fit *fit, kernest_report **out)
     }
     rep->lipschitz = fit->info.lipschitz;
     rep->restarts = fit->info.restarts;
+    rep->gp_steps = fit->gpcg.gp_steps;
+    rep->cg_steps = fit->gpcg.cg_steps;
+    rep->faces = fit->gpcg.faces;
     rep->precision = s->be->precision;
     rep->setup_seconds = s->setup_seconds;
     rep->setup_reused = s->be->setup_reused;

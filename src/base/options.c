@@ -123,7 +123,7 @@ int kn_options_check(const kernest_options *opt)
         return kn_error(KERNEST_E_INVALID, "--outer-maxiter: must be >= 1, got %d", opt->outer_maxiter);
     if (!(opt->outer_tol >= 0) || !isfinite(opt->outer_tol))
         return kn_error(KERNEST_E_INVALID, "--outer-tol: must be a finite number >= 0, got %g", opt->outer_tol);
-    if ((unsigned)opt->solver > KERNEST_SOLVER_FISTA)
+    if ((unsigned)opt->solver > KERNEST_SOLVER_GPCG)
         return kn_error(KERNEST_E_INVALID, "--solver: unknown solver %d", (int)opt->solver);
     if ((unsigned)opt->precond > KERNEST_PRECOND_NONE)
         return kn_error(KERNEST_E_INVALID, "--precond: unknown preconditioner %d", (int)opt->precond);
@@ -199,5 +199,5 @@ void kn_options_linear(const kernest_options *opt, kernest_options *out)
 int kn_options_is_linear(const kernest_options *o)
 {
     return !o->nonneg && !o->has_bounds && !o->has_sum && o->l1 == 0 && o->tv == 0 &&
-           o->solver != KERNEST_SOLVER_FISTA;
+           o->solver != KERNEST_SOLVER_FISTA && o->solver != KERNEST_SOLVER_GPCG;
 }

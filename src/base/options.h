@@ -22,7 +22,8 @@ int kn_options_check_select(const kernest_options *opt);
  * data, what the Gaussian posterior's samples and the influence matrix's trace are about. These
  * auxiliary solves neither checkpoint nor resume (checkpoint and resume are cleared). */
 void kn_options_linear(const kernest_options *opt, kernest_options *out);
-/* 1 when opt is such a linear fit already (nothing kn_options_linear drops, no FISTA by name). */
+/* 1 when opt is such a linear fit already (nothing kn_options_linear drops, no FISTA or GPCG by
+ * name). */
 int kn_options_is_linear(const kernest_options *opt);
 
 #endif

@@ -86,7 +86,9 @@ static const char usage[] =
     "      --fix ROW,COL=VALUE  hold one pixel at VALUE; ROW,COL are offsets from the kernel centre\n"
     "                           ((Kh-1)/2, (Kw-1)/2), e.g. 0,0=0 for a kernel whose centre is 0;\n"
     "                           repeatable. radial: only pixels at a whole-number distance\n"
-    "      --solver S           auto | cgls | fista (default auto)\n"
+    "      --solver S           auto | cgls | fista | gpcg. auto (default): cgls without constraints,\n"
+    "                           fista with them. gpcg: --nonneg/--bounds (with --support, --fix;\n"
+    "                           not --sum, l1, tv), solved to the minimiser (README, \"Solvers\")\n"
     "      --precond P          auto | jacobi | none: CGLS's diagonal preconditioner (from A and\n"
     "                           the prior; --tol is then measured in its norm). auto (default):\n"
     "                           jacobi for radial and lowrank, none for pixel and harmonic\n"
@@ -109,8 +111,10 @@ static const char usage[] =
     "               --nonneg makes u_r, v_r >= 0 (so K >= 0); --support box:HxW only; refuses\n"
     "               --bounds, --sum, --fix, disk/mask supports, l1\n"
     "solve:\n"
-    "      --tol T              cgls: stop when ||H'r - lambda L'L K|| / initial <= T; fista: when\n"
-    "                           ||K_t - K_t-1|| / ||K_t-1|| <= T (default 1e-6)\n"
+    "      --tol T              cgls: stop when ||H'r - lambda L'L K|| / initial <= T; gpcg: when\n"
+    "                           the projected gradient / initial <= T; both also need a flat\n"
+    "                           objective; fista: when ||K_t - K_t-1|| / ||K_t-1|| <= T\n"
+    "                           (default 1e-6)\n"
     "      --maxiter N          iteration cap (default 500)\n"
     "      --threads N          CPU threads (default: all cores)\n"
     "      --precision P        double | single (default: double on CPU, single on GPU)\n"
@@ -267,7 +271,7 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
             break;
         case 'v': {
             int v2 = kernest_solver_parse(optarg);
-            if (v2 < 0) { cli_usage_error("--solver: '%s' is not auto, cgls or fista", optarg); goto done; }
+            if (v2 < 0) { cli_usage_error("--solver: '%s' is not auto, cgls, fista or gpcg", optarg); goto done; }
             opt.solver = (kernest_solver)v2;
             break;
         }
@@ -604,7 +608,7 @@ int cli_estimate_run(const cli_estimate *job, kernest_context *ctx, cli_estimate
             sse += rep->misfit[i].sse;
             cnt += rep->misfit[i].count;
         }
-        const int fista = !strcmp(rep->solver, "fista");
+        const int fista = !strcmp(rep->solver, "fista"), gpcg = !strcmp(rep->solver, "gpcg");
         if (rep->automatic) {
             const long apps = rep->applications_prepare + rep->applications_select + rep->applications_final;
             printf("kernest: chose %s, lambda %.4g by %s (%d solves, %ld iterations; %ld operator "
@@ -628,7 +632,7 @@ int cli_estimate_run(const cli_estimate *job, kernest_context *ctx, cli_estimate
         printf("kernest: wrote %s (%s) — %s %s after %d iterations "
                "(relative %s %.3g), rms misfit %.6g, %.2f s on %s\n",
                output, shape, rep->solver,
-               kernest_stop_reason_name(rep->reason), rep->iterations, fista ? "change" : "residual",
+               kernest_stop_reason_name(rep->reason), rep->iterations, fista ? "change" : gpcg ? "projected gradient" : "residual",
                rep->residual_history[rep->iterations], cnt ? sqrt(sse / (double)cnt) : 0.0,
                rep->wall_seconds, rep->device);
     }

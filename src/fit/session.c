@@ -48,20 +48,22 @@ static int open_backend(kn_session *s, const kernest_options *opt_in, kn_backend
 /* Bytes of the solve on the backend: the operator, the model, the constraints' masks, the
  * solver's vectors and x, b. */
 static size_t solve_bytes(const kn_backend *be, const kn_problem *pb, const kn_model *model,
-                          int fista, const kernest_options *opt, const kn_prox_spec *spec)
+                          kernest_solver solver, const kernest_options *opt, const kn_prox_spec *spec)
 {
     const kernest_reg reg = opt->reg;
     const int background = opt->background || opt->bias;
     size_t kv, dv;
-    if (fista)
+    if (solver == KERNEST_SOLVER_FISTA)
         kn_fista_vectors(reg, &kv, &dv);
+    else if (solver == KERNEST_SOLVER_GPCG)
+        kn_gpcg_vectors(reg, &kv, &dv);
     else
         kn_cgls_vectors(reg, kn_precond_wanted(opt->precond, model), &kv, &dv);
-    if (fista)
+    if (solver != KERNEST_SOLVER_CGLS)
         kv += kn_prox_vectors(spec);
     else if (spec->keep)
         kv += 2 + (spec->fixv != NULL); /* keep, keep ⊙ x, fixv (+ H fixv, counted as data below) */
-    if (!fista && spec->fixv)
+    if (solver == KERNEST_SOLVER_CGLS && spec->fixv)
         dv += 1;
     double vec = ((double)(kv + 1) * model->nx + (double)(dv + 1) * pb->m) * be->elem_size; /* + x, b */
     double total = vec + (double)be->ops->op_bytes(be, pb) + (double)kn_model_bytes(model, be->elem_size) +
@@ -109,15 +111,21 @@ static int holds_only(const kn_prox_spec *s, const kernest_options *opt)
            (!s->fixv || opt->reg == KERNEST_REG_NONE || opt->lambda == 0);
 }
 
-/* FISTA when asked for, or under auto when a constraint, l1 or tv needs it; CGLS otherwise. */
-static int pick_solver(const kernest_options *opt, const kn_prox_spec *spec, int *fista)
+/* The solver asked for, or under auto: CGLS when nothing needs a projection (or only held
+ * unknowns do), FISTA otherwise. GPCG only by name: under the automatic choice its converged
+ * non-negative fits chose worse than FISTA's capped ones (bench/results/gpcg-trial.txt). */
+static int pick_solver(const kernest_options *opt, const kn_prox_spec *spec, kernest_solver *solver)
 {
     const int needs_prox = kn_prox_spec_active(spec) && !holds_only(spec, opt);
+    const char *what = opt->has_sum ? "--sum" : opt->l1 > 0 ? "--reg l1" : opt->tv > 0 ? "--reg tv" : NULL;
     if (opt->solver == KERNEST_SOLVER_CGLS && needs_prox)
-        return kn_error(KERNEST_E_INVALID, "--solver cgls: cannot take %s (use --solver fista or auto)",
-                        opt->nonneg ? "--nonneg" : opt->has_bounds ? "--bounds" : opt->has_sum ? "--sum"
-                        : opt->l1 > 0 ? "--reg l1" : opt->tv > 0 ? "--reg tv" : "--fix with a regulariser");
-    *fista = opt->solver == KERNEST_SOLVER_FISTA || (opt->solver == KERNEST_SOLVER_AUTO && needs_prox);
+        return kn_error(KERNEST_E_INVALID, "--solver cgls: cannot take %s (use --solver %s or auto)",
+                        what ? what : opt->nonneg ? "--nonneg" : opt->has_bounds ? "--bounds" : "--fix with a regulariser",
+                        what ? "fista" : "gpcg");
+    if (opt->solver == KERNEST_SOLVER_GPCG && !kn_gpcg_handles(spec))
+        return kn_error(KERNEST_E_INVALID, "--solver gpcg: cannot take %s (use --solver fista or auto)", what);
+    *solver = opt->solver != KERNEST_SOLVER_AUTO ? opt->solver
+              : needs_prox ? KERNEST_SOLVER_FISTA : KERNEST_SOLVER_CGLS;
     return KERNEST_OK;
 }
 
@@ -125,21 +133,24 @@ static int pick_solver(const kernest_options *opt, const kn_prox_spec *spec, int
  * solvers on sbe (kn_session_operator: the model's operator over be, with spec's keep when CGLS
  * holds unknowns). CGLS with held unknowns solves for z over the free ones with b − H(fixv),
  * then x = keep ⊙ z + fixv. */
-static int solve(kn_backend *be, kn_backend *sbe, const kn_model *model, const kn_prox_spec *spec, int fista,
-                 const kn_solve_params *prm, int bg, kn_vec *b, kn_vec *x, kn_solve_result *res,
-                 kn_fista_info *info)
+static int solve(kn_backend *be, kn_backend *sbe, const kn_model *model, const kn_prox_spec *spec,
+                 kn_fit *fit, const kn_solve_params *prm, int bg, kn_vec *b, kn_vec *x)
 {
     const kn_backend_ops *o = be->ops;
-    const int held = !fista && spec->keep;
+    const int held = fit->solver == KERNEST_SOLVER_CGLS && spec->keep;
     kn_prox *prox = NULL;
     kn_vec *fix = NULL, *hf = NULL;
     int st = bg ? kn_model_project(sbe, b) : KERNEST_OK; /* b = P b: the background is profiled out */
     if (st)
         return st;
-    if (fista) {
+    if (fit->solver != KERNEST_SOLVER_CGLS) {
         if (kn_prox_spec_active(spec) && (st = kn_prox_create(be, spec, &prox)))
             return st;
-        st = kn_fista(sbe, b, prm, prox, x, res, info);
+        if (fit->solver == KERNEST_SOLVER_GPCG && !prox) /* nothing to project on: an empty box */
+            st = kn_prox_create(be, &(kn_prox_spec){.n = spec->n, .lo = -INFINITY, .hi = INFINITY}, &prox);
+        if (!st)
+            st = fit->solver == KERNEST_SOLVER_GPCG ? kn_gpcg(sbe, b, prm, spec, prox, x, &fit->res, &fit->gpcg)
+                                                    : kn_fista(sbe, b, prm, prox, x, &fit->res, &fit->info);
         kn_prox_destroy(be, &prox);
         return st;
     }
@@ -149,7 +160,7 @@ static int solve(kn_backend *be, kn_backend *sbe, const kn_model *model, const k
             (st = o->vec_axpy(be, b, -1.0, hf))) /* b −= H fixv */
             goto done;
     }
-    if ((st = kn_cgls(sbe, b, prm, x, res)))
+    if ((st = kn_cgls(sbe, b, prm, x, &fit->res)))
         goto done;
     if (held && spec->fixv)
         st = o->vec_axpy(be, x, 1.0, fix); /* held entries of z stayed 0: CGLS never moves them */
@@ -161,12 +172,12 @@ done:
 
 /* The model, its constraints and the solver opt asks for, with the bytes of the whole solve. */
 static int plan_solve(const kn_backend *be, const kn_problem *pb, const kernest_options *opt,
-                      const kn_model *model, kn_constraints *cons, int *fista, size_t *bytes)
+                      const kn_model *model, kn_constraints *cons, kernest_solver *solver, size_t *bytes)
 {
     int st;
-    if ((st = kn_constraints_build(opt, model, cons)) || (st = pick_solver(opt, &cons->spec, fista)))
+    if ((st = kn_constraints_build(opt, model, cons)) || (st = pick_solver(opt, &cons->spec, solver)))
         return st;
-    *bytes = solve_bytes(be, pb, model, *fista, opt, &cons->spec);
+    *bytes = solve_bytes(be, pb, model, *solver, opt, &cons->spec);
     return KERNEST_OK;
 }
 
@@ -181,11 +192,11 @@ static int setup_backend(kn_session *s, const kernest_options *opt)
 {
     kn_model model = {0};
     kn_constraints cons = {0};
-    int fista;
+    kernest_solver solver;
     size_t need;
     int st = model_for(&s->pb, opt, &model);
     if (!st)
-        st = plan_solve(s->be, &s->pb, opt, &model, &cons, &fista, &need);
+        st = plan_solve(s->be, &s->pb, opt, &model, &cons, &solver, &need);
     kn_constraints_free(&cons);
     kn_model_free(&model);
     if (st || (st = check_memory(s->be, need)))
@@ -390,7 +401,7 @@ static int solve_model(kn_session *s, const kernest_options *opt, kn_model *mode
     double *z0 = NULL, *g0 = NULL, *dinv = NULL;
     kn_run_hooks rh = {0};
     kn_solve_params prm = {opt->reg, opt->lambda, opt->tol, opt->maxiter, NULL, NULL, NULL};
-    if ((st = plan_solve(be, pb, opt, &fit->model, &cons, &fit->fista, &fit->bytes_needed)))
+    if ((st = plan_solve(be, pb, opt, &fit->model, &cons, &fit->solver, &fit->bytes_needed)))
         goto done;
     if ((st = kn_host_check("--maxiter: the residual history", (size_t)opt->maxiter + 1, sizeof(double))))
         goto done;
@@ -420,7 +431,7 @@ static int solve_model(kn_session *s, const kernest_options *opt, kn_model *mode
         (st = data ? o->vec_upload(be, b, data) : o->vec_copy(be, b, s->b)))
         goto done;
     if (shift) { /* CGLS over the free unknowns: the held ones take no right-hand side */
-        const int held = !fit->fista && cons.spec.keep;
+        const int held = fit->solver == KERNEST_SOLVER_CGLS && cons.spec.keep;
         if (held && !(g0 = malloc(model->nx * sizeof *g0))) {
             st = kn_error(KERNEST_E_NOMEM, "out of memory for the right-hand side");
             goto done;
@@ -431,7 +442,7 @@ static int solve_model(kn_session *s, const kernest_options *opt, kn_model *mode
             goto done;
     }
     if (x0) {
-        const int held = !fit->fista && cons.spec.keep;
+        const int held = fit->solver == KERNEST_SOLVER_CGLS && cons.spec.keep;
         if (held) { /* CGLS over the free unknowns: start from keep ⊙ x0 (held ones are 0 in z) */
             if (!(z0 = malloc(model->nx * sizeof *z0))) {
                 st = kn_error(KERNEST_E_NOMEM, "out of memory for the starting point");
@@ -443,7 +454,7 @@ static int solve_model(kn_session *s, const kernest_options *opt, kn_model *mode
         if ((st = o->vec_upload(be, x, held ? z0 : x0)))
             goto done;
     }
-    if (!fit->fista && kn_precond_wanted(opt->precond, model)) { /* M⁻¹, from A and the prior */
+    if (fit->solver == KERNEST_SOLVER_CGLS && kn_precond_wanted(opt->precond, model)) { /* M⁻¹, from A and the prior */
         if (!(dinv = malloc((model->nx ? model->nx : 1) * sizeof *dinv))) {
             st = kn_error(KERNEST_E_NOMEM, "out of memory for the preconditioner");
             goto done;
@@ -455,7 +466,7 @@ static int solve_model(kn_session *s, const kernest_options *opt, kn_model *mode
         fit->precond = 1;
     }
     /* progress, checkpoints, resume (a resumed solver replaces x by the checkpoint's) */
-    if ((st = kn_run_hooks_init(&rh, pb, opt, fit->fista ? KERNEST_SOLVER_FISTA : KERNEST_SOLVER_CGLS,
+    if ((st = kn_run_hooks_init(&rh, pb, opt, fit->solver,
                                 be->precision, &fit->warnings, &prm)))
         goto done;
     fit->resumed_from = rh.first_iteration;
@@ -463,8 +474,8 @@ static int solve_model(kn_session *s, const kernest_options *opt, kn_model *mode
     const double t1 = kn_now();
     prm.shift = g;
     const int bg = opt->background || opt->bias;
-    if ((st = kn_session_operator(s, model, !fit->fista ? cons.spec.keep : NULL, bg, &sbe)) ||
-        (st = solve(be, sbe, model, &cons.spec, fit->fista, &prm, bg, b, x, &fit->res, &fit->info)))
+    if ((st = kn_session_operator(s, model, fit->solver == KERNEST_SOLVER_CGLS ? cons.spec.keep : NULL, bg, &sbe)) ||
+        (st = solve(be, sbe, model, &cons.spec, fit, &prm, bg, b, x)))
         goto done;
     fit->solve_seconds = kn_now() - t1;
     hx = b; /* b is no longer needed: its storage takes H x */

@@ -8,6 +8,7 @@
 #include "backend/backend.h"
 #include "backend_open.h"
 #include "solve/fista.h"
+#include "solve/gpcg.h"
 #include "model/model.h"
 #include "solve/cgls.h"
 #include "base/warnings.h"
@@ -41,8 +42,9 @@ typedef struct kn_fit {
     double *K;             /* the kernel, kh*kw values */
     double *hx;            /* H K on the data space (m values; 0 at NaN pixels of B) */
     kn_solve_result res;   /* res.history owned */
-    kn_fista_info info;
-    int fista;             /* 1 when FISTA ran, 0 for CGLS */
+    kn_fista_info info;    /* FISTA's */
+    kn_gpcg_info gpcg;     /* GPCG's */
+    kernest_solver solver; /* the one that ran: CGLS, FISTA or GPCG */
     int precond;           /* CGLS: 1 when preconditioned (jacobi) */
     size_t bytes_needed;   /* working memory of the whole solve (operator + solver + model) */
     double solve_seconds;  /* the iterations */

@@ -255,8 +255,10 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
     cJSON *s = cJSON_AddObjectToObject(root, "solve");
     const int fista = !strcmp(r->solver, "fista");
     cJSON_AddStringToObject(s, "solver", r->solver[0] ? r->solver : "cgls");
-    cJSON_AddStringToObject(s, "history", fista ? "relative_change" : "relative_residual");
-    if (!fista)
+    const int gpcg = !strcmp(r->solver, "gpcg");
+    cJSON_AddStringToObject(s, "history", fista ? "relative_change" : gpcg ? "relative_projected_gradient"
+                                                                          : "relative_residual");
+    if (!fista && !gpcg)
         cJSON_AddStringToObject(s, "preconditioner", r->precond[0] ? r->precond : "none");
     cJSON_AddStringToObject(s, "stop_reason", kernest_stop_reason_name(r->reason));
     cJSON_AddNumberToObject(s, "iterations", r->iterations);
@@ -275,6 +277,11 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
     if (fista) {
         cJSON_AddNumberToObject(s, "lipschitz", r->lipschitz);
         cJSON_AddNumberToObject(s, "restarts", r->restarts);
+    }
+    if (gpcg) {
+        cJSON_AddNumberToObject(s, "gp_steps", r->gp_steps);
+        cJSON_AddNumberToObject(s, "cg_steps", r->cg_steps);
+        cJSON_AddNumberToObject(s, "faces", r->faces);
     }
     cJSON *m = cJSON_AddObjectToObject(root, "model");
     cJSON_AddStringToObject(m, "kind", kernest_model_name(r->model));
