@@ -123,6 +123,24 @@ def test_tv_option_reaches_the_solver():
         kernest.estimate(A, B, ksize=(9, 9), tv=1.0, model="radial", device="cpu")
 
 
+
+def test_gpcg_solver_reaches_fistas_minimiser():
+    """solver='gpcg' solves --nonneg to the minimiser FISTA reaches at a tight tolerance."""
+    rng = np.random.default_rng(6)
+    K = np.zeros((9, 9))
+    K[3:6, 2:7] = 1.0
+    A = rng.random((14, 14))
+    B = kernest.convolve(A, K, mode="same") + 0.05 * rng.standard_normal((14, 14))
+    common = dict(ksize=(9, 9), nonneg=True, reg="grad", lam=0.1, device="cpu", precision="double")
+    Kg, rg = kernest.estimate(A, B, solver="gpcg", tol=1e-11, maxiter=5000, **common)
+    Kf, rf = kernest.estimate(A, B, solver="fista", tol=1e-13, maxiter=100000, **common)
+    assert rg["solve"]["solver"] == "gpcg" and rg["solve"]["stop_reason"] == "converged"
+    assert rg["solve"]["gp_steps"] + rg["solve"]["cg_steps"] == rg["solve"]["iterations"]
+    assert Kg.min() >= 0.0 and (Kg == 0).any()
+    assert np.linalg.norm(Kg - Kf) / np.linalg.norm(Kf) < 1e-6
+    with pytest.raises(kernest.KernestInputError):
+        kernest.estimate(A, B, solver="gpcg", sum=1.0, **common)
+
 def test_automatic_choice_and_uncertainty():
     """model='auto' lists every candidate with its λ and score; uncertainty maps come back shaped like K."""
     rng = np.random.default_rng(3)
