@@ -816,7 +816,7 @@ typedef struct prior_case {
     double tv, l1;
     kernest_precision precision;
     double tol; /* GPU vs CPU relative difference allowed on K */
-    kernest_solver solver; /* 0: FISTA */
+    kernest_solver solver;
 } prior_case;
 
 /*
@@ -827,14 +827,14 @@ typedef struct prior_case {
 ParameterizedTestParameters(cuda, prior_solves_match_cpu)
 {
     static prior_case cases[] = {
-        {"nonneg", 1, 0, 0, 0, 0, KERNEST_DOUBLE, 1e-6},
-        {"nonneg single", 1, 0, 0, 0, 0, KERNEST_SINGLE, 1e-3},
-        {"support disk:4 + nonneg", 1, 1, 0, 0, 0, KERNEST_DOUBLE, 1e-6},
-        {"radial", 0, 0, 1, 0, 0, KERNEST_DOUBLE, 1e-6},
-        {"radial + nonneg single", 1, 0, 1, 0, 0, KERNEST_SINGLE, 1e-3},
-        {"tv", 0, 0, 0, 0.05, 0, KERNEST_DOUBLE, 1e-4},
-        {"tv + l1 + nonneg", 1, 0, 0, 0.05, 1e-3, KERNEST_DOUBLE, 1e-4},
-        {"tv single", 0, 0, 0, 0.05, 0, KERNEST_SINGLE, 3e-3},
+        {"nonneg", 1, 0, 0, 0, 0, KERNEST_DOUBLE, 1e-6, KERNEST_SOLVER_FISTA},
+        {"nonneg single", 1, 0, 0, 0, 0, KERNEST_SINGLE, 1e-3, KERNEST_SOLVER_FISTA},
+        {"support disk:4 + nonneg", 1, 1, 0, 0, 0, KERNEST_DOUBLE, 1e-6, KERNEST_SOLVER_FISTA},
+        {"radial", 0, 0, 1, 0, 0, KERNEST_DOUBLE, 1e-6, KERNEST_SOLVER_FISTA},
+        {"radial + nonneg single", 1, 0, 1, 0, 0, KERNEST_SINGLE, 1e-3, KERNEST_SOLVER_FISTA},
+        {"tv", 0, 0, 0, 0.05, 0, KERNEST_DOUBLE, 1e-4, KERNEST_SOLVER_FISTA},
+        {"tv + l1 + nonneg", 1, 0, 0, 0.05, 1e-3, KERNEST_DOUBLE, 1e-4, KERNEST_SOLVER_FISTA},
+        {"tv single", 0, 0, 0, 0.05, 0, KERNEST_SINGLE, 3e-3, KERNEST_SOLVER_FISTA},
         {"nonneg gpcg", 1, 0, 0, 0, 0, KERNEST_DOUBLE, 1e-6, KERNEST_SOLVER_GPCG},
         {"support disk:4 + nonneg gpcg single", 1, 1, 0, 0, 0, KERNEST_SINGLE, 1e-3, KERNEST_SOLVER_GPCG},
     };
@@ -861,7 +861,7 @@ ParameterizedTest(prior_case *pc, cuda, prior_solves_match_cpu)
     kernest_options opt;
     kernest_options_default(&opt);
     opt.kh = opt.kw = 11;
-    opt.solver = pc->solver ? pc->solver : KERNEST_SOLVER_FISTA;
+    opt.solver = pc->solver;
     opt.tol = pc->precision == KERNEST_SINGLE ? 1e-5 : 1e-9;
     opt.maxiter = 3000;
     opt.precision = pc->precision;

@@ -147,6 +147,41 @@ static int search_point(work *w, const kn_vec *x, const kn_vec *hx, double a, co
     return o->vec_dot(be, w->g, w->w, gd);
 }
 
+/* A projected search from x along dir, from a step a (negative: against dir) halved until q
+ * falls enough (Armijo): *ok, and xt, ht, *qt, *ft at the point found */
+static int search(work *w, const kn_vec *x, const kn_vec *hx, double a, const kn_vec *dir, const kn_vec *hdir,
+                  double qx, double *qt, double *ft, int *ok, kn_gpcg_info *info)
+{
+    *ok = 0;
+    for (int s = 0; s <= SEARCH_MAX; s++, a *= 0.5) {
+        double gd = 0.0;
+        const int st = search_point(w, x, hx, a, dir, hdir, qt, ft, &gd);
+        if (st || (*ok = *qt <= qx + MU * gd))
+            return st;
+        info->searches++;
+    }
+    return KERNEST_OK;
+}
+
+static void swap(kn_vec **a, kn_vec **b)
+{
+    kn_vec *t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* The search's point becomes the iterate (x and xt, Hx and H xt trade places), with its
+ * gradient and sets */
+static int accept(work *w, kn_vec **x, double qt, double ft, double *qx, double *fs)
+{
+    swap(x, &w->xt);
+    swap(&w->hx, &w->ht);
+    *qx = qt;
+    *fs = ft;
+    const int st = gradient(w);
+    return st ? st : classify(w, *x);
+}
+
 /* The state at a step's end (the next step reads nothing else): x, Hx, the face, the objective's
  * last FLAT_WINDOW values, the phase and the counters. */
 typedef struct phase_state {
@@ -245,13 +280,6 @@ static int precision_floor(work *w, double *out)
     return st;
 }
 
-static void swap(kn_vec **a, kn_vec **b)
-{
-    kn_vec *t = *a;
-    *a = *b;
-    *b = t;
-}
-
 int kn_gpcg(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, const kn_prox_spec *spec,
             kn_prox *proj, kn_vec *x, kn_solve_result *res, kn_gpcg_info *info)
 {
@@ -348,7 +376,7 @@ int kn_gpcg(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, const k
         int stop = 0;
         if (ps.in_gp || w.nface == 0) {
             /* a projected gradient step: the Cauchy step along the free part of the gradient */
-            double num = 0.0, den = 0.0, gz = 0.0, qt = 0.0, ft = 0.0, gd = 0.0;
+            double num = 0.0, den = 0.0, gz = 0.0, qt = 0.0, ft = 0.0;
             TRY(o->vec_upload(be, w.mask, w.gh));
             TRY(o->vec_copy(be, w.d, w.g));
             TRY(o->vec_mul(be, w.d, w.mask));
@@ -360,24 +388,15 @@ int kn_gpcg(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, const k
                 TRY(o->vec_dot(be, w.d, w.z, &gz));
                 den += w.lam * gz;
             }
-            double a = num > 0 && den > 0 && isfinite(num / den) ? num / den : 1.0;
+            const double a = num > 0 && den > 0 && isfinite(num / den) ? num / den : 1.0;
             int ok = 0;
-            for (int s = 0; s <= SEARCH_MAX && !ok; s++, a *= 0.5) {
-                TRY(search_point(&w, cur, w.hx, -a, w.g, NULL, &qt, &ft, &gd));
-                ok = qt <= qx + MU * gd;
-                info->searches += !ok;
-            }
+            TRY(search(&w, cur, w.hx, -a, w.g, NULL, qx, &qt, &ft, &ok, info));
             if (!ok) { /* no decrease along the projected gradient: x is where rounding leaves it */
                 res->reason = KERNEST_STOP_BREAKDOWN;
                 break;
             }
             const double dec = qx - qt;
-            swap(&cur, &w.xt);
-            swap(&w.hx, &w.ht);
-            qx = qt;
-            fs = ft;
-            TRY(gradient(&w));
-            TRY(classify(&w, cur));
+            TRY(accept(&w, &cur, qt, ft, &qx, &fs));
             note_progress(&ps, qx + dec, qx, w.pg, eps);
             info->gp_steps++;
             k++;
@@ -450,22 +469,13 @@ int kn_gpcg(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, const k
                 break;
             }
             info->faces++;
-            double qt = 0.0, ft = 0.0, gd = 0.0, a = 1.0;
-            int ok = 0;
-            for (int s = 0; s <= SEARCH_MAX && !ok && steps > 0; s++, a *= 0.5) {
-                TRY(search_point(&w, cur, w.hx, a, w.d, w.hd, &qt, &ft, &gd));
-                ok = qt <= qx + MU * gd;
-                info->searches += !ok;
-            }
+            double qt = 0.0, ft = 0.0;
             const double q0 = qx;
-            if (ok) {
-                swap(&cur, &w.xt);
-                swap(&w.hx, &w.ht);
-                qx = qt;
-                fs = ft;
-                TRY(gradient(&w));
-                TRY(classify(&w, cur));
-            }
+            int ok = 0;
+            if (steps > 0)
+                TRY(search(&w, cur, w.hx, 1.0, w.d, w.hd, qx, &qt, &ft, &ok, info));
+            if (ok)
+                TRY(accept(&w, &cur, qt, ft, &qx, &fs));
             note_progress(&ps, q0, qx, w.pg, eps);
             qh[k] = qx;
             /* on to the next face run while no bound is pulled on, else gradient steps */
