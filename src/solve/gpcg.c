@@ -6,14 +6,16 @@
  * phases alternate:
  *  - projected gradient steps x ← P(x − α∇q), α from the Cauchy step along the gradient's free
  *    part and halved until q falls enough (Armijo), while the set of entries at a bound still
- *    changes and the steps still pay (at most GP_MAX in a row): they find the face of Ω the
- *    minimiser lies on far faster than FISTA's small steps;
+ *    changes and the steps still pay (at most GP_MAX in a row): each may move many entries to
+ *    or off their bounds at once;
  *  - conjugate gradients on that face (the entries at a bound held), until a step's decrease
  *    falls to ETA_CG of the best step's, then one projected search along the sum of the steps.
  *    While no entry at a bound is pulled inwards by the gradient, the next face run follows;
  *    otherwise projected gradient steps again.
- * On a face CG converges like CGLS, so the solve ends at the minimiser (the problem is strictly
- * convex for λ > 0), not where small steps stall: a warm start only saves iterations.
+ * On a face CG converges like CGLS, and the test is on the projected gradient, so the solve
+ * ends at the minimiser to the tolerance (the problem is strictly convex for λ > 0), not where
+ * small steps stall. Like CGLS's, a loose tolerance on an ill-conditioned problem (a tiny λ)
+ * still stops nearer a warm start than a cold one (bench/results/gpcg-trial.txt).
  * Costs: a projected gradient step is 3 operator applications (H of its direction for the Cauchy
  * step, H of the point, Hᵀ for the next gradient) plus 1 per halving; a face step 2; a search
  * 0 when nothing is clipped (H of the point is the sum of the steps' H p) and 1 per point
@@ -55,7 +57,7 @@ typedef struct work {
     kn_vec *g, *d, *p, *r, *w, *xt, *mask, *z;
     kn_vec *hx, *hd, *hp, *ht, *res;
     double *xh, *gh;            /* host copies of x and ∇q, then the masks built from them */
-    unsigned char *face, *prev; /* 1: a free entry strictly inside its bounds (now, at the last step) */
+    unsigned char *face;        /* 1: a free entry strictly inside its bounds, at the last step */
     /* the last classification */
     double pg;                  /* ‖P∇q‖ */
     size_t nface, released;     /* entries on the face; entries at a bound the gradient pulls inwards */
@@ -92,9 +94,9 @@ static int gradient(work *w)
     return st;
 }
 
-/* The sets at x from x and g on the host: pg, nface, released, changed (against prev, which
- * becomes the face), and in w->xh the face's mask, in w->gh the gradient step's (the free
- * entries no bound holds) */
+/* The sets at x from x and g on the host: pg, nface, released, changed (against the last
+ * classification's face, which this one replaces), and in w->xh the face's mask, in w->gh the
+ * gradient step's (the free entries no bound holds) */
 static int classify(work *w, const kn_vec *x)
 {
     const kn_backend_ops *o = w->be->ops;
