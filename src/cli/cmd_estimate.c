@@ -88,7 +88,7 @@ static const char usage[] =
     "                           repeatable. radial: only pixels at a whole-number distance\n"
     "      --solver S           auto | cgls | fista | gpcg. auto (default): cgls without constraints,\n"
     "                           fista with them. gpcg: --nonneg/--bounds (with --support, --fix;\n"
-    "                           not --sum, l1, tv), solved to the minimiser (README, \"Solvers\")\n"
+    "                           not --sum, l1, tv), solved to the minimiser (README, \"Priors\")\n"
     "      --precond P          auto | jacobi | none: CGLS's diagonal preconditioner (from A and\n"
     "                           the prior; --tol is then measured in its norm). auto (default):\n"
     "                           jacobi for radial and lowrank, none for pixel and harmonic\n"
