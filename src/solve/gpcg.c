@@ -15,7 +15,7 @@
  *    gradient steps come back only when a search finds no decrease.
  * Moré and Toraldo run the conjugate gradients on the strictly inside entries (the face) and go
  * back to gradient steps whenever a bound is pulled on; with the binding set instead the gradient
- * steps all but vanish and the solves took 18–26 % fewer iterations (bench/results/
+ * steps all but vanish and the solves took 1.2–1.9× fewer iterations (bench/results/
  * gpcg-trial.txt). A run is still called a face's.
  * On a face CG converges like CGLS, and the test is on the projected gradient, so the solve
  * ends at the minimiser to the tolerance (the problem is strictly convex for λ > 0), not where
