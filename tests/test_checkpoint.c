@@ -20,26 +20,6 @@ static void problem(kernest_array **A, kernest_array **B)
     tu_smooth_problem(7, 1.0, 0.5, A, B);
 }
 
-typedef struct stopper {
-    int stop_at;
-} stopper;
-
-static int stop_at(void *user, const kernest_progress *p)
-{
-    const stopper *s = user;
-    return s->stop_at > 0 && p->iteration >= s->stop_at;
-}
-
-/* runs o to completion (stop_at 0) or stops it after stop_at iterations; returns the status */
-static int run(const kernest_array *A, const kernest_array *B, kernest_options o, int stop,
-               kernest_array **K, kernest_report **r)
-{
-    stopper s = {stop};
-    o.progress = stop_at;
-    o.progress_user = &s;
-    return kernest_estimate(CA(&A), CA(&B), 1, &o, K, r);
-}
-
 Test(checkpoint, background_is_part_of_the_problem)
 {
     kernest_array *A, *B, *K = NULL;
@@ -50,7 +30,7 @@ Test(checkpoint, background_is_part_of_the_problem)
     o.maxiter = 5;
     o.tol = 0;
     o.checkpoint = ck;
-    cr_assert_eq(run(A, B, o, 0, &K, &r), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(tu_estimate_stopping(A, B, o, 0, &K, &r), KERNEST_OK, "%s", kernest_last_error());
     kernest_array_destroy(&K);
     kernest_report_destroy(&r);
     for (int bg = 0; bg < 2; bg++) { /* written without: resumed with (refused), and back */
@@ -59,7 +39,7 @@ Test(checkpoint, background_is_part_of_the_problem)
         p.tol = 0;
         p.resume = ck;
         p.background = !bg;
-        int st = run(A, B, p, 0, &K, &r);
+        int st = tu_estimate_stopping(A, B, p, 0, &K, &r);
         if (bg == 0) {
             cr_assert_eq(st, KERNEST_E_INVALID, "a checkpoint without --background resumed a run with it");
             cr_assert(strstr(kernest_last_error(), "another problem"), "%s", kernest_last_error());
@@ -89,19 +69,19 @@ Test(checkpoint, fixes_in_another_order_are_the_same_problem)
     o.fixed = ab;
     o.nfixed = 2;
     o.checkpoint = ck;
-    cr_assert_eq(run(A, B, o, 0, &K, &r), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(tu_estimate_stopping(A, B, o, 0, &K, &r), KERNEST_OK, "%s", kernest_last_error());
     kernest_array_destroy(&K);
     kernest_report_destroy(&r);
     o.checkpoint = NULL;
     o.resume = ck;
     o.maxiter = 8;
     o.fixed = ba;
-    cr_assert_eq(run(A, B, o, 0, &K, &r), KERNEST_OK, "--fix in another order: %s", kernest_last_error());
+    cr_assert_eq(tu_estimate_stopping(A, B, o, 0, &K, &r), KERNEST_OK, "--fix in another order: %s", kernest_last_error());
     cr_assert_eq(r->resumed_from, 5);
     kernest_array_destroy(&K);
     kernest_report_destroy(&r);
     o.fixed = other; /* another value is another problem */
-    cr_assert_eq(run(A, B, o, 0, &K, &r), KERNEST_E_INVALID);
+    cr_assert_eq(tu_estimate_stopping(A, B, o, 0, &K, &r), KERNEST_E_INVALID);
     free(ck);
     kernest_array_destroy(&A);
     kernest_array_destroy(&B);
@@ -121,14 +101,14 @@ Test(checkpoint, model_order_is_part_of_the_problem)
     o.maxiter = 5;
     o.tol = 0;
     o.checkpoint = ck;
-    cr_assert_eq(run(A, B, o, 0, &K, &r), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(tu_estimate_stopping(A, B, o, 0, &K, &r), KERNEST_OK, "%s", kernest_last_error());
     kernest_array_destroy(&K);
     kernest_report_destroy(&r);
     o.checkpoint = NULL;
     o.resume = ck;
     o.maxiter = 8;
     o.order = 2;
-    cr_assert_eq(run(A, B, o, 0, &K, &r), KERNEST_E_INVALID, "harmonic:2 resumed harmonic:1's state");
+    cr_assert_eq(tu_estimate_stopping(A, B, o, 0, &K, &r), KERNEST_E_INVALID, "harmonic:2 resumed harmonic:1's state");
     cr_assert(strstr(kernest_last_error(), "--resume"), "%s", kernest_last_error());
     free(ck);
     kernest_array_destroy(&A);
@@ -171,16 +151,16 @@ Test(checkpoint, tv_resume_is_bitwise_identical)
     o.tv = 1e-3;
     o.maxiter = 40;
     o.tol = 1e-14;
-    cr_assert_eq(run(A, B, o, 0, &Kref, &rref), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(tu_estimate_stopping(A, B, o, 0, &Kref, &rref), KERNEST_OK, "%s", kernest_last_error());
     const int k = 13;
     cr_assert_gt(rref->iterations, k + 2);
     o.checkpoint = ck;
     o.checkpoint_every = 1e9; /* only when stopped */
-    cr_assert_eq(run(A, B, o, k, &Kint, &rint), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(tu_estimate_stopping(A, B, o, k, &Kint, &rint), KERNEST_OK, "%s", kernest_last_error());
     cr_assert_eq(rint->reason, KERNEST_STOP_INTERRUPTED);
     o.checkpoint = NULL;
     o.resume = ck;
-    cr_assert_eq(run(A, B, o, 0, &Kres, &rres), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(tu_estimate_stopping(A, B, o, 0, &Kres, &rres), KERNEST_OK, "%s", kernest_last_error());
     cr_assert_eq(rres->resumed_from, k);
     cr_assert_eq(rres->iterations, rref->iterations);
     cr_assert_eq(memcmp(rres->residual_history, rref->residual_history,
@@ -217,12 +197,12 @@ Test(checkpoint, uncertainty_samples_leave_the_checkpoint_alone)
     o.sigma = 1e-3;
     o.checkpoint = ck;
     o.checkpoint_every = 0; /* every iteration */
-    cr_assert_eq(run(A, B, o, 0, &K1, &r1), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(tu_estimate_stopping(A, B, o, 0, &K1, &r1), KERNEST_OK, "%s", kernest_last_error());
     cr_assert_eq(kernest_report_uncertainty(r1, NULL, &s1), KERNEST_OK);
     /* resumed from the estimate's last state: nothing left to iterate, the samples start afresh */
     o.checkpoint = NULL;
     o.resume = ck;
-    cr_assert_eq(run(A, B, o, 0, &K2, &r2), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(tu_estimate_stopping(A, B, o, 0, &K2, &r2), KERNEST_OK, "%s", kernest_last_error());
     cr_assert_eq(r2->resumed_from, r1->iterations, "the checkpoint holds %d iterations, the estimate ran %d",
                  r2->resumed_from, r1->iterations);
     cr_assert_eq(kernest_report_uncertainty(r2, NULL, &s2), KERNEST_OK);
@@ -251,7 +231,7 @@ Test(checkpoint, lowrank_is_refused_up_front)
     o.model = KERNEST_MODEL_LOWRANK;
     o.order = 1;
     o.checkpoint = ck;
-    cr_assert_eq(run(A, B, o, 0, &K, &r), KERNEST_E_INVALID);
+    cr_assert_eq(tu_estimate_stopping(A, B, o, 0, &K, &r), KERNEST_E_INVALID);
     cr_assert(strstr(kernest_last_error(), "--checkpoint") && strstr(kernest_last_error(), "lowrank"), "%s",
               kernest_last_error());
     cr_assert_not(tu_exists(ck), "a checkpoint was written");

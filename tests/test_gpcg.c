@@ -237,25 +237,6 @@ Test(gpcg, refuses_what_is_not_a_bound_and_auto_keeps_fista)
     kernest_array_destroy(&B);
 }
 
-typedef struct stopper {
-    int stop_at;
-} stopper;
-
-static int stop_at(void *user, const kernest_progress *p)
-{
-    const stopper *s = user;
-    return s->stop_at > 0 && p->iteration >= s->stop_at;
-}
-
-static int run(const kernest_array *A, const kernest_array *B, kernest_options o, int stop, kernest_array **K,
-               kernest_report **r)
-{
-    stopper s = {stop};
-    o.progress = stop_at;
-    o.progress_user = &s;
-    return kernest_estimate(CA(&A), CA(&B), 1, &o, K, r);
-}
-
 /* stopped inside a face's conjugate gradients and inside the gradient steps, then resumed: the
  * same estimate and history, bit for bit, as the solve never stopped */
 Test(gpcg, resume_is_bitwise_identical)
@@ -267,7 +248,7 @@ Test(gpcg, resume_is_bitwise_identical)
     kernest_options o = nonneg_options(0.3);
     o.tol = 1e-10;
     o.maxiter = 5000;
-    cr_assert_eq(run(A, B, o, 0, &Kref, &rref), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(tu_estimate_stopping(A, B, o, 0, &Kref, &rref), KERNEST_OK, "%s", kernest_last_error());
     cr_assert_gt(rref->iterations, 40);
     for (int k = 1; k <= 31; k += 10) { /* a gradient step first, then face runs */
         kernest_array *Kint = NULL, *Kres = NULL;
@@ -275,12 +256,12 @@ Test(gpcg, resume_is_bitwise_identical)
         o.checkpoint = ck;
         o.checkpoint_every = 1e9; /* only when stopped */
         o.resume = NULL;
-        cr_assert_eq(run(A, B, o, k, &Kint, &rint), KERNEST_OK, "%s", kernest_last_error());
+        cr_assert_eq(tu_estimate_stopping(A, B, o, k, &Kint, &rint), KERNEST_OK, "%s", kernest_last_error());
         cr_assert_eq(rint->reason, KERNEST_STOP_INTERRUPTED);
         cr_assert_leq(rint->iterations, k); /* inside a face: the last step's end */
         o.checkpoint = NULL;
         o.resume = ck;
-        cr_assert_eq(run(A, B, o, 0, &Kres, &rres), KERNEST_OK, "%s", kernest_last_error());
+        cr_assert_eq(tu_estimate_stopping(A, B, o, 0, &Kres, &rres), KERNEST_OK, "%s", kernest_last_error());
         cr_assert_eq(rres->resumed_from, rint->iterations);
         cr_assert_eq(rres->iterations, rref->iterations, "stopped at %d", k);
         cr_assert_eq(memcmp(rres->residual_history, rref->residual_history,

@@ -393,3 +393,17 @@ void tu_smooth_problem(unsigned long long seed, double scale, double offset, ker
         (*B)->data[i] += offset + 1e-3 * scale * (tu_rand(&seed) - 0.5);
     kernest_array_destroy(&K);
 }
+
+static int stop_at_iteration(void *user, const kernest_progress *p)
+{
+    const int *stop = user;
+    return *stop > 0 && p->iteration >= *stop;
+}
+
+int tu_estimate_stopping(const kernest_array *A, const kernest_array *B, kernest_options o, int stop,
+                         kernest_array **K, kernest_report **r)
+{
+    o.progress = stop_at_iteration;
+    o.progress_user = &stop;
+    return kernest_estimate((const kernest_array *const *)&A, (const kernest_array *const *)&B, 1, &o, K, r);
+}

@@ -96,6 +96,11 @@ struct kn_rng;
 /* B = same(A ⊛ K) by kernest_convolve, plus kn_synth_noise(rng, sigma) where rng is not NULL (a
  * Criterion assertion on failure). */
 kernest_array *tu_observe(const kernest_array *A, const kernest_array *K, double sigma, struct kn_rng *rng);
+/* kernest_estimate of K from one pair (A, B) with o, stopped by its progress callback once the
+ * iteration count reaches stop (0: run to completion, o.progress replaced either way); returns
+ * the status. */
+int tu_estimate_stopping(const kernest_array *A, const kernest_array *B, kernest_options o, int stop,
+                         kernest_array **K, kernest_report **r);
 /* A fresh temporary folder holding the small problem of `kernest synth --n 8 --kernel
  * gaussian:2,1,30 --noise-rel 0.05` (A.npy, B.npy, ...), Criterion assertions on failure; remove
  * it with tu_rmtree and free the path. */
