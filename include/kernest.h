@@ -274,7 +274,8 @@ typedef enum kernest_solver {
     KERNEST_SOLVER_CGLS = 1,  /* quadratic regularisers only */
     KERNEST_SOLVER_FISTA = 2, /* accelerated proximal gradient with adaptive restart */
     KERNEST_SOLVER_GPCG = 3   /* gradient projection conjugate gradients: quadratic regularisers
-                                 under bounds and held pixels (no l1, tv or --sum); it stops at
+                                 under bounds and held pixels, l1 where the bounds are >= 0 (no
+                                 tv or --sum); it stops at
                                  the minimiser (a projected-gradient test), where FISTA stops
                                  when its steps get small */
 } kernest_solver;

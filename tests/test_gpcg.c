@@ -208,6 +208,40 @@ Test(gpcg, bounds_support_and_held_pixels_hold_exactly)
     kernest_array_destroy(&B);
 }
 
+/* with --nonneg, ℓ1 is l1·ΣK, a linear term: GPCG reaches FISTA's minimiser, and the weight
+ * makes pixels 0 that are not without it */
+Test(gpcg, takes_l1_with_nonneg_as_a_linear_term)
+{
+    kernest_array *A, *B, *Kg = NULL, *Kf = NULL, *K0 = NULL;
+    problem(16, 9, &A, &B);
+    kernest_options o = nonneg_options(1.0);
+    o.tol = 1e-10;
+    o.maxiter = 5000;
+    cr_assert_eq(kernest_estimate(CA(&A), CA(&B), 1, &o, &K0, NULL), KERNEST_OK, "%s", kernest_last_error());
+    o.l1 = 0.05;
+    kernest_report *r = NULL;
+    cr_assert_eq(kernest_estimate(CA(&A), CA(&B), 1, &o, &Kg, &r), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_str_eq(r->solver, "gpcg");
+    cr_assert_eq(r->reason, KERNEST_STOP_CONVERGED);
+    kernest_report_destroy(&r);
+    o.solver = KERNEST_SOLVER_FISTA;
+    o.tol = 1e-13;
+    o.maxiter = 200000;
+    cr_assert_eq(kernest_estimate(CA(&A), CA(&B), 1, &o, &Kf, NULL), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert(tu_rel_diff(Kg, Kf) < 1e-7, "gpcg and fista (l1 + nonneg) differ by %g", tu_rel_diff(Kg, Kf));
+    size_t z0 = 0, zg = 0;
+    for (size_t i = 0; i < Kg->size; i++) {
+        z0 += K0->data[i] == 0.0;
+        zg += Kg->data[i] == 0.0;
+    }
+    cr_assert_gt(zg, z0, "l1 left %zu zeros, without it %zu", zg, z0);
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&B);
+    kernest_array_destroy(&Kg);
+    kernest_array_destroy(&Kf);
+    kernest_array_destroy(&K0);
+}
+
 Test(gpcg, refuses_what_is_not_a_bound_and_auto_keeps_fista)
 {
     kernest_array *A, *B, *K = NULL;
@@ -220,9 +254,11 @@ Test(gpcg, refuses_what_is_not_a_bound_and_auto_keeps_fista)
     cr_assert(strstr(kernest_last_error(), "--solver gpcg") && strstr(kernest_last_error(), "--sum"), "%s",
               kernest_last_error());
     o.has_sum = 0;
+    o.nonneg = 0; /* l1 without a bound >= 0: not a linear term */
     o.l1 = 0.1;
     cr_assert_eq(kernest_estimate(CA(&A), CA(&B), 1, &o, &K, NULL), KERNEST_E_INVALID);
-    cr_assert(strstr(kernest_last_error(), "--reg l1"), "%s", kernest_last_error());
+    cr_assert(strstr(kernest_last_error(), "--reg l1 without --nonneg"), "%s", kernest_last_error());
+    o.nonneg = 1;
     o.l1 = 0.0;
     o.solver = KERNEST_SOLVER_AUTO; /* --nonneg under auto: FISTA, as before */
     o.maxiter = 20;

@@ -117,13 +117,14 @@ static int holds_only(const kn_prox_spec *s, const kernest_options *opt)
 static int pick_solver(const kernest_options *opt, const kn_prox_spec *spec, kernest_solver *solver)
 {
     const int needs_prox = kn_prox_spec_active(spec) && !holds_only(spec, opt);
-    const char *what = opt->has_sum ? "--sum" : opt->l1 > 0 ? "--reg l1" : opt->tv > 0 ? "--reg tv" : NULL;
+    const char *what = opt->has_sum ? "--sum" : opt->tv > 0 ? "--reg tv" : opt->l1 > 0 ? "--reg l1" : NULL;
     if (opt->solver == KERNEST_SOLVER_CGLS && needs_prox)
         return kn_error(KERNEST_E_INVALID, "--solver cgls: cannot take %s (use --solver %s or auto)",
                         what ? what : opt->nonneg ? "--nonneg" : opt->has_bounds ? "--bounds" : "--fix with a regulariser",
                         what ? "fista" : "gpcg");
     if (opt->solver == KERNEST_SOLVER_GPCG && !kn_gpcg_handles(spec))
-        return kn_error(KERNEST_E_INVALID, "--solver gpcg: cannot take %s (use --solver fista or auto)", what);
+        return kn_error(KERNEST_E_INVALID, "--solver gpcg: cannot take %s%s (use --solver fista or auto)", what,
+                        opt->has_sum || opt->tv > 0 ? "" : " without --nonneg or a lower bound >= 0");
     *solver = opt->solver != KERNEST_SOLVER_AUTO ? opt->solver
               : needs_prox ? KERNEST_SOLVER_FISTA : KERNEST_SOLVER_CGLS;
     return KERNEST_OK;
@@ -144,10 +145,14 @@ static int solve(kn_backend *be, kn_backend *sbe, const kn_model *model, const k
     if (st)
         return st;
     if (fit->solver != KERNEST_SOLVER_CGLS) {
-        if (kn_prox_spec_active(spec) && (st = kn_prox_create(be, spec, &prox)))
+        kn_prox_spec box = *spec; /* GPCG: the projection alone (its ℓ1 is a linear term) */
+        box.l1 = 0.0;
+        if (fit->solver == KERNEST_SOLVER_GPCG)
+            st = kn_prox_create(be, &box, &prox);
+        else if (kn_prox_spec_active(spec))
+            st = kn_prox_create(be, spec, &prox);
+        if (st)
             return st;
-        if (fit->solver == KERNEST_SOLVER_GPCG && !prox) /* nothing to project on: an empty box */
-            st = kn_prox_create(be, &(kn_prox_spec){.n = spec->n, .lo = -INFINITY, .hi = INFINITY}, &prox);
         if (!st)
             st = fit->solver == KERNEST_SOLVER_GPCG ? kn_gpcg(sbe, b, prm, spec, prox, x, &fit->res, &fit->gpcg)
                                                     : kn_fista(sbe, b, prm, prox, x, &fit->res, &fit->info);

@@ -2,8 +2,8 @@
  * quadratic programming problems with bound constraints", SIAM J. Optim. 1, 1991) for the
  * quadratic priors under bounds and held entries, written against the backend table.
  *
- * The objective q(x) = ½‖Hx − b‖² + ½λ⟨x, LᵀLx⟩ − ⟨g₀, x⟩ is minimised over the box Ω. Two
- * phases alternate:
+ * The objective q(x) = ½‖Hx − b‖² + ½λ⟨x, LᵀLx⟩ − ⟨g₀, x⟩ (+ l1·Σx: the ℓ1 norm where every
+ * entry of Ω is >= 0) is minimised over the box Ω. Two phases alternate:
  *  - projected gradient steps x ← P(x − α∇q), α from the Cauchy step along the gradient's free
  *    part and halved until q falls enough (Armijo), while the set of entries at a bound still
  *    changes and the steps still pay (at most GP_MAX in a row): each may move many entries to
@@ -43,12 +43,12 @@ enum { GP_MAX = 5, SEARCH_MAX = 40, FLAT_WINDOW = 10, STALL_MAX = 10 };
 
 int kn_gpcg_handles(const kn_prox_spec *s)
 {
-    return s->l1 == 0 && s->tv == 0 && !s->has_sum;
+    return (s->l1 == 0 || s->lo >= 0) && s->tv == 0 && !s->has_sum;
 }
 
 void kn_gpcg_vectors(kernest_reg reg, size_t *kernel_vecs, size_t *data_vecs)
 {
-    *kernel_vecs = reg == KERNEST_REG_NONE ? 7 : 8; /* g, d, p, r, w, xt, mask (+ z = LᵀL ·) */
+    *kernel_vecs = reg == KERNEST_REG_NONE ? 8 : 9; /* g, d, p, r, w, xt, mask, ones (+ z = LᵀL ·) */
     *data_vecs = 5;                                 /* Hx, Hd, Hp, H xt, Hx − b */
 }
 
@@ -60,7 +60,8 @@ typedef struct work {
     const kn_vec *b;
     int reg;
     double lam;
-    kn_vec *g, *d, *p, *r, *w, *xt, *mask, *z;
+    double l1;                  /* the ℓ1 weight: l1·Σx on Ω, where every entry is >= 0 */
+    kn_vec *g, *d, *p, *r, *w, *xt, *mask, *ones, *z;
     kn_vec *hx, *hd, *hp, *ht, *res;
     double *xh, *gh;            /* host copies of x and ∇q; then gh holds the free entries' mask */
     unsigned char *face;        /* 1: a free entry strictly inside its bounds, at the last step */
@@ -83,12 +84,15 @@ static int value(work *w, const kn_vec *x, const kn_vec *hx, double *q, double *
         return st;
     if (w->prm->shift && (st = o->vec_dot(w->be, w->prm->shift, x, &sx)))
         return st;
+    double sum = 0.0;
+    if (w->l1 > 0 && (st = o->vec_dot(w->be, w->ones, x, &sum)))
+        return st;
     *fs = rr + w->lam * xz;
-    *q = 0.5 * *fs - sx;
+    *q = 0.5 * *fs - sx + w->l1 * sum;
     return KERNEST_OK;
 }
 
-/* g = ∇q(x) = Hᵀ(Hx − b) + λLᵀLx − g₀, after value() at the same x (res, z hold its parts) */
+/* g = ∇q(x) = Hᵀ(Hx − b) + λLᵀLx − g₀ + l1·1, after value() at the same x (res, z hold its parts) */
 static int gradient(work *w)
 {
     const kn_backend_ops *o = w->be->ops;
@@ -97,6 +101,8 @@ static int gradient(work *w)
         st = o->vec_axpy(w->be, w->g, w->lam, w->z);
     if (!st && w->prm->shift)
         st = o->vec_axpy(w->be, w->g, -1.0, w->prm->shift);
+    if (!st && w->l1 > 0)
+        st = o->vec_axpy(w->be, w->g, w->l1, w->ones);
     return st;
 }
 
@@ -271,7 +277,8 @@ static int resume_state(work *w, const kn_solver_state *rs, kn_vec *x, kn_vec *h
     return e;
 }
 
-/* 10ε of the working precision times ‖Hᵀb + g₀‖: below it ‖P∇q‖ is rounding (kn_cgls's floor) */
+/* 10ε of the working precision times ‖Hᵀb + g₀‖ (the gradient at 0 but for ℓ1's constant):
+ * below it ‖P∇q‖ is rounding (kn_cgls's floor) */
 static int precision_floor(work *w, double *out)
 {
     const kn_backend_ops *o = w->be->ops;
@@ -294,6 +301,7 @@ int kn_gpcg(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, const k
     work w = {.be = be, .prm = prm, .spec = spec, .proj = proj, .b = b};
     w.reg = prm->reg != KERNEST_REG_NONE && prm->lambda > 0;
     w.lam = w.reg ? prm->lambda : 0.0;
+    w.l1 = spec->l1;
     kn_vec *cur = x; /* the accepted iterate; swapped with w.xt, copied back into x at the end */
     double *qh = NULL, floor = 0.0, qx = 0.0, fs = 0.0;
     phase_state ps = {1, 0, 0.0, 0.0, 0, INFINITY};
@@ -317,6 +325,10 @@ int kn_gpcg(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, const k
         TRY(o->vec_create(be, n, kv[i]));
     if (w.reg)
         TRY(o->vec_create(be, n, &w.z));
+    if (w.l1 > 0) {
+        TRY(o->vec_create(be, n, &w.ones));
+        TRY(o->vec_fill(be, w.ones, 1.0));
+    }
     kn_vec **dv[] = {&w.hx, &w.hd, &w.hp, &w.ht, &w.res};
     for (size_t i = 0; i < sizeof dv / sizeof dv[0]; i++)
         TRY(o->vec_create(be, b->n, dv[i]));
@@ -497,7 +509,7 @@ done:
         st = o->vec_copy(be, x, cur);
     if (cur != x) /* w.xt holds the caller's x: free the solver's own vector, now in cur */
         w.xt = cur;
-    kn_vec **all[] = {&w.g, &w.d, &w.p, &w.r, &w.w, &w.xt, &w.mask, &w.z, &w.hx, &w.hd, &w.hp, &w.ht, &w.res};
+    kn_vec **all[] = {&w.g, &w.d, &w.p, &w.r, &w.w, &w.xt, &w.mask, &w.ones, &w.z, &w.hx, &w.hd, &w.hp, &w.ht, &w.res};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         o->vec_destroy(be, all[i]);
     free(qh);
