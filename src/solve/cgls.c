@@ -41,12 +41,6 @@ out:
     return e;
 }
 
-/* 10ε of the backend's working precision */
-static double precision_eps(const kn_backend *be)
-{
-    return 10.0 * (be->precision == KERNEST_SINGLE ? FLT_EPSILON : DBL_EPSILON);
-}
-
 /* *g = ⟨s, M⁻¹ s⟩ into w = M⁻¹ s when preconditioned; ‖s‖² otherwise (w unused) */
 static int norm2(kn_backend *be, const kn_solve_params *prm, const kn_vec *s, kn_vec *w, double *g)
 {
@@ -71,7 +65,7 @@ static int precision_floor(kn_backend *be, const kn_vec *b, const kn_solve_param
         st = o->vec_axpy(be, work, 1.0, prm->shift);
     if (!st)
         st = norm2(be, prm, work, w, &g2);
-    *out = precision_eps(be) * precision_eps(be) * g2;
+    *out = kn_precision_eps(be) * kn_precision_eps(be) * g2;
     return st;
 }
 
@@ -180,7 +174,7 @@ int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec 
         TRY(o->vec_copy(be, p, prm->precond ? w : s));
         gamma0 = gamma;
         if (!(xx > 0)) /* a cold start: s₀ is the residual at x = 0 */
-            floor2 = precision_eps(be) * precision_eps(be) * gamma0;
+            floor2 = kn_precision_eps(be) * kn_precision_eps(be) * gamma0;
         res->history[0] = 1.0;
         if (!isfinite(gamma0)) {
             res->reason = KERNEST_STOP_NONFINITE;

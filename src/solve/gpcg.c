@@ -27,7 +27,6 @@
  * otherwise; 1 more for the gradient after it. The sets live on the host: x and ∇q are
  * downloaded once per step that moves x (never inside a face run), the free entries' mask
  * uploaded. */
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +62,7 @@ typedef struct work {
     double l1;                  /* the ℓ1 weight: l1·Σx on Ω, where every entry is >= 0 */
     kn_vec *g, *d, *p, *r, *w, *xt, *mask, *ones, *z;
     kn_vec *hx, *hd, *hp, *ht, *res;
-    double *xh, *gh;            /* host copies of x and ∇q; then gh holds the free entries' mask */
+    double *xh, *gh;            /* host copies of x and ∇q; then gh holds the mask's values */
     unsigned char *face;        /* 1: a free entry strictly inside its bounds, at the last step */
     /* the last classification */
     double pg;                  /* ‖P∇q‖ */
@@ -107,8 +106,8 @@ static int gradient(work *w)
 }
 
 /* The sets at x from x and g on the host: pg, nfree, changed (against the last
- * classification's face, which this one replaces), and in w->gh the mask of the free entries no
- * bound holds */
+ * classification's face, which this one replaces), and w->mask: the free entries no bound holds
+ * (built in w->gh, uploaded) */
 static int classify(work *w, const kn_vec *x)
 {
     const kn_backend_ops *o = w->be->ops;
@@ -132,7 +131,7 @@ static int classify(work *w, const kn_vec *x)
         w->gh[i] = !held && !binding;
     }
     w->pg = sqrt(pg2);
-    return KERNEST_OK;
+    return o->vec_upload(w->be, w->mask, w->gh);
 }
 
 /* One point of a projected search: xt = P(x + a·dir) with H xt into ht (from hx + a·hdir when
@@ -194,8 +193,9 @@ static int accept(work *w, kn_vec **x, double qt, double ft, double *qx, double 
     return st ? st : classify(w, *x);
 }
 
-/* The state at a step's end (the next step reads nothing else): x, Hx, the face, the objective's
- * last FLAT_WINDOW values, the phase and the counters. */
+/* The state at a step's end (the next step reads nothing else): x, Hx, the objective's last
+ * FLAT_WINDOW values, the phase and the counters. The sets are not saved: they are classify's
+ * at x, as the resume finds them again. */
 typedef struct phase_state {
     int in_gp, gp_count; /* in the gradient phase; its steps so far */
     double best_dec, pg0; /* its best step's decrease; ‖P∇q‖ at the start */
@@ -219,19 +219,14 @@ static int save_state(work *w, const kn_solve_result *res, int kb, const kn_vec 
                       const double *qh, int kfirst, const phase_state *ps, const kn_gpcg_info *info)
 {
     kn_solver_state st = {.solver = KERNEST_SOLVER_GPCG};
-    const size_t n = x->n;
-    double *f = malloc((n ? n : 1) * sizeof *f), qtail[FLAT_WINDOW];
+    double qtail[FLAT_WINDOW];
     int e;
-    if (!f)
-        return kn_error(KERNEST_E_NOMEM, "checkpoint: out of memory");
-    for (size_t i = 0; i < n; i++)
-        f[i] = w->face[i];
     for (int j = 0; j < FLAT_WINDOW; j++) {
         const int at = kb - (FLAT_WINDOW - 1 - j);
         qtail[j] = qh[at >= kfirst ? at : kfirst];
     }
     if ((e = kn_state_put_vec(w->be, &st, "x", x)) || (e = kn_state_put_vec(w->be, &st, "hx", hx)) ||
-        (e = kn_state_put_values(&st, "face", f, n)) || (e = kn_state_put_values(&st, "qtail", qtail, FLAT_WINDOW)) ||
+        (e = kn_state_put_values(&st, "qtail", qtail, FLAT_WINDOW)) ||
         (e = kn_state_put_history(&st, res->history, kb)))
         goto out;
     kn_state_put_scalar(&st, "in_gp", ps->in_gp);
@@ -247,33 +242,24 @@ static int save_state(work *w, const kn_solve_result *res, int kb, const kn_vec 
     e = w->prm->hooks->save ? w->prm->hooks->save(w->prm->hooks->user, &st) : KERNEST_OK;
 out:
     kn_state_free(&st);
-    free(f);
     return e;
 }
 
 static int resume_state(work *w, const kn_solver_state *rs, kn_vec *x, kn_vec *hx, double *qtail,
                         phase_state *ps, kn_gpcg_info *info)
 {
-    const size_t n = x->n;
     double v[10];
-    double *f = malloc((n ? n : 1) * sizeof *f);
     int e;
-    if (!f)
-        return kn_error(KERNEST_E_NOMEM, "--resume: out of memory");
     if (!(e = kn_state_check(rs, KERNEST_SOLVER_GPCG, w->prm->maxiter)) && !(e = kn_state_get_vec(w->be, rs, "x", x)) &&
-        !(e = kn_state_get_vec(w->be, rs, "hx", hx)) && !(e = kn_state_get_values(rs, "face", f, n)) &&
-        !(e = kn_state_get_values(rs, "qtail", qtail, FLAT_WINDOW)) && !(e = kn_state_get_scalar(rs, "in_gp", &v[0])) &&
+        !(e = kn_state_get_vec(w->be, rs, "hx", hx)) && !(e = kn_state_get_values(rs, "qtail", qtail, FLAT_WINDOW)) && !(e = kn_state_get_scalar(rs, "in_gp", &v[0])) &&
         !(e = kn_state_get_scalar(rs, "gp_count", &v[1])) && !(e = kn_state_get_scalar(rs, "best_dec", &v[2])) &&
         !(e = kn_state_get_scalar(rs, "pg0", &v[3])) && !(e = kn_state_get_scalar(rs, "gp_steps", &v[4])) &&
         !(e = kn_state_get_scalar(rs, "cg_steps", &v[5])) && !(e = kn_state_get_scalar(rs, "faces", &v[6])) &&
         !(e = kn_state_get_scalar(rs, "searches", &v[7])) && !(e = kn_state_get_scalar(rs, "stalled", &v[8])) &&
         !(e = kn_state_get_scalar(rs, "best_pg", &v[9]))) {
-        for (size_t i = 0; i < n; i++)
-            w->face[i] = f[i] != 0.0;
         *ps = (phase_state){(int)v[0], (int)v[1], v[2], v[3], (int)v[8], v[9]};
         *info = (kn_gpcg_info){(int)v[4], (int)v[5], (int)v[6], (int)v[7]};
     }
-    free(f);
     return e;
 }
 
@@ -282,14 +268,13 @@ static int resume_state(work *w, const kn_solver_state *rs, kn_vec *x, kn_vec *h
 static int precision_floor(work *w, double *out)
 {
     const kn_backend_ops *o = w->be->ops;
-    const double eps = 10.0 * (w->be->precision == KERNEST_SINGLE ? FLT_EPSILON : DBL_EPSILON);
     double nrm = 0.0;
     int st = o->op_adjoint(w->be, w->b, w->w);
     if (!st && w->prm->shift)
         st = o->vec_axpy(w->be, w->w, 1.0, w->prm->shift);
     if (!st)
         st = o->vec_nrm2(w->be, w->w, &nrm);
-    *out = eps * nrm;
+    *out = kn_precision_eps(w->be) * nrm;
     return st;
 }
 
@@ -306,7 +291,7 @@ int kn_gpcg(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, const k
     double *qh = NULL, floor = 0.0, qx = 0.0, fs = 0.0;
     phase_state ps = {1, 0, 0.0, 0.0, 0, INFINITY};
     int st = 0, k0 = 0, kfirst = 0, pending_save = 0;
-    const double eps = 10.0 * (be->precision == KERNEST_SINGLE ? FLT_EPSILON : DBL_EPSILON);
+    const double eps = kn_precision_eps(be);
     *info = (kn_gpcg_info){0};
     res->reason = KERNEST_STOP_MAXITER;
     res->iterations = 0;
@@ -345,17 +330,7 @@ int kn_gpcg(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, const k
             qh[j] = qtail[FLAT_WINDOW - 1 - (k0 - j)];
         TRY(value(&w, cur, w.hx, &qx, &fs));
         TRY(gradient(&w));
-        unsigned char *keep_face = malloc(n ? n : 1);
-        if (!keep_face) {
-            st = kn_error(KERNEST_E_NOMEM, "--resume: out of memory");
-            goto done;
-        }
-        memcpy(keep_face, w.face, n);
-        st = classify(&w, cur); /* the sets again; the face as saved (the phase was decided) */
-        memcpy(w.face, keep_face, n);
-        free(keep_face);
-        if (st)
-            goto done;
+        TRY(classify(&w, cur)); /* the sets at x again (the phase was decided and saved) */
     } else {
         TRY(kn_prox_apply(be, proj, 1.0, cur)); /* start from a point of Ω */
         TRY(o->op_apply(be, cur, w.hx));
@@ -395,7 +370,6 @@ int kn_gpcg(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, const k
         if (ps.in_gp || w.nfree == 0) {
             /* a projected gradient step: the Cauchy step along the free part of the gradient */
             double num = 0.0, den = 0.0, gz = 0.0, qt = 0.0, ft = 0.0;
-            TRY(o->vec_upload(be, w.mask, w.gh));
             TRY(o->vec_copy(be, w.d, w.g));
             TRY(o->vec_mul(be, w.d, w.mask));
             TRY(o->op_apply(be, w.d, w.hp));
@@ -433,7 +407,6 @@ int kn_gpcg(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, const k
             /* conjugate gradients on the free entries, then a projected search along their sum */
             double rr = 0.0, best = 0.0;
             const int kb = k; /* the last step's end */
-            TRY(o->vec_upload(be, w.mask, w.gh));
             TRY(o->vec_copy(be, w.r, w.g));
             TRY(o->vec_scale(be, w.r, -1.0));
             TRY(o->vec_mul(be, w.r, w.mask));

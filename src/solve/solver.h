@@ -4,6 +4,8 @@
 #ifndef KN_SOLVER_H
 #define KN_SOLVER_H
 
+#include <float.h>
+
 #include "backend/backend.h"
 #include "solver_state.h"
 
@@ -45,6 +47,12 @@ typedef struct kn_solve_params {
                               normal equations (kernel space): preconditioned CGLS, which then
                               measures s in the M⁻¹ norm (tol and history too) */
 } kn_solve_params;
+
+/* 10ε of the backend's working precision: the resolution the solvers' precision floors use */
+static inline double kn_precision_eps(const kn_backend *be)
+{
+    return 10.0 * (be->precision == KERNEST_SINGLE ? FLT_EPSILON : DBL_EPSILON);
+}
 
 /* What the hooks ask after iteration k (0 when there are none). */
 static inline int kn_hooks_after(const kn_solve_params *prm, int k, double residual, double elapsed)
