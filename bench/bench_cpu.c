@@ -294,7 +294,7 @@ static int parse_args(int argc, char **argv, args *a)
 /* One kn_cgls from x = 0 with tol 0: exactly `iters` iterations; returns seconds or <0. */
 static double timed_cgls(kn_backend *be, const kn_vec *b, kn_vec *x, int iters)
 {
-    kn_solve_params prm = {KERNEST_REG_NONE, 0.0, 0.0, iters, NULL, NULL, NULL};
+    kn_solve_params prm = {.reg = KERNEST_REG_NONE, .maxiter = iters};
     kn_solve_result res = {0};
     be->ops->vec_fill(be, x, 0.0);
     double t0 = kn_now();

@@ -277,7 +277,7 @@ static int make_problem(long n, long seed, kernest_array **A, kernest_array **B,
 /* One kn_cgls from x = 0 with tol 0: exactly iters iterations; seconds, or < 0. */
 static double timed_cgls(kn_backend *be, const kn_vec *b, kn_vec *x, int iters)
 {
-    kn_solve_params prm = {KERNEST_REG_NONE, 0.0, 0.0, iters, NULL, NULL, NULL};
+    kn_solve_params prm = {.reg = KERNEST_REG_NONE, .maxiter = iters};
     kn_solve_result res = {0};
     be->ops->vec_fill(be, x, 0.0);
     cudaDeviceSynchronize();

@@ -288,14 +288,18 @@ const char *kernest_solver_name(kernest_solver solver);
  * background's projection), Φ the model's map (the identity for pixels) and G the prior's Gram
  * matrix. Preconditioned, CGLS measures its residual, tol and history in the M⁻¹ norm. */
 typedef enum kernest_precond {
-    KERNEST_PRECOND_AUTO = 0,   /* the default: jacobi for radial and lowrank's half-steps, none
-                                   for pixels and harmonic (where it measured slower to the same
-                                   accuracy; README, "The preconditioner") */
+    KERNEST_PRECOND_AUTO = 0,   /* the default: mean for radial, jacobi for lowrank's half-steps,
+                                   none for pixels and harmonic (where jacobi measured slower to
+                                   the same accuracy; README, "The preconditioner") */
     KERNEST_PRECOND_JACOBI = 1, /* M as above, for every model */
-    KERNEST_PRECOND_NONE = 2    /* plain CGLS (tol on ‖Hᵀr − λLᵀLk‖ relative to its start) */
+    KERNEST_PRECOND_NONE = 2,   /* plain CGLS (tol on ‖Hᵀr − λLᵀLk‖ relative to its start) */
+    KERNEST_PRECOND_MEAN = 3    /* jacobi on A less its mean, plus the normal equations' share of
+                                   A's mean as a rank-64 correction (README, "The
+                                   preconditioner"): radial and harmonic, one kernel, no
+                                   background; jacobi elsewhere */
 } kernest_precond;
 
-int kernest_precond_parse(const char *s); /* "auto" | "jacobi" | "none"; -1 otherwise */
+int kernest_precond_parse(const char *s); /* "auto" | "jacobi" | "none" | "mean"; -1 otherwise */
 const char *kernest_precond_name(kernest_precond precond);
 
 /* Where the kernel may be non-zero; pixels outside are forced to 0. Disk and box are centred on
@@ -610,7 +614,7 @@ typedef struct kernest_report {
     size_t kernel_in;             /* C_in/groups: each kernel's input channels, K's second axis
                                      (and the uncertainty maps' and profiles'); C_in without groups */
     /* ---- the solver's preconditioner ---- */
-    char precond[16];             /* cgls: "jacobi" or "none", what the solve ran with (the
+    char precond[16];             /* cgls: "jacobi", "mean" or "none", what the solve ran with (the
                                      residual history is in its norm); "" for fista */
 } kernest_report;
 

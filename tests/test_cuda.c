@@ -1112,7 +1112,7 @@ Test(cuda, operator_2048_single_matches_cpu)
 typedef enum solve_kind {
     SOLVE_SINGLE_GRAD, SOLVE_SUM, SOLVE_FIX, SOLVE_BOUNDS, SOLVE_HARMONIC, SOLVE_LOWRANK,
     SOLVE_BACKGROUND, SOLVE_PAIRS_MASKS, SOLVE_CHANNELS_PRIORS, SOLVE_RADIAL_JACOBI, SOLVE_PIXEL_JACOBI,
-    SOLVE_LOWRANK_BACKGROUND
+    SOLVE_LOWRANK_BACKGROUND, SOLVE_RADIAL_MEAN, SOLVE_RADIAL_MEAN_MASKS
 } solve_kind;
 
 typedef struct solve_case {
@@ -1134,7 +1134,10 @@ ParameterizedTestParameters(cuda, solves_match_cpu)
         {"--background", SOLVE_BACKGROUND, KERNEST_DOUBLE, 1e-6},
         {"3 pairs with masks, single", SOLVE_PAIRS_MASKS, KERNEST_SINGLE, 1e-3},
         {"channels + nonneg", SOLVE_CHANNELS_PRIORS, KERNEST_DOUBLE, 1e-4},
-        {"radial + grad, Jacobi (auto)", SOLVE_RADIAL_JACOBI, KERNEST_DOUBLE, 1e-6},
+        {"radial + grad, --precond jacobi", SOLVE_RADIAL_JACOBI, KERNEST_DOUBLE, 1e-6},
+        /* the low-rank part of mean through the table's dots and axpys */
+        {"radial + grad, mean (auto)", SOLVE_RADIAL_MEAN, KERNEST_DOUBLE, 1e-6},
+        {"radial + grad, mean, 3 pairs with masks, single", SOLVE_RADIAL_MEAN_MASKS, KERNEST_SINGLE, 1e-3},
         {"pixel + grad, --precond jacobi, single", SOLVE_PIXEL_JACOBI, KERNEST_SINGLE, 1e-3},
         /* each side's operator refilled at every later half-step (sparse_values), with the
          * background's maps kept */
@@ -1148,7 +1151,8 @@ ParameterizedTest(solve_case *sc, cuda, solves_match_cpu)
     require_gpu();
     unsigned long long seed = 31 + sc->kind;
     kernest_array *A[3] = {0}, *B[3] = {0};
-    size_t npairs = sc->kind == SOLVE_PAIRS_MASKS ? 3 : 1;
+    const int masks = sc->kind == SOLVE_PAIRS_MASKS || sc->kind == SOLVE_RADIAL_MEAN_MASKS;
+    size_t npairs = masks ? 3 : 1;
     kernest_array *Kt = tu_random_array(7, 7, 0, 1, &seed);
     for (size_t i = 0; i < npairs; i++) {
         if (sc->kind == SOLVE_CHANNELS_PRIORS) { /* 2 samples, 2 -> 1 channels */
@@ -1166,7 +1170,7 @@ ParameterizedTest(solve_case *sc, cuda, solves_match_cpu)
         cr_assert(A[i] && B[i]);
         for (size_t j = 0; j < B[i]->size; j++) {
             B[i]->data[j] += 1e-2 * (tu_rand(&seed) - 0.5) + (sc->kind == SOLVE_BACKGROUND || sc->kind == SOLVE_LOWRANK_BACKGROUND ? 0.3 : 0.0);
-            if (sc->kind == SOLVE_PAIRS_MASKS && tu_rand(&seed) < 0.1)
+            if (masks && tu_rand(&seed) < 0.1)
                 B[i]->data[j] = NAN;
         }
     }
@@ -1194,7 +1198,12 @@ ParameterizedTest(solve_case *sc, cuda, solves_match_cpu)
         break;
     case SOLVE_PAIRS_MASKS: break;
     case SOLVE_CHANNELS_PRIORS: opt.kh = opt.kw = 5; opt.nonneg = 1; opt.tol = 1e-9; break;
-    case SOLVE_RADIAL_JACOBI: opt.model = KERNEST_MODEL_RADIAL; opt.reg = KERNEST_REG_GRAD; opt.lambda = 1e-2; break;
+    case SOLVE_RADIAL_JACOBI:
+    case SOLVE_RADIAL_MEAN:
+    case SOLVE_RADIAL_MEAN_MASKS:
+        opt.model = KERNEST_MODEL_RADIAL, opt.reg = KERNEST_REG_GRAD, opt.lambda = 1e-2;
+        opt.precond = sc->kind == SOLVE_RADIAL_JACOBI ? KERNEST_PRECOND_JACOBI : KERNEST_PRECOND_AUTO;
+        break;
     case SOLVE_PIXEL_JACOBI:
         opt.reg = KERNEST_REG_GRAD, opt.lambda = 1e-2, opt.precond = KERNEST_PRECOND_JACOBI;
         break;
@@ -1212,6 +1221,8 @@ ParameterizedTest(solve_case *sc, cuda, solves_match_cpu)
     cr_assert_str_eq(rg->precond, rc->precond, "%s: the GPU solve ran with another preconditioner", sc->name);
     if (sc->kind == SOLVE_RADIAL_JACOBI || sc->kind == SOLVE_PIXEL_JACOBI)
         cr_assert_str_eq(rg->precond, "jacobi", "%s", sc->name);
+    if (sc->kind == SOLVE_RADIAL_MEAN || sc->kind == SOLVE_RADIAL_MEAN_MASKS)
+        cr_assert_str_eq(rg->precond, "mean", "%s", sc->name);
     double d = tu_rel_diff(Kg, Kc);
     cr_log_info("%s: GPU vs CPU %.3g (iterations cpu %d, gpu %d)", sc->name, d, rc->iterations, rg->iterations);
     cr_assert_leq(d, sc->tol, "%s: GPU vs CPU kernel relative difference %.3g", sc->name, d);

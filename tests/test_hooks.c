@@ -247,8 +247,13 @@ Test(hooks, resume_keeps_the_preconditioner)
     o.maxiter = 30;
     o.precond = KERNEST_PRECOND_NONE;
     cr_assert_eq(kernest_estimate(CA(&A), CA(&B), 1, &o, &K, NULL), KERNEST_E_INVALID);
-    cr_assert(strstr(kernest_last_error(), "was preconditioned, this one is not"), "%s", kernest_last_error());
-    o.precond = KERNEST_PRECOND_AUTO; /* radial: jacobi, as written */
+    cr_assert(strstr(kernest_last_error(), "was preconditioned by a diagonal and a low-rank part, this one is not "
+                                           "preconditioned"),
+              "%s", kernest_last_error());
+    o.precond = KERNEST_PRECOND_JACOBI;
+    cr_assert_eq(kernest_estimate(CA(&A), CA(&B), 1, &o, &K, NULL), KERNEST_E_INVALID);
+    cr_assert(strstr(kernest_last_error(), "this one is preconditioned by a diagonal"), "%s", kernest_last_error());
+    o.precond = KERNEST_PRECOND_AUTO; /* radial: mean, as written */
     cr_assert_eq(kernest_estimate(CA(&A), CA(&B), 1, &o, &K, NULL), KERNEST_OK, "%s", kernest_last_error());
     kernest_array_destroy(&K);
     free(ck);
@@ -402,7 +407,7 @@ static void run_solver(int fista, kernest_precision prec, int maxiter, int nan_a
     cr_assert_eq(be->ops->vec_create(be, pb.m, &b), KERNEST_OK);
     cr_assert_eq(be->ops->vec_upload(be, b, B->data), KERNEST_OK);
     cr_assert_eq(be->ops->vec_create(be, pb.n, &x), KERNEST_OK);
-    kn_solve_params prm = {KERNEST_REG_NONE, 0, 0, maxiter, NULL, NULL, NULL};
+    kn_solve_params prm = {.reg = KERNEST_REG_NONE, .maxiter = maxiter};
     kn_fista_info info;
     int st = fista ? kn_fista(be, b, &prm, NULL, x, res, &info) : kn_cgls(be, b, &prm, x, res);
     cr_assert_eq(st, KERNEST_OK);

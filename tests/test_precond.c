@@ -251,11 +251,13 @@ Test(precond, the_command_line_and_the_report, .init = tu_dir_setup, .fini = tu_
     char cmd[4096], err[1024];
     snprintf(cmd, sizeof cmd, "estimate '%s' '%s' -o '%s' --model radial --reg grad --lambda 1 --precond diag", pa, pb, pk);
     cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 2);
-    cr_assert(strstr(err, "--precond: 'diag' is not auto, jacobi or none"), "%s", err);
+    cr_assert(strstr(err, "--precond: 'diag' is not auto, jacobi, mean or none"), "%s", err);
     cr_assert(!tu_exists(pk), "a refused option left %s", pk);
-    const char *const runs[4][3] = {{"radial", "auto", "jacobi"}, {"radial", "none", "none"},
-                                    {"pixel", "auto", "none"}, {"pixel", "jacobi", "jacobi"}};
-    for (int i = 0; i < 4; i++) {
+    const char *const runs[7][3] = {{"radial", "auto", "mean"},  {"radial", "none", "none"},
+                                    {"radial", "jacobi", "jacobi"}, {"radial", "mean", "mean"},
+                                    {"pixel", "auto", "none"},   {"pixel", "jacobi", "jacobi"},
+                                    {"pixel", "mean", "jacobi"}};
+    for (int i = 0; i < 7; i++) {
         snprintf(cmd, sizeof cmd, "estimate '%s' '%s' -o '%s' --model %s --reg grad --lambda 1 --precond %s "
                  "--report '%s' --quiet", pa, pb, pk, runs[i][0], runs[i][1], pr);
         cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 0, "%s", err);

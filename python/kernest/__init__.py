@@ -212,7 +212,7 @@ _REGS = {"none": 0, "ridge": 1, "grad": 2}
 _PRECISIONS = {"double": 0, "single": 1, None: 2}
 _MODELS = {"pixel": 0, "radial": 1, "harmonic": 2, "lowrank": 3}
 _SOLVERS = {"auto": 0, "cgls": 1, "fista": 2, "gpcg": 3}
-_PRECONDS = {"auto": 0, "jacobi": 1, "none": 2}
+_PRECONDS = {"auto": 0, "jacobi": 1, "none": 2, "mean": 3}
 _LAYOUTS = {"auto": 0, "chw": 1, "nchw": 2}
 _PADDING_MODES = {"zeros": 0, "reflect": 1, "replicate": 2, "circular": 3}
 
@@ -442,9 +442,10 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
     residual is down to the working precision's resolution: 10 eps of its value at K = 0), FISTA when the
     relative change of K is <= tol; both after maxiter iterations at most (after the automatic choice
     ran on a window of a large problem, its final solve on all the data after 10*maxiter).
-    precond: CGLS's diagonal preconditioner, "auto" (jacobi for radial and lowrank; none for pixel
-    and harmonic) | "jacobi" | "none"; preconditioned, tol is measured in its norm (README, "The
-    preconditioner").
+    precond: CGLS's preconditioner, "auto" (mean for radial, jacobi for lowrank; none for pixel and
+    harmonic) | "jacobi" (a diagonal) | "mean" (radial, one kernel, no background: jacobi of A less
+    its mean plus the mean's share as a rank-64 correction; jacobi elsewhere) | "none";
+    preconditioned, tol is measured in its norm (README, "The preconditioner").
     threads: CPU threads (0 = all cores). precision: None (double on CPU, single on GPU),
     "double" or "single". device: "auto" | "cpu" | "cuda" | "cuda:N".
     Priors (any constraint, l1 or tv selects FISTA under solver="auto"):

@@ -80,7 +80,7 @@ int kn_report_make(const kn_session *s, kn_fit *fit, kernest_report **out)
     snprintf(rep->backend, sizeof rep->backend, "%s", s->be->ops->name);
     snprintf(rep->solver, sizeof rep->solver, "%s", kernest_solver_name(fit->solver));
     snprintf(rep->precond, sizeof rep->precond, "%s",
-             fit->solver != KERNEST_SOLVER_CGLS ? "" : fit->precond ? "jacobi" : "none");
+             fit->solver != KERNEST_SOLVER_CGLS ? "" : fit->precond == 2 ? "mean" : fit->precond ? "jacobi" : "none");
     rep->model = fit->model.kind;
     if (fit->model.kind != KERNEST_MODEL_PIXEL) {
         rep->profile = fit->x;

@@ -125,7 +125,7 @@ int kn_options_check(const kernest_options *opt)
         return kn_error(KERNEST_E_INVALID, "--outer-tol: must be a finite number >= 0, got %g", opt->outer_tol);
     if ((unsigned)opt->solver > KERNEST_SOLVER_GPCG)
         return kn_error(KERNEST_E_INVALID, "--solver: unknown solver %d", (int)opt->solver);
-    if ((unsigned)opt->precond > KERNEST_PRECOND_NONE)
+    if ((unsigned)opt->precond > KERNEST_PRECOND_MEAN)
         return kn_error(KERNEST_E_INVALID, "--precond: unknown preconditioner %d", (int)opt->precond);
     if (!(opt->l1 >= 0) || !isfinite(opt->l1))
         return kn_error(KERNEST_E_INVALID, "--reg l1: the weight must be a finite number >= 0, got %g", opt->l1);

@@ -90,9 +90,12 @@ static const char usage[] =
     "                           fista with them. gpcg: --nonneg/--bounds (with --support, --fix,\n"
     "                           l1 when the bounds are >= 0; not --sum, tv), solved to the\n"
     "                           minimiser (README, \"Priors\")\n"
-    "      --precond P          auto | jacobi | none: CGLS's diagonal preconditioner (from A and\n"
-    "                           the prior; --tol is then measured in its norm). auto (default):\n"
-    "                           jacobi for radial and lowrank, none for pixel and harmonic\n"
+    "      --precond P          auto | jacobi | mean | none: CGLS's preconditioner (from A and the\n"
+    "                           prior; --tol is then measured in its norm). jacobi: a diagonal.\n"
+    "                           mean (radial, one kernel, no --background; jacobi elsewhere):\n"
+    "                           jacobi of A less its mean plus A's mean's share as a rank-64\n"
+    "                           correction. auto (default): mean for radial, jacobi for lowrank,\n"
+    "                           none for pixel and harmonic\n"
     "models (r = distance from the kernel centre ((Kh-1)/2, (Kw-1)/2); theta = atan2(row offset,\n"
     "column offset), rows down: it turns from the +column axis towards +row, as synth's ANGLE):\n"
     "  radial       K = f(r), f on knots 1 px apart, linear interpolation. grad: smoothness of f along\n"
@@ -278,7 +281,7 @@ int cli_estimate_parse(int argc, char **argv, cli_estimate *job)
         }
         case 3008: {
             int v2 = kernest_precond_parse(optarg);
-            if (v2 < 0) { cli_usage_error("--precond: '%s' is not auto, jacobi or none", optarg); goto done; }
+            if (v2 < 0) { cli_usage_error("--precond: '%s' is not auto, jacobi, mean or none", optarg); goto done; }
             opt.precond = (kernest_precond)v2;
             break;
         }

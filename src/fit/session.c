@@ -58,7 +58,12 @@ static size_t solve_bytes(const kn_backend *be, const kn_problem *pb, const kn_m
     else if (solver == KERNEST_SOLVER_GPCG)
         kn_gpcg_vectors(reg, &kv, &dv);
     else
-        kn_cgls_vectors(reg, kn_precond_wanted(opt->precond, model), &kv, &dv);
+    {
+        const kernest_precond pk = kn_precond_kind(opt->precond, pb, model, background);
+        kn_cgls_vectors(reg, pk != KERNEST_PRECOND_NONE, &kv, &dv);
+        if (pk == KERNEST_PRECOND_MEAN)
+            kv += KN_PRECOND_MEAN_RANK; /* the low-rank part's vectors */
+    }
     if (solver != KERNEST_SOLVER_CGLS)
         kv += kn_prox_vectors(spec);
     else if (spec->keep)
@@ -402,10 +407,12 @@ static int solve_model(kn_session *s, const kernest_options *opt, kn_model *mode
     const kn_backend_ops *o = be->ops;
     const kn_problem *pb = &s->pb;
     kn_constraints cons = {0};
-    kn_vec *x = NULL, *b = NULL, *hx = NULL, *g = NULL, *pc = NULL;
-    double *z0 = NULL, *g0 = NULL, *dinv = NULL;
+    kn_vec *x = NULL, *b = NULL, *hx = NULL, *g = NULL, *pc = NULL, *pw[KN_PRECOND_LR_MAX] = {NULL};
+    kn_precond_host ph = {0};
+    kn_precond_lr lr = {0};
+    double *z0 = NULL, *g0 = NULL;
     kn_run_hooks rh = {0};
-    kn_solve_params prm = {opt->reg, opt->lambda, opt->tol, opt->maxiter, NULL, NULL, NULL};
+    kn_solve_params prm = {.reg = opt->reg, .lambda = opt->lambda, .tol = opt->tol, .maxiter = opt->maxiter};
     if ((st = plan_solve(be, pb, opt, &fit->model, &cons, &fit->solver, &fit->bytes_needed)))
         goto done;
     if ((st = kn_host_check("--maxiter: the residual history", (size_t)opt->maxiter + 1, sizeof(double))))
@@ -459,16 +466,24 @@ static int solve_model(kn_session *s, const kernest_options *opt, kn_model *mode
         if ((st = o->vec_upload(be, x, held ? z0 : x0)))
             goto done;
     }
-    if (fit->solver == KERNEST_SOLVER_CGLS && kn_precond_wanted(opt->precond, model)) { /* M⁻¹, from A and the prior */
-        if (!(dinv = malloc((model->nx ? model->nx : 1) * sizeof *dinv))) {
-            st = kn_error(KERNEST_E_NOMEM, "out of memory for the preconditioner");
+    const kernest_precond pk = fit->solver == KERNEST_SOLVER_CGLS
+                                   ? kn_precond_kind(opt->precond, pb, model, opt->background || opt->bias)
+                                   : KERNEST_PRECOND_NONE;
+    if (pk != KERNEST_PRECOND_NONE) { /* M⁻¹, from A and the prior */
+        if ((st = kn_precond_build(be, pb, model, opt->reg, opt->lambda, opt->background || opt->bias, pk, &ph)) ||
+            (st = o->vec_create(be, model->nx, &pc)) || (st = o->vec_upload(be, pc, ph.dinv)))
             goto done;
+        for (size_t i = 0; i < ph.k; i++) {
+            double *wi = ph.w + i * model->nx;
+            for (size_t j = 0; cons.spec.keep && j < model->nx; j++)
+                wi[j] *= cons.spec.keep[j]; /* held unknowns stay put: M⁻¹ compressed to the free ones */
+            if ((st = o->vec_create(be, model->nx, &pw[i])) || (st = o->vec_upload(be, pw[i], wi)))
+                goto done;
         }
-        if ((st = kn_precond_jacobi(be, pb, model, opt->reg, opt->lambda, opt->background || opt->bias, dinv)) ||
-            (st = o->vec_create(be, model->nx, &pc)) || (st = o->vec_upload(be, pc, dinv)))
-            goto done;
+        lr = (kn_precond_lr){.k = ph.k, .w = pw, .cinv = ph.cinv};
         prm.precond = pc;
-        fit->precond = 1;
+        prm.precond_lr = ph.k ? &lr : NULL;
+        fit->precond = ph.k ? 2 : 1;
     }
     /* progress, checkpoints, resume (a resumed solver replaces x by the checkpoint's) */
     if ((st = kn_run_hooks_init(&rh, pb, opt, fit->solver,
@@ -500,10 +515,13 @@ done:
     o->vec_destroy(be, &hx);
     o->vec_destroy(be, &g);
     o->vec_destroy(be, &pc);
+    for (size_t i = 0; i < KN_PRECOND_LR_MAX; i++)
+        if (pw[i])
+            o->vec_destroy(be, &pw[i]);
+    kn_precond_host_free(&ph);
     kn_constraints_free(&cons);
     free(z0);
     kn_run_hooks_free(&rh);
     free(g0);
-    free(dinv);
     return st;
 }

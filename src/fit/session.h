@@ -45,7 +45,7 @@ typedef struct kn_fit {
     kn_fista_info info;    /* FISTA's */
     kn_gpcg_info gpcg;     /* GPCG's */
     kernest_solver solver; /* the one that ran: CGLS, FISTA or GPCG */
-    int precond;           /* CGLS: 1 when preconditioned (jacobi) */
+    int precond;           /* CGLS: 0 none, 1 jacobi, 2 mean (jacobi with the low-rank part) */
     size_t bytes_needed;   /* working memory of the whole solve (operator + solver + model) */
     double solve_seconds;  /* the iterations */
     kn_warnings warnings;  /* e.g. a checkpoint that could not be written */

@@ -18,6 +18,13 @@ void kn_cgls_vectors(kernest_reg reg, int precond, size_t *kernel_vecs, size_t *
 /* The objective's decreases of the last FLAT_WINDOW iterations, the flat-objective test's */
 enum { FLAT_WINDOW = 10 };
 
+/* What preconditions the solve, as a checkpoint records it: 0 none, 1 a diagonal, 2 a diagonal
+ * with a low-rank correction */
+static double precond_code(const kn_solve_params *prm)
+{
+    return !prm->precond ? 0.0 : prm->precond_lr && prm->precond_lr->k ? 2.0 : 1.0;
+}
+
 /* Hands the state after an iteration (x, r, s, p, z, γ, γ₀ and the last decreases: all the next
  * one reads) to the save hook. */
 static int save_state(kn_backend *be, const kn_solve_params *prm, const kn_solve_result *res,
@@ -34,7 +41,7 @@ static int save_state(kn_backend *be, const kn_solve_params *prm, const kn_solve
         goto out;
     kn_state_put_scalar(&st, "gamma", gamma);
     kn_state_put_scalar(&st, "gamma0", gamma0);
-    kn_state_put_scalar(&st, "precond", prm->precond != NULL);
+    kn_state_put_scalar(&st, "precond", precond_code(prm));
     e = prm->hooks->save ? prm->hooks->save(prm->hooks->user, &st) : KERNEST_OK;
 out:
     kn_state_free(&st);
@@ -50,6 +57,20 @@ static int norm2(kn_backend *be, const kn_solve_params *prm, const kn_vec *s, kn
         return o->vec_dot(be, s, s, g);
     if ((st = o->vec_copy(be, w, s)) || (st = o->vec_mul(be, w, prm->precond)))
         return st;
+    const kn_precond_lr *lr = prm->precond_lr;
+    if (lr && lr->k) { /* w −= W C (Wᵀ s) */
+        double t[KN_PRECOND_LR_MAX];
+        for (size_t i = 0; i < lr->k; i++)
+            if ((st = o->vec_dot(be, lr->w[i], s, &t[i])))
+                return st;
+        for (size_t i = 0; i < lr->k; i++) {
+            double c = 0.0;
+            for (size_t j = 0; j < lr->k; j++)
+                c += lr->cinv[i * lr->k + j] * t[j];
+            if ((st = o->vec_axpy(be, w, -c, lr->w[i])))
+                return st;
+        }
+    }
     return o->vec_dot(be, s, w, g);
 }
 
@@ -146,9 +167,12 @@ int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec 
         double pc = 0.0; /* checkpoints from before preconditioning have no "precond": 0 */
         if (kn_state_get_scalar(rs, "precond", &pc))
             kn_error_clear();
-        if ((pc != 0.0) != (prm->precond != NULL)) {
-            st = kn_error(KERNEST_E_INVALID, "--resume: the checkpoint's solve was %spreconditioned, this one %s",
-                          pc != 0.0 ? "" : "not ", prm->precond ? "is" : "is not");
+        if (pc != precond_code(prm)) {
+            static const char *const what[] = {"not preconditioned", "preconditioned by a diagonal",
+                                               "preconditioned by a diagonal and a low-rank part"};
+            const int was = pc == 2.0 ? 2 : pc != 0.0, is = (int)precond_code(prm);
+            st = kn_error(KERNEST_E_INVALID, "--resume: the checkpoint's solve was %s, this one is %s", what[was],
+                          what[is]);
             goto done;
         }
         k0 = res->iterations = rs->iteration;

@@ -34,6 +34,15 @@ typedef struct kn_solve_hooks {
     const kn_solver_state *resume;
 } kn_solve_hooks;
 
+/* A low-rank correction of a diagonal preconditioner: M⁻¹ s = D⁻¹ s − Σ_ij w_i cinv_ij ⟨w_j, s⟩
+ * (the Woodbury form of M = D + a rank-k positive part; fit/precond.h builds it) */
+enum { KN_PRECOND_LR_MAX = 64 };
+typedef struct kn_precond_lr {
+    size_t k;              /* at most KN_PRECOND_LR_MAX */
+    kn_vec *const *w;      /* k kernel-space vectors */
+    const double *cinv;    /* k×k, row-major, symmetric */
+} kn_precond_lr;
+
 typedef struct kn_solve_params {
     kernest_reg reg; /* quadratic regulariser ½λ‖Lk‖² */
     double lambda;   /* >= 0 */
@@ -46,6 +55,8 @@ typedef struct kn_solve_params {
     const kn_vec *precond; /* CGLS: NULL, or M⁻¹, the inverse of a positive diagonal M of the
                               normal equations (kernel space): preconditioned CGLS, which then
                               measures s in the M⁻¹ norm (tol and history too) */
+    const struct kn_precond_lr *precond_lr; /* CGLS with precond: NULL, or a low-rank correction
+                                              of M⁻¹ (above) */
 } kn_solve_params;
 
 /* 10ε of the backend's working precision: the resolution the solvers' precision floors use */

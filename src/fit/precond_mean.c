@@ -1,0 +1,404 @@
+/* precond_mean.c — the low-rank part of CGLS's preconditioner --precond mean (see precond.h): the
+ * share of the normal equations that A's mean carries, Φᵀ EᵀE Φ, by a Nyström approximation. */
+#include <float.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/rng.h"
+#include "precond.h"
+
+/* The seed of the Nyström test matrix: the preconditioner is a function of the problem alone, so
+ * that a resumed solve runs with the one it was checkpointed with */
+#define MEAN_SEED 0x6b6e6d65616eULL
+
+/* Output rows [lo, hi] that tap t of a kernel reaches in one dimension (kn_tap_outputs), or for
+ * output row y the taps [lo, hi] that meet A: row r0 + y·s − t·d in [0, na). */
+static int taps_of_output(size_t y, size_t r0, size_t s, size_t d, size_t na, size_t nk, size_t *lo, size_t *hi)
+{
+    const long long R = (long long)r0 + (long long)y * (long long)s, top = R - (long long)na + 1;
+    long long a = top <= 0 ? 0 : (top + (long long)d - 1) / (long long)d, b = R / (long long)d;
+    if (b > (long long)nk - 1)
+        b = (long long)nk - 1;
+    if (a > b)
+        return 0;
+    *lo = (size_t)a;
+    *hi = (size_t)b;
+    return 1;
+}
+
+/* P = the (h+1)×(w+1) summed-area table of v (h×w): P[r][c] = Σ v over rows < r, columns < c.
+ * Rows, then blocks of columns, in parallel; each sum in a fixed order, whatever the threads. */
+static void area_table(const double *v, size_t h, size_t w, double *P, int threads)
+{
+    const size_t W = w + 1, nb = (W + 255) / 256;
+    memset(P, 0, W * sizeof *P);
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (size_t r = 0; r < h; r++) {
+        double row = 0.0;
+        P[(r + 1) * W] = 0.0;
+        for (size_t c = 0; c < w; c++) {
+            row += v[r * w + c];
+            P[(r + 1) * W + c + 1] = row;
+        }
+    }
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (size_t b = 0; b < nb; b++) {
+        const size_t c0 = b * 256, c1 = c0 + 256 < W ? c0 + 256 : W;
+        for (size_t r = 1; r <= h; r++)
+            for (size_t c = c0; c < c1; c++)
+                P[r * W + c] += P[(r - 1) * W + c];
+    }
+}
+
+/* Σ v over rows [ra, rb] and columns [ca, cb] from its table (w: v's width) */
+static double area_sum(const double *P, size_t w, size_t ra, size_t rb, size_t ca, size_t cb)
+{
+    const size_t W = w + 1;
+    return P[(rb + 1) * W + cb + 1] - P[ra * W + cb + 1] - P[(rb + 1) * W + ca] + P[ra * W + ca];
+}
+
+/* The ranges of one pair: taps per output row and column, output rows and columns per tap */
+typedef struct ranges {
+    size_t *ty, *tx; /* [2y], [2y+1]: taps of output row y (empty: lo > hi) */
+    size_t *oy, *ox; /* [2t], [2t+1]: output rows of tap t */
+} ranges;
+
+static void fill_ranges(const kn_problem *pb, const kn_pair *p, ranges *g)
+{
+    for (size_t y = 0; y < p->hb; y++)
+        if (!taps_of_output(y, p->row0, pb->sh, pb->dh, p->ha, pb->kh, &g->ty[2 * y], &g->ty[2 * y + 1]))
+            g->ty[2 * y] = 1, g->ty[2 * y + 1] = 0;
+    for (size_t x = 0; x < p->wb; x++)
+        if (!taps_of_output(x, p->col0, pb->sw, pb->dw, p->wa, pb->kw, &g->tx[2 * x], &g->tx[2 * x + 1]))
+            g->tx[2 * x] = 1, g->tx[2 * x + 1] = 0;
+    for (size_t t = 0; t < pb->kh; t++)
+        if (!kn_tap_outputs(t, p->row0, p->hb, pb->sh, pb->dh, p->ha, &g->oy[2 * t], &g->oy[2 * t + 1]))
+            g->oy[2 * t] = 1, g->oy[2 * t + 1] = 0;
+    for (size_t t = 0; t < pb->kw; t++)
+        if (!kn_tap_outputs(t, p->col0, p->wb, pb->sw, pb->dw, p->wa, &g->ox[2 * t], &g->ox[2 * t + 1]))
+            g->ox[2 * t] = 1, g->ox[2 * t + 1] = 0;
+}
+
+/* Φᵀ's rows are summed in CHUNKS fixed blocks, each into its own copy of the result, then the
+ * copies in order: the same sums whatever the threads */
+enum { CHUNKS = 64 };
+
+/* The work of one application of S = Φᵀ EᵀE Φ */
+typedef struct mean_op {
+    kn_backend *be;
+    const kn_problem *pb;
+    const kn_model *m;
+    const double *mu;  /* the mean of each pair's A */
+    int threads;
+    double *K, *PK;    /* Φx on the kernel's pixels and its table */
+    double *Y, *PY;    /* E K on one pair's window, and its table */
+    double *Z;         /* Eᵀ E K on the kernel's pixels */
+    double *acc;       /* CHUNKS × nx: Φᵀ Z by blocks of rows */
+    ranges g;
+} mean_op;
+
+/* out (nx) = Φᵀ EᵀE Φ x, E = H with each pair's A replaced by its mean (a box sum of K per
+ * output pixel; missing pixels of B give 0), summed over the pairs and the ranks */
+static int mean_apply(mean_op *op, const double *x, double *out)
+{
+    const kn_problem *pb = op->pb;
+    const kn_csr *phi = &op->m->phi;
+    const size_t kh = pb->kh, kw = pb->kw, n = kh * kw, nx = phi->cols;
+    const int th = op->threads;
+#pragma omp parallel for num_threads(th) schedule(static)
+    for (size_t r = 0; r < n; r++) { /* K = Φ x */
+        double v = 0.0;
+        for (size_t e = phi->row_ptr[r]; e < phi->row_ptr[r + 1]; e++)
+            v += phi->val[e] * x[phi->col[e]];
+        op->K[r] = v;
+    }
+    area_table(op->K, kh, kw, op->PK, th);
+    memset(op->Z, 0, n * sizeof *op->Z);
+    for (size_t i = 0; i < pb->npairs; i++) {
+        const kn_pair *p = &pb->pairs[i];
+        const double mu = op->mu[i];
+        const ranges *g = &op->g;
+        fill_ranges(pb, p, &op->g);
+#pragma omp parallel for num_threads(th) schedule(static)
+        for (size_t y = 0; y < p->hb; y++)
+            for (size_t xo = 0; xo < p->wb; xo++) {
+                const size_t j = y * p->wb + xo;
+                const size_t *ty = g->ty + 2 * y, *tx = g->tx + 2 * xo;
+                op->Y[j] = (p->B && isnan(p->B[j])) || ty[0] > ty[1] || tx[0] > tx[1]
+                               ? 0.0
+                               : mu * area_sum(op->PK, kw, ty[0], ty[1], tx[0], tx[1]);
+            }
+        area_table(op->Y, p->hb, p->wb, op->PY, th);
+#pragma omp parallel for num_threads(th) schedule(static)
+        for (size_t t = 0; t < kh; t++)
+            for (size_t u = 0; u < kw; u++) {
+                const size_t *oy = g->oy + 2 * t, *ox = g->ox + 2 * u;
+                if (oy[0] <= oy[1] && ox[0] <= ox[1])
+                    op->Z[t * kw + u] += mu * area_sum(op->PY, p->wb, oy[0], oy[1], ox[0], ox[1]);
+            }
+    }
+    int st = op->be->ops->host_sum && n ? op->be->ops->host_sum(op->be, op->Z, n) : KERNEST_OK;
+    if (st)
+        return st;
+#pragma omp parallel for num_threads(th) schedule(static)
+    for (size_t c = 0; c < CHUNKS; c++) { /* Φᵀ Z */
+        double *a = op->acc + c * nx;
+        memset(a, 0, nx * sizeof *a);
+        for (size_t r = c * n / CHUNKS; r < (c + 1) * n / CHUNKS; r++)
+            for (size_t e = phi->row_ptr[r]; e < phi->row_ptr[r + 1]; e++)
+                a[phi->col[e]] += phi->val[e] * op->Z[r];
+    }
+    memset(out, 0, nx * sizeof *out);
+    for (size_t c = 0; c < CHUNKS; c++)
+        for (size_t j = 0; j < nx; j++)
+            out[j] += op->acc[c * nx + j];
+    return KERNEST_OK;
+}
+
+/* Cholesky of the k×k SPD a in place (lower); 0 when it is not numerically positive definite */
+static int cholesky(double *a, size_t k)
+{
+    for (size_t j = 0; j < k; j++) {
+        double d = a[j * k + j];
+        for (size_t l = 0; l < j; l++)
+            d -= a[j * k + l] * a[j * k + l];
+        if (!(d > 0))
+            return 0;
+        a[j * k + j] = sqrt(d);
+        for (size_t i = j + 1; i < k; i++) {
+            double s = a[i * k + j];
+            for (size_t l = 0; l < j; l++)
+                s -= a[i * k + l] * a[j * k + l];
+            a[i * k + j] = s / a[j * k + j];
+        }
+    }
+    return 1;
+}
+
+/* inv = (L Lᵀ)⁻¹ from the Cholesky factor L (k×k), column by column (col: k values of work) */
+static void cholesky_inverse(const double *L, size_t k, double *inv, double *col)
+{
+    for (size_t c = 0; c < k; c++) {
+        for (size_t i = 0; i < k; i++) { /* L y = e_c */
+            double s = i == c ? 1.0 : 0.0;
+            for (size_t l = 0; l < i; l++)
+                s -= L[i * k + l] * col[l];
+            col[i] = s / L[i * k + i];
+        }
+        for (size_t i = k; i-- > 0;) { /* Lᵀ z = y */
+            double s = col[i];
+            for (size_t l = i + 1; l < k; l++)
+                s -= L[l * k + i] * col[l];
+            col[i] = s / L[i * k + i];
+        }
+        for (size_t i = 0; i < k; i++)
+            inv[i * k + c] = col[i];
+    }
+}
+
+/* The eigenvalues ev and eigenvectors V (columns, row-major k×k) of the symmetric k×k a
+ * (destroyed), by cyclic Jacobi rotations */
+static void sym_eigen(double *a, size_t k, double *ev, double *V)
+{
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j < k; j++)
+            V[i * k + j] = i == j;
+    for (int sweep = 0; sweep < 60; sweep++) {
+        double off = 0.0, all = 0.0;
+        for (size_t i = 0; i < k; i++)
+            for (size_t j = 0; j < k; j++) {
+                all += a[i * k + j] * a[i * k + j];
+                off += i != j ? a[i * k + j] * a[i * k + j] : 0.0;
+            }
+        if (off <= 1e-30 * all)
+            break;
+        for (size_t p = 0; p + 1 < k; p++)
+            for (size_t q = p + 1; q < k; q++) {
+                const double apq = a[p * k + q];
+                if (apq == 0.0)
+                    continue;
+                const double th = (a[q * k + q] - a[p * k + p]) / (2.0 * apq);
+                const double t = (th >= 0 ? 1.0 : -1.0) / (fabs(th) + sqrt(th * th + 1.0));
+                const double c = 1.0 / sqrt(t * t + 1.0), sn = t * c;
+                for (size_t r = 0; r < k; r++) { /* columns p, q */
+                    const double x = a[r * k + p], y = a[r * k + q];
+                    a[r * k + p] = c * x - sn * y;
+                    a[r * k + q] = sn * x + c * y;
+                }
+                for (size_t r = 0; r < k; r++) { /* rows p, q */
+                    const double x = a[p * k + r], y = a[q * k + r];
+                    a[p * k + r] = c * x - sn * y;
+                    a[q * k + r] = sn * x + c * y;
+                }
+                for (size_t r = 0; r < k; r++) {
+                    const double x = V[r * k + p], y = V[r * k + q];
+                    V[r * k + p] = c * x - sn * y;
+                    V[r * k + q] = sn * x + c * y;
+                }
+            }
+    }
+    for (size_t i = 0; i < k; i++)
+        ev[i] = a[i * k + i];
+}
+
+/* Orthonormalises the k columns of q (n values each, one after the other) in place by modified
+ * Gram–Schmidt, twice */
+static void orthonormalise(double *q, size_t n, size_t k)
+{
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t j = 0; j < k; j++) {
+            double *c = q + j * n;
+            for (size_t l = 0; l < j; l++) {
+                const double *b = q + l * n;
+                double d = 0.0;
+                for (size_t i = 0; i < n; i++)
+                    d += b[i] * c[i];
+                for (size_t i = 0; i < n; i++)
+                    c[i] -= d * b[i];
+            }
+            double nn = 0.0;
+            for (size_t i = 0; i < n; i++)
+                nn += c[i] * c[i];
+            nn = sqrt(nn);
+            for (size_t i = 0; i < n; i++)
+                c[i] = nn > 0 ? c[i] / nn : 0.0;
+        }
+}
+
+int kn_precond_mean(kn_backend *be, const kn_problem *pb, const kn_model *m, const double *mu, size_t rank,
+                    kn_precond_host *h)
+{
+    const size_t nx = m->nx, n = pb->kh * pb->kw;
+    size_t k = rank < nx ? rank : nx, hbmax = 0, wbmax = 0, mmax = 0;
+    if (k == 0)
+        return KERNEST_OK;
+    for (size_t i = 0; i < pb->npairs; i++) {
+        const kn_pair *p = &pb->pairs[i];
+        hbmax = p->hb > hbmax ? p->hb : hbmax;
+        wbmax = p->wb > wbmax ? p->wb : wbmax;
+        mmax = (p->hb + 1) * (p->wb + 1) > mmax ? (p->hb + 1) * (p->wb + 1) : mmax;
+    }
+    mean_op op = {.be = be, .pb = pb, .m = m, .mu = mu, .threads = be->threads > 0 ? be->threads : omp_get_max_threads()};
+    double *om = malloc(nx * k * sizeof *om), *y = malloc(nx * k * sizeof *y), *w = malloc(nx * k * sizeof *w);
+    double *c = malloc(k * k * sizeof *c), *cinv = malloc(k * k * sizeof *cinv), *col = malloc(k * sizeof *col),
+           *lamv = malloc(k * sizeof *lamv);
+    size_t *rng_buf = malloc(2 * (hbmax + wbmax + pb->kh + pb->kw) * sizeof *rng_buf);
+    op.K = malloc(n * sizeof *op.K);
+    op.PK = malloc((pb->kh + 1) * (pb->kw + 1) * sizeof *op.PK);
+    op.Y = malloc((mmax ? mmax : 1) * sizeof *op.Y);
+    op.PY = malloc((mmax ? mmax : 1) * sizeof *op.PY);
+    op.Z = malloc(n * sizeof *op.Z);
+    op.acc = malloc(CHUNKS * nx * sizeof *op.acc);
+    int st = KERNEST_OK;
+    if (!om || !y || !w || !c || !cinv || !col || !lamv || !rng_buf || !op.K || !op.PK || !op.Y || !op.PY || !op.Z || !op.acc) {
+        st = kn_error(KERNEST_E_NOMEM, "out of memory for the preconditioner's mean part");
+        goto done;
+    }
+    op.g.ty = rng_buf;
+    op.g.tx = op.g.ty + 2 * hbmax;
+    op.g.oy = op.g.tx + 2 * wbmax;
+    op.g.ox = op.g.oy + 2 * pb->kh;
+    /* Ω: nx×k, orthonormal columns (one after the other) from a fixed-seed Gaussian; Y = S Ω */
+    kn_rng r;
+    kn_rng_seed(&r, MEAN_SEED);
+    for (size_t j = 0; j < nx * k; j++)
+        om[j] = kn_rng_normal(&r);
+    orthonormalise(om, nx, k);
+    for (size_t j = 0; j < k; j++)
+        if ((st = mean_apply(&op, om + j * nx, y + j * nx)))
+            goto done;
+    /* the stable Nyström sketch (Tropp et al. 2017, Algorithm 3): Y_ν = Y + νΩ, G = ΩᵀY_ν = L Lᵀ,
+     * B = Y_ν L⁻ᵀ, B = U Σ Vᵀ, S ≈ U max(Σ² − ν, 0) Uᵀ */
+    double yy = 0.0;
+    for (size_t j = 0; j < nx * k; j++)
+        yy += y[j] * y[j];
+    double nu = sqrt((double)nx) * DBL_EPSILON * sqrt(yy);
+    int ok = 0;
+    for (int tries = 0; tries < 8 && !ok; tries++, nu *= 100.0) {
+        for (size_t a1 = 0; a1 < k; a1++)
+            for (size_t b1 = 0; b1 <= a1; b1++) {
+                double g = 0.0;
+                for (size_t i = 0; i < nx; i++)
+                    g += 0.5 * (om[a1 * nx + i] * y[b1 * nx + i] + om[b1 * nx + i] * y[a1 * nx + i]);
+                c[a1 * k + b1] = c[b1 * k + a1] = g + (a1 == b1 ? nu : 0.0);
+            }
+        ok = cholesky(c, k);
+    }
+    if (!ok) /* no sketch: the diagonal alone */
+        goto done;
+    nu /= 100.0;
+    for (size_t i = 0; i < nx; i++) { /* B = Y_ν L⁻ᵀ, row by row: B_i L ᵀ= Y_ν,i (into w) */
+        for (size_t j = 0; j < k; j++) {
+            double v = y[j * nx + i] + nu * om[j * nx + i];
+            for (size_t l = 0; l < j; l++)
+                v -= w[l * nx + i] * c[j * k + l];
+            w[j * nx + i] = v / c[j * k + j];
+        }
+    }
+    for (size_t a1 = 0; a1 < k; a1++) /* BᵀB = V Σ² Vᵀ */
+        for (size_t b1 = 0; b1 <= a1; b1++) {
+            double g = 0.0;
+            for (size_t i = 0; i < nx; i++)
+                g += w[a1 * nx + i] * w[b1 * nx + i];
+            cinv[a1 * k + b1] = cinv[b1 * k + a1] = g;
+        }
+    sym_eigen(cinv, k, col, c); /* col: Σ², c: V */
+    /* keep the components with λ = σ² − ν above 10⁻⁶ of the diagonal's scale (smaller ones change
+     * M by less than that): U = B V Σ⁻¹ into y, λ into lam */
+    double dmin = INFINITY;
+    for (size_t i = 0; i < nx; i++)
+        dmin = 1.0 / h->dinv[i] < dmin ? 1.0 / h->dinv[i] : dmin;
+    size_t kk = 0;
+    for (size_t j = 0; j < k; j++) {
+        const double lam = col[j] - nu;
+        if (!(lam > 1e-6 * dmin) || !(col[j] > 0))
+            continue;
+        const double inv_s = 1.0 / sqrt(col[j]);
+        for (size_t i = 0; i < nx; i++) {
+            double v = 0.0;
+            for (size_t l = 0; l < k; l++)
+                v += w[l * nx + i] * c[l * k + j];
+            y[kk * nx + i] = v * inv_s;
+        }
+        lamv[kk++] = lam;
+    }
+    if (!kk)
+        goto done;
+    /* M⁻¹ = D⁻¹ − W (Λ⁻¹ + UᵀW)⁻¹ Wᵀ, W = D⁻¹U */
+    for (size_t j = 0; j < kk; j++)
+        for (size_t i = 0; i < nx; i++)
+            w[j * nx + i] = h->dinv[i] * y[j * nx + i];
+    for (size_t a1 = 0; a1 < kk; a1++)
+        for (size_t b1 = 0; b1 <= a1; b1++) {
+            double q = 0.0;
+            for (size_t i = 0; i < nx; i++)
+                q += y[a1 * nx + i] * w[b1 * nx + i];
+            c[a1 * kk + b1] = c[b1 * kk + a1] = q + (a1 == b1 ? 1.0 / lamv[a1] : 0.0);
+        }
+    if (!cholesky(c, kk))
+        goto done;
+    cholesky_inverse(c, kk, cinv, col);
+    h->k = kk;
+    h->w = w;
+    h->cinv = cinv;
+    w = cinv = NULL;
+done:
+    free(om);
+    free(y);
+    free(w);
+    free(c);
+    free(cinv);
+    free(col);
+    free(lamv);
+    free(rng_buf);
+    free(op.K);
+    free(op.PK);
+    free(op.Y);
+    free(op.PY);
+    free(op.Z);
+    free(op.acc);
+    return st;
+}
