@@ -3,6 +3,7 @@
 #include <float.h>
 #include <math.h>
 #include <omp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,8 +15,8 @@
  * that a resumed solve runs with the one it was checkpointed with */
 #define MEAN_SEED 0x6b6e6d65616eULL
 
-/* Output rows [lo, hi] that tap t of a kernel reaches in one dimension (kn_tap_outputs), or for
- * output row y the taps [lo, hi] that meet A: row r0 + y·s − t·d in [0, na). */
+/* For output row y, the taps [lo, hi] (of nk) that meet A in one dimension: those whose row
+ * r0 + y·s − t·d lies in [0, na); 0 when none does (the converse of kn_tap_outputs) */
 static int taps_of_output(size_t y, size_t r0, size_t s, size_t d, size_t na, size_t nk, size_t *lo, size_t *hi)
 {
     const long long R = (long long)r0 + (long long)y * (long long)s, top = R - (long long)na + 1;
@@ -60,7 +61,7 @@ static double area_sum(const double *P, size_t w, size_t ra, size_t rb, size_t c
     return P[(rb + 1) * W + cb + 1] - P[ra * W + cb + 1] - P[(rb + 1) * W + ca] + P[ra * W + ca];
 }
 
-/* The ranges of one pair: taps per output row and column, output rows and columns per tap */
+/* One pair's geometry: taps per output row and column, output rows and columns per tap */
 typedef struct ranges {
     size_t *ty, *tx; /* [2y], [2y+1]: taps of output row y (empty: lo > hi) */
     size_t *oy, *ox; /* [2t], [2t+1]: output rows of tap t */
@@ -82,22 +83,44 @@ static void fill_ranges(const kn_problem *pb, const kn_pair *p, ranges *g)
             g->ox[2 * t] = 1, g->ox[2 * t + 1] = 0;
 }
 
-/* Φᵀ's rows are summed in CHUNKS fixed blocks, each into its own copy of the result, then the
- * copies in order: the same sums whatever the threads */
+/* Φ's row for one kernel pixel in the radial model's form: (1 − t) on knot j, t on knot j + 1.
+ * Eight bytes a pixel instead of the CSR's forty: S's applications are bound by memory. */
+typedef struct hat {
+    uint32_t j;
+    float t;
+} hat;
+
+/* Φ as hats, or 0 when a row of it has another form */
+static int hats_of(const kn_csr *phi, hat *h)
+{
+    for (size_t r = 0; r < phi->rows; r++) {
+        const size_t e = phi->row_ptr[r], ne = phi->row_ptr[r + 1] - e;
+        if (ne < 1 || ne > 2 || phi->col[e] > UINT32_MAX || (ne == 2 && phi->col[e + 1] != phi->col[e] + 1) ||
+            fabs(phi->val[e] + (ne == 2 ? phi->val[e + 1] : 0.0) - 1.0) > 1e-12)
+            return 0;
+        h[r].j = (uint32_t)phi->col[e];
+        h[r].t = ne == 2 ? (float)phi->val[e + 1] : 0.0f;
+    }
+    return 1;
+}
+
+/* Rows of the kernel are summed into Φᵀ's result in CHUNKS fixed blocks, each into its own copy,
+ * then the copies in order: the same sums whatever the threads */
 enum { CHUNKS = 64 };
 
 /* The work of one application of S = Φᵀ EᵀE Φ */
 typedef struct mean_op {
     kn_backend *be;
     const kn_problem *pb;
-    const kn_model *m;
+    const hat *phi;    /* Φ, one hat per kernel pixel */
+    size_t nx;
     const double *mu;  /* the mean of each pair's A */
     int threads;
-    double *K, *PK;    /* Φx on the kernel's pixels and its table */
-    double *Y, *PY;    /* E K on one pair's window, and its table */
-    double *Z;         /* Eᵀ E K on the kernel's pixels */
-    double *acc;       /* CHUNKS × nx: Φᵀ Z by blocks of rows */
-    ranges g;
+    double *PK;        /* the summed-area table of Φx on the kernel's pixels */
+    double *Y, *PY;    /* E K on each pair's window (one after the other), and their tables */
+    size_t *ypos;      /* where pair i's window and its table start in Y and PY */
+    ranges *g;         /* each pair's */
+    double *acc;       /* CHUNKS × nx: Φᵀ Eᵀ E K by blocks of kernel rows */
 } mean_op;
 
 /* out (nx) = Φᵀ EᵀE Φ x, E = H with each pair's A replaced by its mean (a box sum of K per
@@ -105,57 +128,65 @@ typedef struct mean_op {
 static int mean_apply(mean_op *op, const double *x, double *out)
 {
     const kn_problem *pb = op->pb;
-    const kn_csr *phi = &op->m->phi;
-    const size_t kh = pb->kh, kw = pb->kw, n = kh * kw, nx = phi->cols;
+    const size_t kh = pb->kh, kw = pb->kw, W = kw + 1, nb = (W + 255) / 256, nx = op->nx;
     const int th = op->threads;
+    const hat *phi = op->phi;
+    double *PK = op->PK;
+    memset(PK, 0, W * sizeof *PK);
 #pragma omp parallel for num_threads(th) schedule(static)
-    for (size_t r = 0; r < n; r++) { /* K = Φ x */
-        double v = 0.0;
-        for (size_t e = phi->row_ptr[r]; e < phi->row_ptr[r + 1]; e++)
-            v += phi->val[e] * x[phi->col[e]];
-        op->K[r] = v;
+    for (size_t r = 0; r < kh; r++) { /* Φx summed along each row */
+        double row = 0.0;
+        PK[(r + 1) * W] = 0.0;
+        for (size_t c = 0; c < kw; c++) {
+            const hat hp = phi[r * kw + c];
+            row += (1.0 - hp.t) * x[hp.j] + (hp.t != 0.0f ? hp.t * x[hp.j + 1] : 0.0);
+            PK[(r + 1) * W + c + 1] = row;
+        }
     }
-    area_table(op->K, kh, kw, op->PK, th);
-    memset(op->Z, 0, n * sizeof *op->Z);
-    for (size_t i = 0; i < pb->npairs; i++) {
+#pragma omp parallel for num_threads(th) schedule(static)
+    for (size_t b = 0; b < nb; b++) /* then down the columns: the table of Φx */
+        for (size_t r = 1; r <= kh; r++)
+            for (size_t c = b * 256; c < (b + 1) * 256 && c < W; c++)
+                PK[r * W + c] += PK[(r - 1) * W + c];
+    for (size_t i = 0; i < pb->npairs; i++) { /* Y = E K on each pair's window */
         const kn_pair *p = &pb->pairs[i];
         const double mu = op->mu[i];
-        const ranges *g = &op->g;
-        fill_ranges(pb, p, &op->g);
+        const ranges *g = &op->g[i];
+        double *Y = op->Y + op->ypos[i];
 #pragma omp parallel for num_threads(th) schedule(static)
         for (size_t y = 0; y < p->hb; y++)
             for (size_t xo = 0; xo < p->wb; xo++) {
                 const size_t j = y * p->wb + xo;
                 const size_t *ty = g->ty + 2 * y, *tx = g->tx + 2 * xo;
-                op->Y[j] = (p->B && isnan(p->B[j])) || ty[0] > ty[1] || tx[0] > tx[1]
-                               ? 0.0
-                               : mu * area_sum(op->PK, kw, ty[0], ty[1], tx[0], tx[1]);
+                Y[j] = (p->B && isnan(p->B[j])) || ty[0] > ty[1] || tx[0] > tx[1]
+                           ? 0.0
+                           : mu * area_sum(PK, kw, ty[0], ty[1], tx[0], tx[1]);
             }
-        area_table(op->Y, p->hb, p->wb, op->PY, th);
-#pragma omp parallel for num_threads(th) schedule(static)
-        for (size_t t = 0; t < kh; t++)
-            for (size_t u = 0; u < kw; u++) {
-                const size_t *oy = g->oy + 2 * t, *ox = g->ox + 2 * u;
-                if (oy[0] <= oy[1] && ox[0] <= ox[1])
-                    op->Z[t * kw + u] += mu * area_sum(op->PY, p->wb, oy[0], oy[1], ox[0], ox[1]);
-            }
+        area_table(Y, p->hb, p->wb, op->PY + op->ypos[i], th);
     }
-    int st = op->be->ops->host_sum && n ? op->be->ops->host_sum(op->be, op->Z, n) : KERNEST_OK;
-    if (st)
-        return st;
 #pragma omp parallel for num_threads(th) schedule(static)
-    for (size_t c = 0; c < CHUNKS; c++) { /* Φᵀ Z */
+    for (size_t c = 0; c < CHUNKS; c++) { /* Φᵀ Eᵀ Y, Eᵀ a box sum of Y per tap */
         double *a = op->acc + c * nx;
         memset(a, 0, nx * sizeof *a);
-        for (size_t r = c * n / CHUNKS; r < (c + 1) * n / CHUNKS; r++)
-            for (size_t e = phi->row_ptr[r]; e < phi->row_ptr[r + 1]; e++)
-                a[phi->col[e]] += phi->val[e] * op->Z[r];
+        for (size_t t = c * kh / CHUNKS; t < (c + 1) * kh / CHUNKS; t++)
+            for (size_t u = 0; u < kw; u++) {
+                double z = 0.0;
+                for (size_t i = 0; i < pb->npairs; i++) {
+                    const size_t *oy = op->g[i].oy + 2 * t, *ox = op->g[i].ox + 2 * u;
+                    if (oy[0] <= oy[1] && ox[0] <= ox[1])
+                        z += op->mu[i] * area_sum(op->PY + op->ypos[i], pb->pairs[i].wb, oy[0], oy[1], ox[0], ox[1]);
+                }
+                const hat hp = phi[t * kw + u];
+                a[hp.j] += (1.0 - hp.t) * z;
+                if (hp.t != 0.0f)
+                    a[hp.j + 1] += hp.t * z;
+            }
     }
     memset(out, 0, nx * sizeof *out);
     for (size_t c = 0; c < CHUNKS; c++)
         for (size_t j = 0; j < nx; j++)
             out[j] += op->acc[c * nx + j];
-    return KERNEST_OK;
+    return op->be->ops->host_sum && nx ? op->be->ops->host_sum(op->be, out, nx) : KERNEST_OK;
 }
 
 /* Cholesky of the k×k SPD a in place (lower); 0 when it is not numerically positive definite */
@@ -271,36 +302,46 @@ static void orthonormalise(double *q, size_t n, size_t k)
 int kn_precond_mean(kn_backend *be, const kn_problem *pb, const kn_model *m, const double *mu, size_t rank,
                     kn_precond_host *h)
 {
-    const size_t nx = m->nx, n = pb->kh * pb->kw;
-    size_t k = rank < nx ? rank : nx, hbmax = 0, wbmax = 0, mmax = 0;
+    const size_t nx = m->nx, n = pb->kh * pb->kw, np = pb->npairs;
+    size_t k = rank < nx ? rank : nx, ylen = 0, rlen = 0;
     if (k == 0)
         return KERNEST_OK;
-    for (size_t i = 0; i < pb->npairs; i++) {
-        const kn_pair *p = &pb->pairs[i];
-        hbmax = p->hb > hbmax ? p->hb : hbmax;
-        wbmax = p->wb > wbmax ? p->wb : wbmax;
-        mmax = (p->hb + 1) * (p->wb + 1) > mmax ? (p->hb + 1) * (p->wb + 1) : mmax;
+    mean_op op = {.be = be, .pb = pb, .nx = nx, .mu = mu,
+                  .threads = be->threads > 0 ? be->threads : omp_get_max_threads()};
+    for (size_t i = 0; i < np; i++) {
+        ylen += (pb->pairs[i].hb + 1) * (pb->pairs[i].wb + 1);
+        rlen += 2 * (pb->pairs[i].hb + pb->pairs[i].wb + pb->kh + pb->kw);
     }
-    mean_op op = {.be = be, .pb = pb, .m = m, .mu = mu, .threads = be->threads > 0 ? be->threads : omp_get_max_threads()};
     double *om = malloc(nx * k * sizeof *om), *y = malloc(nx * k * sizeof *y), *w = malloc(nx * k * sizeof *w);
     double *c = malloc(k * k * sizeof *c), *cinv = malloc(k * k * sizeof *cinv), *col = malloc(k * sizeof *col),
            *lamv = malloc(k * sizeof *lamv);
-    size_t *rng_buf = malloc(2 * (hbmax + wbmax + pb->kh + pb->kw) * sizeof *rng_buf);
-    op.K = malloc(n * sizeof *op.K);
+    size_t *rng_buf = malloc((rlen ? rlen : 1) * sizeof *rng_buf);
+    hat *hats = malloc(n * sizeof *hats);
     op.PK = malloc((pb->kh + 1) * (pb->kw + 1) * sizeof *op.PK);
-    op.Y = malloc((mmax ? mmax : 1) * sizeof *op.Y);
-    op.PY = malloc((mmax ? mmax : 1) * sizeof *op.PY);
-    op.Z = malloc(n * sizeof *op.Z);
+    op.Y = malloc((ylen ? ylen : 1) * sizeof *op.Y);
+    op.PY = malloc((ylen ? ylen : 1) * sizeof *op.PY);
+    op.ypos = malloc((np ? np : 1) * sizeof *op.ypos);
+    op.g = malloc((np ? np : 1) * sizeof *op.g);
     op.acc = malloc(CHUNKS * nx * sizeof *op.acc);
     int st = KERNEST_OK;
-    if (!om || !y || !w || !c || !cinv || !col || !lamv || !rng_buf || !op.K || !op.PK || !op.Y || !op.PY || !op.Z || !op.acc) {
+    if (!om || !y || !w || !c || !cinv || !col || !lamv || !rng_buf || !hats || !op.PK || !op.Y || !op.PY ||
+        !op.ypos || !op.g || !op.acc) {
         st = kn_error(KERNEST_E_NOMEM, "out of memory for the preconditioner's mean part");
         goto done;
     }
-    op.g.ty = rng_buf;
-    op.g.tx = op.g.ty + 2 * hbmax;
-    op.g.oy = op.g.tx + 2 * wbmax;
-    op.g.ox = op.g.oy + 2 * pb->kh;
+    if (!hats_of(&m->phi, hats)) /* not the radial model's form: the diagonal alone */
+        goto done;
+    op.phi = hats;
+    size_t *rp = rng_buf, yp = 0;
+    for (size_t i = 0; i < np; i++) {
+        const kn_pair *p = &pb->pairs[i];
+        op.g[i] = (ranges){.ty = rp, .tx = rp + 2 * p->hb, .oy = rp + 2 * (p->hb + p->wb),
+                           .ox = rp + 2 * (p->hb + p->wb + pb->kh)};
+        rp += 2 * (p->hb + p->wb + pb->kh + pb->kw);
+        fill_ranges(pb, p, &op.g[i]);
+        op.ypos[i] = yp;
+        yp += (p->hb + 1) * (p->wb + 1);
+    }
     /* Ω: nx×k, orthonormal columns (one after the other) from a fixed-seed Gaussian; Y = S Ω */
     kn_rng r;
     kn_rng_seed(&r, MEAN_SEED);
@@ -330,7 +371,7 @@ int kn_precond_mean(kn_backend *be, const kn_problem *pb, const kn_model *m, con
     if (!ok) /* no sketch: the diagonal alone */
         goto done;
     nu /= 100.0;
-    for (size_t i = 0; i < nx; i++) { /* B = Y_ν L⁻ᵀ, row by row: B_i L ᵀ= Y_ν,i (into w) */
+    for (size_t i = 0; i < nx; i++) { /* B = Y_ν L⁻ᵀ, row by row: B_i Lᵀ = Y_ν,i (into w) */
         for (size_t j = 0; j < k; j++) {
             double v = y[j * nx + i] + nu * om[j * nx + i];
             for (size_t l = 0; l < j; l++)
@@ -347,7 +388,7 @@ int kn_precond_mean(kn_backend *be, const kn_problem *pb, const kn_model *m, con
         }
     sym_eigen(cinv, k, col, c); /* col: Σ², c: V */
     /* keep the components with λ = σ² − ν above 10⁻⁶ of the diagonal's scale (smaller ones change
-     * M by less than that): U = B V Σ⁻¹ into y, λ into lam */
+     * M by less than that): U = B V Σ⁻¹ into y, λ into lamv */
     double dmin = INFINITY;
     for (size_t i = 0; i < nx; i++)
         dmin = 1.0 / h->dinv[i] < dmin ? 1.0 / h->dinv[i] : dmin;
@@ -394,11 +435,12 @@ done:
     free(col);
     free(lamv);
     free(rng_buf);
-    free(op.K);
+    free(hats);
     free(op.PK);
     free(op.Y);
     free(op.PY);
-    free(op.Z);
+    free(op.ypos);
+    free(op.g);
     free(op.acc);
     return st;
 }
