@@ -288,9 +288,10 @@ const char *kernest_solver_name(kernest_solver solver);
  * background's projection), Φ the model's map (the identity for pixels) and G the prior's Gram
  * matrix. Preconditioned, CGLS measures its residual, tol and history in the M⁻¹ norm. */
 typedef enum kernest_precond {
-    KERNEST_PRECOND_AUTO = 0,   /* the default: mean for radial, jacobi for lowrank's half-steps,
-                                   none for pixels and harmonic (where jacobi measured slower to
-                                   the same accuracy; README, "The preconditioner") */
+    KERNEST_PRECOND_AUTO = 0,   /* the default: for radial mean from 2^19 kernel pixels (jacobi
+                                   below, where mean measured slower), jacobi for lowrank's
+                                   half-steps, none for pixels and harmonic (where jacobi measured
+                                   slower to the same accuracy; README, "The preconditioner") */
     KERNEST_PRECOND_JACOBI = 1, /* M as above, for every model */
     KERNEST_PRECOND_NONE = 2,   /* plain CGLS (tol on ‖Hᵀr − λLᵀLk‖ relative to its start) */
     KERNEST_PRECOND_MEAN = 3    /* jacobi on A less its mean, plus the normal equations' share of

@@ -1136,7 +1136,7 @@ ParameterizedTestParameters(cuda, solves_match_cpu)
         {"channels + nonneg", SOLVE_CHANNELS_PRIORS, KERNEST_DOUBLE, 1e-4},
         {"radial + grad, --precond jacobi", SOLVE_RADIAL_JACOBI, KERNEST_DOUBLE, 1e-6},
         /* the low-rank part of mean through the table's dots and axpys */
-        {"radial + grad, mean (auto)", SOLVE_RADIAL_MEAN, KERNEST_DOUBLE, 1e-6},
+        {"radial + grad, --precond mean", SOLVE_RADIAL_MEAN, KERNEST_DOUBLE, 1e-6},
         {"radial + grad, mean, 3 pairs with masks, single", SOLVE_RADIAL_MEAN_MASKS, KERNEST_SINGLE, 1e-3},
         {"pixel + grad, --precond jacobi, single", SOLVE_PIXEL_JACOBI, KERNEST_SINGLE, 1e-3},
         /* each side's operator refilled at every later half-step (sparse_values), with the
@@ -1202,7 +1202,7 @@ ParameterizedTest(solve_case *sc, cuda, solves_match_cpu)
     case SOLVE_RADIAL_MEAN:
     case SOLVE_RADIAL_MEAN_MASKS:
         opt.model = KERNEST_MODEL_RADIAL, opt.reg = KERNEST_REG_GRAD, opt.lambda = 1e-2;
-        opt.precond = sc->kind == SOLVE_RADIAL_JACOBI ? KERNEST_PRECOND_JACOBI : KERNEST_PRECOND_AUTO;
+        opt.precond = sc->kind == SOLVE_RADIAL_JACOBI ? KERNEST_PRECOND_JACOBI : KERNEST_PRECOND_MEAN;
         break;
     case SOLVE_PIXEL_JACOBI:
         opt.reg = KERNEST_REG_GRAD, opt.lambda = 1e-2, opt.precond = KERNEST_PRECOND_JACOBI;

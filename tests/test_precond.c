@@ -253,7 +253,7 @@ Test(precond, the_command_line_and_the_report, .init = tu_dir_setup, .fini = tu_
     cr_assert_eq(tu_run_cli(cmd, err, sizeof err), 2);
     cr_assert(strstr(err, "--precond: 'diag' is not auto, jacobi, mean or none"), "%s", err);
     cr_assert(!tu_exists(pk), "a refused option left %s", pk);
-    const char *const runs[7][3] = {{"radial", "auto", "mean"},  {"radial", "none", "none"},
+    const char *const runs[7][3] = {{"radial", "auto", "jacobi"}, {"radial", "none", "none"},
                                     {"radial", "jacobi", "jacobi"}, {"radial", "mean", "mean"},
                                     {"pixel", "auto", "none"},   {"pixel", "jacobi", "jacobi"},
                                     {"pixel", "mean", "jacobi"}};

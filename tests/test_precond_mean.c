@@ -102,7 +102,9 @@ Test(precond_mean, inverts_jacobi_of_the_fluctuations_plus_the_means_gram)
         kn_model m;
         cr_assert_eq(kn_model_init(&m, KERNEST_MODEL_RADIAL, 0, KS, KS), KERNEST_OK);
         const size_t nx = m.nx;
-        cr_assert_eq(kn_precond_kind(KERNEST_PRECOND_AUTO, &s.pb, &m, 0), KERNEST_PRECOND_MEAN);
+        cr_assert_eq(kn_precond_kind(KERNEST_PRECOND_MEAN, &s.pb, &m, 0), KERNEST_PRECOND_MEAN);
+        cr_assert_eq(kn_precond_kind(KERNEST_PRECOND_AUTO, &s.pb, &m, 0), KERNEST_PRECOND_JACOBI,
+                     "a small kernel: auto is jacobi");
         cr_assert_eq(kn_precond_kind(KERNEST_PRECOND_MEAN, &s.pb, &m, 1), KERNEST_PRECOND_JACOBI,
                      "a background takes the mean out: jacobi");
         kn_precond_host h;
@@ -209,6 +211,38 @@ Test(precond_mean, the_minimiser_in_fewer_iterations_than_jacobi)
         kn_fit_free(&f[i]);
         kn_fit_free(&g[i]);
     }
+    kernest_array_destroy(&A);
+    kernest_array_destroy(&B);
+}
+
+/* Held unknowns (--fix) stay out of the low-rank part: the fixed knot keeps its value exactly and
+ * the rest is plain CGLS's minimiser with the same knot fixed */
+Test(precond_mean, held_unknowns_stay_put)
+{
+    kernest_array *A, *B;
+    original_problem(&A, &B);
+    const kernest_array *As[1] = {A}, *Bs[1] = {B};
+    kernest_options o = tu_cpu_options(0, 0);
+    o.model = KERNEST_MODEL_RADIAL; /* no prior: CGLS takes --fix without one */
+    o.tol = 1e-12;
+    o.maxiter = 5000;
+    kernest_fixed_pixel centre = {0, 0, 0.25};
+    o.fixed = &centre;
+    o.nfixed = 1;
+    kernest_array *K[2] = {NULL, NULL};
+    kernest_report *rep = NULL;
+    const kernest_precond pcs[2] = {KERNEST_PRECOND_MEAN, KERNEST_PRECOND_NONE};
+    for (int i = 0; i < 2; i++) {
+        o.precond = pcs[i];
+        cr_assert_eq(kernest_estimate(As, Bs, 1, &o, &K[i], &rep), KERNEST_OK, "%s", kernest_last_error());
+        cr_assert_str_eq(rep->precond, i == 0 ? "mean" : "none");
+        cr_assert_eq(rep->profile[0], 0.25, "%s: the fixed knot moved to %.17g", rep->precond, rep->profile[0]);
+        kernest_report_destroy(&rep);
+    }
+    cr_assert_lt(tu_rel_diff(K[0], K[1]), 1e-7, "mean and plain CGLS with a fixed knot differ by %g",
+                 tu_rel_diff(K[0], K[1]));
+    kernest_array_destroy(&K[0]);
+    kernest_array_destroy(&K[1]);
     kernest_array_destroy(&A);
     kernest_array_destroy(&B);
 }

@@ -442,8 +442,8 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
     residual is down to the working precision's resolution: 10 eps of its value at K = 0), FISTA when the
     relative change of K is <= tol; both after maxiter iterations at most (after the automatic choice
     ran on a window of a large problem, its final solve on all the data after 10*maxiter).
-    precond: CGLS's preconditioner, "auto" (mean for radial, jacobi for lowrank; none for pixel and
-    harmonic) | "jacobi" (a diagonal) | "mean" (radial, one kernel, no background: jacobi of A less
+    precond: CGLS's preconditioner, "auto" (for radial mean from 2**19 kernel pixels, jacobi below;
+    jacobi for lowrank; none for pixel and harmonic) | "jacobi" (a diagonal) | "mean" (radial, one kernel, no background: jacobi of A less
     its mean plus the mean's share as a rank-64 correction; jacobi elsewhere) | "none";
     preconditioned, tol is measured in its norm (README, "The preconditioner").
     threads: CPU threads (0 = all cores). precision: None (double on CPU, single on GPU),

@@ -178,7 +178,8 @@ int kn_precond_mean_applies(const kn_problem *pb, const kn_model *m, int backgro
 kernest_precond kn_precond_kind(kernest_precond p, const kn_problem *pb, const kn_model *m, int background)
 {
     if (p == KERNEST_PRECOND_AUTO)
-        p = m->kind == KERNEST_MODEL_RADIAL ? KERNEST_PRECOND_MEAN
+        p = m->kind == KERNEST_MODEL_RADIAL ? (m->kh * m->kw >= KN_PRECOND_MEAN_AUTO_PIXELS ? KERNEST_PRECOND_MEAN
+                                                                                          : KERNEST_PRECOND_JACOBI)
             : m->kind == KERNEST_MODEL_LOWRANK ? KERNEST_PRECOND_JACOBI
                                                : KERNEST_PRECOND_NONE;
     if (p == KERNEST_PRECOND_MEAN && !kn_precond_mean_applies(pb, m, background))

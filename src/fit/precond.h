@@ -1,5 +1,6 @@
-/* precond.h — internal: the diagonal (Jacobi) preconditioner of a CGLS solve, from the problem's
- * inputs alone (precond.c). */
+/* precond.h — internal: CGLS's preconditioners from the problem's inputs alone: the diagonal
+ * (Jacobi; precond.c) and, for the radial model, that diagonal on A less its mean plus the mean's
+ * share as a low-rank part (--precond mean; precond_mean.c). */
 #ifndef KN_PRECOND_H
 #define KN_PRECOND_H
 
@@ -18,13 +19,19 @@
  * pixels of A that tap meets, a rectangle of A (every stride-th row and column), summed exactly
  * through a summed-area table; a plane with missing pixels of B counts its observed share of
  * that sum. The diagonal of Φᵀ D Φ is Σ_p Φ_pc² D_p (D carried through Φ: not diag(ΦᵀHᵀHΦ),
- * whose cross terms a mean of A dominates; that part CG resolves in a few iterations). When the
+ * whose cross terms a mean of A dominates: --precond mean keeps that part as a matrix, below). When the
  * pairs are spread over MPI ranks (pb holds this rank's), be's host_sum adds the ranks' shares.
  * An unknown no datum and no prior reaches gets the scale of the largest diagonal.
  */
-/* The preconditioner a CGLS solve of model m runs under the option p: auto is mean for radial,
- * jacobi for lowrank's half-steps, none for pixels and harmonic (where Jacobi measured slower to
- * the same accuracy); mean where it does not apply (kn_precond_mean_applies) is jacobi. */
+/* The preconditioner a CGLS solve of model m runs under the option p: auto is mean for radial
+ * with a kernel of at least KN_PRECOND_MEAN_AUTO_PIXELS (jacobi below), jacobi for lowrank's
+ * half-steps, none for pixels and harmonic (where Jacobi measured slower to the same accuracy);
+ * mean where it does not apply (kn_precond_mean_applies) is jacobi. */
+/* Below this many kernel pixels mean's construction (64 applications of its low-rank part) and
+ * its 128 vector operations an iteration cost more than the iterations it saves: on the
+ * original question's problem (bench/results/precond-mean.txt) the two took the same time at
+ * N = 384 (a 767² kernel), mean 40 % longer at N = 256 and 20 % to 2× shorter from N = 512 up. */
+enum { KN_PRECOND_MEAN_AUTO_PIXELS = 1 << 19 };
 kernest_precond kn_precond_kind(kernest_precond p, const kn_problem *pb, const kn_model *m, int background);
 /* 1 when the mean part is built: the radial model (on harmonic:2 it measured worse than none),
  * one kernel, one channel, no background (whose projection takes A's mean out already) */
