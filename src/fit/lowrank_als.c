@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/dense.h"
 #include "base/error.h"
 #include "base/options.h"
 #include "lowrank_als.h"
@@ -49,28 +50,6 @@ static void balance(double *U, double *V, size_t nf, size_t kh, size_t kw, kerne
     }
 }
 
-/* q (len values) ← q minus its projections on the first k columns of Q, normalised; returns ‖·‖ */
-static double orthonormalise(double *Q, size_t len, int k)
-{
-    double *q = Q + (size_t)k * len;
-    for (int pass = 0; pass < 2; pass++) /* twice is enough (Kahan) */
-        for (int j = 0; j < k; j++) {
-            const double *p = Q + (size_t)j * len;
-            double d = 0.0;
-            for (size_t i = 0; i < len; i++)
-                d += p[i] * q[i];
-            for (size_t i = 0; i < len; i++)
-                q[i] -= d * p[i];
-        }
-    double nrm = 0.0;
-    for (size_t i = 0; i < len; i++)
-        nrm += q[i] * q[i];
-    nrm = sqrt(nrm);
-    for (size_t i = 0; nrm > 0 && i < len; i++)
-        q[i] /= nrm;
-    return nrm;
-}
-
 /*
  * The R leading singular triplets of the kh×kw matrix Kp by subspace iteration (the host; R is
  * small): U = p_r √s_r, V = q_r √s_r, signs chosen so that Σ u_r >= 0. A direction the matrix
@@ -82,7 +61,7 @@ static void leading_factors(const double *Kp, size_t kh, size_t kw, int R, int n
     for (size_t i = 0; i < (size_t)R * kw; i++) /* deterministic, not aligned with anything */
         Q[i] = 1.0 + 0.5 * sin(1.7 * (double)i + 0.3);
     for (int r = 0; r < R; r++)
-        orthonormalise(Q, kw, r);
+        kn_dense_orthonormalise(Q, kw, (size_t)r);
     for (int it = 0; it < 40; it++) {
         for (int r = 0; r < R; r++) { /* p_r = Kp q_r, then Gram–Schmidt */
             double *p = P + (size_t)r * kh;
@@ -93,7 +72,7 @@ static void leading_factors(const double *Kp, size_t kh, size_t kw, int R, int n
                     a += Kp[y * kw + x] * q[x];
                 p[y] = a;
             }
-            orthonormalise(P, kh, r);
+            kn_dense_orthonormalise(P, kh, (size_t)r);
         }
         for (int r = 0; r < R; r++) { /* q_r = Kpᵀ p_r */
             double *q = Q + (size_t)r * kw;
@@ -103,7 +82,7 @@ static void leading_factors(const double *Kp, size_t kh, size_t kw, int R, int n
             for (size_t y = 0; y < kh; y++)
                 for (size_t x = 0; x < kw; x++)
                     q[x] += Kp[y * kw + x] * p[y];
-            s[r] = orthonormalise(Q, kw, r);
+            s[r] = kn_dense_orthonormalise(Q, kw, (size_t)r);
         }
     }
     const double floor_s = 1e-3 * (s[0] > 0 ? s[0] : 1.0);

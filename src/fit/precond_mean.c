@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/dense.h"
 #include "base/error.h"
 #include "base/rng.h"
 #include "precond.h"
@@ -189,116 +190,6 @@ static int mean_apply(mean_op *op, const double *x, double *out)
     return op->be->ops->host_sum && nx ? op->be->ops->host_sum(op->be, out, nx) : KERNEST_OK;
 }
 
-/* Cholesky of the k×k SPD a in place (lower); 0 when it is not numerically positive definite */
-static int cholesky(double *a, size_t k)
-{
-    for (size_t j = 0; j < k; j++) {
-        double d = a[j * k + j];
-        for (size_t l = 0; l < j; l++)
-            d -= a[j * k + l] * a[j * k + l];
-        if (!(d > 0))
-            return 0;
-        a[j * k + j] = sqrt(d);
-        for (size_t i = j + 1; i < k; i++) {
-            double s = a[i * k + j];
-            for (size_t l = 0; l < j; l++)
-                s -= a[i * k + l] * a[j * k + l];
-            a[i * k + j] = s / a[j * k + j];
-        }
-    }
-    return 1;
-}
-
-/* inv = (L Lᵀ)⁻¹ from the Cholesky factor L (k×k), column by column (col: k values of work) */
-static void cholesky_inverse(const double *L, size_t k, double *inv, double *col)
-{
-    for (size_t c = 0; c < k; c++) {
-        for (size_t i = 0; i < k; i++) { /* L y = e_c */
-            double s = i == c ? 1.0 : 0.0;
-            for (size_t l = 0; l < i; l++)
-                s -= L[i * k + l] * col[l];
-            col[i] = s / L[i * k + i];
-        }
-        for (size_t i = k; i-- > 0;) { /* Lᵀ z = y */
-            double s = col[i];
-            for (size_t l = i + 1; l < k; l++)
-                s -= L[l * k + i] * col[l];
-            col[i] = s / L[i * k + i];
-        }
-        for (size_t i = 0; i < k; i++)
-            inv[i * k + c] = col[i];
-    }
-}
-
-/* The eigenvalues ev and eigenvectors V (columns, row-major k×k) of the symmetric k×k a
- * (destroyed), by cyclic Jacobi rotations */
-static void sym_eigen(double *a, size_t k, double *ev, double *V)
-{
-    for (size_t i = 0; i < k; i++)
-        for (size_t j = 0; j < k; j++)
-            V[i * k + j] = i == j;
-    for (int sweep = 0; sweep < 60; sweep++) {
-        double off = 0.0, all = 0.0;
-        for (size_t i = 0; i < k; i++)
-            for (size_t j = 0; j < k; j++) {
-                all += a[i * k + j] * a[i * k + j];
-                off += i != j ? a[i * k + j] * a[i * k + j] : 0.0;
-            }
-        if (off <= 1e-30 * all)
-            break;
-        for (size_t p = 0; p + 1 < k; p++)
-            for (size_t q = p + 1; q < k; q++) {
-                const double apq = a[p * k + q];
-                if (apq == 0.0)
-                    continue;
-                const double th = (a[q * k + q] - a[p * k + p]) / (2.0 * apq);
-                const double t = (th >= 0 ? 1.0 : -1.0) / (fabs(th) + sqrt(th * th + 1.0));
-                const double c = 1.0 / sqrt(t * t + 1.0), sn = t * c;
-                for (size_t r = 0; r < k; r++) { /* columns p, q */
-                    const double x = a[r * k + p], y = a[r * k + q];
-                    a[r * k + p] = c * x - sn * y;
-                    a[r * k + q] = sn * x + c * y;
-                }
-                for (size_t r = 0; r < k; r++) { /* rows p, q */
-                    const double x = a[p * k + r], y = a[q * k + r];
-                    a[p * k + r] = c * x - sn * y;
-                    a[q * k + r] = sn * x + c * y;
-                }
-                for (size_t r = 0; r < k; r++) {
-                    const double x = V[r * k + p], y = V[r * k + q];
-                    V[r * k + p] = c * x - sn * y;
-                    V[r * k + q] = sn * x + c * y;
-                }
-            }
-    }
-    for (size_t i = 0; i < k; i++)
-        ev[i] = a[i * k + i];
-}
-
-/* Orthonormalises the k columns of q (n values each, one after the other) in place by modified
- * Gram–Schmidt, twice */
-static void orthonormalise(double *q, size_t n, size_t k)
-{
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t j = 0; j < k; j++) {
-            double *c = q + j * n;
-            for (size_t l = 0; l < j; l++) {
-                const double *b = q + l * n;
-                double d = 0.0;
-                for (size_t i = 0; i < n; i++)
-                    d += b[i] * c[i];
-                for (size_t i = 0; i < n; i++)
-                    c[i] -= d * b[i];
-            }
-            double nn = 0.0;
-            for (size_t i = 0; i < n; i++)
-                nn += c[i] * c[i];
-            nn = sqrt(nn);
-            for (size_t i = 0; i < n; i++)
-                c[i] = nn > 0 ? c[i] / nn : 0.0;
-        }
-}
-
 int kn_precond_mean(kn_backend *be, const kn_problem *pb, const kn_model *m, const double *mu, size_t rank,
                     kn_precond_host *h)
 {
@@ -347,7 +238,8 @@ int kn_precond_mean(kn_backend *be, const kn_problem *pb, const kn_model *m, con
     kn_rng_seed(&r, MEAN_SEED);
     for (size_t j = 0; j < nx * k; j++)
         om[j] = kn_rng_normal(&r);
-    orthonormalise(om, nx, k);
+    for (size_t j = 0; j < k; j++)
+        kn_dense_orthonormalise(om, nx, j);
     for (size_t j = 0; j < k; j++)
         if ((st = mean_apply(&op, om + j * nx, y + j * nx)))
             goto done;
@@ -366,7 +258,7 @@ int kn_precond_mean(kn_backend *be, const kn_problem *pb, const kn_model *m, con
                     g += 0.5 * (om[a1 * nx + i] * y[b1 * nx + i] + om[b1 * nx + i] * y[a1 * nx + i]);
                 c[a1 * k + b1] = c[b1 * k + a1] = g + (a1 == b1 ? nu : 0.0);
             }
-        ok = cholesky(c, k);
+        ok = kn_dense_cholesky(c, k);
     }
     if (!ok) /* no sketch: the diagonal alone */
         goto done;
@@ -386,7 +278,7 @@ int kn_precond_mean(kn_backend *be, const kn_problem *pb, const kn_model *m, con
                 g += w[a1 * nx + i] * w[b1 * nx + i];
             cinv[a1 * k + b1] = cinv[b1 * k + a1] = g;
         }
-    sym_eigen(cinv, k, col, c); /* col: Σ², c: V */
+    kn_dense_sym_eigen(cinv, k, col, c); /* col: Σ², c: V */
     /* keep the components with λ = σ² − ν above 10⁻⁶ of the diagonal's scale (smaller ones change
      * M by less than that): U = B V Σ⁻¹ into y, λ into lamv */
     double dmin = INFINITY;
@@ -419,9 +311,9 @@ int kn_precond_mean(kn_backend *be, const kn_problem *pb, const kn_model *m, con
                 q += y[a1 * nx + i] * w[b1 * nx + i];
             c[a1 * kk + b1] = c[b1 * kk + a1] = q + (a1 == b1 ? 1.0 / lamv[a1] : 0.0);
         }
-    if (!cholesky(c, kk))
+    if (!kn_dense_cholesky(c, kk))
         goto done;
-    cholesky_inverse(c, kk, cinv, col);
+    kn_dense_cholesky_inverse(c, kk, cinv, col);
     h->k = kk;
     h->w = w;
     h->cinv = cinv;
