@@ -29,8 +29,9 @@
  * mean where it does not apply (kn_precond_mean_applies) is jacobi. */
 /* Below this many kernel pixels mean's construction (64 applications of its low-rank part) and
  * its 128 vector operations an iteration cost more than the iterations it saves: on the
- * original question's problem (bench/results/precond-mean.txt) the two took the same time at
- * N = 384 (a 767² kernel), mean 40 % longer at N = 256 and 20 % to 2× shorter from N = 512 up. */
+ * original question's problem (bench/results/precond-mean.txt, medians of 5) the two commands
+ * took the same time at N = 384 (a 767² kernel), mean 9 % longer at N = 256 and 27 % shorter at
+ * N = 512, 1.8× at 1024 and 2048. */
 enum { KN_PRECOND_MEAN_AUTO_PIXELS = 1 << 19 };
 kernest_precond kn_precond_kind(kernest_precond p, const kn_problem *pb, const kn_model *m, int background);
 /* 1 when the mean part is built: the radial model (on harmonic:2 it measured worse than none),
