@@ -19,8 +19,8 @@
  * pixels of A that tap meets, a rectangle of A (every stride-th row and column), summed exactly
  * through a summed-area table; a plane with missing pixels of B counts its observed share of
  * that sum. The diagonal of Φᵀ D Φ is Σ_p Φ_pc² D_p (D carried through Φ: not diag(ΦᵀHᵀHΦ),
- * whose cross terms a mean of A dominates: --precond mean keeps that part as a matrix, below). When the
- * pairs are spread over MPI ranks (pb holds this rank's), be's host_sum adds the ranks' shares.
+ * whose cross terms a mean of A dominates: --precond mean keeps that part as a matrix, below).
+ * When the pairs are spread over MPI ranks (pb holds this rank's), be's host_sum adds the ranks' shares.
  * An unknown no datum and no prior reaches gets the scale of the largest diagonal.
  */
 /* The preconditioner a CGLS solve of model m runs under the option p: auto is mean for radial
@@ -34,7 +34,7 @@
  * N = 512, 1.8× at 1024 and 2048. */
 enum { KN_PRECOND_MEAN_AUTO_PIXELS = 1 << 19 };
 kernest_precond kn_precond_kind(kernest_precond p, const kn_problem *pb, const kn_model *m, int background);
-/* 1 when the mean part is built: the radial model (on harmonic:2 it measured worse than none),
+/* 1 when the mean part is built: the radial model (on harmonic:2 it measured no better than none),
  * one kernel, one channel, no background (whose projection takes A's mean out already) */
 int kn_precond_mean_applies(const kn_problem *pb, const kn_model *m, int background);
 
@@ -47,10 +47,12 @@ int kn_precond_jacobi(kn_backend *be, const kn_problem *pb, const kn_model *m, k
  * by summed-area tables, no transform) and D' the Jacobi diagonal of A − μ (the fluctuations,
  * whose Gram matrix a white A makes diagonal) plus the prior's. With the full A's diagonal alone
  * (jacobi) the mean's cross terms are left to CG, and on a (2N−1)² kernel they are most of its
- * iterations. S is approximated by a Nyström sketch of rank k, S ≈ Y (ΩᵀY)⁻¹ Yᵀ with Y = S Ω
- * (k applications of S, Ω a fixed-seed Gaussian nx×k; Tropp, Yurtsever, Udell & Cevher 2017,
- * shifted by ν at Y's rounding), and M⁻¹ applied by the Woodbury identity:
- * M⁻¹ s = D'⁻¹ s − W C (Wᵀ s), W = D'⁻¹ Y, C = (ΩᵀY + Yᵀ W)⁻¹.
+ * iterations. S is approximated by a Nyström sketch of rank k in its stable form (Tropp,
+ * Yurtsever, Udell & Cevher 2017, Algorithm 3): Y = S Ω (k applications of S, Ω a fixed-seed
+ * Gaussian nx×k made orthonormal), Y_ν = Y + νΩ with ν at Y's rounding, B = Y_ν L⁻ᵀ for
+ * ΩᵀY_ν = L Lᵀ, and from the eigendecomposition of BᵀB, S ≈ U Λ Uᵀ with U orthonormal and
+ * Λ = Σ² − ν (components below 10⁻⁶ of D' dropped). M⁻¹ is applied by the Woodbury identity:
+ * M⁻¹ s = D'⁻¹ s − W C (Wᵀ s), W = D'⁻¹ U, C = (Λ⁻¹ + UᵀW)⁻¹.
  */
 enum { KN_PRECOND_MEAN_RANK = 64 };
 _Static_assert((int)KN_PRECOND_MEAN_RANK <= (int)KN_PRECOND_LR_MAX, "the solver's low-rank correction holds the rank");

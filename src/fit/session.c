@@ -57,8 +57,7 @@ static size_t solve_bytes(const kn_backend *be, const kn_problem *pb, const kn_m
         kn_fista_vectors(reg, &kv, &dv);
     else if (solver == KERNEST_SOLVER_GPCG)
         kn_gpcg_vectors(reg, &kv, &dv);
-    else
-    {
+    else {
         const kernest_precond pk = kn_precond_kind(opt->precond, pb, model, background);
         kn_cgls_vectors(reg, pk != KERNEST_PRECOND_NONE, &kv, &dv);
         if (pk == KERNEST_PRECOND_MEAN)

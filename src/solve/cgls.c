@@ -98,7 +98,8 @@ static int precision_floor(kn_backend *be, const kn_vec *b, const kn_solve_param
  * One H and one Hᵀ per iteration; the scalars γ, δ are the only values that leave the device.
  * Preconditioned (prm->precond = M⁻¹, a positive diagonal): w = M⁻¹s, γ = ⟨s, w⟩ and p = w + βp
  * (CG on the normal equations with M; Björck, "Numerical methods for least squares problems",
- * §7.4), and every norm of s below is ‖s‖_{M⁻¹} = √⟨s, M⁻¹s⟩.
+ * §7.4), and every norm of s below is ‖s‖_{M⁻¹} = √⟨s, M⁻¹s⟩. With prm->precond_lr, M⁻¹ is the
+ * diagonal less a low-rank part, w = D⁻¹s − W C (Wᵀ s): k dots and k axpys more per iteration.
  * It stops when ‖s‖ <= tol·‖s₀‖ (s₀ at the start), or once ‖s‖ is down to the working
  * precision's resolution of the data, 10ε·‖s(0)‖ with s(0) = Hᵀb (+ g) the residual at x = 0:
  * a solve warm-started near its answer (the automatic choice's final solve, lowrank's half-steps)
