@@ -184,6 +184,9 @@ Test(mpi, priors_and_models_across_ranks)
     char *p = make_pairs(3, "gaussian:2");
     cr_expect_lt(compare(2, p, "--nonneg --reg ridge --lambda 1e4 --maxiter 60 --tol 0"), 1e-10);
     cr_expect_lt(compare(2, p, "--model radial --reg ridge --lambda 1e3 --tol 1e-13 --maxiter 200"), 1e-10);
+    /* a fixed count of iterations: the same only if the ranks build the preconditioner of one
+     * process (its diagonal and its mean part summed over them) */
+    cr_expect_lt(compare(2, p, "--model radial --reg grad --lambda 1 --precond mean --tol 0 --maxiter 12"), 1e-10);
     free(p);
 }
 
