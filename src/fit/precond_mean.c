@@ -206,7 +206,7 @@ int kn_precond_mean(kn_backend *be, const kn_problem *pb, const kn_model *m, con
     double *om = malloc(nx * k * sizeof *om), *y = malloc(nx * k * sizeof *y), *w = malloc(nx * k * sizeof *w);
     double *c = malloc(k * k * sizeof *c), *cinv = malloc(k * k * sizeof *cinv), *col = malloc(k * sizeof *col),
            *lamv = malloc(k * sizeof *lamv);
-    size_t *rng_buf = malloc((rlen ? rlen : 1) * sizeof *rng_buf);
+    size_t *range_buf = malloc((rlen ? rlen : 1) * sizeof *range_buf);
     hat *hats = malloc(n * sizeof *hats);
     op.PK = malloc((pb->kh + 1) * (pb->kw + 1) * sizeof *op.PK);
     op.Y = malloc((ylen ? ylen : 1) * sizeof *op.Y);
@@ -215,7 +215,7 @@ int kn_precond_mean(kn_backend *be, const kn_problem *pb, const kn_model *m, con
     op.g = malloc((np ? np : 1) * sizeof *op.g);
     op.acc = malloc(CHUNKS * nx * sizeof *op.acc);
     int st = KERNEST_OK;
-    if (!om || !y || !w || !c || !cinv || !col || !lamv || !rng_buf || !hats || !op.PK || !op.Y || !op.PY ||
+    if (!om || !y || !w || !c || !cinv || !col || !lamv || !range_buf || !hats || !op.PK || !op.Y || !op.PY ||
         !op.ypos || !op.g || !op.acc) {
         st = kn_error(KERNEST_E_NOMEM, "out of memory for the preconditioner's mean part");
         goto done;
@@ -223,7 +223,7 @@ int kn_precond_mean(kn_backend *be, const kn_problem *pb, const kn_model *m, con
     if (!hats_of(&m->phi, hats)) /* not the radial model's form: the diagonal alone */
         goto done;
     op.phi = hats;
-    size_t *rp = rng_buf, yp = 0;
+    size_t *rp = range_buf, yp = 0;
     for (size_t i = 0; i < np; i++) {
         const kn_pair *p = &pb->pairs[i];
         op.g[i] = (ranges){.ty = rp, .tx = rp + 2 * p->hb, .oy = rp + 2 * (p->hb + p->wb),
@@ -326,7 +326,7 @@ done:
     free(cinv);
     free(col);
     free(lamv);
-    free(rng_buf);
+    free(range_buf);
     free(hats);
     free(op.PK);
     free(op.Y);
