@@ -10,6 +10,7 @@
 #include "backend/backend.h"
 #include "backend/cpu/cpu_apply.h"
 #include "backend/cpu/cpu_backend.h"
+#include "base/dense.h"
 #include "kernest.h"
 #include "backend/problem.h"
 #include "testutil.h"
@@ -119,33 +120,9 @@ Test(solver, exact_recovery_valid_kernel_larger_than_A)
 /* Solves the SPD system M x = y (n×n, row-major, overwritten) by Cholesky; 0 on success. */
 static int cholesky_solve(double *M, double *y, size_t n)
 {
-    for (size_t j = 0; j < n; j++) {
-        double d = M[j * n + j];
-        for (size_t k = 0; k < j; k++)
-            d -= M[j * n + k] * M[j * n + k];
-        if (!(d > 0))
-            return -1;
-        d = sqrt(d);
-        M[j * n + j] = d;
-        for (size_t i = j + 1; i < n; i++) {
-            double s = M[i * n + j];
-            for (size_t k = 0; k < j; k++)
-                s -= M[i * n + k] * M[j * n + k];
-            M[i * n + j] = s / d;
-        }
-    }
-    for (size_t i = 0; i < n; i++) { /* L z = y */
-        double s = y[i];
-        for (size_t k = 0; k < i; k++)
-            s -= M[i * n + k] * y[k];
-        y[i] = s / M[i * n + i];
-    }
-    for (size_t i = n; i-- > 0;) { /* Lᵀ x = z */
-        double s = y[i];
-        for (size_t k = i + 1; k < n; k++)
-            s -= M[k * n + i] * y[k];
-        y[i] = s / M[i * n + i];
-    }
+    if (!kn_dense_cholesky(M, n))
+        return -1;
+    kn_dense_cholesky_solve(M, n, y);
     return 0;
 }
 

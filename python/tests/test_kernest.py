@@ -123,7 +123,6 @@ def test_tv_option_reaches_the_solver():
         kernest.estimate(A, B, ksize=(9, 9), tv=1.0, model="radial", device="cpu")
 
 
-
 def test_gpcg_solver_reaches_fistas_minimiser():
     """solver='gpcg' solves --nonneg to the minimiser FISTA reaches at a tight tolerance."""
     rng = np.random.default_rng(6)
@@ -140,6 +139,7 @@ def test_gpcg_solver_reaches_fistas_minimiser():
     assert np.linalg.norm(Kg - Kf) / np.linalg.norm(Kf) < 1e-6
     with pytest.raises(kernest.KernestInputError):
         kernest.estimate(A, B, solver="gpcg", sum=1.0, **common)
+
 
 def test_automatic_choice_and_uncertainty():
     """model='auto' lists every candidate with its λ and score; uncertainty maps come back shaped like K."""

@@ -43,21 +43,28 @@ int kn_dense_cholesky(double *a, size_t k)
     return 1;
 }
 
+void kn_dense_cholesky_solve(const double *L, size_t k, double *y)
+{
+    for (size_t i = 0; i < k; i++) { /* L z = y */
+        double s = y[i];
+        for (size_t l = 0; l < i; l++)
+            s -= L[i * k + l] * y[l];
+        y[i] = s / L[i * k + i];
+    }
+    for (size_t i = k; i-- > 0;) { /* Lᵀ x = z */
+        double s = y[i];
+        for (size_t l = i + 1; l < k; l++)
+            s -= L[l * k + i] * y[l];
+        y[i] = s / L[i * k + i];
+    }
+}
+
 void kn_dense_cholesky_inverse(const double *L, size_t k, double *inv, double *col)
 {
     for (size_t c = 0; c < k; c++) {
-        for (size_t i = 0; i < k; i++) { /* L y = e_c */
-            double s = i == c ? 1.0 : 0.0;
-            for (size_t l = 0; l < i; l++)
-                s -= L[i * k + l] * col[l];
-            col[i] = s / L[i * k + i];
-        }
-        for (size_t i = k; i-- > 0;) { /* Lᵀ z = y */
-            double s = col[i];
-            for (size_t l = i + 1; l < k; l++)
-                s -= L[l * k + i] * col[l];
-            col[i] = s / L[i * k + i];
-        }
+        for (size_t i = 0; i < k; i++)
+            col[i] = i == c;
+        kn_dense_cholesky_solve(L, k, col);
         for (size_t i = 0; i < k; i++)
             inv[i * k + c] = col[i];
     }

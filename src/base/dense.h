@@ -1,6 +1,6 @@
 /* dense.h — internal: small dense linear algebra on the host (a few dozen columns): the
  * orthonormalisation, Cholesky factor and symmetric eigendecomposition that the lowrank model's
- * subspace iteration and the preconditioner's Nyström sketch need. Matrices are row-major k×k;
+ * subspace iteration and the preconditioner's Nyström sketch need (and the tests' direct solves). Matrices are row-major k×k;
  * column sets are columns of len values one after the other. */
 #ifndef KN_DENSE_H
 #define KN_DENSE_H
@@ -16,7 +16,10 @@ double kn_dense_orthonormalise(double *Q, size_t len, size_t k);
  * triangle is left as it was); 0 when a is not numerically positive definite, 1 otherwise. */
 int kn_dense_cholesky(double *a, size_t k);
 
-/* inv = (L Lᵀ)⁻¹ from the Cholesky factor L (k×k); col: k values of work. */
+/* y ← (L Lᵀ)⁻¹ y from the Cholesky factor L (k×k): two triangular solves in place. */
+void kn_dense_cholesky_solve(const double *L, size_t k, double *y);
+
+/* inv = (L Lᵀ)⁻¹ from the Cholesky factor L (k×k), a column at a time; col: k values of work. */
 void kn_dense_cholesky_inverse(const double *L, size_t k, double *inv, double *col);
 
 /* The eigenvalues ev (k) and eigenvectors V (column j for ev[j], k×k) of the symmetric a (k×k,

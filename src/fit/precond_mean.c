@@ -31,11 +31,25 @@ static int taps_of_output(size_t y, size_t r0, size_t s, size_t d, size_t na, si
     return 1;
 }
 
-/* P = the (h+1)×(w+1) summed-area table of v (h×w): P[r][c] = Σ v over rows < r, columns < c.
- * Rows, then blocks of columns, in parallel; each sum in a fixed order, whatever the threads. */
-static void area_table(const double *v, size_t h, size_t w, double *P, int threads)
+/* The second half of a summed-area table P ((h+1)×(w+1)) whose rows 1..h hold the running sums
+ * of each row (row 0 and column 0 zero): each column summed downwards, in blocks of columns in
+ * parallel; each sum in a fixed order, whatever the threads. */
+static void sum_columns(double *P, size_t h, size_t w, int threads)
 {
     const size_t W = w + 1, nb = (W + 255) / 256;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (size_t b = 0; b < nb; b++) {
+        const size_t c0 = b * 256, c1 = c0 + 256 < W ? c0 + 256 : W;
+        for (size_t r = 1; r <= h; r++)
+            for (size_t c = c0; c < c1; c++)
+                P[r * W + c] += P[(r - 1) * W + c];
+    }
+}
+
+/* P = the (h+1)×(w+1) summed-area table of v (h×w): P[r][c] = Σ v over rows < r, columns < c */
+static void area_table(const double *v, size_t h, size_t w, double *P, int threads)
+{
+    const size_t W = w + 1;
     memset(P, 0, W * sizeof *P);
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (size_t r = 0; r < h; r++) {
@@ -46,13 +60,7 @@ static void area_table(const double *v, size_t h, size_t w, double *P, int threa
             P[(r + 1) * W + c + 1] = row;
         }
     }
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (size_t b = 0; b < nb; b++) {
-        const size_t c0 = b * 256, c1 = c0 + 256 < W ? c0 + 256 : W;
-        for (size_t r = 1; r <= h; r++)
-            for (size_t c = c0; c < c1; c++)
-                P[r * W + c] += P[(r - 1) * W + c];
-    }
+    sum_columns(P, h, w, threads);
 }
 
 /* Σ v over rows [ra, rb] and columns [ca, cb] from its table (w: v's width) */
@@ -129,7 +137,7 @@ typedef struct mean_op {
 static int mean_apply(mean_op *op, const double *x, double *out)
 {
     const kn_problem *pb = op->pb;
-    const size_t kh = pb->kh, kw = pb->kw, W = kw + 1, nb = (W + 255) / 256, nx = op->nx;
+    const size_t kh = pb->kh, kw = pb->kw, W = kw + 1, nx = op->nx;
     const int th = op->threads;
     const hat *phi = op->phi;
     double *PK = op->PK;
@@ -144,11 +152,7 @@ static int mean_apply(mean_op *op, const double *x, double *out)
             PK[(r + 1) * W + c + 1] = row;
         }
     }
-#pragma omp parallel for num_threads(th) schedule(static)
-    for (size_t b = 0; b < nb; b++) /* then down the columns: the table of Φx */
-        for (size_t r = 1; r <= kh; r++)
-            for (size_t c = b * 256; c < (b + 1) * 256 && c < W; c++)
-                PK[r * W + c] += PK[(r - 1) * W + c];
+    sum_columns(PK, kh, kw, th); /* then down the columns: the table of Φx */
     for (size_t i = 0; i < pb->npairs; i++) { /* Y = E K on each pair's window */
         const kn_pair *p = &pb->pairs[i];
         const double mu = op->mu[i];
