@@ -439,7 +439,8 @@ def estimate(A, B, mode="same", ksize=None, reg=None, lam=None, tol=1e-6, maxite
     reg, lam: regulariser "none" | "ridge" (lam/2 ||K||^2) | "grad" (lam/2 ||grad K||^2).
     tol, maxiter: CGLS stops when ||normal-equation residual|| / initial <= tol and, with a prior
     (lam > 0), the objective fell by at most 300*tol of itself over the last 10 iterations (or, tol > 0, once that
-    residual is down to the working precision's resolution: 10 eps of its value at K = 0), FISTA when the
+    residual is down to the working precision's resolution: 10 eps of its value at K = 0), FISTA when its
+    gradient mapping L*||y - prox(y - grad/L)|| is <= tol * ||H'b|| (whatever the start) and the
     relative change of K is <= tol; both after maxiter iterations at most (after the automatic choice
     ran on a window of a large problem, its final solve on all the data after 10*maxiter).
     precond: CGLS's preconditioner, "auto" (for radial mean from 2**19 kernel pixels, jacobi below;

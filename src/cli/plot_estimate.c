@@ -199,7 +199,7 @@ static int plot_convergence(const char *dir, const kernest_report *rep)
                  kernest_stop_reason_name(rep->reason), rep->iterations);
         kn_curve c = {it, rep->residual_history, n, NULL, 0};
         kn_lines_style st = {.title = title, .xlabel = "iteration",
-                             .ylabel = fista ? "relative change \xe2\x80\x96K\xe2\x82\x9c \xe2\x88\x92 K\xe2\x82\x9c\xe2\x82\x8b\xe2\x82\x81\xe2\x80\x96 / \xe2\x80\x96K\xe2\x82\x9c\xe2\x82\x8b\xe2\x82\x81\xe2\x80\x96"
+                             .ylabel = fista ? "max(gradient mapping / \xe2\x80\x96H'b\xe2\x80\x96, relative change of K)"
                                              : !strcmp(rep->solver, "gpcg") ? "relative projected gradient (on a face: its residual)"
                                              : "relative residual \xe2\x80\x96s\xe2\x82\x96\xe2\x80\x96 / \xe2\x80\x96s\xe2\x82\x80\xe2\x80\x96 (normal equations)",
                              .logy = 1};

@@ -18,8 +18,10 @@ typedef struct kn_fista_info {
 void kn_fista_vectors(kernest_reg reg, size_t *kernel_vecs, size_t *data_vecs);
 
 /* min ½‖H x − b‖² + ½λ‖L x‖² + g(x), g given by prox (NULL: g = 0), starting from x (updated in
- * place). Stops when ‖x_t − x_{t−1}‖ / ‖x_{t−1}‖ <= tol (res->history holds these values) or
- * after maxiter iterations. The operator must be set up. Not converging is a result. */
+ * place). Stops when the gradient mapping L‖y_t − x_{t+1}‖ relative to ‖Hᵀb + shift‖ (the
+ * gradient at x = 0, whatever the start) and the relative change ‖x_{t+1} − x_t‖ / ‖x_t‖ are both
+ * at most tol (or the working precision's resolution, kn_precision_eps; res->history holds the
+ * larger of the two), or after maxiter iterations. The operator must be set up. Not converging is a result. */
 int kn_fista(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_prox *prox,
              kn_vec *x, kn_solve_result *res, kn_fista_info *info);
 
