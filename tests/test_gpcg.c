@@ -119,8 +119,8 @@ Test(gpcg, meets_the_optimality_conditions_of_the_bounded_problem)
     kernest_report_destroy(&r);
 }
 
-/* FISTA run to a relative gradient mapping of 1e-13 lands on the same minimiser; at the same --tol GPCG
- * takes far fewer iterations to reach it */
+/* FISTA run to a relative gradient mapping (and change) of 1e-13 lands on the same minimiser; at
+ * the same --tol GPCG takes far fewer iterations to reach it */
 Test(gpcg, reaches_the_minimiser_fista_reaches_with_many_more_iterations)
 {
     kernest_array *A, *B, *Kg = NULL, *Kf = NULL;
@@ -170,8 +170,7 @@ static double kkt_violation(const kernest_array *A, const kernest_array *B, cons
 
 /* FISTA stops on its gradient mapping relative to ‖Hᵀb‖, a measure of optimality that does not
  * depend on the start, as well as on the relative change of K: from zero and from a start far from
- * the minimiser (every pixel 2; the minimiser's largest is about 0.3) the estimate meets the
- * optimality conditions to tol. On the relative change alone it stopped from the far start at
+ * the minimiser (every pixel 2) the estimate meets the optimality conditions to tol. On the relative change alone it stopped from the far start at
  * 1.4e-4 (208 iterations; 1.2e-6 and 9.5e-6 now, after 349 and 949). */
 Test(gpcg, fista_stops_near_the_minimiser_from_any_start)
 {
