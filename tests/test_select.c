@@ -62,10 +62,11 @@ static void estimate(const prob *p, const kernest_options *o, kernest_array **K,
     cr_assert_eq(kernest_estimate((const kernest_array *const *)p->A, (const kernest_array *const *)p->B,
                                   p->np, o, K, rep),
                  KERNEST_OK, "%s", kernest_last_error());
-    /* the finalists are scored on every fold of cv:K too; on a window, then the full final solve */
+    /* the finalists are scored on every fold of cv:K too; on a window, the candidates checked on the
+     * held windows (one of them the window's final solve), then the full final solve */
     const int budget = rep ? KN_SELECT_BUDGET + (strstr((*rep)->select_rule, "finalists")
                                                      ? (int)((*rep)->ncandidates * (size_t)o->cv_folds) : 0) +
-                                 (strstr((*rep)->select_rule, "window") ? 1 : 0)
+                                 (strstr((*rep)->select_rule, "window") ? (int)(*rep)->ncandidates : 0)
                            : 0;
     if (rep && (*rep)->automatic)
         cr_assert_leq((*rep)->selection_solves, budget, "cost: %d solves", (*rep)->selection_solves);
@@ -1159,6 +1160,68 @@ Test(select, background_is_honoured_by_the_cv_score_and_sigma)
     cr_assert(r->sigma < 1.2 * plain, "σ̂ %g with the offset fitted, %g without offset", r->sigma, plain);
     kernest_array_destroy(&K);
     kernest_report_destroy(&r);
+    free_prob(&p);
+}
+
+/* A choice checked on held data (kn_select_confirmed; select_reduce.c holds out windows of B): the
+ * cv scores are those of kn_select; the candidates within KN_CONFIRM_BAND of the cv choice's score,
+ * and only they, are solved and scored on the held pair; the lowest held score is chosen, and the
+ * fit returned is its solve, whose held score is the mean squared error of its kernel on the held
+ * pair (computed here by convolution). */
+Test(select, held_data_choose_among_the_close_candidates, .timeout = 120)
+{
+    prob p;
+    make_prob(&p, "inv-r", 32, 2, 1.0, 4);
+    kernest_options o, oo, ho;
+    opts(&o);
+    o.auto_model = o.auto_lambda = 1;
+    kn_select_open_options(&o, &oo);
+    ho = o;
+    ho.auto_model = ho.auto_lambda = 0;
+    ho.reg = KERNEST_REG_NONE;
+    const kernest_array *const *A = (const kernest_array *const *)p.A, *const *B = (const kernest_array *const *)p.B;
+    kn_session s0, s1, h;
+    kn_selection plain, held;
+    cr_assert_eq(kn_session_open(&s0, A, B, 1, &oo, NULL), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(kn_select(&s0, A, B, 1, &o, &plain), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(kn_session_open(&s1, A, B, 1, &oo, NULL), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(kn_session_open(&h, A + 1, B + 1, 1, &ho, NULL), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(kn_select_confirmed(&s1, A, B, 1, &o, &h, &held), KERNEST_OK, "%s", kernest_last_error());
+    cr_assert_eq(held.ncands, plain.ncands);
+    const double band = KN_CONFIRM_BAND * plain.cands[plain.chosen].score;
+    size_t checked = 0, lowest = held.ncands;
+    for (size_t i = 0; i < held.ncands; i++) {
+        const kernest_candidate *c = &held.cands[i];
+        cr_expect_eq(c->score, plain.cands[i].score, "%s: cv score changed", c->name);
+        cr_expect_eq(isfinite(c->held_score), c->score <= band, "%s: score %g, band %g, held %g", c->name,
+                     c->score, band, c->held_score);
+        cr_expect(isnan(plain.cands[i].held_score), "%s: held score without held data", c->name);
+        if (isfinite(c->held_score)) {
+            checked++;
+            if (lowest == held.ncands || c->held_score < held.cands[lowest].held_score)
+                lowest = i;
+        }
+    }
+    cr_assert_geq(checked, 2, "the test wants a choice between close candidates");
+    cr_assert_eq(held.chosen, lowest, "chose %s, the lowest held score is %s's", held.cands[held.chosen].name,
+                 held.cands[lowest].name);
+    /* the returned fit's kernel against the held pair, by convolution */
+    kernest_array *Kf = NULL, *Bh = NULL;
+    cr_assert_eq(kernest_array_create2(s1.pb.kh, s1.pb.kw, &Kf), KERNEST_OK);
+    memcpy(Kf->data, held.fit.K, Kf->size * sizeof *Kf->data);
+    cr_assert_eq(kernest_convolve(p.A[1], Kf, KERNEST_MODE_SAME, &Bh), KERNEST_OK);
+    double sse = 0;
+    for (size_t i = 0; i < Bh->size; i++)
+        sse += (p.B[1]->data[i] - Bh->data[i]) * (p.B[1]->data[i] - Bh->data[i]);
+    const double want = sse / (double)Bh->size, got = held.cands[held.chosen].held_score;
+    cr_expect(fabs(got - want) <= 1e-9 * want, "held score %.12g, by convolution %.12g", got, want);
+    kernest_array_destroy(&Kf);
+    kernest_array_destroy(&Bh);
+    kn_selection_free(&plain);
+    kn_selection_free(&held);
+    kn_session_close(&h);
+    kn_session_close(&s1);
+    kn_session_close(&s0);
     free_prob(&p);
 }
 

@@ -177,6 +177,7 @@ void kn_units_report(const kn_units *u, kernest_select rule, kernest_report *rep
         c->l1 = ldexp(c->l1, ew);
         c->score = ldexp(c->score, escore);
         c->score_se = ldexp(c->score_se, escore);
+        c->held_score = ldexp(c->held_score, escore);
     }
     for (size_t i = 0; rep->path && i < rep->npath; i++) {
         kernest_path_point *p = &rep->path[i];

@@ -46,6 +46,7 @@ static int cand_init(ctx *c, cand *cd, size_t index, const kn_candidate_spec *sp
     k->model = cd->opt.model;
     k->reg = cd->opt.reg;
     k->nonneg = cd->opt.nonneg;
+    k->held_score = NAN;
     double lam0 = 1.0;
     kn_model model = {0};
     int st = kn_model_init_nk(&model, cd->opt.model, cd->opt.order, c->s->pb.kh, c->s->pb.kw,
@@ -214,6 +215,12 @@ static size_t usable_candidates(const kn_session *s, const kernest_options *user
 int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
               size_t npairs, const kernest_options *opt, kn_selection *sel)
 {
+    return kn_select_confirmed(s, A, B, npairs, opt, NULL, sel);
+}
+
+int kn_select_confirmed(kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
+                        size_t npairs, const kernest_options *opt, kn_session *held, kn_selection *sel)
+{
     memset(sel, 0, sizeof *sel);
     int st = kn_options_check_select(opt);
     if (st)
@@ -227,7 +234,7 @@ int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array 
         return kn_error(KERNEST_E_INVALID, "--model auto: no candidate model admits these constraints "
                         "(give --model)");
     }
-    ctx c = {.s = s, .sel = sel, .user = opt, .tol = fmax(opt->tol, PATH_TOL)};
+    ctx c = {.s = s, .sel = sel, .user = opt, .tol = fmax(opt->tol, PATH_TOL), .held = held};
     const double t0 = kn_now();
     const long a0 = s->be->applications;
     cand *cds = calloc(nc, sizeof *cds);
@@ -264,6 +271,8 @@ int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array 
         kernest_options oo;
         kn_select_open_options(opt, &oo);
         if ((st = cv_setup(&c, A, B, npairs, &oo)) || (st = sel_run_cv(&c, cds, nc)))
+            goto done;
+        if (held && nc > 1 && (st = sel_confirm(&c, cds, nc, &sel->fit)))
             goto done;
         break;
     }
@@ -307,13 +316,15 @@ int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array 
     sel->opt = w->opt;
     sel->opt.lambda = sel->cands[sel->chosen].lambda;
     sel->opt.l1 = sel->cands[sel->chosen].l1;
-    kn_session_phase(s, "final: %s, %s %.3g", sel->cands[sel->chosen].name, sel->opt.l1 > 0 ? "l1" : "lambda",
-                     sel->opt.l1 > 0 ? sel->opt.l1 : sel->opt.lambda);
-    st = kn_session_solve(s, &sel->opt, sel_start(&sel->opt, w->best_x ? w->best_x : w->xw[0]), &sel->fit);
-    kn_session_phase(s, NULL);
-    if (st)
-        goto done;
-    sel_count(&c, &sel->fit, &sel->cands[sel->chosen]);
+    if (!sel->fit.K) { /* else sel_confirm solved the choice already, as here */
+        kn_session_phase(s, "final: %s, %s %.3g", sel->cands[sel->chosen].name,
+                         sel->opt.l1 > 0 ? "l1" : "lambda", sel->opt.l1 > 0 ? sel->opt.l1 : sel->opt.lambda);
+        st = kn_session_solve(s, &sel->opt, sel_start(&sel->opt, w->best_x ? w->best_x : w->xw[0]), &sel->fit);
+        kn_session_phase(s, NULL);
+        if (st)
+            goto done;
+        sel_count(&c, &sel->fit, &sel->cands[sel->chosen]);
+    }
     sel->apps_final = s->be->applications - a1;
     sel->secs_final = kn_now() - t1;
 done:

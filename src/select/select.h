@@ -86,6 +86,24 @@ int kn_paired_difference(const double *a, const double *b, size_t n, double *dif
  * failure). */
 int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
               size_t npairs, const kernest_options *opt, kn_selection *sel);
+/* The band of cv scores whose candidates are checked on the held windows: on a 1/f² (fractal) A
+ * at N = 512 the window's cv preferred lowrank:2+grad@best to radial+grad by 1.35× in score, and
+ * its final solve did not finish in 15 min (30σ held-out when stopped) where radial's gives 1.02σ;
+ * the held windows rank them the other way (bench/results/held-windows-trial.txt). A band of 3
+ * reached candidates the window rightly put far behind: on the wide-wing fractal case
+ * pixel+nonneg+grad, 2.5× behind radial there, predicted the held windows better (both far above
+ * the noise: the far field's error) and was chosen at 1.86σ against radial's 1.41σ; it also
+ * checked every candidate at N = 256 (33.9× a full solve's applications against 9.1×). */
+#define KN_CONFIRM_BAND 1.5
+
+/* kn_select, with the choice checked on held data when held is not NULL (cv under --model auto):
+ * a session on other pairs with the same kernel shape, none of whose B pixels the fits see
+ * (select_reduce.c: windows of B away from the one the choice runs on). The candidates within
+ * KN_CONFIRM_BAND × the chosen one's cv score are solved once on all of s's data at their λ, and the
+ * one whose kernel predicts held's B best is chosen (select_confirm.c; each candidate's
+ * held_score). */
+int kn_select_confirmed(kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
+                        size_t npairs, const kernest_options *opt, kn_session *held, kn_selection *sel);
 void kn_selection_free(kn_selection *sel);
 /* The options to open the session with: under --model auto, priors that make the backend able
  * to run every candidate (and the memory check cover them). */

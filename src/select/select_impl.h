@@ -81,6 +81,8 @@ typedef struct ctx {
     fold_carry carry;    /* sel_eval_cv's folds already scored (finalists); zeroed: none */
     struct cand *cands;  /* sel_run_cv's candidates (ncands): their Krylov subspaces share a budget */
     size_t ncands;
+    kn_session *held;    /* B's held windows (kn_select_confirmed), or NULL */
+    long held_apps;      /* operator applications on held's backend */
 } ctx;
 
 
@@ -118,6 +120,12 @@ size_t sel_simplest_equivalent(const ctx *c, const cand *cds, size_t nc, size_t 
 int sel_run_gcv(ctx *c, cand *cd, int npts);
 int sel_run_discrepancy(ctx *c, cand *cd);
 int sel_run_lcurve(ctx *c, cand *cd);
+
+/* select_confirm.c: the choice checked on B's held windows (c->held). Every candidate whose cv
+ * score is within KN_CONFIRM_BAND × the chosen one's is solved once on all of s's data at its λ (as
+ * the final solve would be), its kernel predicts the held windows (held_score), and the lowest
+ * prediction error is chosen; *fit gets that candidate's solve (left empty when none was scored). */
+int sel_confirm(ctx *c, cand *cds, size_t nc, kn_fit *fit);
 
 /* select_hybrid.c: a linear candidate's cv path in Krylov subspaces */
 int sel_hybrid_ready(ctx *c, cand *cd, int *ready); /* *ready: cd's path runs in subspaces */

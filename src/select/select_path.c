@@ -26,10 +26,11 @@ void sel_count(ctx *c, const kn_fit *f, kernest_candidate *k)
     }
 }
 
-/* the folds share the session's backend (kn_session_open_fold): its count holds theirs */
+/* the folds share the session's backend (kn_session_open_fold): its count holds theirs; the held
+ * windows have their own */
 long sel_applications(const ctx *c)
 {
-    return c->s->be->applications;
+    return c->s->be->applications + c->held_apps;
 }
 
 int sel_add_point(ctx *c, size_t cand_index, double lam, double l1, double score, double rss,

@@ -125,20 +125,58 @@ done:
     return st;
 }
 
+/* B's held windows: per pair, KN_REDUCE_HELD windows of w×w at the central one's corners moved by
+ * d = min(2w, t) along both axes (t: the central window's start), each with the far field
+ * subtracted like the central one and the A window that reaches it through the (2k−1)² kernel
+ * (zero beyond A, as the model has it). Pixels inside the central window (when d < w) are NaN:
+ * no fit that is checked there has seen any pixel of them. */
+static int held_windows(const kn_session *s, const kernest_array *const *A, size_t npairs, const double *hk,
+                        size_t k, kernest_array **Ah, kernest_array **Bh)
+{
+    const size_t w = KN_REDUCE_WINDOW, ar = w + 2 * k - 2;
+    for (size_t i = 0; i < npairs; i++) {
+        const kn_pair *p = &s->pb.pairs[i];
+        const size_t ty = (p->hb - w) / 2, tx = (p->wb - w) / 2;
+        const size_t dy = ty < 2 * w ? ty : 2 * w, dx = tx < 2 * w ? tx : 2 * w;
+        for (int q = 0; q < KN_REDUCE_HELD; q++) {
+            const size_t by = q & 1 ? ty + dy : ty - dy, bx = q & 2 ? tx + dx : tx - dx;
+            kernest_array **a = &Ah[i * KN_REDUCE_HELD + q], **b = &Bh[i * KN_REDUCE_HELD + q];
+            int st = kernest_array_create2(ar, ar, a);
+            if (st || (st = kernest_array_create2(w, w, b)))
+                return st;
+            for (size_t y = 0; y < ar; y++)
+                for (size_t x = 0; x < ar; x++) {
+                    const long ya = (long)(by + y) - (long)(k - 1), xa = (long)(bx + x) - (long)(k - 1);
+                    const int in = ya >= 0 && xa >= 0 && (size_t)ya < A[i]->shape[0] && (size_t)xa < A[i]->shape[1];
+                    (*a)->data[y * ar + x] = in ? A[i]->data[(size_t)ya * A[i]->shape[1] + (size_t)xa] : 0.0;
+                }
+            for (size_t y = 0; y < w; y++)
+                for (size_t x = 0; x < w; x++) {
+                    const size_t yb = by + y, xb = bx + x, j = yb * p->wb + xb;
+                    const int central = yb >= ty && yb < ty + w && xb >= tx && xb < tx + w;
+                    (*b)->data[y * w + x] = central ? NAN : p->B[j] - hk[p->offset + j];
+                }
+        }
+    }
+    return KERNEST_OK;
+}
+
 static int reduced(kn_session *s, const kernest_array *const *A, size_t npairs, const kernest_options *opt,
                    kn_selection *sel)
 {
     const size_t w = KN_REDUCE_WINDOW, k = window_k(smallest_side(A, npairs)), ar = w + 2 * k - 2;
     double t = kn_now();
     long a = s->be->applications;
+    const size_t nh = npairs * KN_REDUCE_HELD;
     kernest_array **Ar = calloc(npairs, sizeof *Ar), **Bw = calloc(npairs, sizeof *Bw);
+    kernest_array **Ah = calloc(nh, sizeof *Ah), **Bh = calloc(nh, sizeof *Bh);
     double *hk = malloc((s->pb.m ? s->pb.m : 1) * sizeof *hk);
-    kn_session rs = {0};
+    kn_session rs = {0}, hs = {0};
     kn_fit full = {0};
     kn_model fm = {0};
     double *x0 = NULL;
     int st = KERNEST_OK;
-    if (!Ar || !Bw || !hk) {
+    if (!Ar || !Bw || !Ah || !Bh || !hk) {
         st = kn_error(KERNEST_E_NOMEM, "out of memory for the reduced problem");
         goto done;
     }
@@ -159,6 +197,8 @@ static int reduced(kn_session *s, const kernest_array *const *A, size_t npairs, 
                 Bw[i]->data[y * w + x] = p->B[j] - hk[p->offset + j]; /* NaN stays NaN */
             }
     }
+    if ((st = held_windows(s, A, npairs, hk, k, Ah, Bh)))
+        goto done;
     const long apps_prepare = s->be->applications - a;
     const double secs_prepare = kn_now() - t;
     kernest_options ro = *opt, oo;
@@ -166,8 +206,14 @@ static int reduced(kn_session *s, const kernest_array *const *A, size_t npairs, 
     ro.kh = ro.kw = 2 * k - 1;
     ro.uncertainty = 0;
     kn_select_open_options(&ro, &oo);
+    kernest_options ho = ro; /* the held windows' session only predicts them from a pixel kernel */
+    ho.model = KERNEST_MODEL_PIXEL;
+    ho.reg = KERNEST_REG_NONE;
+    ho.nonneg = 0;
     if ((st = kn_session_open(&rs, (const kernest_array *const *)Ar, (const kernest_array *const *)Bw, npairs, &oo, NULL)) ||
-        (st = kn_select(&rs, (const kernest_array *const *)Ar, (const kernest_array *const *)Bw, npairs, &ro, sel)))
+        (st = kn_session_open(&hs, (const kernest_array *const *)Ah, (const kernest_array *const *)Bh, nh, &ho, NULL)) ||
+        (st = kn_select_confirmed(&rs, (const kernest_array *const *)Ar, (const kernest_array *const *)Bw, npairs,
+                                  &ro, &hs, sel)))
         goto done;
     /* the window's held-out error is no estimate of σ: the far field subtracted from it came from
      * an unregularised fit that also absorbed part of the window's noise (σ = 1 scored 0.40 at
@@ -223,10 +269,20 @@ done:
     }
     if (rs.be || rs.pb.pairs)
         kn_session_close(&rs); /* before the B windows it borrows */
+    if (hs.be || hs.pb.pairs)
+        kn_session_close(&hs);
     for (size_t i = 0; Bw && i < npairs; i++)
         kernest_array_destroy(&Bw[i]);
+    for (size_t i = 0; i < nh; i++) {
+        if (Ah)
+            kernest_array_destroy(&Ah[i]);
+        if (Bh)
+            kernest_array_destroy(&Bh[i]);
+    }
     free(Ar);
     free(Bw);
+    free(Ah);
+    free(Bh);
     free(hk);
     free(x0);
     kn_fit_free(&full);

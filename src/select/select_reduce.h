@@ -11,6 +11,9 @@
  * and subtracted. A smaller k leaves more to the far field and costs quality: at N = 128 (k = 33)
  * the window chose harmonic:2 at held-out 1.077σ where the full choice reaches 1.006σ. */
 enum { KN_REDUCE_WINDOW = 64, KN_REDUCE_MIN_K = 64 };
+/* The held windows per pair the window's choice is checked on (kn_select_confirmed): B's
+ * windows of the same side diagonally away from the central one, which no fit sees. */
+enum { KN_REDUCE_HELD = 4 };
 
 /* kn_select on session s (opened on the pairs (A, B) with kn_select_open_options(opt)), or, when
  * the problem allows it (2-D pairs, mode same, the default kernel, no support or fixed pixels,
