@@ -272,7 +272,8 @@ int kn_select_confirmed(kn_session *s, const kernest_array *const *A, const kern
         kn_select_open_options(opt, &oo);
         if ((st = cv_setup(&c, A, B, npairs, &oo)) || (st = sel_run_cv(&c, cds, nc)))
             goto done;
-        if (held && nc > 1 && (st = sel_confirm(&c, cds, nc, &sel->fit)))
+        /* a choice whose score comes from fits stopped at a cap is checked on held data */
+        if (held && nc > 1 && sel->cands[sel->chosen].capped > 0 && (st = sel_confirm(&c, cds, nc)))
             goto done;
         break;
     }
@@ -316,15 +317,13 @@ int kn_select_confirmed(kn_session *s, const kernest_array *const *A, const kern
     sel->opt = w->opt;
     sel->opt.lambda = sel->cands[sel->chosen].lambda;
     sel->opt.l1 = sel->cands[sel->chosen].l1;
-    if (!sel->fit.K) { /* else sel_confirm solved the choice already, as here */
-        kn_session_phase(s, "final: %s, %s %.3g", sel->cands[sel->chosen].name,
-                         sel->opt.l1 > 0 ? "l1" : "lambda", sel->opt.l1 > 0 ? sel->opt.l1 : sel->opt.lambda);
-        st = kn_session_solve(s, &sel->opt, sel_start(&sel->opt, w->best_x ? w->best_x : w->xw[0]), &sel->fit);
-        kn_session_phase(s, NULL);
-        if (st)
-            goto done;
-        sel_count(&c, &sel->fit, &sel->cands[sel->chosen]);
-    }
+    kn_session_phase(s, "final: %s, %s %.3g", sel->cands[sel->chosen].name, sel->opt.l1 > 0 ? "l1" : "lambda",
+                     sel->opt.l1 > 0 ? sel->opt.l1 : sel->opt.lambda);
+    st = kn_session_solve(s, &sel->opt, sel_start(&sel->opt, w->best_x ? w->best_x : w->xw[0]), &sel->fit);
+    kn_session_phase(s, NULL);
+    if (st)
+        goto done;
+    sel_count(&c, &sel->fit, &sel->cands[sel->chosen]);
     sel->apps_final = s->be->applications - a1;
     sel->secs_final = kn_now() - t1;
 done:

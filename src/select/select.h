@@ -87,21 +87,22 @@ int kn_paired_difference(const double *a, const double *b, size_t n, double *dif
 int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
               size_t npairs, const kernest_options *opt, kn_selection *sel);
 /* The band of cv scores whose candidates are checked on the held windows: on a 1/f² (fractal) A
- * at N = 512 the window's cv preferred lowrank:2+grad@best to radial+grad by 1.35× in score, and
- * its final solve did not finish in 15 min (30σ held-out when stopped) where radial's gives 1.02σ;
- * the held windows rank them the other way (bench/results/held-windows-trial.txt). A band of 3
- * reached candidates the window rightly put far behind: on the wide-wing fractal case
- * pixel+nonneg+grad, 2.5× behind radial there, predicted the held windows better (both far above
- * the noise: the far field's error) and was chosen at 1.86σ against radial's 1.41σ; it also
- * checked every candidate at N = 256 (33.9× a full solve's applications against 9.1×). */
+ * at N = 512 the window's cv preferred lowrank:2+grad@best (capped fits) to radial+grad by 1.35× in
+ * score, and its final solve did not finish in 15 min (30σ held-out when stopped) where radial's
+ * gives 1.02σ; the held windows rank them the other way (bench/results/held-windows-trial.txt).
+ * The held windows carry the far field's error too, so they are no unbiased judge: a band of 3
+ * overturned right choices (the wide-wing fractal case chose pixel+nonneg+grad at 1.86σ against
+ * radial's 1.41σ; an anisotropic 1/r at N = 256 radial+grad at 15.5σ against harmonic:2's 1.04σ,
+ * 1.56× behind it on the window). */
 #define KN_CONFIRM_BAND 1.5
 
 /* kn_select, with the choice checked on held data when held is not NULL (cv under --model auto):
- * a session on other pairs with the same kernel shape, none of whose B pixels the fits see
- * (select_reduce.c: windows of B away from the one the choice runs on). The candidates within
- * KN_CONFIRM_BAND × the chosen one's cv score are solved once on all of s's data at their λ, and the
- * one whose kernel predicts held's B best is chosen (select_confirm.c; each candidate's
- * held_score). */
+ * a session on other pairs with the same kernel shape (one channel), none of whose B pixels the
+ * fits see (select_reduce.c: windows of B away from the one the choice runs on). When the cv
+ * choice's score comes from fits that stopped at a cap (its capped count > 0), each candidate
+ * within KN_CONFIRM_BAND × its score predicts held's B with its fit on the first fold at its λ,
+ * and the lowest mean squared error there (each candidate's held_score; with --background less
+ * each held pair's mean residual) is chosen before the final solve (select_confirm.c). */
 int kn_select_confirmed(kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
                         size_t npairs, const kernest_options *opt, kn_session *held, kn_selection *sel);
 void kn_selection_free(kn_selection *sel);

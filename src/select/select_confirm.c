@@ -1,74 +1,94 @@
 /* select_confirm.c — the choice made on B's central window, checked on B's held windows: the
- * candidates that scored close to the best are each fitted once on the window at their λ, and
- * their kernels predict windows of B elsewhere that no fit has seen; the lowest prediction error
- * is chosen (select_reduce.c opens the held windows' session). */
+ * kernels of the candidates that scored close to the best (each one's fit on the first fold at
+ * its λ, the fit its score began with) predict windows of B elsewhere that no fit has seen, and
+ * the lowest prediction error is chosen, the cv choice on a tie (select_reduce.c opens the held
+ * windows' session). */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "base/clock.h"
 #include "base/error.h"
+#include "model/lowrank.h"
 #include "select_impl.h"
 
-/* The mean squared error of kernel K (kh*kw values) predicting the held windows' observed pixels. */
-static int held_error(ctx *c, const double *K, double *out)
+/* K (kh*kw) of candidate cd's unknowns x on session s: a lowrank fit holds both factors [U; V] */
+static int kernel_of(const kn_session *s, const cand *cd, const double *x, double *K)
 {
+    const size_t kh = s->pb.kh, kw = s->pb.kw;
+    if (cd->opt.model == KERNEST_MODEL_LOWRANK) {
+        kn_lowrank_kernel(x, x + (size_t)cd->opt.order * kh, cd->opt.order, kh, kw, K);
+        return KERNEST_OK;
+    }
+    kn_model m;
+    const int st = kn_model_init_nk(&m, cd->opt.model, cd->opt.order, kh, kw, 1);
+    if (!st)
+        kn_model_kernel(&m, x, K);
+    kn_model_free(&m);
+    return st;
+}
+
+/* The mean squared error of the held windows' observed pixels predicted from hx = H K; with
+ * --background each held window's own offset (its mean residual) comes off first. */
+static double held_mse(const kn_session *h, int background, const double *hx)
+{
+    double sse = 0.0;
+    size_t cnt = 0;
+    for (size_t i = 0; i < h->pb.npairs; i++) {
+        const kn_pair *p = &h->pb.pairs[i];
+        const double *b = h->host_b + p->offset, *y = hx + p->offset;
+        double mean = 0.0, s = 0.0;
+        for (size_t j = 0; background && j < p->len; j++)
+            mean += isnan(p->B[j]) ? 0.0 : b[j] - y[j];
+        mean = p->nobs ? mean / (double)p->nobs : 0.0;
+        for (size_t j = 0; j < p->len; j++)
+            if (!isnan(p->B[j])) {
+                const double d = b[j] - y[j] - mean;
+                s += d * d;
+            }
+        sse += s;
+        cnt += p->nobs;
+    }
+    return cnt ? sse / (double)cnt : NAN;
+}
+
+int sel_confirm(ctx *c, cand *cds, size_t nc)
+{
+    kn_selection *sel = c->sel;
     kn_session *h = c->held;
     const kn_backend_ops *o = h->be->ops;
+    const double band = KN_CONFIRM_BAND * sel->cands[sel->chosen].score;
+    double *K = malloc(c->s->pb.n * sizeof *K), *hx = malloc((h->pb.m ? h->pb.m : 1) * sizeof *hx);
     kn_vec *kv = NULL, *dv = NULL;
-    double *hx = malloc((h->pb.m ? h->pb.m : 1) * sizeof *hx);
-    const long a = h->be->applications;
-    int st = hx ? KERNEST_OK : kn_error(KERNEST_E_NOMEM, "out of memory for the held windows");
-    if (!st && !(st = o->vec_create(h->be, h->pb.n, &kv)) && !(st = o->vec_create(h->be, h->pb.m, &dv)) &&
-        !(st = o->vec_upload(h->be, kv, K)) && !(st = o->op_apply(h->be, kv, dv)) &&
-        !(st = o->vec_download(h->be, dv, hx))) {
-        const size_t cnt = sel_observed(h);
-        *out = cnt ? sel_rss_of(h, hx) / (double)cnt : NAN;
+    size_t chosen = sel->chosen;
+    double lowest = INFINITY;
+    int st = K && hx ? KERNEST_OK : kn_error(KERNEST_E_NOMEM, "out of memory for the held windows");
+    if (!st && !(st = o->vec_create(h->be, h->pb.n, &kv)))
+        st = o->vec_create(h->be, h->pb.m, &dv);
+    for (size_t t = 0; !st && t < nc; t++) { /* the cv choice first: it keeps ties */
+        const size_t i = t == 0 ? sel->chosen : t <= sel->chosen ? t - 1 : t;
+        kernest_candidate *k = &sel->cands[i];
+        const double *x = cds[i].best_x ? cds[i].best_x : cds[i].xw[0];
+        if (!x || !(isfinite(k->score) && k->score <= band))
+            continue;
+        const long a = h->be->applications;
+        if ((st = kernel_of(c->s, &cds[i], x, K)) || (st = o->vec_upload(h->be, kv, K)) ||
+            (st = o->op_apply(h->be, kv, dv)) || (st = o->vec_download(h->be, dv, hx)))
+            break;
+        k->held_score = held_mse(h, c->user->background, hx);
+        k->applications += h->be->applications - a;
+        c->held_apps += h->be->applications - a;
+        if (k->held_score < lowest) { /* NaN never is */
+            lowest = k->held_score;
+            chosen = i;
+        }
     }
-    c->held_apps += h->be->applications - a;
+    if (!st)
+        sel->chosen = chosen;
     if (kv)
         o->vec_destroy(h->be, &kv);
     if (dv)
         o->vec_destroy(h->be, &dv);
+    free(K);
     free(hx);
     return st;
-}
-
-int sel_confirm(ctx *c, cand *cds, size_t nc, kn_fit *fit)
-{
-    kn_selection *sel = c->sel;
-    const double best = sel->cands[sel->chosen].score;
-    double lowest = INFINITY;
-    int st = KERNEST_OK;
-    for (size_t i = 0; i < nc; i++)
-        sel->cands[i].held_score = NAN;
-    for (size_t i = 0; i < nc && !c->interrupted; i++) {
-        kernest_candidate *k = &sel->cands[i];
-        if (!(isfinite(k->score) && k->score <= KN_CONFIRM_BAND * best))
-            continue;
-        const double t = kn_now();
-        const long a = sel_applications(c);
-        kernest_options o = cds[i].opt;
-        o.lambda = k->lambda;
-        o.l1 = k->l1;
-        kn_fit f = {0};
-        kn_session_phase(c->s, "held windows: %s, lambda %.3g", k->name, o.lambda);
-        st = kn_session_solve(c->s, &o, sel_start(&o, cds[i].best_x ? cds[i].best_x : cds[i].xw[0]), &f);
-        kn_session_phase(c->s, NULL);
-        if (!st) {
-            sel_count(c, &f, k);
-            st = held_error(c, f.K, &k->held_score);
-        }
-        k->applications += sel_applications(c) - a;
-        k->seconds += kn_now() - t;
-        if (!st && k->held_score < lowest) { /* NaN never is */
-            lowest = k->held_score;
-            sel->chosen = i;
-            kn_fit_free(fit);
-            *fit = f;
-        } else
-            kn_fit_free(&f);
-        if (st)
-            return st;
-    }
-    return KERNEST_OK;
 }

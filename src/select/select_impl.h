@@ -121,11 +121,11 @@ int sel_run_gcv(ctx *c, cand *cd, int npts);
 int sel_run_discrepancy(ctx *c, cand *cd);
 int sel_run_lcurve(ctx *c, cand *cd);
 
-/* select_confirm.c: the choice checked on B's held windows (c->held). Every candidate whose cv
- * score is within KN_CONFIRM_BAND × the chosen one's is solved once on all of s's data at its λ (as
- * the final solve would be), its kernel predicts the held windows (held_score), and the lowest
- * prediction error is chosen; *fit gets that candidate's solve (left empty when none was scored). */
-int sel_confirm(ctx *c, cand *cds, size_t nc, kn_fit *fit);
+/* select_confirm.c: the choice checked on B's held windows (c->held; kn_select calls it for a
+ * choice with capped fits). Every candidate whose cv score is within KN_CONFIRM_BAND × the chosen
+ * one's predicts the held windows with its fit on the first fold at its λ (held_score; one
+ * application of H each, no solve), and the lowest prediction error is chosen. */
+int sel_confirm(ctx *c, cand *cds, size_t nc);
 
 /* select_hybrid.c: a linear candidate's cv path in Krylov subspaces */
 int sel_hybrid_ready(ctx *c, cand *cd, int *ready); /* *ready: cd's path runs in subspaces */
