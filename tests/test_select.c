@@ -570,6 +570,31 @@ Test(select, window_scores_the_finalists_on_every_fold, .timeout = 300)
     free_prob(&p);
 }
 
+/* On a window with capped fits (--maxiter 10) the choice is checked on the held windows; at 190 px
+ * they overlap the central window by one pixel, which is left out. The chosen candidate has a held
+ * score, the lowest of those checked. */
+Test(select, window_choice_from_capped_fits_is_checked_on_held_windows, .timeout = 300)
+{
+    prob p;
+    make_prob(&p, "inv-r", 190, 1, 1.0, 5);
+    kernest_options o;
+    opts(&o);
+    o.auto_model = o.auto_lambda = 1;
+    o.maxiter = 10;
+    kernest_array *K = NULL;
+    kernest_report *r = NULL;
+    estimate(&p, &o, &K, &r);
+    cr_assert_eq(r->window, 64, "no window");
+    const kernest_candidate *ch = &r->candidates[r->chosen];
+    cr_assert(isfinite(ch->held_score), "%s (capped %d) not checked", ch->name, ch->capped);
+    for (size_t i = 0; i < r->ncandidates; i++)
+        if (isfinite(r->candidates[i].held_score))
+            cr_expect_geq(r->candidates[i].held_score, ch->held_score, "%s", r->candidates[i].name);
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&r);
+    free_prob(&p);
+}
+
 /* --model lowrank:R --lambda auto: the λ path continues each fit from its neighbour's factors
  * (it was refused: lowrank took no starting point); the choice is close to the best of a scan */
 Test(select, lowrank_lambda_is_chosen_by_cv)
