@@ -493,6 +493,9 @@ typedef struct kernest_candidate {
     int subspaces;        /* cv: Krylov subspaces its λ path was scored in (README, "--model auto"):
                              one per scored fold, again if built anew; each counts as one of its
                              solves, and its path's points cost none. 0: its path solved */
+    int finished;         /* a choice made on B's central window (README, "Large problems"): 1 when
+                             its score is that of fits run to the final solve's cap, its capped
+                             FISTA fits scored again as a close contender */
     double held_score;    /* a choice made on B's central window (README, "Large problems"): the
                              mean squared error with which its solve on the window, at its λ,
                              predicts B's held windows; NaN when it was not checked there */

@@ -272,7 +272,10 @@ int kn_select_confirmed(kn_session *s, const kernest_array *const *A, const kern
         kn_select_open_options(opt, &oo);
         if ((st = cv_setup(&c, A, B, npairs, &oo)) || (st = sel_run_cv(&c, cds, nc)))
             goto done;
-        /* a choice whose score comes from fits stopped at a cap is checked on held data */
+        /* on a window: close contenders' capped FISTA fits finished, then a choice whose score
+         * comes from fits stopped at a cap checked on held data */
+        if (held && nc > 1 && (st = sel_finish_capped(&c, cds, nc)))
+            goto done;
         if (held && nc > 1 && sel->cands[sel->chosen].capped > 0 && (st = sel_confirm(&c, cds, nc)))
             goto done;
         break;

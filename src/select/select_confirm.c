@@ -1,13 +1,16 @@
-/* select_confirm.c — the choice made on B's central window, checked on B's held windows: the
- * kernels of the candidates that scored close to the best (each one's fit on the first fold at
- * its λ, the fit its score began with) predict windows of B elsewhere that no fit has seen, and
- * the lowest prediction error is chosen, the cv choice on a tie (select_reduce.c opens the held
- * windows' session). */
+/* select_confirm.c — capped fits weighed when the choice runs on B's central window: a close
+ * contender whose FISTA fits stopped at --maxiter is scored again with the final solve's cap, and
+ * a choice from capped fits is checked on B's held windows: the kernels of the candidates that
+ * scored close to it (each one's fit on the first fold at its λ, the fit its score began with)
+ * predict windows of B elsewhere that no fit has seen, and the lowest prediction error is chosen,
+ * the cv choice on a tie (select_reduce.c opens the held windows' session). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/error.h"
+#include "base/options.h"
 #include "model/lowrank.h"
 #include "select_impl.h"
 
@@ -91,4 +94,39 @@ int sel_confirm(ctx *c, cand *cds, size_t nc)
     free(K);
     free(hx);
     return st;
+}
+
+int sel_finish_capped(ctx *c, cand *cds, size_t nc)
+{
+    kn_selection *sel = c->sel;
+    const size_t b = sel->chosen;
+    const double band = KN_CONFIRM_BAND * sel->cands[b].score;
+    size_t best = b;
+    for (size_t i = 0; i < nc && !c->interrupted; i++) {
+        cand *cd = &cds[i];
+        kernest_candidate *k = &sel->cands[i];
+        if (i == b || !cd->np || cd->np >= MAX_POINTS || !(k->capped > 0) || !(k->score <= band) ||
+            cd->opt.model == KERNEST_MODEL_LOWRANK || kn_options_is_linear(&cd->opt))
+            continue;
+        const double t = kn_now();
+        const long a = sel_applications(c);
+        const int maxiter = cd->opt.maxiter;
+        double score;
+        cd->opt.maxiter = kn_final_maxiter(maxiter);
+        int st = sel_eval_cv(c, cd, pow(10.0, cd->best_t), &score);
+        cd->opt.maxiter = maxiter;
+        if (st)
+            return st;
+        cd->t[cd->np] = cd->best_t;
+        cd->f[cd->np++] = score;
+        cd->best_score = score;
+        sel_cand_done(c, cd);
+        k->applications += sel_applications(c) - a;
+        k->seconds += kn_now() - t;
+        k->finished = 1;
+        if (score < sel->cands[best].score)
+            best = i;
+    }
+    sel->chosen = best;
+    return KERNEST_OK;
 }

@@ -126,6 +126,12 @@ int sel_run_lcurve(ctx *c, cand *cd);
  * one's predicts the held windows with its fit on the first fold at its λ (held_score; one
  * application of H each, no solve), and the lowest prediction error is chosen. */
 int sel_confirm(ctx *c, cand *cds, size_t nc);
+/* select_confirm.c: on a window (c->held), every other candidate within KN_CONFIRM_BAND × the cv
+ * choice's score whose FISTA fits stopped at --maxiter is scored again at its λ on the choice's
+ * folds with the final solve's cap (kn_final_maxiter; its fits start from zero, as FISTA's do),
+ * and the lowest score of the choice and those is chosen. Lowrank's sweep cap is left as it is
+ * (bench/results/far-field-trial.txt, section 3). */
+int sel_finish_capped(ctx *c, cand *cds, size_t nc);
 
 /* select_hybrid.c: a linear candidate's cv path in Krylov subspaces */
 int sel_hybrid_ready(ctx *c, cand *cd, int *ready); /* *ready: cd's path runs in subspaces */
