@@ -6,7 +6,7 @@
   python3 bench/make_tables.py --print F  print the tables of one result file (run_cpu.sh does)
 
 Generated blocks sit between '<!-- BEGIN GENERATED: name -->' and '<!-- END GENERATED: name -->'
-(names: quality, auto, auto_cost, wide_wing, cpu, channels, mpi, gpu); everything else in BENCHMARKS.md is left as written.
+(names: quality, auto, auto_cost, wide_wing, auto_window, cpu, channels, mpi, gpu); everything else in BENCHMARKS.md is left as written.
 """
 import argparse
 import glob
@@ -200,6 +200,32 @@ def wide_wing_block(d, rel):
     return "\n".join(lines)
 
 
+def auto_window_block(d, rel):
+    commit = d.get("git_commit", "")[:12] + (" (dirty)" if d.get("git_dirty") else "")
+    base = d.get("baseline_commit") or "the baseline build"
+    lines = [machine_line(d, rel) + f"  \nafter: commit {commit}; before: {base}. One fit pair, the default "
+             f"`kernest estimate A.npy B.npy -o K.npy` (SIGTERM after {d['timeout_s']} s), held-out RMSE/σ on the "
+             "test pair; full-grid = the select phase's applications at the window's grid size plus the others, "
+             "over the final solve's; checks: finished = capped FISTA fits scored again, held = scored on the "
+             "held windows.", ""]
+    rows = []
+    for r in d["rows"]:
+        def cell(x):
+            if x is None:
+                return ["—"] * 3
+            s = f"{x['rmse_over_sigma_test']:.4f}" + (" (interrupted)" if x["interrupted"] else "")
+            return [x["chosen"], s, sec(x["seconds"])]
+        a, b = r.get("after"), r.get("before")
+        fg = a.get("ratio_to_final_full_grid_equivalent")
+        checks = "; ".join(([f"finished {', '.join(a['finished'])}"] if a["finished"] else []) +
+                           ([f"held {', '.join(sorted(a['held']))}"] if a["held"] else [])) or "—"
+        rows.append([r["case"], f"`{r['kernel']}`", r["noise"], str(r["n"])] + cell(b) + cell(a) +
+                    [f"{fg:.3g}" if fg else "—", checks, f"{r['true_kernel_rmse_over_sigma_test']:.3f}"])
+    lines.append(table(["case", "kernel", "noise", "N", "before: chosen", "RMSE/σ (test)", "s", "after: chosen",
+                        "RMSE/σ (test)", "s", "full-grid apps ÷ final", "checks", "true K"], rows))
+    return "\n".join(lines)
+
+
 def gib(b):
     return "—" if b is None else f"{b / 2**30:.3g}"
 
@@ -301,6 +327,9 @@ def blocks():
     w = os.path.join(RESULTS, "wide-wing.json")
     out["wide_wing"] = (wide_wing_block(load(w), rel(w)) if os.path.exists(w)
                         else "_No result yet: run `python3 bench/wide_wing.py`._")
+    aw = os.path.join(RESULTS, "auto-window.json")
+    out["auto_window"] = (auto_window_block(load(aw), rel(aw)) if os.path.exists(aw)
+                          else "_No result yet: run `python3 bench/auto_window.py`._")
     cpus = sorted(glob.glob(os.path.join(RESULTS, "cpu-*.json")))
     out["cpu"] = ("\n\n".join(cpu_block(load(p), rel(p)) for p in cpus) if cpus
                   else "_No result yet: run `bench/run_cpu.sh`._")
@@ -334,7 +363,7 @@ def main():
     if args.show:
         d = load(args.show)
         blk = {"cpu": cpu_block, "auto": auto_block, "auto_cost": auto_cost_block, "channels": channels_block,
-               "wide_wing": wide_wing_block,
+               "wide_wing": wide_wing_block, "auto_window": auto_window_block,
                "mpi_scaling": mpi_block, "gpu": gpu_block}.get(d.get("bench", d.get("benchmark")), quality_block)
         print(blk(d, rel(os.path.abspath(args.show))))
         return

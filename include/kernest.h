@@ -497,8 +497,8 @@ typedef struct kernest_candidate {
                              its score is that of fits run to the final solve's cap, its capped
                              FISTA fits scored again as a close contender */
     double held_score;    /* a choice made on B's central window (README, "Large problems"): the
-                             mean squared error with which its solve on the window, at its λ,
-                             predicts B's held windows; NaN when it was not checked there */
+                             mean squared error with which its fit on the window's first fold, at
+                             its λ, predicts B's held windows; NaN when it was not checked there */
 } kernest_candidate;
 
 /* One λ the rule evaluated. */

@@ -62,10 +62,14 @@ static void estimate(const prob *p, const kernest_options *o, kernest_array **K,
     cr_assert_eq(kernest_estimate((const kernest_array *const *)p->A, (const kernest_array *const *)p->B,
                                   p->np, o, K, rep),
                  KERNEST_OK, "%s", kernest_last_error());
-    /* the finalists are scored on every fold of cv:K too; on a window, then the full final solve */
+    /* the finalists are scored on every fold of cv:K too; on a window, a finished contender again on
+     * every fold, then the full final solve */
+    int finished = 0;
+    for (size_t i = 0; rep && i < (*rep)->ncandidates; i++)
+        finished += (*rep)->candidates[i].finished;
     const int budget = rep ? KN_SELECT_BUDGET + (strstr((*rep)->select_rule, "finalists")
                                                      ? (int)((*rep)->ncandidates * (size_t)o->cv_folds) : 0) +
-                                 (strstr((*rep)->select_rule, "window") ? 1 : 0)
+                                 (strstr((*rep)->select_rule, "window") ? 1 + finished * o->cv_folds : 0)
                            : 0;
     if (rep && (*rep)->automatic)
         cr_assert_leq((*rep)->selection_solves, budget, "cost: %d solves", (*rep)->selection_solves);
@@ -1210,6 +1214,19 @@ static void select_held(const prob *p, const kernest_options *o, const kernest_a
     cr_assert_eq(held->ncands, plain->ncands);
 }
 
+/* select_held under --model auto on a 32² pair of spec (noise sigma, as make_prob), its second
+ * pair held out; maxiter 0: the default */
+static void auto_held(prob *p, const char *spec, double sigma, int maxiter, kn_selection *plain, kn_selection *held)
+{
+    make_prob(p, spec, 32, 2, sigma, 4);
+    kernest_options o;
+    opts(&o);
+    o.auto_model = o.auto_lambda = 1;
+    if (maxiter)
+        o.maxiter = maxiter;
+    select_held(p, &o, p->A[1], p->B[1], plain, held);
+}
+
 /* With held data (as on a window): every other candidate within KN_CONFIRM_BAND of the cv choice's
  * score whose FISTA fits were capped is scored again at its λ (finished), the others keep
  * kn_select's scores; *cv: the choice before the held check, the lowest score of kn_select's
@@ -1244,13 +1261,8 @@ static size_t check_finished(const kn_selection *plain, const kn_selection *held
 Test(select, a_close_contenders_capped_fits_are_finished_on_held_data, .timeout = 120)
 {
     prob p;
-    make_prob(&p, "line:9,0", 32, 2, -0.05, 4);
-    kernest_options o;
-    opts(&o);
-    o.auto_model = o.auto_lambda = 1;
-    o.maxiter = 80;
     kn_selection plain, held;
-    select_held(&p, &o, p.A[1], p.B[1], &plain, &held);
+    auto_held(&p, "line:9,0", -0.05, 80, &plain, &held);
     size_t cv;
     cr_assert_eq(check_finished(&plain, &held, &cv), 1);
     cr_expect_str_eq(held.cands[cv].name, "pixel+nonneg+grad");
@@ -1268,13 +1280,8 @@ Test(select, a_close_contenders_capped_fits_are_finished_on_held_data, .timeout 
 Test(select, held_data_choose_among_the_close_candidates, .timeout = 120)
 {
     prob p;
-    make_prob(&p, "inv-r", 32, 2, 1.0, 4);
-    kernest_options o;
-    opts(&o);
-    o.auto_model = o.auto_lambda = 1;
-    o.maxiter = 8;
     kn_selection plain, held;
-    select_held(&p, &o, p.A[1], p.B[1], &plain, &held);
+    auto_held(&p, "inv-r", 1.0, 8, &plain, &held);
     cr_assert_gt(plain.cands[plain.chosen].capped, 0);
     size_t cv;
     check_finished(&plain, &held, &cv);
@@ -1353,12 +1360,8 @@ Test(select, held_score_is_the_mean_squared_error_on_the_held_pixels, .timeout =
 Test(select, a_converged_choice_is_not_checked_on_held_data, .timeout = 120)
 {
     prob p;
-    make_prob(&p, "inv-r", 32, 2, 1.0, 4);
-    kernest_options o;
-    opts(&o);
-    o.auto_model = o.auto_lambda = 1;
     kn_selection plain, held;
-    select_held(&p, &o, p.A[1], p.B[1], &plain, &held);
+    auto_held(&p, "inv-r", 1.0, 0, &plain, &held);
     cr_assert_eq(plain.cands[plain.chosen].capped, 0, "%s: capped", plain.cands[plain.chosen].name);
     for (size_t i = 0; i < held.ncands; i++)
         cr_expect(isnan(held.cands[i].held_score), "%s checked", held.cands[i].name);

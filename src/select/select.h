@@ -86,7 +86,8 @@ int kn_paired_difference(const double *a, const double *b, size_t n, double *dif
  * failure). */
 int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array *const *B,
               size_t npairs, const kernest_options *opt, kn_selection *sel);
-/* The band of cv scores whose candidates are checked on the held windows: on a 1/f² (fractal) A
+/* The band of cv scores, relative to the cv choice's, of the candidates whose capped fits are
+ * weighed on a window (sel_finish_capped, sel_confirm). The held windows: on a 1/f² (fractal) A
  * at N = 512 the window's cv preferred lowrank:2+grad@best (capped fits) to radial+grad by 1.35× in
  * score, and its final solve did not finish in 15 min (30σ held-out when stopped) where radial's
  * gives 1.02σ; the held windows rank them the other way (bench/results/held-windows-trial.txt).
@@ -96,9 +97,12 @@ int kn_select(kn_session *s, const kernest_array *const *A, const kernest_array 
  * 1.56× behind it on the window). */
 #define KN_CONFIRM_BAND 1.5
 
-/* kn_select, with the choice checked on held data when held is not NULL (cv under --model auto):
+/* kn_select, with capped fits weighed when held is not NULL (cv under --model auto, a choice made
+ * on a window whose final solve runs to kn_final_maxiter): first every other candidate within
+ * KN_CONFIRM_BAND × the cv choice's score whose FISTA fits stopped at --maxiter is scored again with
+ * that cap (its finished flag), and the lowest score is chosen; then the choice is checked on held:
  * a session on other pairs with the same kernel shape (one channel), none of whose B pixels the
- * fits see (select_reduce.c: windows of B away from the one the choice runs on). When the cv
+ * fits see (select_reduce.c: windows of B away from the one the choice runs on). When the
  * choice's score comes from fits that stopped at a cap (its capped count > 0), each candidate
  * within KN_CONFIRM_BAND × its score predicts held's B with its fit on the first fold at its λ,
  * and the lowest mean squared error there (each candidate's held_score; with --background less

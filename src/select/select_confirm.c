@@ -117,12 +117,7 @@ int sel_finish_capped(ctx *c, cand *cds, size_t nc)
         cd->opt.maxiter = maxiter;
         if (st)
             return st;
-        cd->t[cd->np] = cd->best_t;
-        cd->f[cd->np++] = score;
-        cd->best_score = score;
-        sel_cand_done(c, cd);
-        k->applications += sel_applications(c) - a;
-        k->seconds += kn_now() - t;
+        sel_rescored(c, cd, score, a, t);
         k->finished = 1;
         if (score < sel->cands[best].score)
             best = i;

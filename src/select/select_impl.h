@@ -107,6 +107,10 @@ int sel_search_min(ctx *c, cand *cd, eval_fn fn, int npts, int grid);
 int sel_search_grid(ctx *c, cand *cd, eval_fn fn, double hi, double lo, double step, int nrefine);
 int sel_grid_points(int grid);                               /* the points a grid mask holds */
 void sel_cand_done(ctx *c, cand *cd);
+/* cd's chosen point (best_t) scored again (a finalist on every fold, a finished contender): the
+ * point appended with score, which becomes cd's, and the applications and seconds since (a, t)
+ * charged to it */
+void sel_rescored(ctx *c, cand *cd, double score, long a, double t);
 void sel_cand_free(cand *cd);
 
 /* select_rules.c: the scores and the rules */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "base/options.h"
 #include "model/model.h"
@@ -309,6 +310,16 @@ void sel_cand_free(cand *cd)
     free(cd->tiles);
     sel_hybrid_free(&cd->hy);
     memset(cd, 0, sizeof *cd);
+}
+
+void sel_rescored(ctx *c, cand *cd, double score, long a, double t)
+{
+    cd->t[cd->np] = cd->best_t;
+    cd->f[cd->np++] = score;
+    cd->best_score = score;
+    sel_cand_done(c, cd);
+    c->sel->cands[cd->index].applications += sel_applications(c) - a;
+    c->sel->cands[cd->index].seconds += kn_now() - t;
 }
 
 void sel_cand_done(ctx *c, cand *cd)

@@ -368,12 +368,7 @@ static int finalists(ctx *c, cand *cds, size_t nc, size_t *b)
         c->carry = (fold_carry){0};
         if (st)
             goto done;
-        cd->t[cd->np] = cd->best_t;
-        cd->f[cd->np++] = score;
-        cd->best_score = score;
-        sel_cand_done(c, cd);
-        c->sel->cands[cd->index].applications += sel_applications(c) - a;
-        c->sel->cands[cd->index].seconds += kn_now() - t;
+        sel_rescored(c, cd, score, a, t);
     }
     for (size_t i = 0; i < nc; i++)
         if (cds[i].nscored == c->nopen && (cds[*b].nscored != c->nopen || cds[i].best_score < cds[*b].best_score))
