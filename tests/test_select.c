@@ -574,13 +574,13 @@ Test(select, window_scores_the_finalists_on_every_fold, .timeout = 300)
     free_prob(&p);
 }
 
-/* On a window with capped fits (--maxiter 10) the choice is checked on the held windows; at 190 px
- * they overlap the central window by one pixel, which is left out. The chosen candidate has a held
- * score, the lowest of those checked. */
+/* On a window with capped fits (--maxiter 10) the choice is checked on the held windows (four per
+ * pair, two pairs here); at 190 px they overlap the central window by one pixel, which is left
+ * out. The chosen candidate has a held score, the lowest of those checked. */
 Test(select, window_choice_from_capped_fits_is_checked_on_held_windows, .timeout = 300)
 {
     prob p;
-    make_prob(&p, "inv-r", 190, 1, 1.0, 5);
+    make_prob(&p, "inv-r", 190, 2, 1.0, 5);
     kernest_options o;
     opts(&o);
     o.auto_model = o.auto_lambda = 1;
