@@ -209,7 +209,7 @@ static int reduced(kn_session *s, const kernest_array *const *A, size_t npairs, 
     kernest_options ho = ro; /* the held windows' session only predicts them from a pixel kernel */
     ho.model = KERNEST_MODEL_PIXEL;
     ho.reg = KERNEST_REG_NONE;
-    ho.nonneg = 0;
+    ho.nonneg = ho.background = 0; /* an offset comes off in the score (select_confirm.c) */
     if ((st = kn_session_open(&rs, (const kernest_array *const *)Ar, (const kernest_array *const *)Bw, npairs, &oo, NULL)) ||
         (st = kn_session_open(&hs, (const kernest_array *const *)Ah, (const kernest_array *const *)Bh, nh, &ho, NULL)) ||
         (st = kn_select_confirmed(&rs, (const kernest_array *const *)Ar, (const kernest_array *const *)Bw, npairs,
