@@ -62,13 +62,10 @@ int sel_confirm(ctx *c, cand *cds, size_t nc)
     const double band = KN_CONFIRM_BAND * sel->cands[sel->chosen].score;
     double *K = malloc(c->s->pb.n * sizeof *K), *hx = malloc((h->pb.m ? h->pb.m : 1) * sizeof *hx);
     kn_vec *kv = NULL, *dv = NULL;
-    size_t chosen = sel->chosen;
-    double lowest = INFINITY;
     int st = K && hx ? KERNEST_OK : kn_error(KERNEST_E_NOMEM, "out of memory for the held windows");
     if (!st && !(st = o->vec_create(h->be, h->pb.n, &kv)))
         st = o->vec_create(h->be, h->pb.m, &dv);
-    for (size_t t = 0; !st && t < nc; t++) { /* the cv choice first: it keeps ties */
-        const size_t i = t == 0 ? sel->chosen : t <= sel->chosen ? t - 1 : t;
+    for (size_t i = 0; !st && i < nc; i++) {
         kernest_candidate *k = &sel->cands[i];
         const double *x = cds[i].best_x ? cds[i].best_x : cds[i].xw[0];
         if (!x || !(isfinite(k->score) && k->score <= band))
@@ -80,13 +77,15 @@ int sel_confirm(ctx *c, cand *cds, size_t nc)
         k->held_score = held_mse(h, c->user->background, hx);
         k->applications += h->be->applications - a;
         c->held_apps += h->be->applications - a;
-        if (k->held_score < lowest) { /* NaN never is */
-            lowest = k->held_score;
-            chosen = i;
-        }
     }
-    if (!st)
-        sel->chosen = chosen;
+    /* the lowest held score; the cv choice keeps a tie (a NaN score is never lower) */
+    const size_t cv = sel->chosen;
+    double lowest = isnan(sel->cands[cv].held_score) ? INFINITY : sel->cands[cv].held_score;
+    for (size_t i = 0; !st && i < nc; i++)
+        if (sel->cands[i].held_score < lowest) {
+            lowest = sel->cands[i].held_score;
+            sel->chosen = i;
+        }
     if (kv)
         o->vec_destroy(h->be, &kv);
     if (dv)

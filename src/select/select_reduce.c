@@ -125,37 +125,49 @@ done:
     return st;
 }
 
+/* One window of pair p: B's w×w at (by, bx) minus the far field hk, and the A window every pixel of
+ * it reaches through the (2k−1)² kernel: B[t + p] = Σ_j A[s0 + j] K_r[p + 2k − 2 − j],
+ * s0 = t − (k − 1), zero beyond A as the model has it. With held set, B's pixels inside the central
+ * window are NaN: no fit checked there has seen any pixel of them. NaN in B stays NaN. */
+static int cut_window(const kernest_array *A, const kn_pair *p, const double *hk, size_t k, size_t by, size_t bx,
+                      int held, kernest_array **a, kernest_array **b)
+{
+    const size_t w = KN_REDUCE_WINDOW, ar = w + 2 * k - 2, ty = (p->hb - w) / 2, tx = (p->wb - w) / 2;
+    int st = kernest_array_create2(ar, ar, a);
+    if (st || (st = kernest_array_create2(w, w, b)))
+        return st;
+    for (size_t y = 0; y < ar; y++)
+        for (size_t x = 0; x < ar; x++) {
+            const long ya = (long)(by + y) - (long)(k - 1), xa = (long)(bx + x) - (long)(k - 1);
+            const int in = ya >= 0 && xa >= 0 && (size_t)ya < A->shape[0] && (size_t)xa < A->shape[1];
+            (*a)->data[y * ar + x] = in ? A->data[(size_t)ya * A->shape[1] + (size_t)xa] : 0.0;
+        }
+    for (size_t y = 0; y < w; y++)
+        for (size_t x = 0; x < w; x++) {
+            const size_t yb = by + y, xb = bx + x, j = yb * p->wb + xb;
+            const int central = yb >= ty && yb < ty + w && xb >= tx && xb < tx + w;
+            (*b)->data[y * w + x] = held && central ? NAN : p->B[j] - hk[p->offset + j];
+        }
+    return KERNEST_OK;
+}
+
 /* B's held windows: per pair, KN_REDUCE_HELD windows of w×w at the central one's corners moved by
- * d = min(2w, t) along both axes (t: the central window's start), each with the far field
- * subtracted like the central one and the A window that reaches it through the (2k−1)² kernel
- * (zero beyond A, as the model has it). Pixels inside the central window (when d < w) are NaN:
- * no fit that is checked there has seen any pixel of them. */
+ * d = min(2w, t) along both axes (t: the central window's start), cut as the central one; pixels
+ * inside the central window (when d < w) are NaN. */
 static int held_windows(const kn_session *s, const kernest_array *const *A, size_t npairs, const double *hk,
                         size_t k, kernest_array **Ah, kernest_array **Bh)
 {
-    const size_t w = KN_REDUCE_WINDOW, ar = w + 2 * k - 2;
+    const size_t w = KN_REDUCE_WINDOW;
     for (size_t i = 0; i < npairs; i++) {
         const kn_pair *p = &s->pb.pairs[i];
         const size_t ty = (p->hb - w) / 2, tx = (p->wb - w) / 2;
         const size_t dy = ty < 2 * w ? ty : 2 * w, dx = tx < 2 * w ? tx : 2 * w;
         for (int q = 0; q < KN_REDUCE_HELD; q++) {
             const size_t by = q & 1 ? ty + dy : ty - dy, bx = q & 2 ? tx + dx : tx - dx;
-            kernest_array **a = &Ah[i * KN_REDUCE_HELD + q], **b = &Bh[i * KN_REDUCE_HELD + q];
-            int st = kernest_array_create2(ar, ar, a);
-            if (st || (st = kernest_array_create2(w, w, b)))
+            const int st = cut_window(A[i], p, hk, k, by, bx, 1, &Ah[i * KN_REDUCE_HELD + q],
+                                      &Bh[i * KN_REDUCE_HELD + q]);
+            if (st)
                 return st;
-            for (size_t y = 0; y < ar; y++)
-                for (size_t x = 0; x < ar; x++) {
-                    const long ya = (long)(by + y) - (long)(k - 1), xa = (long)(bx + x) - (long)(k - 1);
-                    const int in = ya >= 0 && xa >= 0 && (size_t)ya < A[i]->shape[0] && (size_t)xa < A[i]->shape[1];
-                    (*a)->data[y * ar + x] = in ? A[i]->data[(size_t)ya * A[i]->shape[1] + (size_t)xa] : 0.0;
-                }
-            for (size_t y = 0; y < w; y++)
-                for (size_t x = 0; x < w; x++) {
-                    const size_t yb = by + y, xb = bx + x, j = yb * p->wb + xb;
-                    const int central = yb >= ty && yb < ty + w && xb >= tx && xb < tx + w;
-                    (*b)->data[y * w + x] = central ? NAN : p->B[j] - hk[p->offset + j];
-                }
         }
     }
     return KERNEST_OK;
@@ -164,7 +176,7 @@ static int held_windows(const kn_session *s, const kernest_array *const *A, size
 static int reduced(kn_session *s, const kernest_array *const *A, size_t npairs, const kernest_options *opt,
                    kn_selection *sel)
 {
-    const size_t w = KN_REDUCE_WINDOW, k = window_k(smallest_side(A, npairs)), ar = w + 2 * k - 2;
+    const size_t w = KN_REDUCE_WINDOW, k = window_k(smallest_side(A, npairs));
     double t = kn_now();
     long a = s->be->applications;
     const size_t nh = npairs * KN_REDUCE_HELD;
@@ -182,20 +194,11 @@ static int reduced(kn_session *s, const kernest_array *const *A, size_t npairs, 
     }
     if ((st = far_field(s, opt, k, hk)))
         goto done;
-    /* each pair: B's central w×w minus the far field, and the A window every pixel of it reaches
-     * through the (2k−1)² kernel: B[t + p] = Σ_j A[s0 + j] K_r[p + 2k − 2 − j], s0 = t − (k − 1) */
+    /* each pair: B's central w×w and the A window that reaches it */
     for (size_t i = 0; i < npairs; i++) {
         const kn_pair *p = &s->pb.pairs[i];
-        const size_t ty = (p->hb - w) / 2, tx = (p->wb - w) / 2, sy = ty - (k - 1), sx = tx - (k - 1);
-        if ((st = kernest_array_create2(ar, ar, &Ar[i])) || (st = kernest_array_create2(w, w, &Bw[i])))
+        if ((st = cut_window(A[i], p, hk, k, (p->hb - w) / 2, (p->wb - w) / 2, 0, &Ar[i], &Bw[i])))
             goto done;
-        for (size_t y = 0; y < ar; y++)
-            memcpy(Ar[i]->data + y * ar, A[i]->data + (sy + y) * A[i]->shape[1] + sx, ar * sizeof(double));
-        for (size_t y = 0; y < w; y++)
-            for (size_t x = 0; x < w; x++) {
-                const size_t j = (ty + y) * p->wb + tx + x;
-                Bw[i]->data[y * w + x] = p->B[j] - hk[p->offset + j]; /* NaN stays NaN */
-            }
     }
     if ((st = held_windows(s, A, npairs, hk, k, Ah, Bh)))
         goto done;
