@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
-"""auto_window.py — the default command where the automatic choice runs on a window (issue 18): bench/auto.py's ten kernels at N = 256 and a fractal input at N = 512, before and after a change.
+"""auto_window.py — the default command where the automatic choice runs on a window (issue 18): bench/auto.py's ten kernels at N = 256, a fractal and three binary inputs at N = 512, before and after a change.
 
 bench/auto.py measures the automatic choice at N = 64, where it runs on all the data; from 190 px
 a side it runs on B's central 64² window instead (README, "Large problems"), where capped fits and
 the far field's error can mislead it. Each case is `kernest synth --n N --seed S --pairs 1 --kernel
-SPEC NOISE` (the ten auto.py cases at N = 256, seed 1; and `--n 512 --seed 3 --input fractal
---kernel moffat:2,1.5 --noise-rel 0.01`, a 1/f² texture as A, whose default ran past 15 minutes),
+SPEC NOISE` (the ten auto.py cases at N = 256, seed 1; `--n 512 --seed 3 --input fractal
+--kernel moffat:2,1.5 --noise-rel 0.01`, a 1/f² texture as A, whose default ran past 15 minutes;
+and three binary inputs at N = 512, seed 1, where the far field's quick solve stops at its cap),
 the default `kernest estimate A.npy B.npy -o K.npy` (stopped by SIGTERM after --timeout seconds:
 the report and the interrupted estimate are kept and marked), and its held-out RMSE/σ on the test
 pair (`kernest score`). With --baseline the same for a second build ("before"). Per build: the
 choice, λ, held-out RMSE/σ, seconds, applications by phase and the select phase in full-grid
 applications over the final solve's, and the candidates the window's checks touched (finished:
-capped FISTA fits scored again; held: scored on B's held windows). Writes
+capped FISTA fits scored again; held: scored on B's held windows) and the window's far field
+(subtracted or not, README *White inputs*). Writes
 bench/results/auto-window.json.
 """
 import argparse
@@ -28,6 +30,10 @@ from auto import CASES, run, score  # noqa: E402
 from quality import write_result  # noqa: E402
 
 FRACTAL = ("fractal A, moffat PSF", "moffat:2,1.5", ["--noise-rel", "0.01"], ["--input", "fractal"], 512, 3)
+# binary A at N = 512 where the far field's quick solve stops at its cap (README, *White inputs*)
+WHITE = [("binary A, moffat PSF", "moffat:1,1.5", ["--noise-rel", "0.01"], [], 512, 1),
+         ("binary A, gaussian", "gaussian:4,2,30", ["--noise-rel", "0.02"], [], 512, 1),
+         ("binary A, isotropic exp, 1 % noise", "exp:3,3,0", ["--noise-rel", "0.01"], [], 512, 1)]
 
 
 def default(k, d, timeout, threads):
@@ -53,7 +59,8 @@ def default(k, d, timeout, threads):
             "applications": {n: ph[n]["applications"] for n in ("prepare", "select", "final")},
             "ratio_to_final_full_grid_equivalent": a.get("ratio_to_final_full_grid_equivalent"),
             "finished": [c["name"] for c in cands if c.get("finished")],
-            "held": {c["name"]: c["held_score"] for c in cands if "held_score" in c}}
+            "held": {c["name"]: c["held_score"] for c in cands if "held_score" in c},
+            "far_field": a.get("window", {}).get("far_field")}
 
 
 def main():
@@ -68,7 +75,7 @@ def main():
     ap.add_argument("cases", nargs="*", help="substrings of case names (default: all)")
     args = ap.parse_args()
     builds = [("after", args.kernest)] + ([("before", args.baseline)] if args.baseline else [])
-    cases = [(name, spec, noise, [], args.n, 1) for name, spec, noise in CASES] + [FRACTAL]
+    cases = [(name, spec, noise, [], args.n, 1) for name, spec, noise in CASES] + [FRACTAL] + WHITE
     rows = []
     for name, spec, noise, extra, n, seed in cases:
         if args.cases and not any(s in name for s in args.cases):

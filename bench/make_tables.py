@@ -207,7 +207,7 @@ def auto_window_block(d, rel):
              f"`kernest estimate A.npy B.npy -o K.npy` (SIGTERM after {d['timeout_s']} s), held-out RMSE/σ on the "
              "test pair; full-grid = the select phase's applications at the window's grid size plus the others, "
              "over the final solve's; checks: finished = capped FISTA fits scored again, held = scored on the "
-             "held windows.", ""]
+             "held windows; far field: subtracted from the window or left in (README, *White inputs*).", ""]
     rows = []
     for r in d["rows"]:
         def cell(x):
@@ -219,10 +219,14 @@ def auto_window_block(d, rel):
         fg = a.get("ratio_to_final_full_grid_equivalent")
         checks = "; ".join(([f"finished {', '.join(a['finished'])}"] if a["finished"] else []) +
                            ([f"held {', '.join(sorted(a['held']))}"] if a["held"] else [])) or "—"
+        ff = a.get("far_field")
+        far = "—" if not ff else ("subtracted" if ff["subtracted"] else "left in") + \
+            f" ({ff['quick_iterations']} it{'' if ff['quick_converged'] else ', capped'}; {ff['box_spread']:.2g})"
         rows.append([r["case"], f"`{r['kernel']}`", r["noise"], str(r["n"])] + cell(b) + cell(a) +
-                    [f"{fg:.3g}" if fg else "—", checks, f"{r['true_kernel_rmse_over_sigma_test']:.3f}"])
+                    [f"{fg:.3g}" if fg else "—", checks, far, f"{r['true_kernel_rmse_over_sigma_test']:.3f}"])
     lines.append(table(["case", "kernel", "noise", "N", "before: chosen", "RMSE/σ (test)", "s", "after: chosen",
-                        "RMSE/σ (test)", "s", "full-grid apps ÷ final", "checks", "true K"], rows))
+                        "RMSE/σ (test)", "s", "full-grid apps ÷ final", "checks",
+                        "far field (quick solve; box spread)", "true K"], rows))
     return "\n".join(lines)
 
 

@@ -580,6 +580,12 @@ typedef struct kernest_report {
     size_t window_kernel;
     double window_grid_fraction;  /* the window's FFT grid area / the full problem's: one
                                      application on the window costs about that many full ones */
+    int window_far_subtracted;    /* window > 0: 1 when the far field was subtracted from B's
+                                     windows; 0 when its quick solve stopped at its cap and every
+                                     A is white (window_box_spread below 2) */
+    int window_far_iterations;    /* the quick solve's iterations, and 1 when it converged */
+    int window_far_converged;
+    double window_box_spread;     /* A's box means' spread at the window kernel's side (README) */
     double *coverage;             /* kh*kw: Σ_i Σ_observed |A_i| touching each kernel pixel, or NULL */
     double *std;                  /* kh*kw: posterior standard deviation per pixel, or NULL */
     int std_samples;              /* samples behind std */

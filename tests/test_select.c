@@ -11,6 +11,7 @@
 #include "kernest.h"
 #include "select/select.h"
 #include "base/synth.h"
+#include "select/select_impl.h"
 #include "select/select_reduce.h"
 #include "testutil.h"
 
@@ -1466,7 +1467,79 @@ Test(select, window_lambda_matches_an_exhaustive_scan, .timeout = 600)
     const double h = heldout(&p, K, 99);
     cr_assert(h < 1.05 * best, "window chose λ %g: held-out %g, scan best %g at λ %g", r->lambda, h, best, best_lam);
     cr_assert_gt(r->applications_prepare, 0);
+    /* binary A is white; the far field is left in B exactly when its quick solve stopped at its cap */
+    cr_expect_lt(r->window_box_spread, KN_WHITE_SPREAD);
+    cr_expect_gt(r->window_far_iterations, 0);
+    cr_expect_eq(r->window_far_subtracted, r->window_far_converged, "quick solve: %d iterations, converged %d",
+                 r->window_far_iterations, r->window_far_converged);
     kernest_array_destroy(&K);
     kernest_report_destroy(&r);
     free_prob(&p);
+}
+
+/* kn_box_spread: the standard deviation of A's n×n box means over every box position, × n, over
+ * A's standard deviation; against a direct computation, and on the inputs it tells apart (a white
+ * binary A below KN_WHITE_SPREAD, a 1/f² texture far above it). */
+Test(select, box_spread_tells_a_white_input_from_a_textured_one)
+{
+    kn_rng r;
+    kn_rng_seed(&r, 3);
+    kernest_array *a = NULL;
+    cr_assert_eq(kernest_array_create2(9, 7, &a), KERNEST_OK);
+    kn_synth_noise(&r, 1.0, a);
+    const size_t n = 3;
+    double s = 0, q = 0, bs = 0, bq = 0, nb = 0;
+    for (size_t i = 0; i < 63; i++)
+        s += a->data[i], q += a->data[i] * a->data[i];
+    for (size_t y = 0; y + n <= 9; y++)
+        for (size_t x = 0; x + n <= 7; x++, nb++) {
+            double b = 0;
+            for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < n; j++)
+                    b += a->data[(y + i) * 7 + x + j] / (double)(n * n);
+            bs += b, bq += b * b;
+        }
+    const double want = sqrt((bq / nb - bs * bs / (nb * nb)) / (q / 63 - s * s / (63.0 * 63.0))) * (double)n;
+    cr_expect_float_eq(kn_box_spread(a, n), want, 1e-12 * want);
+    cr_expect_eq(kn_box_spread(a, 8), 0.0, "a box wider than A");
+    kernest_array_destroy(&a);
+    cr_assert_eq(kernest_array_create2(256, 256, &a), KERNEST_OK);
+    kn_synth_binary(&r, 0.2, a);
+    const double white = kn_box_spread(a, 127);
+    cr_expect(white > 0.3 && white < KN_WHITE_SPREAD, "binary A: %g", white);
+    kn_synth_fractal(&r, a);
+    const double textured = kn_box_spread(a, 127);
+    cr_expect_gt(textured, 5 * KN_WHITE_SPREAD, "1/f² A: %g", textured);
+    for (size_t i = 0; i < 256 * 256; i++)
+        a->data[i] = 0.2;
+    cr_expect_eq(kn_box_spread(a, 127), 0.0, "a constant A");
+    kernest_array_destroy(&a);
+}
+
+/* sel_unbracketed_contender: a candidate at an edge of its λ path is served when it is within 25 %
+ * of the best or when its score fell over its last step by at least the factor it trails by; a
+ * bracketed one is not. */
+Test(select, an_edge_falling_steeply_is_a_contender)
+{
+    static cand c[2];
+    memset(c, 0, sizeof c);
+    const double t0[] = {1, 0, -1}, f0[] = {2, 1, 2};
+    c[0].np = 3; /* the best, bracketed at t = 0 */
+    memcpy(c[0].t, t0, sizeof t0);
+    memcpy(c[0].f, f0, sizeof f0);
+    c[0].best_t = 0, c[0].best_score = 1;
+    c[1].np = 2; /* at its lower edge, 2.4× behind, fallen 3.2× over its last step */
+    c[1].t[0] = -0.5, c[1].t[1] = -1;
+    c[1].f[0] = 7.68, c[1].f[1] = 2.4;
+    c[1].best_t = -1, c[1].best_score = 2.4;
+    cr_expect_eq(sel_unbracketed_contender(c, 2, 0), 1);
+    c[1].f[0] = 4.0; /* fallen 1.67×: one more step would not reach the best */
+    cr_expect_eq(sel_unbracketed_contender(c, 2, 0), -1);
+    c[1].f[0] = 1.3, c[1].f[1] = 1.2, c[1].best_score = 1.2; /* within 25 % */
+    cr_expect_eq(sel_unbracketed_contender(c, 2, 0), 1);
+    c[1].np = 3, c[1].t[2] = -1.5, c[1].f[2] = 1.25; /* bracketed now */
+    cr_expect_eq(sel_unbracketed_contender(c, 2, 0), -1);
+    c[0].t[0] = -0.5; /* the best at its own edge (its points 0, -0.5, -1 around best_t 0): served first */
+    c[0].t[2] = -1;
+    cr_expect_eq(sel_unbracketed_contender(c, 2, 0), 0);
 }

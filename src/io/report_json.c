@@ -179,6 +179,11 @@ static void auto_json(cJSON *root, const kernest_report *r)
             cJSON_AddNumberToObject(w, "side", (double)r->window);
             cJSON_AddNumberToObject(w, "kernel", (double)r->window_kernel);
             cJSON_AddNumberToObject(w, "grid_fraction", r->window_grid_fraction);
+            cJSON *f = cJSON_AddObjectToObject(w, "far_field");
+            cJSON_AddBoolToObject(f, "subtracted", r->window_far_subtracted);
+            cJSON_AddNumberToObject(f, "quick_iterations", r->window_far_iterations);
+            cJSON_AddBoolToObject(f, "quick_converged", r->window_far_converged);
+            cJSON_AddNumberToObject(f, "box_spread", r->window_box_spread);
             /* the select phase ran on the window: its applications in full-grid ones */
             const double eq = (double)ap[0] + r->window_grid_fraction * (double)ap[1] + (double)ap[2];
             cJSON_AddNumberToObject(a, "ratio_to_final_full_grid_equivalent", ap[2] > 0 ? eq / (double)ap[2] : 0.0);

@@ -66,6 +66,9 @@ typedef struct kn_selection {
     size_t window, window_kernel;  /* reduced problem: B's window side and its kernel's (0: none) */
     double window_grid_fraction;   /* the window's FFT grid area over the full problem's: what one
                                       application on the window costs in full ones (transforms) */
+    int far_iterations, far_converged; /* the quick solve that measured the window's far field */
+    int far_subtracted;            /* 1: the far field was subtracted from the windows */
+    double box_spread;             /* the largest kn_box_spread of the pairs' A at the window's kernel */
 } kn_selection;
 
 /* The paired difference Σ_t (a_t − b_t) of two candidates' held-out squared errors summed per

@@ -98,6 +98,11 @@ double sel_rss_of(const kn_session *s, const double *hx);  /* ‖H x − b‖² 
 size_t sel_observed(const kn_session *s);                    /* observed pixels m */
 void sel_observed_mask(const kn_session *s, unsigned char *mask);
 int sel_keep_x(double **dst, const kn_fit *f);               /* copy f->x (allocated once) */
+/* Of nc candidates (cds[best] the lowest-scoring), the lowest-scoring whose minimum along log λ is
+ * not bracketed (its best λ the smallest or largest it has evaluated) and whose score is within 25 %
+ * of the best or fell, from its point next to that edge to the edge, by at least the factor it
+ * trails the best by; -1 when none. */
+int sel_unbracketed_contender(const cand *cds, size_t nc, size_t best);
 const double *sel_start(const kernest_options *op, const double *x); /* warm start or NULL */
 int sel_lambda_scale(kn_session *s, const kernest_options *opt, unsigned long long seed, double *lam0);
 int sel_l1_scale(kn_session *s, const kernest_options *opt, double *out);

@@ -15,11 +15,23 @@ enum { KN_REDUCE_WINDOW = 64, KN_REDUCE_MIN_K = 64 };
  * windows of the same side diagonally away from the central one, which no fit sees. */
 enum { KN_REDUCE_HELD = 4 };
 
+/* How far A's local means over n×n boxes spread, in units of what independent pixels would give:
+ * the standard deviation over every box position of the box's mean, times n, over A's standard
+ * deviation (0 for a constant A). About 1 or below for a white A (random binary targets,
+ * white-noise stimuli: 0.5–0.8 at n = 127); tens for a 1/f² texture or a natural image (22–37). */
+double kn_box_spread(const kernest_array *A, size_t n);
+/* Below this spread (at the window kernel's side) A counts as white: a far field from kernel
+ * offsets beyond the window's kernel is then a constant over the window to within a few per cent
+ * of itself, which the window's kernel takes up in its sum. When the quick solve that measures
+ * the far field stopped at its cap, its far field is not subtracted on such an A (select_reduce.c). */
+#define KN_WHITE_SPREAD 2.0
+
 /* kn_select on session s (opened on the pairs (A, B) with kn_select_open_options(opt)), or, when
  * the problem allows it (2-D pairs, mode same, the default kernel, no support or fixed pixels,
  * cv, no ℓ1 path) and every A is at least 190 px on each side (above), on a reduced
  * problem: a short plain solve on all the data gives the far field (the part of B that kernel
- * offsets beyond the window's kernel produce), which is subtracted from B; the choice runs on
+ * offsets beyond the window's kernel produce), which is subtracted from B (not when that solve
+ * stopped at its cap and every A is white: KN_WHITE_SPREAD); the choice runs on
  * the central KN_REDUCE_WINDOW² of B against the A window that reaches it (mode valid, kernel (2k−1)²); the chosen options are then solved once on s, started from the
  * reduced estimate. λ carries over unchanged: it weighs the same pixels, noise and prior per
  * kernel pixel on both problems. Fills *sel (free with kn_selection_free, also after a failure)

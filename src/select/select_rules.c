@@ -173,29 +173,41 @@ static int lowrank_start(ctx *c, cand *cds, size_t i)
     return st;
 }
 
-/* A contender whose minimum along log λ is not bracketed: its score is within CONTEND of the best
- * candidate's (or it is the best) and its own best λ is the smallest or the largest it has
- * evaluated (or it has one point), so its score may still fall past that edge. The lowest-scoring
- * such candidate, or -1. On the original question's problem at N = 512 radial stopped at its
+/* A contender whose minimum along log λ is not bracketed: its own best λ is the smallest or the
+ * largest it has evaluated (or it has one point), so its score may still fall past that edge, and
+ * either its score is within CONTEND of the best candidate's (or it is the best) or it is falling
+ * steeply there: from the point next to that edge to the edge it fell by at least the factor it
+ * trails the best by, so one more step at that rate would reach it. The lowest-scoring such
+ * candidate, or -1. Steep: on a binary A with exp:3,3,0 at N = 512 and 1 % noise (far field left
+ * in, select_reduce.c) radial's path ended at its grid's lower edge 2.4× behind lowrank:2@best,
+ * its score falling 3.2× over the last half decade; every point left went to lowrank (3.12σ
+ * held-out); given the next point radial scored best and was chosen (1.10σ;
+ * bench/results/white-far-field.txt). On the original question's problem at N = 512 radial stopped at its
  * grid's lower edge 1.4 % above harmonic:2's score, every point left went to harmonic:2, and it
  * was chosen (held-out 1.0134σ); with a point past radial's edge radial scored best. Best first:
  * on bench/wide_wing.py's fractal input, radial led at its grid's edge, and points given to
  * harmonic:2 first took it out of the 25 % (harmonic:2 was chosen: 1.53σ against radial's 1.41). */
 #define CONTEND 0.25
-static int unbracketed_contender(const cand *cds, size_t nc, size_t best)
+int sel_unbracketed_contender(const cand *cds, size_t nc, size_t best)
 {
     int pick = -1;
     for (size_t i = 0; i < nc; i++) {
         const cand *cd = &cds[i];
-        if (!cd->np || !(cd->best_score <= cds[best].best_score * (1 + CONTEND)) ||
-            (pick >= 0 && !(cd->best_score < cds[pick].best_score)))
+        if (!cd->np || (pick >= 0 && !(cd->best_score < cds[pick].best_score)))
             continue;
         int below = 0, above = 0;
+        double gap = INFINITY, next = 0.0; /* the point next to the best along log λ */
         for (size_t j = 0; j < cd->np; j++) {
             below |= cd->t[j] < cd->best_t;
             above |= cd->t[j] > cd->best_t;
+            if (cd->t[j] != cd->best_t && fabs(cd->t[j] - cd->best_t) < gap) {
+                gap = fabs(cd->t[j] - cd->best_t);
+                next = cd->f[j];
+            }
         }
-        if (!below || !above)
+        const double trails = cd->best_score / cds[best].best_score;
+        const int close = trails <= 1 + CONTEND, steep = isfinite(gap) && next / cd->best_score >= trails;
+        if ((!below || !above) && (close || steep))
             pick = (int)i;
     }
     return pick;
@@ -398,7 +410,7 @@ static int last_bit(int grid)
 /* cv over the candidates: each gets an equal share of the budget (the coarse points, then
  * refinement); when that share is below the 3 coarse points, each gets its table line's grid
  * points instead, if the budget holds them all. What is left goes, a point at a time, first to
- * contenders whose minimum is not bracketed (unbracketed_contender), then to the best one; the
+ * contenders whose minimum is not bracketed (sel_unbracketed_contender), then to the best one; the
  * final solve is kept out of the share. */
 int sel_run_cv(ctx *c, cand *cds, size_t nc)
 {
@@ -445,7 +457,7 @@ int sel_run_cv(ctx *c, cand *cds, size_t nc)
                 b = i;
         if (extra <= 0 || c->interrupted)
             break;
-        const int u = unbracketed_contender(cds, nc, b);
+        const int u = sel_unbracketed_contender(cds, nc, b);
         cand *cd = &cds[u >= 0 ? (size_t)u : b];
         const double t = kn_now();
         const long a = sel_applications(c);
