@@ -228,11 +228,12 @@ static int reduced(kn_session *s, const kernest_array *const *A, size_t npairs, 
     }
     if ((st = far_field(s, opt, k, hk, &far)))
         goto done;
-    /* A quick solve stopped at its cap leaves a far field 30–50σ off (bench/results/
-     * far-field-trial.txt); on a white A the true one is a constant over the window to within
-     * 0.03–0.1σ there, which the window's kernel takes up in its sum, so it is left in B
-     * (bench/results/white-far-field.txt: binary A, moffat:1,1.5 at N = 512 chose lowrank:2 at
-     * 3.20σ held-out with the far field subtracted, pixel+nonneg+grad at 1.05σ without). */
+    /* A quick solve stopped at its cap leaves a far field 30–50σ off even less its mean
+     * (bench/results/far-field-trial.txt); on a white A the true one is a constant over the
+     * window (to within 0.04σ on bench/wide_wing.py's binary case), which the window's kernel
+     * takes up in its sum, so it is left in B (bench/results/white-far-field.txt: binary A,
+     * moffat:1,1.5 at N = 512 chose lowrank:2 at 3.20σ held-out with the far field subtracted,
+     * pixel+nonneg+grad at 1.05σ without). */
     for (size_t i = 0; i < npairs; i++) {
         const double r = kn_box_spread(A[i], 2 * k - 1);
         far.box_spread = r > far.box_spread ? r : far.box_spread;

@@ -178,15 +178,17 @@ static int lowrank_start(ctx *c, cand *cds, size_t i)
  * either its score is within CONTEND of the best candidate's (or it is the best) or it is falling
  * steeply there: from the point next to that edge to the edge it fell by at least the factor it
  * trails the best by, so one more step at that rate would reach it. The lowest-scoring such
- * candidate, or -1. Steep: on a binary A with exp:3,3,0 at N = 512 and 1 % noise (far field left
- * in, select_reduce.c) radial's path ended at its grid's lower edge 2.4× behind lowrank:2@best,
- * its score falling 3.2× over the last half decade; every point left went to lowrank (3.12σ
- * held-out); given the next point radial scored best and was chosen (1.10σ;
- * bench/results/white-far-field.txt). On the original question's problem at N = 512 radial stopped at its
- * grid's lower edge 1.4 % above harmonic:2's score, every point left went to harmonic:2, and it
- * was chosen (held-out 1.0134σ); with a point past radial's edge radial scored best. Best first:
- * on bench/wide_wing.py's fractal input, radial led at its grid's edge, and points given to
- * harmonic:2 first took it out of the 25 % (harmonic:2 was chosen: 1.53σ against radial's 1.41). */
+ * candidate, or -1.
+ * Close: on the original question's problem at N = 512 radial stopped at its grid's lower edge
+ * 1.4 % above harmonic:2's score, every point left went to harmonic:2, and it was chosen
+ * (held-out 1.0134σ); with a point past radial's edge radial scored best.
+ * Steep: on a binary A with exp:3,3,0 at N = 512 and 1 % noise (far field left in,
+ * select_reduce.c) radial's path ended at its grid's lower edge 2.4× behind lowrank:2@best, its
+ * score falling 3.2× over the last half decade; every point left went to lowrank (3.12σ held-out);
+ * given the next point radial scores best and is chosen (1.10σ; bench/results/white-far-field.txt).
+ * Best first: on bench/wide_wing.py's fractal input, radial led at its grid's edge, and points
+ * given to harmonic:2 first took it out of the 25 % (harmonic:2 was chosen: 1.53σ against
+ * radial's 1.41). */
 #define CONTEND 0.25
 int sel_unbracketed_contender(const cand *cds, size_t nc, size_t best)
 {
