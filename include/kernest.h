@@ -583,8 +583,8 @@ typedef struct kernest_report {
     int window_far_subtracted;    /* window > 0: 1 when the far field was subtracted from B's
                                      windows; 0 when its quick solve stopped at its cap and every
                                      A is white (window_box_spread below 2) */
-    int window_far_iterations;    /* the quick solve's iterations, and 1 when it converged */
-    int window_far_converged;
+    int window_far_iterations;    /* the iterations of the quick solve that measured the far field */
+    int window_far_converged;     /* 1 when that quick solve converged, 0 when it stopped at its cap */
     double window_box_spread;     /* A's box means' spread at the window kernel's side (README) */
     double *coverage;             /* kh*kw: Σ_i Σ_observed |A_i| touching each kernel pixel, or NULL */
     double *std;                  /* kh*kw: posterior standard deviation per pixel, or NULL */
