@@ -536,6 +536,9 @@ typedef struct kernest_report {
     double *profile;              /* radial: f(r) at r = 0, 1, 2, ... px; NULL for pixel */
     double lipschitz;             /* fista: the Lipschitz constant of the step 1/L (0 for cgls) */
     int restarts;                 /* fista: momentum restarts */
+    double metric_ratio;          /* fista: λ₁/λ₂ of the normal equations where one eigenvalue
+                                     stood out and the step ran in a rank-one metric (lipschitz
+                                     is then the rest's); 0 where it ran in L·I */
     int gp_steps, cg_steps;       /* gpcg: projected gradient steps and conjugate gradient steps
                                      on a face (iterations = their sum) */
     int faces;                    /* gpcg: conjugate gradient runs, one per face visited */

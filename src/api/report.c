@@ -100,6 +100,7 @@ int kn_report_make(const kn_session *s, kn_fit *fit, kernest_report **out)
     }
     rep->lipschitz = fit->info.lipschitz;
     rep->restarts = fit->info.restarts;
+    rep->metric_ratio = fit->info.metric_ratio;
     rep->gp_steps = fit->gpcg.gp_steps;
     rep->cg_steps = fit->gpcg.cg_steps;
     rep->faces = fit->gpcg.faces;

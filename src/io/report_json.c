@@ -286,6 +286,7 @@ static cJSON *report_json(const kernest_report *r, const kernest_options *opt,
     if (fista) {
         cJSON_AddNumberToObject(s, "lipschitz", r->lipschitz);
         cJSON_AddNumberToObject(s, "restarts", r->restarts);
+        cJSON_AddNumberToObject(s, "metric_ratio", r->metric_ratio);
     }
     if (gpcg) {
         cJSON_AddNumberToObject(s, "gp_steps", r->gp_steps);

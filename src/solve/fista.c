@@ -7,11 +7,12 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "fista.h"
+#include "fista_metric.h"
 #include "prox_tv.h"
 
 void kn_fista_vectors(kernest_reg reg, size_t *kernel_vecs, size_t *data_vecs)
 {
-    *kernel_vecs = reg == KERNEST_REG_NONE ? 4 : 5; /* xn, y, g, d (+ z = LᵀL ·) */
+    *kernel_vecs = reg == KERNEST_REG_NONE ? 5 : 6; /* xn, y, g, d, the metric's v (+ z = LᵀL ·) */
     *data_vecs = 4;                                 /* Hx, Hxn, Hy, r */
 }
 
@@ -39,29 +40,41 @@ static int gram(const work *w, const kn_vec *v, kn_vec *hv, kn_vec *out)
 }
 
 /*
- * Power iteration for λmax(HᵀH + λLᵀL), started from Hᵀb (rich in the leading singular vectors
- * the data excite). ‖G v‖ with ‖v‖ = 1 never exceeds λmax, hence the 1.05 margin; the step test
- * in the main loop catches what is left.
+ * Power iteration for λmax(P(HᵀH + λLᵀL)P), P = I − uuᵀ (u NULL: P = I), from v (its start,
+ * overwritten by the eigenvector's estimate, unit norm): ‖G v‖ with ‖v‖ = 1 never exceeds
+ * λmax, hence the callers' 1.05 margin; the step test in the main loop catches what is left.
+ * Stops when the estimate settles to 1e-3 (after POWER_MIN iterations) or after POWER_MAX;
+ * *its gets the iterations. A v that vanishes starts from the ones vector instead.
  */
-static int lipschitz(const work *w, const kn_vec *b, kn_vec *v, kn_vec *gv, kn_vec *hv,
-                     kn_fista_info *info, double *L)
+static int power(const work *w, const kn_vec *u, kn_vec *v, kn_vec *gv, kn_vec *hv, int *its, double *mu_out)
 {
     const kn_backend_ops *o = w->be->ops;
-    double nrm, mu = 0.0, prev = 0.0;
+    double nrm, mu = 0.0, prev = 0.0, uv;
     int st;
-    if ((st = o->op_adjoint(w->be, b, v)) || (st = o->vec_nrm2(w->be, v, &nrm)))
-        return st;
-    if (!(nrm > 0) || !isfinite(nrm)) {
+    for (int pass = 0; pass < 2; pass++) {
+        if (u && ((st = o->vec_dot(w->be, u, v, &uv)) || (st = o->vec_axpy(w->be, v, -uv, u))))
+            return st;
+        if ((st = o->vec_nrm2(w->be, v, &nrm)))
+            return st;
+        if (nrm > 0 && isfinite(nrm))
+            break;
         if ((st = o->vec_fill(w->be, v, 1.0)))
             return st;
-        nrm = sqrt((double)v->n);
+    }
+    if (!(nrm > 0) || !isfinite(nrm)) {
+        *its = 0, *mu_out = 0.0;
+        return KERNEST_OK;
     }
     if ((st = o->vec_scale(w->be, v, 1.0 / nrm)))
         return st;
     for (int it = 1; it <= POWER_MAX; it++) {
-        if ((st = gram(w, v, hv, gv)) || (st = o->vec_nrm2(w->be, gv, &mu)))
+        if ((st = gram(w, v, hv, gv)))
             return st;
-        info->power_iterations = it;
+        if (u && ((st = o->vec_dot(w->be, u, gv, &uv)) || (st = o->vec_axpy(w->be, gv, -uv, u))))
+            return st;
+        if ((st = o->vec_nrm2(w->be, gv, &mu)))
+            return st;
+        *its = it;
         if (!isfinite(mu) || mu == 0.0)
             break;
         if ((st = o->vec_copy(w->be, v, gv)) || (st = o->vec_scale(w->be, v, 1.0 / mu)))
@@ -70,7 +83,41 @@ static int lipschitz(const work *w, const kn_vec *b, kn_vec *v, kn_vec *gv, kn_v
             break;
         prev = mu;
     }
-    *L = mu > 0 && isfinite(mu) ? 1.05 * mu : 1.0;
+    *mu_out = mu;
+    return KERNEST_OK;
+}
+
+/*
+ * The step's metric. L = 1.05 λ₁ from the power iteration started at Hᵀb (rich in the leading
+ * singular vectors the data excite). Where that iteration settled within POWER_MIN + 1 steps (it
+ * converges at the rate λ₂/λ₁, so a gap of KN_METRIC_RATIO settles it by then), a second one on
+ * the rest estimates λ₂; at a ratio λ₁/λ₂ ≥ KN_METRIC_RATIO the metric is
+ * M = 1.05 λ₂ (I + δ v₁v₁ᵀ), δ = λ₁/λ₂ − 1 (m->v gets v₁). Elsewhere M = L I, as before it existed.
+ * v, gv and hv are scratch (v ends with v₁).
+ */
+static int metric_setup(const work *w, const kn_vec *b, kn_vec *v, kn_vec *gv, kn_vec *hv, kn_vec *mv,
+                        kn_metric *m, kn_fista_info *info, double *L)
+{
+    const kn_backend_ops *o = w->be->ops;
+    double mu1, mu2;
+    int its1, its2;
+    int st;
+    if ((st = o->op_adjoint(w->be, b, v)) || (st = power(w, NULL, v, gv, hv, &its1, &mu1)))
+        return st;
+    info->power_iterations = its1;
+    *L = mu1 > 0 && isfinite(mu1) ? 1.05 * mu1 : 1.0;
+    if (!(mu1 > 0) || !isfinite(mu1) || its1 > POWER_MIN + 1 || !mv)
+        return KERNEST_OK;
+    if ((st = o->vec_copy(w->be, mv, v)) || (st = o->op_adjoint(w->be, b, v)) ||
+        (st = power(w, mv, v, gv, hv, &its2, &mu2)))
+        return st;
+    info->power_iterations += its2;
+    if (!(mu2 > 0) || !isfinite(mu2) || mu1 < KN_METRIC_RATIO * mu2)
+        return KERNEST_OK;
+    m->v = mv;
+    m->delta = mu1 / mu2 - 1.0;
+    info->metric_ratio = mu1 / mu2;
+    *L = 1.05 * mu2;
     return KERNEST_OK;
 }
 
@@ -112,10 +159,10 @@ static int resume_prox_memory(kn_backend *be, const kn_solver_state *rs, kn_prox
 }
 
 /* Hands the state after an iteration to the save hook: x_t, Hx_t, y_t, Hy_t (Hy is kept by the
- * recursion, not recomputed: recomputing would round differently), θ, L, the counters and the
- * prox's memory. The gradient, xn, d and r are recomputed from these by the next iteration. */
+ * recursion, not recomputed: recomputing would round differently), θ, L, the metric (δ, its
+ * last scalar s, v when it is used), the counters and the prox's memory. The gradient, xn, d and r are recomputed from these by the next iteration. */
 static int save_state(kn_backend *be, const kn_solve_params *prm, const kn_solve_result *res,
-                      kn_prox *prox, const kn_vec *x, const kn_vec *hx, const kn_vec *y,
+                      kn_prox *prox, const kn_metric *m, const kn_vec *x, const kn_vec *hx, const kn_vec *y,
                       const kn_vec *hy, double theta, double L, const kn_fista_info *info)
 {
     kn_solver_state st = {.solver = KERNEST_SOLVER_FISTA};
@@ -129,6 +176,10 @@ static int save_state(kn_backend *be, const kn_solve_params *prm, const kn_solve
     kn_state_put_scalar(&st, "restarts", info->restarts);
     kn_state_put_scalar(&st, "backtracks", info->backtracks);
     kn_state_put_scalar(&st, "power_its", info->power_iterations);
+    kn_state_put_scalar(&st, "metric_delta", m->delta);
+    kn_state_put_scalar(&st, "metric_s", m->s);
+    if (m->v && (e = kn_state_put_vec(be, &st, "metric_v", m->v)))
+        goto out;
     if (prox && (e = save_prox_memory(be, &st, prox)))
         goto out;
     e = prm->hooks->save ? prm->hooks->save(prm->hooks->user, &st) : KERNEST_OK;
@@ -138,18 +189,27 @@ out:
 }
 
 static int resume_state(kn_backend *be, const kn_solver_state *rs, const kn_solve_params *prm,
-                        kn_prox *prox, kn_vec *x, kn_vec *hx, kn_vec *y, kn_vec *hy, double *theta,
-                        double *L, kn_fista_info *info)
+                        kn_prox *prox, kn_vec *x, kn_vec *hx, kn_vec *y, kn_vec *hy, kn_vec *mv,
+                        kn_metric *m, double *theta, double *L, kn_fista_info *info)
 {
-    double r, b, p;
+    double r, b, p, delta;
     int e;
     if ((e = kn_state_check(rs, KERNEST_SOLVER_FISTA, prm->maxiter)) ||
         (e = kn_state_get_vec(be, rs, "x", x)) || (e = kn_state_get_vec(be, rs, "hx", hx)) ||
         (e = kn_state_get_vec(be, rs, "y", y)) || (e = kn_state_get_vec(be, rs, "hy", hy)) ||
         (e = kn_state_get_scalar(rs, "theta", theta)) || (e = kn_state_get_scalar(rs, "L", L)) ||
         (e = kn_state_get_scalar(rs, "restarts", &r)) || (e = kn_state_get_scalar(rs, "backtracks", &b)) ||
-        (e = kn_state_get_scalar(rs, "power_its", &p)))
+        (e = kn_state_get_scalar(rs, "power_its", &p)) ||
+        (e = kn_state_get_scalar(rs, "metric_delta", &delta)) || (e = kn_state_get_scalar(rs, "metric_s", &m->s)))
         return e;
+    if (delta > 0) {
+        if (!mv)
+            return kn_error(KERNEST_E_INVALID, "--resume: the checkpoint's metric does not fit this solve");
+        if ((e = kn_state_get_vec(be, rs, "metric_v", mv)))
+            return e;
+        m->v = mv, m->delta = delta;
+        info->metric_ratio = 1.0 + delta;
+    }
     info->restarts = (int)r;
     info->backtracks = (int)b;
     info->power_iterations = (int)p;
@@ -157,14 +217,14 @@ static int resume_state(kn_backend *be, const kn_solver_state *rs, const kn_solv
 }
 
 /*
- * Iteration t, from y_t with Hy_t known:
- *   g = Hᵀ(Hy − b) + λLᵀLy,  x_{t+1} = prox_{g/L}(y − g/L),  d = x_{t+1} − y;
- *   the step is kept when ‖Hd‖² + λ⟨d, LᵀLd⟩ <= L‖d‖² (f is quadratic, so this is exactly the
+ * Iteration t, from y_t with Hy_t known, in the metric M (L·I, or fista_metric.h's L(I + δvvᵀ)):
+ *   g = Hᵀ(Hy − b) + λLᵀLy,  x_{t+1} = prox^M_g(y − M⁻¹g),  d = x_{t+1} − y;
+ *   the step is kept when ‖Hd‖² + λ⟨d, LᵀLd⟩ <= ⟨d, Md⟩ (f is quadratic, so this is exactly the
  *   sufficient-decrease test), else L grows and the step is redone;
- *   restart when ⟨y − x_{t+1}, x_{t+1} − x_t⟩ > 0, else θ_{t+1} = (1 + √(1 + 4θ_t²))/2;
+ *   restart when ⟨y − x_{t+1}, x_{t+1} − x_t⟩_M > 0, else θ_{t+1} = (1 + √(1 + 4θ_t²))/2;
  *   y_{t+1} = x_{t+1} + β (x_{t+1} − x_t), β = (θ_t − 1)/θ_{t+1} (0 on restart), and
  *   Hy_{t+1} = Hx_{t+1} + β (Hx_{t+1} − Hx_t) by linearity, so H runs once per iteration.
- * It stops when the gradient mapping at y_t, L‖y_t − x_{t+1}‖ (zero exactly at the minimiser),
+ * It stops when the gradient mapping at y_t, ‖M(y_t − x_{t+1})‖ (zero exactly at the minimiser),
  * is at most tol·‖Hᵀb + shift‖, the gradient at x = 0 — a measure of optimality whose scale does
  * not depend on the start — and the relative change ‖x_{t+1} − x_t‖/‖x_t‖ is at most tol too.
  * The relative change alone stopped far from the minimiser: on the wide-wing PSF of
@@ -180,6 +240,8 @@ int kn_fista(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_pro
     const int reg = prm->reg != KERNEST_REG_NONE && prm->lambda > 0;
     const double lam = reg ? prm->lambda : 0.0;
     kn_vec *xn = NULL, *y = NULL, *g = NULL, *d = NULL, *hx = NULL, *hxn = NULL, *hy = NULL, *r = NULL;
+    kn_vec *mv = NULL; /* the metric's v */
+    kn_metric m = {0};
     work w = {be, prm, reg, NULL};
     kn_vec *cur = x; /* x_t; swapped with xn each iteration, copied back into x at the end */
     int st = 0;
@@ -197,6 +259,8 @@ int kn_fista(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_pro
     TRY(o->vec_create(be, x->n, &d));
     if (reg)
         TRY(o->vec_create(be, x->n, &w.z));
+    if (!prox || !kn_prox_tv(prox)) /* TV's map is inexact: no scalar search on it */
+        TRY(o->vec_create(be, x->n, &mv));
     TRY(o->vec_create(be, b->n, &hx));
     TRY(o->vec_create(be, b->n, &hxn));
     TRY(o->vec_create(be, b->n, &hy));
@@ -205,11 +269,11 @@ int kn_fista(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_pro
     int k0 = 0;
     const kn_solver_state *rs = prm->hooks ? prm->hooks->resume : NULL;
     if (rs) { /* the state after iteration k0, exactly as the interrupted solve held it */
-        TRY(resume_state(be, rs, prm, prox, cur, hx, y, hy, &theta, &L, info));
+        TRY(resume_state(be, rs, prm, prox, cur, hx, y, hy, mv, &m, &theta, &L, info));
         k0 = res->iterations = rs->iteration;
         memcpy(res->history, rs->history, ((size_t)k0 + 1) * sizeof *res->history);
     } else {
-        TRY(lipschitz(&w, b, y, g, hy, info, &L));
+        TRY(metric_setup(&w, b, y, g, hy, mv, &m, info, &L));
         if (prox)
             TRY(kn_prox_apply(be, prox, 1.0 / L, cur)); /* start from a feasible point */
         TRY(o->op_apply(be, cur, hx));
@@ -242,14 +306,15 @@ int kn_fista(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_pro
         }
         if (prm->shift)                       /* g −= shift */
             TRY(o->vec_axpy(be, g, -1.0, prm->shift));
+        double gv = 0.0;
+        if (m.v)
+            TRY(o->vec_dot(be, m.v, g, &gv));
         int ok = 0, bad = 0;
-        double step = 0.0; /* ‖xn − y‖ of the step kept */
+        double step = 0.0, dv = 0.0; /* ‖M(xn − y)‖/L of the step kept, vᵀ(xn − y) */
         for (int bt = 0; bt <= BACKTRACK_MAX && !ok && !bad; bt++) {
             double dd, hd, dz = 0.0;
-            TRY(o->vec_copy(be, xn, y));      /* xn = prox(y − g/L) */
-            TRY(o->vec_axpy(be, xn, -1.0 / L, g));
-            if (prox)
-                TRY(kn_prox_apply(be, prox, 1.0 / L, xn));
+            TRY(kn_metric_step(be, &m, L, y, g, gv, xn)); /* xn = prox_M(y − M⁻¹g) */
+            TRY(kn_metric_prox(be, &m, prox, L, xn, d));
             TRY(o->op_apply(be, xn, hxn));
             TRY(o->vec_copy(be, d, xn));      /* d = xn − y, r = H d */
             TRY(o->vec_axpy(be, d, -1.0, y));
@@ -257,17 +322,19 @@ int kn_fista(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_pro
             TRY(o->vec_axpy(be, r, -1.0, hy));
             TRY(o->vec_dot(be, d, d, &dd));
             TRY(kn_data_dot(be, r, r, &hd));
+            if (m.v)
+                TRY(o->vec_dot(be, m.v, d, &dv));
             if (reg) {
                 TRY(o->reg_gram(be, prm->reg, d, w.z));
                 TRY(o->vec_dot(be, d, w.z, &dz));
             }
-            const double q = hd + lam * dz;
-            if (!isfinite(q) || !isfinite(dd))
+            const double q = hd + lam * dz, dmd = kn_metric_inner(&m, dd, dv, dv); /* dᵀMd/L */
+            if (!isfinite(q) || !isfinite(dmd))
                 bad = 1;
-            else if (q <= L * dd)
-                ok = 1, step = sqrt(dd);
+            else if (q <= L * dmd)
+                ok = 1, step = kn_metric_norm(&m, dd, dv);
             else {
-                L = fmax(2.0 * L, 1.05 * q / dd);
+                L = fmax(2.0 * L, 1.05 * q / dmd);
                 info->backtracks++;
             }
         }
@@ -279,15 +346,19 @@ int kn_fista(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_pro
             res->reason = KERNEST_STOP_BREAKDOWN;
             break;
         }
-        double de, en, nx_old, nx_new;
+        double de, en, nx_old, nx_new, ev = 0.0;
         TRY(o->vec_copy(be, g, xn));          /* g = xn − x (the gradient is no longer needed) */
         TRY(o->vec_axpy(be, g, -1.0, cur));
         TRY(o->vec_dot(be, d, g, &de));
+        if (m.v) {                            /* ⟨d, M(xn − x)⟩/L */
+            TRY(o->vec_dot(be, m.v, g, &ev));
+            de = kn_metric_inner(&m, de, dv, ev);
+        }
         TRY(o->vec_nrm2(be, g, &en));
         TRY(o->vec_nrm2(be, cur, &nx_old));
         TRY(o->vec_nrm2(be, xn, &nx_new));
         double beta = 0.0;
-        if (de < 0) {                         /* ⟨y − xn, xn − x⟩ > 0: momentum points uphill */
+        if (de < 0) {                         /* ⟨y − xn, xn − x⟩_M > 0: momentum points uphill */
             theta = 1.0;
             info->restarts++;
         } else {
@@ -321,7 +392,7 @@ int kn_fista(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_pro
         }
         const int ask = kn_hooks_after(prm, k, res->history[k], kn_now() - t0);
         if (ask & KN_HOOK_SAVE)
-            TRY(save_state(be, prm, res, prox, cur, hx, y, hy, theta, L, info));
+            TRY(save_state(be, prm, res, prox, &m, cur, hx, y, hy, theta, L, info));
         if (ask & KN_HOOK_STOP) {
             res->reason = KERNEST_STOP_INTERRUPTED;
             break;
@@ -338,6 +409,7 @@ done:
     o->vec_destroy(be, &g);
     o->vec_destroy(be, &d);
     o->vec_destroy(be, &w.z);
+    o->vec_destroy(be, &mv);
     o->vec_destroy(be, &hx);
     o->vec_destroy(be, &hxn);
     o->vec_destroy(be, &hy);
