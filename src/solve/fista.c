@@ -43,10 +43,12 @@ static int gram(const work *w, const kn_vec *v, kn_vec *hv, kn_vec *out)
  * Power iteration for λmax(P(HᵀH + λLᵀL)P), P = I − uuᵀ (u NULL: P = I), from v (its start,
  * overwritten by the eigenvector's estimate, unit norm): ‖G v‖ with ‖v‖ = 1 never exceeds
  * λmax, hence the callers' 1.05 margin; the step test in the main loop catches what is left.
- * Stops when the estimate settles to 1e-3 (after POWER_MIN iterations) or after POWER_MAX;
- * *its gets the iterations. A v that vanishes starts from the ones vector instead.
+ * Stops when the estimate settles to 1e-3 (after POWER_MIN iterations), after POWER_MAX, or
+ * once it reaches `enough` (the estimate only rises towards λmax). *its gets the iterations. A v
+ * that vanishes starts from the ones vector instead.
  */
-static int power(const work *w, const kn_vec *u, kn_vec *v, kn_vec *gv, kn_vec *hv, int *its, double *mu_out)
+static int power(const work *w, const kn_vec *u, kn_vec *v, kn_vec *gv, kn_vec *hv, double enough, int *its,
+                 double *mu_out)
 {
     const kn_backend_ops *o = w->be->ops;
     double nrm, mu = 0.0, prev = 0.0, uv;
@@ -79,7 +81,7 @@ static int power(const work *w, const kn_vec *u, kn_vec *v, kn_vec *gv, kn_vec *
             break;
         if ((st = o->vec_copy(w->be, v, gv)) || (st = o->vec_scale(w->be, v, 1.0 / mu)))
             return st;
-        if (it >= POWER_MIN && fabs(mu - prev) <= 1e-3 * mu)
+        if ((it >= POWER_MIN && fabs(mu - prev) <= 1e-3 * mu) || mu >= enough)
             break;
         prev = mu;
     }
@@ -89,9 +91,10 @@ static int power(const work *w, const kn_vec *u, kn_vec *v, kn_vec *gv, kn_vec *
 
 /*
  * The step's metric. L = 1.05 λ₁ from the power iteration started at Hᵀb (rich in the leading
- * singular vectors the data excite). Where that iteration settled within POWER_MIN + 1 steps (it
- * converges at the rate λ₂/λ₁, so a gap of KN_METRIC_RATIO settles it by then), a second one on
- * the rest estimates λ₂; at a ratio λ₁/λ₂ ≥ KN_METRIC_RATIO the metric is
+ * singular vectors the data excite). A second one on the rest (P = I − v₁v₁ᵀ, from Hᵀb again)
+ * estimates λ₂; it stops as soon as its estimate, which only rises, reaches λ₁/KN_METRIC_RATIO
+ * (on most problems within a step or two: one adjoint and a few applications more per solve).
+ * At a ratio λ₁/λ₂ ≥ KN_METRIC_RATIO the metric is
  * M = 1.05 λ₂ (I + δ v₁v₁ᵀ), δ = λ₁/λ₂ − 1 (m->v gets v₁). Elsewhere M = L I, as before it existed.
  * v, gv and hv are scratch (v ends with v₁).
  */
@@ -102,14 +105,14 @@ static int metric_setup(const work *w, const kn_vec *b, kn_vec *v, kn_vec *gv, k
     double mu1, mu2;
     int its1, its2;
     int st;
-    if ((st = o->op_adjoint(w->be, b, v)) || (st = power(w, NULL, v, gv, hv, &its1, &mu1)))
+    if ((st = o->op_adjoint(w->be, b, v)) || (st = power(w, NULL, v, gv, hv, INFINITY, &its1, &mu1)))
         return st;
     info->power_iterations = its1;
     *L = mu1 > 0 && isfinite(mu1) ? 1.05 * mu1 : 1.0;
-    if (!(mu1 > 0) || !isfinite(mu1) || its1 > POWER_MIN + 1 || !mv)
+    if (!(mu1 > 0) || !isfinite(mu1) || !mv)
         return KERNEST_OK;
     if ((st = o->vec_copy(w->be, mv, v)) || (st = o->op_adjoint(w->be, b, v)) ||
-        (st = power(w, mv, v, gv, hv, &its2, &mu2)))
+        (st = power(w, mv, v, gv, hv, mu1 / KN_METRIC_RATIO, &its2, &mu2)))
         return st;
     info->power_iterations += its2;
     if (!(mu2 > 0) || !isfinite(mu2) || mu1 < KN_METRIC_RATIO * mu2)
