@@ -1,7 +1,7 @@
 /* checkpoint.c — the solver state file: header with a fingerprint, named vectors and scalars,
  * the residual history, and a checksum; written atomically, read with every size checked.
  *
- * Layout (version 2; every integer and double little-endian):
+ * Layout (version 3; every integer and double little-endian):
  *   magic "KNCKPT\r\n" (8) | u32 version | u32 solver | u32 precision | u32 mode | u32 model |
  *   i32 iteration | u64 kh | u64 kw | u64 npairs | u64 data_hash | u64 options_hash |
  *   u32 nvec | u32 nscal |

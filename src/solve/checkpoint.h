@@ -9,7 +9,7 @@
 #include "backend/problem.h"
 #include "solver_state.h"
 
-#define KN_CHECKPOINT_VERSION 2 /* 2: --background, the model order and TV's dual state; fixes as a set */
+#define KN_CHECKPOINT_VERSION 3 /* 2: --background, the model order and TV's dual state; fixes as a set; 3: FISTA's metric */
 
 typedef struct kn_fingerprint {
     uint32_t mode, model, solver, precision; /* kernest_mode, kernest_model, kernest_solver (cgls |
