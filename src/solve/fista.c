@@ -94,9 +94,9 @@ static int power(const work *w, const kn_vec *u, kn_vec *v, kn_vec *gv, kn_vec *
  * singular vectors the data excite). A second one on the rest (P = I − v₁v₁ᵀ, from Hᵀb again)
  * estimates λ₂; it stops as soon as its estimate, which only rises, reaches λ₁/KN_METRIC_RATIO
  * (on most problems within a step or two: one adjoint and a few applications more per solve).
- * At a ratio λ₁/λ₂ ≥ KN_METRIC_RATIO the metric is
- * M = 1.05 λ₂ (I + δ v₁v₁ᵀ), δ = λ₁/λ₂ − 1 (m->v gets v₁). Elsewhere M = L I, as before it existed.
- * v, gv and hv are scratch (v ends with v₁).
+ * At a ratio λ₁/λ₂ ≥ KN_METRIC_RATIO the metric is M = 1.05 λ₂ (I + δ v₁v₁ᵀ), δ = λ₁/λ₂ − 1
+ * (m->v gets v₁). Elsewhere M = L I, as before it existed. v, gv and hv are scratch (v ends
+ * with v₁).
  */
 static int metric_setup(const work *w, const kn_vec *b, kn_vec *v, kn_vec *gv, kn_vec *hv, kn_vec *mv,
                         kn_metric *m, kn_fista_info *info, double *L)
@@ -163,10 +163,11 @@ static int resume_prox_memory(kn_backend *be, const kn_solver_state *rs, kn_prox
 
 /* Hands the state after an iteration to the save hook: x_t, Hx_t, y_t, Hy_t (Hy is kept by the
  * recursion, not recomputed: recomputing would round differently), θ, L, the metric (δ, its
- * last scalar s, v when it is used), the counters and the prox's memory. The gradient, xn, d and r are recomputed from these by the next iteration. */
+ * last scalar s, v when it is used), the counters and the prox's memory. The gradient, xn, d and
+ * r are recomputed from these by the next iteration. */
 static int save_state(kn_backend *be, const kn_solve_params *prm, const kn_solve_result *res,
-                      kn_prox *prox, const kn_metric *m, const kn_vec *x, const kn_vec *hx, const kn_vec *y,
-                      const kn_vec *hy, double theta, double L, const kn_fista_info *info)
+                      kn_prox *prox, const kn_metric *m, const kn_vec *x, const kn_vec *hx,
+                      const kn_vec *y, const kn_vec *hy, double theta, double L, const kn_fista_info *info)
 {
     kn_solver_state st = {.solver = KERNEST_SOLVER_FISTA};
     int e;
@@ -203,7 +204,8 @@ static int resume_state(kn_backend *be, const kn_solver_state *rs, const kn_solv
         (e = kn_state_get_scalar(rs, "theta", theta)) || (e = kn_state_get_scalar(rs, "L", L)) ||
         (e = kn_state_get_scalar(rs, "restarts", &r)) || (e = kn_state_get_scalar(rs, "backtracks", &b)) ||
         (e = kn_state_get_scalar(rs, "power_its", &p)) ||
-        (e = kn_state_get_scalar(rs, "metric_delta", &delta)) || (e = kn_state_get_scalar(rs, "metric_s", &m->s)))
+        (e = kn_state_get_scalar(rs, "metric_delta", &delta)) ||
+        (e = kn_state_get_scalar(rs, "metric_s", &m->s)))
         return e;
     if (delta > 0) {
         if (!mv)
