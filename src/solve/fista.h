@@ -23,9 +23,9 @@ void kn_fista_vectors(kernest_reg reg, size_t *kernel_vecs, size_t *data_vecs);
  * place), in the metric L·I or, where the Gram matrix has one outlying eigenvalue, the rank-one
  * metric M of fista_metric.h. Stops when the gradient mapping ‖M(y_t − x_{t+1})‖ relative to
  * ‖Hᵀb + shift‖ (the gradient at x = 0, whatever the start) and the relative change
- * ‖x_{t+1} − x_t‖ / ‖x_t‖ are both at most tol (or the working precision's resolution, kn_precision_eps;
- * res->history holds the larger of the two), or after maxiter iterations. The operator must be set
- * up. Not converging is a result. */
+ * ‖x_{t+1} − x_t‖ / ‖x_t‖ are both at most tol (or the working precision's resolution,
+ * kn_precision_eps; res->history holds the larger of the two), or after maxiter iterations. The
+ * operator must be set up. Not converging is a result. */
 int kn_fista(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_prox *prox,
              kn_vec *x, kn_solve_result *res, kn_fista_info *info);
 

@@ -29,10 +29,11 @@ int kn_metric_step(kn_backend *be, const kn_metric *m, double L, const kn_vec *y
                    double gv, kn_vec *x);
 
 /* x = argmin_u ½‖u − x‖²_M + h(u), h = prox's g (NULL: h = 0, x unchanged):
- * x = prox_{h/L}(w − δ s v) at the root s of F(s) = vᵀprox_{h/L}(w − δ s v) − vᵀw − s, which falls with a slope between
- * −1 − δ and −1 (the proximal map is monotone), found by false position (Illinois) inside the
- * bracket that the slope gives from the last call's s. w (x on entry) is kept in scratch. The
- * Euclidean map when m is plain. Not for TV, whose map is computed inexactly. */
+ * x = prox_{h/L}(w − δ s v) at the root s of F(s) = vᵀprox_{h/L}(w − δ s v) − vᵀw − s, which
+ * falls with a slope between −1 − δ and −1 (the proximal map is monotone), found by false position
+ * (Illinois) inside the bracket that the slope gives from the last call's s. w (x on entry) is
+ * kept in scratch. The Euclidean map when m is plain. Not for TV, whose map is computed
+ * inexactly. */
 int kn_metric_prox(kn_backend *be, kn_metric *m, kn_prox *prox, double L, kn_vec *x, kn_vec *scratch);
 
 /* ⟨a, M b⟩/L given ab = ⟨a, b⟩, av = vᵀa, bv = vᵀb */
