@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/area_table.h"
 #include "base/dense.h"
 #include "base/error.h"
 #include "base/rng.h"
@@ -29,45 +30,6 @@ static int taps_of_output(size_t y, size_t r0, size_t s, size_t d, size_t na, si
     *lo = (size_t)a;
     *hi = (size_t)b;
     return 1;
-}
-
-/* The second half of a summed-area table P ((h+1)×(w+1)) whose rows 1..h hold the running sums
- * of each row (row 0 and column 0 zero): each column summed downwards, in blocks of columns in
- * parallel; each sum in a fixed order, whatever the threads. */
-static void sum_columns(double *P, size_t h, size_t w, int threads)
-{
-    const size_t W = w + 1, nb = (W + 255) / 256;
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (size_t b = 0; b < nb; b++) {
-        const size_t c0 = b * 256, c1 = c0 + 256 < W ? c0 + 256 : W;
-        for (size_t r = 1; r <= h; r++)
-            for (size_t c = c0; c < c1; c++)
-                P[r * W + c] += P[(r - 1) * W + c];
-    }
-}
-
-/* P = the (h+1)×(w+1) summed-area table of v (h×w): P[r][c] = Σ v over rows < r, columns < c */
-static void area_table(const double *v, size_t h, size_t w, double *P, int threads)
-{
-    const size_t W = w + 1;
-    memset(P, 0, W * sizeof *P);
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (size_t r = 0; r < h; r++) {
-        double row = 0.0;
-        P[(r + 1) * W] = 0.0;
-        for (size_t c = 0; c < w; c++) {
-            row += v[r * w + c];
-            P[(r + 1) * W + c + 1] = row;
-        }
-    }
-    sum_columns(P, h, w, threads);
-}
-
-/* Σ v over rows [ra, rb] and columns [ca, cb] from its table (w: v's width) */
-static double area_sum(const double *P, size_t w, size_t ra, size_t rb, size_t ca, size_t cb)
-{
-    const size_t W = w + 1;
-    return P[(rb + 1) * W + cb + 1] - P[ra * W + cb + 1] - P[(rb + 1) * W + ca] + P[ra * W + ca];
 }
 
 /* One pair's geometry: taps per output row and column, output rows and columns per tap */
@@ -152,7 +114,7 @@ static int mean_apply(mean_op *op, const double *x, double *out)
             PK[(r + 1) * W + c + 1] = row;
         }
     }
-    sum_columns(PK, kh, kw, th); /* then down the columns: the table of Φx */
+    kn_area_columns(PK, kh, kw, th); /* then down the columns: the table of Φx */
     for (size_t i = 0; i < pb->npairs; i++) { /* Y = E K on each pair's window */
         const kn_pair *p = &pb->pairs[i];
         const double mu = op->mu[i];
@@ -165,9 +127,9 @@ static int mean_apply(mean_op *op, const double *x, double *out)
                 const size_t *ty = g->ty + 2 * y, *tx = g->tx + 2 * xo;
                 Y[j] = (p->B && isnan(p->B[j])) || ty[0] > ty[1] || tx[0] > tx[1]
                            ? 0.0
-                           : mu * area_sum(PK, kw, ty[0], ty[1], tx[0], tx[1]);
+                           : mu * kn_area_sum(PK, kw, ty[0], ty[1], tx[0], tx[1]);
             }
-        area_table(Y, p->hb, p->wb, op->PY + op->ypos[i], th);
+        kn_area_table(Y, p->hb, p->wb, op->PY + op->ypos[i], th);
     }
 #pragma omp parallel for num_threads(th) schedule(static)
     for (size_t c = 0; c < CHUNKS; c++) { /* Φᵀ Eᵀ Y, Eᵀ a box sum of Y per tap */
@@ -179,7 +141,7 @@ static int mean_apply(mean_op *op, const double *x, double *out)
                 for (size_t i = 0; i < pb->npairs; i++) {
                     const size_t *oy = op->g[i].oy + 2 * t, *ox = op->g[i].ox + 2 * u;
                     if (oy[0] <= oy[1] && ox[0] <= ox[1])
-                        z += op->mu[i] * area_sum(op->PY + op->ypos[i], pb->pairs[i].wb, oy[0], oy[1], ox[0], ox[1]);
+                        z += op->mu[i] * kn_area_sum(op->PY + op->ypos[i], pb->pairs[i].wb, oy[0], oy[1], ox[0], ox[1]);
                 }
                 const hat hp = phi[t * kw + u];
                 a[hp.j] += (1.0 - hp.t) * z;

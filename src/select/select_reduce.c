@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/area_table.h"
 #include "base/clock.h"
 #include "base/error.h"
 #include "select_reduce.h"
@@ -88,26 +89,22 @@ int kn_embed_start(const kn_fit *small, size_t kh_r, size_t kw_r, const kernest_
 
 double kn_box_spread(const kernest_array *A, size_t n)
 {
-    const size_t h = A->shape[0], w = A->shape[1], W = w + 1;
+    const size_t h = A->shape[0], w = A->shape[1];
     if (!n || n > h || n > w)
         return 0.0;
-    double *S = calloc((h + 1) * W, sizeof *S); /* S[y][x]: the sum of A over rows < y, columns < x */
+    double *S = malloc((h + 1) * (w + 1) * sizeof *S);
     if (!S)
         return 0.0;
+    kn_area_table(A->data, h, w, S, 1);
     double sum = 0.0, sq = 0.0;
-    for (size_t y = 0; y < h; y++)
-        for (size_t x = 0; x < w; x++) {
-            const double v = A->data[y * w + x];
-            sum += v;
-            sq += v * v;
-            S[(y + 1) * W + x + 1] = v + S[y * W + x + 1] + S[(y + 1) * W + x] - S[y * W + x];
-        }
+    for (size_t i = 0; i < h * w; i++)
+        sum += A->data[i], sq += A->data[i] * A->data[i];
     const double npx = (double)(h * w), mean = sum / npx, var = sq / npx - mean * mean;
     double bs = 0.0, bq = 0.0;
     const double nb = (double)((h - n + 1) * (w - n + 1)), area = (double)(n * n);
     for (size_t y = 0; y + n <= h; y++)
         for (size_t x = 0; x + n <= w; x++) {
-            const double b = (S[(y + n) * W + x + n] - S[y * W + x + n] - S[(y + n) * W + x] + S[y * W + x]) / area;
+            const double b = kn_area_sum(S, w, y, y + n - 1, x, x + n - 1) / area;
             bs += b;
             bq += b * b;
         }
