@@ -39,10 +39,10 @@ static void selection_report(kn_selection *sel, kernest_report *rep)
     rep->window = sel->window;
     rep->window_kernel = sel->window_kernel;
     rep->window_grid_fraction = sel->window_grid_fraction;
-    rep->window_far_subtracted = sel->far_subtracted;
-    rep->window_far_iterations = sel->far_iterations;
-    rep->window_far_converged = sel->far_converged;
-    rep->window_box_spread = sel->box_spread;
+    rep->window_far_subtracted = sel->far.subtracted;
+    rep->window_far_iterations = sel->far.iterations;
+    rep->window_far_converged = sel->far.converged;
+    rep->window_box_spread = sel->far.box_spread;
 }
 
 /* Coverage and posterior standard deviation of the estimate fit (options o), with σ given,

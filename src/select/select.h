@@ -45,6 +45,13 @@ extern const kn_candidate_spec kn_candidates[];
 extern const size_t kn_ncandidates;
 
 /* What kn_select found. */
+/* The quick solve that measured a reduced problem's far field, and what was done with it */
+typedef struct kn_far_field {
+    int iterations, converged; /* the quick solve's iterations; 1 when it converged */
+    int subtracted;            /* 1: the far field was subtracted from B's windows */
+    double box_spread;         /* the largest kn_box_spread of the pairs' A at the window's kernel */
+} kn_far_field;
+
 typedef struct kn_selection {
     kernest_options opt;           /* the chosen options (model, priors, λ); auto flags cleared */
     kn_fit fit;                    /* the final solve on all the data with opt */
@@ -66,9 +73,7 @@ typedef struct kn_selection {
     size_t window, window_kernel;  /* reduced problem: B's window side and its kernel's (0: none) */
     double window_grid_fraction;   /* the window's FFT grid area over the full problem's: what one
                                       application on the window costs in full ones (transforms) */
-    int far_iterations, far_converged; /* the quick solve that measured the window's far field */
-    int far_subtracted;            /* 1: the far field was subtracted from the windows */
-    double box_spread;             /* the largest kn_box_spread of the pairs' A at the window's kernel */
+    kn_far_field far;              /* reduced problem: its far field */
 } kn_selection;
 
 /* The paired difference Σ_t (a_t − b_t) of two candidates' held-out squared errors summed per

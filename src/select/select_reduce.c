@@ -115,8 +115,8 @@ double kn_box_spread(const kernest_array *A, size_t n)
 
 /* The far field on s's data space (m values): H K_q with K_q the quick solve's kernel outside
  * the window's kernel (its centre (2k−1)² set to zero); the quick solve's iterations and whether
- * it converged go to sel's far_* fields. */
-static int far_field(kn_session *s, const kernest_options *opt, size_t k, double *hk, kn_selection *sel)
+ * it converged go to ff. */
+static int far_field(kn_session *s, const kernest_options *opt, size_t k, double *hk, kn_far_field *ff)
 {
     kernest_options q = *opt;
     q.auto_lambda = q.auto_model = q.auto_l1 = 0;
@@ -137,8 +137,8 @@ static int far_field(kn_session *s, const kernest_options *opt, size_t k, double
     kn_session_phase(s, NULL);
     if (st)
         goto done;
-    sel->far_iterations = f.res.iterations;
-    sel->far_converged = f.res.reason == KERNEST_STOP_CONVERGED;
+    ff->iterations = f.res.iterations;
+    ff->converged = f.res.reason == KERNEST_STOP_CONVERGED;
     for (size_t i = (kh - 1) / 2 - (k - 1); i <= (kh - 1) / 2 + (k - 1); i++)
         for (size_t j = (kw - 1) / 2 - (k - 1); j <= (kw - 1) / 2 + (k - 1); j++)
             f.K[i * kw + j] = 0.0;
@@ -215,7 +215,7 @@ static int reduced(kn_session *s, const kernest_array *const *A, size_t npairs, 
     double *hk = malloc((s->pb.m ? s->pb.m : 1) * sizeof *hk);
     kn_session rs = {0}, hs = {0};
     kn_fit full = {0};
-    kn_selection far = {0}; /* the far field's fields only, until kn_select has filled sel */
+    kn_far_field far = {0}; /* into sel once kn_select has filled it */
     kn_model fm = {0};
     double *x0 = NULL;
     int st = KERNEST_OK;
@@ -235,8 +235,8 @@ static int reduced(kn_session *s, const kernest_array *const *A, size_t npairs, 
         const double r = kn_box_spread(A[i], 2 * k - 1);
         far.box_spread = r > far.box_spread ? r : far.box_spread;
     }
-    far.far_subtracted = far.far_converged || !(far.box_spread < KN_WHITE_SPREAD);
-    if (!far.far_subtracted)
+    far.subtracted = far.converged || !(far.box_spread < KN_WHITE_SPREAD);
+    if (!far.subtracted)
         memset(hk, 0, s->pb.m * sizeof *hk);
     /* each pair: B's central w×w and the A window that reaches it */
     for (size_t i = 0; i < npairs; i++) {
@@ -271,10 +271,7 @@ static int reduced(kn_session *s, const kernest_array *const *A, size_t npairs, 
     }
     sel->apps_prepare = apps_prepare; /* kn_select cleared *sel */
     sel->secs_prepare = secs_prepare;
-    sel->far_iterations = far.far_iterations;
-    sel->far_converged = far.far_converged;
-    sel->far_subtracted = far.far_subtracted;
-    sel->box_spread = far.box_spread;
+    sel->far = far;
     /* the reduced problem's final solve is part of choosing: it starts the full one */
     sel->apps_select += sel->apps_final;
     sel->secs_select += sel->secs_final;
