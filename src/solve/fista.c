@@ -47,14 +47,26 @@ static int gram(const work *w, const kn_vec *v, kn_vec *hv, kn_vec *out)
  * once it reaches `enough` (the estimate only rises towards λmax). *its gets the iterations. A v
  * that vanishes starts from the ones vector instead.
  */
+/* v −= ⟨u, v⟩ u (u unit norm; NULL: nothing) */
+static int deflate(kn_backend *be, const kn_vec *u, kn_vec *v)
+{
+    double uv;
+    int st;
+    if (!u)
+        return KERNEST_OK;
+    if ((st = be->ops->vec_dot(be, u, v, &uv)))
+        return st;
+    return be->ops->vec_axpy(be, v, -uv, u);
+}
+
 static int power(const work *w, const kn_vec *u, kn_vec *v, kn_vec *gv, kn_vec *hv, double enough, int *its,
                  double *mu_out)
 {
     const kn_backend_ops *o = w->be->ops;
-    double nrm, mu = 0.0, prev = 0.0, uv;
+    double nrm, mu = 0.0, prev = 0.0;
     int st;
     for (int pass = 0; pass < 2; pass++) {
-        if (u && ((st = o->vec_dot(w->be, u, v, &uv)) || (st = o->vec_axpy(w->be, v, -uv, u))))
+        if ((st = deflate(w->be, u, v)))
             return st;
         if ((st = o->vec_nrm2(w->be, v, &nrm)))
             return st;
@@ -72,7 +84,7 @@ static int power(const work *w, const kn_vec *u, kn_vec *v, kn_vec *gv, kn_vec *
     for (int it = 1; it <= POWER_MAX; it++) {
         if ((st = gram(w, v, hv, gv)))
             return st;
-        if (u && ((st = o->vec_dot(w->be, u, gv, &uv)) || (st = o->vec_axpy(w->be, gv, -uv, u))))
+        if ((st = deflate(w->be, u, gv)))
             return st;
         if ((st = o->vec_nrm2(w->be, gv, &mu)))
             return st;
