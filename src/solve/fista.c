@@ -102,7 +102,7 @@ static int power(const work *w, const kn_vec *u, kn_vec *v, kn_vec *gv, kn_vec *
 }
 
 /*
- * The step's metric. L = 1.05 λ₁ from the power iteration started at Hᵀb (rich in the leading
+ * The step's metric. L = 1.05 λ₁ from the power iteration started at htb = Hᵀb (rich in the leading
  * singular vectors the data excite). A second one on the rest (P = I − v₁v₁ᵀ, from Hᵀb again)
  * estimates λ₂; it stops as soon as its estimate, which only rises, reaches λ₁/KN_METRIC_RATIO
  * (on most problems within a step or two: one adjoint and a few applications more per solve).
@@ -110,20 +110,20 @@ static int power(const work *w, const kn_vec *u, kn_vec *v, kn_vec *gv, kn_vec *
  * (m->v gets v₁). Elsewhere M = L I, as before it existed. v, gv and hv are scratch (v ends
  * with v₁).
  */
-static int metric_setup(const work *w, const kn_vec *b, kn_vec *v, kn_vec *gv, kn_vec *hv, kn_vec *mv,
+static int metric_setup(const work *w, const kn_vec *htb, kn_vec *v, kn_vec *gv, kn_vec *hv, kn_vec *mv,
                         kn_metric *m, kn_fista_info *info, double *L)
 {
     const kn_backend_ops *o = w->be->ops;
     double mu1, mu2;
     int its1, its2;
     int st;
-    if ((st = o->op_adjoint(w->be, b, v)) || (st = power(w, NULL, v, gv, hv, INFINITY, &its1, &mu1)))
+    if ((st = o->vec_copy(w->be, v, htb)) || (st = power(w, NULL, v, gv, hv, INFINITY, &its1, &mu1)))
         return st;
     info->power_iterations = its1;
     *L = mu1 > 0 && isfinite(mu1) ? 1.05 * mu1 : 1.0;
     if (!(mu1 > 0) || !isfinite(mu1) || !mv)
         return KERNEST_OK;
-    if ((st = o->vec_copy(w->be, mv, v)) || (st = o->op_adjoint(w->be, b, v)) ||
+    if ((st = o->vec_copy(w->be, mv, v)) || (st = o->vec_copy(w->be, v, htb)) ||
         (st = power(w, mv, v, gv, hv, mu1 / KN_METRIC_RATIO, &its2, &mu2)))
         return st;
     info->power_iterations += its2;
@@ -285,12 +285,15 @@ int kn_fista(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_pro
     double theta = 1.0;
     int k0 = 0;
     const kn_solver_state *rs = prm->hooks ? prm->hooks->resume : NULL;
+    /* d = Hᵀb (d is free until the first step): the power iterations' start and the stopping
+     * test's scale, one adjoint for all three */
+    TRY(o->op_adjoint(be, b, d));
     if (rs) { /* the state after iteration k0, exactly as the interrupted solve held it */
         TRY(resume_state(be, rs, prm, prox, cur, hx, y, hy, mv, &m, &theta, &L, info));
         k0 = res->iterations = rs->iteration;
         memcpy(res->history, rs->history, ((size_t)k0 + 1) * sizeof *res->history);
     } else {
-        TRY(metric_setup(&w, b, y, g, hy, mv, &m, info, &L));
+        TRY(metric_setup(&w, d, y, g, hy, mv, &m, info, &L));
         if (prox)
             TRY(kn_prox_apply(be, prox, 1.0 / L, cur)); /* start from a feasible point */
         TRY(o->op_apply(be, cur, hx));
@@ -301,11 +304,10 @@ int kn_fista(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_pro
      * follows the last value of the stopping test, 10× below it, down to 0.1·tol (or what the
      * precision can resolve), so the stopping test measures the outer iteration */
     const double prox_floor = fmax(0.1 * prm->tol, be->precision == KERNEST_SINGLE ? 1e-6 : 1e-12);
-    /* the stopping test's scale: ‖Hᵀb + shift‖, the gradient at x = 0 (one adjoint; as CGLS's
-     * ‖Hᵀb‖ from a cold start), whatever x the solve starts from */
+    /* the stopping test's scale: ‖Hᵀb + shift‖, the gradient at x = 0 (as CGLS's ‖Hᵀb‖ from a
+     * cold start), whatever x the solve starts from */
     double g0;
-    TRY(o->vec_copy(be, r, b));
-    TRY(o->op_adjoint(be, r, g));
+    TRY(o->vec_copy(be, g, d));
     if (prm->shift)
         TRY(o->vec_axpy(be, g, 1.0, prm->shift));
     TRY(o->vec_nrm2(be, g, &g0));
