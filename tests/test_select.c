@@ -667,8 +667,9 @@ Test(select, constrained_choice_delivers_the_cold_solve_at_its_lambda)
 }
 
 /* After a choice on a window, --maxiter caps each solve on the window and the final solve on all
- * the data may run to 10× it (select.h, kn_final_maxiter); without a window the final solve is
- * the λ path's own estimator and keeps --maxiter. */
+ * the data may run to 10× it (select.h, kn_final_maxiter), by GPCG for a choice with bounds only
+ * unless --solver names one; without a window the final solve is the λ path's own estimator
+ * (FISTA) and keeps --maxiter. */
 Test(select, final_solve_after_a_window_runs_past_the_windows_cap, .timeout = 300)
 {
     prob p;
@@ -687,6 +688,15 @@ Test(select, final_solve_after_a_window_runs_past_the_windows_cap, .timeout = 30
     cr_assert(r->reason == KERNEST_STOP_CONVERGED ? r->iterations < kn_final_maxiter(o.maxiter)
                                                   : r->iterations == kn_final_maxiter(o.maxiter),
               "%s after %d", kernest_stop_reason_name(r->reason), r->iterations);
+    cr_assert_str_eq(r->solver, "gpcg");
+    cr_assert_eq(r->gp_steps + r->cg_steps, r->iterations);
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&r);
+    o.solver = KERNEST_SOLVER_FISTA; /* named: kept for the final solve too */
+    estimate(&p, &o, &K, &r);
+    cr_assert(strstr(r->select_rule, "window"), "no window: %s", r->select_rule);
+    cr_assert_str_eq(r->solver, "fista");
+    o.solver = KERNEST_SOLVER_AUTO;
     kernest_array_destroy(&K);
     kernest_report_destroy(&r);
     free_prob(&p);
@@ -694,6 +704,7 @@ Test(select, final_solve_after_a_window_runs_past_the_windows_cap, .timeout = 30
     estimate(&p, &o, &K, &r);
     cr_assert_null(strstr(r->select_rule, "window"));
     cr_assert_leq(r->iterations, o.maxiter);
+    cr_assert_str_eq(r->solver, "fista");
     kernest_array_destroy(&K);
     kernest_report_destroy(&r);
     free_prob(&p);

@@ -115,9 +115,20 @@ static int holds_only(const kn_prox_spec *s, const kernest_options *opt)
            (!s->fixv || opt->reg == KERNEST_REG_NONE || opt->lambda == 0);
 }
 
+int kn_session_gpcg_exact(const kernest_options *opt, const kn_model *model)
+{
+    kn_constraints cons = {0};
+    if (kn_constraints_build(opt, model, &cons))
+        return 0; /* the solve itself reports what is wrong */
+    const int yes = kn_prox_spec_active(&cons.spec) && !holds_only(&cons.spec, opt) && kn_gpcg_handles(&cons.spec);
+    kn_constraints_free(&cons);
+    return yes;
+}
+
 /* The solver asked for, or under auto: CGLS when nothing needs a projection (or only held
- * unknowns do), FISTA otherwise. GPCG only by name: under the automatic choice its converged
- * non-negative fits chose worse than FISTA's capped ones (bench/results/gpcg-trial.txt). */
+ * unknowns do), FISTA otherwise. GPCG by name, or where the caller sets it after
+ * kn_session_gpcg_exact: scoring λ with its converged non-negative fits chose worse than with
+ * FISTA's capped ones (bench/results/gpcg-trial.txt). */
 static int pick_solver(const kernest_options *opt, const kn_prox_spec *spec, kernest_solver *solver)
 {
     const int needs_prox = kn_prox_spec_active(spec) && !holds_only(spec, opt);

@@ -96,6 +96,12 @@ int kn_session_operator(kn_session *s, const kn_model *model, const double *keep
  * solve; kn_session_close does it too). */
 void kn_session_drop_operators(kn_session *s);
 
+/* 1 when opt's priors on model need a projection that GPCG solves exactly (bounds and held
+ * entries; no --sum, TV, or ℓ1 that can act on a negative entry): where --solver auto runs FISTA
+ * and GPCG, asked for by name, reaches the same minimiser. The automatic choice's final solve on
+ * all the data after a window takes it there (select_reduce.c). */
+int kn_session_gpcg_exact(const kernest_options *opt, const kn_model *model);
+
 /* One solve on s of a model the caller built (any linear model: pixel, radial, harmonic, a
  * lowrank half-step with its held factor inside Φ; kn_session_solve in fit.h picks it from the
  * options). Takes *model (moved into fit->model; *model is zeroed, also on failure). opt's model

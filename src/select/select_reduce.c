@@ -290,6 +290,14 @@ static int reduced(kn_session *s, const kernest_array *const *A, size_t npairs, 
     sel->opt.maxiter = kn_final_maxiter(opt->maxiter);
     if ((st = kn_model_init_nk(&fm, sel->opt.model, sel->opt.order, s->pb.kh, s->pb.kw, 1)))
         goto done;
+    /* A choice with bounds only (pixel+nonneg+grad) is solved by GPCG unless the user named a
+     * solver. The window scored converged fits (FISTA's metric, fista_metric.h), so the final
+     * solve is after the same minimiser on all the data. FISTA, without a metric in same mode,
+     * took 2-3x the applications to its tolerance at N = 256, and stopped at its cap on the
+     * wide-wing fractal case (bench/results/gpcg-final.txt). Lowrank runs its own half-steps. */
+    if (opt->solver == KERNEST_SOLVER_AUTO && sel->opt.model != KERNEST_MODEL_LOWRANK &&
+        kn_session_gpcg_exact(&sel->opt, &fm))
+        sel->opt.solver = KERNEST_SOLVER_GPCG;
     const size_t nx = sel->opt.model == KERNEST_MODEL_LOWRANK ? (size_t)sel->opt.order * (s->pb.kh + s->pb.kw) : fm.nx;
     if (!(x0 = malloc(nx * sizeof *x0))) {
         st = kn_error(KERNEST_E_NOMEM, "out of memory for the final solve's start");
