@@ -31,7 +31,8 @@ from auto import CASES, run, score  # noqa: E402
 from quality import write_result  # noqa: E402
 
 FRACTAL = ("fractal A, moffat PSF", "moffat:2,1.5", ["--noise-rel", "0.01"], ["--input", "fractal"], 512, 3)
-# binary A at N = 512 where the far field's quick solve stops at its cap (README, *White inputs*)
+# binary A: three at N = 512 where the far field's quick solve stops at its cap (README, *White
+# inputs*), and a dense one at N = 256
 WHITE = [("binary A, moffat PSF", "moffat:1,1.5", ["--noise-rel", "0.01"], [], 512, 1),
          ("binary A, gaussian", "gaussian:4,2,30", ["--noise-rel", "0.02"], [], 512, 1),
          ("binary A, isotropic exp, 1 % noise", "exp:3,3,0", ["--noise-rel", "0.01"], [], 512, 1),
