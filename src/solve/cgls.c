@@ -123,9 +123,8 @@ static int precision_floor(kn_backend *be, const kn_vec *b, const kn_solve_param
  * larger d is where the convergence is slow: with 10 iterations alone a harmonic:2 solve at low
  * noise stopped 2.6× off its minimiser in held-out error (bench/results/cgls-flat-window.txt).
  * Until 10 iterations are done the decreases so far count as if at that rate. Without a prior the
- * residual test alone stops: an
- * underdetermined fit's objective goes to 0 geometrically and is never flat in that sense, and
- * stopping early is then the regularisation (--fast).
+ * residual test alone stops: an underdetermined fit's objective goes to 0 geometrically and is
+ * never flat in that sense, and stopping early is then the regularisation (--fast).
  * x moves last, once ‖s‖² is known to be finite, so that a non-finite stop keeps the last finite
  * iterate exactly. After each iteration the hooks may stop the solve or save its state (x, r, s,
  * p, z, γ, γ₀ and the objective's falls: everything the next iteration reads, and whether it was
