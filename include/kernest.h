@@ -296,8 +296,8 @@ typedef enum kernest_precond {
     KERNEST_PRECOND_NONE = 2,   /* plain CGLS (tol on ‖Hᵀr − λLᵀLk‖ relative to its start) */
     KERNEST_PRECOND_MEAN = 3    /* jacobi on A less its mean, plus the normal equations' share of
                                    A's mean as a rank-64 correction (README, "The
-                                   preconditioner"): radial and harmonic, one kernel, no
-                                   background; jacobi elsewhere */
+                                   preconditioner"): the radial model, one kernel, no
+                                   background; jacobi elsewhere (harmonic included) */
 } kernest_precond;
 
 int kernest_precond_parse(const char *s); /* "auto" | "jacobi" | "none" | "mean"; -1 otherwise */
