@@ -115,12 +115,18 @@ static int holds_only(const kn_prox_spec *s, const kernest_options *opt)
            (!s->fixv || opt->reg == KERNEST_REG_NONE || opt->lambda == 0);
 }
 
+/* 1 when spec asks for more than CGLS can hold: a projection (FISTA's or GPCG's) */
+static int needs_projection(const kn_prox_spec *spec, const kernest_options *opt)
+{
+    return kn_prox_spec_active(spec) && !holds_only(spec, opt);
+}
+
 int kn_session_gpcg_exact(const kernest_options *opt, const kn_model *model)
 {
     kn_constraints cons = {0};
     if (kn_constraints_build(opt, model, &cons))
         return 0; /* the solve itself reports what is wrong */
-    const int yes = kn_prox_spec_active(&cons.spec) && !holds_only(&cons.spec, opt) && kn_gpcg_handles(&cons.spec);
+    const int yes = needs_projection(&cons.spec, opt) && kn_gpcg_handles(&cons.spec);
     kn_constraints_free(&cons);
     return yes;
 }
@@ -131,7 +137,7 @@ int kn_session_gpcg_exact(const kernest_options *opt, const kn_model *model)
  * FISTA's capped ones (bench/results/gpcg-trial.txt). */
 static int pick_solver(const kernest_options *opt, const kn_prox_spec *spec, kernest_solver *solver)
 {
-    const int needs_prox = kn_prox_spec_active(spec) && !holds_only(spec, opt);
+    const int needs_prox = needs_projection(spec, opt);
     const char *what = opt->has_sum ? "--sum" : opt->tv > 0 ? "--reg tv" : opt->l1 > 0 ? "--reg l1" : NULL;
     if (opt->solver == KERNEST_SOLVER_CGLS && needs_prox)
         return kn_error(KERNEST_E_INVALID, "--solver cgls: cannot take %s (use --solver %s or auto)",

@@ -39,14 +39,6 @@ static int gram(const work *w, const kn_vec *v, kn_vec *hv, kn_vec *out)
     return KERNEST_OK;
 }
 
-/*
- * Power iteration for λmax(P(HᵀH + λLᵀL)P), P = I − uuᵀ (u NULL: P = I), from v (its start,
- * overwritten by the eigenvector's estimate, unit norm): ‖G v‖ with ‖v‖ = 1 never exceeds
- * λmax, hence the callers' 1.05 margin; the step test in the main loop catches what is left.
- * Stops when the estimate settles to 1e-3 (after POWER_MIN iterations), after POWER_MAX, or
- * once it reaches `enough` (the estimate only rises towards λmax). *its gets the iterations. A v
- * that vanishes starts from the ones vector instead.
- */
 /* v −= ⟨u, v⟩ u (u unit norm; NULL: nothing) */
 static int deflate(kn_backend *be, const kn_vec *u, kn_vec *v)
 {
@@ -59,6 +51,14 @@ static int deflate(kn_backend *be, const kn_vec *u, kn_vec *v)
     return be->ops->vec_axpy(be, v, -uv, u);
 }
 
+/*
+ * Power iteration for λmax(P(HᵀH + λLᵀL)P), P = I − uuᵀ (u NULL: P = I), from v (its start,
+ * overwritten by the eigenvector's estimate, unit norm): ‖G v‖ with ‖v‖ = 1 never exceeds
+ * λmax, hence the callers' 1.05 margin; the step test in the main loop catches what is left.
+ * Stops when the estimate settles to 1e-3 (after POWER_MIN iterations), after POWER_MAX, or
+ * once it reaches `enough` (the estimate only rises towards λmax). *its gets the iterations. A v
+ * that vanishes starts from the ones vector instead.
+ */
 static int power(const work *w, const kn_vec *u, kn_vec *v, kn_vec *gv, kn_vec *hv, double enough, int *its,
                  double *mu_out)
 {
