@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""auto_window.py — the default command where the automatic choice runs on a window (issue 18): bench/auto.py's ten kernels at N = 256, a fractal and three binary inputs at N = 512 and a dense binary one at N = 256, before and after a change.
+"""auto_window.py — the default command where the automatic choice runs on a window (issue 18): bench/auto.py's ten kernels at N = 256, a fractal and three binary inputs at N = 512 and a dense and a sparse binary one at N = 256, before and after a change.
 
 bench/auto.py measures the automatic choice at N = 64, where it runs on all the data; from 190 px
 a side it runs on B's central 64² window instead (README, "Large problems"), where capped fits and
@@ -7,7 +7,8 @@ the far field's error can mislead it. Each case is `kernest synth --n N --seed S
 SPEC NOISE` (the ten auto.py cases at N = 256, seed 1; `--n 512 --seed 3 --input fractal
 --kernel moffat:2,1.5 --noise-rel 0.01`, a 1/f² texture as A, whose default ran past 15 minutes;
 and three binary inputs at N = 512, seed 1, where the far field's quick solve stops at its cap,
-and a binary A of density 0.5 at N = 256, seed 2, where FISTA on the window needed its metric),
+and a binary A of density 0.5 at N = 256, seed 2, where FISTA on the window needed its metric,
+and one of density 0.05 at N = 256, seed 2, whose quick solve's far field is noise),
 the default `kernest estimate A.npy B.npy -o K.npy` (stopped by SIGTERM after --timeout seconds:
 the report and the interrupted estimate are kept and marked), and its held-out RMSE/σ on the test
 pair (`kernest score`). With --baseline the same for a second build ("before"). Per build: the
@@ -39,7 +40,11 @@ WHITE = [("binary A, moffat PSF", "moffat:1,1.5", ["--noise-rel", "0.01"], [], 5
          # a dense binary A (half ones), where the window's non-negative FISTA fits stopped at their
          # cap far from converged before FISTA's rank-one metric (bench/results/fista-metric.txt)
          ("dense binary A (density 0.5), gaussian", "gaussian:4,2,30", ["--noise-rel", "0.01"],
-          ["--density", "0.5"], 256, 2)]
+          ["--density", "0.5"], 256, 2),
+         # a sparse one (5 % ones, a pinhole-like target), whose quick solve converges to a far field
+         # that fluctuates by 42 % of its mean (bench/results/far-field-fluctuation.txt)
+         ("sparse binary A (density 0.05), moffat PSF", "moffat:1,1.5", ["--noise-rel", "0.01"],
+          ["--density", "0.05"], 256, 2)]
 
 
 def default(k, d, timeout, threads):

@@ -584,11 +584,14 @@ typedef struct kernest_report {
     double window_grid_fraction;  /* the window's FFT grid area / the full problem's: one
                                      application on the window costs about that many full ones */
     int window_far_subtracted;    /* window > 0: 1 when the far field was subtracted from B's
-                                     windows; 0 when its quick solve stopped at its cap and every
-                                     A is white (window_box_spread below 2) */
+                                     windows; 0 when every A is white (window_box_spread below 2)
+                                     and its quick solve stopped at its cap or its far field
+                                     fluctuates by more than 0.2 of its mean over the window */
     int window_far_iterations;    /* the iterations of the quick solve that measured the far field */
     int window_far_converged;     /* 1 when that quick solve converged, 0 when it stopped at its cap */
     double window_box_spread;     /* A's box means' spread at the window kernel's side (README) */
+    double window_far_fluctuation; /* the far field's standard deviation over B's central window /
+                                      |its mean| there (the largest over the pairs) */
     double *coverage;             /* kh*kw: Σ_i Σ_observed |A_i| touching each kernel pixel, or NULL */
     double *std;                  /* kh*kw: posterior standard deviation per pixel, or NULL */
     int std_samples;              /* samples behind std */

@@ -17,31 +17,38 @@
 
 TestSuite(select, .init = tu_dir_setup, .fini = tu_dir_teardown);
 
-/* A problem with a known kernel: npairs binary A of n×n, B = same(A ⊛ K) + N(0, σ²); σ < 0 means
- * |σ| × std(clean B of the first pair). */
+/* A problem with a known kernel: npairs binary A of n×n (a share density of ones), B = same(A ⊛ K)
+ * + N(0, σ²); σ < 0 means |σ| × std(clean B of the first pair). */
 typedef struct prob {
     size_t np;
     kernest_array *A[4], *B[4], *K;
-    double sigma;
+    double sigma, density;
 } prob;
 
-static void make_prob(prob *p, const char *spec, size_t n, size_t np, double sigma, uint64_t seed)
+static void make_prob_density(prob *p, const char *spec, size_t n, size_t np, double sigma, uint64_t seed,
+                              double density)
 {
     memset(p, 0, sizeof *p);
     kn_rng r;
     kn_rng_seed(&r, seed);
     p->np = np;
+    p->density = density;
     cr_assert_eq(kernest_array_create2(2 * n - 1, 2 * n - 1, &p->K), KERNEST_OK);
     cr_assert_eq(kn_synth_kernel(spec, p->K), KERNEST_OK, "%s", kernest_last_error());
     for (size_t i = 0; i < np; i++) {
         cr_assert_eq(kernest_array_create2(n, n, &p->A[i]), KERNEST_OK);
-        kn_synth_binary(&r, 0.2, p->A[i]);
+        kn_synth_binary(&r, density, p->A[i]);
         cr_assert_eq(kernest_convolve(p->A[i], p->K, KERNEST_MODE_SAME, &p->B[i]), KERNEST_OK);
         if (i == 0 && sigma < 0)
             sigma = -sigma * kn_synth_std(p->B[0]);
         kn_synth_noise(&r, sigma, p->B[i]);
     }
     p->sigma = sigma;
+}
+
+static void make_prob(prob *p, const char *spec, size_t n, size_t np, double sigma, uint64_t seed)
+{
+    make_prob_density(p, spec, n, np, sigma, seed, 0.2);
 }
 
 static void free_prob(prob *p)
@@ -84,7 +91,7 @@ static double heldout(const prob *p, const kernest_array *K, uint64_t seed)
     kernest_array *A = NULL, *B = NULL, *Bh = NULL;
     const size_t n = p->A[0]->shape[0];
     kernest_array_create2(n, n, &A);
-    kn_synth_binary(&r, 0.2, A);
+    kn_synth_binary(&r, p->density, A);
     kernest_convolve(A, p->K, KERNEST_MODE_SAME, &B);
     kn_synth_noise(&r, p->sigma, B);
     kernest_convolve(A, K, KERNEST_MODE_SAME, &Bh);
@@ -1478,13 +1485,52 @@ Test(select, window_lambda_matches_an_exhaustive_scan, .timeout = 600)
     const double h = heldout(&p, K, 99);
     cr_assert(h < 1.05 * best, "window chose λ %g: held-out %g, scan best %g at λ %g", r->lambda, h, best, best_lam);
     cr_assert_gt(r->applications_prepare, 0);
-    /* binary A is white; the far field is left in B exactly when its quick solve stopped at its cap */
+    /* binary A is white; the far field is left in B exactly when its quick solve stopped at its cap
+     * or its far field fluctuates by more than KN_FAR_FLUCTUATION of its mean */
     cr_expect_lt(r->window_box_spread, KN_WHITE_SPREAD);
     cr_expect_gt(r->window_far_iterations, 0);
-    cr_expect_eq(r->window_far_subtracted, r->window_far_converged, "quick solve: %d iterations, converged %d",
-                 r->window_far_iterations, r->window_far_converged);
+    cr_expect_eq(r->window_far_subtracted,
+                 r->window_far_converged && r->window_far_fluctuation <= KN_FAR_FLUCTUATION,
+                 "quick solve: %d iterations, converged %d, fluctuation %g", r->window_far_iterations,
+                 r->window_far_converged, r->window_far_fluctuation);
     kernest_array_destroy(&K);
     kernest_report_destroy(&r);
+    free_prob(&p);
+}
+
+/* A sparse binary target (5 % ones) and a Moffat PSF at N = 256: the quick solve converges, but
+ * to a far field that fluctuates by ~40 % of its mean over the window where the true one does by
+ * ~3 %. Subtracted, it sent the window to radial+grad (6.5σ held-out on the CLI's draw of this
+ * problem); left in, the default lands within 10 % of the explicit non-negative solve. */
+Test(select, window_leaves_a_noisy_far_field_in_on_a_white_input, .timeout = 600)
+{
+    prob p;
+    make_prob_density(&p, "moffat:1,1.5", 256, 1, -0.01, 2, 0.05);
+    kernest_options o;
+    opts(&o);
+    o.auto_model = o.auto_lambda = 1;
+    kernest_array *K = NULL;
+    kernest_report *r = NULL;
+    estimate(&p, &o, &K, &r);
+    cr_assert_eq(r->window, 64, "the window was not used");
+    cr_expect_lt(r->window_box_spread, KN_WHITE_SPREAD);
+    cr_expect_gt(r->window_far_fluctuation, KN_FAR_FLUCTUATION, "fluctuation %g", r->window_far_fluctuation);
+    cr_expect_eq(r->window_far_subtracted, 0);
+    const double h = heldout(&p, K, 99);
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&r);
+    kernest_options e = o; /* the explicit prior, run to convergence */
+    e.auto_model = e.auto_lambda = 0;
+    e.model = KERNEST_MODEL_PIXEL;
+    e.reg = KERNEST_REG_GRAD;
+    e.nonneg = 1;
+    e.lambda = 0.05;
+    e.solver = KERNEST_SOLVER_GPCG;
+    e.maxiter = 5000;
+    estimate(&p, &e, &K, NULL);
+    const double best = heldout(&p, K, 99);
+    cr_assert(h < 1.1 * best, "default: held-out %g; pixel+nonneg+grad: %g", h, best);
+    kernest_array_destroy(&K);
     free_prob(&p);
 }
 

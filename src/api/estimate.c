@@ -43,6 +43,7 @@ static void selection_report(kn_selection *sel, kernest_report *rep)
     rep->window_far_iterations = sel->far.iterations;
     rep->window_far_converged = sel->far.converged;
     rep->window_box_spread = sel->far.box_spread;
+    rep->window_far_fluctuation = sel->far.fluctuation;
 }
 
 /* Coverage and posterior standard deviation of the estimate fit (options o), with σ given,

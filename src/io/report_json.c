@@ -184,6 +184,8 @@ static void auto_json(cJSON *root, const kernest_report *r)
             cJSON_AddNumberToObject(f, "quick_iterations", r->window_far_iterations);
             cJSON_AddBoolToObject(f, "quick_converged", r->window_far_converged);
             cJSON_AddNumberToObject(f, "box_spread", r->window_box_spread);
+            if (isfinite(r->window_far_fluctuation)) /* JSON has no infinity: absent for a zero mean */
+                cJSON_AddNumberToObject(f, "fluctuation", r->window_far_fluctuation);
             /* the select phase ran on the window: its applications in full-grid ones */
             const double eq = (double)ap[0] + r->window_grid_fraction * (double)ap[1] + (double)ap[2];
             cJSON_AddNumberToObject(a, "ratio_to_final_full_grid_equivalent", ap[2] > 0 ? eq / (double)ap[2] : 0.0);

@@ -50,6 +50,8 @@ typedef struct kn_far_field {
     int iterations, converged; /* the quick solve's iterations; 1 when it converged */
     int subtracted;            /* 1: the far field was subtracted from B's windows */
     double box_spread;         /* the largest kn_box_spread of the pairs' A at the window's kernel */
+    double fluctuation;        /* the largest over the pairs of the far field's standard deviation over
+                                  B's central window / |its mean| there (INFINITY: a zero mean) */
 } kn_far_field;
 
 typedef struct kn_selection {

@@ -26,12 +26,19 @@ double kn_box_spread(const kernest_array *A, size_t n);
  * the far field stopped at its cap, its far field is not subtracted on such an A (select_reduce.c). */
 #define KN_WHITE_SPREAD 2.0
 
+/* On such an A the true far field is a constant over the window to within a few per cent of
+ * itself (0.4–2.7 % on the wide PSFs and 1/r fields of bench/results/far-field-fluctuation.txt);
+ * a quick solve's far field that fluctuates by more than this share of its mean is the quick
+ * solve's noise, and is not subtracted either. */
+#define KN_FAR_FLUCTUATION 0.2
+
 /* kn_select on session s (opened on the pairs (A, B) with kn_select_open_options(opt)), or, when
  * the problem allows it (2-D pairs, mode same, the default kernel, no support or fixed pixels,
  * cv, no ℓ1 path) and every A is at least 190 px on each side (above), on a reduced
  * problem: a short plain solve on all the data gives the far field (the part of B that kernel
- * offsets beyond the window's kernel produce), which is subtracted from B (not when that solve
- * stopped at its cap and every A is white: KN_WHITE_SPREAD); the choice runs on
+ * offsets beyond the window's kernel produce), which is subtracted from B (not when every A is
+ * white, KN_WHITE_SPREAD, and that solve stopped at its cap or its far field fluctuates by more
+ * than KN_FAR_FLUCTUATION of its mean over the window); the choice runs on
  * the central KN_REDUCE_WINDOW² of B against the A window that reaches it (mode valid, kernel (2k−1)²); the chosen options are then solved once on s, started from the
  * reduced estimate. λ carries over unchanged: it weighs the same pixels, noise and prior per
  * kernel pixel on both problems. Fills *sel (free with kn_selection_free, also after a failure)
