@@ -1500,8 +1500,8 @@ Test(select, window_lambda_matches_an_exhaustive_scan, .timeout = 600)
 
 /* A sparse binary target (5 % ones) and a Moffat PSF at N = 256: the quick solve converges, but
  * to a far field that fluctuates by ~40 % of its mean over the window where the true one does by
- * ~3 %. Subtracted, it sent the window to radial+grad (6.5σ held-out on the CLI's draw of this
- * problem); left in, the default lands within 10 % of the explicit non-negative solve. */
+ * ~3 %. Subtracted (the rule before KN_FAR_FLUCTUATION), the default landed at 6.48σ held-out on
+ * this draw against the explicit non-negative solve's 1.22σ; left in, it lands within 10 % of it. */
 Test(select, window_leaves_a_noisy_far_field_in_on_a_white_input, .timeout = 600)
 {
     prob p;
