@@ -267,8 +267,8 @@ int kn_cgls(kn_backend *be, const kn_vec *b, const kn_solve_params *prm, kn_vec 
         int flat = 1;
         if (reg && prm->tol > 0 && res->history[k] <= prm->tol) { /* the flat-objective test */
             double rr, xz;
-            const int w = k / FLAT_SHARE > FLAT_WINDOW ? k / FLAT_SHARE : FLAT_WINDOW;
-            const int n = k - kfirst < w ? k - kfirst : w;
+            const int look = k / FLAT_SHARE > FLAT_WINDOW ? k / FLAT_SHARE : FLAT_WINDOW;
+            const int n = k - kfirst < look ? k - kfirst : look;
             TRY(kn_data_dot(be, r, r, &rr));
             TRY(o->vec_dot(be, x, z, &xz));
             const double sum = (fall[k] - fall[k - n]) * (n < FLAT_WINDOW ? (double)FLAT_WINDOW / n : 1.0);
