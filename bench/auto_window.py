@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""auto_window.py — the default command where the automatic choice runs on a window (issue 18): bench/auto.py's ten kernels at N = 256, a fractal and three binary inputs at N = 512 and a dense and a sparse binary one at N = 256, before and after a change.
+"""auto_window.py — the default command where the automatic choice runs on a window (issue 18): bench/auto.py's ten kernels at N = 256, a fractal and three binary inputs at N = 512, three fractal ones and a dense and a sparse binary one at N = 256, before and after a change.
 
 bench/auto.py measures the automatic choice at N = 64, where it runs on all the data; from 190 px
 a side it runs on B's central 64² window instead (README, "Large problems"), where capped fits and
 the far field's error can mislead it. Each case is `kernest synth --n N --seed S --pairs 1 --kernel
 SPEC NOISE` (the ten auto.py cases at N = 256, seed 1; `--n 512 --seed 3 --input fractal
 --kernel moffat:2,1.5 --noise-rel 0.01`, a 1/f² texture as A, whose default ran past 15 minutes;
+three more such textures at N = 256, `--noise-rel 0.01`, seeds 6, 9 and 8, with a compact
+Gaussian (`gaussian:3`), an anisotropic exponential (`exp:4,2,20`) and a Moffat PSF
+(`moffat:2,2`), where a pixel quick solve's far field misled the choice (the first two);
 and three binary inputs at N = 512, seed 1, where the far field's quick solve stops at its cap,
 and a binary A of density 0.5 at N = 256, seed 2, where FISTA on the window needed its metric,
 and one of density 0.05 at N = 256, seed 2, whose quick solve's far field is noise),
@@ -31,7 +34,13 @@ sys.path.insert(0, HERE)
 from auto import CASES, run, score  # noqa: E402
 from quality import write_result  # noqa: E402
 
-FRACTAL = ("fractal A, moffat PSF", "moffat:2,1.5", ["--noise-rel", "0.01"], ["--input", "fractal"], 512, 3)
+# 1/f² textures as A: the first ran past 15 minutes; on the next two the far field of a pixel quick
+# solve was hundreds of σ off and the default landed at 4.3σ (bench/results/far-field-textured.txt)
+FRACTAL = ["--input", "fractal"]
+TEXTURED = [("fractal A, moffat PSF", "moffat:2,1.5", ["--noise-rel", "0.01"], FRACTAL, 512, 3),
+            ("fractal A, compact gaussian", "gaussian:3", ["--noise-rel", "0.01"], FRACTAL, 256, 6),
+            ("fractal A, anisotropic exp", "exp:4,2,20", ["--noise-rel", "0.01"], FRACTAL, 256, 9),
+            ("fractal A, moffat:2,2", "moffat:2,2", ["--noise-rel", "0.01"], FRACTAL, 256, 8)]
 # binary A: three at N = 512 where the far field's quick solve stops at its cap (README, *White
 # inputs*), and a dense one at N = 256
 WHITE = [("binary A, moffat PSF", "moffat:1,1.5", ["--noise-rel", "0.01"], [], 512, 1),
@@ -86,7 +95,7 @@ def main():
     ap.add_argument("cases", nargs="*", help="substrings of case names (default: all)")
     args = ap.parse_args()
     builds = [("after", args.kernest)] + ([("before", args.baseline)] if args.baseline else [])
-    cases = [(name, spec, noise, [], args.n, 1) for name, spec, noise in CASES] + [FRACTAL] + WHITE
+    cases = [(name, spec, noise, [], args.n, 1) for name, spec, noise in CASES] + TEXTURED + WHITE
     rows = []
     for name, spec, noise, extra, n, seed in cases:
         if args.cases and not any(s in name for s in args.cases):

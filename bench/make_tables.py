@@ -221,13 +221,14 @@ def auto_window_block(d, rel):
                            ([f"held {', '.join(sorted(a['held']))}"] if a["held"] else [])) or "—"
         ff = a.get("far_field")
         far = "—" if not ff else ("subtracted" if ff["subtracted"] else "left in") + \
-            f" ({ff['quick_iterations']} it{'' if ff['quick_converged'] else ', capped'}; {ff['box_spread']:.2g}" + \
+            f" ({ff.get('quick_model', 'pixel')}, {ff['quick_iterations']} it{'' if ff['quick_converged'] else ', capped'}; " + \
+            f"{ff['box_spread']:.2g}" + \
             (f"; {ff['fluctuation']:.2g})" if "fluctuation" in ff else ")")
         rows.append([r["case"], f"`{r['kernel']}`", r["noise"], str(r["n"])] + cell(b) + cell(a) +
                     [f"{fg:.3g}" if fg else "—", checks, far, f"{r['true_kernel_rmse_over_sigma_test']:.3f}"])
     lines.append(table(["case", "kernel", "noise", "N", "before: chosen", "RMSE/σ (test)", "s", "after: chosen",
                         "RMSE/σ (test)", "s", "full-grid apps ÷ final", "checks",
-                        "far field (quick solve; box spread; fluctuation)", "true K"], rows))
+"far field (quick solve: model, iterations; box spread; fluctuation)", "true K"], rows))
     return "\n".join(lines)
 
 

@@ -43,6 +43,7 @@ static void selection_report(kn_selection *sel, kernest_report *rep)
     rep->window_far_iterations = sel->far.iterations;
     rep->window_far_converged = sel->far.converged;
     rep->window_box_spread = sel->far.box_spread;
+    rep->window_far_model = sel->far.model;
     rep->window_far_fluctuation = sel->far.fluctuation;
 }
 

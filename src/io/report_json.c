@@ -181,6 +181,7 @@ static void auto_json(cJSON *root, const kernest_report *r)
             cJSON_AddNumberToObject(w, "grid_fraction", r->window_grid_fraction);
             cJSON *f = cJSON_AddObjectToObject(w, "far_field");
             cJSON_AddBoolToObject(f, "subtracted", r->window_far_subtracted);
+            cJSON_AddStringToObject(f, "quick_model", kernest_model_name(r->window_far_model));
             cJSON_AddNumberToObject(f, "quick_iterations", r->window_far_iterations);
             cJSON_AddBoolToObject(f, "quick_converged", r->window_far_converged);
             cJSON_AddNumberToObject(f, "box_spread", r->window_box_spread);

@@ -47,6 +47,7 @@ extern const size_t kn_ncandidates;
 /* What kn_select found. */
 /* The quick solve that measured a reduced problem's far field, and what was done with it */
 typedef struct kn_far_field {
+    kernest_model model;       /* the quick solve's model: pixel, or radial on a textured A */
     int iterations, converged; /* the quick solve's iterations; 1 when it converged */
     int subtracted;            /* 1: the far field was subtracted from B's windows */
     double box_spread;         /* the largest kn_box_spread of the pairs' A at the window's kernel */

@@ -16,9 +16,19 @@
 /* The quick plain solve that measures the far field: unregularised CGLS stopped early. Its
  * kernel is noisy pixel by pixel, but the far field is a sum over many pixels of A and so
  * averages that noise out; measured on the original question's problem at N = 512, the window's
- * cross-validation scores fell from ~1.9σ (raw window) to ~1.07σ with it subtracted. */
+ * cross-validation scores fell from ~1.9σ (raw window) to ~1.07σ with it subtracted.
+ *
+ * Not on a textured A (box spread KN_WHITE_SPREAD or more): there the data fix a smooth component
+ * of the kernel only over near and far offsets together, and CGLS from zero, heading for the
+ * minimum-norm solution, spreads it evenly over the whole (2N−1)² support, most of it beyond the
+ * window's kernel. On 1/f² textures at N = 256 and 512 its far fields over the window came out
+ * 270–410σ where the true ones are 0.06–14σ, and the choice landed at 4.3σ held-out
+ * (bench/results/far-field-textured.txt). A radial profile ties each far pixel to its ring, and
+ * its unregularised solve converges in a few hundred iterations at most: far fields 0.28σ against
+ * 0.06σ and 4.14σ against 4.27σ, and the default lands at 1.01–1.15σ on the same cases (also on
+ * an anisotropic kernel, whose radial far field is further off: −19σ against 0.08σ). */
 #define FAR_TOL 1e-4
-enum { FAR_MAXITER = 50 };
+enum { FAR_MAXITER = 50, FAR_RADIAL_MAXITER = 300 };
 
 /* The half-width k of the window's kernel ((2k−1)²) for pairs whose smallest side is `side`:
  * the window's A reaches k − 1 px beyond B's window on each side, so k <= (side − w)/2 + 1; 0
@@ -114,19 +124,19 @@ double kn_box_spread(const kernest_array *A, size_t n)
 }
 
 /* The far field on s's data space (m values): H K_q with K_q the quick solve's kernel outside
- * the window's kernel (its centre (2k−1)² set to zero); the quick solve's iterations and whether
- * it converged go to ff. */
-static int far_field(kn_session *s, const kernest_options *opt, size_t k, double *hk, kn_far_field *ff)
+ * the window's kernel (its centre (2k−1)² set to zero); the quick solve's model (radial when
+ * textured, else pixel), iterations and whether it converged go to ff. */
+static int far_field(kn_session *s, const kernest_options *opt, size_t k, int textured, double *hk, kn_far_field *ff)
 {
     kernest_options q = *opt;
     q.auto_lambda = q.auto_model = q.auto_l1 = 0;
-    q.model = KERNEST_MODEL_PIXEL;
+    q.model = textured ? KERNEST_MODEL_RADIAL : KERNEST_MODEL_PIXEL;
     q.reg = KERNEST_REG_NONE;
     q.lambda = q.l1 = q.tv = 0.0;
     q.nonneg = q.has_bounds = q.has_sum = 0;
     q.solver = KERNEST_SOLVER_AUTO;
     q.tol = FAR_TOL;
-    q.maxiter = FAR_MAXITER;
+    q.maxiter = textured ? FAR_RADIAL_MAXITER : FAR_MAXITER;
     q.uncertainty = 0;
     kn_fit f = {0};
     kn_vec *kv = NULL, *dv = NULL;
@@ -137,6 +147,7 @@ static int far_field(kn_session *s, const kernest_options *opt, size_t k, double
     kn_session_phase(s, NULL);
     if (st)
         goto done;
+    ff->model = q.model;
     ff->iterations = f.res.iterations;
     ff->converged = f.res.reason == KERNEST_STOP_CONVERGED;
     for (size_t i = (kh - 1) / 2 - (k - 1); i <= (kh - 1) / 2 + (k - 1); i++)
@@ -240,7 +251,12 @@ static int reduced(kn_session *s, const kernest_array *const *A, size_t npairs, 
         st = kn_error(KERNEST_E_NOMEM, "out of memory for the reduced problem");
         goto done;
     }
-    if ((st = far_field(s, opt, k, hk, &far)))
+    for (size_t i = 0; i < npairs; i++) {
+        const double r = kn_box_spread(A[i], 2 * k - 1);
+        far.box_spread = r > far.box_spread ? r : far.box_spread;
+    }
+    const int textured = !(far.box_spread < KN_WHITE_SPREAD);
+    if ((st = far_field(s, opt, k, textured, hk, &far)))
         goto done;
     /* A quick solve stopped at its cap leaves a far field 30–50σ off even less its mean
      * (bench/results/far-field-trial.txt); on a white A the true one is a constant over the
@@ -252,11 +268,10 @@ static int reduced(kn_session *s, const kernest_array *const *A, size_t npairs, 
      * true one does by 3 % (0.02σ), and the window chose radial+grad at 6.49σ held-out
      * (pixel+nonneg+grad at 1.20σ with it left in; bench/results/far-field-fluctuation.txt). */
     for (size_t i = 0; i < npairs; i++) {
-        const double r = kn_box_spread(A[i], 2 * k - 1), f = fluctuation(&s->pb.pairs[i], hk, w);
-        far.box_spread = r > far.box_spread ? r : far.box_spread;
+        const double f = fluctuation(&s->pb.pairs[i], hk, w);
         far.fluctuation = f > far.fluctuation ? f : far.fluctuation;
     }
-    far.subtracted = !(far.box_spread < KN_WHITE_SPREAD) || (far.converged && far.fluctuation <= KN_FAR_FLUCTUATION);
+    far.subtracted = textured || (far.converged && far.fluctuation <= KN_FAR_FLUCTUATION);
     if (!far.subtracted)
         memset(hk, 0, s->pb.m * sizeof *hk);
     /* each pair: B's central w×w and the A window that reaches it */

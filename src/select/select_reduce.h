@@ -8,7 +8,7 @@
 /* The side of B's central window the choice runs on, and the smallest half-width k of the
  * window's kernel ((2k−1)²): A must be at least KN_REDUCE_WINDOW + 2(KN_REDUCE_MIN_K − 1) = 190 px
  * a side. Kernel offsets beyond the window's kernel are the far field, measured on all the data
- * and subtracted. A smaller k leaves more to the far field and costs quality: at N = 128 (k = 33)
+ * (by a pixel solve; a radial one on a textured A) and subtracted. A smaller k leaves more to the far field and costs quality: at N = 128 (k = 33)
  * the window chose harmonic:2 at held-out 1.077σ where the full choice reaches 1.006σ. */
 enum { KN_REDUCE_WINDOW = 64, KN_REDUCE_MIN_K = 64 };
 /* The held windows per pair the window's choice is checked on (kn_select_confirmed): B's
@@ -23,7 +23,8 @@ double kn_box_spread(const kernest_array *A, size_t n);
 /* Below this spread (at the window kernel's side) A counts as white: a far field from kernel
  * offsets beyond the window's kernel is then a constant over the window to within a few per cent
  * of itself, which the window's kernel takes up in its sum. When the quick solve that measures
- * the far field stopped at its cap, its far field is not subtracted on such an A (select_reduce.c). */
+ * the far field stopped at its cap, its far field is not subtracted on such an A (select_reduce.c).
+ * At or above it the quick solve fits a radial profile instead of pixels (select_reduce.c). */
 #define KN_WHITE_SPREAD 2.0
 
 /* On such an A the true far field is a constant over the window to within a few per cent of
@@ -35,11 +36,12 @@ double kn_box_spread(const kernest_array *A, size_t n);
 /* kn_select on session s (opened on the pairs (A, B) with kn_select_open_options(opt)), or, when
  * the problem allows it (2-D pairs, mode same, the default kernel, no support or fixed pixels,
  * cv, no ℓ1 path) and every A is at least 190 px on each side (above), on a reduced
- * problem: a short plain solve on all the data gives the far field (the part of B that kernel
- * offsets beyond the window's kernel produce), which is subtracted from B (not when every A is
- * white, KN_WHITE_SPREAD, and that solve stopped at its cap or its far field fluctuates by more
- * than KN_FAR_FLUCTUATION of its mean over the window); the choice runs on
- * the central KN_REDUCE_WINDOW² of B against the A window that reaches it (mode valid, kernel (2k−1)²); the chosen options are then solved once on s, started from the
+ * problem: a short plain solve on all the data (pixel; radial when an A is not white) gives the
+ * far field (the part of B that kernel offsets beyond the window's kernel produce), which is
+ * subtracted from B (not when every A is white, KN_WHITE_SPREAD, and that solve stopped at its
+ * cap or its far field fluctuates by more than KN_FAR_FLUCTUATION of its mean over the window);
+ * the choice runs on the central KN_REDUCE_WINDOW² of B against the A window that reaches it
+ * (mode valid, kernel (2k−1)²); the chosen options are then solved once on s, started from the
  * reduced estimate. λ carries over unchanged: it weighs the same pixels, noise and prior per
  * kernel pixel on both problems. Fills *sel (free with kn_selection_free, also after a failure)
  * and its cost by phase. */
