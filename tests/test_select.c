@@ -1507,6 +1507,15 @@ Test(select, window_lambda_matches_an_exhaustive_scan, .timeout = 600)
     free_prob(&p);
 }
 
+/* the default automatic estimate of p (its options into *o), which must have run on the window */
+static void default_on_window(const prob *p, kernest_options *o, kernest_array **K, kernest_report **r)
+{
+    opts(o);
+    o->auto_model = o->auto_lambda = 1;
+    estimate(p, o, K, r);
+    cr_assert_eq((*r)->window, 64, "the window was not used");
+}
+
 /* A sparse binary target (5 % ones) and a Moffat PSF at N = 256: the quick solve converges, but
  * to a far field that fluctuates by ~40 % of its mean over the window where the true one does by
  * ~3 %. Subtracted (the rule before KN_FAR_FLUCTUATION), the default landed at 6.48σ held-out on
@@ -1516,12 +1525,9 @@ Test(select, window_leaves_a_noisy_far_field_in_on_a_white_input, .timeout = 600
     prob p;
     make_prob_density(&p, "moffat:1,1.5", 256, 1, -0.01, 2, 0.05);
     kernest_options o;
-    opts(&o);
-    o.auto_model = o.auto_lambda = 1;
     kernest_array *K = NULL;
     kernest_report *r = NULL;
-    estimate(&p, &o, &K, &r);
-    cr_assert_eq(r->window, 64, "the window was not used");
+    default_on_window(&p, &o, &K, &r);
     cr_expect_lt(r->window_box_spread, KN_WHITE_SPREAD);
     cr_expect_gt(r->window_far_fluctuation, KN_FAR_FLUCTUATION, "fluctuation %g", r->window_far_fluctuation);
     cr_expect_eq(r->window_far_subtracted, 0);
@@ -1555,12 +1561,9 @@ Test(select, window_measures_a_textured_far_field_with_a_radial_profile, .timeou
     prob p;
     make_prob_density(&p, "gaussian:3", 256, 1, -0.01, 6, 0);
     kernest_options o;
-    opts(&o);
-    o.auto_model = o.auto_lambda = 1;
     kernest_array *K = NULL;
     kernest_report *r = NULL;
-    estimate(&p, &o, &K, &r);
-    cr_assert_eq(r->window, 64, "the window was not used");
+    default_on_window(&p, &o, &K, &r);
     cr_expect_geq(r->window_box_spread, KN_WHITE_SPREAD);
     cr_expect_eq(r->window_far_model, KERNEST_MODEL_RADIAL);
     cr_expect_eq(r->window_far_subtracted, 1);
