@@ -35,7 +35,7 @@ from auto import CASES, run, score  # noqa: E402
 from quality import write_result  # noqa: E402
 
 # 1/f² textures as A: the first ran past 15 minutes; on the next two the far field of a pixel quick
-# solve was hundreds of σ off and the default landed at 4.3σ (bench/results/far-field-textured.txt)
+# solve was hundreds of σ off and the default landed at 4.4-4.6σ (bench/results/far-field-textured.txt)
 FRACTAL = ["--input", "fractal"]
 TEXTURED = [("fractal A, moffat PSF", "moffat:2,1.5", ["--noise-rel", "0.01"], FRACTAL, 512, 3),
             ("fractal A, compact gaussian", "gaussian:3", ["--noise-rel", "0.01"], FRACTAL, 256, 6),

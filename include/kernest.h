@@ -588,7 +588,7 @@ typedef struct kernest_report {
                                      and its quick solve stopped at its cap or its far field
                                      fluctuates by more than 0.2 of its mean over the window */
     kernest_model window_far_model; /* that quick solve's model: pixel, or radial when an A is not
-                                       white (window_box_spread 2 or more; README, "White inputs") */
+                                       white (window_box_spread 2 or more; README, "Textured inputs") */
     int window_far_iterations;    /* the iterations of the quick solve that measured the far field */
     int window_far_converged;     /* 1 when that quick solve converged, 0 when it stopped at its cap */
     double window_box_spread;     /* A's box means' spread at the window kernel's side (README) */

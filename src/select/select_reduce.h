@@ -8,8 +8,9 @@
 /* The side of B's central window the choice runs on, and the smallest half-width k of the
  * window's kernel ((2k−1)²): A must be at least KN_REDUCE_WINDOW + 2(KN_REDUCE_MIN_K − 1) = 190 px
  * a side. Kernel offsets beyond the window's kernel are the far field, measured on all the data
- * (by a pixel solve; a radial one on a textured A) and subtracted. A smaller k leaves more to the far field and costs quality: at N = 128 (k = 33)
- * the window chose harmonic:2 at held-out 1.077σ where the full choice reaches 1.006σ. */
+ * (by a pixel solve; a radial one on a textured A) and subtracted. A smaller k leaves more to the
+ * far field and costs quality: at N = 128 (k = 33) the window chose harmonic:2 at held-out 1.077σ
+ * where the full choice reaches 1.006σ. */
 enum { KN_REDUCE_WINDOW = 64, KN_REDUCE_MIN_K = 64 };
 /* The held windows per pair the window's choice is checked on (kn_select_confirmed): B's
  * windows of the same side diagonally away from the central one, which no fit sees. */
