@@ -228,7 +228,7 @@ def auto_window_block(d, rel):
                     [f"{fg:.3g}" if fg else "—", checks, far, f"{r['true_kernel_rmse_over_sigma_test']:.3f}"])
     lines.append(table(["case", "kernel", "noise", "N", "before: chosen", "RMSE/σ (test)", "s", "after: chosen",
                         "RMSE/σ (test)", "s", "full-grid apps ÷ final", "checks",
-"far field (quick solve: model, iterations; box spread; fluctuation)", "true K"], rows))
+                        "far field (quick solve: model, iterations; box spread; fluctuation)", "true K"], rows))
     return "\n".join(lines)
 
 
