@@ -16,6 +16,7 @@ import json
 import math
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -54,6 +55,13 @@ def run(cmd):
     if p.returncode != 0:
         sys.exit(f"auto.py: {shlex.join(cmd)} failed ({p.returncode}):\n{p.stderr}")
     return p.stdout
+
+
+def keep_report(path, folder, name):
+    """a copy of the report at path as folder/<name>.json (name's spaces and slashes as '-'), when folder is given"""
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        shutil.copyfile(path, os.path.join(folder, name.replace("/", "-").replace(" ", "-") + ".json"))
 
 
 def score(k, d, pair, kfile, sigma):

@@ -5,7 +5,7 @@ For trying a change to the automatic choice (a candidate, the budget) without re
 exhaustive scan: the same synthetic data as auto.py (same N, seed, kernels, noise), the default
 `kernest estimate A.npy B.npy -o K.npy`, its held-out RMSE/σ on the test pair, and the ratio to
 the scan's best test RMSE/σ of auto.json. Prints one line per case and the candidates' λ and
-cross-validation scores; writes nothing.
+cross-validation scores; writes nothing but, with --reports, each case's report.
 """
 import argparse
 import json
@@ -17,7 +17,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from auto import CASES  # noqa: E402
+from auto import CASES, keep_report  # noqa: E402
 
 
 def main():
@@ -25,6 +25,7 @@ def main():
     ap.add_argument("--kernest", default="build/kernest")
     ap.add_argument("--results", default=os.path.join(HERE, "results", "auto.json"))
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--reports", help="a folder to keep each case's report in (<case>.json; for trials)")
     ap.add_argument("cases", nargs="*", help="substrings of case names (default: all)")
     args = ap.parse_args()
     k = args.kernest
@@ -46,6 +47,7 @@ def main():
             subprocess.run([k, "estimate", f"{d}/A.npy", f"{d}/B.npy", "-o", f"{d}/K.npy", "--report",
                             f"{d}/r.json", "--device", "cpu", "--threads", str(args.threads), "-q"], check=True)
             t = time.time() - t
+            keep_report(f"{d}/r.json", args.reports, name)
             with open(f"{d}/r.json") as f:
                 r = json.load(f)["automatic"]
             o = subprocess.run([k, "score", f"{d}/A_test.npy", f"{d}/B_test.npy", f"{d}/K.npy", "--sigma",

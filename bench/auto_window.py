@@ -31,7 +31,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from auto import CASES, run, score  # noqa: E402
+from auto import CASES, keep_report, run, score  # noqa: E402
 from quality import write_result  # noqa: E402
 
 # 1/f² textures as A: the first ran past 15 minutes; on the next two the far field of a pixel quick
@@ -56,7 +56,7 @@ WHITE = [("binary A, moffat PSF", "moffat:1,1.5", ["--noise-rel", "0.01"], [], 5
           ["--density", "0.05"], 256, 2)]
 
 
-def default(k, d, timeout, threads):
+def default(k, d, timeout, threads, reports=None, tag=""):
     """the default command on d's pair: its report's figures and the test pair's RMSE/σ"""
     kf, rf = os.path.join(d, "K.npy"), os.path.join(d, "r.json")
     for f in (kf, rf):
@@ -69,6 +69,7 @@ def default(k, d, timeout, threads):
     secs = time.perf_counter() - t
     if not os.path.exists(rf) or not os.path.exists(kf):
         sys.exit(f"auto_window.py: {k} estimate in {d} failed ({p.returncode}):\n{p.stderr}")
+    keep_report(rf, reports, tag)
     with open(rf) as f:
         r = json.load(f)
     a = r["automatic"]
@@ -92,6 +93,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--timeout", type=int, default=600, help="seconds before SIGTERM stops a default command")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "auto-window.json"))
+    ap.add_argument("--reports", help="a folder to keep each run's report in (<case> <build>.json; for trials)")
     ap.add_argument("cases", nargs="*", help="substrings of case names (default: all)")
     args = ap.parse_args()
     builds = [("after", args.kernest)] + ([("before", args.baseline)] if args.baseline else [])
@@ -111,7 +113,7 @@ def main():
                    "true_kernel_rmse_over_sigma_test": score(args.kernest, d, "test", os.path.join(d, "K_true.npy"),
                                                              sigma)}
             for label, k in builds:
-                res = default(k, d, args.timeout, args.threads)
+                res = default(k, d, args.timeout, args.threads, args.reports, f"{name} {label}")
                 res["rmse_over_sigma_test"] = score(k, d, "test", os.path.join(d, "K.npy"), sigma)
                 row[label] = res
                 print(f"{name} (N = {n}) {label}: {res['chosen']} λ {res['lambda']:.3g} "

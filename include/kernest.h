@@ -499,6 +499,10 @@ typedef struct kernest_candidate {
     double held_score;    /* a choice made on B's central window (README, "Large problems"): the
                              mean squared error with which its fit on the window's first fold, at
                              its λ, predicts B's held windows; NaN when it was not checked there */
+    int trailed;          /* cv: 1 when its λ path was cut short: a fit stopped at its cap and
+                             its score trailed the candidates scored before it by more than
+                             KN_CONFIRM_BAND (README, "--model auto", *Far behind*); its other λ
+                             were not scored */
 } kernest_candidate;
 
 /* One λ the rule evaluated. */

@@ -1640,3 +1640,45 @@ Test(select, an_edge_falling_steeply_is_a_contender)
     c[0].t[2] = -1;
     cr_expect_eq(sel_unbracketed_contender(c, 2, 0), 0);
 }
+
+/* The candidates that are not linear (here pixel+nonneg+grad's FISTA fits, which stop at their
+ * 500-iteration cap on this problem) run after the linear ones; one whose capped fit scores more
+ * than KN_CONFIRM_BAND × the best of theirs is not scored at its other coarse λ, and the report
+ * says so (trailed). On make_prob's 1/r kernel at n = 64 that is pixel+nonneg+grad, and the choice
+ * is radial+grad, as before the rule. */
+Test(select, a_capped_candidate_far_behind_is_not_scored_at_its_other_lambdas)
+{
+    prob p;
+    kernest_array *K = NULL;
+    kernest_report *r = auto_report(&p, "inv-r", 64, 2, &K);
+    double linear = INFINITY; /* the linear candidates' best point on the scored fold */
+    for (size_t j = 0; j < r->npath; j++) {
+        const kernest_candidate *c = &r->candidates[r->path[j].candidate];
+        if (r->path[j].aux == 1.0 && !c->nonneg && c->model != KERNEST_MODEL_LOWRANK)
+            linear = fmin(linear, r->path[j].score);
+    }
+    int trailed = 0;
+    for (size_t i = 0; i < r->ncandidates; i++) {
+        const kernest_candidate *c = &r->candidates[i];
+        int points = 0;
+        double first = NAN;
+        for (size_t j = 0; j < r->npath; j++)
+            if (r->path[j].candidate == i && r->path[j].aux == 1.0 && points++ == 0)
+                first = r->path[j].score;
+        if (!c->trailed) {
+            cr_expect(!(c->nonneg && points < 2), "%s: %d points on the scored fold, not trailed", c->name, points);
+            continue;
+        }
+        trailed++;
+        cr_expect(c->nonneg || c->model == KERNEST_MODEL_LOWRANK, "%s: a linear candidate trailed", c->name);
+        cr_expect_gt(c->capped, 0, "%s trailed without a capped fit", c->name);
+        cr_expect_eq(points, 1, "%s trailed after %d points", c->name, points);
+        cr_expect_gt(first, KN_CONFIRM_BAND * linear, "%s: %g against the linear candidates' best %g", c->name,
+                     first, linear);
+    }
+    cr_expect_gt(trailed, 0, "no candidate trailed: the case tests nothing");
+    cr_expect_str_eq(r->candidates[r->chosen].name, "radial+grad");
+    kernest_array_destroy(&K);
+    kernest_report_destroy(&r);
+    free_prob(&p);
+}

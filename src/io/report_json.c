@@ -135,6 +135,8 @@ static void auto_json(cJSON *root, const kernest_report *r)
             cJSON_AddNumberToObject(o, "score_se", c->score_se);
             if (c->finished)
                 cJSON_AddBoolToObject(o, "finished", 1);
+            if (c->trailed)
+                cJSON_AddBoolToObject(o, "trailed", 1);
             if (isfinite(c->held_score))
                 cJSON_AddNumberToObject(o, "held_score", c->held_score);
             cJSON_AddNumberToObject(o, "applications", (double)c->applications);

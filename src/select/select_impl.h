@@ -81,6 +81,8 @@ typedef struct ctx {
     fold_carry carry;    /* sel_eval_cv's folds already scored (finalists); zeroed: none */
     struct cand *cands;  /* sel_run_cv's candidates (ncands): their Krylov subspaces share a budget */
     size_t ncands;
+    double trail_bar;    /* sel_run_cv: a capped fit scoring above it ends its candidate's λ
+                            path (sel_search_min); 0: none */
     kn_session *held;    /* B's held windows (kn_select_confirmed), or NULL */
     long held_apps;      /* operator applications on held's backend */
 } ctx;

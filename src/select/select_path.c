@@ -262,19 +262,30 @@ double sel_grid_t(const cand *cd, int i)
     return cd->t0 + 1.0 - 2.0 * i;
 }
 
+/* 1 when cd's path ends here (c->trail_bar): a fit of it stopped at its cap and its best score
+ * trails the bar; the report says so (kernest_candidate.trailed) */
+static int trails(ctx *c, const cand *cd)
+{
+    kernest_candidate *k = &c->sel->cands[cd->index];
+    const int t = c->trail_bar > 0 && k->capped > 0 && cd->best_score > c->trail_bar;
+    k->trailed |= t;
+    return t;
+}
+
 /* the coarse grid's points in grid (bit i: λ₀·10^(1−2i), i.e. λ₀·10, λ₀/10, λ₀/1000, 2 decades
  * apart, large λ first for warm starts; the optimum of the test cases lay between λ₀·10⁻⁶ and
- * λ₀·3, lower the less noise) then refinement, npts evaluations in all */
+ * λ₀·3, lower the less noise) then refinement, npts evaluations in all; fewer when cd trails
+ * (trails()) */
 int sel_search_min(ctx *c, cand *cd, eval_fn fn, int npts, int grid)
 {
     int st;
-    for (int i = 0; i < 3 && npts > 0; i++)
+    for (int i = 0; i < 3 && npts > 0 && !trails(c, cd); i++)
         if (grid >> i & 1) {
             if ((st = sel_eval_at(c, cd, fn, sel_grid_t(cd, i))))
                 return st;
             npts--;
         }
-    for (; npts > 0 && cd->np && !c->interrupted; npts--) /* refinement needs a point to refine */
+    for (; npts > 0 && cd->np && !c->interrupted && !trails(c, cd); npts--) /* refinement needs a point to refine */
         if ((st = sel_eval_at(c, cd, fn, next_min_point(cd))))
             return st;
     const size_t pick = best_index(cd);

@@ -409,11 +409,35 @@ static int last_bit(int grid)
     return i;
 }
 
+/* The order the candidates' paths run in: the linear ones first (runs_first: their paths cost a
+ * Krylov subspace per fold, or CGLS solves that converge), then the others in table order, each
+ * with the bar of sel_search_min's trails(): KN_CONFIRM_BAND × the best score before it
+ * (trail_bar). A candidate whose fit stopped at its cap (a non-negative FISTA solve at --maxiter,
+ * a lowrank fit's sweeps) and scores beyond that band is one the window's checks would not weigh
+ * (sel_finish_capped), and its other coarse points are not scored: on the original question's
+ * problem at N = 256 pixel+nonneg+grad's first point scored 1.54× behind radial+grad, and its
+ * second, about 1 050 of the choice's 4 526 applications, scored worse (README, "--model auto",
+ * *Far behind*). */
+static int runs_first(const cand *cd)
+{
+    return kn_options_is_linear(&cd->opt) && cd->opt.model != KERNEST_MODEL_LOWRANK;
+}
+
+static double trail_bar(const cand *cds, size_t nc)
+{
+    double best = INFINITY;
+    for (size_t i = 0; i < nc; i++)
+        if (cds[i].np)
+            best = fmin(best, cds[i].best_score);
+    return isfinite(best) ? KN_CONFIRM_BAND * best : 0.0;
+}
+
 /* cv over the candidates: each gets an equal share of the budget (the coarse points, then
  * refinement); when that share is below the 3 coarse points, each gets its table line's grid
- * points instead, if the budget holds them all. What is left goes, a point at a time, first to
- * contenders whose minimum is not bracketed (sel_unbracketed_contender), then to the best one; the
- * final solve is kept out of the share. */
+ * points instead, if the budget holds them all (runs_first: a capped candidate far behind the
+ * ones before it fewer). What is left goes, a point at a time, first to contenders whose
+ * minimum is not bracketed (sel_unbracketed_contender), then to the best one; the final solve
+ * is kept out of the share. */
 int sel_run_cv(ctx *c, cand *cds, size_t nc)
 {
     const int paths = c->user->auto_l1 ? 2 : 1;
@@ -426,7 +450,10 @@ int sel_run_cv(ctx *c, cand *cds, size_t nc)
     c->ncands = nc;
     int charged = 0; /* the shares: a path in Krylov subspaces is charged its share too, though its
                         points cost no solve, so that what is left for contenders is the same */
-    for (size_t i = 0; i < nc; i++) {
+    for (size_t j = 0; j < 2 * nc; j++) { /* the linear candidates, then the others */
+        const size_t i = j % nc;
+        if (runs_first(&cds[i]) != (j < nc))
+            continue;
         const double t = kn_now();
         const long a = sel_applications(c);
         const int npts = own ? sel_grid_points(cds[i].grid) : per;
@@ -441,9 +468,11 @@ int sel_run_cv(ctx *c, cand *cds, size_t nc)
          * profile models' folds scored as well as pixel+nonneg+grad and radial+grad was chosen,
          * 6.5σ held-out against 1.10σ (bench/results/hybrid-path.txt) */
         const int g = own ? cds[i].grid : GRID_ALL;
+        c->trail_bar = runs_first(&cds[i]) ? 0.0 : trail_bar(cds, nc);
         st = hy ? sel_search_grid(c, &cds[i], sel_eval_path, sel_grid_t(&cds[i], first_bit(g)),
                                   sel_grid_t(&cds[i], last_bit(g)), 0.5, 2)
                 : sel_search_min(c, &cds[i], sel_eval_path, npts, g);
+        c->trail_bar = 0.0;
         if (st)
             return st;
         charged += npts * c->nfold;
