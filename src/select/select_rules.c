@@ -434,8 +434,8 @@ static double trail_bar(const cand *cds, size_t nc)
 
 /* cv over the candidates: each gets an equal share of the budget (the coarse points, then
  * refinement); when that share is below the 3 coarse points, each gets its table line's grid
- * points instead, if the budget holds them all (runs_first: a capped candidate far behind the
- * ones before it fewer). What is left goes, a point at a time, first to contenders whose
+ * points instead, if the budget holds them all (a capped candidate far behind the ones scored
+ * before it gets fewer: runs_first, above). What is left goes, a point at a time, first to contenders whose
  * minimum is not bracketed (sel_unbracketed_contender), then to the best one; the final solve
  * is kept out of the share. */
 int sel_run_cv(ctx *c, cand *cds, size_t nc)
